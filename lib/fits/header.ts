@@ -73,6 +73,14 @@ function parseValueField(text: string, fail: (p: string) => never): { value: Car
   return { value: real, comment, real: true };
 }
 
+/** A value card without undefined optional fields (so cards compare cleanly with toEqual). */
+function makeValueCard(key: string, parsed: { value: CardValue; comment?: string; real?: boolean }): Card {
+  const card: Card = { key, value: parsed.value };
+  if (parsed.comment) card.comment = parsed.comment;
+  if (parsed.real) card.real = true;
+  return card;
+}
+
 export class FitsHeader {
   readonly cards: Card[];
 
@@ -106,7 +114,7 @@ export class FitsHeader {
         if (key === 'END' && text.slice(8).trim() === '') { ended = true; break; }
         if (key === 'CONTINUE' && pendingLong && typeof pendingLong.value === 'string') {
           const { value, comment } = parseValueField(text.slice(8), fail);
-          let s = typeof value === 'string' ? value : '';
+          const s = typeof value === 'string' ? value : '';
           const prev = pendingLong.value;
           pendingLong.value = prev.slice(0, -1) + s;
           if (comment) pendingLong.comment = pendingLong.comment ? `${pendingLong.comment} ${comment}` : comment;
@@ -118,18 +126,17 @@ export class FitsHeader {
           const eq = text.indexOf('=', 8);
           if (eq < 0) { cards.push({ key: text.slice(8).trim().toUpperCase(), commentary: true, comment: '' }); continue; }
           const hkey = text.slice(8, eq).trim().split(/\s+/).join(' ').toUpperCase();
-          const parsed = parseValueField(text.slice(eq + 1), fail);
-          cards.push({ key: hkey, ...parsed });
+          if (hkey === '') fail(`header card ${cards.length + 1} is a HIERARCH card without a keyword`);
+          const card = makeValueCard(hkey, parseValueField(text.slice(eq + 1), fail));
+          cards.push(card);
+          if (typeof card.value === 'string' && card.value.endsWith('&')) pendingLong = card;
           continue;
         }
         if (!/^[A-Za-z0-9_ -]*$/.test(text.slice(0, 8)) || (key.includes(' ') && key.trim() !== '')) {
           fail(`header card ${cards.length + 1} has an illegal keyword "${text.slice(0, 8)}"`);
         }
         if (text.slice(8, 10) === '= ' && !COMMENTARY.has(key)) {
-          const parsed = parseValueField(text.slice(10), fail);
-          const card: Card = { key: key.toUpperCase(), ...parsed };
-          if (parsed.comment === undefined) delete card.comment;
-          if (!parsed.real) delete card.real;
+          const card = makeValueCard(key.toUpperCase(), parseValueField(text.slice(10), fail));
           cards.push(card);
           if (typeof card.value === 'string' && card.value.endsWith('&')) pendingLong = card;
         } else {
@@ -160,12 +167,29 @@ export class FitsHeader {
     return this.find(key)?.comment;
   }
 
-  /** A numeric value; a bigint is converted when it is exactly representable. */
+  /** A numeric value; a bigint is converted only when it is exactly representable as a number. */
   getNumber(key: string): number | undefined {
     const v = this.get(key);
     if (typeof v === 'number') return v;
-    if (typeof v === 'bigint') return Number(v);
+    if (typeof v === 'bigint' && BigInt(Number(v)) === v) return Number(v);
     return undefined;
+  }
+
+  /** An integer value (a real-valued card such as `3.0` is not an integer). */
+  getInteger(key: string): number | undefined {
+    const card = this.find(key);
+    if (!card || card.real || typeof card.value !== 'number' || !Number.isInteger(card.value)) return undefined;
+    return card.value;
+  }
+
+  getBoolean(key: string): boolean | undefined {
+    const v = this.get(key);
+    return typeof v === 'boolean' ? v : undefined;
+  }
+
+  /** The keywords of all value cards, in order. */
+  keys(): string[] {
+    return this.cards.filter((c) => !c.commentary).map((c) => c.key);
   }
 
   getString(key: string): string | undefined {
@@ -217,10 +241,14 @@ export class FitsHeader {
     return new FitsHeader(this.cards.map((c) => ({ ...c })));
   }
 
-  /** Serialises to 2880-byte blocks ending with END and space padding. */
-  toBytes(): Uint8Array {
+  /**
+   * Serialises to 2880-byte blocks ending with END and space padding. A card that cannot be written
+   * (non-ASCII text, a non-finite real, a keyword too long) throws a FitsError naming `source`/`hdu`.
+   */
+  toBytes(source = 'header', hdu?: number): Uint8Array {
+    const fail = (problem: string): never => { throw new FitsError(source, hdu, problem); };
     const lines: string[] = [];
-    for (const card of this.cards) lines.push(...formatCard(card));
+    for (const card of this.cards) lines.push(...formatCard(card, fail));
     lines.push('END'.padEnd(CARD));
     const nBlocks = Math.ceil((lines.length * CARD) / BLOCK);
     const out = new Uint8Array(nBlocks * BLOCK).fill(0x20);
@@ -237,57 +265,81 @@ function normaliseKey(key: string): string {
   return k.split(/\s+/).join(' ');
 }
 
-function formatReal(v: number): string {
-  if (Number.isNaN(v) || !Number.isFinite(v)) throw new Error(`FITS cannot represent the real value ${v} in a header`);
+type FormatFail = (problem: string) => never;
+
+function formatReal(v: number, fail: FormatFail): string {
+  if (!Number.isFinite(v)) fail(`FITS cannot represent the real value ${v} in a header`);
   let s = String(v).toUpperCase();
   if (!/[.E]/.test(s)) s += '.0';
   else if (/E/.test(s) && !/\./.test(s)) s = s.replace('E', '.0E');
   return s;
 }
 
-function formatValue(card: Card): string {
+/** The value field of a non-string card; fixed format (right-justified to column 30) for standard keys. */
+function formatValue(card: Card, width: number, fail: FormatFail): string {
   const v = card.value;
+  let s: string;
   if (v === null || v === undefined) return '';
-  if (typeof v === 'boolean') return (v ? 'T' : 'F').padStart(20);
-  if (typeof v === 'bigint') return v.toString().padStart(20);
-  if (typeof v === 'number') {
-    const s = card.real || !Number.isInteger(v) ? formatReal(v) : String(v);
-    return s.padStart(20);
-  }
-  if (typeof v === 'object') return `(${formatReal(v.re)}, ${formatReal(v.im)})`.padStart(20);
-  return `'${v.replace(/'/g, "''").padEnd(8)}'`.padEnd(20);
+  if (typeof v === 'boolean') s = v ? 'T' : 'F';
+  else if (typeof v === 'bigint') s = v.toString();
+  else if (typeof v === 'number') s = card.real || !Number.isInteger(v) ? formatReal(v, fail) : String(v);
+  else if (typeof v === 'object') s = `(${formatReal(v.re, fail)}, ${formatReal(v.im, fail)})`;
+  else fail(`card ${card.key} has a string value where a number was expected`);
+  return s!.padStart(width);
 }
 
-function assertPrintable(text: string, key: string): void {
-  if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`header card ${key}: only printable ASCII is allowed in FITS headers`);
+function assertPrintable(text: string, key: string, fail: FormatFail): void {
+  if (!/^[\x20-\x7e]*$/.test(text)) fail(`header card ${key}: only printable ASCII is allowed in FITS headers`);
 }
 
 /** One card as one or more 80-character lines (CONTINUE for long strings). */
-function formatCard(card: Card): string[] {
+function formatCard(card: Card, fail: FormatFail): string[] {
   const comment = card.comment ?? '';
-  assertPrintable(comment, card.key);
+  assertPrintable(comment, card.key, fail);
+  assertPrintable(card.key, card.key, fail);
   if (card.commentary) return [(card.key.padEnd(8) + comment).slice(0, CARD).padEnd(CARD)];
-  if (typeof card.value === 'string') assertPrintable(card.value, card.key);
-  const prefix = isStandardKey(card.key) ? `${card.key.padEnd(8)}= ` : `HIERARCH ${card.key} = `;
-  if (prefix.length > CARD - 2) throw new Error(`header keyword "${card.key}" is too long for one card`);
+  if (typeof card.value === 'string') assertPrintable(card.value, card.key, fail);
+  const standard = isStandardKey(card.key);
+  const prefix = standard ? `${card.key.padEnd(8)}= ` : `HIERARCH ${card.key} = `;
+  // A string needs room for at least one character between its quotes (and the '&' of a CONTINUE).
+  if (prefix.length > CARD - 5) fail(`header keyword "${card.key}" is too long for one card`);
   if (typeof card.value === 'string') {
     const quoted = `'${card.value.replace(/'/g, "''").padEnd(8)}'`;
     const room = CARD - prefix.length;
-    if (quoted.length <= room) {
-      return [withComment(prefix + quoted.padEnd(Math.max(0, 20)), comment)];
-    }
+    if (quoted.length <= room) return [withComment(prefix + (standard ? quoted.padEnd(20) : quoted), comment, fail)];
     return formatLongString(prefix, card.value, comment);
   }
-  return [withComment(prefix + formatValue(card), comment)];
+  const body = prefix + formatValue(card, standard ? 20 : 0, fail);
+  if (body.length > CARD) fail(`header card ${card.key}: the value does not fit in 80 characters`);
+  return [withComment(body, comment, fail)];
 }
 
-function withComment(body: string, comment: string): string {
-  if (body.length > CARD) throw new Error(`header card "${body.slice(0, 20)}..." exceeds 80 characters`);
+function withComment(body: string, comment: string, fail: FormatFail): string {
+  if (body.length > CARD) fail(`header card "${body.slice(0, 20)}..." exceeds 80 characters`);
   if (!comment) return body.padEnd(CARD);
   return `${body} / ${comment}`.slice(0, CARD).padEnd(CARD);
 }
 
-/** Splits a long string over CONTINUE cards; each fragment but the last ends with '&'. */
+/** Splits text into pieces of at most `room` characters, breaking at spaces (which are dropped) when possible. */
+function splitWords(text: string, room: number): string[] {
+  const pieces: string[] = [];
+  let rest = text.trim();
+  while (rest.length > room) {
+    // Like astropy's _words_group: break at the last blank before column `room`.
+    let cut = rest.lastIndexOf(' ', room - 1);
+    if (cut <= 0) cut = room;
+    pieces.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest.length > 0) pieces.push(rest);
+  return pieces;
+}
+
+/**
+ * Splits a long string over CONTINUE cards; each fragment but the last ends with '&'. A comment that
+ * does not fit on the last card goes on extra `CONTINUE  '&' / ...` cards, broken at spaces, as
+ * astropy writes it (readers join CONTINUE comments with single spaces).
+ */
 function formatLongString(prefix: string, value: string, comment: string): string[] {
   const lines: string[] = [];
   let rest = value;
@@ -308,13 +360,16 @@ function formatLongString(prefix: string, value: string, comment: string): strin
     lines.push(`${head}'${escaped}${last ? '' : '&'}'`.padEnd(CARD));
     head = 'CONTINUE  ';
   }
-  if (comment) {
-    // The comment goes on the last card if it fits, otherwise on an extra CONTINUE card.
+  if (comment.trim()) {
     const lastLine = lines[lines.length - 1]!.trimEnd();
     if (lastLine.length + 3 + comment.length <= CARD) lines[lines.length - 1] = `${lastLine} / ${comment}`.padEnd(CARD);
     else {
       lines[lines.length - 1] = lastLine.replace(/'$/, "&'").padEnd(CARD);
-      lines.push(`CONTINUE  '' / ${comment}`.slice(0, CARD).padEnd(CARD));
+      const pieces = splitWords(comment, CARD - "CONTINUE  '&' / ".length);
+      pieces.forEach((piece, i) => {
+        const marker = i === pieces.length - 1 ? "''" : "'&'";
+        lines.push(`CONTINUE  ${marker} / ${piece}`.padEnd(CARD));
+      });
     }
   }
   return lines;

@@ -1,0 +1,14 @@
+// Tessera's kernels: pure compute on pixel planes in linear memory (see DESIGN.md, "Layers").
+// Planes cross the boundary as (ptr, width, height); the host's plane allocator owns all memory above
+// heapBase(), so kernels never allocate.
+export { convolveSeparable } from './convolution';
+
+/** First byte the host may allocate: everything below holds static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** 1 when this build uses 128-bit SIMD, 0 for the scalar build. */
+export function simdEnabled(): i32 {
+  return ASC_FEATURE_SIMD ? 1 : 0;
+}

@@ -1,0 +1,44 @@
+/**
+ * `npm run bench`: Tessera side by side with its peers, in one run, as ratios (never part of npm test).
+ * Prints a table and writes bench/results/<date>.json and bench/results/latest.json.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { packageRoot } from '../node/packageRoot.js';
+import { readPackageVersion } from '../node/version.js';
+import { benchConvolution } from './convolution.js';
+import { benchFitsRead } from './fitsRead.js';
+
+const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8);
+
+async function main(): Promise<void> {
+  const started = new Date();
+  console.log(`tessera ${readPackageVersion()} bench on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), Node ${process.version}`);
+
+  const read = await benchFitsRead();
+  console.log(`\nRead a ${read.width}x${read.height} float32 FITS image into memory (median of ${read.tessera.runs}, ms)`);
+  console.log(`  tessera (openFits + readImage)      ${fmt(read.tessera.medianMs)}`);
+  console.log(`  astropy ${read.astropyVersion.padEnd(8)} (fits.open + data)   ${fmt(read.astropy.medianMs)}`);
+  console.log(`  ratio astropy / tessera             ${(read.astropy.medianMs / read.tessera.medianMs).toFixed(2).padStart(8)}x`);
+
+  const conv = await benchConvolution();
+  const mpix = (conv.width * conv.height) / 1e6;
+  console.log(`\nSeparable Gaussian convolution, ${conv.width}x${conv.height}, sigma ${conv.sigma} px (median of ${conv.simd.runs}, ms; Mpix/s)`);
+  for (const [label, t] of [['wasm SIMD', conv.simd], ['wasm scalar', conv.scalar], ['plain JS', conv.plainJs]] as const) {
+    console.log(`  ${label.padEnd(12)} ${fmt(t.medianMs)}  ${(mpix / (t.medianMs / 1000)).toFixed(0).padStart(6)} Mpix/s`);
+  }
+  console.log(`  SIMD speed-up: ${(conv.scalar.medianMs / conv.simd.medianMs).toFixed(2)}x over scalar wasm, ${(conv.plainJs.medianMs / conv.simd.medianMs).toFixed(2)}x over plain JS`);
+
+  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv };
+  const dir = path.join(packageRoot(), 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  for (const name of [`${stamp}.json`, 'latest.json']) fs.writeFileSync(path.join(dir, name), JSON.stringify(results, null, 2));
+  console.log(`\nresults: bench/results/${stamp}.json`);
+}
+
+main().catch((err) => {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * `tessera`: the command-line entry point (DESIGN.md: one entry point per host). Each subcommand
+ * lives in node/commands/; errors print one line naming the file or data ID and exit non-zero.
+ */
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { inspectCommand } from './commands/inspect.js';
+import { demoCommand } from './commands/demo.js';
+import { readPackageVersion } from './version.js';
+
+const COMMANDS: Command[] = [inspectCommand, demoCommand];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `tessera ${readPackageVersion()}: data-release production for CCD imaging, in SIMD WebAssembly`,
+    '',
+    'Usage: tessera <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run "tessera <command> --help" for a command\'s options.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(readPackageVersion());
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`tessera: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tessera ${command.name}: ${err.message}\n\n${command.usage}`);
+      return 2;
+    }
+    console.error(`tessera ${command.name}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

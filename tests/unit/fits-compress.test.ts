@@ -1,0 +1,593 @@
+/**
+ * Tile-compressed images (lib/fits/tilecompression.ts, rice.ts, quantize.ts) against Debian's
+ * fpack/funpack (cfitsio): synthetic and real images are compressed with fpack under many options,
+ * decompressed by us and by funpack, and compared bit for bit (floats as their IEEE bytes; NaN
+ * positions must match). Integer and lossless cases must also equal the original pixels exactly.
+ */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FitsHeader } from '../../lib/fits/header.js';
+import { FitsError } from '../../lib/fits/errors.js';
+import { compressedImageInfo, decompressImage, isTileCompressed } from '../../lib/fits/tilecompression.js';
+import type { DecompressedPixels } from '../../lib/fits/tilecompression.js';
+import { ditherRandoms, N_RANDOM } from '../../lib/fits/quantize.js';
+import { riceDecompress, RiceError } from '../../lib/fits/rice.js';
+import { realFile, testOutputDir } from '../helpers/paths.js';
+import { runPythonJson } from '../helpers/python.js';
+
+const FPACK = '/usr/bin/fpack';
+const FUNPACK = '/usr/bin/funpack';
+const IMCOPY = '/usr/bin/imcopy';
+
+// ---------------------------------------------------------------------------------------------
+// Small local FITS helpers (the file layer is written elsewhere; these only serve the tests).
+
+interface Hdu { header: FitsHeader; dataStart: number; dataLength: number }
+
+function listHdus(bytes: Uint8Array, source: string): Hdu[] {
+  const out: Hdu[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const { header, byteLength } = FitsHeader.parse(bytes, pos, source, out.length);
+    const naxis = header.getNumber('NAXIS') ?? 0;
+    let n = naxis > 0 ? 1 : 0;
+    for (let i = 1; i <= naxis; i++) n *= header.getNumber(`NAXIS${i}`)!;
+    const dataLength = (Math.abs(header.getNumber('BITPIX')!) / 8) * (header.getNumber('GCOUNT') ?? 1) * ((header.getNumber('PCOUNT') ?? 0) + n);
+    out.push({ header, dataStart: pos + byteLength, dataLength });
+    pos += byteLength + Math.ceil(dataLength / 2880) * 2880;
+  }
+  return out;
+}
+
+function bigEndianBytes(values: ArrayLike<number>, bitpix: number): Uint8Array {
+  const size = Math.abs(bitpix) / 8;
+  const out = new Uint8Array(values.length * size);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    switch (bitpix) {
+      case 8: view.setUint8(i, v); break;
+      case 16: view.setInt16(2 * i, v); break;
+      case 32: view.setInt32(4 * i, v); break;
+      case -32: view.setFloat32(4 * i, v); break;
+      case -64: view.setFloat64(8 * i, v); break;
+      default: throw new Error(`bitpix ${bitpix}`);
+    }
+  }
+  return out;
+}
+
+/** Writes a single-HDU FITS image of stored (raw) values; `dims` in FITS order (NAXIS1 first). */
+function writeImage(file: string, bitpix: number, dims: number[], raw: ArrayLike<number>, extra: Array<[string, number]> = []): void {
+  const h = new FitsHeader();
+  h.set('SIMPLE', true).set('BITPIX', bitpix).set('NAXIS', dims.length);
+  dims.forEach((d, i) => h.set(`NAXIS${i + 1}`, d));
+  for (const [k, v] of extra) h.set(k, v, undefined, { real: !Number.isInteger(v) });
+  const data = bigEndianBytes(raw, bitpix);
+  const padded = new Uint8Array(Math.ceil(data.length / 2880) * 2880);
+  padded.set(data);
+  fs.writeFileSync(file, Buffer.concat([h.toBytes(), padded]));
+}
+
+function fpack(dir: string, input: string, flags: string[], name: string): string {
+  const out = path.join(dir, `${name}.fz`);
+  execFileSync(FPACK, [...flags, '-O', out, input], { stdio: 'pipe' });
+  return out;
+}
+
+/** cfitsio's general image reader: `imcopy in.fz[ext] out.fits` decompresses through fits_read_img. */
+function imcopy(dir: string, input: string, ext: number, name: string): Uint8Array {
+  const out = path.join(dir, `${name}.imcopy.fits`);
+  fs.rmSync(out, { force: true });
+  execFileSync(IMCOPY, [`${input}[${ext}]`, out], { stdio: 'pipe' });
+  return new Uint8Array(fs.readFileSync(out));
+}
+
+function funpack(dir: string, input: string, name: string): Uint8Array {
+  const out = path.join(dir, `${name}.funpacked.fits`);
+  execFileSync(FUNPACK, ['-O', out, input], { stdio: 'pipe' });
+  return new Uint8Array(fs.readFileSync(out));
+}
+
+/** Our decompression of every compressed HDU of a .fz file. */
+function decompressFile(file: string): Array<{ header: FitsHeader; pixels: DecompressedPixels }> {
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  return listHdus(bytes, file)
+    .map((h, i) => ({ ...h, i }))
+    .filter((h) => isTileCompressed(h.header))
+    .map((h) => ({ header: h.header, pixels: decompressImage(h.header, bytes.subarray(h.dataStart, h.dataStart + h.dataLength), file, h.i) }));
+}
+
+/** Image HDUs (with data) of an uncompressed file: header and raw big-endian data bytes. */
+function imageHdus(bytes: Uint8Array, source: string): Array<{ header: FitsHeader; data: Uint8Array }> {
+  return listHdus(bytes, source)
+    .filter((h) => h.dataLength > 0 && (h.header.get('SIMPLE') === true || h.header.getString('XTENSION') === 'IMAGE'))
+    .map((h) => ({ header: h.header, data: bytes.subarray(h.dataStart, h.dataStart + h.dataLength) }));
+}
+
+/**
+ * Compares our floats with funpack's stored floats bit for bit; funpack writes undefined pixels as
+ * NaN (0xFFFFFFFF), so NaN positions must agree and every other pixel must have identical bytes.
+ */
+function compareFloatBits(ours: DecompressedPixels, funpacked: Uint8Array, bitpix: -32 | -64, options: { skipOursNaN?: boolean } = {}): { mismatches: number; nans: number; compared: number } {
+  const size = bitpix === -32 ? 4 : 8;
+  expect(ours).toBeInstanceOf(bitpix === -32 ? Float32Array : Float64Array);
+  expect(funpacked.length).toBe(ours.length * size);
+  const mine = bigEndianBytes(ours as Float32Array, bitpix);
+  const view = new DataView(funpacked.buffer, funpacked.byteOffset, funpacked.byteLength);
+  let mismatches = 0;
+  let nans = 0;
+  let compared = 0;
+  for (let i = 0; i < ours.length; i++) {
+    const theirs = size === 4 ? view.getFloat32(i * 4) : view.getFloat64(i * 8);
+    if (options.skipOursNaN && Number.isNaN(ours[i] as number)) continue;
+    compared++;
+    if (Number.isNaN(theirs)) {
+      nans++;
+      if (!Number.isNaN(ours[i] as number)) mismatches++;
+      continue;
+    }
+    for (let k = 0; k < size; k++) {
+      if (mine[i * size + k] !== funpacked[i * size + k]) { mismatches++; break; }
+    }
+  }
+  return { mismatches, nans, compared };
+}
+
+function decodeBigEndian(data: Uint8Array, bitpix: number): number[] {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const n = data.length / (Math.abs(bitpix) / 8);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = bitpix === 8 ? view.getUint8(i) : bitpix === 16 ? view.getInt16(2 * i) : bitpix === 32 ? view.getInt32(4 * i)
+      : bitpix === -32 ? view.getFloat32(4 * i) : view.getFloat64(8 * i);
+  }
+  return out;
+}
+
+function compressedTable(file: string): { header: FitsHeader; data: Uint8Array; hdu: number } {
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const hdus = listHdus(bytes, file);
+  const i = hdus.findIndex((h) => isTileCompressed(h.header));
+  const h = hdus[i]!;
+  return { header: h.header, data: bytes.slice(h.dataStart, h.dataStart + h.dataLength), hdu: i };
+}
+
+/** Number of rows whose COMPRESSED_DATA descriptor is empty (tiles stored by a fallback column). */
+function fallbackTiles(header: FitsHeader, data: Uint8Array): number {
+  const rowBytes = header.getNumber('NAXIS1')!;
+  const rows = header.getNumber('NAXIS2')!;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let n = 0;
+  for (let r = 0; r < rows; r++) if (view.getInt32(r * rowBytes) === 0) n++;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic images: deterministic noise from a seeded generator.
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rand: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
+const NX = 317;
+const NY = 300;
+
+/** Smooth background + noise + stars, a negative corner, NaNs, exact zeros and two constant rows. */
+function skyImage(nx: number, ny: number, seed: number): Float32Array {
+  const g = gaussian(mulberry32(seed));
+  const img = new Float32Array(nx * ny);
+  const stars = Array.from({ length: 25 }, (_, i) => ({ x: (i * 97) % nx, y: (i * 61) % ny, f: 2000 + 300 * i }));
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      let v = 1000 + 40 * Math.sin(x / 40) * Math.cos(y / 55) + 0.3 * x + 10 * g();
+      for (const s of stars) {
+        const r2 = (x - s.x) ** 2 + (y - s.y) ** 2;
+        if (r2 < 100) v += s.f * Math.exp(-r2 / 4.5);
+      }
+      if (x < 60 && y > ny - 50) v -= 1500; // a negative region
+      img[y * nx + x] = v;
+    }
+  }
+  for (let i = 0; i < img.length; i += 997) img[i] = NaN;
+  for (let y = 40; y < 44; y++) for (let x = 100; x < 110; x++) img[y * nx + x] = NaN;
+  for (let i = 13; i < img.length; i += 1231) img[i] = 0;
+  // Two constant rows: they cannot be quantised, so cfitsio gzips them losslessly per tile.
+  for (let y = 10; y < 12; y++) for (let x = 0; x < nx; x++) img[y * nx + x] = 0;
+  return img;
+}
+
+describe('dither random table (fits_init_randoms)', () => {
+  it('reproduces the Park-Miller sequence cfitsio stores as float32', () => {
+    const r = ditherRandoms();
+    expect(r.length).toBe(N_RANDOM);
+    // First deviate: 16807 / (2^31 - 1) rounded to float32; the generator self-checks the 10000th seed.
+    expect(r[0]).toBe(Math.fround(16807 / 2147483647));
+    expect(r[1]).toBe(Math.fround((16807 * 16807) / 2147483647));
+    let min = 1;
+    let max = 0;
+    for (const v of r) { min = Math.min(min, v); max = Math.max(max, v); }
+    expect(min).toBeGreaterThan(0);
+    expect(max).toBeLessThan(1);
+  });
+});
+
+describe('Rice decoder edge cases', () => {
+  it('rejects a truncated stream with a RiceError instead of reading past the end', () => {
+    // First pixel 5 (4 bytes), then an FS code demanding coded pixels, but the stream stops.
+    const stream = new Uint8Array([0, 0, 0, 5, 0b00010000]);
+    expect(() => riceDecompress(stream, 4, 32, 64, new Int32Array(64))).toThrow(RiceError);
+  });
+
+  it('decodes an all-zero-difference block (FS = -1) to the first pixel repeated', () => {
+    // 16-bit: first pixel 0xFFFE (-2), FS code 0 in 4 bits means "all differences zero".
+    const out = new Int32Array(20);
+    riceDecompress(new Uint8Array([0xff, 0xfe, 0x00]), 2, 32, 20, out);
+    expect(Array.from(out)).toEqual(new Array(20).fill(-2));
+  });
+});
+
+describe('tile-compressed images vs funpack', () => {
+  let dir = '';
+  let floatFile = '';
+  let sky: Float32Array;
+
+  beforeAll(() => {
+    dir = testOutputDir('fits-compress');
+    sky = skyImage(NX, NY, 7);
+    floatFile = path.join(dir, 'sky-f32.fits');
+    writeImage(floatFile, -32, [NX, NY], sky);
+  });
+
+  const floatCases: Array<{ name: string; flags: string[]; zcmptype: string; zquantiz: string; rowTiles: boolean }> = [
+    { name: 'rice-default', flags: [], zcmptype: 'RICE_1', zquantiz: 'SUBTRACTIVE_DITHER_1', rowTiles: true },
+    { name: 'rice-seed9999', flags: ['-q9999', '4'], zcmptype: 'RICE_1', zquantiz: 'SUBTRACTIVE_DITHER_1', rowTiles: true },
+    { name: 'rice-odd-tiles', flags: ['-t', '50,37'], zcmptype: 'RICE_1', zquantiz: 'SUBTRACTIVE_DITHER_1', rowTiles: false },
+    { name: 'rice-dither2-whole', flags: ['-qz9990', '4', '-w'], zcmptype: 'RICE_ONE', zquantiz: 'SUBTRACTIVE_DITHER_2', rowTiles: true },
+    { name: 'rice-dither2-rows', flags: ['-qz', '2'], zcmptype: 'RICE_ONE', zquantiz: 'SUBTRACTIVE_DITHER_2', rowTiles: true },
+    { name: 'rice-nodither', flags: ['-q0', '4'], zcmptype: 'RICE_1', zquantiz: 'NO_DITHER', rowTiles: true },
+    { name: 'rice-absolute-q', flags: ['-q', '-0.25', '-t', '64,64'], zcmptype: 'RICE_1', zquantiz: 'SUBTRACTIVE_DITHER_1', rowTiles: false },
+    { name: 'gzip1', flags: ['-g'], zcmptype: 'GZIP_1', zquantiz: 'SUBTRACTIVE_DITHER_1', rowTiles: true },
+    { name: 'gzip2', flags: ['-g2', '-t', '100,7'], zcmptype: 'GZIP_2', zquantiz: 'SUBTRACTIVE_DITHER_1', rowTiles: false },
+  ];
+
+  for (const c of floatCases) {
+    it(`float32 ${c.name} (${c.flags.join(' ') || 'defaults'}) decodes bit-identically to cfitsio`, () => {
+      // Reference 1: cfitsio's library reader (imcopy, fits_read_img), which reads without null
+      // checking, so it is compared on every pixel that is not undefined.
+      const fz = fpack(dir, floatFile, c.flags, `sky-${c.name}`);
+      const [{ header, pixels }] = decompressFile(fz) as [{ header: FitsHeader; pixels: DecompressedPixels }];
+      expect(header.getString('ZCMPTYPE')).toBe(c.zcmptype);
+      expect(header.getString('ZQUANTIZ')).toBe(c.zquantiz);
+      const [copied] = imageHdus(imcopy(dir, fz, 1, `sky-${c.name}`), 'imcopy');
+      const vsImcopy = compareFloatBits(pixels, copied!.data, -32, { skipOursNaN: true });
+      expect(vsImcopy.mismatches).toBe(0);
+      expect(vsImcopy.compared).toBeGreaterThan(sky.length - 200);
+      if (c.rowTiles) {
+        // Reference 2: funpack, which also turns undefined pixels into NaN. (cfitsio 4.2.0's fpack
+        // drops the NaNs of tiles that are not whole rows, and its funpack misplaces the rows of
+        // such tiles when the image holds NaNs, so those cases are checked on a NaN-free image below.)
+        const [unpacked] = imageHdus(funpack(dir, fz, `sky-${c.name}`), 'funpack');
+        const { mismatches, nans } = compareFloatBits(pixels, unpacked!.data, -32);
+        expect(mismatches).toBe(0);
+        const inputNans = sky.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
+        expect(nans).toBe(inputNans);
+      }
+      // Quantisation error stays within about half a level (q=4: sigma/4 = 2.5; -qz 2: sigma/2).
+      // (Only for row tiles: with the NaNs lost by fpack, 2-D tiles get a coarser, noisier step.)
+      if (c.rowTiles) {
+        let maxErr = 0;
+        for (let i = 0; i < sky.length; i++) if (!Number.isNaN(sky[i]!)) maxErr = Math.max(maxErr, Math.abs((pixels[i] as number) - sky[i]!));
+        expect(maxErr).toBeLessThan(c.name === 'rice-dither2-rows' ? 6 : 3.5);
+      }
+      if (c.zquantiz === 'SUBTRACTIVE_DITHER_2') {
+        // Exact zeros stay exactly zero under SUBTRACTIVE_DITHER_2.
+        let zeros = 0;
+        for (let i = 13; i < sky.length; i += 1231) if (sky[i] === 0) { expect(Object.is(pixels[i], 0)).toBe(true); zeros++; }
+        expect(zeros).toBeGreaterThan(50);
+      }
+    });
+  }
+
+  it('tiles that are not whole rows (NaN-free image) decode bit-identically to funpack', () => {
+    const clean = sky.map((v) => (Number.isNaN(v) ? 500 : v));
+    const file = path.join(dir, 'sky-clean.fits');
+    writeImage(file, -32, [NX, NY], clean);
+    for (const flags of [['-t', '50,37'], ['-q', '-0.25', '-t', '64,64'], ['-g2', '-t', '100,7'], ['-qz', '4', '-t', '317,16']]) {
+      const name = `clean-${flags.join('').replace(/[^a-z0-9]/gi, '')}`;
+      const fz = fpack(dir, file, flags, name);
+      const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+      const [unpacked] = imageHdus(funpack(dir, fz, name), 'funpack');
+      const r = compareFloatBits(pixels, unpacked!.data, -32);
+      expect(r.mismatches).toBe(0);
+      expect(r.nans).toBe(0);
+      expect(r.compared).toBe(NX * NY);
+    }
+  });
+
+  it('uses the lossless GZIP_COMPRESSED_DATA fallback for constant tiles and restores them exactly', () => {
+    const fz = fpack(dir, floatFile, [], 'sky-fallback');
+    const { header, data, hdu } = compressedTable(fz);
+    expect(header.getString('TTYPE4')).toBe('GZIP_COMPRESSED_DATA');
+    expect(fallbackTiles(header, data)).toBe(2); // rows 10 and 11
+    const pixels = decompressImage(header, data, fz, hdu) as Float32Array;
+    for (let x = 0; x < NX; x++) {
+      expect(Object.is(pixels[10 * NX + x], 0)).toBe(true);
+      expect(Object.is(pixels[11 * NX + x], 0)).toBe(true);
+    }
+  });
+
+  it('ZDITHER0 selects the dither offsets: two seeds give different pixels from the same image', () => {
+    const a = decompressFile(fpack(dir, floatFile, ['-q100', '4'], 'sky-seed100'))[0]!.pixels as Float32Array;
+    const b = decompressFile(fpack(dir, floatFile, ['-q101', '4'], 'sky-seed101'))[0]!.pixels as Float32Array;
+    let differ = 0;
+    for (let i = 0; i < a.length; i++) if (!Number.isNaN(a[i]!) && a[i] !== b[i]) differ++;
+    expect(differ).toBeGreaterThan(a.length / 2);
+  });
+
+  it('lossless float GZIP (-g -q 0) and NOCOMPRESS (-d) return the original floats exactly', () => {
+    for (const [name, flags, type] of [['lossless', ['-g', '-q', '0'], 'GZIP_1'], ['nocompress', ['-d'], 'NOCOMPRESS']] as const) {
+      const fz = fpack(dir, floatFile, [...flags], `sky-${name}`);
+      const [{ header, pixels }] = decompressFile(fz) as [{ header: FitsHeader; pixels: DecompressedPixels }];
+      expect(header.getString('ZCMPTYPE')).toBe(type);
+      expect(pixels).toBeInstanceOf(Float32Array);
+      // GZIP keeps NaN; cfitsio's NOCOMPRESS writer stores NaN as its FLOATNULLVALUE -9.11912e-36,
+      // which funpack (and we) return as that number.
+      const nanAs = name === 'lossless' ? NaN : Math.fround(-9.11912e-36);
+      let bad = 0;
+      for (let i = 0; i < sky.length; i++) {
+        const expected = Number.isNaN(sky[i]!) ? nanAs : sky[i]!;
+        if (!Object.is(pixels[i], expected)) bad++;
+      }
+      expect(bad).toBe(0);
+      const [unpacked] = imageHdus(funpack(dir, fz, `sky-${name}`), 'funpack');
+      expect(compareFloatBits(pixels, unpacked!.data, -32).mismatches).toBe(0);
+    }
+  });
+
+  it('float64 images quantise to Float64Array bit-identical to funpack', () => {
+    const nx = 131;
+    const ny = 77;
+    const g = gaussian(mulberry32(11));
+    const img = new Float64Array(nx * ny).map((_, i) => 1e-3 * Math.sin(i / 500) + 1e-5 * g());
+    img[500] = NaN;
+    const file = path.join(dir, 'f64.fits');
+    writeImage(file, -64, [nx, ny], img);
+    for (const flags of [[], ['-t', '131,9'], ['-g2']]) {
+      const name = `f64-${flags.join('').replace(/[^a-z0-9]/gi, '')}`;
+      const fz = fpack(dir, file, flags, name);
+      const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+      const [unpacked] = imageHdus(funpack(dir, fz, name), 'funpack');
+      const r = compareFloatBits(pixels, unpacked!.data, -64);
+      expect(r.mismatches).toBe(0);
+      expect(r.nans).toBe(1);
+      expect(r.compared).toBe(nx * ny);
+    }
+  });
+
+  const intCases: Array<{ name: string; bitpix: 8 | 16 | 32; extra: Array<[string, number]>; make: (g: () => number, r: () => number, i: number) => number; expected: string }> = [
+    { name: 'int16', bitpix: 16, extra: [], make: (g, _r, i) => Math.round(200 * Math.sin(i / 300) + 30 * g() - (i % 5000 === 0 ? 3000 : 0)), expected: 'Int16Array' },
+    { name: 'int32', bitpix: 32, extra: [], make: (g, r, i) => Math.round(1e5 * g() + (r() < 0.01 ? 2e9 * (r() - 0.5) : 0) - (i % 97)), expected: 'Int32Array' },
+    { name: 'uint16', bitpix: 16, extra: [['BSCALE', 1], ['BZERO', 32768]], make: (_g, r) => Math.floor(r() * 65536) - 32768, expected: 'Uint16Array' },
+    { name: 'uint8', bitpix: 8, extra: [], make: (g, _r, i) => Math.max(0, Math.min(255, Math.round(120 + 40 * Math.sin(i / 50) + 20 * g()))), expected: 'Uint8Array' },
+    // Pure noise over the whole range forces Rice's high-entropy (raw) blocks for 32 and 8 bits.
+    { name: 'int32-noise', bitpix: 32, extra: [], make: (_g, r) => Math.floor(r() * 4294967296) - 2147483648, expected: 'Int32Array' },
+    { name: 'uint8-noise', bitpix: 8, extra: [], make: (_g, r) => Math.floor(r() * 256), expected: 'Uint8Array' },
+  ];
+
+  for (const c of intCases) {
+    it(`${c.name} images are exact under Rice, GZIP_1, GZIP_2, NOCOMPRESS and odd tiles`, () => {
+      const nx = 301;
+      const ny = 257;
+      const rand = mulberry32(c.bitpix * 31 + c.name.length);
+      const g = gaussian(rand);
+      const raw = Array.from({ length: nx * ny }, (_, i) => c.make(g, rand, i));
+      const file = path.join(dir, `${c.name}.fits`);
+      writeImage(file, c.bitpix, [nx, ny], raw, c.extra);
+      const bzero = c.extra.find(([k]) => k === 'BZERO')?.[1] ?? 0;
+      const expectedBytepix = String(c.bitpix / 8);
+      // (fpack's NOCOMPRESS mode, -d, refuses 8-bit images.)
+      const variants = [[], ['-g'], ['-g2'], ['-t', '64,17'], ['-r', '-t', '301,3'], ...(c.bitpix === 8 ? [] : [['-d']])];
+      for (const flags of variants) {
+        const name = `${c.name}-${flags.join('').replace(/[^a-z0-9]/gi, '') || 'default'}`;
+        const fz = fpack(dir, file, flags, name);
+        const [{ header, pixels }] = decompressFile(fz) as [{ header: FitsHeader; pixels: DecompressedPixels }];
+        if (flags.length === 0) expect(header.get('ZVAL2')).toBe(Number(expectedBytepix));
+        expect(pixels.constructor.name).toBe(c.expected);
+        let bad = 0;
+        for (let i = 0; i < raw.length; i++) if (pixels[i] !== raw[i]! + bzero) bad++;
+        expect(bad).toBe(0);
+        // funpack writes the same stored integers.
+        const [unpacked] = imageHdus(funpack(dir, fz, name), 'funpack');
+        const theirs = decodeBigEndian(unpacked!.data, c.bitpix);
+        let diff = 0;
+        for (let i = 0; i < raw.length; i++) if (theirs[i] !== raw[i]) diff++;
+        expect(diff).toBe(0);
+      }
+    });
+  }
+
+  it('scaled int16 (BSCALE/BZERO, BLANK) gives float32 physical values with NaN for BLANK', () => {
+    const nx = 90;
+    const ny = 61;
+    const raw = Array.from({ length: nx * ny }, (_, i) => (i % 211 === 0 ? -32768 : ((i * 37) % 4001) - 2000));
+    const file = path.join(dir, 'scaled16.fits');
+    writeImage(file, 16, [nx, ny], raw, [['BSCALE', 2.92273835509], ['BZERO', 3713.66692596], ['BLANK', -32768]]);
+    const fz = fpack(dir, file, ['-t', '17,13'], 'scaled16');
+    const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+    expect(pixels).toBeInstanceOf(Float32Array);
+    let nanCount = 0;
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] === -32768) { expect(Number.isNaN(pixels[i] as number)).toBe(true); nanCount++; continue; }
+      // One rounding from the exact double product: identical to Math.fround of the double formula.
+      expect(pixels[i]).toBe(Math.fround(raw[i]! * 2.92273835509 + 3713.66692596));
+    }
+    expect(nanCount).toBe(Math.ceil((nx * ny) / 211));
+  });
+
+  it('3-D cube with 3-D tiles (edge tiles on every axis) matches funpack', () => {
+    const dims = [23, 19, 5];
+    const g = gaussian(mulberry32(3));
+    const n = dims[0]! * dims[1]! * dims[2]!;
+    const f = new Float32Array(n).map((_, i) => 50 * Math.sin(i / 40) + 3 * g());
+    const ints = Array.from({ length: n }, (_, i) => ((i * 7919) % 60001) - 30000);
+    const ffile = path.join(dir, 'cube-f32.fits');
+    const ifile = path.join(dir, 'cube-i32.fits');
+    writeImage(ffile, -32, dims, f);
+    writeImage(ifile, 32, dims, ints);
+    const ffz = fpack(dir, ffile, ['-t', '7,5,2'], 'cube-f32');
+    const { header } = compressedTable(ffz);
+    expect([header.get('ZTILE1'), header.get('ZTILE2'), header.get('ZTILE3')]).toEqual([7, 5, 2]);
+    expect(header.get('NAXIS2')).toBe(4 * 4 * 3);
+    const [{ pixels }] = decompressFile(ffz) as [{ pixels: DecompressedPixels }];
+    const [unpacked] = imageHdus(funpack(dir, ffz, 'cube-f32'), 'funpack');
+    expect(compareFloatBits(pixels, unpacked!.data, -32).mismatches).toBe(0);
+    const info = compressedImageInfo(header, ffz, 1);
+    expect(info.shape).toEqual([5, 19, 23]);
+    for (const flags of [['-t', '7,5,2'], ['-g2', '-t', '4,19,3']]) {
+      const ifz = fpack(dir, ifile, flags, `cube-i32-${flags.join('')}`);
+      const [{ pixels: ip }] = decompressFile(ifz) as [{ pixels: DecompressedPixels }];
+      expect(Array.from(ip as Int32Array)).toEqual(ints);
+    }
+  });
+
+  it('real DECam float32 image and HSC MEF (image, mask, variance) match funpack bit for bit', () => {
+    const decam = realFile('decam_legacypipe_testcase6/images/decam/CP/V4.8.2a/CP20171112/c4d_171113_061941_ooi_r_ls9.S4.fits');
+    const hsc = realFile('hsc_afw/HSC-0908120-056-small.fits');
+    let compared = 0;
+    for (const [name, file] of [['decam', decam], ['hsc', hsc]] as const) {
+      for (const flags of [[], ['-t', '33,29']]) {
+        const tag = `${name}-${flags.length}`;
+        const fz = fpack(dir, file, flags, tag);
+        const ours = decompressFile(fz);
+        const theirs = imageHdus(funpack(dir, fz, tag), 'funpack');
+        expect(ours.length).toBe(theirs.length);
+        ours.forEach((o, k) => {
+          const bitpix = theirs[k]!.header.getNumber('BITPIX')!;
+          expect(compressedImageInfo(o.header, fz, k + 1).bitpix).toBe(bitpix);
+          if (bitpix < 0) {
+            expect(compareFloatBits(o.pixels, theirs[k]!.data, bitpix as -32 | -64).mismatches).toBe(0);
+          } else {
+            const t = decodeBigEndian(theirs[k]!.data, bitpix);
+            const bzero = theirs[k]!.header.getNumber('BZERO') ?? 0;
+            let diff = 0;
+            for (let i = 0; i < t.length; i++) if (Number(o.pixels[i]) !== t[i]! + bzero) diff++;
+            expect(diff).toBe(0);
+          }
+          compared++;
+        });
+      }
+    }
+    expect(compared).toBe(2 * (1 + 3));
+  });
+
+  it('real sep image (int16, BSCALE/BZERO) round-trips through fpack to the same physical values', () => {
+    const file = realFile('sep_sextractor/image.fits');
+    const fz = fpack(dir, file, [], 'sep');
+    const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+    const [orig] = imageHdus(new Uint8Array(fs.readFileSync(file)), file);
+    const raw = decodeBigEndian(orig!.data, 16);
+    const bscale = orig!.header.getNumber('BSCALE')!;
+    const bzero = orig!.header.getNumber('BZERO')!;
+    expect(pixels).toBeInstanceOf(Float32Array);
+    expect(pixels.length).toBe(256 * 256);
+    for (let i = 0; i < raw.length; i++) expect(pixels[i]).toBe(Math.fround(raw[i]! * bscale + bzero));
+  });
+
+  it('imageHeader matches astropy CompImageHDU.header (apart from the keywords astropy leaks)', () => {
+    const u16 = path.join(dir, 'hdr-u16.fits');
+    writeImage(u16, 16, [40, 30], Array.from({ length: 1200 }, (_, i) => (i * 53) % 65536 - 32768), [['BSCALE', 1], ['BZERO', 32768]]);
+    const files = [
+      fpack(dir, floatFile, [], 'hdr-f32'),
+      fpack(dir, u16, [], 'hdr-u16'),
+      fpack(dir, realFile('hsc_afw/HSC-0908120-056-small.fits'), [], 'hdr-hsc'),
+    ];
+    const script = `
+import sys, json, warnings
+from astropy.io import fits
+warnings.simplefilter('ignore')
+out = []
+for f in sys.argv[1:]:
+    for h in fits.open(f):
+        if isinstance(h, fits.CompImageHDU):
+            cards = []
+            for c in h.header.cards:
+                v = c.value
+                if isinstance(v, bool): v = ['bool', v]
+                elif isinstance(v, (int, float)): v = ['num', repr(v)]
+                elif v is None or type(v).__name__ == 'Undefined': v = ['null', None]
+                else: v = ['str', str(v)]
+                cards.append([c.keyword, v])
+            out.append(cards)
+print(json.dumps(out))
+`;
+    const astropy = runPythonJson<Array<Array<[string, [string, string | boolean | null]]>>>(script, files);
+    let n = 0;
+    for (const file of files) {
+      const bytes = new Uint8Array(fs.readFileSync(file));
+      listHdus(bytes, file).forEach((h, i) => {
+        if (!isTileCompressed(h.header)) return;
+        const info = compressedImageInfo(h.header, file, i);
+        // astropy 5.2 leaks ZBLANK and ZDITHER0 (its reserved-keyword regex misses them) and keeps
+        // the table's CHECKSUM/DATASUM; we drop all four because they do not describe the image.
+        const theirs = astropy[n++]!.filter(([k]) => !['ZBLANK', 'ZDITHER0', 'CHECKSUM', 'DATASUM', ''].includes(k));
+        const ours = info.imageHeader.cards.filter((c) => c.key !== '' || !c.commentary);
+        expect(ours.map((c) => c.key)).toEqual(theirs.map(([k]) => k));
+        ours.forEach((c, k) => {
+          const [kind, v] = theirs[k]![1];
+          if (c.commentary) return;
+          if (kind === 'num') expect(Number(c.value)).toBe(Number(v));
+          else if (kind === 'bool') expect(c.value).toBe(v);
+          else if (kind === 'str') expect(c.value).toBe(v);
+        });
+        expect(info.imageHeader.getNumber('NAXIS')).toBe(info.shape.length);
+      });
+    }
+    expect(n).toBe(astropy.length);
+    expect(n).toBe(1 + 1 + 3);
+  });
+
+  it('reports damaged or unsupported compressed data as FitsError naming file, HDU and tile', () => {
+    const fz = fpack(dir, floatFile, [], 'sky-damage');
+    const { header, data, hdu } = compressedTable(fz);
+    const rowBytes = header.getNumber('NAXIS1')!;
+    const view = new DataView(data.buffer);
+    // 1. A tile whose descriptor claims fewer bytes than its Rice stream needs.
+    const cut = data.slice();
+    new DataView(cut.buffer).setInt32(0, 3);
+    expect(() => decompressImage(header, cut, 'damaged.fz', hdu)).toThrow(/damaged\.fz \[HDU 1\]: .*tile 1/);
+    // 2. A heap pointer outside the heap.
+    const wild = data.slice();
+    new DataView(wild.buffer).setInt32(rowBytes * 5 + 4, header.getNumber('PCOUNT')! - 2);
+    expect(() => decompressImage(header, wild, 'wild.fz', hdu)).toThrow(/heap pointer outside the heap/);
+    // 3. Corrupted Rice bits: flip bytes inside the first tile's stream.
+    const flipped = data.slice();
+    const off = header.getNumber('NAXIS1')! * header.getNumber('NAXIS2')! + view.getInt32(4);
+    for (let k = 6; k < view.getInt32(0); k++) flipped[off + k] = 0;
+    expect(() => decompressImage(header, flipped, 'zeros.fz', hdu)).toThrow(FitsError);
+    // 4. Truncated data area.
+    expect(() => decompressImage(header, data.subarray(0, data.length - 10), 'short.fz', hdu)).toThrow(/truncated/);
+    // 5. Row count that disagrees with the tiling.
+    const wrongTiles = header.clone().set('ZTILE2', 2);
+    expect(() => decompressImage(wrongTiles, data, 'tiles.fz', hdu)).toThrow(/300 rows but ZNAXISn\/ZTILEn imply 150 tiles/);
+    // 6. HCOMPRESS is recognised and refused.
+    const i16 = path.join(dir, 'hcompress-input.fits');
+    writeImage(i16, 16, [64, 48], Array.from({ length: 64 * 48 }, (_, i) => (i * 31) % 1000));
+    const hfz = fpack(dir, i16, ['-h'], 'int16-hcompress');
+    const h = compressedTable(hfz);
+    expect(() => decompressImage(h.header, h.data, hfz, h.hdu)).toThrow(/HCOMPRESS_1' is not supported/);
+  });
+});

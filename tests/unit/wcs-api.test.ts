@@ -1,0 +1,127 @@
+/**
+ * lib/wcs API behaviour that needs no astropy: the 0-based pixel convention, closed-form values of TAN and
+ * CAR (Paper II eq. 12-14, 54-55), batched vs scalar calls, NaN outside a projection's domain, and the
+ * pixel-scale and footprint helpers.
+ */
+import { describe, expect, it } from 'vitest';
+import { FitsHeader, type CardValue } from '../../lib/fits/header.js';
+import { angularSeparation, parseWcs, type Wcs } from '../../lib/wcs/index.js';
+
+type Cards = [string, CardValue][];
+function wcsOf(cards: Cards): Wcs {
+  const h = new FitsHeader();
+  for (const [k, v] of cards) h.set(k, v);
+  const w = parseWcs(h, { source: 'synthetic' });
+  if (!w) throw new Error('no WCS');
+  return w;
+}
+const R2D = 180 / Math.PI;
+
+const tan = (crval: [number, number], extra: Cards = []) => wcsOf([
+  ['NAXIS', 2], ['NAXIS1', 200], ['NAXIS2', 100],
+  ['CTYPE1', 'RA---TAN'], ['CTYPE2', 'DEC--TAN'], ['CRVAL1', crval[0]], ['CRVAL2', crval[1]],
+  ['CRPIX1', 100.5], ['CRPIX2', 50.5], ['CD1_1', -1e-3], ['CD1_2', 0], ['CD2_1', 0], ['CD2_2', 1e-3], ...extra,
+]);
+
+describe('pixel convention: 0-based in the API, 1-based CRPIX in the header', () => {
+  it('pixel (CRPIX - 1) maps to CRVAL and back, to 1e-12', () => {
+    const w = tan([150.25, -20.5]);
+    expect(w.crpix).toEqual([100.5, 50.5]);
+    const [ra, dec] = w.pixelToSky(99.5, 49.5);
+    expect(Math.abs(ra - 150.25)).toBeLessThan(1e-12);
+    expect(Math.abs(dec + 20.5)).toBeLessThan(1e-12);
+    const [x, y] = w.skyToPixel(150.25, -20.5);
+    expect(Math.abs(x - 99.5)).toBeLessThan(1e-9);
+    expect(Math.abs(y - 49.5)).toBeLessThan(1e-9);
+  });
+});
+
+describe('closed-form values', () => {
+  it('TAN at (0, 0): a pixel offset of n along x is RA = atan(n * 1e-3 deg in radians)', () => {
+    const w = tan([0, 0]);
+    for (const n of [1, 10, 100, 1000]) {
+      const [ra, dec] = w.pixelToSky(99.5 - n, 49.5); // CD1_1 < 0: RA grows to the left
+      expect(Math.abs(ra - Math.atan((n * 1e-3) / R2D) * R2D)).toBeLessThan(1e-12);
+      expect(Math.abs(dec)).toBeLessThan(1e-12);
+      const [, dec2] = w.pixelToSky(99.5, 49.5 + n);
+      expect(Math.abs(dec2 - Math.atan((n * 1e-3) / R2D) * R2D)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('CAR at (0, 0) is exactly linear in both axes', () => {
+    const w = wcsOf([['CTYPE1', 'RA---CAR'], ['CTYPE2', 'DEC--CAR'], ['CRVAL1', 0], ['CRVAL2', 0], ['CRPIX1', 1], ['CRPIX2', 1], ['CDELT1', 0.25], ['CDELT2', 0.25]]);
+    expect(w.pixelToSky(40, 100)).toEqual([10, 25]);
+    expect(w.pixelToSky(-40, -100)).toEqual([350, -25]);
+    expect(w.skyToPixel(10, 25)).toEqual([40, 100]);
+  });
+
+  it('a TAN field has the pixel scale of its CD matrix at the reference pixel', () => {
+    const w = tan([30, 60]);
+    expect(w.linearPixelScale).toBeCloseTo(3.6, 12);
+    expect(Math.abs(w.pixelScale(99.5, 49.5) - 3.6)).toBeLessThan(1e-6);
+    // Away from the tangent point TAN pixels shrink on the sky as cos^2 of the angle (area ~ cos^3).
+    const off = 1000; // pixels = 1 degree
+    const rho = Math.atan((off * 1e-3) / R2D);
+    expect(Math.abs(w.pixelScale(99.5, 49.5 + off) / 3.6 - Math.cos(rho) ** 1.5)).toBeLessThan(1e-6);
+  });
+});
+
+describe('batched calls', () => {
+  const w = tan([200, 45]);
+  const xs = Float64Array.from({ length: 1000 }, (_, i) => (i * 7.3) % 200 - 3);
+  const ys = Float64Array.from({ length: 1000 }, (_, i) => (i * 3.1) % 100 - 2);
+
+  it('give exactly the scalar results and reuse output arrays', () => {
+    const sky = w.pixelToSkyMany(xs, ys);
+    for (let i = 0; i < xs.length; i++) expect([sky.ra[i], sky.dec[i]]).toEqual(w.pixelToSky(xs[i]!, ys[i]!));
+    const out = { ra: new Float64Array(1000), dec: new Float64Array(1000) };
+    const again = w.pixelToSkyMany(xs, ys, out);
+    expect(again.ra).toBe(out.ra);
+    expect(Array.from(again.ra)).toEqual(Array.from(sky.ra));
+    const pix = w.skyToPixelMany(sky.ra, sky.dec);
+    let max = 0;
+    for (let i = 0; i < xs.length; i++) max = Math.max(max, Math.abs(pix.x[i]! - xs[i]!), Math.abs(pix.y[i]! - ys[i]!));
+    expect(max).toBeLessThan(1e-9);
+  });
+
+  it('reject arrays of different lengths', () => {
+    expect(() => w.pixelToSkyMany([1, 2], [1])).toThrow(RangeError);
+    expect(() => w.skyToPixelMany([1], [1, 2])).toThrow(RangeError);
+    expect(() => w.pixelToSkyMany([1, 2], [1, 2], { ra: new Float64Array(1), dec: new Float64Array(1) })).toThrow(RangeError);
+  });
+});
+
+describe('outside the projection', () => {
+  it('TAN: the far hemisphere gives NaN pixels; the batch goes on after it', () => {
+    const w = tan([10, 20]);
+    const pix = w.skyToPixelMany([190, 10], [-20, 20]);
+    expect(Number.isNaN(pix.x[0])).toBe(true);
+    expect(Number.isNaN(pix.y[0])).toBe(true);
+    expect(Math.abs(pix.x[1]! - 99.5)).toBeLessThan(1e-9);
+  });
+
+  it('SIN: pixels beyond the limb give NaN sky coordinates', () => {
+    const w = wcsOf([['CTYPE1', 'RA---SIN'], ['CTYPE2', 'DEC--SIN'], ['CRVAL1', 0], ['CRVAL2', 0], ['CRPIX1', 1], ['CRPIX2', 1], ['CDELT1', -1], ['CDELT2', 1]]);
+    const inside = w.pixelToSky(0, 50);
+    expect(Number.isFinite(inside[0])).toBe(true);
+    expect(w.pixelToSky(0, 58).every(Number.isNaN)).toBe(true); // r = 58 deg > R0 = 57.3 deg
+  });
+});
+
+describe('descriptive fields', () => {
+  it('report CTYPE, axes, frame and footprint', () => {
+    const w = tan([10, 20], [['RADESYS', 'FK5'], ['EQUINOX', 2000]]);
+    expect(w.ctype).toEqual(['RA---TAN', 'DEC--TAN']);
+    expect([w.lngAxis, w.latAxis, w.lngType, w.latType]).toEqual([1, 2, 'RA', 'DEC']);
+    expect([w.radesys, w.equinox]).toEqual(['FK5', 2000]);
+    expect(w.projectionCode).toBe('TAN');
+    expect(w.distortion).toBe('none');
+    expect(w.imageSize).toEqual([200, 100]);
+    const corners = w.footprint()!;
+    expect(corners.length).toBe(4);
+    expect(corners[2]).toEqual(w.pixelToSky(199.5, 99.5));
+    // The image diagonal: 200 x 100 pixels of 3.6 arcsec, ~0.2236 deg (TAN, small field).
+    const diag = angularSeparation(corners[0]![0], corners[0]![1], corners[2]![0], corners[2]![1]);
+    expect(Math.abs(diag - Math.hypot(0.2, 0.1))).toBeLessThan(1e-5);
+  });
+});
