@@ -13,6 +13,10 @@
  * the projection's default, and PVi_0 != 0 asks for the plane to be shifted) is handled by subtracting
  * (x0, y0) = P(phi0, theta0), as wcslib's prjoff() does, so that (phi0, theta0) lands at the reference
  * point. Deprojected native coordinates outside |phi| <= 180, |theta| <= 90 are NaN (wcslib's bounds check).
+ *
+ * Besides (phi, theta), each projection maps the plane to and from native direction vectors; TAN, SIN,
+ * ZEA and STG do so algebraically (no trigonometry), which is the fast path Wcs uses with a rotation
+ * matrix (spherical.ts).
  */
 
 export const R2D = 180 / Math.PI;
@@ -38,6 +42,13 @@ export interface Projection {
   planeToNative(x: number, y: number, out: Float64Array): void;
   /** Native (phi, theta) in degrees -> projection plane (x, y) in degrees; NaN where undefined. */
   nativeToPlane(phi: number, theta: number, out: Float64Array): void;
+  /**
+   * Plane (x, y) -> the native direction (cos t cos p, cos t sin p, sin t) times any positive factor,
+   * into out[0..2]; NaN outside the domain. The fast path: zenithal projections need no trigonometry.
+   */
+  planeToVector(x: number, y: number, out: Float64Array): void;
+  /** A unit native direction vector -> plane (x, y); NaN where undefined. */
+  vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void;
 }
 
 export interface ProjectionParameters {
@@ -91,15 +102,33 @@ export function makeProjection(code: ProjectionCode, params: ProjectionParameter
   return new Shifted(code, core, phi0, theta0, o[0]!, o[1]!);
 }
 
-interface CoreProjection {
-  planeToNative(x: number, y: number, out: Float64Array): void;
-  nativeToPlane(phi: number, theta: number, out: Float64Array): void;
+/** One projection's formulas; the vector forms default to going through (phi, theta). */
+abstract class CoreProjection {
+  abstract planeToNative(x: number, y: number, out: Float64Array): void;
+  abstract nativeToPlane(phi: number, theta: number, out: Float64Array): void;
+
+  planeToVector(x: number, y: number, out: Float64Array): void {
+    this.planeToNative(x, y, out);
+    const p = out[0]! * D2R;
+    const t = out[1]! * D2R;
+    const ct = Math.cos(t);
+    out[0] = ct * Math.cos(p);
+    out[1] = ct * Math.sin(p);
+    out[2] = Math.sin(t);
+  }
+
+  vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void {
+    const phi = nx === 0 && ny === 0 ? 0 : Math.atan2(ny, nx) * R2D;
+    this.nativeToPlane(phi, Math.atan2(nz, Math.sqrt(nx * nx + ny * ny)) * R2D, out);
+  }
 }
 
 class Unshifted implements Projection {
   constructor(readonly code: ProjectionCode, private readonly core: CoreProjection, readonly phi0: number, readonly theta0: number) {}
   planeToNative(x: number, y: number, out: Float64Array): void { this.core.planeToNative(x, y, out); }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void { this.core.nativeToPlane(phi, theta, out); }
+  planeToVector(x: number, y: number, out: Float64Array): void { this.core.planeToVector(x, y, out); }
+  vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void { this.core.vectorToPlane(nx, ny, nz, out); }
 }
 
 class Shifted implements Projection {
@@ -114,6 +143,12 @@ class Shifted implements Projection {
   planeToNative(x: number, y: number, out: Float64Array): void { this.core.planeToNative(x + this.x0, y + this.y0, out); }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     this.core.nativeToPlane(phi, theta, out);
+    out[0] = out[0]! - this.x0;
+    out[1] = out[1]! - this.y0;
+  }
+  planeToVector(x: number, y: number, out: Float64Array): void { this.core.planeToVector(x + this.x0, y + this.y0, out); }
+  vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void {
+    this.core.vectorToPlane(nx, ny, nz, out);
     out[0] = out[0]! - this.x0;
     out[1] = out[1]! - this.y0;
   }
@@ -132,16 +167,27 @@ function zenithalPlane(r: number, phi: number, out: Float64Array): void {
 }
 
 /** TAN, gnomonic (Paper II §5.1.3): R = R0 cot(theta). Only theta > 0 maps. */
-class Gnomonic implements CoreProjection {
+class Gnomonic extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     out[0] = zenithalPhi(x, y);
-    out[1] = Math.atan2(R0, Math.hypot(x, y)) * R2D;
+    out[1] = Math.atan2(R0, Math.sqrt(x * x + y * y)) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     const t = theta * D2R;
     const s = Math.sin(t);
     if (!(s > 0)) { out[0] = NaN; out[1] = NaN; return; }
     zenithalPlane((R0 * Math.cos(t)) / s, phi, out);
+  }
+  // Native direction ~ (-y, x, R0): cos(phi) = -y/r, sin(phi) = x/r, cot(theta) = r/R0.
+  override planeToVector(x: number, y: number, out: Float64Array): void {
+    out[0] = -y;
+    out[1] = x;
+    out[2] = R0;
+  }
+  override vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void {
+    if (!(nz > 0)) { out[0] = NaN; out[1] = NaN; return; }
+    out[0] = (R0 * ny) / nz;
+    out[1] = (-R0 * nx) / nz;
   }
 }
 
@@ -150,10 +196,11 @@ class Gnomonic implements CoreProjection {
  * y = -R0 (cos t cos p - eta (1 - sin t)). The inverse solves a quadratic in w = 1 - sin(theta) and
  * keeps the root nearest the native pole, written in a cancellation-free form.
  */
-class Orthographic implements CoreProjection {
+class Orthographic extends CoreProjection {
   private readonly plain: boolean;
   private readonly a: number;
   constructor(private readonly xi: number, private readonly eta: number) {
+    super();
     this.plain = xi === 0 && eta === 0;
     this.a = 1 + xi * xi + eta * eta;
   }
@@ -210,12 +257,29 @@ class Orthographic implements CoreProjection {
     out[0] = R0 * (ct * sp + this.xi * w);
     out[1] = -R0 * (ct * cp - this.eta * w);
   }
+  // Orthographic (xi = eta = 0): cos(theta) = r/R0, so the direction is (-y/R0, x/R0, sqrt(1 - r^2/R0^2)).
+  override planeToVector(x: number, y: number, out: Float64Array): void {
+    if (!this.plain) { super.planeToVector(x, y, out); return; }
+    const X = x / R0;
+    const Y = y / R0;
+    const c = X * X + Y * Y;
+    if (c > 1 + 1e-13) { out[0] = NaN; out[1] = NaN; out[2] = NaN; return; }
+    out[0] = -Y;
+    out[1] = X;
+    out[2] = Math.sqrt(Math.max(0, 1 - c));
+  }
+  override vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void {
+    if (!this.plain) { super.vectorToPlane(nx, ny, nz, out); return; }
+    if (nz < 0) { out[0] = NaN; out[1] = NaN; return; }
+    out[0] = R0 * ny;
+    out[1] = -R0 * nx;
+  }
 }
 
 /** ZEA, zenithal equal-area (Paper II §5.1.7): R = 2 R0 sin((90 - theta)/2). */
-class ZenithalEqualArea implements CoreProjection {
+class ZenithalEqualArea extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
-    const s = Math.hypot(x, y) / (2 * R0);
+    const s = Math.sqrt(x * x + y * y) / (2 * R0);
     if (s > 1) {
       if (s > 1 + 1e-13) { out[0] = NaN; out[1] = NaN; return; }
       out[0] = zenithalPhi(x, y); out[1] = -90; return;
@@ -226,12 +290,28 @@ class ZenithalEqualArea implements CoreProjection {
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     zenithalPlane(2 * R0 * Math.sin(((90 - theta) / 2) * D2R), phi, out);
   }
+  // With s = r/(2 R0) = sin((90 - theta)/2): sin(theta) = 1 - 2s^2, cos(theta) = 2s sqrt(1 - s^2).
+  override planeToVector(x: number, y: number, out: Float64Array): void {
+    const s2 = (x * x + y * y) / (4 * R0 * R0);
+    if (s2 > 1 + 1e-13) { out[0] = NaN; out[1] = NaN; out[2] = NaN; return; }
+    const f = Math.sqrt(Math.max(0, 1 - s2)) / R0;
+    out[0] = -y * f;
+    out[1] = x * f;
+    out[2] = 1 - 2 * s2;
+  }
+  // R / cos(theta) = R0 sqrt(2 / (1 + sin(theta))).
+  override vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void {
+    if (nz <= -1 + 1e-12) { super.vectorToPlane(nx, ny, nz, out); return; }
+    const f = R0 * Math.sqrt(2 / (1 + nz));
+    out[0] = f * ny;
+    out[1] = -f * nx;
+  }
 }
 
 /** ARC, zenithal equidistant (Paper II §5.1.6): R = 90 - theta (degrees). */
-class ZenithalEquidistant implements CoreProjection {
+class ZenithalEquidistant extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
-    const r = Math.hypot(x, y);
+    const r = Math.sqrt(x * x + y * y);
     if (r > 180) { out[0] = NaN; out[1] = NaN; return; }
     out[0] = zenithalPhi(x, y);
     out[1] = 90 - r;
@@ -242,16 +322,29 @@ class ZenithalEquidistant implements CoreProjection {
 }
 
 /** STG, stereographic (Paper II §5.1.4): R = 2 R0 tan((90 - theta)/2). theta = -90 is at infinity. */
-class Stereographic implements CoreProjection {
+class Stereographic extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     out[0] = zenithalPhi(x, y);
-    out[1] = 90 - 2 * Math.atan(Math.hypot(x, y) / (2 * R0)) * R2D;
+    out[1] = 90 - 2 * Math.atan(Math.sqrt(x * x + y * y) / (2 * R0)) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     const t = theta * D2R;
     const d = 1 + Math.sin(t);
     if (!(d > 0)) { out[0] = NaN; out[1] = NaN; return; }
     zenithalPlane((2 * R0 * Math.cos(t)) / d, phi, out);
+  }
+  // With t = r/(2 R0): cos(theta) = 2t/(1 + t^2), sin(theta) = (1 - t^2)/(1 + t^2).
+  override planeToVector(x: number, y: number, out: Float64Array): void {
+    const t2 = (x * x + y * y) / (4 * R0 * R0);
+    out[0] = -y / R0;
+    out[1] = x / R0;
+    out[2] = 1 - t2;
+  }
+  override vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void {
+    const d = 1 + nz;
+    if (!(d > 0)) { out[0] = NaN; out[1] = NaN; return; }
+    out[0] = (2 * R0 * ny) / d;
+    out[1] = (-2 * R0 * nx) / d;
   }
 }
 
@@ -263,7 +356,7 @@ function checkedPhi(x: number): number {
 }
 
 /** CAR, plate carree (Paper II §5.2.3): x = phi, y = theta. */
-class PlateCarree implements CoreProjection {
+class PlateCarree extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     out[0] = checkedPhi(x);
     out[1] = Math.abs(y) > 90 ? NaN : y;
@@ -276,7 +369,7 @@ class PlateCarree implements CoreProjection {
 }
 
 /** MER, Mercator (Paper II §5.2.4): x = phi, y = R0 ln tan((90 + theta)/2). The poles are at infinity. */
-class Mercator implements CoreProjection {
+class Mercator extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     out[0] = checkedPhi(x);
     out[1] = out[0] !== out[0] ? NaN : 2 * Math.atan(Math.exp(y / R0)) * R2D - 90;
@@ -289,8 +382,10 @@ class Mercator implements CoreProjection {
 }
 
 /** CEA, cylindrical equal-area (Paper II §5.2.2): x = phi, y = R0 sin(theta) / lambda. */
-class CylindricalEqualArea implements CoreProjection {
-  constructor(private readonly lambda: number) {}
+class CylindricalEqualArea extends CoreProjection {
+  constructor(private readonly lambda: number) {
+    super();
+  }
   planeToNative(x: number, y: number, out: Float64Array): void {
     const s = (this.lambda * y) / R0;
     const phi = checkedPhi(x);
@@ -308,7 +403,7 @@ class CylindricalEqualArea implements CoreProjection {
  * AIT, Hammer-Aitoff (Paper II §5.3.4): x = 2 g cos(theta) sin(phi/2), y = g sin(theta) with
  * g = R0 sqrt(2 / (1 + cos(theta) cos(phi/2))). Inverse via Z^2 = 1 - (x/4R0)^2 - (y/2R0)^2 >= 1/2.
  */
-class HammerAitoff implements CoreProjection {
+class HammerAitoff extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     const u = x / (4 * R0);
     const v = y / (2 * R0);

@@ -47,6 +47,16 @@ function normalise180(a: number): number {
   return r;
 }
 
+/** [sin, cos] of an angle in degrees, exact at multiples of 90 (as wcslib's sincosd). */
+function sinCosDeg(a: number): [number, number] {
+  const r = ((a % 360) + 360) % 360;
+  if (r === 0) return [0, 1];
+  if (r === 90) return [1, 0];
+  if (r === 180) return [0, -1];
+  if (r === 270) return [-1, 0];
+  return [Math.sin(a * D2R), Math.cos(a * D2R)];
+}
+
 export class CelestialRotation {
   /** Celestial longitude of the native pole (alpha_p), degrees. */
   readonly lngPole: number;
@@ -58,6 +68,12 @@ export class CelestialRotation {
   private readonly cosLatP: number;
   /** +1 / -1 when the native pole is exactly the celestial north / south pole (a pure longitude shift). */
   private readonly polar: number;
+  /**
+   * Row-major 3x3 rotation taking native direction vectors (cos t cos p, cos t sin p, sin t) to celestial
+   * ones: Rz(alpha_p) A Rz(-phi_p), with A = [[-sin dp, 0, cos dp], [0, -1, 0], [cos dp, 0, sin dp]], which
+   * is eq. (2) written for vectors. Its transpose is eq. (5).
+   */
+  private readonly matrix: Float64Array;
 
   /** Throws a plain Error naming the problem when no rotation satisfies the keywords. */
   constructor(input: RotationInput) {
@@ -91,7 +107,7 @@ export class CelestialRotation {
         const cphip = Math.cos((phip - phi0) * D2R);
         const x = cthe0 * cphip;
         const y = sthe0;
-        const z = Math.hypot(x, y);
+        const z = Math.sqrt(x * x + y * y);
         if (z === 0) {
           if (slat0 !== 0) throw new Error('CRVAL of the latitude axis must be 0 when |LONPOLE - phi0| = 90 and theta0 = 0');
           onlyLatpole = true;
@@ -142,6 +158,45 @@ export class CelestialRotation {
     this.sinLatP = Math.sin(latp * D2R);
     this.cosLatP = Math.cos(latp * D2R);
     this.polar = latp === 90 ? 1 : latp === -90 ? -1 : 0;
+    const [sa, ca] = sinCosDeg(lngp);
+    const [sd, cd] = sinCosDeg(latp);
+    const [sp, cp] = sinCosDeg(phip);
+    // A Rz(-phi_p): rows of A times [[cp, sp, 0], [-sp, cp, 0], [0, 0, 1]].
+    const b = [-sd * cp, -sd * sp, cd, sp, -cp, 0, cd * cp, cd * sp, sd];
+    // Rz(alpha_p) = [[ca, -sa, 0], [sa, ca, 0], [0, 0, 1]] times b.
+    this.matrix = new Float64Array([
+      ca * b[0]! - sa * b[3]!, ca * b[1]! - sa * b[4]!, ca * b[2]! - sa * b[5]!,
+      sa * b[0]! + ca * b[3]!, sa * b[1]! + ca * b[4]!, sa * b[2]! + ca * b[5]!,
+      b[6]!, b[7]!, b[8]!,
+    ]);
+  }
+
+  /**
+   * A native direction vector (any positive length) -> celestial (lng, lat) in degrees, lng in [0, 360).
+   * The fast path used by Wcs: two atan2 per point.
+   */
+  nativeVectorToCelestial(n0: number, n1: number, n2: number, out: Float64Array): void {
+    const m = this.matrix;
+    const c0 = m[0]! * n0 + m[1]! * n1 + m[2]! * n2;
+    const c1 = m[3]! * n0 + m[4]! * n1 + m[5]! * n2;
+    const c2 = m[6]! * n0 + m[7]! * n1 + m[8]! * n2;
+    const h = Math.sqrt(c0 * c0 + c1 * c1);
+    out[0] = h === 0 ? 0 : normalise360(Math.atan2(c1, c0) * R2D);
+    out[1] = Math.atan2(c2, h) * R2D;
+  }
+
+  /** Celestial (lng, lat) in degrees -> the unit native direction vector, into out[0..2]. */
+  celestialToNativeVector(lng: number, lat: number, out: Float64Array): void {
+    const d = lat * D2R;
+    const a = lng * D2R;
+    const cd = Math.cos(d);
+    const c0 = cd * Math.cos(a);
+    const c1 = cd * Math.sin(a);
+    const c2 = Math.sin(d);
+    const m = this.matrix;
+    out[0] = m[0]! * c0 + m[3]! * c1 + m[6]! * c2;
+    out[1] = m[1]! * c0 + m[4]! * c1 + m[7]! * c2;
+    out[2] = m[2]! * c0 + m[5]! * c1 + m[8]! * c2;
   }
 
   /** Native (phi, theta) -> celestial (lng, lat), degrees (Paper II eq. 2). lng in [0, 360). */
@@ -165,7 +220,7 @@ export class CelestialRotation {
     const z = st * this.sinLatP + ct * this.cosLatP * cd; // sin(lat)
     out[0] = normalise360(this.lngPole + Math.atan2(y, x) * R2D);
     // Near the poles asin loses precision: take the latitude from the horizontal component instead.
-    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * Math.acos(Math.min(1, Math.hypot(x, y))) * R2D : Math.asin(z) * R2D;
+    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * Math.acos(Math.min(1, Math.sqrt(x * x + y * y))) * R2D : Math.asin(z) * R2D;
   }
 
   /** Celestial (lng, lat) -> native (phi, theta), degrees (Paper II eq. 5). phi in [-180, 180]. */
@@ -186,6 +241,6 @@ export class CelestialRotation {
     const y = -cd * sl;
     const z = sd * this.sinLatP + cd * this.cosLatP * cl;
     out[0] = normalise180(this.phiPole + Math.atan2(y, x) * R2D);
-    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * Math.acos(Math.min(1, Math.hypot(x, y))) * R2D : Math.asin(z) * R2D;
+    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * Math.acos(Math.min(1, Math.sqrt(x * x + y * y))) * R2D : Math.asin(z) * R2D;
   }
 }

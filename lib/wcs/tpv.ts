@@ -7,9 +7,11 @@
  * with the registry's term order: T_0 = 1; T_1..3 = x, y, r; T_4..6 = x^2, xy, y^2; T_7..11 = x^3, x^2y,
  * xy^2, y^3, r^3; ...; degree d has x^d .. y^d, followed by r^d when d is odd; up to m = 39 (r^7).
  * Missing coefficients are 0 (as in wcslib; PV1_1 and PV2_1 too). Note the swapped arguments of eta.
- * The reverse (xi, eta) -> (x, y) is solved by Newton iteration with the analytic Jacobian, seeded by
- * the inverse of the linear terms, to 1e-14 degrees (~4e-11 arcsec).
+ * The reverse (xi, eta) -> (x, y) is solved by Newton iteration with the analytic Jacobian, to 1e-14
+ * degrees (~4e-11 arcsec), seeded by an inverse polynomial fitted over the image when its size is known
+ * (inverseFit.ts), else by the inverse of the linear terms.
  */
+import { FittedInverse, type Box } from './inverseFit.js';
 
 /** Powers (of the first variable, of the second variable, of r) for PV index m = 0..39. */
 export const TPV_TERMS: readonly (readonly [number, number, number])[] = (() => {
@@ -93,6 +95,7 @@ class TpvPolynomial {
 }
 
 const NEWTON_TOL_DEG = 1e-14;
+const FINAL_STEP_DEG = 1e-10;
 const MAX_ITER = 60;
 
 export class TpvDistortion {
@@ -104,9 +107,13 @@ export class TpvDistortion {
   private readonly seedMatrix: Float64Array;
   private readonly c10: number;
   private readonly c20: number;
+  private readonly fitted: FittedInverse | undefined;
 
-  /** `first` holds PVi_m of the first celestial axis (in header order), `second` of the second. */
-  constructor(first: ReadonlyMap<number, number>, second: ReadonlyMap<number, number>) {
+  /**
+   * `first` holds PVi_m of the first celestial axis (in header order), `second` of the second; `fitRegion`
+   * is the image's box in intermediate coordinates (degrees), over which a seed inverse is fitted.
+   */
+  constructor(first: ReadonlyMap<number, number>, second: ReadonlyMap<number, number>, fitRegion?: Box) {
     this.p1 = new TpvPolynomial(first);
     this.p2 = new TpvPolynomial(second);
     this.c10 = this.p1.coefficient(0);
@@ -114,6 +121,7 @@ export class TpvDistortion {
     const a = this.p1.coefficient(1), b = this.p1.coefficient(2), c = this.p2.coefficient(2), d = this.p2.coefficient(1);
     const det = a * d - b * c;
     this.seedMatrix = det !== 0 && Number.isFinite(det) ? new Float64Array([d / det, -b / det, -c / det, a / det]) : new Float64Array([1, 0, 0, 1]);
+    this.fitted = fitRegion ? FittedInverse.fit((x, y, out) => this.forward(x, y, out), fitRegion, 6) : undefined;
   }
 
   private fillPowers(x: number, y: number): number {
@@ -144,29 +152,44 @@ export class TpvDistortion {
   /** (xi, eta) -> (x, y), degrees, by damped Newton iteration; NaN if it does not converge. */
   reverse(xi: number, eta: number, out: Float64Array): void {
     if (!Number.isFinite(xi) || !Number.isFinite(eta)) { out[0] = NaN; out[1] = NaN; return; }
-    const s = this.seedMatrix;
-    const e1 = xi - this.c10;
-    const e2 = eta - this.c20;
-    let x = s[0]! * e1 + s[1]! * e2;
-    let y = s[2]! * e1 + s[3]! * e2;
+    let x: number;
+    let y: number;
     const w = this.work;
+    if (this.fitted && this.fitted.contains(xi, eta)) {
+      this.fitted.evaluate(xi, eta, w);
+      x = w[0]!;
+      y = w[1]!;
+    } else {
+      const s = this.seedMatrix;
+      const e1 = xi - this.c10;
+      const e2 = eta - this.c20;
+      x = s[0]! * e1 + s[1]! * e2;
+      y = s[2]! * e1 + s[3]! * e2;
+    }
     this.forwardWithJacobian(x, y, w);
     let r1 = w[0]! - xi;
     let r2 = w[3]! - eta;
-    let res = Math.hypot(r1, r2);
+    let res = Math.sqrt(r1 * r1 + r2 * r2);
     for (let it = 0; it < MAX_ITER; it++) {
       // Jacobian [[d xi/dx, d xi/dy], [d eta/dx, d eta/dy]] = [[w1, w2], [w4, w5]].
       const det = w[1]! * w[5]! - w[2]! * w[4]!;
       if (det === 0 || !Number.isFinite(det)) break;
       const dx = (w[5]! * r1 - w[2]! * r2) / det;
       const dy = (-w[4]! * r1 + w[1]! * r2) / det;
+      if (Math.abs(dx) + Math.abs(dy) < FINAL_STEP_DEG) {
+        // Quadratic convergence: after a step this small the error is ~curvature * step^2, far below
+        // 1e-14 degrees, so the step is taken without another evaluation.
+        out[0] = x - dx;
+        out[1] = y - dy;
+        return;
+      }
       let step = 1;
       let nx = x - dx;
       let ny = y - dy;
       this.forwardWithJacobian(nx, ny, w);
       let n1 = w[0]! - xi;
       let n2 = w[3]! - eta;
-      let nres = Math.hypot(n1, n2);
+      let nres = Math.sqrt(n1 * n1 + n2 * n2);
       while (!(nres <= res) && step > 1e-6) {
         step /= 2;
         nx = x - step * dx;
@@ -174,7 +197,7 @@ export class TpvDistortion {
         this.forwardWithJacobian(nx, ny, w);
         n1 = w[0]! - xi;
         n2 = w[3]! - eta;
-        nres = Math.hypot(n1, n2);
+        nres = Math.sqrt(n1 * n1 + n2 * n2);
       }
       x = nx; y = ny; r1 = n1; r2 = n2; res = nres;
       if (step * (Math.abs(dx) + Math.abs(dy)) < NEWTON_TOL_DEG || res < NEWTON_TOL_DEG * 1e-2) {

@@ -28,9 +28,14 @@
  * - RADESYS defaults (Paper II §3.1): ICRS without EQUINOX, FK4 for EQUINOX < 1984, else FK5; EQUINOX
  *   defaults to 1950 for FK4 and 2000 for FK5, and is dropped for ICRS and GAPPT. RADECSYS and EPOCH are
  *   read as their old synonyms. Galactic and other non-equatorial systems report neither.
+ * Deliberate differences (all throw a WcsError where astropy goes on): a singular linear matrix (wcslib
+ * maps pixel -> sky and fails only on the way back); an unknown CTYPE suffix such as '-TAN-ZZZ' (astropy
+ * ignores it, and the distortion it names); bare 'RA'/'DEC' without a projection code (wcslib's linear,
+ * non-spherical celestial axes).
  */
 import type { FitsHeader } from '../fits/header.js';
 import { WcsError } from './errors.js';
+import type { Box } from './inverseFit.js';
 import { WcsKeywords } from './keywords.js';
 import { readLinear, type LinearTransform, type MatrixConvention } from './linear.js';
 import { D2R, R2D, SUPPORTED_PROJECTIONS, makeProjection, type Projection, type ProjectionCode } from './projections.js';
@@ -149,6 +154,7 @@ export function parseWcs(header: FitsHeader, opts: ParseWcsOptions = {}): Wcs | 
   const axes: [number, number] = lng.axis < lat.axis ? [lng.axis, lat.axis] : [lat.axis, lng.axis];
   const lngIndex: 0 | 1 = lng.axis === axes[0] ? 0 : 1;
   const linear = readLinear(kw, axes, lngIndex === 0 ? 1 : 0);
+  const imageSize = readImageSize(kw, axes);
   const lngScale = linear.unitScale[lngIndex];
   const latScale = linear.unitScale[1 - lngIndex]!;
   const crvalLng = kw.number(`CRVAL${lng.axis}`, 0) * lngScale;
@@ -182,7 +188,7 @@ export function parseWcs(header: FitsHeader, opts: ParseWcsOptions = {}): Wcs | 
     }
     const first = axes[0] === lng.axis ? pvLng : pvLat;
     const second = axes[0] === lng.axis ? pvLat : pvLng;
-    tpvDistortion = new TpvDistortion(first, second);
+    tpvDistortion = new TpvDistortion(first, second, imageSize ? intermediateBox(pixelOffsetBox(imageSize, linear.crpix), linear.matrix) : undefined);
   } else {
     for (const [m, v] of pvLng) {
       if (m === 0) offset = v !== 0;
@@ -213,8 +219,6 @@ export function parseWcs(header: FitsHeader, opts: ParseWcsOptions = {}): Wcs | 
     return kw.fail((e as Error).message);
   }
 
-  const imageSize = readImageSize(kw, axes);
-
   let sip: SipDistortion | undefined;
   const sipSuffix = lng.suffix === '-SIP' || lat.suffix === '-SIP';
   const sipPresent = header.has('A_ORDER') || header.has('B_ORDER');
@@ -229,16 +233,7 @@ export function parseWcs(header: FitsHeader, opts: ParseWcsOptions = {}): Wcs | 
     if (bp && !ap) kw.fail('BP_ORDER is given without a matching AP_ORDER > 1 for SIP distortion');
     if (a || b) {
       if (axes[0] !== 1 || axes[1] !== 2) kw.fail(`SIP distortion needs the celestial axes to be 1 and 2, not ${axes[0]} and ${axes[1]}`);
-      let region;
-      if (imageSize) {
-        const mx = 0.1 * imageSize[0] + 10;
-        const my = 0.1 * imageSize[1] + 10;
-        region = {
-          uMin: 0.5 - linear.crpix[0] - mx, uMax: imageSize[0] + 0.5 - linear.crpix[0] + mx,
-          vMin: 0.5 - linear.crpix[1] - my, vMax: imageSize[1] + 0.5 - linear.crpix[1] + my,
-        };
-      }
-      sip = new SipDistortion(a, b, ap, bp, region);
+      sip = new SipDistortion(a, b, ap, bp, imageSize ? pixelOffsetBox(imageSize, linear.crpix) : undefined);
     }
   }
 
@@ -251,6 +246,30 @@ export function parseWcs(header: FitsHeader, opts: ParseWcsOptions = {}): Wcs | 
     crval: [crvalLng, crvalLat], linear, projection, rotation, sip, tpv: tpvDistortion,
     radesys: frame.radesys, equinox: frame.equinox, imageSize,
   });
+}
+
+/** Pixel offsets from CRPIX (u = p - CRPIX, 1-based p) of the image plus a 10% + 10 px margin. */
+function pixelOffsetBox(size: [number, number], crpix: [number, number]): Box {
+  const mx = 0.1 * size[0] + 10;
+  const my = 0.1 * size[1] + 10;
+  return {
+    xMin: 0.5 - crpix[0] - mx, xMax: size[0] + 0.5 - crpix[0] + mx,
+    yMin: 0.5 - crpix[1] - my, yMax: size[1] + 0.5 - crpix[1] + my,
+  };
+}
+
+/** The bounding box of a pixel-offset box's corners through the linear matrix (intermediate degrees). */
+function intermediateBox(box: Box, m: Float64Array): Box {
+  const out: Box = { xMin: Infinity, xMax: -Infinity, yMin: Infinity, yMax: -Infinity };
+  for (const u of [box.xMin, box.xMax]) {
+    for (const v of [box.yMin, box.yMax]) {
+      const x = m[0]! * u + m[1]! * v;
+      const y = m[2]! * u + m[3]! * v;
+      out.xMin = Math.min(out.xMin, x); out.xMax = Math.max(out.xMax, x);
+      out.yMin = Math.min(out.yMin, y); out.yMax = Math.max(out.yMax, y);
+    }
+  }
+  return out;
 }
 
 /** NAXISi (ZNAXISi for a tile-compressed image) of the two celestial axes, when both are known and > 0. */
@@ -362,7 +381,7 @@ export class Wcs {
   private readonly c1: number;
   private readonly m: Float64Array;
   private readonly mi: Float64Array;
-  private readonly t = new Float64Array(2);
+  private readonly t = new Float64Array(3);
 
   constructor(p: WcsParts) {
     this.source = p.source;
@@ -398,7 +417,7 @@ export class Wcs {
     this.mi = p.linear.inverse;
   }
 
-  /** The WCS's inner transform, pixel (0-based) -> (lng, lat) degrees, into out. */
+  /** The WCS's inner transform, pixel (0-based) -> (lng, lat) degrees, into out (length >= 3). */
   private forward(x: number, y: number, out: Float64Array): void {
     let u = x + 1 - this.c0;
     let v = y + 1 - this.c1;
@@ -415,15 +434,15 @@ export class Wcs {
       x1 = out[0]!;
       x2 = out[1]!;
     }
-    if (this.lngFirst) this.projection.planeToNative(x1, x2, out);
-    else this.projection.planeToNative(x2, x1, out);
-    this.rotation.nativeToCelestial(out[0]!, out[1]!, out);
+    if (this.lngFirst) this.projection.planeToVector(x1, x2, out);
+    else this.projection.planeToVector(x2, x1, out);
+    this.rotation.nativeVectorToCelestial(out[0]!, out[1]!, out[2]!, out);
   }
 
-  /** (lng, lat) degrees -> pixel (0-based), into out. */
+  /** (lng, lat) degrees -> pixel (0-based), into out (length >= 3). */
   private reverse(lng: number, lat: number, out: Float64Array): void {
-    this.rotation.celestialToNative(lng, lat, out);
-    this.projection.nativeToPlane(out[0]!, out[1]!, out);
+    this.rotation.celestialToNativeVector(lng, lat, out);
+    this.projection.vectorToPlane(out[0]!, out[1]!, out[2]!, out);
     let x1 = this.lngFirst ? out[0]! : out[1]!;
     let x2 = this.lngFirst ? out[1]! : out[0]!;
     if (this.tpv) {

@@ -1,11 +1,13 @@
 /**
  * lib/wcs API behaviour that needs no astropy: the 0-based pixel convention, closed-form values of TAN and
- * CAR (Paper II eq. 12-14, 54-55), batched vs scalar calls, NaN outside a projection's domain, and the
- * pixel-scale and footprint helpers.
+ * CAR (Paper II eq. 12-14, 54-55), batched vs scalar calls, NaN outside a projection's domain, the
+ * pixel-scale and footprint helpers, and the vector fast path against the angle formulas it replaces.
  */
 import { describe, expect, it } from 'vitest';
 import { FitsHeader, type CardValue } from '../../lib/fits/header.js';
 import { angularSeparation, parseWcs, type Wcs } from '../../lib/wcs/index.js';
+import { makeProjection } from '../../lib/wcs/projections.js';
+import { CelestialRotation } from '../../lib/wcs/spherical.js';
 
 type Cards = [string, CardValue][];
 function wcsOf(cards: Cards): Wcs {
@@ -48,11 +50,13 @@ describe('closed-form values', () => {
     }
   });
 
-  it('CAR at (0, 0) is exactly linear in both axes', () => {
+  it('CAR at (0, 0) is linear in both axes, to 1e-12', () => {
     const w = wcsOf([['CTYPE1', 'RA---CAR'], ['CTYPE2', 'DEC--CAR'], ['CRVAL1', 0], ['CRVAL2', 0], ['CRPIX1', 1], ['CRPIX2', 1], ['CDELT1', 0.25], ['CDELT2', 0.25]]);
-    expect(w.pixelToSky(40, 100)).toEqual([10, 25]);
-    expect(w.pixelToSky(-40, -100)).toEqual([350, -25]);
-    expect(w.skyToPixel(10, 25)).toEqual([40, 100]);
+    const near = (a: [number, number], b: [number, number]) => Math.max(Math.abs(a[0] - b[0]), Math.abs(a[1] - b[1]));
+    expect(near(w.pixelToSky(40, 100), [10, 25])).toBeLessThan(1e-12);
+    expect(near(w.pixelToSky(-40, -100), [350, -25])).toBeLessThan(1e-12);
+    expect(near(w.pixelToSky(0, 356), [0, 89])).toBeLessThan(1e-12);
+    expect(near(w.skyToPixel(10, 25), [40, 100])).toBeLessThan(1e-10);
   });
 
   it('a TAN field has the pixel scale of its CD matrix at the reference pixel', () => {
@@ -123,5 +127,62 @@ describe('descriptive fields', () => {
     // The image diagonal: 200 x 100 pixels of 3.6 arcsec, ~0.2236 deg (TAN, small field).
     const diag = angularSeparation(corners[0]![0], corners[0]![1], corners[2]![0], corners[2]![1]);
     expect(Math.abs(diag - Math.hypot(0.2, 0.1))).toBeLessThan(1e-5);
+  });
+});
+
+describe('the vector fast path agrees with the angle formulas of Paper II', () => {
+  it('rotation: eq. (2)/(5) in angles vs the 3x3 matrix, to 1e-11 deg, incl. native poles at +-90', () => {
+    const rotations = [
+      new CelestialRotation({ lng0: 150.3, lat0: -30.2, phi0: 0, theta0: 90 }),
+      new CelestialRotation({ lng0: 80, lat0: 30, phi0: 0, theta0: 0 }),
+      new CelestialRotation({ lng0: 0, lat0: 0, phi0: 0, theta0: 0 }), // native pole = celestial north pole
+      new CelestialRotation({ lng0: 250, lat0: -40, phi0: 0, theta0: 0, latpole: -30 }),
+      new CelestialRotation({ lng0: 10, lat0: 89.7, phi0: 0, theta0: 90, lonpole: 120 }),
+    ];
+    const a = new Float64Array(3);
+    const v = new Float64Array(3);
+    let maxSep = 0;
+    let maxNative = 0;
+    for (const rot of rotations) {
+      for (let phi = -179; phi <= 179; phi += 17.3) {
+        for (let theta = -89; theta <= 89; theta += 11.7) {
+          rot.nativeToCelestial(phi, theta, a);
+          const t = (theta * Math.PI) / 180;
+          const p = (phi * Math.PI) / 180;
+          rot.nativeVectorToCelestial(Math.cos(t) * Math.cos(p), Math.cos(t) * Math.sin(p), Math.sin(t), v);
+          maxSep = Math.max(maxSep, angularSeparation(a[0]!, a[1]!, v[0]!, v[1]!));
+          rot.celestialToNativeVector(a[0]!, a[1]!, v);
+          const back = [Math.atan2(v[1]!, v[0]!) * R2D, Math.asin(v[2]!) * R2D];
+          rot.celestialToNative(a[0]!, a[1]!, a);
+          maxNative = Math.max(maxNative, angularSeparation(a[0]!, a[1]!, back[0]!, back[1]!), angularSeparation(a[0]!, a[1]!, phi, theta));
+        }
+      }
+    }
+    expect(maxSep).toBeLessThan(1e-11);
+    expect(maxNative).toBeLessThan(1e-11);
+  });
+
+  it('zenithal projections: the algebraic native vector points where (phi, theta) does, to 1e-12 rad', () => {
+    const codes = ['TAN', 'SIN', 'ZEA', 'STG', 'ARC'] as const;
+    const o = new Float64Array(3);
+    for (const code of codes) {
+      const proj = makeProjection(code, { latitudeParameters: new Map() });
+      let worst = 0;
+      for (let x = -40; x <= 40; x += 7.7) {
+        for (let y = -40; y <= 40; y += 6.1) {
+          proj.planeToNative(x, y, o);
+          const t = (o[1]! * Math.PI) / 180;
+          const p = (o[0]! * Math.PI) / 180;
+          const ref = [Math.cos(t) * Math.cos(p), Math.cos(t) * Math.sin(p), Math.sin(t)];
+          proj.planeToVector(x, y, o);
+          const n = Math.hypot(o[0]!, o[1]!, o[2]!);
+          worst = Math.max(worst, Math.hypot(o[0]! / n - ref[0]!, o[1]! / n - ref[1]!, o[2]! / n - ref[2]!));
+          // And back: the unit vector to the plane returns (x, y).
+          proj.vectorToPlane(ref[0]!, ref[1]!, ref[2]!, o);
+          worst = Math.max(worst, (Math.abs(o[0]! - x) + Math.abs(o[1]! - y)) / 57.3);
+        }
+      }
+      expect(worst, code).toBeLessThan(1e-12);
+    }
   });
 });
