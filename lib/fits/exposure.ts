@@ -8,7 +8,7 @@
  */
 import { FitsError } from './errors.js';
 import { FitsHeader } from './header.js';
-import { openFits, type FitsFile, type HduInfo } from './file.js';
+import { openFits, type FitsBytes, type FitsFile, type HduInfo } from './file.js';
 import type { ByteSource } from './source.js';
 import type { ImageArray } from './image.js';
 import { writeFits, type RawHduSpec, type WriteOptions } from './writer.js';
@@ -48,7 +48,7 @@ function planeName(hdu: HduInfo): string | undefined {
   return (hdu.extname ?? hdu.header.getString('EXTTYPE'))?.trim().toUpperCase();
 }
 
-function locatePlanes(file: FitsFile): Record<Plane, HduInfo> {
+function locatePlanes(file: FitsFile | FitsBytes): Record<Plane, HduInfo> {
   const found: Partial<Record<Plane, HduInfo>> = {};
   for (const hdu of file.hdus.slice(1)) {
     const n = planeName(hdu);
@@ -118,9 +118,9 @@ function asMask(data: ImageArray, name: string, hdu: number): Int32Array {
   return Int32Array.from(data);
 }
 
-/** Reads an afw Exposure from an open FITS file or a byte source. */
-export async function readExposure(input: FitsFile | ByteSource): Promise<Exposure> {
-  const file = 'hdus' in input ? input : await openFits(input);
+/** Reads an afw Exposure from an open FITS file (lazy or in memory) or a byte source. */
+export async function readExposure(input: FitsFile | FitsBytes | ByteSource): Promise<Exposure> {
+  const file: FitsFile | FitsBytes = 'hdus' in input ? input : await openFits(input);
   const planes = locatePlanes(file);
   const { IMAGE: img, MASK: msk, VARIANCE: vr } = planes;
   for (const hdu of [img, msk, vr]) {

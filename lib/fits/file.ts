@@ -18,6 +18,7 @@ import {
 } from './image.js';
 import { verifyHduChecksum, type HduChecksumResult } from './checksum.js';
 import { readBinTable, type BinTable } from './bintable.js';
+import { compressedImageInfo, decompressImage, isTileCompressed } from './tilecompression.js';
 
 export type HduType = 'IMAGE' | 'BINTABLE' | 'TABLE' | 'OTHER';
 
@@ -199,7 +200,7 @@ function checkedProduct(factors: number[], name: string, index: number, what: st
  * Validates the structural keywords of one HDU (index 0 = primary) and describes it: type, BITPIX,
  * shape and declared data size. Throws a FitsError naming `name` and the HDU on any inconsistency.
  */
-export function describeHdu(name: string, index: number, header: FitsHeader, headerOffset: number, headerSize: number): HduInfo {
+export function describeHdu(name: string, index: number, header: FitsHeader, headerOffset: number, headerSize: number, warnings?: string[]): HduInfo {
   const fail = (problem: string): never => { throw new FitsError(name, index, problem); };
   const first = header.cards[0];
   let xtension = 'PRIMARY';
@@ -252,7 +253,14 @@ export function describeHdu(name: string, index: number, header: FitsHeader, hea
   const extver = header.getInteger('EXTVER');
   if (extver !== undefined) info.extver = extver;
   if (type === 'BINTABLE') {
-    const layout = tileCompressedLayout(header, name, index);
+    let layout: ReturnType<typeof tileCompressedLayout>;
+    try {
+      layout = tileCompressedLayout(header, name, index);
+    } catch (e) {
+      // A damaged compression header must not hide the rest of the file: list it as the table it is.
+      if (!(e instanceof FitsError) || !warnings) throw e;
+      warnings.push(`HDU ${index}: ${e.problem}; listed as a binary table`);
+    }
     if (layout) {
       info.type = 'IMAGE';
       info.compressed = true;
@@ -294,7 +302,7 @@ function* structurePlan(name: string, size: number): Plan<FitsStructure> {
       break;
     }
     const { header, byteLength } = yield* headerPlan(name, index, offset, size);
-    const info = describeHdu(name, index, header, offset, byteLength);
+    const info = describeHdu(name, index, header, offset, byteLength, warnings);
     if (info.dataOffset + info.dataSize > size) {
       throw new FitsError(name, index,
         `file is too short for the declared data: the header declares ${info.dataSize} data bytes ` +
@@ -563,20 +571,19 @@ export function readFitsBytes(name: string, bytes: Uint8Array, options: OpenOpti
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Integration points with lib/fits/bintable.ts and lib/fits/tilecompression.ts (another engineer's
-// modules). Each function below is the only place this file touches them.
+// The only places this file touches lib/fits/bintable.ts and lib/fits/tilecompression.ts.
 
 /** For a BINTABLE header with ZIMAGE = T: the uncompressed image's BITPIX, shape and header; else undefined. */
 function tileCompressedLayout(header: FitsHeader, name: string, index: number): { bitpix: Bitpix; shape: number[]; imageHeader: FitsHeader } | undefined {
-  if (header.getBoolean('ZIMAGE') !== true) return undefined;
-  void name; void index;
-  return undefined;
+  if (!isTileCompressed(header)) return undefined;
+  const info = compressedImageInfo(header, name, index);
+  if (!isBitpix(info.bitpix)) throw new FitsError(name, index, `tile-compressed image: unsupported ZBITPIX ${info.bitpix}`);
+  return { bitpix: info.bitpix, shape: info.shape, imageHeader: info.imageHeader };
 }
 
 /** Decodes a tile-compressed image's data area into physical pixel values, row-major. */
 function decompressTileImage(header: FitsHeader, data: Uint8Array, name: string, index: number): ImageArray {
-  void header; void data;
-  throw new FitsError(name, index, 'tile-compressed images need lib/fits/tilecompression.ts');
+  return decompressImage(header, data, name, index);
 }
 
 /** Decodes a binary table's data area (main table + heap). */

@@ -2,7 +2,9 @@
  * FITS header: an ordered list of 80-character cards, parsed from and written to 2880-byte blocks.
  * Follows the FITS Standard 4.0 (§4): fixed-format values, logical/integer/real/complex/string values,
  * commentary cards (COMMENT, HISTORY, blank), the HIERARCH convention (ESO) for long or spaced keywords,
- * and the CONTINUE long-string convention (FITS 4.0 §4.2.1.2). Integers beyond 2^53 become bigint.
+ * and the CONTINUE long-string convention (FITS 4.0 §4.2.1.2), with long comments split over CONTINUE
+ * cards as astropy writes them. Integers beyond 2^53 become bigint; reals are written in their shortest
+ * exact form. Problems (unparseable cards, unwritable values) are FitsErrors naming file and HDU.
  */
 import { FitsError } from './errors.js';
 
@@ -124,7 +126,7 @@ export class FitsHeader {
         pendingLong = undefined;
         if (key === 'HIERARCH') {
           const eq = text.indexOf('=', 8);
-          if (eq < 0) { cards.push({ key: text.slice(8).trim().toUpperCase(), commentary: true, comment: '' }); continue; }
+          if (eq < 0) { cards.push({ key: 'HIERARCH', commentary: true, comment: text.slice(8).trimEnd() }); continue; }
           const hkey = text.slice(8, eq).trim().split(/\s+/).join(' ').toUpperCase();
           if (hkey === '') fail(`header card ${cards.length + 1} is a HIERARCH card without a keyword`);
           const card = makeValueCard(hkey, parseValueField(text.slice(eq + 1), fail));

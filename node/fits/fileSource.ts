@@ -1,9 +1,11 @@
 /**
  * A ByteSource over a local file (Node only): fs.promises FileHandle with positional reads, so that the
- * FITS reader fetches only the header blocks and pixel rows it needs. Close it when done.
+ * FITS reader fetches only the header blocks and pixel rows it needs. Close it when done. Reads return
+ * fresh buffers, so images are decoded in place without a second copy.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteSource } from '../../lib/fits/source.js';
+import { openFits, type FitsFile, type OpenOptions } from '../../lib/fits/file.js';
 
 export interface FileByteSource extends ByteSource {
   close(): Promise<void>;
@@ -34,4 +36,9 @@ export async function fileSource(path: string): Promise<FileByteSource> {
       await handle.close();
     },
   };
+}
+
+/** Opens a local FITS file lazily (headers now, data on demand); call `close()` on the result when done. */
+export async function openFitsFile(path: string, options: OpenOptions = {}): Promise<FitsFile> {
+  return openFits(await fileSource(path), options);
 }

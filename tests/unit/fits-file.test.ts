@@ -7,8 +7,13 @@ import {
   writeFits, readFitsBytes, openFits, bytesSource, FitsHeader, FitsError, BLOCK, CARD, gzipBytes,
   type ByteSource, type FitsBytes, type ImageArray,
 } from '../../lib/fits/index.js';
-import { fileSource } from '../../node/fits/fileSource.js';
+import { fileSource, openFitsFile } from '../../node/fits/fileSource.js';
 import { realFile, testOutputDir } from '../helpers/paths.js';
+
+/** Elements of any typed array (or array-like) as a plain array, for toEqual. */
+function elements(a: ArrayLike<number | bigint> | ImageArray): (number | bigint)[] {
+  return Array.from(a as ArrayLike<number | bigint>);
+}
 
 const ascii = (bytes: Uint8Array, start: number, length: number) => new TextDecoder('latin1').decode(bytes.subarray(start, start + length));
 
@@ -119,7 +124,7 @@ describe('writeFits layout', () => {
     const h = file.hdus[0]!.header;
     expect([h.get('SIMPLE'), h.get('BITPIX'), h.get('NAXIS'), h.get('NAXIS1'), h.get('NAXIS2'), h.has('BZERO'), h.has('BSCALE'), h.get('KEEP')])
       .toEqual([true, -32, 2, 2, 2, false, false, 1]);
-    expect(Array.from(file.readImage(0).data)).toEqual([1, 2, 3, 4]);
+    expect(elements(file.readImage(0).data)).toEqual([1, 2, 3, 4]);
   });
 
   it('puts an empty primary HDU before a table given first, and checks raw HDUs against their header', () => {
@@ -164,7 +169,7 @@ describe('reading structure and pixels', () => {
     const table = await onDisk.readTable(5);
     expect(table.nrows).toBe(3);
     expect(table.columns.map((c) => c.name)).toEqual(['id', 'flux', 'name']);
-    expect(Array.from(table.columns[1]!.values as Float64Array)).toEqual([1.5, 2.5, -3]);
+    expect(elements(table.columns[1]!.values as Float64Array)).toEqual([1.5, 2.5, -3]);
     expect(table.columns[2]!.values).toEqual(['a', 'bb', 'ccc']);
     // The file source decodes in place: reading twice gives equal, independent arrays.
     const again = await onDisk.readImage(1);
@@ -214,21 +219,21 @@ describe('reading structure and pixels', () => {
       for (let y = rect.y0; y < rect.y0 + rect.height; y++) for (let x = rect.x0; x < rect.x0 + rect.width; x++) out.push(a[offset + y * 8 + x]!);
       return out;
     };
-    expect(Array.from(file.readImageSection(0, rect, { plane: 2 }).data)).toEqual(crop(cube, 2 * 48));
+    expect(elements(file.readImageSection(0, rect, { plane: 2 }).data)).toEqual(crop(cube, 2 * 48));
     const s = file.readImageSection(1, rect);
     expect(s.data).toBeInstanceOf(Float32Array);
-    expect(Array.from(s.data)).toEqual(crop(scaled, 0));
+    expect(elements(s.data)).toEqual(crop(scaled, 0));
     const u = file.readImageSection(2, rect);
     expect(u.data).toBeInstanceOf(Uint16Array);
-    expect(Array.from(u.data)).toEqual(crop(u16, 0));
-    expect(Array.from(file.readImageSection(2, { x0: 0, y0: 0, width: 8, height: 6 }).data)).toEqual(Array.from(u16));
+    expect(elements(u.data)).toEqual(crop(u16, 0));
+    expect(elements(file.readImageSection(2, { x0: 0, y0: 0, width: 8, height: 6 }).data)).toEqual(elements(u16));
     expectFitsError(() => file.readImageSection(1, { x0: 5, y0: 0, width: 4, height: 1 }), 'sections.fits', 1, /lies outside the 8x6 image/);
     expectFitsError(() => file.readImageSection(0, rect, { plane: 3 }), 'sections.fits', 0, /plane 3 does not exist \(the image has 3\)/);
     expectFitsError(() => file.readImageSection(1, { x0: -1, y0: 0, width: 1, height: 1 }), 'sections.fits', 1, /x0 = -1 must be a non-negative integer/);
   });
 
   it('reads an image with NAXIS1 = 0 (the DES header file) as empty, and lists real files of every kind', async () => {
-    const des = await openFits(await fileSource(realFile('des_psfex_galsim/DECam_00154912_12_header.fits')));
+    const des = await openFitsFile(realFile('des_psfex_galsim/DECam_00154912_12_header.fits'));
     expect(summary(des)).toEqual(['IMAGE - -64 [0]']);
     const image = await des.readImage(0);
     expect(image.data).toBeInstanceOf(Float64Array);
@@ -393,7 +398,7 @@ describe('file sources', () => {
     fs.writeFileSync(p, new Uint8Array(10000).map((_, i) => i % 251));
     const src = await fileSource(p);
     expect(await src.size()).toBe(10000);
-    expect(Array.from(await src.read(5000, 4))).toEqual([5000 % 251, 5001 % 251, 5002 % 251, 5003 % 251]);
+    expect(elements(await src.read(5000, 4))).toEqual([5000 % 251, 5001 % 251, 5002 % 251, 5003 % 251]);
     expect((await src.read(9990, 100)).length).toBe(10);
     await src.close();
     await src.close();

@@ -108,12 +108,19 @@ describe('FitsHeader.parse', () => {
       '        blank keyword text',
       'ESO-LOG 03:04:08>-START EXPO EMMI RED          / Start exp.',
       'KEY     =no value indicator space',
+      'HIERARCH without an equals sign',
     ]);
     expect(h.commentary('COMMENT')).toEqual(['  FITS format is defined in A&A 376, 359']);
     expect(h.commentary('HISTORY')).toEqual(['step 1']);
     expect(h.commentary('')).toEqual(['blank keyword text']);
     expect(h.cards[3]).toEqual({ key: 'ESO-LOG', commentary: true, comment: '03:04:08>-START EXPO EMMI RED          / Start exp.' });
     expect(h.has('KEY')).toBe(false);
+    expect(h.cards[5]).toEqual({ key: 'HIERARCH', commentary: true, comment: ' without an equals sign' });
+    // Commentary cards are written back exactly as read.
+    expect(cardLines(h).slice(0, 6).map((l) => l.trimEnd())).toEqual([
+      'COMMENT   FITS format is defined in A&A 376, 359', 'HISTORY step 1', '        blank keyword text',
+      'ESO-LOG 03:04:08>-START EXPO EMMI RED          / Start exp.', 'KEY     =no value indicator space', 'HIERARCH without an equals sign',
+    ]);
   });
 
   it('reports the byte length as whole 2880-byte blocks', () => {

@@ -7,6 +7,11 @@ import {
   type Bitpix, type ImageArray,
 } from '../../lib/fits/index.js';
 
+/** Elements of any typed array (or array-like) as a plain array, for toEqual. */
+function elements(a: ArrayLike<number | bigint> | ImageArray): (number | bigint)[] {
+  return Array.from(a as ArrayLike<number | bigint>);
+}
+
 const identity = { bscale: 1, bzero: 0 };
 
 function bigEndian(bitpix: Bitpix, values: (number | bigint)[]): Uint8Array {
@@ -39,10 +44,10 @@ describe('decode and encode every BITPIX', () => {
       const encoded = encodePixels(values);
       expect(encoded.bitpix).toBe(bitpix);
       expect(encoded.bscale).toBeUndefined();
-      expect(Array.from(encoded.bytes)).toEqual(Array.from(bigEndian(bitpix, Array.from(values))));
+      expect(elements(encoded.bytes)).toEqual(elements(bigEndian(bitpix, elements(values))));
       const decoded = decodePixels(encoded.bytes, bitpix, values.length, identity);
       expect(decoded.constructor.name).toBe(type);
-      Array.from(values).forEach((x, i) => expect(Object.is(decoded[i], x)).toBe(true));
+      elements(values).forEach((x, i) => expect(Object.is(decoded[i], x)).toBe(true));
     });
   }
 
@@ -68,7 +73,7 @@ describe('BZERO conventions for unsigned and signed-byte data', () => {
       expect(encoded.bitpix).toBe(bitpix);
       expect(encoded.bscale).toBe(1);
       expect(encoded.bzero).toBe(bzero);
-      expect(Array.from(encoded.bytes)).toEqual(Array.from(bigEndian(bitpix, stored)));
+      expect(elements(encoded.bytes)).toEqual(elements(bigEndian(bitpix, stored)));
       const decoded = decodePixels(encoded.bytes, bitpix, values.length, { bscale: 1, bzero });
       expect(decoded.constructor).toBe(values.constructor);
       expect(decoded).toEqual(values);
@@ -93,13 +98,13 @@ describe('scaled integers', () => {
     expect(out).toBeInstanceOf(Float32Array);
     expect(Number.isNaN(out[0])).toBe(true);
     const expected = [-2, 0, 3, 32767].map((v) => Math.fround(3713.66692596 + 2.92273835509 * v));
-    expect(Array.from(out.slice(1))).toEqual(expected);
+    expect(elements(out.slice(1))).toEqual(expected);
   });
 
   it('BITPIX 32 and 64 scaled give Float64; raw: true returns the stored integers', () => {
     const out32 = decodePixels(bigEndian(32, [7, -7]), 32, 2, { bscale: 0.5, bzero: 1 });
     expect(out32).toBeInstanceOf(Float64Array);
-    expect(Array.from(out32)).toEqual([4.5, -2.5]);
+    expect(elements(out32)).toEqual([4.5, -2.5]);
     const out64 = decodePixels(bigEndian(64, [10n, -9n]), 64, 2, { bscale: 0.25, bzero: 0, blank: -9n });
     expect(out64).toBeInstanceOf(Float64Array);
     expect(out64[0]).toBe(2.5);
@@ -110,16 +115,16 @@ describe('scaled integers', () => {
   it('float BITPIX with BSCALE/BZERO are scaled in their own type', () => {
     const out = decodePixels(bigEndian(-32, [1.5, -2]), -32, 2, { bscale: 2, bzero: 10 });
     expect(out).toBeInstanceOf(Float32Array);
-    expect(Array.from(out)).toEqual([13, 6]);
+    expect(elements(out)).toEqual([13, 6]);
   });
 
   it('quantises floats to BITPIX 16 with BSCALE/BZERO (round to nearest), NaN as BLANK, and reads them back', () => {
     const values = new Float32Array([100, 100.5, 100.74, -1000, NaN, 16483.5]);
     const encoded = encodePixels(values, { bitpix: 16, bscale: 0.5, bzero: 100 });
     expect(encoded).toMatchObject({ bitpix: 16, bscale: 0.5, bzero: 100, blank: -32768 });
-    expect(Array.from(encoded.bytes)).toEqual(Array.from(bigEndian(16, [0, 1, 1, -2200, -32768, 32767])));
+    expect(elements(encoded.bytes)).toEqual(elements(bigEndian(16, [0, 1, 1, -2200, -32768, 32767])));
     const back = decodePixels(encoded.bytes, 16, values.length, { bscale: 0.5, bzero: 100, blank: -32768 });
-    expect(Array.from(back.slice(0, 4))).toEqual([100, 100.5, 100.5, -1000]);
+    expect(elements(back.slice(0, 4))).toEqual([100, 100.5, 100.5, -1000]);
     expect(Number.isNaN(back[4])).toBe(true);
     expect(back[5]).toBe(16483.5);
   });
@@ -133,7 +138,7 @@ describe('scaled integers', () => {
 
   it('converts integer arrays to another BITPIX when asked (Int32 -> float32 exactly)', () => {
     const encoded = encodePixels(new Int32Array([1, -2, 16777216]), { bitpix: -32 });
-    expect(Array.from(decodePixels(encoded.bytes, -32, 3, identity))).toEqual([1, -2, 16777216]);
+    expect(elements(decodePixels(encoded.bytes, -32, 3, identity))).toEqual([1, -2, 16777216]);
   });
 });
 
@@ -142,17 +147,17 @@ describe('in-place decoding and sections', () => {
     const raw = bigEndian(-32, [1, 2, 3, 4]);
     const inPlace = decodePixels(raw, -32, 4, identity, { reuseInput: true });
     expect(inPlace.buffer).toBe(raw.buffer);
-    expect(Array.from(inPlace)).toEqual([1, 2, 3, 4]);
+    expect(elements(inPlace)).toEqual([1, 2, 3, 4]);
     const shifted = new Uint8Array(17);
     shifted.set(bigEndian(-32, [5, 6, 7, 8]), 1);
     const copied = decodePixels(shifted.subarray(1), -32, 4, identity, { reuseInput: true });
     expect(copied.buffer).not.toBe(shifted.buffer);
-    expect(Array.from(copied)).toEqual([5, 6, 7, 8]);
+    expect(elements(copied)).toEqual([5, 6, 7, 8]);
     // Without reuseInput the input is never modified.
     const kept = bigEndian(16, [1, 2]);
-    const before = Array.from(kept);
+    const before = elements(kept);
     decodePixels(kept, 16, 2, { bscale: 1, bzero: 32768 });
-    expect(Array.from(kept)).toEqual(before);
+    expect(elements(kept)).toEqual(before);
   });
 
   it('gatherColumns and cropPixels cut the same rectangle out of a 7x5 image', () => {
@@ -166,10 +171,10 @@ describe('in-place decoding and sections', () => {
     const fromBytes = decodePixels(gathered, 16, 12, identity);
     const expected: number[] = [];
     for (let y = rect.y0; y < rect.y0 + rect.height; y++) for (let x = rect.x0; x < rect.x0 + rect.width; x++) expected.push(image[y * nx + x]!);
-    expect(Array.from(fromBytes)).toEqual(expected);
+    expect(elements(fromBytes)).toEqual(expected);
     const cropped = cropPixels(image, nx, 0, rect);
     expect(cropped).toBeInstanceOf(Int16Array);
-    expect(Array.from(cropped)).toEqual(expected);
+    expect(elements(cropped)).toEqual(expected);
     // Full-width rows are passed through without copying.
     expect(gatherColumns(rows, 16, nx, 0, nx, rect.height).buffer).toBe(rows.buffer);
   });
