@@ -21,3 +21,12 @@ export function testOutputDir(name: string): string {
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/** Every FITS file under ../shared/data/real (.fits, .psf, and .fits.gz when `gzip`), sorted. */
+export function realFitsFiles(options: { gzip?: boolean } = {}): string[] {
+  const pattern = options.gzip ? /\.(fits|fit|fts|psf)(\.gz)?$/i : /\.(fits|fit|fts|psf)$/i;
+  return (fs.readdirSync(realDataDir, { recursive: true }) as string[])
+    .filter((f) => pattern.test(f))
+    .map((f) => path.join(realDataDir, f))
+    .sort();
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { realDataDir, repoRoot, testOutputDir } from '../helpers/paths.js';
+import { realDataDir, realFitsFiles, repoRoot, testOutputDir } from '../helpers/paths.js';
 import { runPythonJson } from '../helpers/python.js';
 import type { Inspection } from '../../lib/inspect.js';
 
@@ -16,10 +16,7 @@ function tessera(...args: string[]): { status: number; stdout: string; stderr: s
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const realFits = (fs.readdirSync(realDataDir, { recursive: true }) as string[])
-  .filter((f) => /\.(fits|fits\.gz|psf)$/.test(f))
-  .map((f) => path.join(realDataDir, f))
-  .sort();
+const realFits = realFitsFiles({ gzip: true });
 
 const ASTROPY_INSPECT = `
 import sys, json, warnings
