@@ -38,14 +38,9 @@ const MAX_REPEAT = 2 ** 31 - 1;
 const TFORM_RE = /^(\d*)([LXBIJKAEDCMPQ])(.*)$/;
 const VAR_RE = /^([LXBIJKAEDCM])(?:\((\d+)\))?$/;
 
-/** Bytes occupied in the row by `repeat` elements of `code`. */
+/** Bytes occupied by `repeat` elements of `code` (in a row, or in the heap for P/Q arrays). */
 export function fieldWidth(code: ElementCode, repeat: number): number {
   return code === 'X' ? Math.ceil(repeat / 8) : repeat * ELEMENT_BYTES[code];
-}
-
-/** Bytes occupied in the heap by `count` elements of `code`. */
-export function heapBytes(code: ElementCode, count: number): number {
-  return fieldWidth(code, count);
 }
 
 export function parseTform(value: string): Tform {
@@ -90,10 +85,4 @@ export function parseTdim(value: string): number[] {
 
 export function formatTdim(dims: readonly number[]): string {
   return `(${dims.join(',')})`;
-}
-
-/** Writes a TFORM for a fixed-width field, or a P/Q descriptor when `variable` is given. */
-export function formatTform(code: ElementCode, repeat: number, variable?: 'P' | 'Q', maxLength?: number): string {
-  if (variable) return `1${variable}${code}(${maxLength ?? 0})`;
-  return `${repeat}${code}`;
 }

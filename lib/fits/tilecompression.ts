@@ -334,8 +334,8 @@ export function decompressImage(header: FitsHeader, data: Uint8Array, source: st
       decodeTile(row, npix, target, offset);
     } catch (e) {
       if (e instanceof FitsError) throw e;
-      // Rice and inflate errors describe damaged data: report them with the file, HDU and tile.
-      if (e instanceof RiceError || e instanceof Error) fail(`tile ${row + 1}: ${e.message}`);
+      // RiceError and fflate's inflate errors describe damaged data: report file, HDU and tile.
+      if (e instanceof Error) fail(`tile ${row + 1}: ${e instanceof RiceError ? 'Rice: ' : 'inflate: '}${e.message}`);
       throw e;
     }
     if (!contiguous) copyTileIntoImage(tileBuffer, out, tileStart, tileExtent, p.naxes);

@@ -14,6 +14,9 @@ import { compressedImageInfo, decompressImage, isTileCompressed } from '../../li
 import type { DecompressedPixels } from '../../lib/fits/tilecompression.js';
 import { ditherRandoms, N_RANDOM } from '../../lib/fits/quantize.js';
 import { riceDecompress, RiceError } from '../../lib/fits/rice.js';
+import { writeFits } from '../../lib/fits/writer.js';
+import type { ImageHduSpec } from '../../lib/fits/writer.js';
+import type { EncodeOptions, ImageArray } from '../../lib/fits/image.js';
 import { realFile, testOutputDir } from '../helpers/paths.js';
 import { runPythonJson } from '../helpers/python.js';
 
@@ -59,16 +62,14 @@ function bigEndianBytes(values: ArrayLike<number>, bitpix: number): Uint8Array {
   return out;
 }
 
-/** Writes a single-HDU FITS image of stored (raw) values; `dims` in FITS order (NAXIS1 first). */
-function writeImage(file: string, bitpix: number, dims: number[], raw: ArrayLike<number>, extra: Array<[string, number]> = []): void {
-  const h = new FitsHeader();
-  h.set('SIMPLE', true).set('BITPIX', bitpix).set('NAXIS', dims.length);
-  dims.forEach((d, i) => h.set(`NAXIS${i + 1}`, d));
-  for (const [k, v] of extra) h.set(k, v, undefined, { real: !Number.isInteger(v) });
-  const data = bigEndianBytes(raw, bitpix);
-  const padded = new Uint8Array(Math.ceil(data.length / 2880) * 2880);
-  padded.set(data);
-  fs.writeFileSync(file, Buffer.concat([h.toBytes(), padded]));
+/**
+ * Writes a single-HDU FITS image with the file layer's writer. `dims` in FITS order (NAXIS1 first);
+ * typed arrays are stored in their natural BITPIX (Uint16Array with BZERO = 32768), `encode` scales.
+ */
+function writeImage(file: string, dims: number[], data: ImageArray, encode?: EncodeOptions): void {
+  const spec: ImageHduSpec = { data, shape: [...dims].reverse() };
+  if (encode) spec.encode = encode;
+  fs.writeFileSync(file, writeFits([spec], { name: file }));
 }
 
 function fpack(dir: string, input: string, flags: string[], name: string): string {
@@ -98,6 +99,13 @@ function decompressFile(file: string): Array<{ header: FitsHeader; pixels: Decom
     .map((h, i) => ({ ...h, i }))
     .filter((h) => isTileCompressed(h.header))
     .map((h) => ({ header: h.header, pixels: decompressImage(h.header, bytes.subarray(h.dataStart, h.dataStart + h.dataLength), file, h.i) }));
+}
+
+/** The one compressed image of a .fz made from a single-image file. */
+function decompressSingle(file: string): { header: FitsHeader; pixels: DecompressedPixels } {
+  const all = decompressFile(file);
+  expect(all.length).toBe(1);
+  return all[0]!;
 }
 
 /** Image HDUs (with data) of an uncompressed file: header and raw big-endian data bytes. */
@@ -249,7 +257,7 @@ describe('tile-compressed images vs funpack', () => {
     dir = testOutputDir('fits-compress');
     sky = skyImage(NX, NY, 7);
     floatFile = path.join(dir, 'sky-f32.fits');
-    writeImage(floatFile, -32, [NX, NY], sky);
+    writeImage(floatFile, [NX, NY], sky);
   });
 
   const floatCases: Array<{ name: string; flags: string[]; zcmptype: string; zquantiz: string; rowTiles: boolean }> = [
@@ -269,7 +277,7 @@ describe('tile-compressed images vs funpack', () => {
       // Reference 1: cfitsio's library reader (imcopy, fits_read_img), which reads without null
       // checking, so it is compared on every pixel that is not undefined.
       const fz = fpack(dir, floatFile, c.flags, `sky-${c.name}`);
-      const [{ header, pixels }] = decompressFile(fz) as [{ header: FitsHeader; pixels: DecompressedPixels }];
+      const { header, pixels } = decompressSingle(fz);
       expect(header.getString('ZCMPTYPE')).toBe(c.zcmptype);
       expect(header.getString('ZQUANTIZ')).toBe(c.zquantiz);
       const [copied] = imageHdus(imcopy(dir, fz, 1, `sky-${c.name}`), 'imcopy');
@@ -305,11 +313,11 @@ describe('tile-compressed images vs funpack', () => {
   it('tiles that are not whole rows (NaN-free image) decode bit-identically to funpack', () => {
     const clean = sky.map((v) => (Number.isNaN(v) ? 500 : v));
     const file = path.join(dir, 'sky-clean.fits');
-    writeImage(file, -32, [NX, NY], clean);
+    writeImage(file, [NX, NY], clean);
     for (const flags of [['-t', '50,37'], ['-q', '-0.25', '-t', '64,64'], ['-g2', '-t', '100,7'], ['-qz', '4', '-t', '317,16']]) {
       const name = `clean-${flags.join('').replace(/[^a-z0-9]/gi, '')}`;
       const fz = fpack(dir, file, flags, name);
-      const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+      const { pixels } = decompressSingle(fz);
       const [unpacked] = imageHdus(funpack(dir, fz, name), 'funpack');
       const r = compareFloatBits(pixels, unpacked!.data, -32);
       expect(r.mismatches).toBe(0);
@@ -341,7 +349,7 @@ describe('tile-compressed images vs funpack', () => {
   it('lossless float GZIP (-g -q 0) and NOCOMPRESS (-d) return the original floats exactly', () => {
     for (const [name, flags, type] of [['lossless', ['-g', '-q', '0'], 'GZIP_1'], ['nocompress', ['-d'], 'NOCOMPRESS']] as const) {
       const fz = fpack(dir, floatFile, [...flags], `sky-${name}`);
-      const [{ header, pixels }] = decompressFile(fz) as [{ header: FitsHeader; pixels: DecompressedPixels }];
+      const { header, pixels } = decompressSingle(fz);
       expect(header.getString('ZCMPTYPE')).toBe(type);
       expect(pixels).toBeInstanceOf(Float32Array);
       // GZIP keeps NaN; cfitsio's NOCOMPRESS writer stores NaN as its FLOATNULLVALUE -9.11912e-36,
@@ -365,11 +373,11 @@ describe('tile-compressed images vs funpack', () => {
     const img = new Float64Array(nx * ny).map((_, i) => 1e-3 * Math.sin(i / 500) + 1e-5 * g());
     img[500] = NaN;
     const file = path.join(dir, 'f64.fits');
-    writeImage(file, -64, [nx, ny], img);
+    writeImage(file, [nx, ny], img);
     for (const flags of [[], ['-t', '131,9'], ['-g2']]) {
       const name = `f64-${flags.join('').replace(/[^a-z0-9]/gi, '')}`;
       const fz = fpack(dir, file, flags, name);
-      const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+      const { pixels } = decompressSingle(fz);
       const [unpacked] = imageHdus(funpack(dir, fz, name), 'funpack');
       const r = compareFloatBits(pixels, unpacked!.data, -64);
       expect(r.mismatches).toBe(0);
@@ -378,14 +386,14 @@ describe('tile-compressed images vs funpack', () => {
     }
   });
 
-  const intCases: Array<{ name: string; bitpix: 8 | 16 | 32; extra: Array<[string, number]>; make: (g: () => number, r: () => number, i: number) => number; expected: string }> = [
-    { name: 'int16', bitpix: 16, extra: [], make: (g, _r, i) => Math.round(200 * Math.sin(i / 300) + 30 * g() - (i % 5000 === 0 ? 3000 : 0)), expected: 'Int16Array' },
-    { name: 'int32', bitpix: 32, extra: [], make: (g, r, i) => Math.round(1e5 * g() + (r() < 0.01 ? 2e9 * (r() - 0.5) : 0) - (i % 97)), expected: 'Int32Array' },
-    { name: 'uint16', bitpix: 16, extra: [['BSCALE', 1], ['BZERO', 32768]], make: (_g, r) => Math.floor(r() * 65536) - 32768, expected: 'Uint16Array' },
-    { name: 'uint8', bitpix: 8, extra: [], make: (g, _r, i) => Math.max(0, Math.min(255, Math.round(120 + 40 * Math.sin(i / 50) + 20 * g()))), expected: 'Uint8Array' },
+  const intCases: Array<{ name: string; bitpix: 8 | 16 | 32; make: (g: () => number, r: () => number, i: number) => number; expected: string }> = [
+    { name: 'int16', bitpix: 16, make: (g, _r, i) => Math.round(200 * Math.sin(i / 300) + 30 * g() - (i % 5000 === 0 ? 3000 : 0)), expected: 'Int16Array' },
+    { name: 'int32', bitpix: 32, make: (g, r, i) => Math.round(1e5 * g() + (r() < 0.01 ? 2e9 * (r() - 0.5) : 0) - (i % 97)), expected: 'Int32Array' },
+    { name: 'uint16', bitpix: 16, make: (_g, r) => Math.floor(r() * 65536) - 32768, expected: 'Uint16Array' },
+    { name: 'uint8', bitpix: 8, make: (g, _r, i) => Math.max(0, Math.min(255, Math.round(120 + 40 * Math.sin(i / 50) + 20 * g()))), expected: 'Uint8Array' },
     // Pure noise over the whole range forces Rice's high-entropy (raw) blocks for 32 and 8 bits.
-    { name: 'int32-noise', bitpix: 32, extra: [], make: (_g, r) => Math.floor(r() * 4294967296) - 2147483648, expected: 'Int32Array' },
-    { name: 'uint8-noise', bitpix: 8, extra: [], make: (_g, r) => Math.floor(r() * 256), expected: 'Uint8Array' },
+    { name: 'int32-noise', bitpix: 32, make: (_g, r) => Math.floor(r() * 4294967296) - 2147483648, expected: 'Int32Array' },
+    { name: 'uint8-noise', bitpix: 8, make: (_g, r) => Math.floor(r() * 256), expected: 'Uint8Array' },
   ];
 
   for (const c of intCases) {
@@ -396,15 +404,15 @@ describe('tile-compressed images vs funpack', () => {
       const g = gaussian(rand);
       const raw = Array.from({ length: nx * ny }, (_, i) => c.make(g, rand, i));
       const file = path.join(dir, `${c.name}.fits`);
-      writeImage(file, c.bitpix, [nx, ny], raw, c.extra);
-      const bzero = c.extra.find(([k]) => k === 'BZERO')?.[1] ?? 0;
+      const bzero = c.name === 'uint16' ? 32768 : 0;
+      writeImage(file, [nx, ny], c.bitpix === 8 ? Uint8Array.from(raw) : c.bitpix === 32 ? Int32Array.from(raw) : bzero ? Uint16Array.from(raw, (v) => v + bzero) : Int16Array.from(raw));
       const expectedBytepix = String(c.bitpix / 8);
       // (fpack's NOCOMPRESS mode, -d, refuses 8-bit images.)
-      const variants = [[], ['-g'], ['-g2'], ['-t', '64,17'], ['-r', '-t', '301,3'], ...(c.bitpix === 8 ? [] : [['-d']])];
+      const variants = [[], ['-g'], ['-g2'], ['-t', '64,17'], ['-r', '-t', '301,3'], ['-t', '100,1'], ...(c.bitpix === 8 ? [] : [['-d']])];
       for (const flags of variants) {
         const name = `${c.name}-${flags.join('').replace(/[^a-z0-9]/gi, '') || 'default'}`;
         const fz = fpack(dir, file, flags, name);
-        const [{ header, pixels }] = decompressFile(fz) as [{ header: FitsHeader; pixels: DecompressedPixels }];
+        const { header, pixels } = decompressSingle(fz);
         if (flags.length === 0) expect(header.get('ZVAL2')).toBe(Number(expectedBytepix));
         expect(pixels.constructor.name).toBe(c.expected);
         let bad = 0;
@@ -425,9 +433,12 @@ describe('tile-compressed images vs funpack', () => {
     const ny = 61;
     const raw = Array.from({ length: nx * ny }, (_, i) => (i % 211 === 0 ? -32768 : ((i * 37) % 4001) - 2000));
     const file = path.join(dir, 'scaled16.fits');
-    writeImage(file, 16, [nx, ny], raw, [['BSCALE', 2.92273835509], ['BZERO', 3713.66692596], ['BLANK', -32768]]);
+    const physical = Float64Array.from(raw, (v) => (v === -32768 ? NaN : v * 2.92273835509 + 3713.66692596));
+    writeImage(file, [nx, ny], physical, { bitpix: 16, bscale: 2.92273835509, bzero: 3713.66692596, blank: -32768 });
+    const stored = imageHdus(new Uint8Array(fs.readFileSync(file)), file)[0]!;
+    expect(decodeBigEndian(stored.data, 16)).toEqual(raw); // the writer stored exactly these integers
     const fz = fpack(dir, file, ['-t', '17,13'], 'scaled16');
-    const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+    const { pixels } = decompressSingle(fz);
     expect(pixels).toBeInstanceOf(Float32Array);
     let nanCount = 0;
     for (let i = 0; i < raw.length; i++) {
@@ -446,20 +457,20 @@ describe('tile-compressed images vs funpack', () => {
     const ints = Array.from({ length: n }, (_, i) => ((i * 7919) % 60001) - 30000);
     const ffile = path.join(dir, 'cube-f32.fits');
     const ifile = path.join(dir, 'cube-i32.fits');
-    writeImage(ffile, -32, dims, f);
-    writeImage(ifile, 32, dims, ints);
+    writeImage(ffile, dims, f);
+    writeImage(ifile, dims, Int32Array.from(ints));
     const ffz = fpack(dir, ffile, ['-t', '7,5,2'], 'cube-f32');
     const { header } = compressedTable(ffz);
     expect([header.get('ZTILE1'), header.get('ZTILE2'), header.get('ZTILE3')]).toEqual([7, 5, 2]);
     expect(header.get('NAXIS2')).toBe(4 * 4 * 3);
-    const [{ pixels }] = decompressFile(ffz) as [{ pixels: DecompressedPixels }];
+    const { pixels } = decompressSingle(ffz);
     const [unpacked] = imageHdus(funpack(dir, ffz, 'cube-f32'), 'funpack');
     expect(compareFloatBits(pixels, unpacked!.data, -32).mismatches).toBe(0);
     const info = compressedImageInfo(header, ffz, 1);
     expect(info.shape).toEqual([5, 19, 23]);
-    for (const flags of [['-t', '7,5,2'], ['-g2', '-t', '4,19,3']]) {
+    for (const flags of [['-t', '7,5,2'], ['-g2', '-t', '4,19,3'], ['-t', '23,19,2']]) {
       const ifz = fpack(dir, ifile, flags, `cube-i32-${flags.join('')}`);
-      const [{ pixels: ip }] = decompressFile(ifz) as [{ pixels: DecompressedPixels }];
+      const { pixels: ip } = decompressSingle(ifz);
       expect(Array.from(ip as Int32Array)).toEqual(ints);
     }
   });
@@ -497,7 +508,7 @@ describe('tile-compressed images vs funpack', () => {
   it('real sep image (int16, BSCALE/BZERO) round-trips through fpack to the same physical values', () => {
     const file = realFile('sep_sextractor/image.fits');
     const fz = fpack(dir, file, [], 'sep');
-    const [{ pixels }] = decompressFile(fz) as [{ pixels: DecompressedPixels }];
+    const { pixels } = decompressSingle(fz);
     const [orig] = imageHdus(new Uint8Array(fs.readFileSync(file)), file);
     const raw = decodeBigEndian(orig!.data, 16);
     const bscale = orig!.header.getNumber('BSCALE')!;
@@ -509,7 +520,7 @@ describe('tile-compressed images vs funpack', () => {
 
   it('imageHeader matches astropy CompImageHDU.header (apart from the keywords astropy leaks)', () => {
     const u16 = path.join(dir, 'hdr-u16.fits');
-    writeImage(u16, 16, [40, 30], Array.from({ length: 1200 }, (_, i) => (i * 53) % 65536 - 32768), [['BSCALE', 1], ['BZERO', 32768]]);
+    writeImage(u16, [40, 30], Uint16Array.from({ length: 1200 }, (_, i) => (i * 53) % 65536));
     const files = [
       fpack(dir, floatFile, [], 'hdr-f32'),
       fpack(dir, u16, [], 'hdr-u16'),
@@ -560,6 +571,37 @@ print(json.dumps(out))
     expect(n).toBe(1 + 1 + 3);
   });
 
+  it('random corruption of the table data never hangs and never escapes as anything but FitsError', () => {
+    const rand = mulberry32(99);
+    let errors = 0;
+    let decoded = 0;
+    for (const flags of [[], ['-g2'], ['-t', '50,37'], ['-qz', '4']]) {
+      const fz = fpack(dir, floatFile, flags, `fuzz-${flags.join('')}`);
+      const { header, data, hdu } = compressedTable(fz);
+      for (let trial = 0; trial < 60; trial++) {
+        const bad = data.slice();
+        const hits = 1 + Math.floor(rand() * 8);
+        for (let k = 0; k < hits; k++) {
+          // Half the hits land in the row descriptors/scales, half anywhere in the heap.
+          const main = header.getNumber('NAXIS1')! * header.getNumber('NAXIS2')!;
+          const at = rand() < 0.5 ? Math.floor(rand() * main) : main + Math.floor(rand() * (bad.length - main));
+          bad[at] = Math.floor(rand() * 256);
+        }
+        try {
+          const pixels = decompressImage(header, bad, 'fuzz.fz', hdu);
+          expect(pixels.length).toBe(NX * NY);
+          decoded++;
+        } catch (e) {
+          expect(e).toBeInstanceOf(FitsError);
+          expect((e as FitsError).message).toMatch(/^fuzz\.fz \[HDU 1\]: /);
+          errors++;
+        }
+      }
+    }
+    expect(errors + decoded).toBe(240);
+    expect(errors).toBeGreaterThan(20);
+  });
+
   it('reports damaged or unsupported compressed data as FitsError naming file, HDU and tile', () => {
     const fz = fpack(dir, floatFile, [], 'sky-damage');
     const { header, data, hdu } = compressedTable(fz);
@@ -585,7 +627,7 @@ print(json.dumps(out))
     expect(() => decompressImage(wrongTiles, data, 'tiles.fz', hdu)).toThrow(/300 rows but ZNAXISn\/ZTILEn imply 150 tiles/);
     // 6. HCOMPRESS is recognised and refused.
     const i16 = path.join(dir, 'hcompress-input.fits');
-    writeImage(i16, 16, [64, 48], Array.from({ length: 64 * 48 }, (_, i) => (i * 31) % 1000));
+    writeImage(i16, [64, 48], Int16Array.from({ length: 64 * 48 }, (_, i) => (i * 31) % 1000));
     const hfz = fpack(dir, i16, ['-h'], 'int16-hcompress');
     const h = compressedTable(hfz);
     expect(() => decompressImage(h.header, h.data, hfz, h.hdu)).toThrow(/HCOMPRESS_1' is not supported/);
