@@ -50,6 +50,13 @@ export interface HduInfo {
 export interface ReadOptions extends DecodeOptions {
   /** 'verify': check DATASUM/CHECKSUM (when present) of each HDU whose data are read; throws FitsError on mismatch. */
   checksum?: 'verify' | 'ignore';
+  /**
+   * readImage only: read the stored bytes into this buffer (e.g. a wasm plane from PlaneAllocator.u8)
+   * instead of a new one. For unscaled images and the unsigned-integer conventions the returned pixels
+   * are a view over it, so an image goes from disk to wasm memory with no other copy and no fresh
+   * allocation. Ignored for tile-compressed images.
+   */
+  into?: Uint8Array;
 }
 
 export interface FitsImage {
@@ -77,6 +84,8 @@ interface ReadRequest {
   /** false: the source may return fewer bytes at its end (header scanning). */
   exact: boolean;
   hdu?: number;
+  /** Read into this buffer (length >= `length`) instead of a new one; the plan may decode in place. */
+  target?: Uint8Array;
 }
 
 type Plan<T> = Generator<ReadRequest, T, Uint8Array>;
@@ -90,12 +99,19 @@ async function runAsync<T>(plan: Plan<T>, source: ByteSource): Promise<T> {
     const r = step.value;
     let bytes: Uint8Array;
     try {
-      bytes = r.exact ? await readExact(source, r.offset, r.length, r.hdu) : await source.read(r.offset, r.length);
+      if (r.target && source.readInto) {
+        bytes = r.target.subarray(0, r.length);
+        const got = await source.readInto(r.offset, bytes);
+        if (got < r.length) throw new FitsError(source.name, r.hdu, `file is truncated: needs bytes ${r.offset}..${r.offset + r.length} but ends at ${r.offset + got}`);
+      } else {
+        bytes = r.exact ? await readExact(source, r.offset, r.length, r.hdu) : await source.read(r.offset, r.length);
+        if (r.target) bytes = copyInto(r.target, bytes);
+      }
     } catch (e) {
       if (e instanceof FitsError) throw e;
       throw new FitsError(source.name, r.hdu, `read of ${r.length} bytes at ${r.offset} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (source.readsAreFresh) freshReads.add(bytes);
+    if (source.readsAreFresh || r.target) freshReads.add(bytes);
     step = plan.next(bytes);
   }
   return step.value;
@@ -109,9 +125,21 @@ function runSync<T>(plan: Plan<T>, name: string, bytes: Uint8Array): T {
     if (r.exact && end - r.offset < r.length) {
       throw new FitsError(name, r.hdu, `file is truncated: needs bytes ${r.offset}..${r.offset + r.length} but ends at ${bytes.length}`);
     }
-    step = plan.next(bytes.subarray(Math.min(r.offset, bytes.length), end));
+    const view = bytes.subarray(Math.min(r.offset, bytes.length), end);
+    if (r.target) {
+      const copy = copyInto(r.target, view);
+      freshReads.add(copy);
+      step = plan.next(copy);
+    } else step = plan.next(view);
   }
   return step.value;
+}
+
+/** Copies `bytes` to the start of `target` and returns the filled part of `target`. */
+function copyInto(target: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const out = target.subarray(0, bytes.length);
+  out.set(bytes);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -318,8 +346,10 @@ function* structurePlan(name: string, size: number): Plan<FitsStructure> {
 // ---------------------------------------------------------------------------------------------------
 // Data plans
 
-function* rawDataPlan(hdu: HduInfo): Plan<Uint8Array> {
-  return yield { offset: hdu.dataOffset, length: hdu.dataSize, exact: true, hdu: hdu.index };
+function* rawDataPlan(hdu: HduInfo, target?: Uint8Array): Plan<Uint8Array> {
+  const request: ReadRequest = { offset: hdu.dataOffset, length: hdu.dataSize, exact: true, hdu: hdu.index };
+  if (target) request.target = target;
+  return yield request;
 }
 
 function* checksumPlan(hdu: HduInfo, data?: Uint8Array): Plan<HduChecksumResult> {
@@ -332,8 +362,8 @@ function* checksumPlan(hdu: HduInfo, data?: Uint8Array): Plan<HduChecksumResult>
   return verifyHduChecksum(hdu.index, headerBytes, bytes, asText(datasum), asText(checksum));
 }
 
-function* verifiedDataPlan(name: string, hdu: HduInfo, options: ReadOptions): Plan<Uint8Array> {
-  const data = yield* rawDataPlan(hdu);
+function* verifiedDataPlan(name: string, hdu: HduInfo, options: ReadOptions, target?: Uint8Array): Plan<Uint8Array> {
+  const data = yield* rawDataPlan(hdu, target);
   if (options.checksum === 'verify') {
     const result = yield* checksumPlan(hdu, data);
     if (result.problem) throw new FitsError(name, hdu.index, `checksum verification failed: ${result.problem}`);
@@ -350,9 +380,18 @@ function imageDims(shape: number[]): { width: number; height: number } {
   return { width: n >= 1 ? shape[n - 1]! : 0, height: n >= 2 ? shape[n - 2]! : n === 1 ? 1 : 0 };
 }
 
+/** Checks a caller's destination buffer for an image's stored bytes: large enough and aligned. */
+function intoBuffer(name: string, hdu: HduInfo, into: Uint8Array | undefined): Uint8Array | undefined {
+  if (!into) return undefined;
+  const bpp = bytesPerPixel(hdu.bitpix);
+  if (into.length < hdu.dataSize) throw new FitsError(name, hdu.index, `destination buffer holds ${into.length} bytes; the image needs ${hdu.dataSize}`);
+  if (into.byteOffset % bpp !== 0) throw new FitsError(name, hdu.index, `destination buffer offset ${into.byteOffset} is not aligned to ${bpp} bytes`);
+  return into;
+}
+
 function* imagePlan(name: string, hdu: HduInfo, options: ReadOptions): Plan<FitsImage> {
   requireImage(name, hdu);
-  const data = yield* verifiedDataPlan(name, hdu, options);
+  const data = yield* verifiedDataPlan(name, hdu, options, hdu.compressed ? undefined : intoBuffer(name, hdu, options.into));
   const count = hdu.shape.length === 0 ? 0 : hdu.shape.reduce((a, b) => a * b, 1);
   const pixels = hdu.compressed
     ? decompressTileImage(hdu.header, data, name, hdu.index)
@@ -384,7 +423,7 @@ function* sectionPlan(name: string, hdu: HduInfo, rect: Rect, options: SectionOp
   });
   if (hdu.compressed || options.checksum === 'verify') {
     // Verification needs every byte, and compressed tiles are decoded whole: read it all, then crop.
-    const whole = yield* imagePlan(name, hdu, options);
+    const whole = yield* imagePlan(name, hdu, { ...options, into: undefined });
     return result(cropPixels(whole.data, nx, plane * nx * ny, rect));
   }
   const bpp = bytesPerPixel(hdu.bitpix);

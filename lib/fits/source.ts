@@ -16,6 +16,8 @@ export interface ByteSource {
    * in place (saving an image-sized copy). In-memory sources return views and leave this unset.
    */
   readonly readsAreFresh?: boolean;
+  /** Reads [offset, offset + target.length) into `target`; resolves to the bytes read (fewer only at the end). */
+  readInto?(offset: number, target: Uint8Array): Promise<number>;
   /** Releases the underlying resource (a file handle); optional. */
   close?(): Promise<void>;
 }

@@ -11,6 +11,17 @@ export interface FileByteSource extends ByteSource {
   close(): Promise<void>;
 }
 
+/** Fills `target` from `offset` (positional reads, looping over short reads); returns the bytes read. */
+async function readFully(handle: FileHandle, offset: number, target: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < target.length) {
+    const { bytesRead } = await handle.read(target, filled, target.length - filled, offset + filled);
+    if (bytesRead === 0) break; // end of file
+    filled += bytesRead;
+  }
+  return filled;
+}
+
 export async function fileSource(path: string): Promise<FileByteSource> {
   const handle: FileHandle = await open(path, 'r');
   let closed = false;
@@ -22,13 +33,11 @@ export async function fileSource(path: string): Promise<FileByteSource> {
     },
     async read(offset: number, length: number) {
       const out = new Uint8Array(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(out, filled, length - filled, offset + filled);
-        if (bytesRead === 0) break; // end of file
-        filled += bytesRead;
-      }
+      const filled = await readFully(handle, offset, out);
       return filled === length ? out : out.subarray(0, filled);
+    },
+    readInto(offset: number, target: Uint8Array) {
+      return readFully(handle, offset, target);
     },
     async close() {
       if (closed) return;
