@@ -56,4 +56,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a reader that stops early (`tessera inspect ... | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

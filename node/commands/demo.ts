@@ -134,10 +134,16 @@ export const demoCommand: Command = {
     step(`TAN-SIP WCS: pixel (100.25, 700.75) -> RA ${ra.toFixed(7)} Dec ${dec.toFixed(7)} -> (${x.toFixed(9)}, ${y.toFixed(9)})`);
 
     const kernel = gaussianKernel(PSF_SIGMA);
-    const t1 = performance.now();
-    const smoothed = convolveSeparable(tessera, back.image, WIDTH, HEIGHT, kernel);
-    const ms = performance.now() - t1;
-    step(`matched filter with the PSF (SIMD separable Gaussian, ${kernel.length} taps): ${ms.toFixed(1)} ms, ${((WIDTH * HEIGHT) / ms / 1000).toFixed(0)} Mpix/s`);
+    const timed = (): { image: Float32Array; ms: number } => {
+      const t1 = performance.now();
+      const image = convolveSeparable(tessera, back.image, WIDTH, HEIGHT, kernel);
+      return { image, ms: performance.now() - t1 };
+    };
+    const first = timed();
+    const second = timed();
+    const smoothed = second.image;
+    step(`matched filter with the PSF (SIMD separable Gaussian, ${kernel.length} taps, copies in and out included): `
+      + `first call ${first.ms.toFixed(1)} ms (V8 compiles the wasm on first use), second ${second.ms.toFixed(1)} ms = ${((WIDTH * HEIGHT) / second.ms / 1000).toFixed(0)} Mpix/s`);
     const smoothPath = path.join(out, 'demo-calexp-smoothed.fits');
     fs.writeFileSync(smoothPath, writeExposure({ ...back, image: smoothed }, { checksum: true, name: smoothPath }));
     step(`wrote ${smoothPath}`);
