@@ -12,6 +12,7 @@
  */
 import { FittedInverse, type Box } from './inverseFit.js';
 import type { WcsKeywords } from './keywords.js';
+import { solveNewton2d, type NewtonEvaluate, type NewtonTolerances } from './newton.js';
 import { Polynomial2 } from './polynomial.js';
 
 export { Polynomial2 };
@@ -33,7 +34,8 @@ export type SipInverseSeed = 'AP/BP' | 'fitted' | 'identity';
 
 const NEWTON_TOL_PX = 1e-11;
 const FINAL_STEP_PX = 1e-7;
-const MAX_ITER = 60;
+/** Reverse tolerances, pixels: converged at steps < 1e-11 px or residuals < 1e-14 px; accepts < 1e-8 px. */
+const SIP_NEWTON: NewtonTolerances = { finalStep: FINAL_STEP_PX, step: NEWTON_TOL_PX, residual: NEWTON_TOL_PX * 1e-3, accept: 1e-8 };
 
 export class SipDistortion {
   readonly inverseSeed: SipInverseSeed;
@@ -41,6 +43,8 @@ export class SipDistortion {
   private readonly bp: Polynomial2 | undefined;
   private readonly fitted: FittedInverse | undefined;
   private readonly work = new Float64Array(6);
+  /** forwardWithJacobian bound once, for the Newton solver. */
+  private readonly evaluate: NewtonEvaluate = (u, v, out) => this.forwardWithJacobian(u, v, out);
 
   /**
    * `a`/`b` are the forward polynomials (either may be absent: zero), `ap`/`bp` the header's inverse.
@@ -103,56 +107,12 @@ export class SipDistortion {
 
   /**
    * Reverse: focal-plane offsets (U, V) -> pixel offsets (u, v) such that forward(u, v) = (U, V), by damped
-   * Newton iteration. Writes NaN when the iteration does not converge (far outside the fitted region,
-   * where the polynomial folds).
+   * Newton iteration (newton.ts). Writes NaN when the iteration does not converge (far outside the fitted
+   * region, where the polynomial folds).
    */
   reverse(U: number, V: number, out: Float64Array): void {
     if (!Number.isFinite(U) || !Number.isFinite(V)) { out[0] = NaN; out[1] = NaN; return; }
-    const w = this.work;
     this.seed(U, V, out);
-    let u = out[0]!;
-    let v = out[1]!;
-    this.forwardWithJacobian(u, v, w);
-    let r1 = w[0]! - U;
-    let r2 = w[1]! - V;
-    let res = Math.sqrt(r1 * r1 + r2 * r2);
-    for (let it = 0; it < MAX_ITER; it++) {
-      const det = w[2]! * w[5]! - w[3]! * w[4]!;
-      if (det === 0 || !Number.isFinite(det)) break;
-      const du = (w[5]! * r1 - w[3]! * r2) / det;
-      const dv = (-w[4]! * r1 + w[2]! * r2) / det;
-      if (Math.abs(du) + Math.abs(dv) < FINAL_STEP_PX) {
-        // Quadratic convergence: the error after this step is ~curvature * step^2, negligible.
-        out[0] = u - du;
-        out[1] = v - dv;
-        return;
-      }
-      let step = 1;
-      let nu = u - du;
-      let nv = v - dv;
-      this.forwardWithJacobian(nu, nv, w);
-      let n1 = w[0]! - U;
-      let n2 = w[1]! - V;
-      let nres = Math.sqrt(n1 * n1 + n2 * n2);
-      // Backtrack while the residual grows (guards against overshooting where the polynomial bends).
-      while (!(nres <= res) && step > 1e-6) {
-        step /= 2;
-        nu = u - step * du;
-        nv = v - step * dv;
-        this.forwardWithJacobian(nu, nv, w);
-        n1 = w[0]! - U;
-        n2 = w[1]! - V;
-        nres = Math.sqrt(n1 * n1 + n2 * n2);
-      }
-      u = nu; v = nv; r1 = n1; r2 = n2; res = nres;
-      if (step * (Math.abs(du) + Math.abs(dv)) < NEWTON_TOL_PX || res < NEWTON_TOL_PX * 1e-3) {
-        out[0] = u;
-        out[1] = v;
-        return;
-      }
-    }
-    if (res < 1e-8) { out[0] = u; out[1] = v; return; }
-    out[0] = NaN;
-    out[1] = NaN;
+    solveNewton2d(U, V, out[0]!, out[1]!, this.evaluate, this.work, SIP_NEWTON, out);
   }
 }

@@ -12,6 +12,7 @@
  * (inverseFit.ts), else by the inverse of the linear terms.
  */
 import { FittedInverse, type Box } from './inverseFit.js';
+import { solveNewton2d, type NewtonEvaluate, type NewtonTolerances } from './newton.js';
 
 /** Powers (of the first variable, of the second variable, of r) for PV index m = 0..39. */
 export const TPV_TERMS: readonly (readonly [number, number, number])[] = (() => {
@@ -52,10 +53,11 @@ class TpvPolynomial {
   }
 
   /**
-   * Value and derivatives with respect to x and y (the true axes, whatever the swap), into out[k..k+2].
+   * Value and derivatives with respect to x and y (the true axes, whatever the swap): the value into
+   * out[kv], the derivatives into out[kg], out[kg + 1].
    * `s`, `t` are this polynomial's (first, second) variables; dr/dx = x / r (taken as 0 at r = 0).
    */
-  valueAndGradient(pw: Float64Array, x: number, y: number, r: number, swap: boolean, out: Float64Array, k: number): void {
+  valueAndGradient(pw: Float64Array, x: number, y: number, r: number, swap: boolean, out: Float64Array, kv: number, kg: number): void {
     const sOff = swap ? 8 : 0;
     const tOff = swap ? 0 : 8;
     let f = 0;
@@ -80,9 +82,9 @@ class TpvPolynomial {
     // s = x, t = y when not swapped; s = y, t = x when swapped.
     const fx = (swap ? ft : fs) + fr * drdx;
     const fy = (swap ? fs : ft) + fr * drdy;
-    out[k] = f;
-    out[k + 1] = fx;
-    out[k + 2] = fy;
+    out[kv] = f;
+    out[kg] = fx;
+    out[kg + 1] = fy;
   }
 
   /** Coefficient of term m (0 when absent). */
@@ -96,13 +98,16 @@ class TpvPolynomial {
 
 const NEWTON_TOL_DEG = 1e-14;
 const FINAL_STEP_DEG = 1e-10;
-const MAX_ITER = 60;
+/** Reverse tolerances, degrees: converged at steps < 1e-14 deg or residuals < 1e-16 deg; accepts < 1e-11 deg. */
+const TPV_NEWTON: NewtonTolerances = { finalStep: FINAL_STEP_DEG, step: NEWTON_TOL_DEG, residual: NEWTON_TOL_DEG * 1e-2, accept: 1e-11 };
 
 export class TpvDistortion {
   private readonly p1: TpvPolynomial;
   private readonly p2: TpvPolynomial;
   private readonly powers = new Float64Array(24);
   private readonly work = new Float64Array(6);
+  /** forwardWithJacobian bound once, for the Newton solver. */
+  private readonly evaluate: NewtonEvaluate = (x, y, out) => this.forwardWithJacobian(x, y, out);
   /** Inverse of the linear part [[PV1_1, PV1_2], [PV2_2, PV2_1]] (row-major), the Newton seed. */
   private readonly seedMatrix: Float64Array;
   private readonly c10: number;
@@ -143,13 +148,14 @@ export class TpvDistortion {
     out[1] = this.p2.value(this.powers, true);
   }
 
+  /** out = (xi, eta, d xi/dx, d xi/dy, d eta/dx, d eta/dy), the layout of newton.ts. */
   private forwardWithJacobian(x: number, y: number, out: Float64Array): void {
     const r = this.fillPowers(x, y);
-    this.p1.valueAndGradient(this.powers, x, y, r, false, out, 0);
-    this.p2.valueAndGradient(this.powers, x, y, r, true, out, 3);
+    this.p1.valueAndGradient(this.powers, x, y, r, false, out, 0, 2);
+    this.p2.valueAndGradient(this.powers, x, y, r, true, out, 1, 4);
   }
 
-  /** (xi, eta) -> (x, y), degrees, by damped Newton iteration; NaN if it does not converge. */
+  /** (xi, eta) -> (x, y), degrees, by damped Newton iteration (newton.ts); NaN if it does not converge. */
   reverse(xi: number, eta: number, out: Float64Array): void {
     if (!Number.isFinite(xi) || !Number.isFinite(eta)) { out[0] = NaN; out[1] = NaN; return; }
     let x: number;
@@ -166,48 +172,6 @@ export class TpvDistortion {
       x = s[0]! * e1 + s[1]! * e2;
       y = s[2]! * e1 + s[3]! * e2;
     }
-    this.forwardWithJacobian(x, y, w);
-    let r1 = w[0]! - xi;
-    let r2 = w[3]! - eta;
-    let res = Math.sqrt(r1 * r1 + r2 * r2);
-    for (let it = 0; it < MAX_ITER; it++) {
-      // Jacobian [[d xi/dx, d xi/dy], [d eta/dx, d eta/dy]] = [[w1, w2], [w4, w5]].
-      const det = w[1]! * w[5]! - w[2]! * w[4]!;
-      if (det === 0 || !Number.isFinite(det)) break;
-      const dx = (w[5]! * r1 - w[2]! * r2) / det;
-      const dy = (-w[4]! * r1 + w[1]! * r2) / det;
-      if (Math.abs(dx) + Math.abs(dy) < FINAL_STEP_DEG) {
-        // Quadratic convergence: after a step this small the error is ~curvature * step^2, far below
-        // 1e-14 degrees, so the step is taken without another evaluation.
-        out[0] = x - dx;
-        out[1] = y - dy;
-        return;
-      }
-      let step = 1;
-      let nx = x - dx;
-      let ny = y - dy;
-      this.forwardWithJacobian(nx, ny, w);
-      let n1 = w[0]! - xi;
-      let n2 = w[3]! - eta;
-      let nres = Math.sqrt(n1 * n1 + n2 * n2);
-      while (!(nres <= res) && step > 1e-6) {
-        step /= 2;
-        nx = x - step * dx;
-        ny = y - step * dy;
-        this.forwardWithJacobian(nx, ny, w);
-        n1 = w[0]! - xi;
-        n2 = w[3]! - eta;
-        nres = Math.sqrt(n1 * n1 + n2 * n2);
-      }
-      x = nx; y = ny; r1 = n1; r2 = n2; res = nres;
-      if (step * (Math.abs(dx) + Math.abs(dy)) < NEWTON_TOL_DEG || res < NEWTON_TOL_DEG * 1e-2) {
-        out[0] = x;
-        out[1] = y;
-        return;
-      }
-    }
-    if (res < 1e-11) { out[0] = x; out[1] = y; return; }
-    out[0] = NaN;
-    out[1] = NaN;
+    solveNewton2d(xi, eta, x, y, this.evaluate, w, TPV_NEWTON, out);
   }
 }
