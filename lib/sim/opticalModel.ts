@@ -1,0 +1,83 @@
+/**
+ * The telescope's optical model: a gnomonic (TAN) projection about the boresight at a constant plate
+ * scale, rotated by the sky position angle, with third-order radial (pincushion) distortion
+ *   r_sky = r_fp (1 + k1 r_fp^2)     (r in focal-plane pixels from the optical axis)
+ * which a TAN-SIP WCS represents exactly (Shupe et al. 2005): for a detector whose pixel (0, 0) sits
+ * at focal-plane pixel (ox, oy), with u, v = pixel offsets from the boresight,
+ *   A_3_0 = A_1_2 = B_0_3 = B_2_1 = k1.
+ * The same function writes the true WCS (truth, from the true pointing) and the nominal one (raw
+ * headers, from the commanded pointing, which real telescopes miss by a few arcseconds).
+ * Defaults: 0.168 arcsec/px; k1 = 4e-11 px^-2, i.e. 1 % (about 27") at 16,000 px, as HSC's
+ * distortion grows to a few tens of arcseconds at the field edge.
+ */
+import { FitsHeader } from '../fits/header.js';
+
+export const DEFAULT_DISTORTION_K1 = 4e-11;
+
+export interface Pointing {
+  /** Boresight RA, Dec (degrees). */
+  ra: number;
+  dec: number;
+  /** Sky position angle of the focal plane's +y axis, degrees east of north. */
+  rotation: number;
+}
+
+export interface DetectorPlacement {
+  /** Focal-plane pixel coordinates (boresight = 0, 0) of the detector's pixel (0, 0) centre. */
+  originX: number;
+  originY: number;
+  /** The detector is mounted rotated by 180 degrees (its x and y run opposite to the focal plane's). */
+  flipped: boolean;
+}
+
+export interface OpticalModel {
+  /** arcsec per pixel at the optical axis. */
+  pixelScale: number;
+  /** Radial distortion coefficient k1 (px^-2). */
+  k1: number;
+}
+
+/** The TAN-SIP WCS (0-based pixel convention handled by CRPIX being 1-based) of one detector. */
+export function detectorWcsHeader(pointing: Pointing, placement: DetectorPlacement, optics: OpticalModel): FitsHeader {
+  const s = optics.pixelScale / 3600;
+  const th = (pointing.rotation * Math.PI) / 180;
+  const c = Math.cos(th);
+  const sn = Math.sin(th);
+  // Focal-plane axes: +y points to position angle `rotation`, +x to rotation - 90 (east left when rotation = 0).
+  // Intermediate world (xi east, eta north): xi = -s (c x + sn y)... expressed as a CD matrix on focal-plane pixels.
+  const fp = [
+    [-s * c, s * sn],
+    [s * sn, s * c],
+  ];
+  // Detector pixel -> focal-plane pixel: (x, y) -> origin + f (x, y), f = +1 or -1 when flipped.
+  const f = placement.flipped ? -1 : 1;
+  const cd = [
+    [fp[0]![0]! * f, fp[0]![1]! * f],
+    [fp[1]![0]! * f, fp[1]![1]! * f],
+  ];
+  // The boresight in detector pixels (0-based): origin + f * p = 0  =>  p = -origin / f.
+  const bx = -placement.originX / f;
+  const by = -placement.originY / f;
+  const h = new FitsHeader()
+    .set('WCSAXES', 2)
+    .set('CTYPE1', 'RA---TAN-SIP', 'TAN projection with SIP distortion')
+    .set('CTYPE2', 'DEC--TAN-SIP', 'TAN projection with SIP distortion')
+    .set('CRVAL1', pointing.ra, 'boresight RA (deg)', { real: true })
+    .set('CRVAL2', pointing.dec, 'boresight Dec (deg)', { real: true })
+    .set('CRPIX1', bx + 1, 'boresight, detector pixels (1-based)', { real: true })
+    .set('CRPIX2', by + 1, 'boresight, detector pixels (1-based)', { real: true })
+    .set('CD1_1', cd[0]![0]!, undefined, { real: true })
+    .set('CD1_2', cd[0]![1]!, undefined, { real: true })
+    .set('CD2_1', cd[1]![0]!, undefined, { real: true })
+    .set('CD2_2', cd[1]![1]!, undefined, { real: true })
+    .set('CUNIT1', 'deg')
+    .set('CUNIT2', 'deg')
+    .set('RADESYS', 'ICRS')
+    .set('EQUINOX', 2000, undefined, { real: true });
+  // SIP in detector pixel offsets (u, v) from CRPIX: the radial term is rotation-invariant and the
+  // flip changes u, v and the distortion together, so the coefficients are the same.
+  h.set('A_ORDER', 3).set('B_ORDER', 3);
+  h.set('A_3_0', optics.k1, 'radial distortion k1', { real: true }).set('A_1_2', optics.k1, undefined, { real: true });
+  h.set('B_0_3', optics.k1, 'radial distortion k1', { real: true }).set('B_2_1', optics.k1, undefined, { real: true });
+  return h;
+}
