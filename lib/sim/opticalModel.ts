@@ -81,3 +81,15 @@ export function detectorWcsHeader(pointing: Pointing, placement: DetectorPlaceme
   h.set('B_0_3', optics.k1, 'radial distortion k1', { real: true }).set('B_2_1', optics.k1, undefined, { real: true });
   return h;
 }
+
+/** Detector pixel (0-based) -> focal-plane pixel. */
+export function detectorToFocalPlane(placement: DetectorPlacement, x: number, y: number): [number, number] {
+  const f = placement.flipped ? -1 : 1;
+  return [placement.originX + f * x, placement.originY + f * y];
+}
+
+/** Focal-plane pixel -> detector pixel (0-based). */
+export function focalPlaneToDetector(placement: DetectorPlacement, fx: number, fy: number): [number, number] {
+  const f = placement.flipped ? -1 : 1;
+  return [(fx - placement.originX) * f, (fy - placement.originY) * f];
+}

@@ -41,7 +41,7 @@ export class Random {
       state = next;
       out.push(z);
     }
-    if (out.every((v) => v === 0)) out[0] = 1;
+    if (!out.some((v) => v !== 0)) out[0] = 1; // xoshiro must not start from all zeros
     [this.s0, this.s1, this.s2, this.s3] = out as [number, number, number, number];
   }
 
