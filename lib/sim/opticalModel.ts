@@ -26,8 +26,20 @@ export interface DetectorPlacement {
   /** Focal-plane pixel coordinates (boresight = 0, 0) of the detector's pixel (0, 0) centre. */
   originX: number;
   originY: number;
-  /** The detector is mounted rotated by 180 degrees (its x and y run opposite to the focal plane's). */
-  flipped: boolean;
+  /** Rotation (deg, counter-clockwise) of the detector's pixel axes on the focal plane (HSC mounts some CCDs at 180). */
+  rotationDeg: number;
+}
+
+/** The rotation matrix of a placement, [[c, -s], [s, c]], with exact values at multiples of 90 degrees. */
+function rotation(placement: DetectorPlacement): [number, number, number, number] {
+  const quarter = placement.rotationDeg / 90;
+  if (Number.isInteger(quarter)) {
+    const k = ((quarter % 4) + 4) % 4;
+    const [c, s] = [[1, 0], [0, 1], [-1, 0], [0, -1]][k]!;
+    return [c!, -s!, s!, c!];
+  }
+  const t = (placement.rotationDeg * Math.PI) / 180;
+  return [Math.cos(t), -Math.sin(t), Math.sin(t), Math.cos(t)];
 }
 
 export interface OpticalModel {
@@ -49,15 +61,14 @@ export function detectorWcsHeader(pointing: Pointing, placement: DetectorPlaceme
     [-s * c, s * sn],
     [s * sn, s * c],
   ];
-  // Detector pixel -> focal-plane pixel: (x, y) -> origin + f (x, y), f = +1 or -1 when flipped.
-  const f = placement.flipped ? -1 : 1;
+  // Detector pixel -> focal-plane pixel: p -> origin + R p, so CD = FP R.
+  const [r00, r01, r10, r11] = rotation(placement);
   const cd = [
-    [fp[0]![0]! * f, fp[0]![1]! * f],
-    [fp[1]![0]! * f, fp[1]![1]! * f],
+    [fp[0]![0]! * r00 + fp[0]![1]! * r10, fp[0]![0]! * r01 + fp[0]![1]! * r11],
+    [fp[1]![0]! * r00 + fp[1]![1]! * r10, fp[1]![0]! * r01 + fp[1]![1]! * r11],
   ];
-  // The boresight in detector pixels (0-based): origin + f * p = 0  =>  p = -origin / f.
-  const bx = -placement.originX / f;
-  const by = -placement.originY / f;
+  // The boresight in detector pixels (0-based): origin + R p = 0  =>  p = -R^T origin.
+  const [bx, by] = focalPlaneToDetector(placement, 0, 0);
   const h = new FitsHeader()
     .set('WCSAXES', 2)
     .set('CTYPE1', 'RA---TAN-SIP', 'TAN projection with SIP distortion')
@@ -74,8 +85,8 @@ export function detectorWcsHeader(pointing: Pointing, placement: DetectorPlaceme
     .set('CUNIT2', 'deg')
     .set('RADESYS', 'ICRS')
     .set('EQUINOX', 2000, undefined, { real: true });
-  // SIP in detector pixel offsets (u, v) from CRPIX: the radial term is rotation-invariant and the
-  // flip changes u, v and the distortion together, so the coefficients are the same.
+  // SIP in detector pixel offsets (u, v) from CRPIX: R is orthogonal, so r^2 and the radial
+  // displacement k1 r^2 (u, v) look the same in detector axes as in focal-plane axes.
   h.set('A_ORDER', 3).set('B_ORDER', 3);
   h.set('A_3_0', optics.k1, 'radial distortion k1', { real: true }).set('A_1_2', optics.k1, undefined, { real: true });
   h.set('B_0_3', optics.k1, 'radial distortion k1', { real: true }).set('B_2_1', optics.k1, undefined, { real: true });
@@ -84,12 +95,14 @@ export function detectorWcsHeader(pointing: Pointing, placement: DetectorPlaceme
 
 /** Detector pixel (0-based) -> focal-plane pixel. */
 export function detectorToFocalPlane(placement: DetectorPlacement, x: number, y: number): [number, number] {
-  const f = placement.flipped ? -1 : 1;
-  return [placement.originX + f * x, placement.originY + f * y];
+  const [r00, r01, r10, r11] = rotation(placement);
+  return [placement.originX + r00 * x + r01 * y, placement.originY + r10 * x + r11 * y];
 }
 
 /** Focal-plane pixel -> detector pixel (0-based). */
 export function focalPlaneToDetector(placement: DetectorPlacement, fx: number, fy: number): [number, number] {
-  const f = placement.flipped ? -1 : 1;
-  return [(fx - placement.originX) * f, (fy - placement.originY) * f];
+  const [r00, r01, r10, r11] = rotation(placement);
+  const dx = fx - placement.originX;
+  const dy = fy - placement.originY;
+  return [r00 * dx + r10 * dy, r01 * dx + r11 * dy];
 }

@@ -11,7 +11,7 @@ const pointing = { ra: 150.1, dec: 2.2, rotation: 30 };
 
 describe('detectorWcsHeader', () => {
   it('puts the boresight at the pointing with the plate scale and position angle', () => {
-    const wcs = parseWcs(detectorWcsHeader(pointing, { originX: -500, originY: -1000, flipped: false }, optics))!;
+    const wcs = parseWcs(detectorWcsHeader(pointing, { originX: -500, originY: -1000, rotationDeg: 0 }, optics))!;
     const [ra, dec] = wcs.pixelToSky(500, 1000);
     expect(angularSeparation(ra, dec, pointing.ra, pointing.dec) * 3600).toBeLessThan(1e-9);
     // One pixel along +y from the boresight moves 0.168" towards position angle 30 deg.
@@ -23,7 +23,7 @@ describe('detectorWcsHeader', () => {
   });
 
   it('encodes r_sky = r_fp (1 + k1 r_fp^2) radial distortion', () => {
-    const wcs = parseWcs(detectorWcsHeader({ ...pointing, rotation: 0 }, { originX: 15000, originY: 0, flipped: false }, optics))!;
+    const wcs = parseWcs(detectorWcsHeader({ ...pointing, rotation: 0 }, { originX: 15000, originY: 0, rotationDeg: 0 }, optics))!;
     const r = 16000; // focal-plane pixels from the axis along x
     const [ra, dec] = wcs.pixelToSky(r - 15000, 0);
     const angle = angularSeparation(ra, dec, pointing.ra, pointing.dec) * 3600;
@@ -34,9 +34,9 @@ describe('detectorWcsHeader', () => {
     expect(angle - r * 0.168).toBeGreaterThan(20); // ~27" of pincushion at 16,000 px
   });
 
-  it('maps a flipped detector to the same sky as the unflipped focal-plane position', () => {
-    const plain = parseWcs(detectorWcsHeader(pointing, { originX: 1000, originY: 2000, flipped: false }, optics))!;
-    const flipped = parseWcs(detectorWcsHeader(pointing, { originX: 1000 + 511, originY: 2000 + 1023, flipped: true }, optics))!;
+  it('maps a detector mounted at 180 deg to the same sky as the unflipped focal-plane position', () => {
+    const plain = parseWcs(detectorWcsHeader(pointing, { originX: 1000, originY: 2000, rotationDeg: 0 }, optics))!;
+    const flipped = parseWcs(detectorWcsHeader(pointing, { originX: 1000 + 511, originY: 2000 + 1023, rotationDeg: 180 }, optics))!;
     for (const [x, y] of [[0, 0], [100.5, 300.25], [511, 1023]] as const) {
       const [a, b] = plain.pixelToSky(x, y);
       const [c, d] = flipped.pixelToSky(511 - x, 1023 - y);
@@ -45,7 +45,7 @@ describe('detectorWcsHeader', () => {
   });
 
   it('reads the same in astropy (all_pix2world within 1e-7 mas-scale tolerance of 1e-6")', () => {
-    const header = detectorWcsHeader(pointing, { originX: 8000, originY: -3000, flipped: false }, optics);
+    const header = detectorWcsHeader(pointing, { originX: 8000, originY: -3000, rotationDeg: 0 }, optics);
     const wcs = parseWcs(header)!;
     const cards = Object.fromEntries(header.cards.filter((c) => !c.commentary).map((c) => [c.key, c.value]));
     const pts = [[0, 0], [2047, 4175], [1000.3, 2000.7]];
