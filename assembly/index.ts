@@ -2,6 +2,10 @@
 // Planes cross the boundary as (ptr, width, height); the host's plane allocator owns all memory above
 // heapBase(), so kernels never allocate.
 export { convolveSeparable } from './convolution';
+export { renderMixtures } from './render';
+export { poissonInPlace, addGaussian } from './noise';
+export { bleedSaturation } from './saturation';
+export { addLine } from './lines';
 
 /** First byte the host may allocate: everything below holds static data. */
 export function heapBase(): usize {
