@@ -47,7 +47,7 @@ const COMMON = {
   bands: ['g', 'r', 'i'] as Band[],
   exposureTime: 30,
   magLimit: 25.5,
-  galacticLatitude: 25,
+  galacticLatitude: 3,
   ra: 150.1,
   dec: 2.2,
   pointingErrorArcsec: 3,
