@@ -7,9 +7,10 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { inspectCommand } from './commands/inspect.js';
 import { demoCommand } from './commands/demo.js';
+import { simCommand } from './commands/sim.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

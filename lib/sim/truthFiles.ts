@@ -89,7 +89,7 @@ export function exposureTruthFits(exposure: SimulatedExposure, snr: Float64Array
       col('position_angle', sources.map((s) => s.positionAngle), 'deg'),
     ]),
     table('COSMICRAYS', exposure.cosmicRays.length, [
-      { name: 'kind', values: exposure.cosmicRays.map((c) => c.kind) },
+      { name: 'kind', tform: '5A', values: exposure.cosmicRays.map((c) => c.kind) },
       col('x0', exposure.cosmicRays.map((c) => (c.kind === 'track' ? c.x0 : c.pixels[0]!.x)), 'pixel'),
       col('y0', exposure.cosmicRays.map((c) => (c.kind === 'track' ? c.y0 : c.pixels[0]!.y)), 'pixel'),
       col('x1', exposure.cosmicRays.map((c) => (c.kind === 'track' ? c.x1 : c.pixels[c.pixels.length - 1]!.x)), 'pixel'),
