@@ -58,6 +58,35 @@ export interface ExposureInputs {
   brightStars: readonly { id: number; fx: number; fy: number; electrons: number }[];
   /** The visit's satellite trail in focal-plane pixels, if any. */
   trail: SatelliteTrail | undefined;
+  /**
+   * Reuse these buffers for the output planes (electrons, mask, noise-free planes): they stay valid
+   * only until the next exposure simulated with the same workspace. A survey writes each exposure
+   * before the next, and skips allocating (and first-touching) five full frames per exposure.
+   */
+  workspace?: ExposureWorkspace;
+}
+
+interface OutputPlanes {
+  sky: Float32Array;
+  sources: Float32Array;
+  artifacts: Float32Array;
+  electrons: Float32Array;
+  mask: Int32Array;
+}
+
+function freshPlanes(n: number): OutputPlanes {
+  return { sky: new Float32Array(n), sources: new Float32Array(n), artifacts: new Float32Array(n), electrons: new Float32Array(n), mask: new Int32Array(n) };
+}
+
+/** Output buffers reused from one exposure to the next (see ExposureInputs.workspace). */
+export class ExposureWorkspace {
+  private planes: OutputPlanes | undefined;
+
+  /** The buffers for an n-pixel exposure (reallocated when the size changes). */
+  claim(n: number): OutputPlanes {
+    if (this.planes?.sky.length !== n) this.planes = freshPlanes(n);
+    return this.planes;
+  }
 }
 
 export interface TruthSource {
@@ -108,6 +137,34 @@ export interface SimulatedExposure {
   profiles: RenderSource[];
 }
 
+/** A detector's fixed response in one band: true flat, dark current (e-/s), defects and their mask. */
+interface DetectorSignature {
+  flat: Float32Array;
+  darkRate: Float32Array;
+  defects: Defect[];
+  badMask: Int32Array;
+}
+
+/**
+ * The signature of the most recent (camera, detector, band): a survey simulates a detector's visits
+ * in a band one after another, so one entry saves recomputing 3 full-frame planes per exposure.
+ */
+let lastSignature: { camera: Camera; key: string; value: DetectorSignature } | undefined;
+
+function detectorSignature(camera: Camera, detector: Detector, band: Visit['band']): DetectorSignature {
+  const key = `${detector.id}/${band}`;
+  if (lastSignature?.camera === camera && lastSignature.key === key) return lastSignature.value;
+  const defects = makeDefects(camera, detector);
+  const value = {
+    flat: trueFlat(camera, detector, band, defects),
+    darkRate: trueDarkCurrent(camera, detector, defects),
+    defects,
+    badMask: defectMask(detector, defects, 1 << TRUTH_MASK_PLANES.BAD),
+  };
+  lastSignature = { camera, key, value };
+  return value;
+}
+
 /** The detector's placement on the focal plane in focal-plane pixels. */
 export function detectorPlacement(camera: Camera, detector: Detector): DetectorPlacement {
   const [ox, oy] = pixelToFocalPlane(camera, detector, 0, 0);
@@ -146,7 +203,7 @@ export function simulateExposure(inputs: ExposureInputs): SimulatedExposure {
   const ras = Float64Array.from(inputs.objects, (o) => o.ra);
   const decs = Float64Array.from(inputs.objects, (o) => o.dec);
   const pix = wcs.skyToPixelMany(ras, decs);
-  const sources: TruthSource[] = [];
+  const truthSources: TruthSource[] = [];
   const profiles: RenderSource[] = [];
   const render: RenderSource[] = [];
   inputs.objects.forEach((o, k) => {
@@ -168,92 +225,104 @@ export function simulateExposure(inputs: ExposureInputs): SimulatedExposure {
     render.push({ x, y, flux, profile });
     if (x >= -0.5 && x < width - 0.5 && y >= -0.5 && y < height - 0.5) {
       profiles.push({ x, y, flux, profile });
-      sources.push({
+      truthSources.push({
         id: o.id, star: o.kind === 'star', ra: o.ra, dec: o.dec, x, y, flux,
         fluxNanojansky: magToNanojansky(mag), mag, ...secondMoments(profile), ...truthShape,
       });
     }
   });
 
-  // 3. Noise-free incident planes.
+  // 3. Noise-free incident planes. The sky is linear in focal-plane position, hence in x and y.
   const skyLevel = skyElectronsPerPixel(visit, optics.pixelScale);
   const [gx, gy] = visit.skyGradient;
-  const sky = new Float32Array(n);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const [fx, fy] = detectorToFocalPlane(placement, x, y);
-      sky[y * width + x] = skyLevel * (1 + gx * fx + gy * fy);
-    }
-  }
-  const renderer = new Renderer(tessera, width, height);
+  const [ox, oy] = detectorToFocalPlane(placement, 0, 0);
+  const [ax, ay] = detectorToFocalPlane(placement, 1, 0);
+  const [bx, by] = detectorToFocalPlane(placement, 0, 1);
+  const sky0 = skyLevel * (1 + gx * ox + gy * oy);
+  const skyDx = skyLevel * (gx * (ax - ox) + gy * (ay - oy));
+  const skyDy = skyLevel * (gx * (bx - ox) + gy * (by - oy));
+  const signature = detectorSignature(camera, detector, visit.band);
+  const sources = new Renderer(tessera, width, height);
+  const extras = new Renderer(tessera, width, height);
   try {
-    renderer.addSources(render);
-    const sourcePlane = renderer.imageCopy();
+    sources.addSources(render);
 
-    // Optical artifacts in incident electrons: the satellite trail and the ghosts.
-    renderer.imageView().fill(0);
+    // Optical artifacts (trail, ghosts) and cosmic rays go into the second plane, one kind at a time.
     const trail = inputs.trail;
     if (trail) {
       const [x0, y0] = toDetector(trail.x0, trail.y0);
       const [x1, y1] = toDetector(trail.x1, trail.y1);
-      renderer.addLine({ x0, y0, x1, y1, sigma: trail.sigma, fluxPerPixelLength: trail.electronsPerPixel });
+      extras.addLine({ x0, y0, x1, y1, sigma: trail.sigma, fluxPerPixelLength: trail.electronsPerPixel });
     }
-    const trailPlane = renderer.imageCopy();
-    const ghosts: Ghost[] = [];
-    const ghostPlane = new Float32Array(n);
-    for (const star of inputs.brightStars) {
-      const ghost = ghostOf(star.id, star.fx, star.fy, star.electrons, optics.pixelScale);
-      if (renderGhost(ghostPlane, width, height, ghost, toDetector) > 0) ghosts.push(ghost);
-    }
-
-    // Cosmic rays: tracks through the line kernel, worms deposited directly (charge made in the silicon).
-    const rng = Random.stream(inputs.seed, 'cosmic rays', visit.visit, detector.id);
-    const rays = cosmicRays(rng, width, height, visit.exposureTime, inputs.crRatePerCm2PerMin);
-    renderer.imageView().fill(0);
-    for (const ray of rays) {
-      if (ray.kind === 'track') {
-        renderer.addLine({ x0: ray.x0, y0: ray.y0, x1: ray.x1, y1: ray.y1, sigma: CHARGE_DIFFUSION_SIGMA_PX, fluxPerPixelLength: ray.electronsPerPixel });
+    const out = inputs.workspace ? inputs.workspace.claim(n) : freshPlanes(n);
+    const { sky: skyDetected, sources: sourcesDetected, artifacts, mask, electrons } = out;
+    mask.set(signature.badMask);
+    const { flat, darkRate } = signature;
+    const bit = (name: keyof typeof TRUTH_MASK_PLANES): number => 1 << TRUTH_MASK_PLANES[name];
+    // Sky and sources x flat; the trail x flat, masked where it exceeds 1 sigma of the clean image.
+    {
+      const src = sources.imageView();
+      const trailPlane = extras.imageView();
+      for (let y = 0, i = 0; y < height; y++) {
+        for (let x = 0; x < width; x++, i++) {
+          const f = flat[i]!;
+          const sk = (sky0 + skyDx * x + skyDy * y) * f;
+          const sr = src[i]! * f;
+          skyDetected[i] = sk;
+          sourcesDetected[i] = sr;
+          const t = trailPlane[i]! * f;
+          artifacts[i] = t + darkRate[i]! * visit.exposureTime;
+          if (t * t > Math.max(sk + sr, 1)) mask[i] = mask[i]! | bit('STREAK');
+          if (darkRate[i]! * visit.exposureTime > Math.sqrt(Math.max(sk + sr, 1))) mask[i] = mask[i]! | bit('BAD');
+        }
       }
     }
-    const crPlane = renderer.imageCopy();
-    for (const ray of rays) if (ray.kind === 'worm') depositWorm(crPlane, width, height, ray);
-
-    // 4. Detected electrons and the truth masks.
-    const defects = makeDefects(camera, detector);
-    const flat = trueFlat(camera, detector, visit.band, defects);
-    const darkRate = trueDarkCurrent(camera, detector, defects);
-    const mask = defectMask(detector, defects, 1 << TRUTH_MASK_PLANES.BAD);
-    const skyDetected = new Float32Array(n);
-    const sourcesDetected = new Float32Array(n);
-    const artifacts = new Float32Array(n);
-    const expected = renderer.imageView();
-    for (let i = 0; i < n; i++) {
-      const f = flat[i]!;
-      skyDetected[i] = sky[i]! * f;
-      sourcesDetected[i] = sourcePlane[i]! * f;
-      const clean = skyDetected[i]! + sourcesDetected[i]!;
-      const trailE = trailPlane[i]! * f;
-      const ghostE = ghostPlane[i]! * f;
-      const darkE = darkRate[i]! * visit.exposureTime;
-      artifacts[i] = trailE + ghostE + crPlane[i]! + darkE;
-      const sigma = Math.sqrt(Math.max(clean, 1));
-      let m = mask[i]!;
-      if (trailE > sigma) m |= 1 << TRUTH_MASK_PLANES.STREAK;
-      if (ghostE > sigma) m |= 1 << TRUTH_MASK_PLANES.GHOST;
-      if (crPlane[i]! > sigma) m |= 1 << TRUTH_MASK_PLANES.CR;
-      if (darkE > sigma) m |= 1 << TRUTH_MASK_PLANES.BAD;
-      mask[i] = m;
-      expected[i] = clean + artifacts[i]!;
+    const ghosts: Ghost[] = [];
+    if (inputs.brightStars.length) {
+      const ghostPlane = extras.imageView().fill(0);
+      for (const star of inputs.brightStars) {
+        const ghost = ghostOf(star.id, star.fx, star.fy, star.electrons, optics.pixelScale);
+        if (renderGhost(ghostPlane, width, height, ghost, toDetector) > 0) ghosts.push(ghost);
+      }
+      if (ghosts.length) {
+        for (let i = 0; i < n; i++) {
+          const g = ghostPlane[i]! * flat[i]!;
+          if (g === 0) continue;
+          artifacts[i]! += g;
+          if (g * g > Math.max(skyDetected[i]! + sourcesDetected[i]!, 1)) mask[i] = mask[i]! | bit('GHOST');
+        }
+      }
     }
 
-    // 5. Photon noise, then blooming at the detector's smallest full well.
-    renderer.applyPoisson(Random.stream(inputs.seed, 'photons', visit.visit, detector.id));
+    // Cosmic rays: tracks through the line kernel, worms deposited directly (charge made in the silicon, no flat).
+    const rng = Random.stream(inputs.seed, 'cosmic rays', visit.visit, detector.id);
+    const rays = cosmicRays(rng, width, height, visit.exposureTime, inputs.crRatePerCm2PerMin);
+    if (rays.length) {
+      extras.imageView().fill(0);
+      for (const ray of rays) {
+        if (ray.kind === 'track') {
+          extras.addLine({ x0: ray.x0, y0: ray.y0, x1: ray.x1, y1: ray.y1, sigma: CHARGE_DIFFUSION_SIGMA_PX, fluxPerPixelLength: ray.electronsPerPixel });
+        }
+      }
+      const cr = extras.imageView();
+      for (const ray of rays) if (ray.kind === 'worm') depositWorm(cr, width, height, ray);
+      for (let i = 0; i < n; i++) {
+        const c = cr[i]!;
+        if (c === 0) continue;
+        artifacts[i]! += c;
+        if (c * c > Math.max(skyDetected[i]! + sourcesDetected[i]!, 1)) mask[i] = mask[i]! | bit('CR');
+      }
+    }
+
+    // 5. Photon noise on the expected electrons, then blooming at the detector's smallest full well.
+    const expected = sources.imageView();
+    for (let i = 0; i < n; i++) expected[i] = skyDetected[i]! + sourcesDetected[i]! + artifacts[i]!;
+    sources.applyPoisson(Random.stream(inputs.seed, 'photons', visit.visit, detector.id));
     const fullWell = Math.min(...detector.amplifiers.map((a) => a.fullWell));
-    renderer.maskView().fill(0);
-    renderer.bleed(fullWell, TRUTH_MASK_PLANES.SAT);
-    const satMask = renderer.maskView();
+    sources.bleed(fullWell, TRUTH_MASK_PLANES.SAT);
+    const satMask = sources.maskView();
     for (let i = 0; i < n; i++) mask[i] = mask[i]! | satMask[i]!;
-    const electrons = renderer.imageCopy();
+    electrons.set(sources.imageView());
 
     // 6. The raw frame, with the exposure's cards and the nominal WCS.
     const header = exposureHeader(camera, detector, visit);
@@ -261,14 +330,15 @@ export function simulateExposure(inputs: ExposureInputs): SimulatedExposure {
     const raw = makeRawFrame(camera, detector, electrons, { seed: inputs.seed, exposureId: visit.visit, header });
 
     const result: SimulatedExposure = {
-      detector, visit, raw, electrons, trueWcsHeader, nominalWcsHeader, placement, sources,
-      skyLevel, skyGradient: [gx, gy], cosmicRays: rays, ghosts, trail, defects, mask,
+      detector, visit, raw, electrons, trueWcsHeader, nominalWcsHeader, placement, sources: truthSources,
+      skyLevel, skyGradient: [gx, gy], cosmicRays: rays, ghosts, trail, defects: signature.defects, mask,
       planes: { sky: skyDetected, sources: sourcesDetected, artifacts },
       profiles: profiles.map((p) => ({ ...p, flux: p.flux * flat[Math.round(p.y) * width + Math.round(p.x)]! })),
     };
     return result;
   } finally {
-    renderer.dispose();
+    sources.dispose();
+    extras.dispose();
   }
 }
 

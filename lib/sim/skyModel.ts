@@ -13,6 +13,7 @@ import { makePsfField, DEFAULT_PSF_PATTERN } from './psf.js';
 import { sersicMixture } from './sersic.js';
 import { convolveMixtures } from './gaussianMixture.js';
 import { BLUE_SLOPE, LOCUS_WIDTH_WPERP } from './stellarLocus.js';
+import { detectorToFocalPlane } from './opticalModel.js';
 import type { SimConfig } from './presets.js';
 import type { Visit } from './observations.js';
 import type { GaussianMixture, PsfField, SkyObject } from './types.js';
@@ -86,6 +87,7 @@ export function defaultSkyModel(): SkyModel {
       h.set('PSFER', p.ellipticityRadial, 'ellipticity (u + iv)^2 coefficient', { real: true });
       h.set('PSFE1', p.ellipticityConstant[0], 'constant ellipticity e1', { real: true });
       h.set('PSFE2', p.ellipticityConstant[1], 'constant ellipticity e2', { real: true });
+      h.set('PSFSCALE', 0.168, '[arcsec/px] pixel scale of the PSF model', { real: true });
       return h;
     },
     galaxyProfile(object, halfLightRadiusPx, positionAngleRad) {
@@ -93,4 +95,26 @@ export function defaultSkyModel(): SkyModel {
     },
     convolve: convolveMixtures,
   };
+}
+
+/**
+ * The true PSF of an exposure and detector, rebuilt from its truth file's primary header (the PSF*
+ * cards and the detector placement DETORIGX/DETORIGY/DETROT): evaluate it at any detector position.
+ */
+export function truthPsfField(header: FitsHeader, source = 'truth header'): PsfField {
+  const need = (key: string): number => {
+    const v = header.getNumber(key);
+    if (v === undefined) throw new Error(`${source}: no ${key} card; not a tessera sim truth file`);
+    return v;
+  };
+  const placement = { originX: need('DETORIGX'), originY: need('DETORIGY'), rotationDeg: need('DETROT') };
+  return makePsfField({
+    fwhmArcsec: need('PSFFWHM'),
+    pixelScale: need('PSFSCALE'),
+    focalPlane: (x, y) => detectorToFocalPlane(placement, x, y),
+    pattern: {
+      fieldRadius: need('PSFRAD'), sizeQuadratic: need('PSFSQ'), sizeTilt: [need('PSFTX'), need('PSFTY')],
+      ellipticityRadial: need('PSFER'), ellipticityConstant: [need('PSFE1'), need('PSFE2')],
+    },
+  });
 }

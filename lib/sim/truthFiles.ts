@@ -46,6 +46,9 @@ export function exposureTruthFits(exposure: SimulatedExposure, snr: Float64Array
   head.set('NOMPRA', visit.nominal.ra, '[deg] commanded boresight RA', { real: true });
   head.set('NOMPDEC', visit.nominal.dec, '[deg] commanded boresight Dec', { real: true });
   head.set('NOMROT', visit.nominal.rotation, '[deg] commanded position angle', { real: true });
+  head.set('DETORIGX', exposure.placement.originX, '[px] focal-plane x of detector pixel (0,0)', { real: true });
+  head.set('DETORIGY', exposure.placement.originY, '[px] focal-plane y of detector pixel (0,0)', { real: true });
+  head.set('DETROT', exposure.placement.rotationDeg, '[deg] detector axes rotation on the focal plane', { real: true });
   head.set('TRAIL', exposure.trail !== undefined, 'a satellite crossed the focal plane');
   if (exposure.trail) {
     const t = exposure.trail;

@@ -8,7 +8,9 @@ import type { Tessera } from '../../lib/wasm/loader.js';
 import { makeCamera, type Camera } from '../../lib/sim/camera.js';
 import { planVisits, magToElectrons, type Visit } from '../../lib/sim/observations.js';
 import { simulateExposure, detectorPlacement, TRUTH_MASK_PLANES, type SimulatedExposure } from '../../lib/sim/simulateExposure.js';
-import { defaultSkyModel } from '../../lib/sim/skyModel.js';
+import { defaultSkyModel, truthPsfField } from '../../lib/sim/skyModel.js';
+import { exposureTruthFits } from '../../lib/sim/truthFiles.js';
+import { readFitsBytes } from '../../lib/fits/index.js';
 import { makeSkyCatalog } from '../../lib/sim/skyCatalog.js';
 import { trueFlat, trueMasterBias } from '../../lib/sim/calibrationFrames.js';
 import { makeDefects } from '../../lib/sim/defects.js';
@@ -235,6 +237,18 @@ describe('the simulated detector as an instrument', () => {
     expect(outliersMasked / outliers).toBeGreaterThanOrEqual(0.99);
     expect(strong).toBeGreaterThan(100);
     expect(strongDetected / strong).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('records the true PSF in the truth file so it can be evaluated anywhere on the detector', () => {
+    const e = expose(starGrid(200, () => 19));
+    const bytes = exposureTruthFits(e, new Float64Array(e.sources.length), sky.psfCards(visit, FIELD_RADIUS), { images: false });
+    const header = readFitsBytes('truth.fits', bytes).hdus[0]!.header;
+    const rebuilt = truthPsfField(header, 'truth.fits');
+    const original = sky.psf(visit, (x, y) => detectorToFocalPlane(e.placement, x, y), 0.168, FIELD_RADIUS);
+    for (const [x, y] of [[0, 0], [511, 1023], [100.5, 700.25]] as const) {
+      expect(rebuilt.at(x, y)).toEqual(original.at(x, y));
+    }
+    expect(() => truthPsfField(readFitsBytes('x', bytes).hdus[1]!.header, 'x.fits')).toThrow(/x\.fits: no DETORIGX/);
   });
 
   it('is deterministic: the same inputs give bit-identical raw frames', () => {
