@@ -2,7 +2,7 @@
 // Planes cross the boundary as (ptr, width, height); the host's plane allocator owns all memory above
 // heapBase(), so kernels never allocate.
 export { convolveSeparable } from './convolution';
-export { renderMixtures } from './render';
+export { renderMixtures, mixtureSnr } from './render';
 export { poissonInPlace, addGaussian } from './noise';
 export { bleedSaturation } from './saturation';
 export { addLine } from './lines';

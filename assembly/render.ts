@@ -121,7 +121,13 @@ function addRow(row: usize, xa: i32, xb: i32, xr: i32, tOffset: f32, a: f32, amp
   }
 }
 
-function renderComponent(plane: usize, width: i32, height: i32, xc: f64, yc: f64, flux: f64, radius: f64, component: usize): void {
+/**
+ * Adds one component to rows yLo..yHi, columns xLo..xHi (clipping only: the pixels and values are
+ * those of the whole plane's rendering) of the plane whose row y starts at plane + y * stride; width
+ * and height are the detector plane's (they bound the rows and the widened x-ranges).
+ */
+function renderComponent(plane: usize, stride: usize, width: i32, height: i32, xc: f64, yc: f64, flux: f64, radius: f64,
+  component: usize, yLo: f64, yHi: f64, xLo: i32, xHi: i32): void {
   const weight = load<f64>(component);
   const xx = load<f64>(component, 8);
   const yy = load<f64>(component, 16);
@@ -134,8 +140,8 @@ function renderComponent(plane: usize, width: i32, height: i32, xc: f64, yc: f64
   const conditional = det / yy; // variance along x at fixed y
   const a = <f32>(-0.5 / conditional);
   const yReach = min<f64>(radius, Math.sqrt(cutoff * yy));
-  const yFirst = <i32>max<f64>(0, Math.ceil(yc - yReach));
-  const yLast = <i32>min<f64>(<f64>(height - 1), Math.floor(yc + yReach));
+  const yFirst = <i32>max<f64>(yLo, Math.ceil(yc - yReach));
+  const yLast = <i32>min<f64>(yHi, Math.floor(yc + yReach));
   const boxLo = xc - radius;
   const boxHi = xc + radius;
   const lastColumn = <f64>(width - 1);
@@ -155,11 +161,14 @@ function renderComponent(plane: usize, width: i32, height: i32, xc: f64, yc: f64
     const right = min<i32>(extra, width - 1 - xb);
     xb += right;
     xa = max<i32>(0, xa - (extra - right));
+    xa = max<i32>(xa, xLo);
+    xb = min<i32>(xb, xHi);
+    if (xa > xb) continue;
     // t = (x - xr) + (xr - ridge): an exact integer plus an offset in [-0.5, 0.5], one rounding.
     const xr = <i32>min<f64>(max<f64>(Math.round(ridge), -4194304), 4194304);
     const tOffset = <f32>(<f64>xr - ridge);
     const rowAmp = <f32>(amp * Math.exp(rowExponent));
-    addRow(plane + <usize>y * (<usize>width << 2), xa, xb, xr, tOffset, a, rowAmp);
+    addRow(plane + <usize>y * stride, xa, xb, xr, tOffset, a, rowAmp);
   }
 }
 
@@ -202,6 +211,7 @@ export function renderMixtures(plane: usize, width: i32, height: i32, table: usi
   if (!tableIsValid(table, nRows)) return BAD_ARGUMENT;
   const lastColumn = <f64>(width - 1);
   const lastRow = <f64>(height - 1);
+  const stride = <usize>width << 2;
   let row = 0;
   while (row < nRows) {
     const p = table + <usize>row * ROW_BYTES;
@@ -212,7 +222,154 @@ export function renderMixtures(plane: usize, width: i32, height: i32, table: usi
     const radius = load<f64>(p, 32);
     row += 1 + n;
     if (flux == 0 || x + radius < 0 || x - radius > lastColumn || y + radius < 0 || y - radius > lastRow) continue;
-    for (let c = 1; c <= n; c++) renderComponent(plane, width, height, x, y, flux, radius, p + <usize>c * ROW_BYTES);
+    for (let c = 1; c <= n; c++) {
+      renderComponent(plane, stride, width, height, x, y, flux, radius, p + <usize>c * ROW_BYTES, 0, lastRow, 0, width - 1);
+    }
+  }
+  return OK;
+}
+
+// mixtureSnr: matched-filter S/N of each source of a renderMixtures table against a variance plane,
+// S/N^2 = sum_i m_i^2 / v_i (reference/peers/match.py's snr_opt). m is the source alone as
+// renderMixtures renders it onto a zero plane: the same pixels and the same f32 values (renderComponent
+// itself draws it), its components summed in f32 in table order. The sum runs over the source's box
+// (columns ceil(x - radius) - 3 .. floor(x + radius) + 3, which holds the x-ranges widened to a
+// multiple of 4, rows ceil(y - radius) .. floor(y + radius), clipped to the plane): the model is drawn
+// into a static band of SNR_BAND_PIXELS f32, some rows (or, for a box wider than the band, part of one
+// row) at a time. Pixels where m = 0 add exactly 0 (also where v = 0); elsewhere m^2 / v is evaluated
+// in f64 from the f32 m and v. Pixel x of the box goes to lane (x - first column) & 3 of 4 f64 sums,
+// each accumulated in the same order (band, row, x) by the SIMD and the scalar build, then
+// S/N = sqrt((s0 + s1) + (s2 + s3)): both builds give bit-identical results.
+const SNR_BAND_PIXELS: i32 = 8192; // a multiple of 4
+const SNR_BAND = memory.data(SNR_BAND_PIXELS << 2, 16);
+const SNR_SUMS = memory.data(32, 16); // the 4 lane sums, f64
+
+/** Adds m^2 / v (0 where m = 0) of one group of 4 pixels, as f64, to the 4 lane sums (SIMD build). */
+@inline
+function snrLanes(m: v128, v: v128, acc: v128, lanes: i32): v128 {
+  const zero = f64x2.splat(0);
+  const mx = lanes == 0 ? f64x2.promote_low_f32x4(m) : f64x2.promote_low_f32x4(f32x4.shuffle(m, m, 2, 3, 2, 3));
+  const vx = lanes == 0 ? f64x2.promote_low_f32x4(v) : f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3));
+  return f64x2.add(acc, v128.and(f64x2.div(f64x2.mul(mx, mx), vx), f64x2.ne(mx, zero)));
+}
+
+@inline
+function snrTerm(m: f32, v: f32): f64 {
+  const mx = <f64>m;
+  return mx != 0 ? mx * mx / <f64>v : 0;
+}
+
+/**
+ * Adds the terms of one row of `count` pixels (model at mRow, zero beyond `count` up to a multiple of
+ * 4; variance at vRow) to the 4 lane sums at `sums`: pixel i goes to lane i & 3.
+ */
+@inline
+function accumulateRow(sums: usize, mRow: usize, vRow: usize, count: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc01 = v128.load(sums);
+    let acc23 = v128.load(sums, 16);
+    for (; i + 4 <= count; i += 4) {
+      const m = v128.load(mRow + (<usize>i << 2));
+      const v = v128.load(vRow + (<usize>i << 2));
+      acc01 = snrLanes(m, v, acc01, 0);
+      acc23 = snrLanes(m, v, acc23, 1);
+    }
+    if (i < count) {
+      // The missing lanes have m = 0 and add exactly 0, as the scalar build's do.
+      const m = v128.load(mRow + (<usize>i << 2));
+      let v = f32x4.splat(0);
+      v = f32x4.replace_lane(v, 0, load<f32>(vRow + (<usize>i << 2)));
+      if (i + 1 < count) v = f32x4.replace_lane(v, 1, load<f32>(vRow + (<usize>i << 2), 4));
+      if (i + 2 < count) v = f32x4.replace_lane(v, 2, load<f32>(vRow + (<usize>i << 2), 8));
+      acc01 = snrLanes(m, v, acc01, 0);
+      acc23 = snrLanes(m, v, acc23, 1);
+    }
+    v128.store(sums, acc01);
+    v128.store(sums, acc23, 16);
+  } else {
+    let s0 = load<f64>(sums), s1 = load<f64>(sums, 8), s2 = load<f64>(sums, 16), s3 = load<f64>(sums, 24);
+    for (; i < count; i += 4) {
+      const mp = mRow + (<usize>i << 2);
+      const vp = vRow + (<usize>i << 2);
+      s0 += snrTerm(load<f32>(mp), load<f32>(vp));
+      s1 += snrTerm(load<f32>(mp, 4), i + 1 < count ? load<f32>(vp, 4) : 0);
+      s2 += snrTerm(load<f32>(mp, 8), i + 2 < count ? load<f32>(vp, 8) : 0);
+      s3 += snrTerm(load<f32>(mp, 12), i + 3 < count ? load<f32>(vp, 12) : 0);
+    }
+    store<f64>(sums, s0);
+    store<f64>(sums, s1, 8);
+    store<f64>(sums, s2, 16);
+    store<f64>(sums, s3, 24);
+  }
+}
+
+/** S/N of the source at table row `p` (on the plane, flux != 0). */
+function sourceSnr(p: usize, variance: usize, width: i32, height: i32): f64 {
+  const x = load<f64>(p);
+  const y = load<f64>(p, 8);
+  const flux = load<f64>(p, 16);
+  const n = <i32>load<f64>(p, 24);
+  const radius = load<f64>(p, 32);
+  const bx0 = <i32>max<f64>(0, Math.ceil(x - radius) - 3);
+  const bx1 = <i32>min<f64>(<f64>(width - 1), Math.floor(x + radius) + 3);
+  const by0 = <i32>max<f64>(0, Math.ceil(y - radius));
+  const by1 = <i32>min<f64>(<f64>(height - 1), Math.floor(y + radius));
+  const chunk = min<i32>(bx1 - bx0 + 1, SNR_BAND_PIXELS);
+  const stride = <usize>((chunk + 3) & ~3) << 2;
+  const bandRows = SNR_BAND_PIXELS / ((chunk + 3) & ~3);
+  const band = SNR_BAND;
+  const sums = SNR_SUMS;
+  memory.fill(sums, 0, 32);
+  for (let ya = by0; ya <= by1; ya += bandRows) {
+    const yb = min<i32>(by1, ya + bandRows - 1);
+    for (let xa = bx0; xa <= bx1; xa += chunk) {
+      const xb = min<i32>(bx1, xa + chunk - 1);
+      memory.fill(band, 0, <usize>(yb - ya + 1) * stride);
+      // Row y of the plane at band + (y - ya) * stride - xa * 4 (wrapping address arithmetic).
+      const origin = band - <usize>ya * stride - (<usize>xa << 2);
+      for (let c = 1; c <= n; c++) {
+        renderComponent(origin, stride, width, height, x, y, flux, radius, p + <usize>c * ROW_BYTES, <f64>ya, <f64>yb, xa, xb);
+      }
+      const count = xb - xa + 1;
+      for (let yy = ya; yy <= yb; yy++) {
+        const mRow = band + <usize>(yy - ya) * stride;
+        const vRow = variance + ((<usize>yy * <usize>width + <usize>xa) << 2);
+        accumulateRow(sums, mRow, vRow, count);
+      }
+    }
+  }
+  return Math.sqrt((load<f64>(sums) + load<f64>(sums, 8)) + (load<f64>(sums, 16) + load<f64>(sums, 24)));
+}
+
+/**
+ * Writes the matched-filter S/N of each source of `table` (layout above; one f64 per source row, in
+ * table order) against `variance` (width x height f32, e^2) to `out`: 0 for a source with flux 0 or
+ * whose box misses the plane. Returns OK, or BAD_ARGUMENT (nothing written) for bad sizes or a
+ * malformed table.
+ */
+export function mixtureSnr(table: usize, nRows: i32, variance: usize, width: i32, height: i32, out: usize): i32 {
+  if (width <= 0 || height <= 0 || nRows < 0) return BAD_ARGUMENT;
+  assertInMemory(variance, <usize>width * <usize>height << 2);
+  assertInMemory(table, <usize>nRows * ROW_BYTES);
+  if (!tableIsValid(table, nRows)) return BAD_ARGUMENT;
+  let sources = 0;
+  for (let row = 0; row < nRows; sources++) row += 1 + <i32>load<f64>(table + <usize>row * ROW_BYTES, 24);
+  if (sources > 0) assertInMemory(out, <usize>sources << 3);
+  const lastColumn = <f64>(width - 1);
+  const lastRow = <f64>(height - 1);
+  let row = 0;
+  let k = 0;
+  while (row < nRows) {
+    const p = table + <usize>row * ROW_BYTES;
+    const x = load<f64>(p);
+    const y = load<f64>(p, 8);
+    const flux = load<f64>(p, 16);
+    const radius = load<f64>(p, 32);
+    row += 1 + <i32>load<f64>(p, 24);
+    const off = flux == 0 || x + radius < 0 || x - radius > lastColumn || y + radius < 0 || y - radius > lastRow;
+    store<f64>(out + (<usize>k << 3), off ? 0 : sourceSnr(p, variance, width, height));
+    k++;
   }
   return OK;
 }

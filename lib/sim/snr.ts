@@ -1,43 +1,56 @@
 /**
  * Matched-filter S/N of each truth source (DESIGN.md "How we measure ourselves"; as
  * reference/peers/match.py's snr_opt): S/N^2 = sum_i m_i^2 / v_i over the pixels of the source's
- * noise-free model m, with v_i = sky_i + all sources_i + read noise^2 (e-, noise-free planes). The
- * sum runs over the source's box out to the radius where its model falls below 1e-6 of its peak,
- * capped at 60 px (beyond, m^2/v changes S/N by far less than 0.1 %).
+ * noise-free model m, with v_i = sky_i + all sources_i + read noise^2 (e^2; the noise-free planes, and
+ * the largest read noise of the detector's amplifiers), held as f32. m is the source exactly as the
+ * renderer draws it (buildSourceTable's components and cutoffs, the kernel's f32 values), and the sum
+ * runs over its box, out to where it holds all but max(1e-5 of its flux, 0.01 e-) (at most
+ * MAX_SOURCE_RADIUS px); the wasm kernel mixtureSnr (assembly/render.ts) evaluates it. A source that
+ * is not drawn (zero flux, or no component above the tolerance) or whose box misses the detector has
+ * S/N 0.
  */
+import type { Tessera } from '../wasm/loader.js';
+import { checkStatus } from '../wasm/kernels.js';
+import { buildSourceTable, TABLE_ROW_LENGTH } from './renderer.js';
 import type { SimulatedExposure } from './simulateExposure.js';
 
-const MAX_RADIUS = 60;
-
-export function matchedFilterSnr(exposure: SimulatedExposure): Float64Array {
+/** One S/N per entry of `exposure.profiles` (hence of `exposure.sources`), in the same order. */
+export function matchedFilterSnr(tessera: Tessera, exposure: SimulatedExposure): Float64Array {
   const { width, height } = exposure.detector;
+  const n = width * height;
   const readVariance = Math.max(...exposure.detector.amplifiers.map((a) => a.readNoise)) ** 2;
-  const sky = exposure.planes.sky;
-  const model = exposure.planes.sources;
-  const out = new Float64Array(exposure.profiles.length);
-  exposure.profiles.forEach((source, k) => {
-    // Inverse covariances and normalisations of the components.
-    const comps = source.profile.map((c) => {
-      const det = c.xx * c.yy - c.xy * c.xy;
-      return { a: c.yy / det, b: -c.xy / det, c: c.xx / det, norm: (source.flux * c.weight) / (2 * Math.PI * Math.sqrt(det)), reach: Math.max(c.xx, c.yy) };
-    });
-    const reach = Math.min(MAX_RADIUS, Math.ceil(Math.sqrt(2 * Math.log(1e6) * Math.max(...comps.map((c) => c.reach)))));
-    const x0 = Math.max(0, Math.floor(source.x - reach));
-    const x1 = Math.min(width - 1, Math.ceil(source.x + reach));
-    const y0 = Math.max(0, Math.floor(source.y - reach));
-    const y1 = Math.min(height - 1, Math.ceil(source.y + reach));
-    let sum = 0;
-    for (let y = y0; y <= y1; y++) {
-      const dy = y - source.y;
-      for (let x = x0; x <= x1; x++) {
-        const dx = x - source.x;
-        let m = 0;
-        for (const c of comps) m += c.norm * Math.exp(-0.5 * (c.a * dx * dx + 2 * c.b * dx * dy + c.c * dy * dy));
-        const i = y * width + x;
-        sum += (m * m) / (sky[i]! + model[i]! + readVariance);
-      }
-    }
-    out[k] = Math.sqrt(sum);
+  const profiles = exposure.profiles;
+  const out = new Float64Array(profiles.length);
+  // buildSourceTable leaves out the sources it would not draw: build the table source by source (the
+  // rows do not depend on the other sources) to know which profile each table source is.
+  const parts = profiles.map((source) => buildSourceTable([source]));
+  const drawn: number[] = [];
+  let rows = 0;
+  parts.forEach((part, k) => {
+    if (part.sources > 0) drawn.push(k);
+    rows += part.rows;
+  });
+  if (rows === 0) return out;
+  const table = new Float64Array(rows * TABLE_ROW_LENGTH);
+  let at = 0;
+  for (const part of parts) {
+    table.set(part.table, at);
+    at += part.table.length;
+  }
+  const { planes, kernels } = tessera;
+  const snr = planes.scope(() => {
+    const variance = planes.plane('f32', width, height);
+    const tablePtr = planes.allocFrom(table);
+    const outPtr = planes.alloc(drawn.length * 8);
+    const v = planes.f32(variance.ptr, n);
+    const sky = exposure.planes.sky;
+    const sources = exposure.planes.sources;
+    for (let i = 0; i < n; i++) v[i] = sky[i]! + sources[i]! + readVariance;
+    checkStatus('mixtureSnr', kernels.mixtureSnr(tablePtr, rows, variance.ptr, width, height, outPtr));
+    return planes.f64(outPtr, drawn.length).slice();
+  });
+  drawn.forEach((k, j) => {
+    out[k] = snr[j]!;
   });
   return out;
 }

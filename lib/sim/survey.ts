@@ -142,7 +142,7 @@ export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyMod
       const dataId = { exposure: visit.visit, visit: visit.visit, detector: detector.id, band: visit.band, physical_filter: filterOfBand(camera, visit.band) };
       const rawBytes = writeFits([{ data: exposure.raw.data, shape: exposure.raw.shape, header: exposure.raw.header }], { checksum: true, name: `raw ${visit.visit} ${detector.id}` });
       yield emit(`raw/${visit.band}/raw-${visit.visit}-${detector.id}.fits`, rawBytes, 'raw', { ...dataId, observation_type: 'science' });
-      const snr = matchedFilterSnr(exposure);
+      const snr = matchedFilterSnr(tessera, exposure);
       const primary = new FitsHeader();
       for (const card of sky.psfCards(visit, fieldRadius).cards) primary.cards.push({ ...card });
       yield emit(`truth/${visit.band}/truth-${visit.visit}-${detector.id}.fits`, exposureTruthFits(exposure, snr, primary, { images: config.truthImages }), 'truth', dataId);

@@ -14,6 +14,11 @@ export interface KernelExports {
   convolveSeparable(src: number, dst: number, scratch: number, width: number, height: number, kernel: number, half: number): number;
   /** Adds Gaussian-mixture sources; `table` holds `nRows` rows of 5 f64 (layout in assembly/render.ts). */
   renderMixtures(plane: number, width: number, height: number, table: number, nRows: number): number;
+  /**
+   * Matched-filter S/N of each source of a renderMixtures table against `variance` (f32, e^2): writes one
+   * f64 per source row to `out` (0 for flux 0 or a box off the plane); see assembly/render.ts.
+   */
+  mixtureSnr(table: number, nRows: number, variance: number, width: number, height: number, out: number): number;
   /** Replaces `n` f32 means by Poisson deviates; seeds are two u32 words. */
   poissonInPlace(plane: number, n: number, seedLo: number, seedHi: number): number;
   /** Adds normal deviates of standard deviation `sigma` to `n` f32 pixels. */

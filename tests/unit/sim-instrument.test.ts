@@ -116,7 +116,7 @@ describe('the simulated detector as an instrument', () => {
     let snr: Float64Array;
     beforeAll(() => {
       e = expose(starGrid(36, (k) => 17.6 + (k % 7) * 0.45));
-      snr = matchedFilterSnr(e);
+      snr = matchedFilterSnr(tessera, e);
     });
 
     it('gives stacked stars a FWHM within 1 % of the truth PSF', () => {

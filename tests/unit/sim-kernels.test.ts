@@ -1,6 +1,7 @@
 // The simulator's kernels (assembly/render.ts, noise.ts, saturation.ts, lines.ts) through their
 // exports and lib/sim/renderer.ts, in the release (SIMD), debug (assertions) and scalar builds:
-// rendered mixtures against their analytic flux and moments, SIMD/scalar bit-identity, Poisson and
+// rendered mixtures against their analytic flux and moments, SIMD/scalar bit-identity, matched-filter
+// S/N (mixtureSnr, lib/sim/snr.ts) against the f64 sum, the rendered model and the analytic Gaussian, Poisson and
 // Gaussian noise statistics, bleeding against the literal spill-half-up-half-down iteration, trails
 // against their analytic flux and profile.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import type { Tessera } from '../../lib/wasm/loader.js';
 import { Renderer, buildSourceTable, TABLE_ROW_LENGTH, type RenderTolerance } from '../../lib/sim/renderer.js';
 import type { GaussianMixture, RenderSource } from '../../lib/sim/types.js';
 import { Random } from '../../lib/sim/random.js';
+import { matchedFilterSnr } from '../../lib/sim/snr.js';
+import type { SimulatedExposure } from '../../lib/sim/simulateExposure.js';
 
 const VARIANTS = ['release', 'debug', 'scalar'] as const;
 const builds: Record<string, Tessera> = {};
@@ -357,6 +360,200 @@ describe('renderMixtures', () => {
     renderer.dispose();
     expect(tessera.planes.inUseBytes).toBe(before);
     expect(() => renderer.imageView()).toThrow(/after dispose/);
+  });
+});
+
+/** Runs mixtureSnr on a raw table (rows of TABLE_ROW_LENGTH f64) and a variance plane; returns one S/N per source. */
+function kernelSnr(build: Tessera, table: Float64Array, variance: Float32Array, width: number, height: number): Float64Array {
+  const { planes, kernels } = build;
+  const rows = table.length / TABLE_ROW_LENGTH;
+  let sources = 0;
+  for (let r = 0; r < rows; r += 1 + table[r * TABLE_ROW_LENGTH + 3]!) sources++;
+  return planes.scope(() => {
+    const v = planes.allocFrom(variance);
+    const t = planes.allocFrom(table);
+    const out = planes.alloc(Math.max(1, sources) * 8);
+    planes.f64(out, sources).fill(-1);
+    expect(kernels.mixtureSnr(t, rows, v, width, height, out)).toBe(0);
+    return planes.f64(out, sources).slice();
+  });
+}
+
+/** The kernel's box of a source row: columns ceil(x - r) - 3 .. floor(x + r) + 3, rows ceil(y - r) .. floor(y + r), clipped. */
+function snrBox(x: number, y: number, radius: number, width: number, height: number): [number, number, number, number] {
+  return [Math.max(0, Math.ceil(x - radius) - 3), Math.min(width - 1, Math.floor(x + radius) + 3),
+    Math.max(0, Math.ceil(y - radius)), Math.min(height - 1, Math.floor(y + radius))];
+}
+
+/** A smooth, strongly non-uniform variance plane (e^2). */
+function wavyVariance(width: number, height: number): Float32Array {
+  const v = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) v[y * width + x] = 300 + 200 * Math.sin(x / 5.3) * Math.cos(y / 3.7) + 2 * x + y;
+  }
+  return v;
+}
+
+describe('mixtureSnr', () => {
+  const W = 150, H = 110;
+  const variance = wavyVariance(W, H);
+  // A star, an elliptical galaxy, and a galaxy cut by the plane's corner.
+  const sources: RenderSource[] = [
+    { x: 60.3, y: 47.8, flux: 2e4, profile: PSF },
+    { x: 101.6, y: 70.2, flux: 5e4, profile: GALAXY },
+    { x: 2.4, y: 105.1, flux: 3e4, profile: GALAXY },
+  ];
+
+  for (const variant of VARIANTS) {
+    it(`equals the f64 sum of m^2 / v over the box with the exact mixture within 1e-4 relative (${variant})`, () => {
+      const { table, rows } = buildSourceTable(sources);
+      expect(rows).toBe(3 + 3 + 3 + 3);
+      const snr = kernelSnr(builds[variant]!, table, variance, W, H);
+      let r = 0;
+      sources.forEach((source, k) => {
+        const [bx0, bx1, by0, by1] = snrBox(source.x, source.y, table[r * TABLE_ROW_LENGTH + 4]!, W, H);
+        r += 1 + table[r * TABLE_ROW_LENGTH + 3]!;
+        let sum = 0;
+        for (let y = by0; y <= by1; y++) {
+          for (let x = bx0; x <= bx1; x++) sum += mixtureAt(source.profile, source.flux, x - source.x, y - source.y) ** 2 / variance[y * W + x]!;
+        }
+        expect(snr[k]! > 10).toBe(true);
+        expect(Math.abs(snr[k]! / Math.sqrt(sum) - 1)).toBeLessThan(1e-4);
+      });
+    });
+  }
+
+  it('sums exactly the rendered model: renderMixtures of the source alone, m^2 / v per lane (x - first column) & 3', () => {
+    // The third source's box (radius 5000 on a 9000-px-wide plane) is wider than the kernel's band
+    // (8192 px) and the first's is taller than one band, so both the column chunks and the row bands run.
+    const cases: { width: number; height: number; source: RenderSource; radius?: number }[] = [
+      { width: W, height: H, source: sources[1]! },
+      { width: 300, height: 260, source: { x: 140.5, y: 131.2, flux: 4e4, profile: GALAXY }, radius: 120 },
+      { width: 9000, height: 9, source: { x: 4400.3, y: 4.6, flux: 1e6, profile: [{ weight: 1, xx: 4e6, yy: 3, xy: 0 }] }, radius: 5000 },
+    ];
+    for (const { width, height, source, radius } of cases) {
+      const { table } = buildSourceTable([source]);
+      if (radius !== undefined) table[4] = radius;
+      const v = wavyVariance(width, height);
+      const [bx0, bx1, by0, by1] = snrBox(source.x, source.y, table[4]!, width, height);
+      for (const variant of VARIANTS) {
+        const { planes, kernels } = builds[variant]!;
+        const model = planes.scope(() => {
+          const plane = planes.plane('f32', width, height);
+          planes.view(plane).fill(0);
+          expect(kernels.renderMixtures(plane.ptr, width, height, planes.allocFrom(table), table.length / TABLE_ROW_LENGTH)).toBe(0);
+          return planes.f32(plane.ptr, width * height).slice();
+        });
+        const lanes = [0, 0, 0, 0];
+        let outside = 0;
+        for (let i = 0; i < model.length; i++) {
+          const x = i % width, y = Math.floor(i / width);
+          if (x < bx0 || x > bx1 || y < by0 || y > by1) outside += Math.abs(model[i]!);
+        }
+        expect(outside).toBe(0); // the box holds every pixel renderMixtures draws
+        for (let y = by0; y <= by1; y++) {
+          for (let x = bx0; x <= bx1; x++) {
+            const m = model[y * width + x]!;
+            lanes[(x - bx0) & 3] += m !== 0 ? (m * m) / v[y * width + x]! : 0;
+          }
+        }
+        const snr = kernelSnr(builds[variant]!, table, v, width, height);
+        expect(snr[0]).toBe(Math.sqrt((lanes[0]! + lanes[1]!) + (lanes[2]! + lanes[3]!)));
+      }
+    }
+  });
+
+  it('gives 0 for a source whose box misses the plane or with flux 0, keeping the others in place', () => {
+    const { table } = buildSourceTable([
+      { x: 40, y: 30, flux: 1e4, profile: PSF },
+      { x: -60, y: 30, flux: 1e7, profile: PSF },
+      { x: 40, y: 30, flux: 1e4, profile: SINGLE },
+      { x: 70, y: 1e6, flux: 1e7, profile: SINGLE },
+    ]);
+    // A zero-flux source (buildSourceTable leaves those out): its row written by hand.
+    const zero = new Float64Array([20, 20, 0, 1, 10, 1, 2, 2, 0, 20]);
+    const withZero = new Float64Array(table.length + zero.length);
+    withZero.set(table.subarray(0, 4 * TABLE_ROW_LENGTH));
+    withZero.set(zero, 4 * TABLE_ROW_LENGTH);
+    withZero.set(table.subarray(4 * TABLE_ROW_LENGTH), 4 * TABLE_ROW_LENGTH + zero.length);
+    const v = wavyVariance(80, 60);
+    const alone = (k: number): number => kernelSnr(builds.release!, buildSourceTable([[
+      { x: 40, y: 30, flux: 1e4, profile: PSF }, { x: 40, y: 30, flux: 1e4, profile: SINGLE }][k]!]).table, v, 80, 60)[0]!;
+    for (const variant of VARIANTS) {
+      const snr = kernelSnr(builds[variant]!, withZero, v, 80, 60);
+      expect(Array.from(snr)).toEqual([alone(0), 0, 0, alone(1), 0]);
+      expect(snr[0]!).toBeGreaterThan(10);
+    }
+  });
+
+  it('gives bit-identical S/N in the SIMD, debug and scalar builds', () => {
+    const random = new Random(99);
+    const scene: RenderSource[] = [];
+    for (let i = 0; i < 150; i++) {
+      const profile = [PSF, GALAXY, SINGLE][i % 3]!.map((g) => {
+        const s = 0.3 + 3 * random.uniform();
+        return { weight: g.weight, xx: g.xx * s, yy: g.yy * s, xy: g.xy * s };
+      });
+      scene.push({ x: random.range(-20, 223), y: random.range(-20, 177), flux: 10 ** random.range(1, 6), profile });
+    }
+    const { table } = buildSourceTable(scene);
+    const v = wavyVariance(203, 157);
+    const release = kernelSnr(builds.release!, table, v, 203, 157);
+    expect(release.filter((s) => s > 0).length).toBeGreaterThan(100);
+    expect(Buffer.from(kernelSnr(builds.scalar!, table, v, 203, 157).buffer)).toEqual(Buffer.from(release.buffer));
+    expect(Buffer.from(kernelSnr(builds.debug!, table, v, 203, 157).buffer)).toEqual(Buffer.from(release.buffer));
+  });
+
+  it('approaches F / sqrt(4 pi sigma^2 v) for a Gaussian on a flat variance, within 0.5 %', () => {
+    const v = new Float32Array(120 * 100).fill(2500);
+    for (const [sigma, x, y, flux] of [[1.2, 60.5, 50.5, 3e3], [2, 59.37, 48.81, 1e4], [4.5, 61.9, 51.2, 1e5]] as const) {
+      const { table } = buildSourceTable([{ x, y, flux, profile: [{ weight: 1, xx: sigma * sigma, yy: sigma * sigma, xy: 0 }] }]);
+      const expected = flux / Math.sqrt(4 * Math.PI * sigma * sigma * 2500);
+      for (const variant of VARIANTS) {
+        expect(Math.abs(kernelSnr(builds[variant]!, table, v, 120, 100)[0]! / expected - 1)).toBeLessThan(5e-3);
+      }
+    }
+  });
+
+  it('refuses a malformed table and writes nothing', () => {
+    const { kernels, planes } = builds.debug!;
+    planes.scope(() => {
+      const v = planes.allocFrom(new Float32Array(400).fill(1));
+      const table = planes.allocFrom(new Float64Array([10, 10, 100, 2, 5, 1, 2, 2, 0, 20]));
+      const out = planes.alloc(8);
+      planes.f64(out, 1)[0] = -1;
+      expect(kernels.mixtureSnr(table, 2, v, 20, 20, out)).toBe(1);
+      expect(kernels.mixtureSnr(table, 2, v, 0, 20, out)).toBe(1);
+      expect(planes.f64(out, 1)[0]).toBe(-1);
+    });
+  });
+});
+
+describe('matchedFilterSnr', () => {
+  it('puts one S/N per profile in profile order (0 for one not drawn or off the detector) and returns its wasm memory', () => {
+    const width = 90, height = 70;
+    const sky = new Float32Array(width * height).fill(800);
+    const profiles: RenderSource[] = [
+      { x: 30.2, y: 40.7, flux: 2e4, profile: PSF },
+      { x: 50, y: 20, flux: 0, profile: PSF }, // not drawn: left out of the table
+      { x: -500, y: 20, flux: 1e4, profile: SINGLE }, // off the detector
+      { x: 70.6, y: 35.1, flux: 3e4, profile: GALAXY },
+    ];
+    const tessera = builds.release!;
+    const sources = render(tessera, width, height, profiles);
+    const exposure = {
+      detector: { width, height, amplifiers: [{ readNoise: 4 }, { readNoise: 5 }] },
+      planes: { sky, sources, artifacts: new Float32Array(width * height) },
+      profiles,
+    } as unknown as SimulatedExposure;
+    const before = tessera.planes.inUseBytes;
+    const snr = matchedFilterSnr(tessera, exposure);
+    expect(tessera.planes.inUseBytes).toBe(before);
+    const v = new Float32Array(width * height);
+    for (let i = 0; i < v.length; i++) v[i] = sky[i]! + sources[i]! + 25;
+    const direct = (k: number): number => kernelSnr(tessera, buildSourceTable([profiles[k]!]).table, v, width, height)[0]!;
+    expect(Array.from(snr)).toEqual([direct(0), 0, 0, direct(3)]);
+    expect(snr[0]!).toBeGreaterThan(50);
   });
 });
 

@@ -1,0 +1,87 @@
+/**
+ * Benchmark: simulate one HSC detector (2048x4176 px, 4 amplifiers; the hsc preset's sky at b = 3 deg:
+ * a few thousand stars and galaxies, cosmic rays, a satellite trail) from the sky to the raw frame and
+ * its truth (matched-filter S/N included), single thread, against ../shared/reference/peers/make_image.py
+ * rendering a comparable scene (2000 Moffat stars, 2000 exponential galaxies, Poisson and read noise,
+ * S/N per object) in the same run. Each is timed in its own process; the peer reports its own time.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadTessera } from '../node/wasm.js';
+import { packageRoot } from '../node/packageRoot.js';
+import { makeCamera } from '../lib/sim/camera.js';
+import { planVisits } from '../lib/sim/observations.js';
+import { simulateExposure, detectorPlacement } from '../lib/sim/simulateExposure.js';
+import { defaultSkyModel } from '../lib/sim/skyModel.js';
+import { detectorWcsHeader, DEFAULT_DISTORTION_K1 } from '../lib/sim/opticalModel.js';
+import { satelliteTrail } from '../lib/sim/artifacts.js';
+import { matchedFilterSnr } from '../lib/sim/snr.js';
+import { PRESETS } from '../lib/sim/presets.js';
+import { Random } from '../lib/sim/random.js';
+import { parseWcs } from '../lib/wcs/index.js';
+import { summarise, type Timing } from './timing.js';
+
+export interface SimulatorResult {
+  pixels: number;
+  sources: number;
+  cosmicRays: number;
+  tessera: Timing;
+  peer: Timing | { error: string };
+}
+
+export async function benchSimulator(runs = 3): Promise<SimulatorResult> {
+  const tessera = await loadTessera('release');
+  const config = PRESETS.hsc;
+  const camera = makeCamera('hsc', { detectors: 1, seed: 1 });
+  const detector = camera.detectors[0]!;
+  const optics = { pixelScale: 0.168, k1: DEFAULT_DISTORTION_K1 };
+  const fieldRadius = Math.hypot(detector.width, detector.height) / 2;
+  const visit = planVisits({
+    seed: 1, bands: ['r'], visitsPerBand: 1, center: { ra: config.ra, dec: config.dec }, exposureTime: config.exposureTime,
+    ditherArcsec: 0, rotationDeg: 0, pointingErrorArcsec: 3, rotationErrorDeg: 0.005, trailFraction: 1, focalPlaneRadiusPx: fieldRadius,
+  })[0]!;
+  const sky = defaultSkyModel();
+  const wcs = parseWcs(detectorWcsHeader(visit.truth, detectorPlacement(camera, detector), optics))!;
+  const corners = [[0, 0], [detector.width - 1, 0], [detector.width - 1, detector.height - 1], [0, detector.height - 1]].map(([x, y]) => wcs.pixelToSky(x!, y!));
+  const { objects } = sky.catalog(corners, config);
+  const trail = satelliteTrail(Random.stream(1, 'trail'), detector.width / 2, detector.height / 2, 0.168, 30);
+  let sources = 0, cosmicRays = 0;
+  const samples: number[] = [];
+  for (let run = 0; run <= runs; run++) {
+    const t0 = performance.now();
+    const exposure = simulateExposure({
+      tessera, camera, detector, visit, objects,
+      makePsf: (toFocalPlane) => sky.psf(visit, toFocalPlane, 0.168, fieldRadius),
+      galaxyProfile: sky.galaxyProfile, convolve: sky.convolve, optics, seed: 1,
+      crRatePerCm2PerMin: config.crRatePerCm2PerMin, brightStars: [], trail,
+    });
+    matchedFilterSnr(tessera, exposure);
+    if (run > 0) samples.push(performance.now() - t0); // the first run warms up the JIT
+    sources = exposure.sources.length;
+    cosmicRays = exposure.cosmicRays.length;
+  }
+  return { pixels: detector.width * detector.height, sources, cosmicRays, tessera: summarise(samples), peer: benchPeer(runs) };
+}
+
+function benchPeer(runs: number): Timing | { error: string } {
+  const script = path.resolve(packageRoot(), '..', 'shared', 'reference', 'peers', 'make_image.py');
+  if (!fs.existsSync(script)) return { error: `${script} not found (shared/ must sit beside the repository)` };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-peer-'));
+  const samples: number[] = [];
+  try {
+    for (let run = 0; run < runs; run++) {
+      const out = execFileSync('/usr/bin/python3', [script, '--out', path.join(dir, 'sim.fits'), '--seed', String(run + 1)], { encoding: 'utf8' });
+      const m = /time=([\d.]+)s/.exec(out);
+      if (!m) return { error: `make_image.py printed no time: ${out.trim()}` };
+      samples.push(Number(m[1]) * 1000);
+    }
+    return summarise(samples);
+  } catch (err) {
+    return { error: `make_image.py failed: ${(err as Error).message.split('\n')[0]}` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
