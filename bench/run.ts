@@ -9,6 +9,7 @@ import { packageRoot } from '../node/packageRoot.js';
 import { readPackageVersion } from '../node/version.js';
 import { benchConvolution } from './convolution.js';
 import { benchFitsRead } from './fitsRead.js';
+import { benchSimulator } from './simulator.js';
 
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8);
 
@@ -31,7 +32,16 @@ async function main(): Promise<void> {
   }
   console.log(`  SIMD speed-up: ${(conv.scalar.medianMs / conv.simd.medianMs).toFixed(2)}x over scalar wasm, ${(conv.plainJs.medianMs / conv.simd.medianMs).toFixed(2)}x over plain JS`);
 
-  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv };
+  const sim = await benchSimulator();
+  console.log(`\nSimulate one HSC detector (${sim.pixels / 1e6} Mpix, ${sim.sources} sources, ${sim.cosmicRays} cosmic rays, a trail; raw + truth + S/N), one thread`);
+  console.log(`  tessera, first detector of a process       ${fmt(sim.tesseraFirstMs)} ms`);
+  console.log(`  tessera, each further exposure (median)    ${fmt(sim.tessera.medianMs)} ms`);
+  if ('medianMs' in sim.peer) {
+    console.log(`  make_image.py (2000 stars, 2000 galaxies)  ${fmt(sim.peer.medianMs)} ms`);
+    console.log(`  ratio make_image / tessera: ${(sim.peer.medianMs / sim.tessera.medianMs).toFixed(1)}x (first detector ${(sim.peer.medianMs / sim.tesseraFirstMs).toFixed(1)}x)`);
+  } else console.log(`  make_image.py: ${sim.peer.error}`);
+
+  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv, simulator: sim };
   const dir = path.join(packageRoot(), 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs the Debian packages the tests need (as root, via apt-get) when they are missing, and
+// Installs the Debian packages the tests (and with --bench, the benchmarks) need (as root, via apt-get) when they are missing, and
 // stops with the list of what is missing when they cannot be installed. Called by `npm test`,
 // `npm run setup-system` and .ci/run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,6 +12,13 @@ const NEEDS = [
   { pkg: 'python3-numpy', why: 'astropy cross-checks', present: () => python('import numpy') },
   { pkg: 'libcfitsio-bin', why: 'fpack/funpack for tile-compression tests', present: () => fs.existsSync('/usr/bin/funpack') && fs.existsSync('/usr/bin/fpack') },
 ];
+
+/** What `npm run bench` needs besides: the peer tools it is compared with. */
+const BENCH_NEEDS = [
+  { pkg: 'python3-scipy', why: 'reference/peers/make_image.py (simulator benchmark)', present: () => python('import scipy') },
+];
+
+if (process.argv.includes('--bench')) NEEDS.push(...BENCH_NEEDS);
 
 function python(code) {
   if (!fs.existsSync('/usr/bin/python3')) return false;

@@ -25,7 +25,7 @@ export interface SkyModel {
   catalog(footprint: readonly [number, number][], config: SimConfig): { objects: SkyObject[]; header: FitsHeader };
   referenceShards(objects: readonly SkyObject[], config: SimConfig): { name: string; id: number; bytes: Uint8Array }[];
   psf(visit: Visit, toFocalPlane: (x: number, y: number) => [number, number], pixelScale: number, fieldRadiusPx: number): PsfField;
-  psfCards(visit: Visit, fieldRadiusPx: number): FitsHeader;
+  psfCards(visit: Visit, fieldRadiusPx: number, pixelScale: number): FitsHeader;
   galaxyProfile(object: SkyObject, halfLightRadiusPx: number, positionAngleRad: number): GaussianMixture;
   convolve(a: GaussianMixture, b: GaussianMixture): GaussianMixture;
 }
@@ -75,7 +75,7 @@ export function defaultSkyModel(): SkyModel {
     psf(visit, toFocalPlane, pixelScale, fieldRadiusPx) {
       return makePsfField({ fwhmArcsec: visit.seeing, pixelScale, focalPlane: toFocalPlane, pattern: { fieldRadius: fieldRadiusPx } });
     },
-    psfCards(visit, fieldRadiusPx) {
+    psfCards(visit, fieldRadiusPx, pixelScale) {
       const p = DEFAULT_PSF_PATTERN;
       const h = new FitsHeader();
       h.set('PSFMODEL', 'KOLMOGOROV-MOG', 'lib/sim/psf.ts makePsfField (Gaussian mixture)');
@@ -87,7 +87,7 @@ export function defaultSkyModel(): SkyModel {
       h.set('PSFER', p.ellipticityRadial, 'ellipticity (u + iv)^2 coefficient', { real: true });
       h.set('PSFE1', p.ellipticityConstant[0], 'constant ellipticity e1', { real: true });
       h.set('PSFE2', p.ellipticityConstant[1], 'constant ellipticity e2', { real: true });
-      h.set('PSFSCALE', 0.168, '[arcsec/px] pixel scale of the PSF model', { real: true });
+      h.set('PSFSCALE', pixelScale, '[arcsec/px] pixel scale of the PSF model', { real: true });
       return h;
     },
     galaxyProfile(object, halfLightRadiusPx, positionAngleRad) {

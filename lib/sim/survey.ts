@@ -5,7 +5,6 @@
  * its data ID. Pure: it yields paths and bytes and the caller (node/commands/sim.ts, or a browser
  * demo) writes them, so the same seed gives byte-identical files on any host.
  */
-import { FitsHeader } from '../fits/header.js';
 import { writeFits } from '../fits/writer.js';
 import type { Tessera } from '../wasm/loader.js';
 import { makeTractCovering, skyMapToJson, makeSkyMap } from '../skymap/index.js';
@@ -14,7 +13,7 @@ import { makeCamera, cameraDescriptionYaml, filterOfBand, type Camera } from './
 import { planCalibrationExposures, makeCalibrationRaw } from './calibrationFrames.js';
 import { planVisits, magToElectrons, skyElectronsPerPixel, type Visit } from './observations.js';
 import { detectorWcsHeader, DEFAULT_DISTORTION_K1, type OpticalModel } from './opticalModel.js';
-import { simulateExposure, detectorPlacement, GHOST_MAG_LIMIT, type SimulatedExposure } from './simulateExposure.js';
+import { simulateExposure, detectorPlacement, ExposureWorkspace, GHOST_MAG_LIMIT, type SimulatedExposure } from './simulateExposure.js';
 import { satelliteTrail } from './artifacts.js';
 import { exposureTruthFits, catalogTruthFits } from './truthFiles.js';
 import { matchedFilterSnr } from './snr.js';
@@ -119,7 +118,8 @@ export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyMod
     }
   }
 
-  for (const visit of visits) {
+  // Each visit's bright stars (for ghosts) and satellite trail, on the whole focal plane.
+  const visitArtifacts = new Map(visits.map((visit) => {
     const focalPlaneWcs = parseWcs(detectorWcsHeader(visit.truth, { originX: 0, originY: 0, rotationDeg: 0 }, optics))!;
     const brightStars = catalogue.objects
       .filter((o) => o.kind === 'star' && o.mag[visit.band] < GHOST_MAG_LIMIT)
@@ -132,20 +132,28 @@ export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyMod
     const trail = visit.satelliteTrail
       ? satelliteTrail(Random.stream(config.seed, 'trail', visit.visit), halfX, halfY, optics.pixelScale, skySigma)
       : undefined;
+    return [visit.visit, { brightStars, trail }] as const;
+  }));
+
+  // Band by band, detector by detector, so each detector's flat and dark are built once per band.
+  const workspace = new ExposureWorkspace();
+  for (const band of config.bands) {
     for (const detector of camera.detectors) {
-      const exposure: SimulatedExposure = simulateExposure({
-        tessera, camera, detector, visit, objects: catalogue.objects,
-        makePsf: (toFocalPlane) => sky.psf(visit, toFocalPlane, optics.pixelScale, fieldRadius),
-        galaxyProfile: sky.galaxyProfile, convolve: sky.convolve, optics, seed: config.seed,
-        crRatePerCm2PerMin: config.crRatePerCm2PerMin, brightStars, trail,
-      });
-      const dataId = { exposure: visit.visit, visit: visit.visit, detector: detector.id, band: visit.band, physical_filter: filterOfBand(camera, visit.band) };
-      const rawBytes = writeFits([{ data: exposure.raw.data, shape: exposure.raw.shape, header: exposure.raw.header }], { checksum: true, name: `raw ${visit.visit} ${detector.id}` });
-      yield emit(`raw/${visit.band}/raw-${visit.visit}-${detector.id}.fits`, rawBytes, 'raw', { ...dataId, observation_type: 'science' });
-      const snr = matchedFilterSnr(tessera, exposure);
-      const primary = new FitsHeader();
-      for (const card of sky.psfCards(visit, fieldRadius).cards) primary.cards.push({ ...card });
-      yield emit(`truth/${visit.band}/truth-${visit.visit}-${detector.id}.fits`, exposureTruthFits(exposure, snr, primary, { images: config.truthImages }), 'truth', dataId);
+      for (const visit of visits.filter((v) => v.band === band)) {
+        const { brightStars, trail } = visitArtifacts.get(visit.visit)!;
+        const exposure: SimulatedExposure = simulateExposure({
+          tessera, camera, detector, visit, objects: catalogue.objects,
+          makePsf: (toFocalPlane) => sky.psf(visit, toFocalPlane, optics.pixelScale, fieldRadius),
+          galaxyProfile: sky.galaxyProfile, convolve: sky.convolve, optics, seed: config.seed,
+          crRatePerCm2PerMin: config.crRatePerCm2PerMin, brightStars, trail, workspace,
+        });
+        const dataId = { exposure: visit.visit, visit: visit.visit, detector: detector.id, band: visit.band, physical_filter: filterOfBand(camera, visit.band) };
+        const rawBytes = writeFits([{ data: exposure.raw.data, shape: exposure.raw.shape, header: exposure.raw.header }], { checksum: true, name: `raw ${visit.visit} ${detector.id}` });
+        yield emit(`raw/${visit.band}/raw-${visit.visit}-${detector.id}.fits`, rawBytes, 'raw', { ...dataId, observation_type: 'science' });
+        const snr = matchedFilterSnr(tessera, exposure);
+        const primary = sky.psfCards(visit, fieldRadius, optics.pixelScale);
+        yield emit(`truth/${visit.band}/truth-${visit.visit}-${detector.id}.fits`, exposureTruthFits(exposure, snr, primary, { images: config.truthImages }), 'truth', dataId);
+      }
     }
   }
 

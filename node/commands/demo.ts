@@ -2,8 +2,9 @@
  * `tessera demo [--out DIR]`: the main job, end to end with what exists so far. It renders a small
  * star field with a TAN-SIP WCS, writes it as an LSST afw Exposure (with checksums), reads it back and
  * verifies it, smooths it with the SIMD wasm Gaussian kernel, writes the result, and inspects both
- * files (and the real HSC calexp in ../shared/data/real when present). As later steps land
- * (simulator, repository, processCcd, coadds) the demo runs them too.
+ * files (and the real HSC calexp in ../shared/data/real when present); then it simulates the `demo`
+ * preset's survey (tessera sim). As later steps land (repository, processCcd, coadds) the demo runs
+ * them too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,9 @@ import { parseWcs } from '../../lib/wcs/index.js';
 import { convolveSeparable } from '../../lib/image/convolve.js';
 import { gaussianKernel } from '../../lib/image/gaussianKernel.js';
 import { formatInspection, inspectFits } from '../../lib/inspect.js';
+import { PRESETS } from '../../lib/sim/presets.js';
+import type { SimManifest } from '../../lib/sim/survey.js';
+import { simulateInto } from './sim.js';
 
 const WIDTH = 512;
 const HEIGHT = 1024;
@@ -96,12 +100,13 @@ async function inspectPath(file: string): Promise<string> {
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run the demonstration job: FITS/WCS round trip and SIMD kernels',
+  summary: 'run the demonstration job: FITS/WCS round trip, SIMD kernels, the simulated survey',
   usage: [
     'Usage: tessera demo [--out DIR]',
     '',
     'Renders a star field with a TAN-SIP WCS, writes it as an afw Exposure, reads it back, smooths it',
-    'with the SIMD wasm kernel, writes and inspects the results. Files go to DIR (default demo-output/).',
+    'with the SIMD wasm kernel, writes and inspects the results, then simulates the demo preset\'s survey',
+    '(3 bands x 5 visits x 4 detectors; kept between runs). Files go to DIR (default demo-output/).',
   ].join('\n'),
   async run(args) {
     const { values } = parseCommandArgs({ args, options: { out: { type: 'string', default: 'demo-output' } }, strict: true });
@@ -151,6 +156,19 @@ export const demoCommand: Command = {
     console.log(`\n$ tessera inspect ${path.relative(process.cwd(), calexpPath)}\n${await inspectPath(calexpPath)}`);
     const hsc = path.resolve(packageRoot(), '..', 'shared', 'data', 'real', 'hsc_afw', 'HSC-0908120-056-small.fits');
     if (fs.existsSync(hsc)) console.log(`\n$ tessera inspect ${hsc}\n${await inspectPath(hsc)}`);
+
+    // The simulated survey the pipeline will process (kept between demo runs: it is deterministic).
+    const simDir = path.join(out, 'sim-demo');
+    const manifestPath = path.join(simDir, 'manifest.json');
+    console.log(`\n$ tessera sim ${path.relative(process.cwd(), simDir)} --preset demo`);
+    if (fs.existsSync(manifestPath)) step(`${simDir} already holds the demo preset's dataset (same seed, same bytes); kept`);
+    else await simulateInto(simDir, { ...PRESETS.demo });
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as SimManifest;
+    const count = (type: string, kind?: string) => manifest.files.filter((f) => f.datasetType === type && (kind === undefined || f.dataId.observation_type === kind)).length;
+    step(`simulated survey: ${count('raw', 'science')} science raws, ${count('raw') - count('raw', 'science')} calibration raws, `
+      + `${count('refCat')} reference shards, ${count('truth')} truth files, sky map and camera in ${simDir}`);
+    const firstRaw = manifest.files.find((f) => f.datasetType === 'raw' && f.dataId.observation_type === 'science')!;
+    console.log(`\n$ tessera inspect ${path.join(path.relative(process.cwd(), simDir), firstRaw.path)}\n${await inspectPath(path.join(simDir, firstRaw.path))}`);
     console.log(`\nDone in ${((performance.now() - t0) / 1000).toFixed(2)} s. Outputs in ${out}`);
     return 0;
   },

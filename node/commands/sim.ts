@@ -53,6 +53,34 @@ export function simConfigFromArgs(values: Record<string, string | boolean | unde
   return config;
 }
 
+/**
+ * Simulates `config` into `dir` (refusing a folder that already holds a dataset), with progress on
+ * stderr; resolves to the manifest's path.
+ */
+export async function simulateInto(dir: string, config: SimConfig): Promise<string> {
+  const manifestPath = path.join(dir, 'manifest.json');
+  if (fs.existsSync(manifestPath)) throw new Error(`${dir}: already holds a simulated dataset (manifest.json); choose an empty folder`);
+  const tessera = await loadTessera('release');
+  const sky = defaultSkyModel();
+  const bar = progress(`sim ${config.preset}`, countSimulatedFiles(config));
+  const survey = simulateSurvey(config, tessera, sky);
+  let done = 0;
+  let files = 0;
+  let bytes = 0;
+  for (let step = survey.next(); ; step = survey.next()) {
+    if (step.done) {
+      writeAtomic(manifestPath, new TextEncoder().encode(`${JSON.stringify(step.value, null, 2)}\n`));
+      bar.done(`${files} files, ${(bytes / 1e6).toFixed(1)} MB in ${dir}`);
+      return manifestPath;
+    }
+    writeAtomic(path.join(dir, ...step.value.path.split('/')), step.value.bytes);
+    if (step.value.entry.datasetType !== 'refCat') done++;
+    files++;
+    bytes += step.value.bytes.length;
+    bar.update(done, step.value.path);
+  }
+}
+
 export const simCommand: Command = {
   name: 'sim',
   summary: 'simulate an HSC-like survey with known truth (raws, calibrations, reference catalogue)',
@@ -82,26 +110,7 @@ export const simCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('give exactly one output folder');
     const dir = path.resolve(positionals[0]!);
     const config = simConfigFromArgs(values);
-    if (fs.existsSync(path.join(dir, 'manifest.json'))) throw new Error(`${dir}: already holds a simulated dataset (manifest.json); choose an empty folder`);
-    const tessera = await loadTessera('release');
-    const sky = defaultSkyModel();
-    const total = countSimulatedFiles(config);
-    const bar = progress(`sim ${config.preset}`, total);
-    const survey = simulateSurvey(config, tessera, sky);
-    let done = 0;
-    let files = 0;
-    let bytes = 0;
-    for (let step = survey.next(); ; step = survey.next()) {
-      if (step.done) {
-        writeAtomic(path.join(dir, 'manifest.json'), new TextEncoder().encode(`${JSON.stringify(step.value, null, 2)}\n`));
-        bar.done(`${files} files, ${(bytes / 1e6).toFixed(1)} MB in ${dir}`);
-        return 0;
-      }
-      writeAtomic(path.join(dir, ...step.value.path.split('/')), step.value.bytes);
-      if (step.value.entry.datasetType !== 'refCat') done++;
-      files++;
-      bytes += step.value.bytes.length;
-      bar.update(done, step.value.path);
-    }
+    await simulateInto(dir, config);
+    return 0;
   },
 };

@@ -241,7 +241,7 @@ describe('the simulated detector as an instrument', () => {
 
   it('records the true PSF in the truth file so it can be evaluated anywhere on the detector', () => {
     const e = expose(starGrid(200, () => 19));
-    const bytes = exposureTruthFits(e, new Float64Array(e.sources.length), sky.psfCards(visit, FIELD_RADIUS), { images: false });
+    const bytes = exposureTruthFits(e, new Float64Array(e.sources.length), sky.psfCards(visit, FIELD_RADIUS, 0.168), { images: false });
     const header = readFitsBytes('truth.fits', bytes).hdus[0]!.header;
     const rebuilt = truthPsfField(header, 'truth.fits');
     const original = sky.psf(visit, (x, y) => detectorToFocalPlane(e.placement, x, y), 0.168, FIELD_RADIUS);
