@@ -17,7 +17,8 @@ import { FitsHeader, readExposure, readFitsBytes, writeExposure, type Exposure }
 import { parseWcs } from '../../lib/wcs/index.js';
 import { convolveSeparable } from '../../lib/image/convolve.js';
 import { gaussianKernel } from '../../lib/image/gaussianKernel.js';
-import { formatInspection, inspectFits } from '../../lib/inspect.js';
+import { formatInspection } from '../../lib/inspect.js';
+import { inspectFile } from './inspect.js';
 import { PRESETS } from '../../lib/sim/presets.js';
 import type { SimManifest } from '../../lib/sim/survey.js';
 import { simulateInto } from './sim.js';
@@ -90,12 +91,7 @@ function renderStarField(seed: number): { exposure: Exposure; stars: number } {
 }
 
 async function inspectPath(file: string): Promise<string> {
-  const source = await fileSource(file);
-  try {
-    return formatInspection(await inspectFits(source));
-  } finally {
-    await source.close();
-  }
+  return formatInspection(await inspectFile(file));
 }
 
 export const demoCommand: Command = {

@@ -6,7 +6,8 @@ import { parseCommandArgs, UsageError, type Command } from '../command.js';
 import { fileSource } from '../fits/fileSource.js';
 import { formatInspection, inspectFits, type Inspection } from '../../lib/inspect.js';
 
-async function inspectFile(path: string): Promise<Inspection> {
+/** Inspects one local FITS file; errors name the file. */
+export async function inspectFile(path: string): Promise<Inspection> {
   let source;
   try {
     source = await fileSource(path);
