@@ -8,9 +8,13 @@ import { UsageError } from './command.js';
 import { inspectCommand } from './commands/inspect.js';
 import { demoCommand } from './commands/demo.js';
 import { simCommand } from './commands/sim.js';
+import { repoCommand } from './commands/repo.js';
+import { ingestCommand } from './commands/ingest.js';
+import { queryCommand } from './commands/query.js';
+import { removeRunsCommand } from './commands/removeRuns.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [simCommand, inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, queryCommand, removeRunsCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

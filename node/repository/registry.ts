@@ -1,0 +1,186 @@
+/**
+ * The registry interface: everything a Tessera repository records about its datasets, behind one
+ * asynchronous TypeScript interface so that backends (SQLite now, sqliteRegistry.ts; PostgreSQL for a
+ * cluster) are interchangeable without touching callers. It holds dimension records, dataset types,
+ * collections (RUN, CHAINED with an ordered search path, CALIBRATION with [begin, end) validity ranges
+ * in MJD per dataset), datasets (UUID, type, data ID, run, datastore path, size, sha256) and quanta
+ * with their provenance (task, config hash, software version, host, times, status, CPU and memory
+ * high-water marks, the dataset ids used and made). Every write goes through `commit`, which applies a
+ * whole batch in one transaction; `removeRuns` is the one other write, also one transaction.
+ */
+import type { DataId, DimensionElement, DimensionRecord, DimensionRecords } from './dimensions.js';
+import type { DatasetType } from './datasetTypes.js';
+import type { WhereNode } from './whereExpression.js';
+
+export type CollectionType = 'RUN' | 'CHAINED' | 'CALIBRATION';
+
+export interface Collection {
+  readonly name: string;
+  readonly type: CollectionType;
+  readonly doc: string;
+  /** A CHAINED collection's search path, in order; empty for the others. */
+  readonly children: readonly string[];
+}
+
+/** A registered dataset. */
+export interface DatasetRef {
+  /** UUID. */
+  readonly id: string;
+  readonly datasetType: string;
+  readonly dataId: DataId;
+  readonly run: string;
+  /** Datastore path relative to the repository root, '/'-separated. */
+  readonly path: string;
+  readonly size: number;
+  /** sha256 of the file, hex. */
+  readonly checksum: string;
+  /** ISO 8601 UTC time of registration. */
+  readonly ingestDate: string;
+}
+
+/** A dataset to register: its file is already complete and in place. */
+export type NewDataset = Omit<DatasetRef, 'ingestDate'>;
+
+/** [beginMjd, endMjd): null is unbounded on that side. */
+export interface ValidityRange {
+  readonly beginMjd: number | null;
+  readonly endMjd: number | null;
+}
+
+export interface Certification {
+  readonly collection: string;
+  readonly datasetId: string;
+  readonly range: ValidityRange;
+}
+
+export type QuantumStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+export const QUANTUM_STATUSES: readonly QuantumStatus[] = ['running', 'succeeded', 'failed', 'skipped'];
+
+/** One execution of a task on one data ID, and what it used and made. */
+export interface QuantumRecord {
+  /** UUID. */
+  readonly id: string;
+  readonly run: string;
+  readonly task: string;
+  readonly dataId: DataId;
+  /** sha256 of the task's canonical config. */
+  readonly configHash: string;
+  readonly softwareVersion: string;
+  readonly host: string;
+  /** ISO 8601 UTC. */
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly status: QuantumStatus;
+  /** CPU time of the worker thread that ran it, seconds. */
+  readonly threadCpuUserSeconds: number | null;
+  readonly threadCpuSystemSeconds: number | null;
+  /** High-water marks, bytes: the wasm instance's linear memory and the process's resident set. */
+  readonly wasmMemoryPeakBytes: number | null;
+  readonly rssPeakBytes: number | null;
+  /** The failure message when status is 'failed'. */
+  readonly error: string | null;
+  /** Dataset ids it read. */
+  readonly inputs: readonly string[];
+  /** Dataset ids it wrote (registered in the same commit, or earlier). */
+  readonly outputs: readonly string[];
+}
+
+/** What one transaction writes. Everything in it is applied, or nothing. */
+export interface RegistryBatch {
+  /** Inserted when absent; a record already there must be identical. */
+  readonly dimensionRecords?: DimensionRecords;
+  /** Registered when absent; one already there must be identical. */
+  readonly datasetTypes?: readonly DatasetType[];
+  /** RUN and CALIBRATION collections, created when absent (one there must be of the same type). */
+  readonly collections?: readonly { name: string; type: 'RUN' | 'CALIBRATION'; doc?: string }[];
+  /** CHAINED collections, created or redefined with these children (which must exist; no cycles). */
+  readonly chains?: readonly { name: string; children: readonly string[]; doc?: string }[];
+  /** New datasets; a (type, run, data ID) or a path already registered is an error. */
+  readonly datasets?: readonly NewDataset[];
+  /** Associations with CALIBRATION collections; an identical one is kept, an overlapping one refused. */
+  readonly certifications?: readonly Certification[];
+  /** Quanta with their inputs and outputs. */
+  readonly quanta?: readonly QuantumRecord[];
+}
+
+export interface DatasetQuery {
+  /** Dataset type names; all when absent. */
+  readonly datasetTypes?: readonly string[];
+  /** Collections to search (CHAINED ones expanded); every RUN collection when absent. */
+  readonly collections?: readonly string[];
+  readonly where?: WhereNode;
+}
+
+/** A registry backend. All methods may be called concurrently from several processes. */
+export interface Registry {
+  /** The URL it was opened with (e.g. `sqlite:/repo/registry.sqlite3`). */
+  readonly url: string;
+  /** The schema version of the open registry (after any migration). */
+  readonly schemaVersion: number;
+  close(): Promise<void>;
+
+  /** Applies a batch in one transaction. */
+  commit(batch: RegistryBatch): Promise<void>;
+
+  dimensionRecords(element: DimensionElement): Promise<DimensionRecord[]>;
+
+  getDatasetType(name: string): Promise<DatasetType | undefined>;
+  listDatasetTypes(): Promise<DatasetType[]>;
+
+  getCollection(name: string): Promise<Collection | undefined>;
+  listCollections(): Promise<Collection[]>;
+  /** Expands CHAINED collections depth-first into RUN and CALIBRATION collections, in search order, once each. */
+  resolveCollections(names: readonly string[]): Promise<string[]>;
+  /** The CALIBRATION associations of a dataset. */
+  certificationsOf(datasetId: string): Promise<Certification[]>;
+
+  getDataset(id: string): Promise<DatasetRef | undefined>;
+  /**
+   * The first dataset of `datasetType` with `dataId`'s required dimensions in the collections' search
+   * order. In a CALIBRATION collection, the one whose validity range holds `timeMjd`; without a time,
+   * the only association there (several are an error).
+   */
+  findDataset(datasetType: string, dataId: DataId, collections: readonly string[], options?: { timeMjd?: number }): Promise<DatasetRef | undefined>;
+  /** Every dataset matching the query (each once), ordered by type, run and data ID. */
+  queryDatasets(query: DatasetQuery): Promise<DatasetRef[]>;
+  /** The dataset whose file is at a datastore path, if one is registered there. */
+  datasetAtPath(path: string): Promise<DatasetRef | undefined>;
+  /** Datastore paths of every registered dataset. */
+  registeredPaths(): Promise<Set<string>>;
+
+  getQuantum(id: string): Promise<QuantumRecord | undefined>;
+  /** The quantum that wrote a dataset, if one did. */
+  producerOf(datasetId: string): Promise<QuantumRecord | undefined>;
+  quantaInRun(run: string): Promise<QuantumRecord[]>;
+
+  /**
+   * Removes RUN collections with their datasets, certifications and quanta, and drops them from every
+   * chain, in one transaction; returns the removed datasets (their files are the caller's to delete).
+   * A name that is not a RUN collection is an error and nothing is removed.
+   */
+  removeRuns(names: readonly string[]): Promise<DatasetRef[]>;
+}
+
+/** A registry's schema is newer than this software or cannot be read as a registry. */
+export class RegistrySchemaError extends Error {
+  override readonly name = 'RegistrySchemaError';
+}
+
+/** A batch that conflicts with what is registered (a different record, file or definition). */
+export class RegistryConflictError extends Error {
+  override readonly name = 'RegistryConflictError';
+}
+
+/** A name (collection, dataset type, dataset) the registry does not have, or has as something else. */
+export class RegistryLookupError extends Error {
+  override readonly name = 'RegistryLookupError';
+}
+
+const COLLECTION_NAME = /^[^/\s\u0000-\u001f](?:[^\u0000-\u001f]*[^/\s\u0000-\u001f])?$/;
+
+/** Checks a collection name: printable, no leading or trailing '/' or space, no empty '/' component. */
+export function checkCollectionName(name: string): void {
+  if (!COLLECTION_NAME.test(name) || name.includes('//')) {
+    throw new RegistryLookupError(`'${name}' is not a valid collection name (printable, no leading or trailing '/' or space, no '//')`);
+  }
+}
