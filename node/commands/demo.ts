@@ -3,8 +3,8 @@
  * star field with a TAN-SIP WCS, writes it as an LSST afw Exposure (with checksums), reads it back and
  * verifies it, smooths it with the SIMD wasm Gaussian kernel, writes the result, and inspects both
  * files (and the real HSC calexp in ../shared/data/real when present); then it simulates the `demo`
- * preset's survey (tessera sim). As later steps land (repository, processCcd, coadds) the demo runs
- * them too.
+ * preset's survey (tessera sim), creates a data repository and ingests the survey into it. As later
+ * steps land (the executor, processCcd, coadds) the demo runs them too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +22,8 @@ import { inspectFile } from './inspect.js';
 import { PRESETS } from '../../lib/sim/presets.js';
 import type { SimManifest } from '../../lib/sim/survey.js';
 import { simulateInto } from './sim.js';
+import { repoCommand } from './repo.js';
+import { ingestCommand } from './ingest.js';
 
 const WIDTH = 512;
 const HEIGHT = 1024;
@@ -102,7 +104,8 @@ export const demoCommand: Command = {
     '',
     'Renders a star field with a TAN-SIP WCS, writes it as an afw Exposure, reads it back, smooths it',
     'with the SIMD wasm kernel, writes and inspects the results, then simulates the demo preset\'s survey',
-    '(3 bands x 5 visits x 4 detectors; kept between runs). Files go to DIR (default demo-output/).',
+    '(3 bands x 5 visits x 4 detectors; kept between runs), creates a repository in DIR/repo and ingests',
+    'the survey. Files go to DIR (default demo-output/).',
   ].join('\n'),
   async run(args) {
     const { values } = parseCommandArgs({ args, options: { out: { type: 'string', default: 'demo-output' } }, strict: true });
@@ -165,6 +168,17 @@ export const demoCommand: Command = {
       + `${count('refCat')} reference shards, ${count('truth')} truth files, sky map and camera in ${simDir}`);
     const firstRaw = manifest.files.find((f) => f.datasetType === 'raw' && f.dataId.observation_type === 'science')!;
     console.log(`\n$ tessera inspect ${path.join(path.relative(process.cwd(), simDir), firstRaw.path)}\n${await inspectPath(path.join(simDir, firstRaw.path))}`);
+
+    // A data repository holding the simulated survey (made afresh each run: the demo owns it).
+    const repoDir = path.join(out, 'repo');
+    fs.rmSync(repoDir, { recursive: true, force: true });
+    const rel = (p: string): string => path.relative(process.cwd(), p);
+    console.log(`\n$ tessera repo create ${rel(repoDir)}`);
+    await repoCommand.run(['create', repoDir]);
+    console.log(`\n$ tessera ingest ${rel(repoDir)} ${rel(simDir)}`);
+    await ingestCommand.run([repoDir, simDir]);
+    console.log(`\n$ tessera repo info ${rel(repoDir)}`);
+    await repoCommand.run(['info', repoDir]);
     console.log(`\nDone in ${((performance.now() - t0) / 1000).toFixed(2)} s. Outputs in ${out}`);
     return 0;
   },
