@@ -16,3 +16,5 @@ export function heapBase(): usize {
 export function simdEnabled(): i32 {
   return ASC_FEATURE_SIMD ? 1 : 0;
 }
+export { combineClippedMean, planeMedian, planeMean } from './combine';
+export { overscanRowLevels, overscanMedian, assembleAmplifier, subtractScaled, setVariance, divideByFlat, maskNonFinite, orMaskMapped, growMask, interpolateRows, scalePlanes, flagInvalid, nanWhereMasked } from './isr';

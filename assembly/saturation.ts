@@ -73,20 +73,21 @@ function settleRun(column: usize, stride: usize, height: i32, start: i32, well: 
 }
 
 /**
- * Bleeds charge above `fullWell` (e-, >= 0) along the columns of `plane` (width x height f32) and sets
- * bit `satBit` of `mask` (i32 plane of the same size, or 0 for none) where a pixel ends at the full
- * well. Returns OK, or BAD_ARGUMENT for bad sizes, a negative or non-finite full well or a bit outside
- * 0..31.
+ * Bleeds charge above `fullWell` (e-, >= 0) along the columns of `plane` (width x height f32, rows
+ * `rowPixels` apart, so a column range of a wider plane — one amplifier — can be bled on its own) and
+ * sets bit `satBit` of `mask` (i32 plane laid out the same, or 0 for none) where a pixel ends at the
+ * full well. Returns OK, or BAD_ARGUMENT for bad sizes (rowPixels < width), a negative or non-finite
+ * full well or a bit outside 0..31.
  */
-export function bleedSaturation(plane: usize, mask: usize, width: i32, height: i32, fullWell: f64, satBit: i32): i32 {
-  if (width <= 0 || height <= 0 || !(fullWell >= 0 && fullWell < 3.4e38) || satBit < 0 || satBit > 31) return BAD_ARGUMENT;
-  const bytes = <usize>width * <usize>height << 2;
+export function bleedSaturation(plane: usize, mask: usize, width: i32, height: i32, rowPixels: i32, fullWell: f64, satBit: i32): i32 {
+  if (width <= 0 || height <= 0 || rowPixels < width || !(fullWell >= 0 && fullWell < 3.4e38) || satBit < 0 || satBit > 31) return BAD_ARGUMENT;
+  const bytes = (<usize>rowPixels * <usize>(height - 1) + <usize>width) << 2;
   assertInMemory(plane, bytes);
   if (mask != 0) assertInMemory(mask, bytes);
   const well = <f64><f32>fullWell;
   const wellValue = <f32>fullWell;
   const bit = 1 << satBit;
-  const stride = <usize>width << 2;
+  const stride = <usize>rowPixels << 2;
   // Row-major scan. A run found at row y settles at once (rows above it are already settled, rows
   // below are met again by the scan), so each pixel is read once plus once per run that covers it.
   for (let y = 0; y < height; y++) {

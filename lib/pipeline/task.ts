@@ -1,0 +1,125 @@
+/**
+ * The task contract (LSST pipe_base's PipelineTask, reduced to data): a task declares
+ * - its quantum dimensions (one run per distinct data ID over them, e.g. [instrument, exposure, detector]);
+ * - its connections: each input and output dataset type with its dimensions and storage class, whether
+ *   it is a prerequisite (must exist before the graph is built: calibrations, the camera), a calibration
+ *   (looked up in a CALIBRATION collection by validity range at the quantum's time), `multiple` (a list:
+ *   every matching dataset, at least `minimum`), and `enabledBy` (a boolean config field that switches it
+ *   off, as isr's doDark drops the dark input);
+ * - a config schema with defaults and validation (lib/pipeline/config.ts);
+ * - `run(inputs, config, context)`: pure computation, no I/O. Inputs and outputs are in-memory objects keyed
+ *   by connection name. The context carries the Tessera wasm instance (kernels and plane allocator), a
+ *   logger, and optionally the executor's references to the input datasets so that a BadInputError can
+ *   name the data ID and file that was wrong.
+ * A run that cannot produce its outputs throws one of lib/pipeline/errors.ts's QuantumErrors.
+ * `runTask` is what an executor calls: validate the config, check the inputs against the connections,
+ * run, and check that every enabled output came back.
+ */
+import type { Tessera } from '../wasm/loader.js';
+import { validateConfig, type ConfigProblem, type ConfigSchema } from './config.js';
+import { BadInputError, type DataId, type InputRef } from './errors.js';
+import type { TaskLogger } from './logger.js';
+
+export interface Connection {
+  /** Dataset type name (DESIGN.md's list: raw, bias, postISRCCD, ...). */
+  datasetType: string;
+  dimensions: readonly string[];
+  /** What the in-memory object is: 'RawFrame', 'Exposure', 'Camera', 'Defects', ... */
+  storageClass: string;
+  doc: string;
+  /** Must exist before the quantum graph is built (never produced by a task in the same graph). */
+  prerequisite?: boolean;
+  /** Found in a CALIBRATION collection by validity range at the quantum's observation time. */
+  calibration?: boolean;
+  /** A list of datasets: every one matching the quantum's data ID. */
+  multiple?: boolean;
+  /** For `multiple`: the fewest datasets the task accepts (default 1). */
+  minimum?: number;
+  /** A boolean config field; when it is false the connection is not used. */
+  enabledBy?: string;
+}
+
+export interface TaskContext {
+  tessera: Tessera;
+  log: TaskLogger;
+  /** Supplied by the executor: the quantum's data ID and, per input connection, what was read. */
+  refs?: {
+    quantum?: DataId;
+    inputs?: Readonly<Record<string, InputRef | readonly InputRef[]>>;
+  };
+}
+
+export interface Task<C, I, O> {
+  /** Unique name; also the prefix of its config errors (`isr.doDark`). */
+  readonly name: string;
+  /** One line: what the task does. */
+  readonly summary: string;
+  /** Quantum dimensions. */
+  readonly dimensions: readonly string[];
+  readonly connections: {
+    readonly inputs: { readonly [K in keyof I]-?: Connection };
+    readonly outputs: { readonly [K in keyof O]-?: Connection };
+  };
+  readonly config: ConfigSchema<C>;
+  /** Cross-field checks, after every field passed its own. */
+  validate?(config: Readonly<C>): ConfigProblem | undefined;
+  run(inputs: I, config: Readonly<C>, context: TaskContext): O;
+}
+
+/** Any task, as the registry and the executor see it. */
+export type AnyTask = Task<object, object, object>;
+
+/** The reference the executor gave for input `connection` (item `index` of a multiple one), if any. */
+export function inputRef(context: TaskContext, connection: string, index?: number): InputRef | undefined {
+  const refs = context.refs?.inputs?.[connection];
+  if (refs === undefined) return undefined;
+  if (Array.isArray(refs)) return index === undefined ? undefined : (refs as readonly InputRef[])[index];
+  return refs as InputRef;
+}
+
+/** A BadInputError for input `connection` (item `index`), naming its data ID and file when known. */
+export function badInput(task: { name: string }, context: TaskContext, connection: string, problem: string, index?: number): BadInputError {
+  return new BadInputError(task.name, connection, index === undefined ? problem : `item ${index}: ${problem}`, inputRef(context, connection, index));
+}
+
+/** The connections in use under `config` (those whose enabledBy field is false are dropped). */
+export function activeConnections<C, I, O>(task: Task<C, I, O>, config: Readonly<C>): { inputs: Record<string, Connection>; outputs: Record<string, Connection> } {
+  const on = (c: Connection): boolean => c.enabledBy === undefined || (config as Record<string, unknown>)[c.enabledBy] === true;
+  const pick = (all: Record<string, Connection>): Record<string, Connection> => Object.fromEntries(Object.entries(all).filter(([, c]) => on(c)));
+  return { inputs: pick(task.connections.inputs as Record<string, Connection>), outputs: pick(task.connections.outputs as Record<string, Connection>) };
+}
+
+/**
+ * Checks the inputs against the enabled connections: each present (not undefined or null); a multiple
+ * one an array of at least `minimum` items with none missing. (A single dataset may itself be a list,
+ * as a Defects dataset is.)
+ */
+export function checkInputs<C, I, O>(task: Task<C, I, O>, config: Readonly<C>, inputs: I, context: TaskContext): void {
+  const given = inputs as Record<string, unknown>;
+  for (const [name, connection] of Object.entries(activeConnections(task, config).inputs)) {
+    const value = given[name];
+    if (value === undefined || value === null) throw badInput(task, context, name, `missing (a ${connection.storageClass} of dataset type ${connection.datasetType})`);
+    if (connection.multiple) {
+      if (!Array.isArray(value)) throw badInput(task, context, name, `expected a list of ${connection.datasetType} datasets`);
+      const minimum = connection.minimum ?? 1;
+      if (value.length < minimum) throw badInput(task, context, name, `needs at least ${minimum} ${connection.datasetType} dataset${minimum === 1 ? '' : 's'}, got ${value.length}`);
+      const hole = value.findIndex((v) => v === undefined || v === null);
+      if (hole >= 0) throw badInput(task, context, name, 'missing', hole);
+    }
+  }
+}
+
+/**
+ * Validates the config (overrides on the defaults), checks the inputs, runs the task and checks that every
+ * enabled output is present. Throws ConfigError, BadInputError or whatever run() throws.
+ */
+export function runTask<C, I, O>(task: Task<C, I, O>, inputs: I, overrides: Readonly<Record<string, unknown>>, context: TaskContext): O {
+  const config = validateConfig(task, overrides);
+  checkInputs(task, config, inputs, context);
+  const outputs = task.run(inputs, config, context);
+  for (const name of Object.keys(activeConnections(task, config).outputs)) {
+    const value = (outputs as Record<string, unknown>)[name];
+    if (value === undefined || value === null) throw new Error(`${task.name}: run() returned no '${name}' output (a task bug)`);
+  }
+  return outputs;
+}

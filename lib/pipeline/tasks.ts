@@ -1,0 +1,34 @@
+/**
+ * The registry of Tessera's tasks by name, as pipeline YAML files and the executor refer to them:
+ * buildBias, buildDark, buildFlat (calibration products) and isr. `getTask` throws UnknownTaskError
+ * naming the known tasks.
+ */
+import { buildBias } from '../tasks/buildBias.js';
+import { buildDark } from '../tasks/buildDark.js';
+import { buildFlat } from '../tasks/buildFlat.js';
+import { isr } from '../tasks/isr.js';
+import type { AnyTask } from './task.js';
+
+export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
+  [buildBias.name]: buildBias,
+  [buildDark.name]: buildDark,
+  [buildFlat.name]: buildFlat,
+  [isr.name]: isr,
+});
+
+export class UnknownTaskError extends Error {
+  constructor(readonly taskName: string) {
+    super(`unknown task '${taskName}' (known tasks: ${Object.keys(TASKS).join(', ')})`);
+    this.name = 'UnknownTaskError';
+  }
+}
+
+export function taskNames(): string[] {
+  return Object.keys(TASKS);
+}
+
+export function getTask(name: string): AnyTask {
+  const task = Object.prototype.hasOwnProperty.call(TASKS, name) ? TASKS[name] : undefined;
+  if (!task) throw new UnknownTaskError(name);
+  return task;
+}
