@@ -197,9 +197,16 @@ export class Renderer {
       line.sigma, line.fluxPerPixelLength, masked ? this.mask.ptr : 0, line.maskBit ?? 0, line.maskThreshold ?? 0));
   }
 
-  /** Spills charge above `fullWell` (e-) along columns and sets mask bit `satBit` (0..31) at the full well. */
-  bleed(fullWell: number, satBit: number): void {
-    checkStatus('bleedSaturation', this.tessera.kernels.bleedSaturation(this.image.ptr, this.mask.ptr, this.width, this.height, fullWell, satBit));
+  /**
+   * Spills charge above `fullWell` (e-) along columns and sets mask bit `satBit` (0..31) at the full
+   * well; `columns` limits it to the columns [x0, x0 + width) (one amplifier's, with its own full well).
+   */
+  bleed(fullWell: number, satBit: number, columns: { x0: number; width: number } = { x0: 0, width: this.width }): void {
+    const { x0, width } = columns;
+    if (!Number.isInteger(x0) || !Number.isInteger(width) || x0 < 0 || width <= 0 || x0 + width > this.width) {
+      throw new RangeError(`Renderer.bleed: columns [${x0}, ${x0 + width}) outside the ${this.width}-px image`);
+    }
+    checkStatus('bleedSaturation', this.tessera.kernels.bleedSaturation(this.image.ptr + 4 * x0, this.mask.ptr + 4 * x0, width, this.height, this.width, fullWell, satBit));
   }
 
   /** Replaces every pixel (its expected e-) by a Poisson deviate. */

@@ -9,7 +9,7 @@
  *     + dark current (hot pixels included) x exposure time + cosmic-ray charge (deposited in the
  *     silicon, no flat); the noise-free truth planes are sky x flat, sources x flat and artifacts
  *     (trail and ghosts x flat + cosmic rays + dark);
- *  5. photon noise (Poisson), then blooming along columns above the detector's smallest full well;
+ *  5. photon noise (Poisson), then blooming along columns above each amplifier's full well;
  *  6. the raw frame: gain, bias with structure, read noise, overscans (lib/sim/rawFrame.ts).
  * Truth artifact masks: CR, STREAK and GHOST where the artifact adds more than 1 sigma of the
  * artifact-free noise (sqrt of the artifact-free expected electrons); SAT where blooming capped a
@@ -314,12 +314,18 @@ export function simulateExposure(inputs: ExposureInputs): SimulatedExposure {
       }
     }
 
-    // 5. Photon noise on the expected electrons, then blooming at the detector's smallest full well.
+    // 5. Photon noise on the expected electrons, then blooming.
     const expected = sources.imageView();
     for (let i = 0; i < n; i++) expected[i] = skyDetected[i]! + sourcesDetected[i]! + artifacts[i]!;
     sources.applyPoisson(Random.stream(inputs.seed, 'photons', visit.visit, detector.id));
-    const fullWell = Math.min(...detector.amplifiers.map((a) => a.fullWell));
-    sources.bleed(fullWell, TRUTH_MASK_PLANES.SAT);
+    // Each amplifier's columns bloom at its own full well (its raw SATURATn follows from it); an
+    // amplifier layout that splits columns between amplifiers blooms at the smallest full well.
+    const columnsOwned = detector.amplifiers.every((a) => a.dataBox.y0 === 0 && a.dataBox.height === height);
+    if (columnsOwned) {
+      for (const amp of detector.amplifiers) sources.bleed(amp.fullWell, TRUTH_MASK_PLANES.SAT, { x0: amp.dataBox.x0, width: amp.dataBox.width });
+    } else {
+      sources.bleed(Math.min(...detector.amplifiers.map((a) => a.fullWell)), TRUTH_MASK_PLANES.SAT);
+    }
     const satMask = sources.maskView();
     for (let i = 0; i < n; i++) mask[i] = mask[i]! | satMask[i]!;
     electrons.set(sources.imageView());

@@ -714,7 +714,7 @@ describe('bleedSaturation', () => {
     return planes.scope(() => {
       const p = planes.allocFrom(image);
       const m = mask ? planes.allocFrom(mask) : 0;
-      expect(kernels.bleedSaturation(p, m, width, height, fullWell, bit)).toBe(0);
+      expect(kernels.bleedSaturation(p, m, width, height, width, fullWell, bit)).toBe(0);
       return { image: planes.f32(p, width * height).slice(), mask: mask ? planes.i32(m, width * height).slice() : null };
     });
   }
@@ -809,9 +809,10 @@ describe('bleedSaturation', () => {
     const { planes, kernels } = builds.release!;
     planes.scope(() => {
       const p = planes.alloc(64);
-      expect(kernels.bleedSaturation(p, 0, 4, 4, -1, 0)).toBe(1);
-      expect(kernels.bleedSaturation(p, 0, 4, 4, 100, 32)).toBe(1);
-      expect(kernels.bleedSaturation(p, 0, 4, 4, Number.NaN, 0)).toBe(1);
+      expect(kernels.bleedSaturation(p, 0, 4, 4, 4, -1, 0)).toBe(1);
+      expect(kernels.bleedSaturation(p, 0, 4, 4, 3, 100, 0)).toBe(1);
+      expect(kernels.bleedSaturation(p, 0, 4, 4, 4, 100, 32)).toBe(1);
+      expect(kernels.bleedSaturation(p, 0, 4, 4, 4, Number.NaN, 0)).toBe(1);
     });
   });
 });
