@@ -10,11 +10,14 @@ import { demoCommand } from './commands/demo.js';
 import { simCommand } from './commands/sim.js';
 import { repoCommand } from './commands/repo.js';
 import { ingestCommand } from './commands/ingest.js';
+import { ingestRawsCommand } from './commands/ingestRaws.js';
+import { ingestRefcatCommand } from './commands/ingestRefcat.js';
+import { makeSkymapCommand } from './commands/makeSkymap.js';
 import { queryCommand } from './commands/query.js';
 import { removeRunsCommand } from './commands/removeRuns.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, queryCommand, removeRunsCommand, inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

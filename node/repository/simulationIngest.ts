@@ -13,12 +13,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
-import { readFitsBytes } from '../../lib/fits/file.js';
-import { parseCameraDescription, type Camera } from '../../lib/sim/camera.js';
+import type { Camera } from '../../lib/sim/camera.js';
 import { MANIFEST_FORMAT, type ManifestEntry } from '../../lib/sim/survey.js';
-import { skyMapFromJson, tractPatches } from '../../lib/skymap/index.js';
 import { formatDataId, type DataId, type DataIdValue, type DimensionRecord, type DimensionRecords } from './dimensions.js';
+import { defaultsChainChildren, instrumentRecords, mergeRecords, readCameraFile, readFitsChecked, skyMapFileRecords } from './ingestCommon.js';
 import { INGEST_DATASET_TYPES } from './datasetTypes.js';
 import type { TransferMode } from './datastore.js';
 import { RepositoryError, type IngestFile, type IngestReport, type Repository } from './repository.js';
@@ -88,26 +86,6 @@ function only(files: ManifestFile[], datasetType: string, dir: string): Manifest
   return list[0]!;
 }
 
-/** Reads a FITS file's structure and verifies its checksums; errors name the file. */
-function readFitsChecked(source: string): ReturnType<typeof readFitsBytes> {
-  try {
-    return readFitsBytes(source, fs.readFileSync(source), { checksum: 'verify' });
-  } catch (err) {
-    const message = (err as Error).message;
-    throw new RepositoryError(message.includes(source) ? `cannot read ${message}` : `cannot read ${source}: ${message}`);
-  }
-}
-
-function instrumentRecords(camera: Camera): DimensionRecords {
-  const bands = [...new Set(camera.filters.map((f) => f.band))];
-  return {
-    instrument: [{ name: camera.instrument, camera: camera.name, detector_count: camera.detectors.length }],
-    band: bands.map((name) => ({ name })),
-    physical_filter: camera.filters.map((f) => ({ instrument: camera.instrument, name: f.physical, band: f.band })),
-    detector: camera.detectors.map((d) => ({ instrument: camera.instrument, id: d.id, name: d.name, serial: d.serial })),
-  };
-}
-
 /** Exposure, visit and visit_definition records from the raws' headers, checked against their data IDs. */
 function exposureRecords(camera: Camera, raws: readonly ManifestFile[]): DimensionRecords {
   const keys = camera.headerKeys;
@@ -160,35 +138,6 @@ function exposureRecords(camera: Camera, raws: readonly ManifestFile[]): Dimensi
   return { exposure: [...exposures.values()].map((e) => e.record), visit: [...visits.values()], visit_definition: definitions };
 }
 
-function skyMapRecords(source: string): DimensionRecords {
-  const text = fs.readFileSync(source, 'utf8');
-  let skyMap;
-  try {
-    skyMap = skyMapFromJson(text, source);
-  } catch (err) {
-    throw new RepositoryError(`cannot read sky map ${source}: ${(err as Error).message}`);
-  }
-  const name = skyMap.name;
-  return {
-    skymap: [{ name, hash: crypto.createHash('sha256').update(text).digest('hex'), tract_count: skyMap.tracts.length }],
-    tract: skyMap.tracts.map((t) => ({
-      skymap: name, id: t.id, ra: t.centerRa, dec: t.centerDec, pixel_scale_arcsec: t.pixelScaleArcsec, width: t.width, height: t.height,
-      patch_inner_size: t.patchInnerSize, patch_border: t.patchBorder, num_patches_x: t.numPatchesX, num_patches_y: t.numPatchesY,
-    })),
-    patch: skyMap.tracts.flatMap((t) => tractPatches(t).map((p) => ({
-      skymap: name, tract: t.id, id: p.id, x: p.x, y: p.y,
-      inner_x0: p.inner.x0, inner_y0: p.inner.y0, inner_width: p.inner.width, inner_height: p.inner.height,
-      outer_x0: p.outer.x0, outer_y0: p.outer.y0, outer_width: p.outer.width, outer_height: p.outer.height,
-    }))),
-  };
-}
-
-function mergeRecords(...parts: DimensionRecords[]): DimensionRecords {
-  const out: Record<string, DimensionRecord[]> = {};
-  for (const part of parts) for (const [element, records] of Object.entries(part)) (out[element] ??= []).push(...records);
-  return out as DimensionRecords;
-}
-
 /** A manifest data ID restricted to what its dataset type's data IDs carry. */
 function datasetDataId(entry: ManifestEntry): DataId {
   const type = INGEST_DATASET_TYPES[entry.datasetType]!;
@@ -208,15 +157,10 @@ export async function ingestSimulation(repository: Repository, dir: string, opti
   const root = path.resolve(dir);
   const { instrument, files } = readManifest(root);
   const cameraFile = only(files, 'camera', root);
-  let camera: Camera;
-  try {
-    camera = parseCameraDescription(fs.readFileSync(cameraFile.source, 'utf8'), cameraFile.source);
-  } catch (err) {
-    throw new RepositoryError((err as Error).message.includes(cameraFile.source) ? (err as Error).message : `${cameraFile.source}: ${(err as Error).message}`);
-  }
+  const camera = readCameraFile(cameraFile.source);
   if (camera.instrument !== instrument) throw new RepositoryError(`${cameraFile.source}: instrument '${camera.instrument}' is not the manifest's '${instrument}'`);
   const raws = files.filter((f) => f.entry.datasetType === 'raw');
-  const records = mergeRecords(instrumentRecords(camera), exposureRecords(camera, raws), skyMapRecords(only(files, 'skyMap', root).source));
+  const records = mergeRecords(instrumentRecords(camera), exposureRecords(camera, raws), skyMapFileRecords(only(files, 'skyMap', root).source));
   for (const f of files) {
     if (f.entry.datasetType !== 'raw' && /\.fits$/i.test(f.source)) readFitsChecked(f.source);
   }
@@ -228,10 +172,7 @@ export async function ingestSimulation(repository: Repository, dir: string, opti
     ...(entry.datasetType === 'camera' ? { certify: { collection: c.calib, range: { beginMjd: null, endMjd: null } } } : {}),
   }));
 
-  // The defaults chain keeps any order a user gave it and gains what it lacks.
-  const wanted = [c.raw, c.calib, c.refcats, c.skymaps];
-  const existing = await repository.registry.getCollection(c.defaults);
-  const children = existing?.type === 'CHAINED' ? [...existing.children, ...wanted.filter((w) => !existing.children.includes(w))] : wanted;
+  const children = await defaultsChainChildren(repository, c.defaults, [c.raw, c.calib, c.refcats, c.skymaps]);
 
   const report = await repository.ingest({
     files: ingestFiles,
