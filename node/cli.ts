@@ -15,9 +15,11 @@ import { ingestRefcatCommand } from './commands/ingestRefcat.js';
 import { makeSkymapCommand } from './commands/makeSkymap.js';
 import { queryCommand } from './commands/query.js';
 import { removeRunsCommand } from './commands/removeRuns.js';
+import { qgraphCommand } from './commands/qgraph.js';
+import { configShowCommand } from './commands/configShow.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, configShowCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
