@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Installs the Debian packages the tests (and with --bench, the benchmarks) need (as root, via apt-get) when they are missing, and
-// stops with the list of what is missing when they cannot be installed. Called by `npm test`,
-// `npm run setup-system` and .ci/run.
+// Installs the Debian packages the build, the tests (and with --bench, the benchmarks) need, as root via
+// apt-get, when they are missing, and stops with the list of what is missing when they cannot be
+// installed. It uses only Node's built-ins, so it runs before `npm ci`. Called by README's quick start,
+// `npm test` and .ci/run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
-/** What the tests need: a Debian package and how to tell it is present. */
+/** What the build and the tests need: a Debian package and how to tell it is present. */
 const NEEDS = [
+  { pkg: 'build-essential', why: 'compiling better-sqlite3 at npm ci (no prebuilt binary can be downloaded)', present: () => fs.existsSync('/usr/bin/g++') && fs.existsSync('/usr/bin/make') },
+  { pkg: 'python3', why: 'node-gyp (building better-sqlite3) and the cross-checks', present: () => fs.existsSync('/usr/bin/python3') },
   { pkg: 'chromium', why: 'headless browser tests', present: () => fs.existsSync('/usr/bin/chromium') },
   { pkg: 'python3-astropy', why: 'astropy cross-checks of FITS and WCS', present: () => python('import astropy') },
   { pkg: 'python3-numpy', why: 'astropy cross-checks', present: () => python('import numpy') },
