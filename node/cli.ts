@@ -11,6 +11,7 @@ import { simCommand } from './commands/sim.js';
 import { repoCommand } from './commands/repo.js';
 import { ingestCommand } from './commands/ingest.js';
 import { ingestRawsCommand } from './commands/ingestRaws.js';
+import { ingestImagesCommand } from './commands/ingestImages.js';
 import { ingestRefcatCommand } from './commands/ingestRefcat.js';
 import { makeSkymapCommand } from './commands/makeSkymap.js';
 import { queryCommand } from './commands/query.js';
@@ -19,7 +20,7 @@ import { qgraphCommand } from './commands/qgraph.js';
 import { configShowCommand } from './commands/configShow.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, configShowCommand, inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestImagesCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, configShowCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,352 @@
+/**
+ * Ingest of already-calibrated single-CCD images from other telescopes (e.g. DECam Community Pipeline
+ * InstCal `*_ooi_*` files) as calexp-like datasets: dataset type 'calexp' (instrument, detector, visit;
+ * storage class Exposure), each written in the afw Exposure layout by writeExposure, into RUN
+ * `<instrument>/calexp/ingested` (or the run given), with the instrument, detector, physical filter,
+ * band, exposure, visit and visit_definition records, all in one batch.
+ *
+ * Per image file (the first HDU holding a 2-d image; keywords looked up in that HDU, then the primary):
+ *   IMAGE: the pixels as float32.
+ *   VARIANCE: 1/weight from the weight file (default: the name with '_ooi_' replaced by '_oow_'); a weight
+ *     <= 0 or not finite gives variance NaN and mask NO_DATA. Without a weight file, a constant robust sky
+ *     variance (1.4826 MAD)^2 of the finite pixels; metadata VARSRC says which, SKYVAR gives the value.
+ *   MASK: from the data-quality file (default '_ood_'). CP V3+ InstCal ood files hold integer codes, not
+ *     bits (legacypipe image.py remap_dq_cp_codes; the files here hold 0, 1, 3, 4): 1 bad pixel, 2 no
+ *     value, 3 saturated, 4 bleed trail, 5 cosmic ray, 6 low weight, 7 difference detection, 8 streak.
+ *     Every non-zero pixel is BAD; also 2 -> NO_DATA, 3 and 4 -> SAT, 5 -> CR, 8 -> STREAK (legacypipe
+ *     maps 3 to its satur bit 2 and 4 to bleed 64; LSST masks bleed trails as SAT). Pixels with
+ *     image >= SATURATE (when the header gives it) are SAT as well.
+ *   wcsHeader: the image HDU's header (its TPV/SIP/linear celestial WCS kept); metadata: the primary header.
+ * Records: instrument from --instrument or INSTRUME; detector id = CCDNUM, else a stable number from the
+ * detector name (CRC-32 of CCDNAME or EXTNAME, 31 bits); physical filter = FILTER, band = its first word;
+ * exposure = visit = EXPNUM with MJD-OBS, EXPTIME, DATE-OBS (computed from MJD-OBS when absent) and the
+ * observation type of OBSTYPE/IMAGETYP (science when absent). Every file is checked before anything is
+ * written; errors name the file and what is missing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32, writeExposure, type FitsHeader, type HduInfo, type ImageArray } from '../../lib/fits/index.js';
+import { parseWcs } from '../../lib/wcs/index.js';
+import { maskValue, standardMaskPlanes } from '../../lib/pipeline/maskPlanes.js';
+import type { DatasetType } from './datasetTypes.js';
+import type { DimensionRecord, DimensionRecords } from './dimensions.js';
+import { readFitsChecked, withScratchDir } from './ingestCommon.js';
+import { observationTypeOf } from './rawIngest.js';
+import { RepositoryError, type IngestFile, type IngestReport, type Repository } from './repository.js';
+
+export const CALEXP_DATASET_TYPE: DatasetType = {
+  name: 'calexp', dimensions: ['instrument', 'detector', 'visit'], implied: ['band', 'physical_filter', 'exposure'], storageClass: 'Exposure',
+  pathTemplate: '{run}/{datasetType}/{band:?}/{datasetType}_{instrument}_{visit}_{detector}.fits',
+};
+
+/** Default companion-file substitutions (DECam CP names). */
+export const DEFAULT_WEIGHT_PATTERN = '_ooi_=_oow_';
+export const DEFAULT_MASK_PATTERN = '_ooi_=_ood_';
+
+/** Mask value of each CP ood integer code (see the module comment); codes not listed are BAD only. */
+export const CP_OOD_CODE_MASK: Readonly<Record<number, number>> = {
+  1: maskValue('BAD'),
+  2: maskValue('BAD', 'NO_DATA'),
+  3: maskValue('BAD', 'SAT'),
+  4: maskValue('BAD', 'SAT'),
+  5: maskValue('BAD', 'CR'),
+  6: maskValue('BAD'),
+  7: maskValue('BAD'),
+  8: maskValue('BAD', 'STREAK'),
+};
+
+/** A companion-file rule `FROM=TO`: the image's file name with FROM replaced by TO; or 'none'. */
+export interface CompanionPattern {
+  readonly from: string;
+  readonly to: string;
+  /** Given by the user: a missing file is an error, not a fallback. */
+  readonly explicit: boolean;
+}
+
+/** Parses `FROM=TO` (or 'none' -> undefined); throws RepositoryError on another form. */
+export function parseCompanionPattern(text: string, what: string, explicit: boolean): CompanionPattern | undefined {
+  if (text.trim().toLowerCase() === 'none') return undefined;
+  const at = text.indexOf('=');
+  if (at <= 0 || at === text.length - 1) throw new RepositoryError(`--${what} must be FROM=TO (e.g. ${what === 'weight' ? DEFAULT_WEIGHT_PATTERN : DEFAULT_MASK_PATTERN}) or none, got '${text}'`);
+  return { from: text.slice(0, at), to: text.slice(at + 1), explicit };
+}
+
+/** The companion file of `source` under `pattern`, or undefined when there is none to use. */
+function companionOf(source: string, pattern: CompanionPattern | undefined, what: string): string | undefined {
+  if (!pattern) return undefined;
+  const base = path.basename(source);
+  if (!base.includes(pattern.from)) {
+    if (pattern.explicit) throw new RepositoryError(`${source}: its name has no '${pattern.from}' to find the ${what} file by`);
+    return undefined;
+  }
+  const file = path.join(path.dirname(source), base.replace(pattern.from, pattern.to));
+  if (fs.existsSync(file)) return file;
+  if (pattern.explicit) throw new RepositoryError(`${source}: its ${what} file ${file} is not found`);
+  return undefined;
+}
+
+/** One image file as read and checked. */
+export interface ImageInfo {
+  readonly source: string;
+  readonly weight?: string;
+  readonly mask?: string;
+  readonly hdu: number;
+  readonly width: number;
+  readonly height: number;
+  readonly instrument: string;
+  readonly detector: number;
+  readonly detectorName: string;
+  readonly detectorSerial: string;
+  readonly physicalFilter: string;
+  readonly band: string;
+  readonly exposure: number;
+  readonly observationType: string;
+  readonly dateObs: string;
+  readonly mjd: number;
+  readonly exposureTime: number;
+  readonly saturation?: number;
+}
+
+function text(headers: readonly FitsHeader[], key: string): string | undefined {
+  for (const h of headers) {
+    const v = h.get(key);
+    if (typeof v === 'string' && v.trim() !== '') return v.trim();
+    if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  }
+  return undefined;
+}
+
+function num(headers: readonly FitsHeader[], key: string): number | undefined {
+  for (const h of headers) {
+    if (h.get(key) === undefined) continue;
+    return h.getNumber(key);
+  }
+  return undefined;
+}
+
+function firstImageHdu(hdus: readonly HduInfo[]): HduInfo | undefined {
+  return hdus.find((h) => h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0);
+}
+
+/** The HDU of a companion file matching the image's: same EXTNAME when it has one, else the first 2-d image; same size. */
+function companionHdu(source: string, companion: string, what: string, image: HduInfo): { file: ReturnType<typeof readFitsChecked>; hdu: HduInfo } {
+  const file = readFitsChecked(companion);
+  const named = image.extname !== undefined ? file.indexOf(image.extname) : -1;
+  const hdu = named >= 0 ? file.hdu(named) : firstImageHdu(file.hdus);
+  if (!hdu || hdu.type !== 'IMAGE' || hdu.shape.length !== 2) throw new RepositoryError(`${source}: its ${what} file ${companion} has no 2-d image HDU`);
+  if (hdu.shape[0] !== image.shape[0] || hdu.shape[1] !== image.shape[1]) {
+    throw new RepositoryError(`${source}: its ${what} file ${companion} HDU ${hdu.index} is ${hdu.shape[1]}x${hdu.shape[0]}, the image is ${image.shape[1]}x${image.shape[0]}`);
+  }
+  return { file, hdu };
+}
+
+/** Stable detector number of a detector name: CRC-32 of its UTF-8 bytes, 31 bits. */
+export function detectorNumberOfName(name: string): number {
+  return crc32(new TextEncoder().encode(name)) & 0x7fffffff;
+}
+
+/** Reads and checks one image (see the module comment); errors name the file and what is missing. */
+export function readImageInfo(source: string, options: { instrument?: string; weight?: CompanionPattern; mask?: CompanionPattern } = {}): ImageInfo {
+  const fail = (problem: string): never => {
+    throw new RepositoryError(`${source}: ${problem}`);
+  };
+  const file = readFitsChecked(source);
+  const hdu = firstImageHdu(file.hdus) ?? fail('has no HDU with a 2-d image');
+  const primary = file.hdu(0).header;
+  const headers = hdu.index === 0 ? [hdu.header] : [hdu.header, primary];
+  let wcs;
+  try {
+    wcs = parseWcs(hdu.header, { source, hdu: hdu.index });
+  } catch (err) {
+    fail(`HDU ${hdu.index} has an unusable WCS: ${(err as Error).message}`);
+  }
+  if (!wcs) fail(`HDU ${hdu.index} has no celestial WCS (CTYPE1/CTYPE2 RA---xxx/DEC--xxx)`);
+
+  const need = (key: string, what: string): string => text(headers, key) ?? fail(`has no ${key} (${what})`);
+  const instrument = options.instrument ?? text(headers, 'INSTRUME') ?? fail('has no INSTRUME (the instrument); give --instrument');
+  const physicalFilter = need('FILTER', 'the physical filter');
+  const band = physicalFilter.split(/\s+/)[0]!;
+  const numberOf = (key: string, what: string): number => {
+    const v = num(headers, key);
+    if (v === undefined) fail(text(headers, key) === undefined ? `has no ${key} (${what})` : `${key} = ${JSON.stringify(text(headers, key))} is not a number (${what})`);
+    return v!;
+  };
+  const exposureTime = numberOf('EXPTIME', 'the exposure time');
+  const mjd = numberOf('MJD-OBS', 'the observation MJD');
+  const exposure = numberOf('EXPNUM', 'the exposure number');
+  if (!Number.isSafeInteger(exposure) || exposure < 0) fail(`EXPNUM = ${exposure} is not a non-negative integer`);
+  const dateObs = text(headers, 'DATE-OBS') ?? new Date((mjd - 40587) * 86_400_000).toISOString();
+
+  const ccdName = text(headers, 'CCDNAME') ?? hdu.extname?.trim();
+  const ccdNum = num(headers, 'CCDNUM');
+  if (ccdNum === undefined && ccdName === undefined) fail('has no CCDNUM, CCDNAME or EXTNAME (the detector)');
+  if (ccdNum !== undefined && (!Number.isSafeInteger(ccdNum) || ccdNum < 0)) fail(`CCDNUM = ${ccdNum} is not a non-negative integer`);
+  const detector = ccdNum ?? detectorNumberOfName(ccdName!);
+  const detectorName = ccdName ?? `ccd${detector}`;
+  const saturation = num(headers, 'SATURATE');
+  const weight = companionOf(source, options.weight, 'weight');
+  const mask = companionOf(source, options.mask, 'mask');
+  if (weight) companionHdu(source, weight, 'weight', hdu);
+  if (mask) companionHdu(source, mask, 'mask', hdu);
+  return {
+    source, hdu: hdu.index, width: hdu.shape[1]!, height: hdu.shape[0]!, instrument,
+    detector, detectorName, detectorSerial: text(headers, 'DETECTOR') ?? detectorName,
+    physicalFilter, band, exposure, observationType: observationTypeOf(text(headers, 'OBSTYPE') ?? text(headers, 'IMAGETYP') ?? 'science'),
+    dateObs, mjd, exposureTime,
+    ...(weight ? { weight } : {}), ...(mask ? { mask } : {}), ...(saturation !== undefined ? { saturation } : {}),
+  };
+}
+
+function median(values: Float64Array): number {
+  const sorted = values.slice().sort();
+  const n = sorted.length;
+  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+}
+
+/** Robust sky variance (1.4826 MAD)^2 of the finite pixels not flagged in `mask` (all finite pixels when that leaves none). */
+export function robustSkyVariance(image: ArrayLike<number>, mask?: Int32Array): number {
+  const pick = (useMask: boolean): Float64Array => {
+    const out: number[] = [];
+    for (let i = 0; i < image.length; i++) if (Number.isFinite(image[i]!) && !(useMask && mask && mask[i] !== 0)) out.push(image[i]!);
+    return Float64Array.from(out);
+  };
+  let values = pick(true);
+  if (values.length === 0) values = pick(false);
+  if (values.length === 0) return NaN;
+  const m = median(values);
+  const sigma = 1.4826 * median(values.map((v) => Math.abs(v - m)));
+  return sigma * sigma;
+}
+
+function toFloat32(data: ImageArray): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number);
+}
+
+/** The afw Exposure bytes of a checked image (see the module comment). */
+export function buildExposureBytes(info: ImageInfo): Uint8Array {
+  const file = readFitsChecked(info.source);
+  const hdu = file.hdu(info.hdu);
+  const image = toFloat32(file.readImage(info.hdu).data);
+  const n = image.length;
+  const mask = new Int32Array(n);
+  const metadata = file.hdu(0).header.clone();
+  if (info.mask) {
+    const { file: mf, hdu: mh } = companionHdu(info.source, info.mask, 'mask', hdu);
+    const dq = mf.readImage(mh.index).data;
+    for (let i = 0; i < n; i++) {
+      const code = Number(dq[i]);
+      if (code !== 0) mask[i] = mask[i]! | (CP_OOD_CODE_MASK[code] ?? maskValue('BAD'));
+    }
+    metadata.set('MSKFILE', path.basename(info.mask), 'data-quality file (CP codes) of MASK');
+  }
+  if (info.saturation !== undefined) {
+    const sat = maskValue('SAT');
+    for (let i = 0; i < n; i++) if (image[i]! >= info.saturation) mask[i] = mask[i]! | sat;
+  }
+  const variance = new Float32Array(n);
+  if (info.weight) {
+    const { file: wf, hdu: wh } = companionHdu(info.source, info.weight, 'weight', hdu);
+    const w = wf.readImage(wh.index).data;
+    const noData = maskValue('NO_DATA');
+    for (let i = 0; i < n; i++) {
+      const wi = Number(w[i]);
+      if (wi > 0 && Number.isFinite(wi)) variance[i] = 1 / wi;
+      else {
+        variance[i] = NaN;
+        mask[i] = mask[i]! | noData;
+      }
+    }
+    metadata.set('VARSRC', 'weight', 'VARIANCE = 1/inverse-variance weight');
+    metadata.set('WGTFILE', path.basename(info.weight), 'inverse-variance weight file of VARIANCE');
+  } else {
+    const skyVar = robustSkyVariance(image, mask);
+    variance.fill(skyVar);
+    metadata.set('VARSRC', 'sky MAD', 'VARIANCE = robust sky variance (1.4826 MAD)^2');
+    metadata.set('SKYVAR', skyVar, 'estimated sky variance of every pixel');
+  }
+  metadata.set('INGSRC', path.basename(info.source), 'calibrated image this calexp was ingested from');
+  return writeExposure({
+    width: info.width, height: info.height, x0: 0, y0: 0, image, mask, variance,
+    maskPlanes: standardMaskPlanes(), metadata, wcsHeader: hdu.header.clone(),
+  }, { checksum: true, name: info.source });
+}
+
+/** The dimension records of checked images; images of one exposure must agree, detectors and (visit, detector) pairs must not clash. */
+export async function imageRecords(repository: Repository, images: readonly ImageInfo[]): Promise<DimensionRecords> {
+  const instrumentName = images[0]!.instrument;
+  const detectors = new Map<number, { record: DimensionRecord; source: string }>();
+  const exposures = new Map<number, { record: DimensionRecord; source: string }>();
+  const seen = new Map<string, string>();
+  for (const im of images) {
+    const key = `${im.exposure}/${im.detector}`;
+    const twin = seen.get(key);
+    if (twin) throw new RepositoryError(`${im.source} and ${twin} are both visit ${im.exposure}, detector ${im.detector}`);
+    seen.set(key, im.source);
+    const det: DimensionRecord = { instrument: im.instrument, id: im.detector, name: im.detectorName, serial: im.detectorSerial };
+    const d = detectors.get(im.detector);
+    if (d && d.record.name !== det.name) throw new RepositoryError(`${im.source}: detector ${im.detector} is named ${det.name}, but ${d.record.name} in ${d.source}`);
+    if (!d) detectors.set(im.detector, { record: det, source: im.source });
+    const exp: DimensionRecord = {
+      instrument: im.instrument, id: im.exposure, observation_type: im.observationType, physical_filter: im.physicalFilter, band: im.band,
+      date_obs: im.dateObs, mjd: im.mjd, exposure_time: im.exposureTime,
+    };
+    const e = exposures.get(im.exposure);
+    if (e) {
+      const differs = Object.keys(exp).find((k) => exp[k] !== e.record[k]);
+      if (differs) throw new RepositoryError(`${im.source}: ${differs} ${JSON.stringify(exp[differs])} differs from ${JSON.stringify(e.record[differs])} in ${e.source} of the same exposure ${im.exposure}`);
+    } else exposures.set(im.exposure, { record: exp, source: im.source });
+  }
+  const registered = (await repository.registry.dimensionRecords('instrument')).some((r) => r.name === instrumentName);
+  const exps = [...exposures.values()].map((e) => e.record);
+  return {
+    ...(registered ? {} : { instrument: [{ name: instrumentName, camera: instrumentName, detector_count: detectors.size }] }),
+    band: [...new Set(images.map((i) => i.band))].map((name) => ({ name })),
+    physical_filter: [...new Map(images.map((i) => [i.physicalFilter, { instrument: instrumentName, name: i.physicalFilter, band: i.band }])).values()],
+    detector: [...detectors.values()].map((d) => d.record),
+    exposure: exps,
+    visit: exps.map((e) => ({ instrument: e.instrument!, id: e.id!, physical_filter: e.physical_filter!, band: e.band!, date_obs: e.date_obs!, mjd: e.mjd!, exposure_time: e.exposure_time! })),
+    visit_definition: exps.map((e) => ({ instrument: e.instrument!, exposure: e.id!, visit: e.id! })),
+  };
+}
+
+export interface ImageIngestOptions {
+  readonly instrument?: string;
+  /** `FROM=TO` or 'none'; default DEFAULT_WEIGHT_PATTERN (a missing file then falls back to the sky estimate). */
+  readonly weight?: string;
+  /** `FROM=TO` or 'none'; default DEFAULT_MASK_PATTERN. */
+  readonly mask?: string;
+  readonly run?: string;
+}
+
+export interface ImageIngestReport extends IngestReport {
+  readonly instrument: string;
+  readonly run: string;
+  readonly images: readonly ImageInfo[];
+}
+
+/** Ingests calibrated images as calexp datasets (see the module comment). */
+export async function ingestImages(repository: Repository, files: readonly string[], options: ImageIngestOptions = {}): Promise<ImageIngestReport> {
+  if (files.length === 0) throw new RepositoryError('no image files to ingest');
+  const weight = parseCompanionPattern(options.weight ?? DEFAULT_WEIGHT_PATTERN, 'weight', options.weight !== undefined);
+  const mask = parseCompanionPattern(options.mask ?? DEFAULT_MASK_PATTERN, 'mask', options.mask !== undefined);
+  const images = files.map((f) => readImageInfo(path.resolve(f), {
+    ...(options.instrument !== undefined ? { instrument: options.instrument } : {}), ...(weight ? { weight } : {}), ...(mask ? { mask } : {}),
+  }));
+  const instrument = images[0]!.instrument;
+  const other = images.find((i) => i.instrument !== instrument);
+  if (other) throw new RepositoryError(`${other.source}: instrument ${other.instrument} differs from ${instrument} of ${images[0]!.source}; ingest one instrument at a time`);
+  const run = options.run ?? `${instrument}/calexp/ingested`;
+  const records = await imageRecords(repository, images);
+  const report = await withScratchDir('images', async (dir) => {
+    const ingestFiles: IngestFile[] = images.map((im, i) => {
+      const out = path.join(dir, `${i}-${path.basename(im.source).replace(/\.fits?(\.fz|\.gz)?$/i, '')}.fits`);
+      fs.writeFileSync(out, buildExposureBytes(im));
+      return {
+        datasetType: CALEXP_DATASET_TYPE.name, run, source: out,
+        dataId: { instrument, detector: im.detector, visit: im.exposure, exposure: im.exposure, band: im.band, physical_filter: im.physicalFilter },
+      };
+    });
+    return repository.ingest({ files: ingestFiles, dimensionRecords: records, datasetTypes: [CALEXP_DATASET_TYPE], transfer: 'copy' });
+  });
+  return { ...report, instrument, run, images };
+}

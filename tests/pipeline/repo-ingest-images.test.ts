@@ -1,0 +1,171 @@
+// `tessera ingest-images`: the six real DECam CP InstCal cut-outs of legacypipe testcase6 (ooi images with
+// their oow weights and ood data-quality codes) become calexp datasets in the afw Exposure layout, read
+// back pixel for pixel, with variance = 1/weight, the CP codes as mask planes and the TPV WCS kept.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { realFile, repoRoot, testOutputDir } from '../helpers/paths.js';
+import { FitsHeader, readExposure, readFitsBytes, writeFits } from '../../lib/fits/index.js';
+import { parseWcs } from '../../lib/wcs/index.js';
+import { maskValue } from '../../lib/pipeline/maskPlanes.js';
+import { Repository } from '../../node/repository/repository.js';
+import { ingestImages, readImageInfo, robustSkyVariance } from '../../node/repository/imageIngest.js';
+
+const cli = path.join(repoRoot, 'dist', 'node', 'cli.js');
+const out = testOutputDir('repo-ingest-images');
+const imagesDir = realFile('decam_legacypipe_testcase6/images/decam/CP/V4.8.2a');
+const ooi = (fs.readdirSync(imagesDir, { recursive: true }) as string[]).filter((f) => /_ooi_.*\.fits$/.test(f)).map((f) => path.join(imagesDir, f)).sort();
+
+function tessera(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function readFits(file: string): ReturnType<typeof readFitsBytes> {
+  return readFitsBytes(file, fs.readFileSync(file));
+}
+
+async function withRepo<T>(root: string, use: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open(root);
+  try {
+    return await use(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
+  const root = path.join(out, 'repo');
+  let first: { status: number; stdout: string; stderr: string };
+  beforeAll(() => {
+    expect(ooi).toHaveLength(6);
+    const created = tessera('repo', 'create', root);
+    expect(created.status, created.stderr).toBe(0);
+    first = tessera('ingest-images', root, ...ooi);
+  });
+
+  it('lists the command in --help', () => {
+    expect(tessera('--help').stdout).toMatch(/^ {2}ingest-images +\S/m);
+  });
+
+  it('registers 6 calexps with their visit, detector and filter records', async () => {
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain('ingested 6 calexps of DECam into DECam/calexp/ingested (6 with weight files, 6 with mask files)');
+    await withRepo(root, async (repo) => {
+      const refs = await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['DECam/calexp/ingested'] });
+      expect(refs).toHaveLength(6);
+      const r803291 = refs.find((r) => r.dataId.visit === 803291)!;
+      expect(r803291.dataId).toEqual({ instrument: 'DECam', band: 'r', physical_filter: 'r DECam SDSS c0002 6415.0 1480.0', detector: 20, visit: 803291, exposure: 803291 });
+      expect(new Set(refs.map((r) => r.dataId.band))).toEqual(new Set(['g', 'r', 'z']));
+      const detectors = await repo.registry.dimensionRecords('detector');
+      expect(detectors.map((d) => [d.id, d.name]).sort()).toEqual([[20, 'S9'], [28, 'S4']]);
+      const visits = await repo.registry.dimensionRecords('visit');
+      const v = visits.find((x) => x.id === 396388)!;
+      expect(v).toMatchObject({ instrument: 'DECam', band: 'z', exposure_time: 150, mjd: 57032.23194295 });
+    });
+  });
+
+  it('stores the image pixels, variance = 1/weight, CP codes as mask planes and the TPV WCS', async () => {
+    await withRepo(root, async (repo) => {
+      for (const source of ooi) {
+        const info = readImageInfo(source);
+        const ref = (await repo.findDataset('calexp', { instrument: 'DECam', visit: info.exposure, detector: info.detector }, ['DECam/calexp/ingested']))!;
+        const exposure = await readExposure(readFitsBytes(source, repo.getBytes(ref)));
+        const original = readFits(source);
+        const pixels = original.readImage(1).data as Float32Array;
+        expect(exposure.width * exposure.height).toBe(pixels.length);
+        expect(Buffer.from(exposure.image.buffer, exposure.image.byteOffset, exposure.image.byteLength)
+          .equals(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength))).toBe(true);
+
+        const weight = readFits(source.replace('_ooi_', '_oow_')).readImage(1).data as Float32Array;
+        const dq = readFits(source.replace('_ooi_', '_ood_')).readImage(1).data as Int32Array;
+        let positive = 0;
+        for (let i = 0; i < weight.length; i++) {
+          const w = weight[i]!;
+          if (w > 0) {
+            positive++;
+            expect(exposure.variance[i]).toBe(Math.fround(1 / w));
+          } else {
+            expect(exposure.variance[i]).toBeNaN();
+            expect(exposure.mask[i]! & maskValue('NO_DATA')).not.toBe(0);
+          }
+          expect((exposure.mask[i]! & maskValue('BAD')) !== 0).toBe(dq[i] !== 0);
+          if (dq[i] === 3) expect(exposure.mask[i]! & maskValue('SAT')).not.toBe(0);
+        }
+        expect(positive).toBeGreaterThan(weight.length / 2);
+        const saturate = original.hdu(1).header.getNumber('SATURATE')!;
+        const hot = pixels.findIndex((p) => p >= saturate);
+        expect(hot).toBeGreaterThanOrEqual(0); // the G=10.5 star saturates every cut-out
+        expect(exposure.mask[hot]! & maskValue('SAT')).not.toBe(0);
+
+        expect(exposure.metadata.getNumber('EXPNUM')).toBe(info.exposure);
+        const stored = parseWcs(exposure.wcsHeader)!;
+        const truth = parseWcs(original.hdu(1).header)!;
+        expect(exposure.wcsHeader.getString('CTYPE1')).toBe('RA---TPV');
+        const [x, y] = [(exposure.width - 1) / 2, (exposure.height - 1) / 2];
+        const [ra1, dec1] = stored.pixelToSky(x, y);
+        const [ra2, dec2] = truth.pixelToSky(x, y);
+        expect(Math.abs(ra1 - ra2) * Math.cos((dec2 * Math.PI) / 180)).toBeLessThan(1e-9);
+        expect(Math.abs(dec1 - dec2)).toBeLessThan(1e-9);
+        // The field is centred on a bright star at RA 110.313, Dec 23.920 (MANIFEST.md section 3).
+        expect(Math.abs(ra2 - 110.313)).toBeLessThan(0.01);
+      }
+    });
+  });
+
+  it('re-ingest is idempotent', async () => {
+    const again = tessera('ingest-images', root, ...ooi);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('ingested 0 calexps of DECam into DECam/calexp/ingested');
+    expect(again.stdout).toContain('skipped 6 already registered');
+    await withRepo(root, async (repo) => {
+      expect(await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['DECam/calexp/ingested'] })).toHaveLength(6);
+    });
+  });
+
+  it('refuses a file without a WCS, naming it, and registers nothing', async () => {
+    const source = ooi[0]!;
+    const original = readFits(source);
+    const header = new FitsHeader();
+    for (const card of original.hdu(1).header.cards) if (!/^(CTYPE|CRVAL|CRPIX|CD\d|PV\d|CUNIT|WCSDIM|LTM|LTV|WAT)/.test(card.key)) header.cards.push({ ...card });
+    const bad = path.join(out, 'c4d_nowcs_ooi_g_ls9.S4.fits');
+    fs.writeFileSync(bad, writeFits([{ header: original.hdu(0).header }, { data: original.readImage(1).data, shape: original.hdu(1).shape, header, extname: 'S4' }]));
+    const fresh = path.join(out, 'refused');
+    expect(tessera('repo', 'create', fresh).status).toBe(0);
+    const r = tessera('ingest-images', fresh, ooi[1]!, bad);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${bad}: HDU 1 has no celestial WCS`);
+    await withRepo(fresh, async (repo) => {
+      expect((await repo.registry.listCollections()).map((c) => c.name)).not.toContain('DECam/calexp/ingested');
+      expect(await repo.registry.dimensionRecords('visit')).toHaveLength(0);
+    });
+  });
+
+  it('without weight or mask files estimates a robust sky variance and says so', async () => {
+    const fresh = path.join(out, 'noweight');
+    expect(tessera('repo', 'create', fresh).status).toBe(0);
+    await withRepo(fresh, async (repo) => {
+      const report = await ingestImages(repo, [ooi[0]!], { weight: 'none', mask: 'none', run: 'test/sky' });
+      expect(report.run).toBe('test/sky');
+      const exposure = await readExposure(readFitsBytes('calexp', repo.getBytes(report.ingested[0]!)));
+      expect(exposure.metadata.getString('VARSRC')).toBe('sky MAD');
+      const pixels = readFits(ooi[0]!).readImage(1).data as Float32Array;
+      const expected = robustSkyVariance(pixels, exposure.mask);
+      expect(exposure.metadata.getNumber('SKYVAR')).toBeCloseTo(expected, 6);
+      expect(exposure.variance.every((v) => v === Math.fround(expected))).toBe(true);
+      expect(expected).toBeGreaterThan(0);
+      // BAD only comes from a mask file: none was used.
+      expect(exposure.mask.some((m) => (m & maskValue('BAD')) !== 0)).toBe(false);
+    });
+  });
+
+  it('names the file and the missing keyword', () => {
+    const original = readFits(ooi[0]!);
+    const primary = new FitsHeader();
+    for (const card of original.hdu(0).header.cards) if (card.key !== 'EXPNUM') primary.cards.push({ ...card });
+    const bad = path.join(out, 'noexpnum.fits');
+    fs.writeFileSync(bad, writeFits([{ header: primary }, { data: original.readImage(1).data, shape: original.hdu(1).shape, header: original.hdu(1).header, extname: 'S4' }]));
+    expect(() => readImageInfo(bad)).toThrow(`${bad}: has no EXPNUM (the exposure number)`);
+  });
+});
