@@ -5,15 +5,14 @@
 // restricts the quanta; -c and -C change the config hash; bad overrides and bad pipeline files give
 // errors naming label.field or the file and key; `config show --json` lists every task's defaults.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot, testOutputDir } from '../helpers/paths.js';
 import { defaultConfig, configHash } from '../../lib/pipeline/config.js';
 import { TASKS } from '../../lib/pipeline/tasks.js';
 import { applyConfigOverride, effectiveConfigs, parsePipeline, PipelineError, selectSubset } from '../../lib/pipeline/pipelineDefinition.js';
+import { tessera } from '../helpers/cli.js';
 
-const cli = path.join(repoRoot, 'dist', 'node', 'cli.js');
 const drpFile = path.join(repoRoot, 'pipelines', 'DRP.yaml');
 const out = testOutputDir('qgraph');
 const sim = path.join(out, 'sim');
@@ -24,11 +23,6 @@ interface Manifest { instrument: string; files: { path: string; datasetType: str
 type Input = { datasetType: string; dataId: DataId; datasetId?: string; producer?: string };
 interface Quantum { id: string; label: string; taskName: string; dataId: DataId; configHash: string; inputs: Record<string, Input | Input[]>; outputs: Record<string, { datasetType: string; dataId: DataId }>; noWork?: string }
 interface Graph { inputCollections: string[]; outputRun: string | null; tasks: { label: string; quanta: number; noWork: number; inputs: number; outputs: number; configHash: string }[]; quanta: Quantum[] }
-
-function tessera(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function qgraph(...args: string[]): Graph {
   const r = tessera('qgraph', repo, '--json', ...args);

@@ -14,6 +14,7 @@ import { Repository, type QuantumProvenance } from '../../node/repository/reposi
 import { escapePathValue } from '../../node/repository/pathTemplate.js';
 import { VERSION_0_TABLES } from '../../node/repository/sqliteSchema.js';
 import type { DatasetType } from '../../node/repository/datasetTypes.js';
+import { tessera } from '../helpers/cli.js';
 
 const out = testOutputDir('repo-api');
 const VERSION = '0.1.0';
@@ -145,7 +146,7 @@ describe('repository API', () => {
     const orphans = await repo.listOrphanFiles();
     expect(orphans.length).toBe(2);
     for (const o of orphans) expect(o.startsWith('crashed/blob/crashed-0/')).toBe(true);
-    const verify = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'node', 'cli.js'), 'repo', 'verify', repo.root], { encoding: 'utf8' });
+    const verify = tessera('repo', 'verify', repo.root);
     expect(verify.status).toBe(1);
     expect(verify.stdout).toContain(`ORPHAN  ${orphans[0]}`);
     // Running the quantum again replaces the orphans and registers everything.

@@ -2,37 +2,22 @@
 // their oow weights and ood data-quality codes) become calexp datasets in the afw Exposure layout, read
 // back pixel for pixel, with variance = 1/weight, the CP codes as mask planes and the TPV WCS kept.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { realFile, repoRoot, testOutputDir } from '../helpers/paths.js';
+import { realFile, testOutputDir } from '../helpers/paths.js';
 import { FitsHeader, readExposure, readFitsBytes, writeFits } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
 import { maskValue } from '../../lib/pipeline/maskPlanes.js';
-import { Repository } from '../../node/repository/repository.js';
 import { ingestImages, readImageInfo, robustSkyVariance } from '../../node/repository/imageIngest.js';
+import { tessera } from '../helpers/cli.js';
+import { withRepo } from '../helpers/repository.js';
 
-const cli = path.join(repoRoot, 'dist', 'node', 'cli.js');
 const out = testOutputDir('repo-ingest-images');
 const imagesDir = realFile('decam_legacypipe_testcase6/images/decam/CP/V4.8.2a');
 const ooi = (fs.readdirSync(imagesDir, { recursive: true }) as string[]).filter((f) => /_ooi_.*\.fits$/.test(f)).map((f) => path.join(imagesDir, f)).sort();
 
-function tessera(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
 function readFits(file: string): ReturnType<typeof readFitsBytes> {
   return readFitsBytes(file, fs.readFileSync(file));
-}
-
-async function withRepo<T>(root: string, use: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(root);
-  try {
-    return await use(repo);
-  } finally {
-    await repo.close();
-  }
 }
 
 describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {

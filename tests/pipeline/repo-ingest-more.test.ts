@@ -2,42 +2,27 @@
 // a real SAAO raw through a hand-written camera description, a CSV and the real Gaia chunk sharded into
 // refCat datasets, and a sky map covering the raws of a tiny simulated dataset.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { realFile, repoRoot, testOutputDir } from '../helpers/paths.js';
+import { realFile, testOutputDir } from '../helpers/paths.js';
 import { readFitsBytes, writeFits } from '../../lib/fits/index.js';
 import { findColumn } from '../../lib/fits/bintable.js';
 import { parseWcs } from '../../lib/wcs/index.js';
 import { stringifyYaml } from '../../lib/sim/yamlSubset.js';
 import { shardIdAt } from '../../lib/sim/referenceCatalog.js';
 import { skyMapFromJson, tractWcs } from '../../lib/skymap/index.js';
-import { Repository } from '../../node/repository/repository.js';
+import { tessera } from '../helpers/cli.js';
+import { withRepo } from '../helpers/repository.js';
 
-const cli = path.join(repoRoot, 'dist', 'node', 'cli.js');
 const out = testOutputDir('repo-ingest-more');
 const saao = realFile('saao_raw_overscan/a8280271.fits');
 const gaia = realFile('decam_legacypipe_testcase6/gaia/chunk-03559.fits');
-
-function tessera(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function newRepo(name: string): string {
   const root = path.join(out, name);
   const r = tessera('repo', 'create', root);
   expect(r.status, r.stderr).toBe(0);
   return root;
-}
-
-async function withRepo<T>(root: string, use: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(root);
-  try {
-    return await use(repo);
-  } finally {
-    await repo.close();
-  }
 }
 
 /** The SAAO 1.0 m STE3 CCD as a camera description (MANIFEST.md: 536x520 raw, BIASSEC [4:13,1:520], TRIMSEC [17:528,1:520]). */

@@ -3,27 +3,21 @@
 // idempotent and conflicting re-ingest, query with --where and --json, bad inputs that register
 // nothing, remove-runs, and a registry schema newer than this tessera.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { repoRoot, testOutputDir } from '../helpers/paths.js';
+import { testOutputDir } from '../helpers/paths.js';
 import { readFitsBytes } from '../../lib/fits/file.js';
 import { writeFits } from '../../lib/fits/writer.js';
 import { Repository } from '../../node/repository/repository.js';
+import { tessera } from '../helpers/cli.js';
 
-const cli = path.join(repoRoot, 'dist', 'node', 'cli.js');
 const out = testOutputDir('repository');
 const sim = path.join(out, 'sim');
 const repo = path.join(out, 'repo');
 
 interface Manifest { instrument: string; files: { path: string; datasetType: string; dataId: Record<string, string | number> }[] }
 interface QueryRow { id: string; datasetType: string; run: string; dataId: Record<string, string | number>; path: string; size: number; checksum: string }
-
-function tessera(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function query(root: string, ...args: string[]): QueryRow[] {
   const r = tessera('query', root, '--json', ...args);

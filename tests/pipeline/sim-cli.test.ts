@@ -1,19 +1,13 @@
 // `tessera sim` end to end, as a user runs it: byte-identical output for the same seed, a manifest
 // that lists exactly the files written with their data IDs, files astropy reads, and clear errors.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, testOutputDir } from '../helpers/paths.js';
+import { testOutputDir } from '../helpers/paths.js';
 import { runPythonJson } from '../helpers/python.js';
+import { tessera } from '../helpers/cli.js';
 
-const cli = path.join(repoRoot, 'dist', 'node', 'cli.js');
-
-function tessera(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function digests(dir: string): Map<string, string> {
   const out = new Map<string, string>();

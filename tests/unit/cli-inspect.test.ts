@@ -2,19 +2,14 @@
 // repository, against astropy: same HDUs, types, EXTNAMEs, BITPIX and shapes, and WCS centre and
 // corners within 1e-7 deg. Bad input exits non-zero with a message naming the file.
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { realDataDir, realFitsFiles, repoRoot, testOutputDir } from '../helpers/paths.js';
+import { realDataDir, realFitsFiles, testOutputDir } from '../helpers/paths.js';
 import { runPythonJson } from '../helpers/python.js';
 import type { Inspection } from '../../lib/inspect.js';
+import { tessera } from '../helpers/cli.js';
 
-const cli = path.join(repoRoot, 'dist', 'node', 'cli.js');
-
-function tessera(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 const realFits = realFitsFiles({ gzip: true });
 
