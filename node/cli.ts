@@ -18,9 +18,12 @@ import { queryCommand } from './commands/query.js';
 import { removeRunsCommand } from './commands/removeRuns.js';
 import { qgraphCommand } from './commands/qgraph.js';
 import { configShowCommand } from './commands/configShow.js';
+import { runCommand } from './commands/run.js';
+import { reportCommand } from './commands/report.js';
+import { provenanceCommand } from './commands/provenance.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestImagesCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, configShowCommand, inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestImagesCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, runCommand, reportCommand, provenanceCommand, configShowCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

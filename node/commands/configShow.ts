@@ -6,21 +6,7 @@
  */
 import { parseCommandArgs, UsageError, type Command } from '../command.js';
 import { effectiveConfigs } from '../../lib/pipeline/pipelineDefinition.js';
-import { loadPipeline } from '../executor/loadPipeline.js';
-
-export const PIPELINE_OPTIONS = {
-  pipeline: { type: 'string' },
-  subset: { type: 'string' },
-  config: { type: 'string', short: 'c', multiple: true },
-  'config-file': { type: 'string', short: 'C', multiple: true },
-} as const;
-
-export const PIPELINE_USAGE = [
-  '--pipeline FILE   pipeline YAML (default: the package\'s pipelines/DRP.yaml)',
-  '--subset NAME     only the tasks of this subset of the pipeline',
-  '-C FILE           config overrides, a YAML mapping {label: {field: value}} (repeatable)',
-  '-c label.field=value   one override, the value read as YAML (repeatable; applied after -C)',
-];
+import { PIPELINE_OPTIONS, PIPELINE_USAGE, pipelineFromArgs } from './pipelineArgs.js';
 
 function formatValue(value: unknown): string {
   return Array.isArray(value) ? `[${value.join(', ')}]` : String(value);
@@ -38,11 +24,7 @@ export const configShowCommand: Command = {
   async run(args) {
     const { values, positionals } = parseCommandArgs({ args, allowPositionals: true, options: { ...PIPELINE_OPTIONS, json: { type: 'boolean' } } });
     if (positionals.length !== 1 || positionals[0] !== 'show') throw new UsageError(`expected 'config show'${positionals.length ? `, got 'config ${positionals.join(' ')}'` : ''}`);
-    const pipeline = loadPipeline({
-      ...(values.pipeline !== undefined ? { pipelineFile: values.pipeline } : {}),
-      ...(values.subset !== undefined ? { subset: values.subset } : {}),
-      configFiles: values['config-file'] ?? [], overrides: values.config ?? [],
-    });
+    const pipeline = pipelineFromArgs(values);
     const configs = effectiveConfigs(pipeline);
     if (values.json) {
       console.log(JSON.stringify(configs.map((c) => ({ label: c.label, task: c.taskName, configHash: c.configHash, config: c.config, overrides: c.overrides })), null, 2));

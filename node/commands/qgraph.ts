@@ -11,14 +11,7 @@ import { checkCollectionName } from '../repository/registry.js';
 import { formatDataId } from '../repository/dimensions.js';
 import { WhereSyntaxError } from '../repository/whereExpression.js';
 import { buildQuantumGraph } from '../executor/quantumGraph.js';
-import { loadPipeline } from '../executor/loadPipeline.js';
-import { PIPELINE_OPTIONS, PIPELINE_USAGE } from './configShow.js';
-
-function list(text: string | undefined): string[] | undefined {
-  if (text === undefined) return undefined;
-  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return items.length ? items : undefined;
-}
+import { inputCollections, PIPELINE_OPTIONS, PIPELINE_USAGE, pipelineFromArgs } from './pipelineArgs.js';
 
 export const qgraphCommand: Command = {
   name: 'qgraph',
@@ -40,20 +33,11 @@ export const qgraphCommand: Command = {
       options: { ...PIPELINE_OPTIONS, input: { type: 'string' }, output: { type: 'string' }, where: { type: 'string' }, json: { type: 'boolean' } },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one repository');
-    const pipeline = loadPipeline({
-      ...(values.pipeline !== undefined ? { pipelineFile: values.pipeline } : {}),
-      ...(values.subset !== undefined ? { subset: values.subset } : {}),
-      configFiles: values['config-file'] ?? [], overrides: values.config ?? [],
-    });
+    const pipeline = pipelineFromArgs(values);
     if (values.output !== undefined) checkCollectionName(values.output);
     const repo = await Repository.open(positionals[0]!);
     try {
-      let collections = list(values.input);
-      if (!collections) {
-        const instruments = await repo.registry.dimensionRecords('instrument');
-        if (instruments.length !== 1) throw new UsageError(`give --input: the repository has ${instruments.length} instruments, so there is no single <instrument>/defaults`);
-        collections = [`${instruments[0]!.name}/defaults`];
-      }
+      const collections = await inputCollections(repo, values.input);
       let graph;
       try {
         graph = await buildQuantumGraph(repo, pipeline, { collections, ...(values.output !== undefined ? { outputRun: values.output } : {}), ...(values.where !== undefined ? { where: values.where } : {}) });

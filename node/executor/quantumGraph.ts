@@ -54,6 +54,8 @@ export interface QuantumNode {
   readonly taskName: string;
   /** The task's dimensions. */
   readonly dataId: DataId;
+  /** What the data ID implies (an exposure's band, physical_filter, visit, observation_type), for outputs' implied keys. */
+  readonly implied: DataId;
   readonly configHash: string;
   /** Per input connection: one input, or a list for a multiple one. */
   readonly inputs: Readonly<Record<string, QuantumInput | readonly QuantumInput[]>>;
@@ -326,7 +328,9 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
         outputs[name] = { datasetType: connection.datasetType, dataId: outId };
       }
 
-      const node: QuantumNode = { id, label: def.label, taskName: def.taskName, dataId, configHash: effective.configHash, inputs, outputs, ...(problems.length ? { noWork: problems.join('; ') } : {}) };
+      const implied: Record<string, DataIdValue> = {};
+      for (const [k, v] of Object.entries(expanded)) if (k !== 'mjd' && dataId[k] === undefined) implied[k] = v;
+      const node: QuantumNode = { id, label: def.label, taskName: def.taskName, dataId, implied, configHash: effective.configHash, inputs, outputs, ...(problems.length ? { noWork: problems.join('; ') } : {}) };
       quanta.push(node);
       if (problems.length) {
         nNoWork++;

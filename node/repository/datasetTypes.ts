@@ -72,3 +72,23 @@ export const INGEST_DATASET_TYPES: Readonly<Record<string, DatasetType>> = {
     pathTemplate: '{run}/{datasetType}/{datasetType}_{instrument}.fits',
   },
 };
+
+/**
+ * The dataset type of a task's output (or log), from its connection: its dimensions and storage class,
+ * the implied keys its data IDs carry for queries and paths (an exposure's band, filter, visit and
+ * observation type; a filter's band), and a path template grouping files by band.
+ */
+export function taskDatasetType(name: string, dimensions: readonly string[], storageClass: string, extension: string): DatasetType {
+  const implied: string[] = [];
+  if (dimensions.includes('exposure')) implied.push('band', 'physical_filter', 'visit', 'observation_type');
+  else if (dimensions.includes('visit')) implied.push('band', 'physical_filter', 'exposure');
+  else if (dimensions.includes('physical_filter')) implied.push('band');
+  const keep = implied.filter((k) => !dimensions.includes(k));
+  const bandDirectory = dimensions.includes('band') ? '{band}/' : keep.includes('band') ? '{band:?}/' : '';
+  const type: DatasetType = {
+    name, dimensions: [...dimensions], implied: keep, storageClass,
+    pathTemplate: `{run}/{datasetType}/${bandDirectory}{datasetType}_${dimensions.map((d) => `{${d}}`).join('_')}.${extension}`,
+  };
+  checkDatasetType(type);
+  return type;
+}

@@ -6,7 +6,9 @@
  * in MJD per dataset), datasets (UUID, type, data ID, run, datastore path, size, sha256) and quanta
  * with their provenance (task, config hash, software version, host, times, status, CPU and memory
  * high-water marks, the dataset ids used and made). Every write goes through `commit`, which applies a
- * whole batch in one transaction; `removeRuns` is the one other write, also one transaction.
+ * whole batch in one transaction; `claimQuantum`, `heartbeat` and `removeRuns` are the other writes,
+ * each one transaction. A quantum is claimed (a 'running' row naming its claimant) before it runs, at
+ * most one per run, task and data ID, and its result and outputs are committed together.
  */
 import type { DataId, DimensionElement, DimensionRecord, DimensionRecords } from './dimensions.js';
 import type { DatasetType } from './datasetTypes.js';
@@ -56,6 +58,9 @@ export interface Certification {
 export type QuantumStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
 export const QUANTUM_STATUSES: readonly QuantumStatus[] = ['running', 'succeeded', 'failed', 'skipped'];
 
+/** Why a 'skipped' quantum did not run: its task found nothing to do, or an upstream quantum failed. */
+export type SkipReason = 'no-work' | 'blocked';
+
 /** One execution of a task on one data ID, and what it used and made. */
 export interface QuantumRecord {
   /** UUID. */
@@ -83,6 +88,79 @@ export interface QuantumRecord {
   readonly inputs: readonly string[];
   /** Dataset ids it wrote (registered in the same commit, or earlier). */
   readonly outputs: readonly string[];
+  /** Set when status is 'skipped'. */
+  readonly skipReason: SkipReason | null;
+  /** The executor that claimed it (`host/pid/token`); null for a record written whole. */
+  readonly claimedBy: string | null;
+  /** ISO 8601 UTC: the claimant's last sign of life while it runs. */
+  readonly heartbeatAt: string | null;
+}
+
+/** One execution of `tessera run` into a run (the first, or one that resumed it). */
+export interface RunAttempt {
+  /** UUID. */
+  readonly id: string;
+  readonly run: string;
+  readonly host: string;
+  readonly softwareVersion: string;
+  /** The command line. */
+  readonly command: string;
+  /** ISO 8601 UTC. */
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly wallSeconds: number | null;
+  /** Datasets per dataset type that the attempt's quantum graphs were to make. */
+  readonly expectedDatasets: Readonly<Record<string, number>>;
+}
+
+/** A quantum record written whole (not through a claim). */
+export type NewQuantumRecord = Omit<QuantumRecord, 'skipReason' | 'claimedBy' | 'heartbeatAt'> & Partial<Pick<QuantumRecord, 'skipReason'>>;
+
+/** What an executor claims before running a quantum: the 'running' row it inserts. */
+export interface QuantumClaim {
+  /** UUID of this attempt. */
+  readonly id: string;
+  readonly run: string;
+  /** The task's label in the pipeline. */
+  readonly task: string;
+  readonly dataId: DataId;
+  readonly configHash: string;
+  readonly softwareVersion: string;
+  readonly host: string;
+  readonly claimedBy: string;
+  readonly startedAt: string;
+  /** Dataset ids it will read. */
+  readonly inputs: readonly string[];
+}
+
+/** The row a claim may replace (a failed, blocked or abandoned attempt, or outputs that no longer verify). */
+export interface ClaimReplacing {
+  readonly id: string;
+  readonly status: QuantumStatus;
+  readonly claimedBy: string | null;
+}
+
+export type ClaimOutcome =
+  /** The claim is ours; `removed` are the datasets of the replaced row, whose files the caller deletes. */
+  | { readonly claimed: true; readonly removed: readonly DatasetRef[] }
+  /** Another row holds the run, task and data ID (and is not the one we meant to replace). */
+  | { readonly claimed: false; readonly existing: QuantumRecord };
+
+/** How a claimed quantum ended; committed with its outputs. */
+export interface QuantumResult {
+  readonly id: string;
+  /** Must still be the claimant: a claim taken over by another executor refuses the result. */
+  readonly claimedBy: string;
+  readonly status: 'succeeded' | 'failed' | 'skipped';
+  readonly skipReason?: SkipReason;
+  readonly endedAt: string;
+  readonly threadCpuUserSeconds: number | null;
+  readonly threadCpuSystemSeconds: number | null;
+  readonly wasmMemoryPeakBytes: number | null;
+  readonly rssPeakBytes: number | null;
+  readonly error: string | null;
+  /** Dataset ids registered in the same commit. */
+  readonly outputs: readonly string[];
 }
 
 /** What one transaction writes. Everything in it is applied, or nothing. */
@@ -99,8 +177,10 @@ export interface RegistryBatch {
   readonly datasets?: readonly NewDataset[];
   /** Associations with CALIBRATION collections; an identical one is kept, an overlapping one refused. */
   readonly certifications?: readonly Certification[];
-  /** Quanta with their inputs and outputs. */
-  readonly quanta?: readonly QuantumRecord[];
+  /** Quanta with their inputs and outputs, written whole. */
+  readonly quanta?: readonly NewQuantumRecord[];
+  /** Results of claimed quanta ('running' rows of the same claimant), applied after the datasets. */
+  readonly quantumResults?: readonly QuantumResult[];
 }
 
 export interface DatasetQuery {
@@ -148,7 +228,22 @@ export interface Registry {
   /** Datastore paths of every registered dataset. */
   registeredPaths(): Promise<Set<string>>;
 
+  /**
+   * Claims a quantum: inserts the 'running' row unless one holds the claim's run, task and data ID;
+   * that row is replaced only when it is `replacing` (same id, status and claimant), deleting it and
+   * its output datasets. Creates the RUN collection when absent.
+   */
+  claimQuantum(claim: QuantumClaim, replacing?: ClaimReplacing): Promise<ClaimOutcome>;
+  /** Marks the 'running' quanta of a claimant as alive now. */
+  heartbeat(claimedBy: string): Promise<void>;
+  /** Records a run attempt, or updates it (same id) when it ends; creates the RUN collection when absent. */
+  recordRunAttempt(attempt: RunAttempt): Promise<void>;
+  /** A run's attempts, oldest first. */
+  runAttempts(run: string): Promise<RunAttempt[]>;
+
   getQuantum(id: string): Promise<QuantumRecord | undefined>;
+  /** The quantum of a run, task label and data ID, if one is recorded. */
+  findQuantum(run: string, task: string, dataId: DataId): Promise<QuantumRecord | undefined>;
   /** The quantum that wrote a dataset, if one did. */
   producerOf(datasetId: string): Promise<QuantumRecord | undefined>;
   quantaInRun(run: string): Promise<QuantumRecord[]>;

@@ -16,7 +16,8 @@ import { expandPathTemplate } from './pathTemplate.js';
 import { DatastoreExistsError, FileDatastore, hashFile, type TransferMode } from './datastore.js';
 import {
   RegistryConflictError, RegistryLookupError,
-  type Certification, type DatasetRef, type NewDataset, type QuantumRecord, type Registry, type RegistryBatch, type ValidityRange,
+  type Certification, type ClaimOutcome, type ClaimReplacing, type DatasetRef, type NewDataset, type NewQuantumRecord, type QuantumClaim,
+  type QuantumResult, type Registry, type RegistryBatch, type ValidityRange,
 } from './registry.js';
 import { DEFAULT_REGISTRY_URL, createRegistry, openRegistry, parseRegistryUrl } from './registryUrl.js';
 import { parseWhere } from './whereExpression.js';
@@ -85,7 +86,7 @@ export interface QuantumOutput {
 }
 
 /** The provenance of a quantum; its id is made when absent and its outputs are the datasets written. */
-export type QuantumProvenance = Omit<QuantumRecord, 'id' | 'outputs'> & { readonly id?: string };
+export type QuantumProvenance = Omit<NewQuantumRecord, 'id' | 'outputs'> & { readonly id?: string };
 
 export interface VerifyProblem {
   readonly ref: DatasetRef;
@@ -291,21 +292,53 @@ export class Repository {
    * anything is written; on any failure the files written are removed and nothing is registered.
    */
   async putQuantumOutputs(quantum: QuantumProvenance, outputs: readonly QuantumOutput[], options: { datasetTypes?: readonly DatasetType[] } = {}): Promise<DatasetRef[]> {
+    const runExists = (await this.registry.getCollection(quantum.run)) !== undefined;
+    return this.writeOutputs(quantum.run, quantum.task, outputs, options.datasetTypes ?? [], (datasets) => {
+      const record: NewQuantumRecord = { ...quantum, id: quantum.id ?? crypto.randomUUID(), outputs: datasets.map((d) => d.id) };
+      return { collections: runExists ? [] : [{ name: quantum.run, type: 'RUN' }], quanta: [record] };
+    });
+  }
+
+  /**
+   * Claims a quantum (Registry.claimQuantum) and deletes the files of the datasets a replaced row
+   * owned. Files that cannot be deleted stay as orphans, which the next write over them replaces.
+   */
+  async claimQuantum(claim: QuantumClaim, replacing?: ClaimReplacing): Promise<ClaimOutcome> {
+    const outcome = await this.registry.claimQuantum(claim, replacing);
+    if (outcome.claimed && outcome.removed.length) this.datastore.remove(outcome.removed.map((d) => d.path));
+    return outcome;
+  }
+
+  /**
+   * Ends a claimed quantum: writes its outputs (none for a failure) and registers them with its result
+   * in one transaction; refused, with nothing registered and the files removed, if the claim is no
+   * longer ours or anything fails.
+   */
+  async finishQuantum(run: string, task: string, result: Omit<QuantumResult, 'outputs'>, outputs: readonly QuantumOutput[], datasetTypes: readonly DatasetType[] = []): Promise<DatasetRef[]> {
+    return this.writeOutputs(run, task, outputs, datasetTypes, (datasets) => ({ quantumResults: [{ ...result, outputs: datasets.map((d) => d.id) }] }));
+  }
+
+  /**
+   * What putQuantumOutputs and finishQuantum share: checks the outputs against the run, writes their
+   * files atomically, then commits them with what `batch` adds; on failure removes the files written.
+   */
+  private async writeOutputs(run: string, task: string, outputs: readonly QuantumOutput[], types: readonly DatasetType[],
+    batch: (datasets: readonly NewDataset[]) => RegistryBatch): Promise<DatasetRef[]> {
     const batchTypes = new Map<string, DatasetType>();
-    for (const t of options.datasetTypes ?? []) {
+    for (const t of types) {
       checkDatasetType(t);
       batchTypes.set(t.name, t);
     }
-    const runExists = (await this.registry.getCollection(quantum.run)) !== undefined;
+    const runExists = (await this.registry.getCollection(run)) !== undefined;
     const planned: { output: QuantumOutput; type: DatasetType; dataId: DataId; path: string }[] = [];
     for (const output of outputs) {
       const type = await this.datasetTypeFor(output.datasetType, batchTypes);
-      const dataId = normalizeDataId(output.dataId, type.dimensions, type.implied, `${quantum.task} output ${type.name}`);
+      const dataId = normalizeDataId(output.dataId, type.dimensions, type.implied, `${task} output ${type.name}`);
       if (runExists) {
-        const existing = await this.registry.findDataset(type.name, dataId, [quantum.run]);
-        if (existing) throw new RegistryConflictError(`${type.name} ${formatDataId(dataId)} is already registered in run '${quantum.run}' (dataset ${existing.id})`);
+        const existing = await this.registry.findDataset(type.name, dataId, [run]);
+        if (existing) throw new RegistryConflictError(`${type.name} ${formatDataId(dataId)} is already registered in run '${run}' (dataset ${existing.id})`);
       }
-      planned.push({ output, type, dataId, path: expandPathTemplate(type.pathTemplate, quantum.run, type.name, dataId) });
+      planned.push({ output, type, dataId, path: expandPathTemplate(type.pathTemplate, run, type.name, dataId) });
     }
     const written: string[] = [];
     const datasets: NewDataset[] = [];
@@ -314,15 +347,9 @@ export class Repository {
         const stored = await this.writeChecked(p.path, (replace) => this.datastore.put(p.output.bytes, { path: p.path }, { replace }));
         written.push(p.path);
         await this.hooks.afterFileWritten?.(p.path);
-        datasets.push({ id: crypto.randomUUID(), datasetType: p.type.name, dataId: p.dataId, run: quantum.run, path: stored.path, size: stored.size, checksum: stored.checksum });
+        datasets.push({ id: crypto.randomUUID(), datasetType: p.type.name, dataId: p.dataId, run, path: stored.path, size: stored.size, checksum: stored.checksum });
       }
-      const record: QuantumRecord = { ...quantum, id: quantum.id ?? crypto.randomUUID(), outputs: datasets.map((d) => d.id) };
-      await this.registry.commit({
-        datasetTypes: [...batchTypes.values()],
-        collections: runExists ? [] : [{ name: quantum.run, type: 'RUN' }],
-        datasets,
-        quanta: [record],
-      });
+      await this.registry.commit({ datasetTypes: [...batchTypes.values()], datasets, ...batch(datasets) });
     } catch (err) {
       await this.discard(written);
       throw err;

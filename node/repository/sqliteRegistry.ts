@@ -16,9 +16,10 @@ import { checkDatasetType, sameDatasetType, type DatasetType } from './datasetTy
 import {
   QUANTUM_STATUSES, RegistryConflictError, RegistryLookupError, RegistrySchemaError, checkCollectionName,
   type Certification, type Collection, type CollectionType, type DatasetQuery, type DatasetRef, type NewDataset,
-  type QuantumRecord, type Registry, type RegistryBatch, type ValidityRange,
+  type ClaimOutcome, type ClaimReplacing, type NewQuantumRecord, type QuantumClaim, type QuantumRecord, type QuantumResult,
+  type Registry, type RegistryBatch, type RunAttempt, type SkipReason, type ValidityRange,
 } from './registry.js';
-import { SCHEMA_VERSION, createSchema, migrateSchema } from './sqliteSchema.js';
+import { SCHEMA_VERSION, createSchema, migrateSchema, quantumDataIdKey } from './sqliteSchema.js';
 import { compileWhere } from './sqliteWhere.js';
 
 /** How long a connection waits for another process's write lock before failing, ms. */
@@ -32,6 +33,7 @@ interface QuantumRow {
   id: string; run: string; task: string; data_id: string; config_hash: string; software_version: string; host: string;
   started_at: string; ended_at: string | null; status: QuantumRecord['status']; thread_cpu_user_seconds: number | null;
   thread_cpu_system_seconds: number | null; wasm_memory_peak_bytes: number | null; rss_peak_bytes: number | null; error: string | null;
+  claimed_by: string | null; heartbeat_at: string | null; skip_reason: SkipReason | null;
 }
 
 function toRef(row: DatasetRow): DatasetRef {
@@ -132,6 +134,7 @@ export class SqliteRegistry implements Registry {
       this.insertDatasets(batch.datasets ?? []);
       for (const c of batch.certifications ?? []) this.certify(c);
       for (const q of batch.quanta ?? []) this.insertQuantum(q);
+      for (const r of batch.quantumResults ?? []) this.finishQuantum(r);
     }).immediate();
   }
 
@@ -256,24 +259,96 @@ export class SqliteRegistry implements Registry {
     this.db.prepare('INSERT INTO calibration_validity (collection, dataset_id, begin_mjd, end_mjd) VALUES (?, ?, ?, ?)').run(c.collection, c.datasetId, beginMjd, endMjd);
   }
 
-  private insertQuantum(q: QuantumRecord): void {
+  private insertQuantum(q: NewQuantumRecord & { claimedBy?: string | null; heartbeatAt?: string | null }): void {
     if (!QUANTUM_STATUSES.includes(q.status)) throw new RegistryConflictError(`quantum ${q.id}: status '${q.status}' is not one of ${QUANTUM_STATUSES.join(', ')}`);
     const run = this.collectionNow(q.run);
     if (run?.type !== 'RUN') throw new RegistryLookupError(`quantum ${q.id}: '${q.run}' is not a RUN collection`);
-    this.db.prepare(`INSERT INTO quantum (id, run, task, data_id, config_hash, software_version, host, started_at, ended_at, status,
-      thread_cpu_user_seconds, thread_cpu_system_seconds, wasm_memory_peak_bytes, rss_peak_bytes, error) VALUES (${placeholders(15)})`)
-      .run(q.id, q.run, q.task, JSON.stringify(q.dataId), q.configHash, q.softwareVersion, q.host, q.startedAt, q.endedAt, q.status,
-        q.threadCpuUserSeconds, q.threadCpuSystemSeconds, q.wasmMemoryPeakBytes, q.rssPeakBytes, q.error);
+    const key = quantumDataIdKey(q.dataId);
+    const holder = this.db.prepare('SELECT id FROM quantum WHERE run = ? AND task = ? AND data_id_key = ?').get(q.run, q.task, key) as { id: string } | undefined;
+    if (holder) throw new RegistryConflictError(`${q.task} ${formatDataId(q.dataId)} already has quantum ${holder.id} in run '${q.run}'`);
+    this.db.prepare(`INSERT INTO quantum (id, run, task, data_id, data_id_key, config_hash, software_version, host, started_at, ended_at, status,
+      thread_cpu_user_seconds, thread_cpu_system_seconds, wasm_memory_peak_bytes, rss_peak_bytes, error, skip_reason, claimed_by, heartbeat_at)
+      VALUES (${placeholders(19)})`)
+      .run(q.id, q.run, q.task, JSON.stringify(q.dataId), key, q.configHash, q.softwareVersion, q.host, q.startedAt, q.endedAt, q.status,
+        q.threadCpuUserSeconds, q.threadCpuSystemSeconds, q.wasmMemoryPeakBytes, q.rssPeakBytes, q.error, q.skipReason ?? null,
+        q.claimedBy ?? null, q.heartbeatAt ?? null);
     const input = this.db.prepare('INSERT OR IGNORE INTO quantum_input (quantum_id, dataset_id) VALUES (?, ?)');
     for (const id of q.inputs) input.run(q.id, id);
+    this.insertOutputs(q.id, q.outputs);
+  }
+
+  private insertOutputs(quantumId: string, outputs: readonly string[]): void {
     const output = this.db.prepare('INSERT INTO quantum_output (quantum_id, dataset_id) VALUES (?, ?)');
-    for (const id of q.outputs) {
+    for (const id of outputs) {
       try {
-        output.run(q.id, id);
+        output.run(quantumId, id);
       } catch (err) {
-        throw new RegistryConflictError(`quantum ${q.id}: output ${id}: ${(err as Error).message}`);
+        throw new RegistryConflictError(`quantum ${quantumId}: output ${id}: ${(err as Error).message}`);
       }
     }
+  }
+
+  private finishQuantum(r: QuantumResult): void {
+    if (r.status === 'skipped' && !r.skipReason) throw new RegistryConflictError(`quantum ${r.id}: a skipped quantum needs a skip reason`);
+    const changed = this.db.prepare(`UPDATE quantum SET status = ?, ended_at = ?, thread_cpu_user_seconds = ?, thread_cpu_system_seconds = ?,
+      wasm_memory_peak_bytes = ?, rss_peak_bytes = ?, error = ?, skip_reason = ?, heartbeat_at = ?
+      WHERE id = ? AND claimed_by = ? AND status = 'running'`)
+      .run(r.status, r.endedAt, r.threadCpuUserSeconds, r.threadCpuSystemSeconds, r.wasmMemoryPeakBytes, r.rssPeakBytes, r.error,
+        r.status === 'skipped' ? r.skipReason! : null, r.endedAt, r.id, r.claimedBy).changes;
+    if (changed !== 1) {
+      const now = this.db.prepare('SELECT status, claimed_by FROM quantum WHERE id = ?').get(r.id) as { status: string; claimed_by: string | null } | undefined;
+      throw new RegistryConflictError(now
+        ? `quantum ${r.id} is no longer claimed by ${r.claimedBy} (now ${now.status}, claimed by ${now.claimed_by ?? 'nobody'}); its result is refused`
+        : `quantum ${r.id} is no longer registered (its run was removed?); its result is refused`);
+    }
+    this.insertOutputs(r.id, r.outputs);
+  }
+
+  async claimQuantum(claim: QuantumClaim, replacing?: ClaimReplacing): Promise<ClaimOutcome> {
+    return this.db.transaction((): ClaimOutcome => {
+      const key = quantumDataIdKey(claim.dataId);
+      const row = this.db.prepare('SELECT * FROM quantum WHERE run = ? AND task = ? AND data_id_key = ?').get(claim.run, claim.task, key) as QuantumRow | undefined;
+      let removed: DatasetRef[] = [];
+      if (row) {
+        const same = replacing && replacing.id === row.id && replacing.status === row.status && replacing.claimedBy === row.claimed_by;
+        if (!same) return { claimed: false, existing: this.toQuantum(row) };
+        removed = (this.db.prepare('SELECT d.* FROM quantum_output o JOIN dataset d ON d.id = o.dataset_id WHERE o.quantum_id = ?').all(row.id) as DatasetRow[]).map(toRef);
+        if (removed.length) this.db.prepare(`DELETE FROM dataset WHERE id IN (${placeholders(removed.length)})`).run(...removed.map((d) => d.id));
+        this.db.prepare('DELETE FROM quantum WHERE id = ?').run(row.id);
+      }
+      const run = this.collectionNow(claim.run);
+      if (!run) this.insertCollection(claim.run, 'RUN', '');
+      this.insertQuantum({
+        ...claim, endedAt: null, status: 'running', threadCpuUserSeconds: null, threadCpuSystemSeconds: null, wasmMemoryPeakBytes: null,
+        rssPeakBytes: null, error: null, outputs: [], heartbeatAt: claim.startedAt,
+      });
+      return { claimed: true, removed };
+    }).immediate();
+  }
+
+  async recordRunAttempt(a: RunAttempt): Promise<void> {
+    this.db.transaction(() => {
+      if (!this.collectionNow(a.run)) this.insertCollection(a.run, 'RUN', '');
+      this.db.prepare(`INSERT INTO run_attempt (id, run, host, software_version, command, started_at, ended_at, wall_seconds, expected_datasets)
+        VALUES (${placeholders(9)}) ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, wall_seconds = excluded.wall_seconds,
+        expected_datasets = excluded.expected_datasets`)
+        .run(a.id, a.run, a.host, a.softwareVersion, a.command, a.startedAt, a.endedAt, a.wallSeconds, JSON.stringify(a.expectedDatasets));
+    }).immediate();
+  }
+
+  async runAttempts(run: string): Promise<RunAttempt[]> {
+    const rows = this.db.prepare('SELECT * FROM run_attempt WHERE run = ? ORDER BY started_at, id').all(run) as {
+      id: string; run: string; host: string; software_version: string; command: string; started_at: string; ended_at: string | null;
+      wall_seconds: number | null; expected_datasets: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id, run: r.run, host: r.host, softwareVersion: r.software_version, command: r.command, startedAt: r.started_at, endedAt: r.ended_at,
+      wallSeconds: r.wall_seconds, expectedDatasets: JSON.parse(r.expected_datasets) as Record<string, number>,
+    }));
+  }
+
+  async heartbeat(claimedBy: string): Promise<void> {
+    this.db.prepare("UPDATE quantum SET heartbeat_at = ? WHERE claimed_by = ? AND status = 'running'").run(new Date().toISOString(), claimedBy);
   }
 
   async removeRuns(names: readonly string[]): Promise<DatasetRef[]> {
@@ -286,6 +361,7 @@ export class SqliteRegistry implements Registry {
       const list = placeholders(names.length);
       const removed = (this.db.prepare(`SELECT * FROM dataset WHERE run IN (${list})`).all(...names) as DatasetRow[]).map(toRef);
       this.db.prepare(`DELETE FROM quantum WHERE run IN (${list})`).run(...names);
+      this.db.prepare(`DELETE FROM run_attempt WHERE run IN (${list})`).run(...names);
       this.db.prepare(`DELETE FROM dataset WHERE run IN (${list})`).run(...names);
       this.db.prepare(`DELETE FROM collection_chain WHERE child IN (${list})`).run(...names);
       this.db.prepare(`DELETE FROM collection WHERE name IN (${list})`).run(...names);
@@ -433,7 +509,13 @@ export class SqliteRegistry implements Registry {
       threadCpuUserSeconds: row.thread_cpu_user_seconds, threadCpuSystemSeconds: row.thread_cpu_system_seconds,
       wasmMemoryPeakBytes: row.wasm_memory_peak_bytes, rssPeakBytes: row.rss_peak_bytes, error: row.error,
       inputs: ids('quantum_input'), outputs: ids('quantum_output'),
+      skipReason: row.skip_reason, claimedBy: row.claimed_by, heartbeatAt: row.heartbeat_at,
     };
+  }
+
+  async findQuantum(run: string, task: string, dataId: DataId): Promise<QuantumRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM quantum WHERE run = ? AND task = ? AND data_id_key = ?').get(run, task, quantumDataIdKey(dataId)) as QuantumRow | undefined;
+    return row && this.toQuantum(row);
   }
 
   async getQuantum(id: string): Promise<QuantumRecord | undefined> {

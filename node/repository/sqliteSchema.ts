@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { RegistrySchemaError } from './registry.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * The version-0 layout (frozen): dimension tables, dataset types, collections, datasets and calibration
@@ -85,6 +85,31 @@ CREATE TABLE quantum_output (
   dataset_id TEXT NOT NULL UNIQUE REFERENCES dataset(id) ON DELETE CASCADE, PRIMARY KEY (quantum_id, dataset_id));
 `;
 
+/**
+ * What v2 added: quanta become claims. A quantum row is written when an executor claims it (status
+ * 'running', with the claimant and a heartbeat) and updated when it ends; at most one row per run, task
+ * label and data ID (unique index on the canonical data ID key), so two processes never run one quantum.
+ * A quantum that did not run says why in skip_reason: 'no-work' (the task found nothing to do) or
+ * 'blocked' (an upstream quantum failed). Each execution of a run (`tessera run`, first or resumed) is a
+ * run_attempt: when and where, its wall-clock time and how many datasets of each type its graph expected.
+ */
+const V2_ADDITIONS = `
+ALTER TABLE quantum ADD COLUMN data_id_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE quantum ADD COLUMN claimed_by TEXT;
+ALTER TABLE quantum ADD COLUMN heartbeat_at TEXT;
+ALTER TABLE quantum ADD COLUMN skip_reason TEXT CHECK (skip_reason IN ('no-work', 'blocked'));
+CREATE TABLE run_attempt (
+  id TEXT PRIMARY KEY, run TEXT NOT NULL REFERENCES collection(name) ON DELETE CASCADE, host TEXT NOT NULL,
+  software_version TEXT NOT NULL, command TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, wall_seconds REAL,
+  expected_datasets TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX run_attempt_run ON run_attempt(run);
+`;
+
+/** The identity of a quantum's data ID within its run and task: canonical JSON, keys sorted. */
+export function quantumDataIdKey(dataId: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(Object.keys(dataId).sort().map((k) => [k, dataId[k]]));
+}
+
 interface Migration {
   readonly from: number;
   readonly description: string;
@@ -101,6 +126,23 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec("ALTER TABLE dataset ADD COLUMN ingest_date TEXT NOT NULL DEFAULT ''");
       // Datasets registered before v1 have no known ingest date: the migration's time stands in.
       db.prepare("UPDATE dataset SET ingest_date = ? WHERE ingest_date = ''").run(new Date().toISOString());
+    },
+  },
+  {
+    from: 1,
+    description: 'quanta as claims: data ID key (unique per run and task), claimant, heartbeat, skip reason',
+    apply(db) {
+      db.exec(V2_ADDITIONS);
+      // v1 quanta were records, not claims, and may repeat a data ID: a repeat keeps its id in its key.
+      const seen = new Set<string>();
+      const update = db.prepare('UPDATE quantum SET data_id_key = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, run, task, data_id FROM quantum ORDER BY started_at, id').all() as { id: string; run: string; task: string; data_id: string }[]) {
+        let key = quantumDataIdKey(JSON.parse(row.data_id) as Record<string, unknown>);
+        if (seen.has(`${row.run}\u0000${row.task}\u0000${key}`)) key = `${key}#${row.id}`;
+        seen.add(`${row.run}\u0000${row.task}\u0000${key}`);
+        update.run(key, row.id);
+      }
+      db.exec('CREATE UNIQUE INDEX quantum_identity ON quantum(run, task, data_id_key)');
     },
   },
 ];

@@ -56,7 +56,7 @@ const repo = await Repository.open(root, { hooks });
 const now = new Date().toISOString();
 for (let i = 0; i < Number(count); i++) {
   const outputs = [0, 1, 2].map((k) => ({ datasetType: 'blob', dataId: { instrument: 'X', band: run + '-' + i, physical_filter: 'f' + k }, bytes: new TextEncoder().encode(run + i + k) }));
-  await repo.putQuantumOutputs({ run, task: 'worker', dataId: { instrument: 'X' }, configHash: 'c'.repeat(64), softwareVersion: '0', host: os.hostname(),
+  await repo.putQuantumOutputs({ run, task: 'worker', dataId: { instrument: 'X', visit: i }, configHash: 'c'.repeat(64), softwareVersion: '0', host: os.hostname(),
     startedAt: now, endedAt: now, status: 'succeeded', threadCpuUserSeconds: null, threadCpuSystemSeconds: null, wasmMemoryPeakBytes: null, rssPeakBytes: null, error: null, inputs: [] }, outputs);
 }
 await repo.close();
@@ -229,7 +229,7 @@ describe('repository API', () => {
     v0.close();
 
     const repo = await Repository.open(root);
-    expect(repo.registry.schemaVersion).toBe(1);
+    expect(repo.registry.schemaVersion).toBe(2);
     const [migrated] = await repo.queryDatasets({ where: "band = 'g'" });
     expect(migrated!.ingestDate).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(await repo.verify()).toEqual([]);
@@ -252,7 +252,7 @@ describe('repository API', () => {
     const db = new Database(path.join(root, 'registry.sqlite3'));
     db.prepare("UPDATE registry_meta SET value = '7' WHERE key = 'schema_version'").run();
     db.close();
-    await expect(Repository.open(root)).rejects.toThrow(`${root}: registry schema version 7 is newer than this tessera supports (version 1)`);
+    await expect(Repository.open(root)).rejects.toThrow(`${root}: registry schema version 7 is newer than this tessera supports (version 2)`);
   });
 
   it('accepts sqlite: registry URLs only, naming what is supported', async () => {

@@ -1,0 +1,99 @@
+/**
+ * Storage classes: how the in-memory objects tasks take and make (connection `storageClass`) become
+ * bytes and back, the role of LSST daf_butler's formatters. Pure: bytes in, objects out, so the same
+ * code serves the Node executor and a browser worker.
+ * - RawFrame: a raw detector image, the first HDU with 16-bit unsigned data (BITPIX 16 with BZERO
+ *   32768), and that HDU's header (lib/tasks/rawInput.ts);
+ * - Camera: a camera description, YAML or JSON (lib/sim/camera.ts);
+ * - Exposure: an afw-layout multi-extension FITS file (lib/fits/exposure.ts), written with DATASUM and
+ *   CHECKSUM; a calibration product is an Exposure whose primary header carries its validity
+ *   (VALIDBEG, VALIDEND: lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
+ * - TaskLog: a quantum's log, one JSON object per line.
+ * Output is deterministic (the same object gives the same bytes), which resumable, bit-identical runs
+ * rely on. A file that does not decode is a StorageClassError naming it and what is wrong.
+ */
+import { readFitsBytes } from '../fits/file.js';
+import { readExposure, writeExposure, type Exposure } from '../fits/exposure.js';
+import type { FitsHeader } from '../fits/header.js';
+import { parseCameraDescription } from '../sim/camera.js';
+import type { RawFrameInput } from '../tasks/rawInput.js';
+
+export class StorageClassError extends Error {
+  override readonly name = 'StorageClassError';
+}
+
+/** One line of a TaskLog. */
+export interface TaskLogRecord {
+  /** ISO 8601 UTC. */
+  readonly time: string;
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields?: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** The file name extension of each storage class's files. */
+export const STORAGE_CLASS_EXTENSIONS: Readonly<Record<string, string>> = {
+  RawFrame: 'fits',
+  Camera: 'yaml',
+  Exposure: 'fits',
+  TaskLog: 'jsonl',
+};
+
+export function isStorageClass(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(STORAGE_CLASS_EXTENSIONS, name);
+}
+
+function decodeRaw(bytes: Uint8Array, name: string): RawFrameInput {
+  const file = readFitsBytes(name, bytes);
+  const hdu = file.hdus.find((h) => h.type === 'IMAGE' && h.shape.length === 2);
+  if (!hdu) throw new StorageClassError(`${name}: no 2-D image HDU (a raw is one detector's pixels)`);
+  const image = file.readImage(hdu.index);
+  if (!(image.data instanceof Uint16Array)) {
+    throw new StorageClassError(`${name}: HDU ${hdu.index} holds ${image.data.constructor.name} pixels (BITPIX ${image.bitpix}); a raw is 16-bit unsigned (BITPIX 16, BZERO 32768)`);
+  }
+  return { data: image.data, header: image.header };
+}
+
+/** Decodes a dataset's bytes into the object of `storageClass`; `name` (the file) names it in errors. */
+export async function decodeDataset(storageClass: string, bytes: Uint8Array, name: string): Promise<unknown> {
+  switch (storageClass) {
+    case 'RawFrame':
+      return decodeRaw(bytes, name);
+    case 'Camera':
+      return parseCameraDescription(new TextDecoder('utf-8', { fatal: false }).decode(bytes), name);
+    case 'Exposure':
+      return readExposure(readFitsBytes(name, bytes));
+    case 'TaskLog':
+      return new TextDecoder().decode(bytes).split('\n').filter((l) => l !== '').map((line, i) => {
+        try {
+          return JSON.parse(line) as TaskLogRecord;
+        } catch (err) {
+          throw new StorageClassError(`${name}: line ${i + 1} is not JSON (${(err as Error).message})`);
+        }
+      });
+    default:
+      throw new StorageClassError(`${name}: no reader for storage class '${storageClass}' (known: ${Object.keys(STORAGE_CLASS_EXTENSIONS).join(', ')})`);
+  }
+}
+
+/** Encodes an object of `storageClass` (an output of a task) into its file's bytes. */
+export function encodeDataset(storageClass: string, value: unknown, name: string): Uint8Array {
+  switch (storageClass) {
+    case 'Exposure':
+      return writeExposure(value as Exposure, { checksum: true, name });
+    case 'TaskLog':
+      return new TextEncoder().encode((value as readonly TaskLogRecord[]).map((r) => `${JSON.stringify(r)}\n`).join(''));
+    default:
+      throw new StorageClassError(`${name}: no writer for storage class '${storageClass}' (writable: Exposure, TaskLog)`);
+  }
+}
+
+/** The [begin, end) validity in MJD that a calibration product's header records (null: open-ended). */
+export function calibrationValidity(metadata: FitsHeader, name: string): { beginMjd: number; endMjd: number | null } {
+  const begin = metadata.get('VALIDBEG');
+  const end = metadata.get('VALIDEND');
+  if (typeof begin !== 'number' || !Number.isFinite(begin)) throw new StorageClassError(`${name}: no VALIDBEG (MJD) in the primary header; not a calibration product`);
+  if (end === 'OPEN' || end === undefined) return { beginMjd: begin, endMjd: null };
+  if (typeof end !== 'number' || !(end > begin)) throw new StorageClassError(`${name}: VALIDEND ${String(end)} is not an MJD after VALIDBEG ${begin}`);
+  return { beginMjd: begin, endMjd: end };
+}
