@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { repoRoot, testOutputDir } from '../helpers/paths.js';
 import { Repository, type QuantumProvenance } from '../../node/repository/repository.js';
 import { escapePathValue } from '../../node/repository/pathTemplate.js';
-import { VERSION_0_TABLES } from '../../node/repository/sqliteSchema.js';
+import { MIGRATIONS, VERSION_0_TABLES } from '../../node/repository/sqliteSchema.js';
 import type { DatasetType } from '../../node/repository/datasetTypes.js';
 import { tessera } from '../helpers/cli.js';
 
@@ -305,6 +305,61 @@ describe('repository API', () => {
     expect(await repo.registry.quantaInRun('first')).toEqual([]);
     expect((await repo.registry.producerOf(output!.id))!.inputs).toEqual([input!.id]);
     expect(await repo.listOrphanFiles()).toEqual([]);
+    await repo.close();
+  });
+
+  it('claims: one quantum per run, task and data ID; a replaced claim deletes its outputs; a lost claim\'s result is refused', async () => {
+    const repo = await newRepository('claims');
+    await repo.registry.commit({ datasetTypes: [BLOB] });
+    const claim = (id: string, claimedBy: string) => ({
+      id, run: 'r', task: 'worker', dataId: { instrument: 'X', detector: 1 }, configHash: 'c'.repeat(64), softwareVersion: VERSION, host: os.hostname(),
+      claimedBy, startedAt: new Date().toISOString(), inputs: [],
+    });
+    const result = (id: string, claimedBy: string) => ({
+      id, claimedBy, status: 'succeeded' as const, endedAt: new Date().toISOString(), threadCpuUserSeconds: 0.1, threadCpuSystemSeconds: 0,
+      wasmMemoryPeakBytes: 1, rssPeakBytes: 2, error: null,
+    });
+    expect(await repo.claimQuantum(claim('q1', 'h/1/a'))).toEqual({ claimed: true, removed: [] });
+    // A second claimant sees the holder; the data ID's key order does not matter.
+    const second = await repo.claimQuantum({ ...claim('q2', 'h/2/b'), dataId: { detector: 1, instrument: 'X' } });
+    expect(second).toMatchObject({ claimed: false, existing: { id: 'q1', status: 'running', claimedBy: 'h/1/a' } });
+    const [blob] = await repo.finishQuantum('r', 'worker', result('q1', 'h/1/a'), [{ datasetType: 'blob', dataId: { instrument: 'X', band: 'g', physical_filter: 'G' }, bytes: new Uint8Array([7]) }]);
+    expect(await repo.registry.findQuantum('r', 'worker', { instrument: 'X', detector: 1 })).toMatchObject({ status: 'succeeded', outputs: [blob!.id], claimedBy: 'h/1/a' });
+    // Replacing needs the exact row (id, status, claimant); it deletes the row's outputs and their files.
+    expect(await repo.claimQuantum(claim('q3', 'h/2/b'), { id: 'q1', status: 'running', claimedBy: 'h/1/a' })).toMatchObject({ claimed: false });
+    const replaced = await repo.claimQuantum(claim('q3', 'h/2/b'), { id: 'q1', status: 'succeeded', claimedBy: 'h/1/a' });
+    expect(replaced).toMatchObject({ claimed: true, removed: [{ id: blob!.id }] });
+    expect(fs.existsSync(repo.getPath(blob!))).toBe(false);
+    expect(await repo.registry.getDataset(blob!.id)).toBeUndefined();
+    // The first claimant, unaware, tries to finish again: refused, nothing of it registered or left on disk.
+    await expect(repo.finishQuantum('r', 'worker', result('q1', 'h/1/a'), [{ datasetType: 'blob', dataId: { instrument: 'X', band: 'r', physical_filter: 'R' }, bytes: new Uint8Array([8]) }]))
+      .rejects.toThrow(/quantum q1 is no longer registered/);
+    await expect(repo.finishQuantum('r', 'worker', result('q3', 'h/1/a'), [])).rejects.toThrow(/quantum q3 is no longer claimed by h\/1\/a \(now running, claimed by h\/2\/b\)/);
+    expect(await repo.listOrphanFiles()).toEqual([]);
+    expect((await repo.queryDatasets({ collections: ['r'] })).length).toBe(0);
+    await repo.close();
+  });
+
+  it('migrates a version-1 registry whose quanta repeat a data ID (records, not claims) without losing any', async () => {
+    const root = path.join(out, 'schema-v1');
+    fs.mkdirSync(root, { recursive: true });
+    fs.writeFileSync(path.join(root, 'tessera-repo.json'), JSON.stringify({ format: 'tessera-repo-1', registry: 'sqlite:registry.sqlite3', createdAt: '2025-01-01T00:00:00Z' }));
+    const v1 = new Database(path.join(root, 'registry.sqlite3'));
+    v1.exec(VERSION_0_TABLES);
+    MIGRATIONS[0]!.apply(v1);
+    v1.prepare("INSERT INTO registry_meta VALUES ('schema_version', '1')").run();
+    v1.prepare("INSERT INTO collection VALUES ('old', 'RUN', '')").run();
+    const insert = v1.prepare(`INSERT INTO quantum (id, run, task, data_id, config_hash, software_version, host, started_at, status)
+      VALUES (?, 'old', 'worker', '{"instrument":"X"}', 'c', '0.0.1', 'h', ?, 'succeeded')`);
+    insert.run('a', '2025-01-01T00:00:00Z');
+    insert.run('b', '2025-01-02T00:00:00Z');
+    v1.close();
+    const repo = await Repository.open(root);
+    expect(repo.registry.schemaVersion).toBe(2);
+    const quanta = await repo.registry.quantaInRun('old');
+    expect(quanta.map((q) => [q.id, q.status, q.claimedBy, q.skipReason])).toEqual([['a', 'succeeded', null, null], ['b', 'succeeded', null, null]]);
+    // The first keeps the data ID's identity (a claim finds it); the repeat is kept under its own key.
+    expect((await repo.registry.findQuantum('old', 'worker', { instrument: 'X' }))!.id).toBe('a');
     await repo.close();
   });
 });
