@@ -8,11 +8,11 @@ import { realFile, testOutputDir } from '../helpers/paths.js';
 import { readFitsBytes, writeFits } from '../../lib/fits/index.js';
 import { findColumn } from '../../lib/fits/bintable.js';
 import { parseWcs } from '../../lib/wcs/index.js';
-import { stringifyYaml } from '../../lib/sim/yamlSubset.js';
 import { shardIdAt } from '../../lib/sim/referenceCatalog.js';
 import { skyMapFromJson, tractWcs } from '../../lib/skymap/index.js';
 import { tessera } from '../helpers/cli.js';
 import { withRepo } from '../helpers/repository.js';
+import { writeSaaoCamera } from '../helpers/saaoCamera.js';
 
 const out = testOutputDir('repo-ingest-more');
 const saao = realFile('saao_raw_overscan/a8280271.fits');
@@ -23,25 +23,6 @@ function newRepo(name: string): string {
   const r = tessera('repo', 'create', root);
   expect(r.status, r.stderr).toBe(0);
   return root;
-}
-
-/** The SAAO 1.0 m STE3 CCD as a camera description (MANIFEST.md: 536x520 raw, BIASSEC [4:13,1:520], TRIMSEC [17:528,1:520]). */
-function writeSaaoCamera(file: string, rawWidth = 536): void {
-  const text = stringifyYaml({
-    format: 'tessera-camera-1', name: 'saao-1m-ste3', instrument: 'SAAO-STE3', pixelSizeMm: 0.024, plateScaleArcsecPerMm: 12.9, adcMax: 65535, rawHdu: 0,
-    headerKeys: { filter: 'FILTERS', exposureTime: 'EXPTIME', date: 'DATE-OBS', mjd: 'MJD-OBS', detector: 'DETECTOR', imageType: 'IMAGETYP', exposureId: 'EXPID' },
-    filters: [{ physical: 'R', band: 'r' }],
-    simulation: null,
-    detectors: [{
-      id: 0, name: 'STE3', serial: 'STE3-1', width: rawWidth - 24, height: 520, rawWidth, rawHeight: 520, centerMm: [0, 0], rotationDeg: 0,
-      amplifiers: [{
-        name: 'A', readoutCorner: 'LL', gain: 1.9, readNoise: 5, biasLevel: 214, fullWell: 100000, saturation: 65535,
-        dataSection: `[1:${rawWidth - 24},1:520]`, rawSection: `[1:${rawWidth},1:520]`, rawDataSection: `[17:${rawWidth - 8},1:520]`,
-        rawSerialPrescan: null, rawSerialOverscan: '[4:13,1:520]', rawParallelPrescan: null, rawParallelOverscan: null, rawFlipX: false, rawFlipY: false,
-      }],
-    }],
-  });
-  fs.writeFileSync(file, text);
 }
 
 describe('tessera ingest-raws (a real instrument through a camera description)', () => {
