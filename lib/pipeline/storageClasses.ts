@@ -8,6 +8,9 @@
  * - Exposure: an afw-layout multi-extension FITS file (lib/fits/exposure.ts), written with DATASUM and
  *   CHECKSUM; a calibration product is an Exposure whose primary header carries its validity
  *   (VALIDBEG, VALIDEND: lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
+ * - SourceCatalog: a columnar source table, a FITS binary table (lib/measure/sourceCatalog.ts);
+ * - Background: a background list, one FITS binary table per model (lib/measure/background.ts);
+ * - ReferenceShard: one shard of a reference catalogue (lib/sim/referenceCatalog.ts's REFCAT table);
  * - TaskLog: a quantum's log, one JSON object per line.
  * Output is deterministic (the same object gives the same bytes), which resumable, bit-identical runs
  * rely on. A file that does not decode is a StorageClassError naming it and what is wrong.
@@ -17,6 +20,9 @@ import { readExposure, writeExposure, type Exposure } from '../fits/exposure.js'
 import type { FitsHeader } from '../fits/header.js';
 import { parseCameraDescription } from '../sim/camera.js';
 import type { RawFrameInput } from '../tasks/rawInput.js';
+import { readSourceCatalog, writeSourceCatalog, type SourceCatalog } from '../measure/sourceCatalog.js';
+import { readBackground, writeBackground, type BackgroundModel } from '../measure/background.js';
+import { readReferenceShard } from '../sim/referenceCatalog.js';
 
 export class StorageClassError extends Error {
   override readonly name = 'StorageClassError';
@@ -36,6 +42,9 @@ export const STORAGE_CLASS_EXTENSIONS: Readonly<Record<string, string>> = {
   RawFrame: 'fits',
   Camera: 'yaml',
   Exposure: 'fits',
+  SourceCatalog: 'fits',
+  Background: 'fits',
+  ReferenceShard: 'fits',
   TaskLog: 'jsonl',
 };
 
@@ -63,6 +72,12 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
       return parseCameraDescription(new TextDecoder('utf-8', { fatal: false }).decode(bytes), name);
     case 'Exposure':
       return readExposure(readFitsBytes(name, bytes));
+    case 'SourceCatalog':
+      return readSourceCatalog(bytes, name);
+    case 'Background':
+      return readBackground(bytes, name);
+    case 'ReferenceShard':
+      return readReferenceShard(name, bytes);
     case 'TaskLog':
       return new TextDecoder().decode(bytes).split('\n').filter((l) => l !== '').map((line, i) => {
         try {
@@ -81,10 +96,14 @@ export function encodeDataset(storageClass: string, value: unknown, name: string
   switch (storageClass) {
     case 'Exposure':
       return writeExposure(value as Exposure, { checksum: true, name });
+    case 'SourceCatalog':
+      return writeSourceCatalog(value as SourceCatalog, name);
+    case 'Background':
+      return writeBackground(value as readonly BackgroundModel[]);
     case 'TaskLog':
       return new TextEncoder().encode((value as readonly TaskLogRecord[]).map((r) => `${JSON.stringify(r)}\n`).join(''));
     default:
-      throw new StorageClassError(`${name}: no writer for storage class '${storageClass}' (writable: Exposure, TaskLog)`);
+      throw new StorageClassError(`${name}: no writer for storage class '${storageClass}' (writable: Exposure, SourceCatalog, Background, TaskLog)`);
   }
 }
 

@@ -66,6 +66,49 @@ export interface KernelExports {
   flagInvalid(image: number, count: number, mask: number, n: number, minCount: number, requirePositive: number, bit: number): number;
   /** image and variance (0: none) = NaN where the mask has any of `bits`. */
   nanWhereMasked(image: number, variance: number, mask: number, n: number, bits: number): number;
+  /**
+   * afw MEANCLIP of the good pixels (finite, none of badBits) of each bin bounded by xEdges (nx + 1 i32) and yEdges (ny + 1 i32):
+   * 4 f64 per bin to out (mean, variance of the mean, n used, n good); scratch: the largest bin's pixels of f32 (assembly/background.ts).
+   */
+  binClippedMean(image: number, mask: number, width: number, height: number, badBits: number, xEdges: number, nx: number, yEdges: number, ny: number,
+    nSigma: number, nIter: number, scratch: number, out: number): number;
+  /** Model plane from per-row piecewise polynomials in u = (x - centre) x scale; coefficients height x nSeg x (degree + 1) f32, constant first. */
+  evaluateRowPolynomials(out: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
+  /** Sets NaN and infinite pixels of an f32 plane to `value`. */
+  replaceNonFinite(plane: number, n: number, value: number): number;
+  /** u8 flags = polarity x src >= threshold x rowScale[y] x columnScale[x] x sqrt(variance) (each factor 0: absent) (assembly/detection.ts). */
+  thresholdPlane(src: number, width: number, height: number, variance: number, columnScale: number, rowScale: number, threshold: number, polarity: number, flags: number): number;
+  /** 8-connected labels 1..N (raster order) of the nonzero u8 flags; N to out[0] (i32); parents: ceil(w/2) x ceil(h/2) + 1 i32. */
+  labelComponents(flags: number, width: number, height: number, labels: number, parents: number, out: number): number;
+  /** Local maxima of polarity x values over labelled pixels: pixel indices (i32, raster order, up to capacity) to peaks, the count to out[0]. */
+  findPeaks(values: number, labels: number, width: number, height: number, polarity: number, peaks: number, capacity: number, out: number): number;
+  /** u8 flags dilated by a disk of `radius` px into out (may be flags); scratch width x height i32. */
+  dilateDisk(flags: number, out: number, width: number, height: number, radius: number, scratch: number): number;
+  /** Runs (label, y, x0, x1 inclusive; 4 i32 each, up to capacity) of a label plane in raster order; the count to out[0]. */
+  labelRuns(labels: number, width: number, height: number, runs: number, capacity: number, out: number): number;
+  /** Mask bit set where the u8 flags are nonzero and cleared elsewhere. */
+  setMaskBit(flags: number, mask: number, n: number, bit: number): number;
+  /**
+   * Exact-overlap circular aperture sums (assembly/measure.ts): centres nSources (x, y) f64, radii nRadii f64 px; out (flux, variance) f64
+   * per source and radius (source-major); flags i32 per source and radius (1 edge, 2 non-finite skipped). variance 0: variances 0.
+   */
+  apertureFluxes(image: number, variance: number, width: number, height: number, centres: number, nSources: number, radii: number, nRadii: number, out: number, flags: number): number;
+  /** PSF fluxes sum(P I) / sum(P^2) with variance sum(P^2 V) / sum(P^2)^2: stamps nSources x stampSize^2 f32, origins (x0, y0) i32; out (flux, variance) f64; flags i32 (1 edge, 2 non-finite, 4 no weight). */
+  psfFluxes(image: number, variance: number, width: number, height: number, stamps: number, stampSize: number, origins: number, nSources: number, out: number, flags: number): number;
+  /** Exact area of the unit pixel centred at (dx, dy) inside the disc of radius r at the origin. */
+  pixelDiscOverlap(dx: number, dy: number, r: number): number;
+  /**
+   * CR.cc first pass (assembly/cosmicRays.ts): flags u8 = 1 on pixels sharper than the PSF allows (thresholds cond3_fac2 x PSF neighbour / centre),
+   * their indices i32 (raster order, up to capacity) and the count (capacity + 1: too many) to out[0]; detected pixels take their estimates in image.
+   */
+  findCosmicRayCandidates(image: number, variance: number, mask: number, width: number, height: number, background: number, minSigma: number, cond3Fac: number,
+    thresH: number, thresV: number, thresD: number, badBits: number, neighbourBits: number, flags: number, indices: number, capacity: number, out: number): number;
+  /** One CR growth pass around indices[0 .. count): new pixels flagged, replaced by their estimates, appended to indices; their number to out[0]. */
+  growCosmicRays(image: number, variance: number, mask: number, width: number, height: number, background: number, minSigma: number, cond3Fac: number,
+    thresH: number, thresV: number, thresD: number, badBits: number, flags: number, indices: number, count: number, capacity: number, out: number): number;
+  /** Listed pixels with flag 1 interpolated (image and variance) from the nearest usable pixels (unflagged, no flag within guard px) along the shortest of 4 directions; intrpBit -1: none. */
+  interpolateCosmicRays(image: number, variance: number, mask: number, width: number, height: number, flags: number, indices: number, count: number,
+    avoidBits: number, guard: number, maxDistance: number, fallback: number, intrpBit: number): number;
 }
 
 /** Throws when a kernel returned a non-zero status, naming the kernel and the status. */

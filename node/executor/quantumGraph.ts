@@ -5,10 +5,13 @@
  * connection: datasets from the input collections, or outputs of an upstream task in the graph), each
  * with its inputs resolved and its outputs named.
  * - Data IDs are expanded with the exposure dimension record (observation_type, physical_filter, band,
- *   mjd). `raw` inputs are selected by observation type per task (RAW_OBSERVATION_TYPES: buildBias takes
+ *   mjd) and the exposure's visit (visit_definition), so exposure-based outputs carry their visit and
+ *   visit-based tasks (characterizeImage, calibrate) find them. `raw` inputs are selected by observation type per task (RAW_OBSERVATION_TYPES: buildBias takes
  *   bias raws, buildDark dark, buildFlat flat, isr science).
  * - A `multiple` input gathers every matching dataset over the extra dimensions (all bias raws of a
- *   detector), at least `minimum` of them.
+ *   detector), at least `minimum` of them. A `multiple` prerequisite over dimensions the quantum does not
+ *   have (refCat shards, by sky cell) gets every dataset of its type: the graph holds no sky regions yet,
+ *   so the task selects the shards that cover its detector.
  * - A prerequisite input comes from an upstream quantum of the same graph when one produces it for the
  *   data ID, else from the input collections: a calibration by validity at the quantum's MJD (the
  *   exposure's, or the earliest input's for a quantum without an exposure).
@@ -202,15 +205,21 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
 
   const exposures = new Map<string, DimensionRecord>();
   for (const r of await registry.dimensionRecords('exposure')) exposures.set(`${r.instrument}\u0000${r.id}`, r);
+  // The visit an exposure belongs to (one visit per exposure in the sim and ingest-raws: a one-snap visit).
+  const visitOf = new Map<string, number | string>();
+  for (const r of await registry.dimensionRecords('visit_definition')) visitOf.set(`${r.instrument}\u0000${r.exposure}`, r.visit as number | string);
   const expand = (dataId: DataId): Expanded => {
     if (dataId.instrument === undefined || dataId.exposure === undefined) return dataId;
-    const record = exposures.get(`${dataId.instrument}\u0000${dataId.exposure}`);
+    const key = `${dataId.instrument}\u0000${dataId.exposure}`;
+    const record = exposures.get(key);
     if (!record) return dataId;
     const out: Record<string, DataIdValue> = { ...dataId };
     for (const k of ['observation_type', 'physical_filter', 'band', 'mjd'] as const) {
       const v = record[k];
       if (v !== null && v !== undefined && out[k] === undefined) out[k] = v;
     }
+    const visit = visitOf.get(key);
+    if (visit !== undefined && out.visit === undefined) out.visit = visit;
     return out;
   };
 
@@ -295,6 +304,14 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
 
       for (const [name, connection] of inputEntries.filter(([, c]) => c.prerequisite)) {
         const lookup = project(expanded, connection.dimensions);
+        if (!lookup && connection.multiple) {
+          // A spatial prerequisite (reference catalogue shards by sky cell): the graph knows no regions, so
+          // every dataset of the type in the input collections is given and the task selects its own.
+          const all = await datasetsOf(connection.datasetType);
+          if (all.length < (connection.minimum ?? 1)) problems.push(`${name}: no ${connection.datasetType} dataset in ${options.collections.join(', ')}`);
+          inputs[name] = [...all].sort((a, b) => compareDataIds(a.dataId, b.dataId)).map((ref) => ({ datasetType: ref.datasetType, dataId: ref.dataId, datasetId: ref.id, run: ref.run }));
+          continue;
+        }
         if (!lookup) {
           problems.push(`${name}: the quantum's data ID does not give ${connection.dimensions.filter((d) => expanded[d] === undefined).join(', ')} for ${connection.datasetType}`);
           continue;

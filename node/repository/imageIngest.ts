@@ -5,18 +5,11 @@
  * `<instrument>/calexp/ingested` (or the run given), with the instrument, detector, physical filter,
  * band, exposure, visit and visit_definition records, all in one batch.
  *
- * Per image file (the first HDU holding a 2-d image; keywords looked up in that HDU, then the primary):
- *   IMAGE: the pixels as float32.
- *   VARIANCE: 1/weight from the weight file (default: the name with '_ooi_' replaced by '_oow_'); a weight
- *     <= 0 or not finite gives variance NaN and mask NO_DATA. Without a weight file, a constant robust sky
- *     variance (1.4826 MAD)^2 of the finite pixels; metadata VARSRC says which, SKYVAR gives the value.
- *   MASK: from the data-quality file (default '_ood_'). CP V3+ InstCal ood files hold integer codes, not
- *     bits (legacypipe image.py remap_dq_cp_codes; the files here hold 0, 1, 3, 4): 1 bad pixel, 2 no
- *     value, 3 saturated, 4 bleed trail, 5 cosmic ray, 6 low weight, 7 difference detection, 8 streak.
- *     Every non-zero pixel is BAD; also 2 -> NO_DATA, 3 and 4 -> SAT, 5 -> CR, 8 -> STREAK (legacypipe
- *     maps 3 to its satur bit 2 and 4 to bleed 64; LSST masks bleed trails as SAT). Pixels with
- *     image >= SATURATE (when the header gives it) are SAT as well.
- *   wcsHeader: the image HDU's header (its TPV/SIP/linear celestial WCS kept); metadata: the primary header.
+ * Per image file (the first HDU holding a 2-d image; keywords looked up in that HDU, then the primary)
+ * the planes are read as node/fits/calibratedImage.ts does: IMAGE as float32, VARIANCE = 1/weight from the
+ * weight file (default: the name with '_ooi_' replaced by '_oow_') or a robust sky variance, MASK from the
+ * data-quality file (default '_ood_', CP integer codes), SAT at SATURATE; wcsHeader is the image HDU's header
+ * (its TPV/SIP/linear celestial WCS kept), metadata the primary header.
  * Records: instrument from --instrument or INSTRUME; detector id = CCDNUM, else a stable number from the
  * detector name (CRC-32 of CCDNAME or EXTNAME, 31 bits); physical filter = FILTER, band = its first word;
  * exposure = visit = EXPNUM with MJD-OBS, EXPTIME, DATE-OBS (computed from MJD-OBS when absent) and the
@@ -25,12 +18,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32, writeExposure, type FitsHeader, type HduInfo, type ImageArray } from '../../lib/fits/index.js';
+import { crc32, writeExposure, type FitsHeader } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
-import { maskValue, standardMaskPlanes } from '../../lib/pipeline/maskPlanes.js';
 import type { DatasetType } from './datasetTypes.js';
 import type { DimensionRecord, DimensionRecords } from './dimensions.js';
 import { readFitsChecked, withScratchDir } from './ingestCommon.js';
+import { companionHdu, firstImageHdu, readCalibratedImage } from '../fits/calibratedImage.js';
 import { observationTypeOf } from './rawIngest.js';
 import { RepositoryError, type IngestFile, type IngestReport, type Repository } from './repository.js';
 
@@ -42,18 +35,6 @@ export const CALEXP_DATASET_TYPE: DatasetType = {
 /** Default companion-file substitutions (DECam CP names). */
 export const DEFAULT_WEIGHT_PATTERN = '_ooi_=_oow_';
 export const DEFAULT_MASK_PATTERN = '_ooi_=_ood_';
-
-/** Mask value of each CP ood integer code (see the module comment); codes not listed are BAD only. */
-export const CP_OOD_CODE_MASK: Readonly<Record<number, number>> = {
-  1: maskValue('BAD'),
-  2: maskValue('BAD', 'NO_DATA'),
-  3: maskValue('BAD', 'SAT'),
-  4: maskValue('BAD', 'SAT'),
-  5: maskValue('BAD', 'CR'),
-  6: maskValue('BAD'),
-  7: maskValue('BAD'),
-  8: maskValue('BAD', 'STREAK'),
-};
 
 /** A companion-file rule `FROM=TO`: the image's file name with FROM replaced by TO; or 'none'. */
 export interface CompanionPattern {
@@ -124,22 +105,6 @@ function num(headers: readonly FitsHeader[], key: string): number | undefined {
   return undefined;
 }
 
-function firstImageHdu(hdus: readonly HduInfo[]): HduInfo | undefined {
-  return hdus.find((h) => h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0);
-}
-
-/** The HDU of a companion file matching the image's: same EXTNAME when it has one, else the first 2-d image; same size. */
-function companionHdu(source: string, companion: string, what: string, image: HduInfo): { file: ReturnType<typeof readFitsChecked>; hdu: HduInfo } {
-  const file = readFitsChecked(companion);
-  const named = image.extname !== undefined ? file.indexOf(image.extname) : -1;
-  const hdu = named >= 0 ? file.hdu(named) : firstImageHdu(file.hdus);
-  if (!hdu || hdu.type !== 'IMAGE' || hdu.shape.length !== 2) throw new RepositoryError(`${source}: its ${what} file ${companion} has no 2-d image HDU`);
-  if (hdu.shape[0] !== image.shape[0] || hdu.shape[1] !== image.shape[1]) {
-    throw new RepositoryError(`${source}: its ${what} file ${companion} HDU ${hdu.index} is ${hdu.shape[1]}x${hdu.shape[0]}, the image is ${image.shape[1]}x${image.shape[0]}`);
-  }
-  return { file, hdu };
-}
-
 /** Stable detector number of a detector name: CRC-32 of its UTF-8 bytes, 31 bits. */
 export function detectorNumberOfName(name: string): number {
   return crc32(new TextEncoder().encode(name)) & 0x7fffffff;
@@ -197,78 +162,14 @@ export function readImageInfo(source: string, options: { instrument?: string; we
   };
 }
 
-function median(values: Float64Array): number {
-  const sorted = values.slice().sort();
-  const n = sorted.length;
-  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-}
-
-/** Robust sky variance (1.4826 MAD)^2 of the finite pixels not flagged in `mask` (all finite pixels when that leaves none). */
-export function robustSkyVariance(image: ArrayLike<number>, mask?: Int32Array): number {
-  const pick = (useMask: boolean): Float64Array => {
-    const out: number[] = [];
-    for (let i = 0; i < image.length; i++) if (Number.isFinite(image[i]!) && !(useMask && mask && mask[i] !== 0)) out.push(image[i]!);
-    return Float64Array.from(out);
-  };
-  let values = pick(true);
-  if (values.length === 0) values = pick(false);
-  if (values.length === 0) return NaN;
-  const m = median(values);
-  const sigma = 1.4826 * median(values.map((v) => Math.abs(v - m)));
-  return sigma * sigma;
-}
-
-function toFloat32(data: ImageArray): Float32Array {
-  return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number);
-}
-
 /** The afw Exposure bytes of a checked image (see the module comment). */
 export function buildExposureBytes(info: ImageInfo): Uint8Array {
-  const file = readFitsChecked(info.source);
-  const hdu = file.hdu(info.hdu);
-  const image = toFloat32(file.readImage(info.hdu).data);
-  const n = image.length;
-  const mask = new Int32Array(n);
-  const metadata = file.hdu(0).header.clone();
-  if (info.mask) {
-    const { file: mf, hdu: mh } = companionHdu(info.source, info.mask, 'mask', hdu);
-    const dq = mf.readImage(mh.index).data;
-    for (let i = 0; i < n; i++) {
-      const code = Number(dq[i]);
-      if (code !== 0) mask[i] = mask[i]! | (CP_OOD_CODE_MASK[code] ?? maskValue('BAD'));
-    }
-    metadata.set('MSKFILE', path.basename(info.mask), 'data-quality file (CP codes) of MASK');
-  }
-  if (info.saturation !== undefined) {
-    const sat = maskValue('SAT');
-    for (let i = 0; i < n; i++) if (image[i]! >= info.saturation) mask[i] = mask[i]! | sat;
-  }
-  const variance = new Float32Array(n);
-  if (info.weight) {
-    const { file: wf, hdu: wh } = companionHdu(info.source, info.weight, 'weight', hdu);
-    const w = wf.readImage(wh.index).data;
-    const noData = maskValue('NO_DATA');
-    for (let i = 0; i < n; i++) {
-      const wi = Number(w[i]);
-      if (wi > 0 && Number.isFinite(wi)) variance[i] = 1 / wi;
-      else {
-        variance[i] = NaN;
-        mask[i] = mask[i]! | noData;
-      }
-    }
-    metadata.set('VARSRC', 'weight', 'VARIANCE = 1/inverse-variance weight');
-    metadata.set('WGTFILE', path.basename(info.weight), 'inverse-variance weight file of VARIANCE');
-  } else {
-    const skyVar = robustSkyVariance(image, mask);
-    variance.fill(skyVar);
-    metadata.set('VARSRC', 'sky MAD', 'VARIANCE = robust sky variance (1.4826 MAD)^2');
-    metadata.set('SKYVAR', skyVar, 'estimated sky variance of every pixel');
-  }
-  metadata.set('INGSRC', path.basename(info.source), 'calibrated image this calexp was ingested from');
-  return writeExposure({
-    width: info.width, height: info.height, x0: 0, y0: 0, image, mask, variance,
-    maskPlanes: standardMaskPlanes(), metadata, wcsHeader: hdu.header.clone(),
-  }, { checksum: true, name: info.source });
+  const exposure = readCalibratedImage(info.source, {
+    hdu: info.hdu, ...(info.weight ? { weight: info.weight } : {}), ...(info.mask ? { mask: info.mask } : {}),
+    ...(info.saturation !== undefined ? { saturation: info.saturation } : {}),
+  });
+  exposure.metadata.set('INGSRC', path.basename(info.source), 'calibrated image this calexp was ingested from');
+  return writeExposure(exposure, { checksum: true, name: info.source });
 }
 
 /** The dimension records of checked images; images of one exposure must agree, detectors and (visit, detector) pairs must not clash. */

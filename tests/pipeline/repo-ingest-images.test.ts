@@ -8,7 +8,8 @@ import { realFile, testOutputDir } from '../helpers/paths.js';
 import { FitsHeader, readExposure, readFitsBytes, writeFits } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
 import { maskValue } from '../../lib/pipeline/maskPlanes.js';
-import { ingestImages, readImageInfo, robustSkyVariance } from '../../node/repository/imageIngest.js';
+import { ingestImages, readImageInfo } from '../../node/repository/imageIngest.js';
+import { robustSkyVariance } from '../../node/fits/calibratedImage.js';
 import { tessera } from '../helpers/cli.js';
 import { withRepo } from '../helpers/repository.js';
 

@@ -1,0 +1,294 @@
+// Background estimation kernels (LSST meas_algorithms SubtractBackgroundTask / afw BackgroundMI).
+//
+// binClippedMean: afw's MEANCLIP statistic of the good pixels of every bin of a grid laid over an f32
+//   image. A pixel is good when it is finite and its i32 mask word has none of `badBits` (LSST's
+//   ignoredPixelMask: BAD, EDGE, DETECTED, DETECTED_NEGATIVE, NO_DATA; the host builds the bits).
+//   Bin (i, j) covers x in [xEdges[i], xEdges[i+1]) and y in [yEdges[j], yEdges[j+1]); the edges need
+//   not start at 0 nor end at the image's size, so one bin over the image's interior is the clipped
+//   statistic of that region (detection uses it for the noise of the smoothed image).
+//   The statistic is afw Statistics' MEANCLIP (afw@26.0.0 src/math/Statistics.cc): pass 0 keeps the
+//   values within nSigma x 0.741301109 x IQR of the median, every later pass within nSigma x the previous
+//   pass's sample standard deviation (n - 1) of the previous pass's mean (the IQR width again when fewer
+//   than 2 values survived); each pass selects afresh from all the good values (clipping is not
+//   cumulative) with |v - centre| <= width; the result is the last pass's mean. Quantiles interpolate
+//   linearly between order statistics at p (n - 1) (numpy's default, as assembly/combine.ts). nIter 0
+//   gives the plain mean. LSST's defaults: nSigma 3, nIter 3.
+//   Output per bin, 4 f64 at out + 32 x (j x nx + i): the clipped mean (image units), its variance
+//   (the last pass's clipped sample variance / n used, units^2), n used, and the number of good pixels.
+//   A bin without good pixels gets NaN, NaN, 0, 0; one value gives a NaN variance; a pass that keeps nothing ends the iteration with the
+//   previous pass's results (the median and NaN variance when it is pass 0).
+//   Units: whatever the image holds (e- after ISR). Arithmetic: f64 (pixel values are promoted exactly).
+//   SIMD: the clipping passes run over the good values in raster order four at a time, each lane a running
+//   f64 sum over the values whose index is the lane mod 4, combined as (l0 + l1) + (l2 + l3); the scalar build
+//   keeps the same four sums, so all builds are bit-identical. Gathering and quickselect are scalar.
+//   Scratch: the largest bin's pixel count of f32.
+//
+// evaluateRowPolynomials: writes a model plane from piecewise polynomials along rows: in row y, segment s
+//   covers x in [breaks[s], breaks[s+1]) and the pixel gets sum_k c[y][s][k] u^k with u = (x - centre[s])
+//   x scale[s] (Horner, f32, highest power first). The host turns a 2-D spline or Chebyshev model of the
+//   bin grid into one such polynomial per row and segment (lib/measure/background.ts); a well-scaled u
+//   (|u| <= ~1) keeps f32 Horner accurate. SIMD: four pixels of one segment at a time with the same f32
+//   operations in the same order as the scalar tail, so the builds are bit-identical.
+import { OK, BAD_ARGUMENT } from './status';
+import { assertInMemory } from './planes';
+import { selectInPlace } from './combine';
+
+@inline const IQ_TO_STDEV: f64 = 0.741301109;
+
+// Results of one clipping pass (module globals: kernels never allocate, and AS has no tuples).
+let passSum: f64 = 0;
+let passCount: f64 = 0;
+let passSquares: f64 = 0;
+
+/** Linearly interpolated quantile p of the m (>= 1) values at base (reorders them). */
+function quantileInPlace(base: usize, m: i32, p: f64): f64 {
+  const h = <f64>(m - 1) * p;
+  const k = <i32>h;
+  const a = <f64>selectInPlace(base, m, k);
+  if (k + 1 >= m) return a;
+  // After selection nothing beyond k is smaller than a: the next order statistic is their minimum.
+  let b = load<f32>(base + (<usize>(k + 1) << 2));
+  for (let j = k + 2; j < m; j++) b = min(b, load<f32>(base + (<usize>j << 2)));
+  return a + (h - <f64>k) * (<f64>b - a);
+}
+
+/**
+ * One clipping pass over the m values at base: the sum and count of the values with
+ * |v - centre| <= width (passSum, passCount), then the sum of their squared deviations from
+ * mean = passSum / passCount (passSquares; 0 when nothing was kept).
+ */
+function clipPass(base: usize, m: i32, centre: f64, width: f64): void {
+  let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0;
+  let c0: f64 = 0, c1: f64 = 0, c2: f64 = 0, c3: f64 = 0;
+  let i = 0;
+  const m4 = m & ~3;
+  if (ASC_FEATURE_SIMD) {
+    const cV = f64x2.splat(centre);
+    const wV = f64x2.splat(width);
+    const one = f64x2.splat(1);
+    let sLo = f64x2.splat(0), sHi = f64x2.splat(0), cLo = f64x2.splat(0), cHi = f64x2.splat(0);
+    for (; i < m4; i += 4) {
+      const v = v128.load(base + (<usize>i << 2));
+      const lo = f64x2.promote_low_f32x4(v);
+      const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+      const kLo = f64x2.le(f64x2.abs(f64x2.sub(lo, cV)), wV);
+      const kHi = f64x2.le(f64x2.abs(f64x2.sub(hi, cV)), wV);
+      sLo = f64x2.add(sLo, v128.and(lo, kLo));
+      sHi = f64x2.add(sHi, v128.and(hi, kHi));
+      cLo = f64x2.add(cLo, v128.and(one, kLo));
+      cHi = f64x2.add(cHi, v128.and(one, kHi));
+    }
+    s0 = f64x2.extract_lane(sLo, 0); s1 = f64x2.extract_lane(sLo, 1);
+    s2 = f64x2.extract_lane(sHi, 0); s3 = f64x2.extract_lane(sHi, 1);
+    c0 = f64x2.extract_lane(cLo, 0); c1 = f64x2.extract_lane(cLo, 1);
+    c2 = f64x2.extract_lane(cHi, 0); c3 = f64x2.extract_lane(cHi, 1);
+  } else {
+    for (; i < m4; i += 4) {
+      const p = base + (<usize>i << 2);
+      const v0 = <f64>load<f32>(p), v1 = <f64>load<f32>(p, 4), v2 = <f64>load<f32>(p, 8), v3 = <f64>load<f32>(p, 12);
+      const k0 = abs(v0 - centre) <= width, k1 = abs(v1 - centre) <= width;
+      const k2 = abs(v2 - centre) <= width, k3 = abs(v3 - centre) <= width;
+      s0 += k0 ? v0 : 0; s1 += k1 ? v1 : 0; s2 += k2 ? v2 : 0; s3 += k3 ? v3 : 0;
+      c0 += k0 ? 1 : 0; c1 += k1 ? 1 : 0; c2 += k2 ? 1 : 0; c3 += k3 ? 1 : 0;
+    }
+  }
+  // The tail continues the lane of its index (i mod 4).
+  for (; i < m; i++) {
+    const v = <f64>load<f32>(base + (<usize>i << 2));
+    const keep = abs(v - centre) <= width;
+    const add: f64 = keep ? v : 0;
+    const one: f64 = keep ? 1 : 0;
+    const lane = i & 3;
+    if (lane == 0) { s0 += add; c0 += one; } else if (lane == 1) { s1 += add; c1 += one; } else { s2 += add; c2 += one; }
+  }
+  passSum = (s0 + s1) + (s2 + s3);
+  passCount = (c0 + c1) + (c2 + c3);
+  passSquares = 0;
+  if (passCount == 0) return;
+  const mean = passSum / passCount;
+  let q0: f64 = 0, q1: f64 = 0, q2: f64 = 0, q3: f64 = 0;
+  i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const cV = f64x2.splat(centre);
+    const wV = f64x2.splat(width);
+    const mV = f64x2.splat(mean);
+    let qLo = f64x2.splat(0), qHi = f64x2.splat(0);
+    for (; i < m4; i += 4) {
+      const v = v128.load(base + (<usize>i << 2));
+      const lo = f64x2.promote_low_f32x4(v);
+      const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+      const kLo = f64x2.le(f64x2.abs(f64x2.sub(lo, cV)), wV);
+      const kHi = f64x2.le(f64x2.abs(f64x2.sub(hi, cV)), wV);
+      const dLo = f64x2.sub(lo, mV);
+      const dHi = f64x2.sub(hi, mV);
+      qLo = f64x2.add(qLo, v128.and(f64x2.mul(dLo, dLo), kLo));
+      qHi = f64x2.add(qHi, v128.and(f64x2.mul(dHi, dHi), kHi));
+    }
+    q0 = f64x2.extract_lane(qLo, 0); q1 = f64x2.extract_lane(qLo, 1);
+    q2 = f64x2.extract_lane(qHi, 0); q3 = f64x2.extract_lane(qHi, 1);
+  } else {
+    for (; i < m4; i += 4) {
+      const p = base + (<usize>i << 2);
+      const v0 = <f64>load<f32>(p), v1 = <f64>load<f32>(p, 4), v2 = <f64>load<f32>(p, 8), v3 = <f64>load<f32>(p, 12);
+      const d0 = v0 - mean, d1 = v1 - mean, d2 = v2 - mean, d3 = v3 - mean;
+      q0 += abs(v0 - centre) <= width ? d0 * d0 : 0;
+      q1 += abs(v1 - centre) <= width ? d1 * d1 : 0;
+      q2 += abs(v2 - centre) <= width ? d2 * d2 : 0;
+      q3 += abs(v3 - centre) <= width ? d3 * d3 : 0;
+    }
+  }
+  for (; i < m; i++) {
+    const v = <f64>load<f32>(base + (<usize>i << 2));
+    const d = v - mean;
+    const add: f64 = abs(v - centre) <= width ? d * d : 0;
+    const lane = i & 3;
+    if (lane == 0) q0 += add; else if (lane == 1) q1 += add; else q2 += add;
+  }
+  passSquares = (q0 + q1) + (q2 + q3);
+}
+
+/** Copies the good pixels of the box [x0, x1) x [y0, y1) to scratch in raster order; returns their count. */
+function gather(image: usize, mask: usize, width: i32, badBits: i32, x0: i32, x1: i32, y0: i32, y1: i32, scratch: usize): i32 {
+  let m = 0;
+  for (let y = y0; y < y1; y++) {
+    const row = <usize>y * <usize>width;
+    for (let x = x0; x < x1; x++) {
+      const p = (row + <usize>x) << 2;
+      const v = load<f32>(image + p);
+      if (!(v - v == 0)) continue;
+      if (mask != 0 && (load<i32>(mask + p) & badBits) != 0) continue;
+      store<f32>(scratch + (<usize>m << 2), v);
+      m++;
+    }
+  }
+  return m;
+}
+
+/**
+ * Clipped mean (afw MEANCLIP) of the good pixels of each of the nx x ny bins of `image` (width x height
+ * f32; `mask` i32, 0: no mask) bounded by `xEdges` (nx + 1 i32) and `yEdges` (ny + 1 i32), into `out`
+ * (4 f64 per bin, row-major: mean, variance of the mean, n used, n good). `scratch` holds the largest
+ * bin's pixel count of f32. Returns BAD_ARGUMENT for empty grids, edges outside the image or not
+ * increasing, nSigma not > 0 or nIter < 0.
+ */
+export function binClippedMean(image: usize, mask: usize, width: i32, height: i32, badBits: i32, xEdges: usize, nx: i32, yEdges: usize, ny: i32,
+  nSigma: f64, nIter: i32, scratch: usize, out: usize): i32 {
+  if (width <= 0 || height <= 0 || nx < 1 || ny < 1 || !(nSigma > 0) || nIter < 0) return BAD_ARGUMENT;
+  const n = <usize>width * <usize>height;
+  assertInMemory(image, n << 2);
+  if (mask != 0) assertInMemory(mask, n << 2);
+  assertInMemory(xEdges, <usize>(nx + 1) << 2);
+  assertInMemory(yEdges, <usize>(ny + 1) << 2);
+  assertInMemory(out, <usize>nx * <usize>ny << 5);
+  let largest = 0;
+  for (let i = 0; i <= nx; i++) {
+    const e = load<i32>(xEdges + (<usize>i << 2));
+    if (e < 0 || e > width || (i > 0 && e <= load<i32>(xEdges + (<usize>(i - 1) << 2)))) return BAD_ARGUMENT;
+  }
+  for (let j = 0; j <= ny; j++) {
+    const e = load<i32>(yEdges + (<usize>j << 2));
+    if (e < 0 || e > height || (j > 0 && e <= load<i32>(yEdges + (<usize>(j - 1) << 2)))) return BAD_ARGUMENT;
+  }
+  for (let j = 0; j < ny; j++) {
+    const h = load<i32>(yEdges + (<usize>(j + 1) << 2)) - load<i32>(yEdges + (<usize>j << 2));
+    for (let i = 0; i < nx; i++) largest = max(largest, h * (load<i32>(xEdges + (<usize>(i + 1) << 2)) - load<i32>(xEdges + (<usize>i << 2))));
+  }
+  assertInMemory(scratch, <usize>largest << 2);
+  for (let j = 0; j < ny; j++) {
+    const y0 = load<i32>(yEdges + (<usize>j << 2));
+    const y1 = load<i32>(yEdges + (<usize>(j + 1) << 2));
+    for (let i = 0; i < nx; i++) {
+      const x0 = load<i32>(xEdges + (<usize>i << 2));
+      const x1 = load<i32>(xEdges + (<usize>(i + 1) << 2));
+      const m = gather(image, mask, width, badBits, x0, x1, y0, y1, scratch);
+      const o = out + ((<usize>j * <usize>nx + <usize>i) << 5);
+      store<f64>(o + 24, <f64>m);
+      if (m == 0) {
+        store<f64>(o, NaN);
+        store<f64>(o + 8, NaN);
+        store<f64>(o + 16, 0);
+        continue;
+      }
+      let centre: f64 = 0;
+      let iqrWidth: f64 = Infinity;
+      if (nIter > 0) {
+        centre = quantileInPlace(scratch, m, 0.5);
+        iqrWidth = nSigma * (IQ_TO_STDEV * (quantileInPlace(scratch, m, 0.75) - quantileInPlace(scratch, m, 0.25)));
+        // Selection reordered the values: gather them again so that the sums run in raster order.
+        gather(image, mask, width, badBits, x0, x1, y0, y1, scratch);
+      }
+      let clipWidth: f64 = iqrWidth;
+      let mean: f64 = centre;
+      let variance: f64 = NaN;
+      let used: f64 = 0;
+      const passes = max(nIter, 1);
+      for (let pass = 0; pass < passes; pass++) {
+        clipPass(scratch, m, centre, clipWidth);
+        if (passCount == 0) break;
+        mean = passSum / passCount;
+        const s2 = passCount > 1 ? passSquares / (passCount - 1) : 0;
+        variance = passCount > 1 ? s2 / passCount : NaN;
+        used = passCount;
+        centre = mean;
+        clipWidth = passCount > 1 ? nSigma * Math.sqrt(s2) : iqrWidth;
+      }
+      store<f64>(o, mean);
+      store<f64>(o + 8, variance);
+      store<f64>(o + 16, used);
+    }
+  }
+  return OK;
+}
+
+/**
+ * Model plane `out` (width x height f32) from per-row piecewise polynomials: nSeg segments with pixel
+ * boundaries `breaks` (nSeg + 1 i32, from 0 to width, non-decreasing: empty segments are allowed),
+ * `centres` and `scales` (nSeg f32 each), and `coefficients` (height x nSeg x (degree + 1) f32, the
+ * constant term first). Returns BAD_ARGUMENT for bad sizes or breaks.
+ */
+export function evaluateRowPolynomials(out: usize, width: i32, height: i32, breaks: usize, nSeg: i32, centres: usize, scales: usize, degree: i32, coefficients: usize): i32 {
+  if (width <= 0 || height <= 0 || nSeg < 1 || degree < 0) return BAD_ARGUMENT;
+  assertInMemory(out, <usize>width * <usize>height << 2);
+  assertInMemory(breaks, <usize>(nSeg + 1) << 2);
+  assertInMemory(centres, <usize>nSeg << 2);
+  assertInMemory(scales, <usize>nSeg << 2);
+  const nc = degree + 1;
+  assertInMemory(coefficients, <usize>height * <usize>nSeg * <usize>nc << 2);
+  if (load<i32>(breaks) != 0 || load<i32>(breaks + (<usize>nSeg << 2)) != width) return BAD_ARGUMENT;
+  for (let s = 0; s < nSeg; s++) {
+    if (load<i32>(breaks + (<usize>(s + 1) << 2)) < load<i32>(breaks + (<usize>s << 2))) return BAD_ARGUMENT;
+  }
+  for (let y = 0; y < height; y++) {
+    const row = out + (<usize>y * <usize>width << 2);
+    for (let s = 0; s < nSeg; s++) {
+      const x0 = load<i32>(breaks + (<usize>s << 2));
+      const x1 = load<i32>(breaks + (<usize>(s + 1) << 2));
+      const c = load<f32>(centres + (<usize>s << 2));
+      const sc = load<f32>(scales + (<usize>s << 2));
+      const coef = coefficients + ((<usize>y * <usize>nSeg + <usize>s) * <usize>nc << 2);
+      const top = load<f32>(coef + (<usize>degree << 2));
+      let x = x0;
+      if (ASC_FEATURE_SIMD) {
+        const cV = f32x4.splat(c);
+        const sV = f32x4.splat(sc);
+        const topV = f32x4.splat(top);
+        let xs = i32x4.add(i32x4.splat(x0), i32x4(0, 1, 2, 3));
+        const four = i32x4.splat(4);
+        for (; x + 4 <= x1; x += 4) {
+          const u = f32x4.mul(f32x4.sub(f32x4.convert_i32x4_s(xs), cV), sV);
+          let v = topV;
+          for (let k = degree - 1; k >= 0; k--) v = f32x4.add(f32x4.mul(v, u), f32x4.splat(load<f32>(coef + (<usize>k << 2))));
+          v128.store(row + (<usize>x << 2), v);
+          xs = i32x4.add(xs, four);
+        }
+      }
+      for (; x < x1; x++) {
+        const u = (<f32>x - c) * sc;
+        let v = top;
+        for (let k = degree - 1; k >= 0; k--) v = v * u + load<f32>(coef + (<usize>k << 2));
+        store<f32>(row + (<usize>x << 2), v);
+      }
+    }
+  }
+  return OK;
+}

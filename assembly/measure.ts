@@ -1,0 +1,154 @@
+// Source measurement kernels (LSST meas_base's CircularApertureFlux and PsfFlux, on planes in linear
+// memory). Pixels are unit squares centred on integer coordinates: pixel (i, j) covers
+// [i - 0.5, i + 0.5) x [j - 0.5, j + 0.5), as in LSST and the catalogues. Fluxes are in image units
+// (e- after ISR) and variances in image units squared. Per-source problems are flag bits, not errors.
+
+import { BAD_ARGUMENT, OK } from './status';
+
+/** Flag bits written per source (and per radius for apertures). */
+export const MEASURE_FLAG_EDGE: i32 = 1; // the aperture or the PSF stamp runs off the image: truncated
+export const MEASURE_FLAG_NONFINITE: i32 = 2; // a non-finite pixel inside was left out
+export const MEASURE_FLAG_NO_WEIGHT: i32 = 4; // PSF flux: the stamp's sum of squares over usable pixels is 0
+
+// Integral of sqrt(r^2 - u^2) du from 0 to u (|u| <= r).
+@inline function halfChordIntegral(u: f64, r: f64): f64 {
+  const c = u / r;
+  const clamped = c > 1.0 ? 1.0 : c < -1.0 ? -1.0 : c;
+  return 0.5 * (u * Math.sqrt(Math.max(r * r - u * u, 0.0)) + r * r * Math.asin(clamped));
+}
+
+// Integral of (y + h(u)) over u in [a, b] (h = sqrt(r^2 - u^2)), empty when b <= a.
+@inline function chordPart(a: f64, b: f64, y: f64, r: f64, twice: bool): f64 {
+  if (b <= a) return 0.0;
+  const hb = halfChordIntegral(b, r) - halfChordIntegral(a, r);
+  return twice ? 2.0 * hb : y * (b - a) + hb;
+}
+
+// Area of the part of the disc of radius r at the origin with u < x and v < y (exact).
+function cornerArea(x: f64, y: f64, r: f64): f64 {
+  if (y <= -r || x <= -r) return 0.0;
+  const xc = x > r ? r : x;
+  if (y >= r) return chordPart(-r, xc, 0.0, r, true);
+  const s = Math.sqrt(r * r - y * y); // |u| <= s: the chord crosses v = y
+  let area = chordPart(-s, Math.min(s, xc), y, r, false);
+  if (y > 0.0) {
+    // |u| > s: the whole chord lies below v = y.
+    area += chordPart(-r, Math.min(-s, xc), 0.0, r, true);
+    area += chordPart(s, xc, 0.0, r, true);
+  }
+  return area;
+}
+
+/** Exact area of the intersection of the unit pixel centred at (dx, dy) with the disc of radius r at the origin. */
+export function pixelDiscOverlap(dx: f64, dy: f64, r: f64): f64 {
+  const x0 = dx - 0.5, x1 = dx + 0.5, y0 = dy - 0.5, y1 = dy + 0.5;
+  return cornerArea(x1, y1, r) - cornerArea(x0, y1, r) - cornerArea(x1, y0, r) + cornerArea(x0, y0, r);
+}
+
+/**
+ * Circular aperture fluxes (LSST CircularApertureFlux with exact pixel weights: each pixel counts with
+ * the exact area of its overlap with the disc, as SEP's `sum_circle(subpix=0)`; LSST uses sinc
+ * apertures up to 10 px, which agree with exact ones on well-sampled images to well under the noise).
+ * centres: nSources (x, y) f64 pairs; radii: nRadii f64 (px); out: per source and radius (flux, variance)
+ * f64 pairs, source-major; flags: per source and radius i32 (EDGE when the disc leaves the image,
+ * NONFINITE when a non-finite pixel or variance was skipped). variance may be 0 (variances out 0).
+ */
+export function apertureFluxes(image: usize, variance: usize, width: i32, height: i32, centres: usize, nSources: i32,
+  radii: usize, nRadii: i32, out: usize, flags: usize): i32 {
+  if (width <= 0 || height <= 0 || nSources < 0 || nRadii <= 0) return BAD_ARGUMENT;
+  for (let s = 0; s < nSources; s++) {
+    const cx = load<f64>(centres + (<usize>(2 * s) << 3));
+    const cy = load<f64>(centres + (<usize>(2 * s + 1) << 3));
+    for (let k = 0; k < nRadii; k++) {
+      const r = load<f64>(radii + (<usize>k << 3));
+      let flux = 0.0, vsum = 0.0;
+      let flag = 0;
+      if (!(r > 0.0) || !isFinite(cx) || !isFinite(cy)) {
+        flag |= MEASURE_FLAG_NONFINITE;
+      } else {
+        const xa = <i32>Math.floor(cx - r + 0.5), xb = <i32>Math.ceil(cx + r - 0.5);
+        const ya = <i32>Math.floor(cy - r + 0.5), yb = <i32>Math.ceil(cy + r - 0.5);
+        if (xa < 0 || ya < 0 || xb > width - 1 || yb > height - 1) flag |= MEASURE_FLAG_EDGE;
+        const inner = r - 0.7072; // pixels whose farthest corner is inside: weight 1
+        const outer = r + 0.7072; // pixels whose nearest point is outside: weight 0
+        for (let y = max(ya, 0); y <= min(yb, height - 1); y++) {
+          const dy = <f64>y - cy;
+          const row = <usize>y * <usize>width;
+          for (let x = max(xa, 0); x <= min(xb, width - 1); x++) {
+            const dx = <f64>x - cx;
+            const d = Math.sqrt(dx * dx + dy * dy);
+            if (d >= outer) continue;
+            const w = d <= inner ? 1.0 : pixelDiscOverlap(dx, dy, r);
+            if (w <= 0.0) continue;
+            const i = row + <usize>x;
+            const v = <f64>load<f32>(image + (i << 2));
+            if (!isFinite(v)) { flag |= MEASURE_FLAG_NONFINITE; continue; }
+            flux += w * v;
+            if (variance != 0) {
+              const vv = <f64>load<f32>(variance + (i << 2));
+              if (!isFinite(vv)) { flag |= MEASURE_FLAG_NONFINITE; continue; }
+              vsum += w * w * vv;
+            }
+          }
+        }
+      }
+      const o = out + (<usize>(2 * (s * nRadii + k)) << 3);
+      store<f64>(o, flux);
+      store<f64>(o + 8, vsum);
+      store<i32>(flags + (<usize>(s * nRadii + k) << 2), flag);
+    }
+  }
+  return OK;
+}
+
+/**
+ * PSF fluxes (LSST PsfFlux): the amplitude of the PSF model fitted by unweighted linear least squares,
+ * F = sum(P I) / sum(P^2), var(F) = sum(P^2 V) / sum(P^2)^2, over the stamp's pixels on the image
+ * (unweighted so that bright stars' own Poisson noise does not bias them, as LSST). stamps: nSources
+ * f32 images of stampSize^2 (the PSF at each source, centred on its sub-pixel position, unit sum);
+ * origins: nSources (x0, y0) i32 pairs, the image pixel of each stamp's (0, 0); out: (flux, variance)
+ * f64 pairs; flags: per source i32 (EDGE, NONFINITE, NO_WEIGHT).
+ */
+export function psfFluxes(image: usize, variance: usize, width: i32, height: i32, stamps: usize, stampSize: i32,
+  origins: usize, nSources: i32, out: usize, flags: usize): i32 {
+  if (width <= 0 || height <= 0 || stampSize <= 0 || nSources < 0) return BAD_ARGUMENT;
+  const area = <usize>stampSize * <usize>stampSize;
+  for (let s = 0; s < nSources; s++) {
+    const x0 = load<i32>(origins + (<usize>(2 * s) << 2));
+    const y0 = load<i32>(origins + (<usize>(2 * s + 1) << 2));
+    const stamp = stamps + ((<usize>s * area) << 2);
+    let spi = 0.0, spp = 0.0, sppv = 0.0;
+    let flag = 0;
+    for (let j = 0; j < stampSize; j++) {
+      const y = y0 + j;
+      if (y < 0 || y >= height) { flag |= MEASURE_FLAG_EDGE; continue; }
+      for (let i = 0; i < stampSize; i++) {
+        const x = x0 + i;
+        if (x < 0 || x >= width) { flag |= MEASURE_FLAG_EDGE; continue; }
+        const p = <f64>load<f32>(stamp + (<usize>(j * stampSize + i) << 2));
+        if (p == 0.0) continue;
+        const idx = <usize>y * <usize>width + <usize>x;
+        const v = <f64>load<f32>(image + (idx << 2));
+        if (!isFinite(v)) { flag |= MEASURE_FLAG_NONFINITE; continue; }
+        spi += p * v;
+        spp += p * p;
+        if (variance != 0) {
+          const vv = <f64>load<f32>(variance + (idx << 2));
+          if (isFinite(vv)) sppv += p * p * vv;
+          else flag |= MEASURE_FLAG_NONFINITE;
+        }
+      }
+    }
+    const o = out + (<usize>(2 * s) << 3);
+    if (spp > 0.0) {
+      store<f64>(o, spi / spp);
+      store<f64>(o + 8, sppv / (spp * spp));
+    } else {
+      store<f64>(o, NaN);
+      store<f64>(o + 8, NaN);
+      flag |= MEASURE_FLAG_NO_WEIGHT;
+    }
+    store<i32>(flags + (<usize>s << 2), flag);
+  }
+  return OK;
+}

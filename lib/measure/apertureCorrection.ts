@@ -1,0 +1,144 @@
+/**
+ * Aperture corrections (LSST meas_algorithms MeasureApCorrTask and meas_base ApplyApCorrTask): for each
+ * flux algorithm, the ratio of the reference flux (the 12-px circular aperture, LSST's slot_CalibFlux)
+ * to that algorithm's flux, measured on bright unflagged stars and fitted as a smooth field over the
+ * detector: a Chebyshev polynomial in x and y scaled to [-1, 1] over the detector, of total degree 2
+ * (LSST's ChebyshevBoundedField orderX = orderY = 2, triangular), with clipping at 4 sigma of the MAD
+ * (numSigmaClip 4, numIter 4); the order drops when too few stars remain (minDegreesOfFreedom 1).
+ * Applying multiplies each source's flux by the field at its position and adds the field's error in
+ * quadrature to the flux error; `<algorithm>_apCorr`, `_apCorrErr` and `_flag_apCorr` columns say what
+ * was done. The error of the field at a point is the rms scatter of the clipped ratios over sqrt(n),
+ * a simple stand-in for the fit covariance (LSST propagates a per-point error too).
+ */
+import { solveLeastSquares } from '../wcs/leastSquares.js';
+import type { SourceCatalog } from './sourceCatalog.js';
+
+export interface ApertureCorrectionField {
+  /** Total polynomial degree actually used (<= the configured order). */
+  readonly order: number;
+  /** Chebyshev coefficients in the order of `chebyshevTerms(order)`. */
+  readonly coefficients: Float64Array;
+  readonly width: number;
+  readonly height: number;
+  /** Stars fitted (after clipping) and the rms of their ratios about the field. */
+  readonly nStars: number;
+  readonly rms: number;
+  /** Error of the field at any point (rms / sqrt(nStars)). */
+  readonly error: number;
+}
+
+export interface ApertureCorrectionConfig {
+  /** The flux the others are corrected to (LSST refFluxName: the 12-px aperture). */
+  refFlux: string;
+  /** Algorithms to correct (LSST's registered apCorr names). */
+  algorithms: readonly string[];
+  order: number;
+  numIter: number;
+  numSigmaClip: number;
+  /** Stars: S/N of the reference flux at least this (LSST's selection: 200). */
+  minSnr: number;
+}
+
+export const DEFAULT_APERTURE_CORRECTION_CONFIG: Readonly<ApertureCorrectionConfig> = Object.freeze({
+  refFlux: 'base_CircularApertureFlux_12_0',
+  algorithms: Object.freeze(['base_PsfFlux', 'base_GaussianFlux', 'ext_photometryKron_KronFlux']),
+  order: 2,
+  numIter: 4,
+  numSigmaClip: 4,
+  minSnr: 200,
+});
+
+/** Terms (i, j) of a triangular Chebyshev basis of total degree `order`: T_i(x) T_j(y), i + j <= order. */
+function chebyshevTerms(order: number): [number, number][] {
+  const terms: [number, number][] = [];
+  for (let total = 0; total <= order; total++) for (let j = 0; j <= total; j++) terms.push([total - j, j]);
+  return terms;
+}
+
+function chebyshev(n: number, t: number): number {
+  let a = 1, b = t;
+  if (n === 0) return 1;
+  for (let k = 1; k < n; k++) [a, b] = [b, 2 * t * b - a];
+  return b;
+}
+
+function basis(order: number, x: number, y: number, width: number, height: number): number[] {
+  const u = (2 * (x + 0.5)) / width - 1, v = (2 * (y + 0.5)) / height - 1;
+  return chebyshevTerms(order).map(([i, j]) => chebyshev(i, u) * chebyshev(j, v));
+}
+
+/** The field's value at (x, y). */
+export function evaluateApertureCorrection(field: ApertureCorrectionField, x: number, y: number): number {
+  const b = basis(field.order, x, y, field.width, field.height);
+  return b.reduce((s, bk, k) => s + bk * field.coefficients[k]!, 0);
+}
+
+const median = (values: number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * Fits one algorithm's correction field on the stars `use` (indices into the catalogue); undefined when
+ * fewer than two stars have finite fluxes.
+ */
+export function fitApertureCorrection(catalog: SourceCatalog, algorithm: string, use: readonly number[], width: number, height: number,
+  overrides: Partial<ApertureCorrectionConfig> = {}): ApertureCorrectionField | undefined {
+  const config = { ...DEFAULT_APERTURE_CORRECTION_CONFIG, ...overrides };
+  const ref = catalog.columns[`${config.refFlux}_instFlux`] as Float64Array;
+  const flux = catalog.columns[`${algorithm}_instFlux`] as Float64Array | undefined;
+  const xs = catalog.columns.base_SdssCentroid_x as Float64Array, ys = catalog.columns.base_SdssCentroid_y as Float64Array;
+  if (!flux || !ref) return undefined;
+  let stars = use.filter((k) => Number.isFinite(ref[k]!) && flux[k]! > 0 && ref[k]! > 0);
+  if (stars.length < 2) return undefined;
+  let coefficients: Float64Array = new Float64Array([median(stars.map((k) => ref[k]! / flux[k]!))]);
+  let order = 0;
+  let rms = 0;
+  for (let iter = 0; iter <= config.numIter; iter++) {
+    order = config.order;
+    while (order > 0 && stars.length - chebyshevTerms(order).length < 1) order--;
+    const terms = chebyshevTerms(order).length;
+    const a = new Float64Array(stars.length * terms), b = new Float64Array(stars.length);
+    stars.forEach((k, row) => {
+      basis(order, xs[k]!, ys[k]!, width, height).forEach((v, col) => { a[row * terms + col] = v; });
+      b[row] = ref[k]! / flux[k]!;
+    });
+    const solved = solveLeastSquares(a, stars.length, terms, [b]);
+    if (!solved) break;
+    coefficients = solved[0]!;
+    const field = { order, coefficients, width, height, nStars: stars.length, rms: 0, error: 0 };
+    const residuals = stars.map((k) => ref[k]! / flux[k]! - evaluateApertureCorrection(field, xs[k]!, ys[k]!));
+    const mad = 1.4826 * median(residuals.map(Math.abs));
+    rms = Math.sqrt(residuals.reduce((s, r) => s + r * r, 0) / residuals.length);
+    if (iter === config.numIter || !(mad > 0)) break;
+    const kept = stars.filter((_, i) => Math.abs(residuals[i]!) <= config.numSigmaClip * mad);
+    if (kept.length === stars.length || kept.length < 2) break;
+    stars = kept;
+  }
+  return { order, coefficients, width, height, nStars: stars.length, rms, error: rms / Math.sqrt(stars.length) };
+}
+
+/** Multiplies each algorithm's fluxes by its field and adds the `_apCorr`, `_apCorrErr`, `_flag_apCorr` columns. */
+export function applyApertureCorrections(catalog: SourceCatalog, fields: Readonly<Record<string, ApertureCorrectionField | undefined>>): void {
+  const xs = catalog.columns.base_SdssCentroid_x as Float64Array, ys = catalog.columns.base_SdssCentroid_y as Float64Array;
+  for (const [algorithm, field] of Object.entries(fields)) {
+    const flux = catalog.columns[`${algorithm}_instFlux`] as Float64Array | undefined;
+    const err = catalog.columns[`${algorithm}_instFluxErr`] as Float64Array | undefined;
+    if (!flux || !err) continue;
+    const corr = new Float64Array(catalog.length).fill(NaN), corrErr = new Float64Array(catalog.length).fill(NaN);
+    const flag = new Array<boolean>(catalog.length).fill(field === undefined);
+    if (field) {
+      for (let k = 0; k < catalog.length; k++) {
+        const c = evaluateApertureCorrection(field, xs[k]!, ys[k]!);
+        corr[k] = c;
+        corrErr[k] = field.error;
+        const f = flux[k]!;
+        flux[k] = f * c;
+        err[k] = Math.sqrt((err[k]! * c) ** 2 + (f * field.error) ** 2);
+      }
+    }
+    catalog.columns[`${algorithm}_apCorr`] = corr;
+    catalog.columns[`${algorithm}_apCorrErr`] = corrErr;
+    catalog.columns[`${algorithm}_flag_apCorr`] = flag;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Background, detection and measurement of one image: the work `tessera extract` does on any
+ * calibrated image and that characterizeImage and calibrate repeat with their own thresholds.
+ * 1. With no PSF given, the seeing is estimated first, as LSST's characterizeImage bootstraps from a
+ *    simple Gaussian PSF: detect at a high threshold (bootstrapThreshold x the detection threshold, 10 by
+ *    default as LSST's includeThresholdMultiplier) with a guessed sigma (initialPsfSigma, 2 px), take the
+ *    adaptive moments of the bright, unflagged, unsaturated sources, and use the median trace radius of
+ *    the smallest (the stellar locus: sources within 15 % of the 20th percentile) as the Gaussian sigma.
+ *    With fewer than 3 such sources (a tiny cut-out, a field of saturated stars) it takes `fallbackSigma`
+ *    (e.g. from the image header's FWHM) or else the initial guess, and says so in `seeing`.
+ * 2. Background and detection with the PSF's sigma (lib/measure/detection.ts detectWithBackground:
+ *    estimate, subtract, detect, re-estimate with the detections masked).
+ * 3. Measurement of every positive footprint (lib/measure/measurement.ts) on the subtracted image.
+ * Returns the catalogue, the background model, the subtracted image, the mask with DETECTED set, and the
+ * PSF used. Units: the image's (e- for ISR outputs).
+ */
+import type { Tessera } from '../wasm/loader.js';
+import { MASK_PLANES } from '../pipeline/maskPlanes.js';
+import { adaptiveMoments, traceRadius } from './adaptiveMoments.js';
+import type { BackgroundConfig, BackgroundModel, MaskedImage } from './background.js';
+import { detectWithBackground, type DetectionConfig, type DetectionResult } from './detection.js';
+import { measureSources, type MeasurementConfig } from './measurement.js';
+import { GaussianPsf, type PsfLike } from './psf.js';
+import type { SourceCatalog } from './sourceCatalog.js';
+
+export interface ExtractConfig {
+  background: Partial<BackgroundConfig>;
+  detection: Partial<Omit<DetectionConfig, 'psfSigma'>>;
+  measurement: Partial<MeasurementConfig>;
+  /** Sigma (px) guessed before the seeing is measured. */
+  initialPsfSigma: number;
+  /** The seeing is measured on sources this many times above the detection threshold. */
+  bootstrapThreshold: number;
+  /** Sigma (px) to use when the seeing cannot be measured (default: initialPsfSigma). */
+  fallbackSigma?: number;
+}
+
+export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
+  background: {},
+  detection: {},
+  measurement: {},
+  initialPsfSigma: 2,
+  bootstrapThreshold: 10,
+});
+
+export interface Extraction {
+  catalog: SourceCatalog;
+  background: BackgroundModel;
+  /** image - background. */
+  image: Float32Array;
+  /** The input mask with DETECTED (and DETECTED_NEGATIVE) set. */
+  mask: Int32Array;
+  detection: DetectionResult;
+  psf: PsfLike;
+  /** How the PSF sigma was chosen: given, measured on `stars` stars, or the fallback. */
+  seeing: { source: 'given' | 'measured' | 'fallback'; stars: number };
+}
+
+/** The Gaussian sigma (px) of the stellar locus among bright sources, with the number of sources measured (see the module comment). */
+export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: ExtractConfig): { sigma: number | undefined; stars: number } {
+  const threshold = (config.detection.thresholdValue ?? 5) * config.bootstrapThreshold;
+  const first = detectWithBackground(tessera, image, {
+    background: config.background, detection: { ...config.detection, psfSigma: config.initialPsfSigma, thresholdValue: threshold },
+  });
+  const bad = (1 << MASK_PLANES.SAT) | (1 << MASK_PLANES.BAD) | (1 << MASK_PLANES.INTRP) | (1 << MASK_PLANES.CR) | (1 << MASK_PLANES.NO_DATA);
+  const radii: number[] = [];
+  for (const fp of first.detection.positive) {
+    const peak = fp.peaks[0];
+    if (!peak) continue;
+    let masked = false;
+    for (const s of fp.spans) for (let x = s.x0; x <= s.x1 && !masked; x++) masked = (image.mask[s.y * image.width + x]! & bad) !== 0;
+    if (masked) continue;
+    const m = adaptiveMoments(first.image, image.width, image.height, peak.fx, peak.fy, { sigma0: config.initialPsfSigma });
+    if (m.flags === 0 && m.xx > 0 && m.yy > 0) radii.push(traceRadius(m));
+  }
+  if (radii.length < 3) return { sigma: undefined, stars: radii.length };
+  radii.sort((a, b) => a - b);
+  const floor = radii[Math.floor(0.2 * (radii.length - 1))]!;
+  const locus = radii.filter((r) => r <= 1.15 * floor);
+  const median = locus[Math.floor((locus.length - 1) / 2)]!;
+  // Adaptive moments of a pixelised Gaussian include the pixel's 1/12 px^2.
+  return { sigma: Math.sqrt(Math.max(median * median - 1 / 12, 0.25)), stars: radii.length };
+}
+
+export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLike | undefined, overrides: Partial<ExtractConfig> = {}): Extraction {
+  const config: ExtractConfig = { ...DEFAULT_EXTRACT_CONFIG, ...overrides };
+  let model = psf;
+  let seeing: Extraction['seeing'] = { source: 'given', stars: 0 };
+  if (!model) {
+    const measured = estimateSeeing(tessera, image, config);
+    seeing = { source: measured.sigma === undefined ? 'fallback' : 'measured', stars: measured.stars };
+    model = new GaussianPsf(measured.sigma ?? config.fallbackSigma ?? config.initialPsfSigma);
+  }
+  const found = detectWithBackground(tessera, image, { background: config.background, detection: { ...config.detection, psfSigma: model.sigma } });
+  const subtracted: MaskedImage = { ...image, image: found.image, mask: found.detection.mask };
+  const catalog = measureSources(tessera, subtracted, found.detection.positive, model, config.measurement);
+  return { catalog, background: found.background, image: found.image, mask: found.detection.mask, detection: found.detection, psf: model, seeing };
+}
