@@ -11,7 +11,7 @@ import { FitsHeader } from './header.js';
 import { openFits, type FitsBytes, type FitsFile, type HduInfo } from './file.js';
 import type { ByteSource } from './source.js';
 import type { ImageArray } from './image.js';
-import { writeFits, type RawHduSpec, type WriteOptions } from './writer.js';
+import { writeFits, type RawHduSpec, type TableHduSpec, type WriteOptions } from './writer.js';
 
 export interface ExposureComponentHdu {
   index: number;
@@ -177,8 +177,8 @@ function planeHeader(exposure: Exposure, plane: Plane): FitsHeader {
 }
 
 export interface WriteExposureOptions extends WriteOptions {
-  /** Component HDUs (binary tables) to append after VARIANCE, e.g. from writeBinTable. */
-  components?: RawHduSpec[];
+  /** Component HDUs (binary tables) to append after VARIANCE: prepared ones (writeBinTable) or table specs. */
+  components?: (RawHduSpec | TableHduSpec)[];
 }
 
 /** Writes an Exposure in the afw layout: primary (metadata), IMAGE f32, MASK i32, VARIANCE f32, components. */

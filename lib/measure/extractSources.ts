@@ -10,9 +10,12 @@
  *    (e.g. from the image header's FWHM) or else the initial guess, and says so in `seeing`.
  * 2. Background and detection with the PSF's sigma (lib/measure/detection.ts detectWithBackground:
  *    estimate, subtract, detect, re-estimate with the detections masked).
- * 3. Measurement of every positive footprint (lib/measure/measurement.ts) on the subtracted image.
+ * 3. Measurement of every positive footprint on the subtracted image: deblended into one child per peak
+ *    and each source measured alone (lib/measure/deblend.ts), or (deblend false, as LSST's
+ *    characterizeImage) one source per footprint (lib/measure/measurement.ts).
  * Returns the catalogue, the background model, the subtracted image, the mask with DETECTED set, and the
- * PSF used. Units: the image's (e- for ISR outputs).
+ * PSF used. Units: the image's (e- for ISR outputs). An image that cannot be worked on (no usable pixel,
+ * a bad configuration) throws the BackgroundError or DetectionError that says why.
  */
 import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
@@ -20,6 +23,7 @@ import { adaptiveMoments, traceRadius } from './adaptiveMoments.js';
 import type { BackgroundConfig, BackgroundModel, MaskedImage } from './background.js';
 import { detectWithBackground, type DetectionConfig, type DetectionResult } from './detection.js';
 import { measureSources, type MeasurementConfig } from './measurement.js';
+import { deblendAndMeasure } from './deblend.js';
 import { GaussianPsf, type PsfLike } from './psf.js';
 import type { SourceCatalog } from './sourceCatalog.js';
 
@@ -33,6 +37,8 @@ export interface ExtractConfig {
   bootstrapThreshold: number;
   /** Sigma (px) to use when the seeing cannot be measured (default: initialPsfSigma). */
   fallbackSigma?: number;
+  /** Deblend multi-peak footprints and measure each source alone (lib/measure/deblend.ts). */
+  deblend: boolean;
 }
 
 export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
@@ -41,6 +47,7 @@ export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
   measurement: {},
   initialPsfSigma: 2,
   bootstrapThreshold: 10,
+  deblend: true,
 });
 
 export interface Extraction {
@@ -93,6 +100,8 @@ export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLik
   }
   const found = detectWithBackground(tessera, image, { background: config.background, detection: { ...config.detection, psfSigma: model.sigma } });
   const subtracted: MaskedImage = { ...image, image: found.image, mask: found.detection.mask };
-  const catalog = measureSources(tessera, subtracted, found.detection.positive, model, config.measurement);
+  const catalog = config.deblend
+    ? deblendAndMeasure(tessera, subtracted, found.detection.positive, model, config.measurement)
+    : measureSources(tessera, subtracted, found.detection.positive, model, config.measurement);
   return { catalog, background: found.background, image: found.image, mask: found.detection.mask, detection: found.detection, psf: model, seeing };
 }

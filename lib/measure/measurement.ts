@@ -167,11 +167,22 @@ function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, 
   return { radius, flux, err: Math.sqrt(variance), flag };
 }
 
+/** Where a cut-out lies in its full image: its pixel (0, 0) is the full image's (x0, y0). */
+export interface CutoutOrigin {
+  readonly x0: number;
+  readonly y0: number;
+  readonly fullWidth: number;
+  readonly fullHeight: number;
+}
+
 /**
  * Measures one source per footprint (see the module comment). `image` is background-subtracted; its
- * variance plane gives the errors and its mask the pixel flags.
+ * variance plane gives the errors and its mask the pixel flags. With `origin`, `image` and the
+ * footprints are a cut-out of a larger image: the PSF is evaluated, and positions and edge flags are
+ * reported, in the full image's coordinates.
  */
-export function measureSources(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike, overrides: Partial<MeasurementConfig> = {}): SourceCatalog {
+export function measureSources(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike, overrides: Partial<MeasurementConfig> = {},
+  origin: CutoutOrigin = { x0: 0, y0: 0, fullWidth: image.width, fullHeight: image.height }): SourceCatalog {
   const config: MeasurementConfig = { ...DEFAULT_MEASUREMENT_CONFIG, ...overrides };
   const n = footprints.length;
   const { width, height } = image;
@@ -240,7 +251,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
         xErr[k] = yErr[k] = NaN;
       }
     }
-    const pm = psf.momentsAt(x[k]!, y[k]!);
+    const pm = psf.momentsAt(x[k]! + origin.x0, y[k]! + origin.y0);
     pxx[k] = pm.xx;
     pyy[k] = pm.yy;
     pxy[k] = pm.xy;
@@ -251,7 +262,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     let centre = 0;
     const cx = Math.round(x[k]!), cy = Math.round(y[k]!);
     for (let j = cy - 1; j <= cy + 1; j++) for (let i = cx - 1; i <= cx + 1; i++) if (i >= 0 && j >= 0 && i < width && j < height) centre |= image.mask[j * width + i]!;
-    edge[k] = box.x0 === 0 || box.y0 === 0 || box.x1 === width - 1 || box.y1 === height - 1 || (any & edgeBits) !== 0;
+    edge[k] = box.x0 + origin.x0 === 0 || box.y0 + origin.y0 === 0 || box.x1 + origin.x0 === origin.fullWidth - 1 || box.y1 + origin.y0 === origin.fullHeight - 1 || (any & edgeBits) !== 0;
     for (const [plane, name] of PIXEL_FLAG_PLANES) {
       const b = bit(plane);
       flag(`base_PixelFlags_flag_${name}`)[k] = (any & b) !== 0;
@@ -263,7 +274,10 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
   const { planes: alloc, kernels } = tessera;
   const pixels = width * height;
   const stampSize = 2 * Math.ceil(5 * psf.sigma) + 1;
-  const stamps = footprints.map((_, k) => psf.stampAt(x[k]!, y[k]!, stampSize));
+  const stamps = footprints.map((_, k) => {
+    const s = psf.stampAt(x[k]! + origin.x0, y[k]! + origin.y0, stampSize);
+    return { ...s, x0: s.x0 - origin.x0, y0: s.y0 - origin.y0 };
+  });
   alloc.scope(() => {
     const m = Math.max(n, 1), nr = config.radii.length;
     const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
@@ -313,6 +327,12 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     ke[k] = r.err;
     kr[k] = r.radius;
     kfl[k] = r.flag;
+  }
+  if (origin.x0 !== 0 || origin.y0 !== 0) {
+    for (let k = 0; k < n; k++) {
+      x[k] = x[k]! + origin.x0;
+      y[k] = y[k]! + origin.y0;
+    }
   }
   return { length: n, columns: cols };
 }

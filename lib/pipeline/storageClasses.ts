@@ -6,8 +6,10 @@
  *   32768), and that HDU's header (lib/tasks/rawInput.ts);
  * - Camera: a camera description, YAML or JSON (lib/sim/camera.ts);
  * - Exposure: an afw-layout multi-extension FITS file (lib/fits/exposure.ts), written with DATASUM and
- *   CHECKSUM; a calibration product is an Exposure whose primary header carries its validity
- *   (VALIDBEG, VALIDEND: lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
+ *   CHECKSUM; an exposure with a PSF model (`psf`, lib/measure/psfModel.ts) carries it as a PSFEx
+ *   PSF_DATA table after VARIANCE (PSFEx, GalSim and this reader read it back); a calibration product is
+ *   an Exposure whose primary header carries its validity (VALIDBEG, VALIDEND:
+ *   lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
  * - SourceCatalog: a columnar source table, a FITS binary table (lib/measure/sourceCatalog.ts);
  * - Background: a background list, one FITS binary table per model (lib/measure/background.ts);
  * - ReferenceShard: one shard of a reference catalogue (lib/sim/referenceCatalog.ts's REFCAT table);
@@ -17,6 +19,8 @@
  */
 import { readFitsBytes } from '../fits/file.js';
 import { readExposure, writeExposure, type Exposure } from '../fits/exposure.js';
+import type { PsfexModel } from '../measure/psfModel.js';
+import { psfexModelFromTable, psfexTableHdu, PSFEX_EXTNAME } from '../measure/psfexFile.js';
 import type { FitsHeader } from '../fits/header.js';
 import { parseCameraDescription } from '../sim/camera.js';
 import type { RawFrameInput } from '../tasks/rawInput.js';
@@ -70,8 +74,13 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
       return decodeRaw(bytes, name);
     case 'Camera':
       return parseCameraDescription(new TextDecoder('utf-8', { fatal: false }).decode(bytes), name);
-    case 'Exposure':
-      return readExposure(readFitsBytes(name, bytes));
+    case 'Exposure': {
+      const file = readFitsBytes(name, bytes);
+      const exposure: Exposure & { psf?: PsfexModel } = await readExposure(file);
+      const psfIndex = file.indexOf(PSFEX_EXTNAME);
+      if (psfIndex > 0) exposure.psf = psfexModelFromTable(file.hdu(psfIndex).header, file.readTable(psfIndex), name, psfIndex);
+      return exposure;
+    }
     case 'SourceCatalog':
       return readSourceCatalog(bytes, name);
     case 'Background':
@@ -94,8 +103,10 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
 /** Encodes an object of `storageClass` (an output of a task) into its file's bytes. */
 export function encodeDataset(storageClass: string, value: unknown, name: string): Uint8Array {
   switch (storageClass) {
-    case 'Exposure':
-      return writeExposure(value as Exposure, { checksum: true, name });
+    case 'Exposure': {
+      const exposure = value as Exposure & { psf?: PsfexModel };
+      return writeExposure(exposure, { checksum: true, name, ...(exposure.psf ? { components: [psfexTableHdu(exposure.psf)] } : {}) });
+    }
     case 'SourceCatalog':
       return writeSourceCatalog(value as SourceCatalog, name);
     case 'Background':

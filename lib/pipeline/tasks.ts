@@ -1,12 +1,14 @@
 /**
  * The registry of Tessera's tasks by name, as pipeline YAML files and the executor refer to them:
- * buildBias, buildDark, buildFlat (calibration products) and isr. `getTask` throws UnknownTaskError
+ * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage and calibrate. `getTask` throws UnknownTaskError
  * naming the known tasks.
  */
 import { buildBias } from '../tasks/buildBias.js';
 import { buildDark } from '../tasks/buildDark.js';
 import { buildFlat } from '../tasks/buildFlat.js';
 import { isr } from '../tasks/isr.js';
+import { characterizeImage } from '../tasks/characterizeImage.js';
+import { calibrate } from '../tasks/calibrate.js';
 import type { AnyTask } from './task.js';
 
 export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
@@ -14,6 +16,8 @@ export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
   [buildDark.name]: buildDark,
   [buildFlat.name]: buildFlat,
   [isr.name]: isr,
+  [characterizeImage.name]: characterizeImage,
+  [calibrate.name]: calibrate,
 });
 
 export class UnknownTaskError extends Error {

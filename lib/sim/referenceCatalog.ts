@@ -44,6 +44,22 @@ export const REFERENCE_COLOUR_TERMS: Readonly<Record<Band, { blue: Band; red: Ba
   i: { blue: 'r', red: 'i', coefficient: 0.040 },
 };
 
+/**
+ * This catalogue's colour terms in LSST's Colorterm form, camera mag = m_p + c1 (m_p - m_s), with m_p the
+ * band's own reference magnitude and m_s the other band of its colour: inverting X_ref = X + k (B - R)
+ * with the reference colour B_ref - R_ref = (1 + k_B - k_R) (B - R) (exact for g and r; for i the r
+ * reference's own small g - r term is dropped, under 1 mmag for stellar colours).
+ */
+export function referenceColorTerm(band: Band): { secondary: Band; c1: number } {
+  const term = REFERENCE_COLOUR_TERMS[band];
+  const k = (b: Band): number => (REFERENCE_COLOUR_TERMS[b].blue === term.blue && REFERENCE_COLOUR_TERMS[b].red === term.red ? REFERENCE_COLOUR_TERMS[b].coefficient : 0);
+  const colourScale = 1 + k(term.blue) - k(term.red);
+  // X = X_ref - k (B - R) = X_ref - (k / colourScale) (B_ref - R_ref), written as m_p + c1 (m_p - m_s).
+  const secondary = band === term.blue ? term.red : term.blue;
+  const sign = band === term.blue ? -1 : 1;
+  return { secondary, c1: (sign * term.coefficient) / colourScale };
+}
+
 export const REFERENCE_DEFAULTS = {
   magLimit: 21.5,
   epoch: 2016.0,

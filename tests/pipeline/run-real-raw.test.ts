@@ -1,12 +1,12 @@
 // A real raw through the whole chain a user would take: `tessera ingest-raws` with a camera description
-// of the SAAO 1.0 m STE3 CCD, then `tessera run --subset processCcd` with no master calibrations (there
+// of the SAAO 1.0 m STE3 CCD, then `tessera run` of ISR with no master calibrations (there
 // are none for this frame). The postISRCCD records the overscan level subtracted, 214 +/- 1 ADU (the
 // MANIFEST's measurement), and its trimmed median is 86 +/- 1 ADU above the overscan, 163 +/- 2 e- after
 // the header's gain of 1.9 e-/ADU (issue 5's real-data ISR check).
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { realFile, testOutputDir } from '../helpers/paths.js';
+import { realFile, repoRoot, testOutputDir } from '../helpers/paths.js';
 import { tessera } from '../helpers/cli.js';
 import { withRepo } from '../helpers/repository.js';
 import { writeSaaoCamera } from '../helpers/saaoCamera.js';
@@ -29,7 +29,8 @@ describe('ISR of a real raw through ingest-raws and tessera run', () => {
     writeSaaoCamera(camera);
     expect(tessera('repo', 'create', root).status).toBe(0);
     expect(tessera('ingest-raws', root, '--camera', camera, saao).status).toBe(0);
-    const r = tessera('run', root, '--output', 'isr', '--subset', 'processCcd', '-c', 'isr.doBias=false', '-c', 'isr.doDark=false', '-c', 'isr.doFlat=false');
+    const pipeline = path.join(repoRoot, 'tests', 'pipeline', 'fixtures', 'calibs-isr.yaml');
+    const r = tessera('run', root, '--pipeline', pipeline, '--output', 'isr', '-c', 'isr.doBias=false', '-c', 'isr.doDark=false', '-c', 'isr.doFlat=false');
     expect(r.status, r.stdout + r.stderr).toBe(0);
     await withRepo(root, async (repo) => {
       const [post] = await repo.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['isr'] });

@@ -45,7 +45,7 @@ describe('a write that fails', () => {
       },
     });
     try {
-      const options = { repo, pipeline: loadPipeline({}), inputCollections: ['HSC-SIM/defaults'], outputRun: 'drp', workers: 1, softwareVersion: 'test' };
+      const options = { repo, pipeline: loadPipeline({ pipelineFile: path.join(repoRoot, 'tests', 'pipeline', 'fixtures', 'calibs-isr.yaml') }), inputCollections: ['HSC-SIM/defaults'], outputRun: 'drp', workers: 1, softwareVersion: 'test' };
       const summary = await runPipeline(options);
       const failures = summary.reports.filter((r) => r.outcome === 'failed');
       expect(failures).toHaveLength(1);

@@ -18,6 +18,8 @@ import type { Repository } from '../../node/repository/repository.js';
 const out = testOutputDir('run');
 const sim = path.join(out, 'sim');
 const CLI = path.join(repoRoot, 'dist', 'node', 'cli.js');
+/** Calibration products and ISR only: the executor is under test here, not the science tasks. */
+const PIPELINE = path.join(repoRoot, 'tests', 'pipeline', 'fixtures', 'calibs-isr.yaml');
 
 function freshRepo(name: string): string {
   const repo = path.join(out, name);
@@ -48,7 +50,7 @@ async function expectConsistent(repo: Repository, run: string): Promise<void> {
 }
 
 function runArgs(repo: string, ...extra: string[]): string[] {
-  return [CLI, 'run', repo, '--output', 'drp', '-j', '2', ...extra];
+  return [CLI, 'run', repo, '--pipeline', PIPELINE, '--output', 'drp', '-j', '2', ...extra];
 }
 
 function spawnRun(repo: string, ...extra: string[]): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
@@ -83,7 +85,7 @@ beforeAll(async () => {
   const r = tessera('sim', sim, '--preset', 'tiny', '--bands', 'g,r', '--visits', '1', '--width', '128', '--height', '256');
   expect(r.status, r.stderr).toBe(0);
   referenceRepo = freshRepo('reference');
-  const run = tessera('run', referenceRepo, '--output', 'drp', '-j', '2');
+  const run = tessera('run', referenceRepo, '--pipeline', PIPELINE, '--output', 'drp', '-j', '2');
   expect(run.status, run.stderr + run.stdout).toBe(0);
   reference = await withRepo(referenceRepo, (repo) => runChecksums(repo, 'drp'));
 });
@@ -112,7 +114,7 @@ describe('tessera run', () => {
       expect(isrQuantum.wasmMemoryPeakBytes).toBeGreaterThan(1 << 20);
       expect(isrQuantum.rssPeakBytes).toBeGreaterThan(isrQuantum.wasmMemoryPeakBytes!);
     });
-    const again = tessera('run', referenceRepo, '--output', 'drp', '-j', '2');
+    const again = tessera('run', referenceRepo, '--pipeline', PIPELINE, '--output', 'drp', '-j', '2');
     expect(again.status, again.stderr).toBe(0);
     expect(summaryCounts(again.stdout)).toEqual({
       buildBias: { done: 0, resumed: 2, 'no-work': 0, failed: 0, blocked: 0, stale: 0 },
@@ -124,7 +126,7 @@ describe('tessera run', () => {
   });
 
   it('refuses to run into a run made with another config, naming the task', () => {
-    const r = tessera('run', referenceRepo, '--output', 'drp', '-c', 'isr.doDark=false');
+    const r = tessera('run', referenceRepo, '--pipeline', PIPELINE, '--output', 'drp', '-c', 'isr.doDark=false');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/tessera run: task 'isr': run 'drp' was made with config [0-9a-f]{12}, this config is [0-9a-f]{12}/);
   });
@@ -169,7 +171,7 @@ describe('tessera run', () => {
     const good = fs.readFileSync(biasRaw);
     fs.rmSync(biasRaw); // ingest hard-linked it: replace the link, not the simulator's file
     fs.writeFileSync(biasRaw, good.subarray(0, 20_000));
-    const r = tessera('run', repo, '--output', 'drp', '-j', '2');
+    const r = tessera('run', repo, '--pipeline', PIPELINE, '--output', 'drp', '-j', '2');
     expect(r.status).toBe(1);
     const counts = summaryCounts(r.stdout);
     // Detector 1's dark and flats need its bias (blocked); its isr quanta find no certified bias (no work).
@@ -181,10 +183,10 @@ describe('tessera run', () => {
     });
     expect(r.stdout).toMatch(new RegExp(`failed: buildBias \\{instrument: 'HSC-SIM', detector: 1\\}: buildBias: input 'inputExps' \\(raw .*from ${biasRaw.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): `));
     // A rerun reports it again without running it; --retry-failed runs it (and what it blocked) once the file is fixed.
-    expect(summaryCounts(tessera('run', repo, '--output', 'drp', '-j', '2').stdout).buildBias).toMatchObject({ resumed: 1, failed: 1 });
+    expect(summaryCounts(tessera('run', repo, '--pipeline', PIPELINE, '--output', 'drp', '-j', '2').stdout).buildBias).toMatchObject({ resumed: 1, failed: 1 });
     fs.rmSync(biasRaw);
     fs.writeFileSync(biasRaw, good);
-    const retried = tessera('run', repo, '--output', 'drp', '-j', '2', '--retry-failed');
+    const retried = tessera('run', repo, '--pipeline', PIPELINE, '--output', 'drp', '-j', '2', '--retry-failed');
     expect(retried.status, retried.stdout).toBe(0);
     expect(summaryCounts(retried.stdout).buildBias).toMatchObject({ done: 1, resumed: 1, failed: 0 });
     await withRepo(repo, async (r) => {
@@ -195,12 +197,12 @@ describe('tessera run', () => {
 
   it('runs again a quantum whose output no longer verifies', async () => {
     const repo = freshRepo('damaged');
-    expect(tessera('run', repo, '--output', 'drp').status).toBe(0);
+    expect(tessera('run', repo, '--pipeline', PIPELINE, '--output', 'drp').status).toBe(0);
     const file = await withRepo(repo, async (r) => r.getPath((await r.registry.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['drp'] }))[0]!));
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 100] ^= 0xff;
     fs.writeFileSync(file, bytes);
-    const r = tessera('run', repo, '--output', 'drp');
+    const r = tessera('run', repo, '--pipeline', PIPELINE, '--output', 'drp');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/its outputs no longer verify \(sha256 .*\); running it again/);
     expect(summaryCounts(r.stdout).isr).toMatchObject({ done: 1, resumed: 3 });
@@ -234,7 +236,7 @@ describe('tessera run reliability', () => {
       });
     }
     expect(killed).toBeGreaterThanOrEqual(2);
-    const final = tessera('run', repo, '--output', 'drp', '-j', '2');
+    const final = tessera('run', repo, '--pipeline', PIPELINE, '--output', 'drp', '-j', '2');
     expect(final.status, final.stdout + final.stderr).toBe(0);
     await withRepo(repo, async (r) => {
       await expectConsistent(r, 'drp');

@@ -12,6 +12,7 @@ import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { makeFootprint, type Footprint } from '../../lib/measure/footprint.js';
 import { GaussianPsf } from '../../lib/measure/psf.js';
 import { measureSources, APERTURE_RADII, apertureName } from '../../lib/measure/measurement.js';
+import { deblendAndMeasure } from '../../lib/measure/deblend.js';
 
 let release: Tessera;
 
@@ -152,4 +153,32 @@ describe('single-frame measurement', () => {
     expect([f('saturated'), f('saturatedCenter'), f('cr'), f('crCenter')]).toEqual([[true, false], [true, false], [false, true], [false, false]]);
     expect(f('edge')).toEqual([false, false]);
   });
+
+  it('deblends a footprint with two peaks into two children with their own fluxes and positions', () => {
+    const width = 120, height = 100;
+    const psf = new GaussianPsf(sigma);
+    const image = new Float32Array(width * height), variance = new Float32Array(width * height).fill(25);
+    const truth = [{ x: 55.3, y: 50.2, flux: 40000 }, { x: 62.8, y: 51.6, flux: 15000 }];
+    for (const t of truth) {
+      const { stamp, size, x0, y0 } = psf.stampAt(t.x, t.y, 31);
+      for (let b = 0; b < size; b++) for (let a = 0; a < size; a++) image[(y0 + b) * width + x0 + a]! += t.flux * stamp[b * size + a]!;
+    }
+    const spans = [];
+    for (let y = 36; y <= 66; y++) spans.push({ y, x0: 40, x1: 78 });
+    const footprint = makeFootprint(spans, truth.map((t) => ({ x: Math.round(t.x), y: Math.round(t.y), fx: Math.round(t.x), fy: Math.round(t.y), value: t.flux, significance: 100 })));
+    const c = deblendAndMeasure(release, { width, height, image, variance, mask: new Int32Array(width * height) }, [footprint], psf);
+    expect(c.length).toBe(3);
+    expect([...(c.columns.parent as Int32Array)]).toEqual([0, 1, 1]);
+    expect([...(c.columns.deblend_nChild as Int32Array)]).toEqual([2, 0, 0]);
+    expect(c.columns.detect_isPrimary).toEqual([false, true, true]);
+    const x = c.columns.base_SdssCentroid_x as Float64Array, y = c.columns.base_SdssCentroid_y as Float64Array, f = c.columns.base_PsfFlux_instFlux as Float64Array;
+    truth.forEach((t, k) => {
+      expect(Math.hypot(x[k + 1]! - t.x, y[k + 1]! - t.y), `child ${k} position`).toBeLessThan(0.1);
+      expect(Math.abs(f[k + 1]! / t.flux - 1), `child ${k} flux`).toBeLessThan(0.02);
+    });
+    // The parent holds both: its 25-px aperture has their total.
+    const ap = c.columns.base_CircularApertureFlux_25_0_instFlux as Float64Array;
+    expect(Math.abs(ap[0]! / (truth[0]!.flux + truth[1]!.flux) - 1)).toBeLessThan(0.001);
+  });
 });
+

@@ -1,0 +1,150 @@
+/**
+ * Deblending and measurement of every source (LSST meas_deblender's SourceDeblendTask, the SDSS
+ * deblender, reduced to its symmetric templates, and meas_base's NoiseReplacer):
+ * - a footprint with one peak is one source; with several, each peak gets a symmetric template
+ *   T_k(x) = max(0, min(I(x), I(2 p_k - x))) over the footprint (zero where the mirror pixel is outside
+ *   it), and the footprint's flux is shared in proportion, child_k(x) = I(x) T_k(x) / sum_j T_j(x) (the
+ *   pixel goes to the nearest peak where no template covers it); LSST's defaults: footprints wider or
+ *   taller than maxFootprintSize (2000 px) or with more than maxNumberOfPeaks (200) are not deblended;
+ * - every source is measured alone (lib/measure/measurement.ts): the pixels of all footprints are
+ *   replaced (by 0 here, the background-subtracted sky's mean; LSST draws noise) and the source's own
+ *   pixels (its heavy footprint: the parent's image, or the child's share) are put back, on a cut-out
+ *   around its footprint wide enough for the largest aperture;
+ * - rows: each parent (its own measurement, deblend_nChild = number of children) and its children
+ *   (parent = the parent's id); detect_isPrimary marks unblended parents and children, the rows an
+ *   analysis uses, as LSST's.
+ */
+import type { Tessera } from '../wasm/loader.js';
+import type { MaskedImage } from './background.js';
+import { footprintBBox, type Footprint } from './footprint.js';
+import { measureSources, DEFAULT_MEASUREMENT_CONFIG, type MeasurementConfig } from './measurement.js';
+import type { PsfLike } from './psf.js';
+import type { Column, SourceCatalog } from './sourceCatalog.js';
+
+export interface DeblendConfig {
+  maxFootprintSize: number;
+  maxNumberOfPeaks: number;
+}
+
+export const DEFAULT_DEBLEND_CONFIG: Readonly<DeblendConfig> = Object.freeze({ maxFootprintSize: 2000, maxNumberOfPeaks: 200 });
+
+interface Source {
+  footprint: Footprint;
+  /** Values of the source's own pixels, in span order. */
+  values: Float32Array;
+  parent: number;
+  nChild: number;
+  primary: boolean;
+}
+
+/** The symmetric-template shares of a multi-peak footprint, one value array per peak (span order). */
+export function symmetricTemplateShares(image: MaskedImage, footprint: Footprint): Float32Array[] {
+  const { width } = image;
+  const pixels: number[] = [];
+  for (const s of footprint.spans) for (let x = s.x0; x <= s.x1; x++) pixels.push(s.y * width + x);
+  const inside = new Set(pixels);
+  const n = pixels.length;
+  const peaks = footprint.peaks;
+  const templates = peaks.map(() => new Float32Array(n));
+  const sum = new Float32Array(n);
+  peaks.forEach((p, k) => {
+    for (let i = 0; i < n; i++) {
+      const q = pixels[i]!;
+      const x = q % width, y = (q - x) / width;
+      const mx = 2 * p.x - x, my = 2 * p.y - y;
+      const mirror = my * width + mx;
+      if (mx < 0 || my < 0 || mx >= width || my >= image.height || !inside.has(mirror)) continue;
+      const t = Math.max(0, Math.min(image.image[q]!, image.image[mirror]!));
+      if (!(t > 0)) continue;
+      templates[k]![i] = t;
+      sum[i] = sum[i]! + t;
+    }
+  });
+  const shares = peaks.map(() => new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    const q = pixels[i]!;
+    const v = image.image[q]!;
+    if (sum[i]! > 0) {
+      for (let k = 0; k < peaks.length; k++) shares[k]![i] = (v * templates[k]![i]!) / sum[i]!;
+    } else {
+      const x = q % width, y = (q - x) / width;
+      let best = 0, bestD = Infinity;
+      peaks.forEach((p, k) => { const d = (p.x - x) ** 2 + (p.y - y) ** 2; if (d < bestD) { bestD = d; best = k; } });
+      shares[best]![i] = v;
+    }
+  }
+  return shares;
+}
+
+function footprintValues(image: MaskedImage, footprint: Footprint): Float32Array {
+  const out: number[] = [];
+  for (const s of footprint.spans) for (let x = s.x0; x <= s.x1; x++) out.push(image.image[s.y * image.width + x]!);
+  return Float32Array.from(out);
+}
+
+/** Deblends the footprints and measures every parent and child (see the module comment). */
+export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike,
+  measurement: Partial<MeasurementConfig> = {}, overrides: Partial<DeblendConfig> = {}): SourceCatalog {
+  const config = { ...DEFAULT_DEBLEND_CONFIG, ...overrides };
+  const { width, height } = image;
+  const sources: Source[] = [];
+  for (const fp of footprints) {
+    const parentIndex = sources.length;
+    const box = footprintBBox(fp);
+    const tooBig = !box || box.x1 - box.x0 + 1 > config.maxFootprintSize || box.y1 - box.y0 + 1 > config.maxFootprintSize || fp.peaks.length > config.maxNumberOfPeaks;
+    const blended = fp.peaks.length > 1 && !tooBig;
+    sources.push({ footprint: fp, values: footprintValues(image, fp), parent: 0, nChild: blended ? fp.peaks.length : 0, primary: !blended });
+    if (!blended) continue;
+    symmetricTemplateShares(image, fp).forEach((values, k) => {
+      sources.push({ footprint: { spans: fp.spans, peaks: [fp.peaks[k]!] }, values, parent: parentIndex + 1, nChild: 0, primary: true });
+    });
+  }
+
+  // Every footprint's pixels replaced by 0 (the subtracted sky).
+  const replaced = Float32Array.from(image.image);
+  for (const fp of footprints) for (const s of fp.spans) replaced.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
+
+  const radii = measurement.radii ?? DEFAULT_MEASUREMENT_CONFIG.radii;
+  const margin = Math.ceil(Math.max(...radii)) + 2;
+  const rows: SourceCatalog[] = [];
+  for (const src of sources) {
+    const box = footprintBBox(src.footprint)!;
+    const x0 = Math.max(0, box.x0 - margin), y0 = Math.max(0, box.y0 - margin);
+    const x1 = Math.min(width - 1, box.x1 + margin), y1 = Math.min(height - 1, box.y1 + margin);
+    const cw = x1 - x0 + 1, ch = y1 - y0 + 1;
+    const cut = { image: new Float32Array(cw * ch), variance: new Float32Array(cw * ch), mask: new Int32Array(cw * ch) };
+    for (let y = 0; y < ch; y++) {
+      const from = (y + y0) * width + x0;
+      cut.image.set(replaced.subarray(from, from + cw), y * cw);
+      cut.variance.set(image.variance.subarray(from, from + cw), y * cw);
+      cut.mask.set(image.mask.subarray(from, from + cw), y * cw);
+    }
+    let i = 0;
+    for (const s of src.footprint.spans) for (let x = s.x0; x <= s.x1; x++) cut.image[(s.y - y0) * cw + (x - x0)] = src.values[i++]!;
+    const local: Footprint = {
+      spans: src.footprint.spans.map((s) => ({ y: s.y - y0, x0: s.x0 - x0, x1: s.x1 - x0 })),
+      peaks: src.footprint.peaks.map((p) => ({ ...p, x: p.x - x0, y: p.y - y0, fx: p.fx - x0, fy: p.fy - y0 })),
+    };
+    rows.push(measureSources(tessera, { ...cut, width: cw, height: ch, ...(image.maskPlanes ? { maskPlanes: image.maskPlanes } : {}) }, [local], psf, measurement,
+      { x0, y0, fullWidth: width, fullHeight: height }));
+  }
+
+  // Concatenate the one-row catalogues; ids in order, parents and children linked.
+  const n = rows.length;
+  if (n === 0) {
+    const empty = measureSources(tessera, image, [], psf, measurement);
+    return { length: 0, columns: { ...empty.columns, deblend_nChild: new Int32Array(0), detect_isPrimary: [] } };
+  }
+  const columns: Record<string, Column> = {};
+  for (const name of Object.keys(rows[0]?.columns ?? {})) {
+    const first = rows[0]!.columns[name]!;
+    if (Array.isArray(first)) columns[name] = rows.map((r) => (r.columns[name] as boolean[])[0]!);
+    else if (first instanceof Int32Array) columns[name] = Int32Array.from(rows, (r) => (r.columns[name] as Int32Array)[0]!);
+    else columns[name] = Float64Array.from(rows, (r) => (r.columns[name] as Float64Array)[0]!);
+  }
+  columns.id = Int32Array.from({ length: n }, (_, k) => k + 1);
+  columns.parent = Int32Array.from(sources, (s) => s.parent);
+  columns.deblend_nChild = Int32Array.from(sources, (s) => s.nChild);
+  columns.detect_isPrimary = sources.map((s) => s.primary);
+  return { length: n, columns };
+}

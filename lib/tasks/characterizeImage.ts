@@ -1,0 +1,154 @@
+/**
+ * characterizeImage: the PSF, background and bright-source catalogue of one ISR-corrected detector image
+ * (LSST pipe_tasks CharacterizeImageTask, psfIterations 2), in this order:
+ *  1. seeing and first background: bright sources (thresholdValue x includeThresholdMultiplier = 50 sigma)
+ *     found with a Gaussian PSF whose sigma is measured on them (lib/measure/extractSources.ts; LSST
+ *     installs a simple Gaussian PSF and measures it the same way);
+ *  2. cosmic rays (LSST repair): found against that PSF on the background-subtracted image
+ *     (lib/measure/cosmicRays.ts), masked CR and interpolated (INTRP), so they stay out of the PSF stars;
+ *  3. psfIterations x [background, detection and measurement of the bright sources with the current PSF;
+ *     the PSF model (lib/measure/psfDeterminer.ts: objectSize star selection, reserved stars held out,
+ *     PSFEx-style pixel basis with spatial order 2)];
+ *  4. outputs: icExp, the repaired, background-subtracted exposure carrying the PSF model; icSrc, the
+ *     bright sources measured with the final PSF and their calib_psf_candidate / _used / _reserved flags;
+ *     icExpBackground, the background model.
+ * Defaults are LSST's (thresholdValue 5, includeThresholdMultiplier 10, psfIterations 2, background bins
+ * 128 px, reserve fraction 0.2). A detector the algorithms cannot work on (all NaN, saturated, too few
+ * stars for a PSF) fails as an AlgorithmError with the library's reason, as LSST's MeasurePsfTask does.
+ */
+import type { Exposure } from '../fits/exposure.js';
+import type { Task, TaskContext } from '../pipeline/task.js';
+import { algorithmErrorFrom } from './measurementErrors.js';
+import type { BackgroundModel } from '../measure/background.js';
+import { findCosmicRays } from '../measure/cosmicRays.js';
+import { extractSources, type Extraction } from '../measure/extractSources.js';
+import { determinePsf, type PsfSource } from '../measure/psfDeterminer.js';
+import type { PsfexModel } from '../measure/psfModel.js';
+import type { PsfLike } from '../measure/psf.js';
+import { measureSources } from '../measure/measurement.js';
+import { DEFAULT_OBJECT_SIZE_CONFIG } from '../measure/starSelector.js';
+import type { SourceCatalog } from '../measure/sourceCatalog.js';
+
+/** An Exposure with the PSF model it carries (written as a PSFEx PSF_DATA component HDU). */
+export type ExposureWithPsf = Exposure & { psf?: PsfexModel };
+
+export interface CharacterizeImageConfig {
+  psfIterations: number;
+  thresholdValue: number;
+  includeThresholdMultiplier: number;
+  backgroundBinSize: number;
+  doRepairCosmicRays: boolean;
+  reserveFraction: number;
+  reserveSeed: number;
+  psfSpatialOrder: number;
+  psfKernelSize: number;
+  starFluxMin: number;
+}
+
+export interface CharacterizeImageInputs {
+  exposure: Exposure;
+}
+
+export interface CharacterizeImageOutputs {
+  characterized: ExposureWithPsf;
+  sourceCat: SourceCatalog;
+  backgroundModel: BackgroundModel[];
+}
+
+/** LSST's flags that keep a source out of the PSF fit (objectSize badFlags). */
+function psfSourceFlags(catalog: SourceCatalog, k: number): number {
+  const names = ['base_PixelFlags_flag_edge', 'base_PixelFlags_flag_interpolatedCenter', 'base_PixelFlags_flag_saturatedCenter',
+    'base_PixelFlags_flag_crCenter', 'base_PixelFlags_flag_bad', 'base_SdssCentroid_flag', 'base_SdssShape_flag'];
+  return names.reduce((f, name, bit) => f | ((catalog.columns[name] as boolean[] | undefined)?.[k] ? 1 << bit : 0), 0);
+}
+
+function psfSources(catalog: SourceCatalog): PsfSource[] {
+  const c = catalog.columns;
+  const x = c.base_SdssCentroid_x as Float64Array, y = c.base_SdssCentroid_y as Float64Array;
+  const flux = c.base_GaussianFlux_instFlux as Float64Array;
+  const xx = c.base_SdssShape_xx as Float64Array, yy = c.base_SdssShape_yy as Float64Array, xy = c.base_SdssShape_xy as Float64Array;
+  return Array.from({ length: catalog.length }, (_, k) => ({ x: x[k]!, y: y[k]!, flux: flux[k]!, flags: psfSourceFlags(catalog, k), xx: xx[k]!, yy: yy[k]!, xy: xy[k]! }));
+}
+
+export const characterizeImage: Task<CharacterizeImageConfig, CharacterizeImageInputs, CharacterizeImageOutputs> = {
+  name: 'characterizeImage',
+  summary: 'Measure the PSF, background and bright sources of an ISR-corrected image; mask and repair cosmic rays.',
+  dimensions: ['instrument', 'visit', 'detector'],
+  connections: {
+    inputs: {
+      exposure: { datasetType: 'postISRCCD', dimensions: ['instrument', 'exposure', 'detector'], storageClass: 'Exposure', doc: 'The ISR-corrected detector image, e-.' },
+    },
+    outputs: {
+      characterized: { datasetType: 'icExp', dimensions: ['instrument', 'visit', 'detector'], storageClass: 'Exposure', doc: 'Background-subtracted, CR-repaired exposure with its PSF model.' },
+      sourceCat: { datasetType: 'icSrc', dimensions: ['instrument', 'visit', 'detector'], storageClass: 'SourceCatalog', doc: 'Bright sources with the PSF star flags.' },
+      backgroundModel: { datasetType: 'icExpBackground', dimensions: ['instrument', 'visit', 'detector'], storageClass: 'Background', doc: 'The background subtracted from icExp.' },
+    },
+  },
+  config: {
+    psfIterations: { type: 'number', integer: true, min: 1, max: 10, default: 2, description: 'Rounds of detection, measurement and PSF fitting (LSST psfIterations).' },
+    thresholdValue: { type: 'number', min: 0, exclusiveMin: true, default: 5, description: 'Detection threshold, sigma of the smoothed image.' },
+    includeThresholdMultiplier: { type: 'number', min: 1, default: 10, description: 'Only sources this many times above the threshold are characterised (LSST 10: 50 sigma).' },
+    backgroundBinSize: { type: 'number', integer: true, min: 8, default: 128, description: 'Background bin size, pixels (LSST 128).' },
+    doRepairCosmicRays: { type: 'boolean', default: true, description: 'Find cosmic rays, mask them CR and interpolate over them (LSST doApCorr/repair).' },
+    reserveFraction: { type: 'number', min: 0, max: 0.9, default: 0.2, description: 'Fraction of the PSF candidates held out of the fit (LSST reserve.fraction).' },
+    reserveSeed: { type: 'number', integer: true, min: 0, default: 1, description: 'Seed of the reserved-star draw.' },
+    psfSpatialOrder: { type: 'number', integer: true, min: 0, max: 4, default: 2, description: 'Degree of the PSF model\'s variation over the detector (PSFEx POLDEG, LSST spatialOrder 2).' },
+    psfKernelSize: { type: 'number', integer: true, min: 9, max: 101, default: 25, description: 'PSF stamp size, pixels (LSST kernelSize 25).' },
+    starFluxMin: { type: 'number', min: 0, default: 4000, description: 'Least Gaussian flux (e-) of a PSF star (LSST objectSize fluxMin; HSC 4000).' },
+  },
+  run(inputs, config, context) {
+    return algorithmErrorFrom(characterizeImage.name, () => characterize(inputs, config, context));
+  },
+};
+
+function characterize(inputs: CharacterizeImageInputs, config: Readonly<CharacterizeImageConfig>, context: TaskContext): CharacterizeImageOutputs {
+  const { tessera, log } = context;
+  const exposure = inputs.exposure;
+  const threshold = config.thresholdValue * config.includeThresholdMultiplier;
+  // No deblending here (LSST's characterizeImage doDeblend False): blends fall out of the PSF star selection by size.
+  const extractConfig = { background: { binSize: config.backgroundBinSize }, detection: { thresholdValue: threshold }, deblend: false };
+
+  // 1. Seeing and a first background from the bright sources, with a Gaussian PSF.
+  let work: Exposure = exposure;
+  let extraction: Extraction = extractSources(tessera, work, undefined, extractConfig);
+  log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px from ${extraction.seeing.stars} bright sources`, { psfSigma: extraction.psf.sigma });
+
+  // 2. Cosmic rays, found on the background-subtracted image and repaired in the original.
+  if (config.doRepairCosmicRays) {
+    const crs = findCosmicRays(tessera, { ...work, image: extraction.image }, extraction.psf, 0);
+    const repaired = new Float32Array(work.image.length);
+    const bg = work.image;
+    for (let i = 0; i < repaired.length; i++) repaired[i] = crs.image[i]! + (bg[i]! - extraction.image[i]!);
+    work = { ...work, image: repaired, mask: crs.mask, variance: crs.variance };
+    log.info(`characterizeImage: ${crs.cosmicRays.length} cosmic rays, ${crs.nPixels} pixels masked CR and interpolated`, { cosmicRays: crs.cosmicRays.length, crPixels: crs.nPixels });
+  }
+
+  // 3. Background, bright sources and the PSF model, psfIterations times.
+  let psf: PsfLike = extraction.psf;
+  let model: PsfexModel | undefined;
+  let flags = { candidate: [] as boolean[], used: [] as boolean[], reserved: [] as boolean[] };
+  for (let iteration = 0; iteration < config.psfIterations; iteration++) {
+    extraction = extractSources(tessera, work, psf, extractConfig);
+    const result = determinePsf({ ...work, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
+      reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,
+      starSelector: { ...DEFAULT_OBJECT_SIZE_CONFIG, fluxMin: config.starFluxMin },
+    });
+    model = result.model;
+    psf = model;
+    flags = { candidate: result.candidate, used: result.used, reserved: result.reserved };
+    log.info(`characterizeImage: PSF iteration ${iteration + 1}: ${result.diagnostics.nUsed} stars used, ${result.diagnostics.nReserved} reserved, `
+      + `FWHM ${result.diagnostics.fwhm.toFixed(3)} px, chi2 ${result.diagnostics.chi2.toFixed(2)}`,
+    { nUsed: result.diagnostics.nUsed, nReserved: result.diagnostics.nReserved, fwhm: result.diagnostics.fwhm, chi2: result.diagnostics.chi2 });
+  }
+
+  // 4. The last iteration's sources measured again with the final PSF (same footprints, so the PSF-star
+  //    flags of the last fit line up row by row).
+  const subtracted = { ...work, image: extraction.image, mask: extraction.mask };
+  const catalog = measureSources(tessera, subtracted, extraction.detection.positive, psf);
+  catalog.columns.calib_psf_candidate = flags.candidate;
+  catalog.columns.calib_psf_used = flags.used;
+  catalog.columns.calib_psf_reserved = flags.reserved;
+  const characterized: ExposureWithPsf = { ...subtracted, metadata: work.metadata.clone(), ...(model ? { psf: model } : {}) };
+  characterized.metadata.set('PSFSIGMA', psf.sigma, '[pixel] Gaussian-equivalent PSF sigma', { real: true });
+  return { characterized, sourceCat: catalog, backgroundModel: [extraction.background] };
+}
