@@ -1,6 +1,10 @@
 /**
  * Deblending and measurement of every source (LSST meas_deblender's SourceDeblendTask, the SDSS
  * deblender, reduced to its symmetric templates, and meas_base's NoiseReplacer):
+ * - peaks are culled first: a fainter peak is kept only if it stands out from the saddle on the straight
+ *   line to every brighter kept peak by minPeakProminence (5) sigma of the 3x3-mean image's noise (the
+ *   role of the SDSS deblender's and SExtractor's contrast tests: noise bumps and structure inside one
+ *   galaxy are not separate sources);
  * - a footprint with one peak is one source; with several, each peak gets a symmetric template
  *   T_k(x) = max(0, min(I(x), I(2 p_k - x))) over the footprint (zero where the mirror pixel is outside
  *   it), and the footprint's flux is shared in proportion, child_k(x) = I(x) T_k(x) / sum_j T_j(x) (the
@@ -24,9 +28,46 @@ import type { Column, SourceCatalog } from './sourceCatalog.js';
 export interface DeblendConfig {
   maxFootprintSize: number;
   maxNumberOfPeaks: number;
+  /** Least rise of a fainter peak above its saddle with a brighter one, in sigma of the 3x3-mean noise. */
+  minPeakProminence: number;
 }
 
-export const DEFAULT_DEBLEND_CONFIG: Readonly<DeblendConfig> = Object.freeze({ maxFootprintSize: 2000, maxNumberOfPeaks: 200 });
+export const DEFAULT_DEBLEND_CONFIG: Readonly<DeblendConfig> = Object.freeze({ maxFootprintSize: 2000, maxNumberOfPeaks: 200, minPeakProminence: 5 });
+
+/** The 3x3 mean of the image at (x, y) and its noise (from the variance plane). */
+function boxMean(image: MaskedImage, x: number, y: number): { value: number; sigma: number } {
+  let s = 0, v = 0, n = 0;
+  for (let j = Math.max(0, y - 1); j <= Math.min(image.height - 1, y + 1); j++) {
+    for (let i = Math.max(0, x - 1); i <= Math.min(image.width - 1, x + 1); i++) {
+      const k = j * image.width + i;
+      const value = image.image[k]!, variance = image.variance[k]!;
+      if (!Number.isFinite(value) || !Number.isFinite(variance)) continue;
+      s += value;
+      v += variance;
+      n++;
+    }
+  }
+  return n ? { value: s / n, sigma: Math.sqrt(v) / n } : { value: NaN, sigma: NaN };
+}
+
+/** The peaks of a footprint worth a child (see the module comment), brightest first. */
+export function significantPeaks(image: MaskedImage, footprint: Footprint, minProminence: number): Footprint['peaks'] {
+  const kept: Footprint['peaks'][number][] = [];
+  for (const peak of footprint.peaks) {
+    const top = boxMean(image, peak.x, peak.y);
+    const standsOut = kept.every((brighter) => {
+      const steps = Math.max(Math.abs(brighter.x - peak.x), Math.abs(brighter.y - peak.y));
+      let saddle = Infinity;
+      for (let t = 1; t < steps; t++) {
+        const x = Math.round(peak.x + ((brighter.x - peak.x) * t) / steps), y = Math.round(peak.y + ((brighter.y - peak.y) * t) / steps);
+        saddle = Math.min(saddle, boxMean(image, x, y).value);
+      }
+      return steps > 1 && top.value - saddle >= minProminence * top.sigma;
+    });
+    if (kept.length === 0 || standsOut) kept.push(peak);
+  }
+  return kept;
+}
 
 interface Source {
   footprint: Footprint;
@@ -88,10 +129,11 @@ export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprin
   const config = { ...DEFAULT_DEBLEND_CONFIG, ...overrides };
   const { width, height } = image;
   const sources: Source[] = [];
-  for (const fp of footprints) {
+  for (const detected of footprints) {
     const parentIndex = sources.length;
-    const box = footprintBBox(fp);
-    const tooBig = !box || box.x1 - box.x0 + 1 > config.maxFootprintSize || box.y1 - box.y0 + 1 > config.maxFootprintSize || fp.peaks.length > config.maxNumberOfPeaks;
+    const box = footprintBBox(detected);
+    const tooBig = !box || box.x1 - box.x0 + 1 > config.maxFootprintSize || box.y1 - box.y0 + 1 > config.maxFootprintSize || detected.peaks.length > config.maxNumberOfPeaks;
+    const fp: Footprint = tooBig ? detected : { spans: detected.spans, peaks: significantPeaks(image, detected, config.minPeakProminence) };
     const blended = fp.peaks.length > 1 && !tooBig;
     sources.push({ footprint: fp, values: footprintValues(image, fp), parent: 0, nChild: blended ? fp.peaks.length : 0, primary: !blended });
     if (!blended) continue;

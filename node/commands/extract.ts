@@ -1,22 +1,45 @@
 /**
  * `tessera extract IMAGE.fits --catalog OUT.fits [--weight W.fits] [--mask M.fits] [--hdu N]
- * [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX]`: background,
+ * [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX] [--sextractor CONFIG.sex]`: background,
  * detection and measurement of any calibrated image from any telescope, like SExtractor, with the
  * pipeline's algorithms (lib/measure/extractSources.ts). The image is read as node/fits/calibratedImage.ts
  * does (an afw Exposure with its own planes, or an image with an inverse-variance weight map and a mask);
  * the catalogue (lib/measure/sourceCatalog.ts: a FITS table astropy reads) has LSST's column names with
  * 0-based pixel coordinates, plus coord_ra and coord_dec (deg) when the image has a celestial WCS.
+ * With --sextractor, background, detection and SExtractor's own measurements follow the SExtractor
+ * configuration file (lib/measure/sextractor/: its background, filter, thresholds, deblending, CLEAN and
+ * photometry settings, its .param list), the LSST columns are measured on SExtractor's detections, and the
+ * SExtractor columns (X_IMAGE ... FLAGS, 1-based pixels as SExtractor writes them; NAME_1.. for vectors)
+ * follow them in the same rows.
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseCommandArgs, UsageError, type Command } from '../command.js';
 import { loadTessera } from '../wasm.js';
 import { readCalibratedImageAsync } from '../fits/calibratedImage.js';
-import { extractSources } from '../../lib/measure/extractSources.js';
+import { DEFAULT_EXTRACT_CONFIG, estimateSeeing, extractSources } from '../../lib/measure/extractSources.js';
+import { measureSources } from '../../lib/measure/measurement.js';
+import { normalizeSpans, type Footprint } from '../../lib/measure/footprint.js';
+import { loadSextractorConfig } from '../../lib/measure/sextractor/config.js';
+import { runSextractor } from '../../lib/measure/sextractor/extract.js';
+import { maskValue } from '../../lib/pipeline/maskPlanes.js';
+import type { Exposure } from '../../lib/fits/index.js';
+import type { Tessera } from '../../lib/wasm/loader.js';
 import { GaussianPsf } from '../../lib/measure/psf.js';
-import { writeSourceCatalog } from '../../lib/measure/sourceCatalog.js';
+import { writeSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { FitsHeader } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
+
+/** coord_ra, coord_dec (deg) of base_SdssCentroid when the image has a celestial WCS. */
+function addSkyCoordinates(catalog: SourceCatalog, wcs: ReturnType<typeof parseWcs>): void {
+  if (!wcs) return;
+  const x = catalog.columns.base_SdssCentroid_x as Float64Array, y = catalog.columns.base_SdssCentroid_y as Float64Array;
+  const ra = new Float64Array(catalog.length), dec = new Float64Array(catalog.length);
+  // Catalogue pixels are 0-based array coordinates, as the WCS takes them (astropy origin 0).
+  for (let k = 0; k < catalog.length; k++) [ra[k], dec[k]] = wcs.pixelToSky(x[k]!, y[k]!);
+  catalog.columns.coord_ra = ra;
+  catalog.columns.coord_dec = dec;
+}
 
 function positive(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined;
@@ -25,12 +48,62 @@ function positive(text: string | undefined, option: string): number | undefined 
   return v;
 }
 
+/** The PSF for the LSST measurements: given, measured on the bright stars, or the fallback (with a note on stderr). */
+function choosePsf(tessera: Tessera, exposure: Exposure, source: string, psfSigma: number | undefined): GaussianPsf {
+  if (psfSigma !== undefined) return new GaussianPsf(psfSigma);
+  const headerFwhm = exposure.wcsHeader.getNumber('FWHM') ?? exposure.metadata.getNumber('FWHM');
+  const measured = estimateSeeing(tessera, exposure, { ...DEFAULT_EXTRACT_CONFIG });
+  if (measured.sigma !== undefined) return new GaussianPsf(measured.sigma);
+  const sigma = headerFwhm !== undefined && headerFwhm > 0 ? headerFwhm / (2 * Math.sqrt(2 * Math.LN2)) : DEFAULT_EXTRACT_CONFIG.initialPsfSigma;
+  console.error(`${source}: only ${measured.stars} bright unmasked stars to measure the seeing on; using PSF sigma ${sigma.toFixed(2)} px `
+    + `(${headerFwhm !== undefined ? 'from the header FWHM' : 'a guess'}); give --psf-sigma to set it`);
+  return new GaussianPsf(sigma);
+}
+
+/**
+ * SExtractor mode: SExtractor's background, detection and measurements per `configFile`, the LSST columns
+ * measured on its detections, the SExtractor columns after them. Missing pixels: BAD and NO_DATA; the
+ * per-pixel variance is used only when it comes from a weight map (else SExtractor's global rms).
+ */
+function extractWithSextractor(tessera: Tessera, exposure: Exposure, source: string, configFile: string, psfSigma: number | undefined):
+  { catalog: SourceCatalog; metadata: FitsHeader; summary: string } {
+  const config = loadSextractorConfig(configFile, (p) => fs.readFileSync(p, 'utf8'));
+  for (const w of config.warnings) console.error(`warning: ${w}`);
+  const { width, height } = exposure;
+  const missingBits = maskValue('BAD', 'NO_DATA');
+  const mask = new Uint8Array(width * height);
+  for (let i = 0; i < mask.length; i++) if (exposure.mask[i]! & missingBits) mask[i] = 1;
+  const fromWeight = exposure.metadata.getString('VARSRC') === 'weight';
+  const run = runSextractor({ width, height, image: exposure.image, mask, ...(fromWeight ? { variance: exposure.variance } : {}) }, config);
+  const detected = maskValue('DETECTED');
+  const detectionMask = Int32Array.from(exposure.mask, (m) => m & ~detected);
+  const footprints: Footprint[] = run.sources.map(({ object: o }) => {
+    for (const p of o.pixels) detectionMask[p] = detectionMask[p]! | detected;
+    const spans = normalizeSpans(Array.from(o.pixels, (p) => { const y = Math.floor(p / width), x = p - y * width; return { y, x0: x, x1: x }; }));
+    const significance = o.fdpeak / run.background.globalRms;
+    return { spans, peaks: [{ x: o.xcpeak, y: o.ycpeak, fx: o.mx, fy: o.my, value: o.fdpeak, significance }] };
+  });
+  const psf = choosePsf(tessera, exposure, source, psfSigma);
+  const catalog = measureSources(tessera, { ...exposure, image: run.subtracted, mask: detectionMask }, footprints, psf);
+  for (const [name, column] of Object.entries(run.columns)) catalog.columns[name] = column;
+  const metadata = new FitsHeader();
+  metadata.set('SOURCE', source.slice(-68), 'image measured');
+  metadata.set('SEXCONF', configFile.slice(-68), 'SExtractor configuration followed');
+  metadata.set('SEBACK', run.background.global, 'SExtractor global background (image units)', { real: true });
+  metadata.set('SERMS', run.background.globalRms, 'SExtractor global background rms (image units)', { real: true });
+  if (Number.isFinite(run.threshold)) metadata.set('SETHRESH', run.threshold, 'SExtractor detection threshold (image units)', { real: true });
+  metadata.set('PSFSIGMA', psf.sigma, '[pixel] Gaussian PSF sigma of the LSST columns', { real: true });
+  metadata.set('FLUXNORM', 'instrumental', 'fluxes are raw sums in image units (no aperture correction)');
+  return { catalog, metadata, summary: `SExtractor mode, ${config.file}` };
+}
+
 export const extractCommand: Command = {
   name: 'extract',
   summary: 'detect and measure the sources of one calibrated image (like SExtractor), writing a FITS catalogue',
   usage: [
     'Usage: tessera extract IMAGE.fits --catalog OUT.fits [--weight W.fits] [--mask M.fits] [--hdu N]',
     '                       [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX]',
+    '                       [--sextractor CONFIG.sex]',
     '',
     'Background (128-px bins, clipped mean, Akima spline), detection (PSF matched filter, 5 sigma), and',
     'measurement (adaptive-moment centroids and shapes, PSF, Gaussian, Kron and circular-aperture fluxes at',
@@ -46,6 +119,12 @@ export const extractCommand: Command = {
     '--psf-sigma PX    Gaussian PSF sigma in pixels (default: measured on the bright stars; else the header',
     '                  FWHM keyword in pixels, else 2 px, with a warning)',
     '--background-bin PX   background bin size (default 128)',
+    '--sextractor CONFIG.sex   do as SExtractor configured by CONFIG.sex (and the .param and .conv files it names,',
+    '                  beside it): its background (BACK_SIZE, BACK_FILTERSIZE), filter, thresholds, deblending, CLEAN',
+    '                  and photometry (PHOT_APERTURES, PHOT_AUTOPARAMS, PHOT_FLUXFRAC); the catalogue has the LSST columns',
+    '                  measured on SExtractor\'s detections, then the .param quantities under SExtractor\'s names',
+    '                  (X_IMAGE ... FLAGS, 1-based pixels; a vector NAME(n) gives NAME_1..NAME_n). Not with --threshold',
+    '                  or --background-bin (set DETECT_THRESH, BACK_SIZE in the file).',
   ].join('\n'),
   async run(args) {
     const { values, positionals } = parseCommandArgs({
@@ -53,6 +132,7 @@ export const extractCommand: Command = {
       options: {
         catalog: { type: 'string' }, weight: { type: 'string' }, mask: { type: 'string' }, hdu: { type: 'string' },
         saturation: { type: 'string' }, threshold: { type: 'string' }, 'psf-sigma': { type: 'string' }, 'background-bin': { type: 'string' },
+        sextractor: { type: 'string' },
       },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one image');
@@ -65,6 +145,10 @@ export const extractCommand: Command = {
     const threshold = positive(values.threshold, '--threshold');
     const psfSigma = positive(values['psf-sigma'], '--psf-sigma');
     const binSize = positive(values['background-bin'], '--background-bin');
+    if (values.sextractor !== undefined) {
+      if (threshold !== undefined) throw new UsageError('--threshold does not apply with --sextractor: set DETECT_THRESH in the configuration file');
+      if (binSize !== undefined) throw new UsageError('--background-bin does not apply with --sextractor: set BACK_SIZE in the configuration file');
+    }
 
     const t0 = performance.now();
     const exposure = await readCalibratedImageAsync(source, {
@@ -72,6 +156,15 @@ export const extractCommand: Command = {
       ...(saturation !== undefined ? { saturation } : {}),
     });
     const tessera = await loadTessera('release');
+    if (values.sextractor !== undefined) {
+      const se = extractWithSextractor(tessera, exposure, source, values.sextractor, psfSigma);
+      const wcs = parseWcs(exposure.wcsHeader, { source, hdu: hdu ?? 0 });
+      addSkyCoordinates(se.catalog, wcs);
+      se.catalog.metadata = se.metadata;
+      fs.writeFileSync(values.catalog, writeSourceCatalog(se.catalog, values.catalog));
+      console.log(`${source}: ${se.catalog.length} sources (${se.summary}${wcs ? ', with RA/Dec' : ''}) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.catalog}`);
+      return 0;
+    }
     // When the seeing cannot be measured: the header's FWHM (pixels, as DECam's Community Pipeline writes it).
     const headerFwhm = exposure.wcsHeader.getNumber('FWHM') ?? exposure.metadata.getNumber('FWHM');
     const result = extractSources(tessera, exposure, psfSigma === undefined ? undefined : new GaussianPsf(psfSigma), {
@@ -85,14 +178,7 @@ export const extractCommand: Command = {
     }
     const catalog = result.catalog;
     const wcs = parseWcs(exposure.wcsHeader, { source, hdu: hdu ?? 0 });
-    if (wcs) {
-      const x = catalog.columns.base_SdssCentroid_x as Float64Array, y = catalog.columns.base_SdssCentroid_y as Float64Array;
-      const ra = new Float64Array(catalog.length), dec = new Float64Array(catalog.length);
-      // Catalogue pixels are 0-based array coordinates, as the WCS takes them (astropy origin 0).
-      for (let k = 0; k < catalog.length; k++) [ra[k], dec[k]] = wcs.pixelToSky(x[k]!, y[k]!);
-      catalog.columns.coord_ra = ra;
-      catalog.columns.coord_dec = dec;
-    }
+    addSkyCoordinates(catalog, wcs);
     const metadata = new FitsHeader();
     metadata.set('SOURCE', source.slice(-68), 'image measured');
     metadata.set('PSFSIGMA', result.psf.sigma, '[pixel] Gaussian PSF sigma used', { real: true });
