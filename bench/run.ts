@@ -10,6 +10,7 @@ import { readPackageVersion } from '../node/version.js';
 import { benchConvolution } from './convolution.js';
 import { benchFitsRead } from './fitsRead.js';
 import { benchSimulator } from './simulator.js';
+import { benchProcessCcd } from './processCcd.js';
 
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8);
 
@@ -41,7 +42,29 @@ async function main(): Promise<void> {
     console.log(`  ratio make_image / tessera: ${(sim.peer.medianMs / sim.tessera.medianMs).toFixed(1)}x (first detector ${(sim.peer.medianMs / sim.tesseraFirstMs).toFixed(1)}x)`);
   } else console.log(`  make_image.py: ${sim.peer.error}`);
 
-  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv, simulator: sim };
+  const ccd = await benchProcessCcd();
+  const s = (x: number): string => x.toFixed(2).padStart(7);
+  console.log(`\nprocessCcd of one HSC detector (${(ccd.pixels / 1e6).toFixed(2)} Mpix raw, ${ccd.sources} sources), one thread (median of runs 2-3, s)`);
+  console.log(`  tessera isr                                 ${s(ccd.tessera.isrS)}`);
+  console.log(`  tessera characterizeImage                   ${s(ccd.tessera.characterizeS)}`);
+  console.log(`  tessera calibrate                           ${s(ccd.tessera.calibrateS)}`);
+  console.log(`  tessera processCcd total                    ${s(ccd.tessera.totalS)}   CPU ${ccd.tessera.cpuS.toFixed(2)} s per run, peak RSS ${ccd.tessera.maxRssMb.toFixed(0)} MB`);
+  console.log(`  steps: ${Object.entries(ccd.tessera.steps).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  if ('error' in ccd.peer) console.log(`  peer chain: ${ccd.peer.error}`);
+  else {
+    const p = ccd.peer;
+    console.log(`  source-extractor to LDAC                    ${s(p.ldac.wallS)}   CPU ${p.ldac.cpuS.toFixed(2)}, RSS ${p.ldac.maxRssMb.toFixed(0)} MB`);
+    console.log(`  psfex                                       ${s(p.psfex.wallS)}   CPU ${p.psfex.cpuS.toFixed(2)}, RSS ${p.psfex.maxRssMb.toFixed(0)} MB${p.stars ? ` (${p.stars})` : ''}`);
+    console.log(`  source-extractor with the PSF               ${s(p.psfPhotometry.wallS)}   CPU ${p.psfPhotometry.cpuS.toFixed(2)}, RSS ${p.psfPhotometry.maxRssMb.toFixed(0)} MB`);
+    console.log(`  same work (background, detection, PSF, measurement): tessera ${ccd.tessera.sameWorkS.toFixed(2)} s vs peer chain ${p.totalS.toFixed(2)} s = ${(ccd.tessera.sameWorkS / p.totalS).toFixed(2)} of the peers' time`);
+  }
+  if (!('error' in ccd.extract)) {
+    const e = ccd.extract;
+    console.log(`  tessera extract (command line)              ${s(e.tessera.wallS)}   CPU ${e.tessera.cpuS.toFixed(2)}, RSS ${e.tessera.maxRssMb.toFixed(0)} MB`);
+    console.log(`  source-extractor alone                      ${s(e.sourceExtractor.wallS)}   CPU ${e.sourceExtractor.cpuS.toFixed(2)}, RSS ${e.sourceExtractor.maxRssMb.toFixed(0)} MB   ratio ${(e.tessera.wallS / e.sourceExtractor.wallS).toFixed(2)}`);
+  }
+
+  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv, simulator: sim, processCcd: ccd };
   const dir = path.join(packageRoot(), 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -14,7 +14,10 @@ import { loadTessera } from '../node/wasm.js';
 import { packageRoot } from '../node/packageRoot.js';
 import { makeCamera } from '../lib/sim/camera.js';
 import { planVisits } from '../lib/sim/observations.js';
-import { simulateExposure, detectorPlacement, ExposureWorkspace } from '../lib/sim/simulateExposure.js';
+import { simulateExposure, detectorPlacement, ExposureWorkspace, type SimulatedExposure } from '../lib/sim/simulateExposure.js';
+import type { Camera } from '../lib/sim/camera.js';
+import type { SkyObject } from '../lib/sim/types.js';
+import type { Tessera } from '../lib/wasm/loader.js';
 import { defaultSkyModel } from '../lib/sim/skyModel.js';
 import { detectorWcsHeader, DEFAULT_DISTORTION_K1 } from '../lib/sim/opticalModel.js';
 import { satelliteTrail } from '../lib/sim/artifacts.js';
@@ -35,8 +38,8 @@ export interface SimulatorResult {
   peer: Timing | { error: string };
 }
 
-export async function benchSimulator(runs = 3): Promise<SimulatorResult> {
-  const tessera = await loadTessera('release');
+/** The benchmark scene: one HSC detector of the hsc preset observed once in r, with what simulateExposure needs. */
+export function hscScene(tessera: Tessera): { camera: Camera; simulate: (workspace?: ExposureWorkspace) => SimulatedExposure; objects: SkyObject[] } {
   const config = PRESETS.hsc;
   const camera = makeCamera('hsc', { detectors: 1, seed: 1 });
   const detector = camera.detectors[0]!;
@@ -51,17 +54,25 @@ export async function benchSimulator(runs = 3): Promise<SimulatorResult> {
   const corners = [[0, 0], [detector.width - 1, 0], [detector.width - 1, detector.height - 1], [0, detector.height - 1]].map(([x, y]) => wcs.pixelToSky(x!, y!));
   const { objects } = sky.catalog(corners, config);
   const trail = satelliteTrail(Random.stream(1, 'trail'), detector.width / 2, detector.height / 2, 0.168, 30);
+  const simulate = (workspace?: ExposureWorkspace): SimulatedExposure => simulateExposure({
+    tessera, camera, detector, visit, objects,
+    makePsf: (toFocalPlane) => sky.psf(visit, toFocalPlane, 0.168, fieldRadius),
+    galaxyProfile: sky.galaxyProfile, convolve: sky.convolve, optics, seed: 1,
+    crRatePerCm2PerMin: config.crRatePerCm2PerMin, brightStars: [], trail, ...(workspace ? { workspace } : {}),
+  });
+  return { camera, simulate, objects: [...objects] };
+}
+
+export async function benchSimulator(runs = 3): Promise<SimulatorResult> {
+  const tessera = await loadTessera('release');
+  const { camera, simulate } = hscScene(tessera);
+  const detector = camera.detectors[0]!;
   let sources = 0, cosmicRays = 0, first = 0;
   const samples: number[] = [];
   const workspace = new ExposureWorkspace();
   for (let run = 0; run <= runs; run++) {
     const t0 = performance.now();
-    const exposure = simulateExposure({
-      tessera, camera, detector, visit, objects,
-      makePsf: (toFocalPlane) => sky.psf(visit, toFocalPlane, 0.168, fieldRadius),
-      galaxyProfile: sky.galaxyProfile, convolve: sky.convolve, optics, seed: 1,
-      crRatePerCm2PerMin: config.crRatePerCm2PerMin, brightStars: [], trail, workspace,
-    });
+    const exposure = simulate(workspace);
     matchedFilterSnr(tessera, exposure);
     if (run > 0) samples.push(performance.now() - t0);
     else first = performance.now() - t0;

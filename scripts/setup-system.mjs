@@ -19,6 +19,8 @@ const NEEDS = [
 /** What `npm run bench` needs besides: the peer tools it is compared with. */
 const BENCH_NEEDS = [
   { pkg: 'python3-scipy', why: 'reference/peers/make_image.py (simulator benchmark)', present: () => python('import scipy') },
+  { pkg: 'source-extractor', why: 'the peer chain of the processCcd and extract benchmarks', present: () => fs.existsSync('/usr/bin/source-extractor') },
+  { pkg: 'psfex', why: 'the peer chain of the processCcd benchmark (PSF model)', present: () => fs.existsSync('/usr/bin/psfex') },
 ];
 
 if (process.argv.includes('--bench')) NEEDS.push(...BENCH_NEEDS);

@@ -376,10 +376,11 @@ export interface BackgroundAndDetection {
  * detect, re-estimate the background with the footprints masked, subtract that from the original image.
  */
 export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
-  config: { background?: Partial<BackgroundConfig>; detection: DetectionOptions; iterations?: number }): BackgroundAndDetection {
+  config: { background?: Partial<BackgroundConfig>; detection: DetectionOptions; iterations?: number; initial?: BackgroundModel }): BackgroundAndDetection {
   const iterations = config.iterations ?? DEFAULT_BACKGROUND_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 1) throw new DetectionError(`iterations must be a positive integer, got ${iterations}`);
-  const initialBackground = estimateBackground(tessera, exposure, config.background);
+  // A model of this image already at hand (an earlier round's) saves the first estimate.
+  const initialBackground = config.initial ?? estimateBackground(tessera, exposure, config.background);
   let background = initialBackground;
   let detection: DetectionResult | undefined;
   for (let k = 0; k < iterations; k++) {

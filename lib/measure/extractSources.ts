@@ -9,7 +9,9 @@
  *    With fewer than 3 such sources (a tiny cut-out, a field of saturated stars) it takes `fallbackSigma`
  *    (e.g. from the image header's FWHM) or else the initial guess, and says so in `seeing`.
  * 2. Background and detection with the PSF's sigma (lib/measure/detection.ts detectWithBackground:
- *    estimate, subtract, detect, re-estimate with the detections masked).
+ *    estimate, subtract, detect, re-estimate with the detections masked; backgroundIterations rounds,
+ *    1 by default as LSST's detection with reEstimateBackground; the seeing step's, or a caller's,
+ *    background model is the starting estimate when there is one).
  * 3. Measurement of every positive footprint on the subtracted image: deblended into one child per peak
  *    and each source measured alone (lib/measure/deblend.ts), or (deblend false, as LSST's
  *    characterizeImage) one source per footprint (lib/measure/measurement.ts).
@@ -39,6 +41,10 @@ export interface ExtractConfig {
   fallbackSigma?: number;
   /** Deblend multi-peak footprints and measure each source alone (lib/measure/deblend.ts). */
   deblend: boolean;
+  /** Detect-and-re-estimate rounds of the background (LSST: one re-estimate). */
+  backgroundIterations: number;
+  /** A background model of this image to start from (an earlier round's). */
+  initialBackground?: BackgroundModel;
 }
 
 export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
@@ -48,6 +54,7 @@ export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
   initialPsfSigma: 2,
   bootstrapThreshold: 10,
   deblend: true,
+  backgroundIterations: 1,
 });
 
 export interface Extraction {
@@ -64,10 +71,11 @@ export interface Extraction {
 }
 
 /** The Gaussian sigma (px) of the stellar locus among bright sources, with the number of sources measured (see the module comment). */
-export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: ExtractConfig): { sigma: number | undefined; stars: number } {
+export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: ExtractConfig): { sigma: number | undefined; stars: number; background: BackgroundModel } {
   const threshold = (config.detection.thresholdValue ?? 5) * config.bootstrapThreshold;
   const first = detectWithBackground(tessera, image, {
     background: config.background, detection: { ...config.detection, psfSigma: config.initialPsfSigma, thresholdValue: threshold },
+    iterations: config.backgroundIterations, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
   });
   const bad = (1 << MASK_PLANES.SAT) | (1 << MASK_PLANES.BAD) | (1 << MASK_PLANES.INTRP) | (1 << MASK_PLANES.CR) | (1 << MASK_PLANES.NO_DATA);
   const radii: number[] = [];
@@ -80,25 +88,29 @@ export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: Ext
     const m = adaptiveMoments(first.image, image.width, image.height, peak.fx, peak.fy, { sigma0: config.initialPsfSigma });
     if (m.flags === 0 && m.xx > 0 && m.yy > 0) radii.push(traceRadius(m));
   }
-  if (radii.length < 3) return { sigma: undefined, stars: radii.length };
+  if (radii.length < 3) return { sigma: undefined, stars: radii.length, background: first.background };
   radii.sort((a, b) => a - b);
   const floor = radii[Math.floor(0.2 * (radii.length - 1))]!;
   const locus = radii.filter((r) => r <= 1.15 * floor);
   const median = locus[Math.floor((locus.length - 1) / 2)]!;
   // Adaptive moments of a pixelised Gaussian include the pixel's 1/12 px^2.
-  return { sigma: Math.sqrt(Math.max(median * median - 1 / 12, 0.25)), stars: radii.length };
+  return { sigma: Math.sqrt(Math.max(median * median - 1 / 12, 0.25)), stars: radii.length, background: first.background };
 }
 
 export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLike | undefined, overrides: Partial<ExtractConfig> = {}): Extraction {
   const config: ExtractConfig = { ...DEFAULT_EXTRACT_CONFIG, ...overrides };
   let model = psf;
   let seeing: Extraction['seeing'] = { source: 'given', stars: 0 };
+  let initial = config.initialBackground;
   if (!model) {
     const measured = estimateSeeing(tessera, image, config);
     seeing = { source: measured.sigma === undefined ? 'fallback' : 'measured', stars: measured.stars };
     model = new GaussianPsf(measured.sigma ?? config.fallbackSigma ?? config.initialPsfSigma);
+    initial = measured.background;
   }
-  const found = detectWithBackground(tessera, image, { background: config.background, detection: { ...config.detection, psfSigma: model.sigma } });
+  const found = detectWithBackground(tessera, image, {
+    background: config.background, detection: { ...config.detection, psfSigma: model.sigma }, iterations: config.backgroundIterations, ...(initial ? { initial } : {}),
+  });
   const subtracted: MaskedImage = { ...image, image: found.image, mask: found.detection.mask };
   const catalog = config.deblend
     ? deblendAndMeasure(tessera, subtracted, found.detection.positive, model, config.measurement)

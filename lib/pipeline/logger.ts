@@ -34,3 +34,14 @@ export function memoryLogger(): TaskLogger & { readonly entries: LogEntry[] } {
   };
   return { entries, debug: push('debug'), info: push('info'), warn: push('warn') };
 }
+
+/** Milliseconds since the previous call (or since creation): a task's per-step timings for its log. */
+export function stepTimer(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = now - last;
+    last = now;
+    return Math.round(ms * 10) / 10;
+  };
+}

@@ -25,6 +25,7 @@
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Task, TaskContext } from '../pipeline/task.js';
+import { stepTimer } from '../pipeline/logger.js';
 import { algorithmErrorFrom } from './measurementErrors.js';
 import { parseWcs } from '../wcs/index.js';
 import { ASTROMETRY_DEFAULTS, referenceSearchCircle, solveAstrometry } from '../astrometry/astrometry.js';
@@ -141,6 +142,7 @@ export const calibrate: Task<CalibrateConfig, CalibrateInputs, CalibrateOutputs>
 
 function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateConfig>, context: TaskContext): CalibrateOutputs {
   const { tessera, log } = context;
+  const lap = stepTimer();
   const exposure = inputs.exposure;
   const psf = exposure.psf;
   const { width, height } = exposure;
@@ -148,7 +150,7 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   // 1. Deep detection and measurement (a residual background joins the list).
   const extraction = extractSources(tessera, exposure, psf, { background: { binSize: config.backgroundBinSize }, detection: { thresholdValue: config.thresholdValue } });
   const catalog = extraction.catalog;
-  log.info(`calibrate: ${catalog.length} sources at ${config.thresholdValue} sigma`, { sources: catalog.length });
+  log.info(`calibrate: ${catalog.length} sources at ${config.thresholdValue} sigma`, { sources: catalog.length, step: 'detectMeasure', ms: lap() });
 
   // 2. PSF-star flags from icSrc.
   const nearest = nearestRows(catalog, inputs.icSourceCat, config.matchRadius);
@@ -165,6 +167,7 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
     applyApertureCorrections(catalog, fields);
     for (const [a, f] of Object.entries(fields)) log.info(`calibrate: aperture correction ${a}: ${f ? `${f.nStars} stars, rms ${f.rms.toExponential(2)}` : 'not fitted'}`);
     metadata.set('APCORR', Object.values(fields).every(Boolean), 'aperture corrections fitted and applied');
+    log.info('calibrate: aperture corrections applied', { step: 'apCorr', ms: lap() });
   }
 
   // 4. Astrometry against the reference stars around the detector.
@@ -189,7 +192,7 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
     metadata.set('ASTROMOK', result.ok, 'astrometric fit succeeded (else the header WCS is kept)');
     metadata.set('ASTRORMS', Number.isFinite(result.rmsMas) ? result.rmsMas : 0, '[mas] rms of the astrometric matches', { real: true });
     metadata.set('ASTRONM', result.nUsedInFit, 'matches used in the WCS fit');
-    log.info(`calibrate: astrometry ${result.status}: ${result.message}`, { matches: result.nMatches, rmsMas: result.rmsMas });
+    log.info(`calibrate: astrometry ${result.status}: ${result.message}`, { matches: result.nMatches, rmsMas: result.rmsMas, step: 'astrometry', ms: lap() });
     if (result.ok && result.header) {
       wcs = result.wcs;
       wcsHeader = exposure.wcsHeader.clone();
@@ -217,7 +220,7 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
       magLimit: config.photoCalMagLimit, applyColorTerms: config.applyColorTerms, colorTerm: { c0: 0, c1: term.c1, c2: 0 },
     });
     metadata.set('PHOTOCOK', result.ok, 'photometric calibration succeeded');
-    log.info(`calibrate: photometric calibration ${result.status}: ${result.message}`, { stars: result.nUsed });
+    log.info(`calibrate: photometric calibration ${result.status}: ${result.message}`, { stars: result.nUsed, step: 'photoCal', ms: lap() });
     if (result.ok && result.calibration) {
       const cal = result.calibration;
       metadata.set('PHOTCALB', cal.calibrationMean, '[nJy/ct] mean photometric calibration', { real: true });

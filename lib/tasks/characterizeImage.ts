@@ -18,6 +18,7 @@
  */
 import type { Exposure } from '../fits/exposure.js';
 import type { Task, TaskContext } from '../pipeline/task.js';
+import { stepTimer } from '../pipeline/logger.js';
 import { algorithmErrorFrom } from './measurementErrors.js';
 import type { BackgroundModel } from '../measure/background.js';
 import { findCosmicRays } from '../measure/cosmicRays.js';
@@ -62,7 +63,8 @@ function psfSourceFlags(catalog: SourceCatalog, k: number): number {
   return names.reduce((f, name, bit) => f | ((catalog.columns[name] as boolean[] | undefined)?.[k] ? 1 << bit : 0), 0);
 }
 
-function psfSources(catalog: SourceCatalog): PsfSource[] {
+/** A catalogue's sources as PSF candidates: centroid, Gaussian flux, adaptive moments and LSST's bad flags. */
+export function psfSources(catalog: SourceCatalog): PsfSource[] {
   const c = catalog.columns;
   const x = c.base_SdssCentroid_x as Float64Array, y = c.base_SdssCentroid_y as Float64Array;
   const flux = c.base_GaussianFlux_instFlux as Float64Array;
@@ -103,6 +105,7 @@ export const characterizeImage: Task<CharacterizeImageConfig, CharacterizeImageI
 
 function characterize(inputs: CharacterizeImageInputs, config: Readonly<CharacterizeImageConfig>, context: TaskContext): CharacterizeImageOutputs {
   const { tessera, log } = context;
+  const lap = stepTimer();
   const exposure = inputs.exposure;
   const threshold = config.thresholdValue * config.includeThresholdMultiplier;
   // No deblending here (LSST's characterizeImage doDeblend False): blends fall out of the PSF star selection by size.
@@ -111,7 +114,7 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   // 1. Seeing and a first background from the bright sources, with a Gaussian PSF.
   let work: Exposure = exposure;
   let extraction: Extraction = extractSources(tessera, work, undefined, extractConfig);
-  log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px from ${extraction.seeing.stars} bright sources`, { psfSigma: extraction.psf.sigma });
+  log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px from ${extraction.seeing.stars} bright sources`, { psfSigma: extraction.psf.sigma, step: 'seeing', ms: lap() });
 
   // 2. Cosmic rays, found on the background-subtracted image and repaired in the original.
   if (config.doRepairCosmicRays) {
@@ -120,7 +123,7 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
     const bg = work.image;
     for (let i = 0; i < repaired.length; i++) repaired[i] = crs.image[i]! + (bg[i]! - extraction.image[i]!);
     work = { ...work, image: repaired, mask: crs.mask, variance: crs.variance };
-    log.info(`characterizeImage: ${crs.cosmicRays.length} cosmic rays, ${crs.nPixels} pixels masked CR and interpolated`, { cosmicRays: crs.cosmicRays.length, crPixels: crs.nPixels });
+    log.info(`characterizeImage: ${crs.cosmicRays.length} cosmic rays, ${crs.nPixels} pixels masked CR and interpolated`, { cosmicRays: crs.cosmicRays.length, crPixels: crs.nPixels, step: 'cosmicRays', ms: lap() });
   }
 
   // 3. Background, bright sources and the PSF model, psfIterations times.
@@ -128,7 +131,9 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   let model: PsfexModel | undefined;
   let flags = { candidate: [] as boolean[], used: [] as boolean[], reserved: [] as boolean[] };
   for (let iteration = 0; iteration < config.psfIterations; iteration++) {
-    extraction = extractSources(tessera, work, psf, extractConfig);
+    // The previous round's background starts this one (the image differs only by the repaired cosmic rays).
+    extraction = extractSources(tessera, work, psf, { ...extractConfig, initialBackground: extraction.background });
+    const extractMs = lap();
     const result = determinePsf({ ...work, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
       reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,
       starSelector: { ...DEFAULT_OBJECT_SIZE_CONFIG, fluxMin: config.starFluxMin },
@@ -138,7 +143,7 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
     flags = { candidate: result.candidate, used: result.used, reserved: result.reserved };
     log.info(`characterizeImage: PSF iteration ${iteration + 1}: ${result.diagnostics.nUsed} stars used, ${result.diagnostics.nReserved} reserved, `
       + `FWHM ${result.diagnostics.fwhm.toFixed(3)} px, chi2 ${result.diagnostics.chi2.toFixed(2)}`,
-    { nUsed: result.diagnostics.nUsed, nReserved: result.diagnostics.nReserved, fwhm: result.diagnostics.fwhm, chi2: result.diagnostics.chi2 });
+    { nUsed: result.diagnostics.nUsed, nReserved: result.diagnostics.nReserved, fwhm: result.diagnostics.fwhm, chi2: result.diagnostics.chi2, step: 'psf', extractMs, ms: lap() });
   }
 
   // 4. The last iteration's sources measured again with the final PSF (same footprints, so the PSF-star
@@ -150,5 +155,6 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   catalog.columns.calib_psf_reserved = flags.reserved;
   const characterized: ExposureWithPsf = { ...subtracted, metadata: work.metadata.clone(), ...(model ? { psf: model } : {}) };
   characterized.metadata.set('PSFSIGMA', psf.sigma, '[pixel] Gaussian-equivalent PSF sigma', { real: true });
+  log.info(`characterizeImage: ${catalog.length} bright sources measured with the PSF model`, { sources: catalog.length, step: 'measure', ms: lap() });
   return { characterized, sourceCat: catalog, backgroundModel: [extraction.background] };
 }

@@ -4,9 +4,10 @@
  * verifies it, smooths it with the SIMD wasm Gaussian kernel, writes the result, and inspects both
  * files (and the real HSC calexp in ../shared/data/real when present); then it simulates the `demo`
  * preset's survey (tessera sim), creates a data repository, ingests the survey into it, and runs the
- * pipeline over it (tessera run: master calibrations, certified, then ISR of every science raw), then
- * prints the run's report and one output's provenance. As later steps land (characterizeImage,
- * calibrate, coadds) the shipped pipeline and so the demo run them too.
+ * pipeline over it (tessera run: master calibrations, certified, then processCcd of every science raw:
+ * isr, characterizeImage, calibrate), then prints the run's report and one source catalogue's
+ * provenance, and extracts the sources of the real HSC and SEP images (tessera extract, also in
+ * SExtractor's mode). As later steps land (coadds) the shipped pipeline and so the demo run them too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import { ingestCommand } from './ingest.js';
 import { runCommand } from './run.js';
 import { reportCommand } from './report.js';
 import { provenanceCommand } from './provenance.js';
+import { extractCommand } from './extract.js';
 import { Repository } from '../repository/repository.js';
 
 const WIDTH = 512;
@@ -111,8 +113,9 @@ export const demoCommand: Command = {
     'Renders a star field with a TAN-SIP WCS, writes it as an afw Exposure, reads it back, smooths it',
     'with the SIMD wasm kernel, writes and inspects the results, then simulates the demo preset\'s survey',
     '(3 bands x 5 visits x 4 detectors; kept between runs), creates a repository in DIR/repo, ingests',
-    'the survey and runs the pipeline into the run "drp" (calibration products, then ISR), then prints the',
-    "run's report and an output's provenance. Files go to DIR (default demo-output/).",
+    'the survey and runs the pipeline into the run "drp" (calibration products, then isr, characterizeImage',
+    "and calibrate), then prints the run's report and a catalogue's provenance, and runs tessera extract on",
+    'the real HSC and SEP images. Files go to DIR (default demo-output/).',
   ].join('\n'),
   async run(args) {
     const { values } = parseCommandArgs({ args, options: { out: { type: 'string', default: 'demo-output' } }, strict: true });
@@ -187,20 +190,34 @@ export const demoCommand: Command = {
     console.log(`\n$ tessera repo info ${rel(repoDir)}`);
     await repoCommand.run(['info', repoDir]);
 
-    // The pipeline: master calibrations (certified into drp/calib), then ISR of every science raw.
+    // The pipeline: master calibrations (certified into drp/calib), then processCcd of every science raw.
     console.log(`\n$ tessera run ${rel(repoDir)} --output drp`);
     const status = await runCommand.run([repoDir, '--output', 'drp']);
     if (status !== 0) throw new Error(`tessera run ${repoDir} --output drp: exit status ${status}`);
     console.log(`\n$ tessera report ${rel(repoDir)} drp`);
     await reportCommand.run([repoDir, 'drp']);
     const repo = await Repository.open(repoDir);
-    const post = (await repo.registry.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['drp'] }))[0]!;
+    const post = (await repo.registry.queryDatasets({ datasetTypes: ['src'], collections: ['drp'] }))[0]!;
     await repo.close();
     console.log(`\n$ tessera provenance ${rel(repoDir)} ${post.id}`);
     await provenanceCommand.run([repoDir, post.id]);
     step('pipeline run, report and provenance done');
+
+    // Source extraction on real images from other telescopes, with the pipeline's algorithms and in SExtractor's mode.
+    const real = path.resolve(packageRoot(), '..', 'shared', 'data', 'real');
+    const sep = path.join(real, 'sep_sextractor');
+    if (fs.existsSync(hsc)) {
+      const catalog = path.join(out, 'hsc-extract.fits');
+      console.log(`\n$ tessera extract ${hsc} --catalog ${rel(catalog)}`);
+      await extractCommand.run([hsc, '--catalog', catalog]);
+    }
+    if (fs.existsSync(path.join(sep, 'default.sex'))) {
+      const catalog = path.join(out, 'sep-sextractor.fits');
+      console.log(`\n$ tessera extract ${path.join(sep, 'image.fits')} --sextractor ${path.join(sep, 'default.sex')} --catalog ${rel(catalog)}`);
+      await extractCommand.run([path.join(sep, 'image.fits'), '--sextractor', path.join(sep, 'default.sex'), '--catalog', catalog]);
+    }
     console.log(`\nTo look at the products: npx vite preview (serves the web app built in dist/web), open the URL it prints,`
-      + ` and drop FITS files from ${rel(path.join(repoDir, 'drp'))}/ (postISRCCD, bias, dark, flat) onto the page.`);
+      + ` and drop FITS files from ${rel(path.join(repoDir, 'drp'))}/ (calexp, postISRCCD, flat...) onto the page.`);
     console.log(`\nDone in ${((performance.now() - t0) / 1000).toFixed(2)} s. Outputs in ${out}`);
     return 0;
   },

@@ -1,6 +1,6 @@
 /**
  * `tessera extract IMAGE.fits --catalog OUT.fits [--weight W.fits] [--mask M.fits] [--hdu N]
- * [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX] [--sextractor CONFIG.sex]`: background,
+ * [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX] [--psf] [--sextractor CONFIG.sex]`: background,
  * detection and measurement of any calibrated image from any telescope, like SExtractor, with the
  * pipeline's algorithms (lib/measure/extractSources.ts). The image is read as node/fits/calibratedImage.ts
  * does (an afw Exposure with its own planes, or an image with an inverse-variance weight map and a mask);
@@ -21,6 +21,10 @@ import { DEFAULT_EXTRACT_CONFIG, estimateSeeing, extractSources } from '../../li
 import { measureSources } from '../../lib/measure/measurement.js';
 import { normalizeSpans, type Footprint } from '../../lib/measure/footprint.js';
 import { loadSextractorConfig } from '../../lib/measure/sextractor/config.js';
+import { determinePsf } from '../../lib/measure/psfDeterminer.js';
+import { deblendAndMeasure } from '../../lib/measure/deblend.js';
+import { writePsfexFile } from '../../lib/measure/psfexFile.js';
+import { psfSources } from '../../lib/tasks/characterizeImage.js';
 import { runSextractor } from '../../lib/measure/sextractor/extract.js';
 import { maskValue } from '../../lib/pipeline/maskPlanes.js';
 import type { Exposure } from '../../lib/fits/index.js';
@@ -103,7 +107,7 @@ export const extractCommand: Command = {
   usage: [
     'Usage: tessera extract IMAGE.fits --catalog OUT.fits [--weight W.fits] [--mask M.fits] [--hdu N]',
     '                       [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX]',
-    '                       [--sextractor CONFIG.sex]',
+    '                       [--psf] [--sextractor CONFIG.sex]',
     '',
     'Background (128-px bins, clipped mean, Akima spline), detection (PSF matched filter, 5 sigma), and',
     'measurement (adaptive-moment centroids and shapes, PSF, Gaussian, Kron and circular-aperture fluxes at',
@@ -119,6 +123,8 @@ export const extractCommand: Command = {
     '--psf-sigma PX    Gaussian PSF sigma in pixels (default: measured on the bright stars; else the header',
     '                  FWHM keyword in pixels, else 2 px, with a warning)',
     '--background-bin PX   background bin size (default 128)',
+    '--psf             fit a PSF model (PSFEx-style pixel basis, varying over the image) to the stars, measure',
+    '                  with it, and write it beside the catalogue as OUT.psf (PSFEx format)',
     '--sextractor CONFIG.sex   do as SExtractor configured by CONFIG.sex (and the .param and .conv files it names,',
     '                  beside it): its background (BACK_SIZE, BACK_FILTERSIZE), filter, thresholds, deblending, CLEAN',
     '                  and photometry (PHOT_APERTURES, PHOT_AUTOPARAMS, PHOT_FLUXFRAC); the catalogue has the LSST columns',
@@ -133,6 +139,7 @@ export const extractCommand: Command = {
         catalog: { type: 'string' }, weight: { type: 'string' }, mask: { type: 'string' }, hdu: { type: 'string' },
         saturation: { type: 'string' }, threshold: { type: 'string' }, 'psf-sigma': { type: 'string' }, 'background-bin': { type: 'string' },
         sextractor: { type: 'string' },
+        psf: { type: 'boolean' },
       },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one image');
@@ -176,7 +183,20 @@ export const extractCommand: Command = {
       console.error(`${source}: only ${result.seeing.stars} bright unmasked stars to measure the seeing on; using PSF sigma ${result.psf.sigma.toFixed(2)} px `
         + `(${headerFwhm !== undefined ? 'from the header FWHM' : 'a guess'}); give --psf-sigma to set it`);
     }
-    const catalog = result.catalog;
+    let catalog = result.catalog;
+    let psfNote = `PSF sigma ${result.psf.sigma.toFixed(2)} px`;
+    if (values.psf) {
+      // A PSFEx-style model from the catalogue's stars, then the same footprints measured again with it.
+      const subtracted = { ...exposure, image: result.image, mask: result.mask };
+      const fit = determinePsf(subtracted, psfSources(catalog));
+      catalog = deblendAndMeasure(tessera, subtracted, result.detection.positive, fit.model);
+      catalog.columns.calib_psf_candidate = fit.candidate;
+      catalog.columns.calib_psf_used = fit.used;
+      catalog.columns.calib_psf_reserved = fit.reserved;
+      const psfFile = values.catalog.replace(/\.fits?$/i, '') + '.psf';
+      fs.writeFileSync(psfFile, writePsfexFile(fit.model, { checksum: true, name: psfFile }));
+      psfNote = `PSF model from ${fit.diagnostics.nUsed} stars, FWHM ${fit.diagnostics.fwhm.toFixed(2)} px -> ${psfFile}`;
+    }
     const wcs = parseWcs(exposure.wcsHeader, { source, hdu: hdu ?? 0 });
     addSkyCoordinates(catalog, wcs);
     const metadata = new FitsHeader();
@@ -187,7 +207,7 @@ export const extractCommand: Command = {
     metadata.set('FLUXNORM', 'instrumental', 'fluxes are raw sums in image units (no aperture correction)');
     catalog.metadata = metadata;
     fs.writeFileSync(values.catalog, writeSourceCatalog(catalog, values.catalog));
-    console.log(`${source}: ${catalog.length} sources (PSF sigma ${result.psf.sigma.toFixed(2)} px${wcs ? ', with RA/Dec' : ''}) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.catalog}`);
+    console.log(`${source}: ${catalog.length} sources (${psfNote}${wcs ? ', with RA/Dec' : ''}) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.catalog}`);
     return 0;
   },
 };

@@ -1,0 +1,124 @@
+/**
+ * Benchmark: single-frame processing of one HSC detector (2048x4176, the hsc preset's sky at b = 3 deg),
+ * one thread, against the Debian peer chain on the same pixels (../shared/reference/peers.md): Tessera's
+ * isr, characterizeImage and calibrate in their own process (bench/processCcdRun.ts: wall and CPU time,
+ * peak RSS, per-step times from the tasks' logs) beside source-extractor to LDAC with vignets, psfex,
+ * and source-extractor again with the PSF (PSF-fitting photometry), each command timed by a Python
+ * wrapper (wall, CPU and peak RSS of the child from getrusage). The ratio compares the same work:
+ * background, detection, PSF model and measurement with PSF fitting (Tessera's characterize and calibrate
+ * without cosmic rays, astrometry and photometric calibration, which are shown separately). Also
+ * `tessera extract` alone against `source-extractor` alone, both as command lines on the same image.
+ * Medians of 3 runs.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadTessera } from '../node/wasm.js';
+import { packageRoot } from '../node/packageRoot.js';
+import { writeFits } from '../lib/fits/writer.js';
+import { cameraDescriptionYaml } from '../lib/sim/camera.js';
+import { buildReferenceCatalog, writeReferenceShards } from '../lib/sim/referenceCatalog.js';
+import { hscScene } from './simulator.js';
+
+export interface CommandCost { wallS: number; cpuS: number; maxRssMb: number }
+
+export interface ProcessCcdResult {
+  pixels: number;
+  sources: number;
+  tessera: {
+    isrS: number; characterizeS: number; calibrateS: number; totalS: number; cpuS: number; maxRssMb: number;
+    steps: Record<string, number>;
+    /** background + detection + PSF + measurement: total minus cosmic rays, astrometry, photometric calibration, ISR. */
+    sameWorkS: number;
+  };
+  peer: { ldac: CommandCost; psfex: CommandCost; psfPhotometry: CommandCost; totalS: number; stars?: string } | { error: string };
+  extract: { tessera: CommandCost; sourceExtractor: CommandCost } | { error: string };
+}
+
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+
+/** Runs each command `runs` times under a Python getrusage wrapper; medians. */
+function measureCommands(dir: string, commands: Record<string, string[]>, runs: number): Record<string, CommandCost> {
+  const script = `
+import json, resource, subprocess, sys, time
+commands = json.loads(sys.argv[1]); runs = int(sys.argv[2]); out = {}
+for name, cmd in commands.items():
+    samples = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        p = subprocess.run(cmd, cwd=sys.argv[3], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if p.returncode != 0:
+            raise SystemExit(name + ' failed: ' + p.stderr.decode()[-400:])
+        samples.append({'wallS': wall, 'cpuS': (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 'maxRssMb': after.ru_maxrss / 1024})
+    out[name] = samples
+print(json.dumps(out))
+`;
+  const out = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, JSON.stringify(commands), String(runs), dir], { encoding: 'utf8', maxBuffer: 1 << 24 })) as Record<string, CommandCost[]>;
+  // RUSAGE_CHILDREN's ru_maxrss is the largest child so far, so a command's figure is an upper bound once a larger one ran.
+  return Object.fromEntries(Object.entries(out).map(([name, samples]) => [name, {
+    wallS: median(samples.map((s) => s.wallS)), cpuS: median(samples.map((s) => s.cpuS)), maxRssMb: Math.max(...samples.map((s) => s.maxRssMb)),
+  }]));
+}
+
+export async function benchProcessCcd(runs = 3): Promise<ProcessCcdResult> {
+  const tessera = await loadTessera('release');
+  const scene = hscScene(tessera);
+  const exposure = scene.simulate();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-processccd-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'raw.fits'), writeFits([{ data: exposure.raw.data, shape: exposure.raw.shape, header: exposure.raw.header }]));
+    fs.writeFileSync(path.join(dir, 'camera.yaml'), cameraDescriptionYaml(scene.camera));
+    fs.mkdirSync(path.join(dir, 'refcat'));
+    for (const shard of writeReferenceShards(buildReferenceCatalog(scene.objects, { seed: 1 }))) fs.writeFileSync(path.join(dir, 'refcat', shard.name), shard.bytes);
+
+    const child = JSON.parse(execFileSync(process.execPath, [path.join(packageRoot(), 'dist', 'bench', 'processCcdRun.js'), dir, String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as {
+      runs: { isrMs: number; characterizeMs: number; calibrateMs: number; steps: Record<string, number>; sources: number }[]; cpuSeconds: number; maxRssBytes: number;
+    };
+    // Medians of the runs after the first (the first pays for JIT compilation and first-touched pages).
+    const later = child.runs.length > 1 ? child.runs.slice(1) : child.runs;
+    const m = (f: (r: (typeof later)[number]) => number): number => median(later.map(f)) / 1000;
+    const stepNames = [...new Set(later.flatMap((r) => Object.keys(r.steps)))];
+    const steps = Object.fromEntries(stepNames.map((s) => [s, m((r) => r.steps[s] ?? 0)]));
+    const isrS = m((r) => r.isrMs), characterizeS = m((r) => r.characterizeMs), calibrateS = m((r) => r.calibrateMs);
+    const totalS = isrS + characterizeS + calibrateS;
+    const sameWorkS = characterizeS + calibrateS - (steps.cosmicRays ?? 0) - (steps.astrometry ?? 0) - (steps.photoCal ?? 0);
+    const result: ProcessCcdResult = {
+      pixels: exposure.raw.shape[0]! * exposure.raw.shape[1]!, sources: later[later.length - 1]!.sources,
+      tessera: { isrS, characterizeS, calibrateS, totalS, cpuS: child.cpuSeconds, maxRssMb: child.maxRssBytes / 2 ** 20, steps, sameWorkS },
+      peer: { error: '' }, extract: { error: '' },
+    };
+
+    const conf = path.resolve(packageRoot(), '..', 'shared', 'reference', 'peers', 'conf');
+    const haveSex = fs.existsSync('/usr/bin/source-extractor') && fs.existsSync('/usr/bin/psfex') && fs.existsSync(conf);
+    if (!haveSex) {
+      const why = 'source-extractor and psfex (npm run setup-system -- --bench) and ../shared/reference/peers/conf are needed';
+      return { ...result, peer: { error: why }, extract: { error: why } };
+    }
+    for (const f of fs.readdirSync(conf)) fs.copyFileSync(path.join(conf, f), path.join(dir, f));
+    fs.writeFileSync(path.join(dir, 'psf.param'), `${fs.readFileSync(path.join(conf, 'sex.param'), 'utf8').trimEnd()}\nXPSF_IMAGE\nYPSF_IMAGE\nFLUX_PSF\nFLUXERR_PSF\n`);
+    const sex = ['/usr/bin/source-extractor', 'post.fits'];
+    // In this order: the LDAC catalogue feeds psfex, whose ldac.psf feeds the PSF photometry.
+    const timed = measureCommands(dir, {
+      ldac: [...sex, '-c', 'sex_psfex.conf', '-CATALOG_NAME', 'ldac.cat'],
+      psfex: ['/usr/bin/psfex', 'ldac.cat', '-c', 'psfex.conf'],
+      psfPhotometry: [...sex, '-c', 'sex.conf', '-PARAMETERS_NAME', 'psf.param', '-PSF_NAME', 'ldac.psf', '-CATALOG_NAME', 'psf.cat'],
+      sourceExtractor: [...sex, '-c', 'sex.conf', '-CATALOG_NAME', 'alone.cat'],
+      tesseraExtract: [process.execPath, path.join(packageRoot(), 'dist', 'node', 'cli.js'), 'extract', 'post.fits', '--catalog', 'tessera.fits'],
+    }, runs);
+    const xml = fs.existsSync(path.join(dir, 'psfex.xml')) ? fs.readFileSync(path.join(dir, 'psfex.xml'), 'utf8') : '';
+    const accepted = /<FIELD name="NStars_Accepted_Total"[\s\S]*?<TD>(\d+)<\/TD>/.exec(xml);
+    result.peer = {
+      ldac: timed.ldac!, psfex: timed.psfex!, psfPhotometry: timed.psfPhotometry!,
+      totalS: timed.ldac!.wallS + timed.psfex!.wallS + timed.psfPhotometry!.wallS,
+      ...(accepted ? { stars: `${accepted[1]} PSF stars accepted` } : {}),
+    };
+    result.extract = { tessera: timed.tesseraExtract!, sourceExtractor: timed.sourceExtractor! };
+    return result;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

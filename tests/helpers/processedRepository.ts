@@ -1,0 +1,63 @@
+/**
+ * A simulated repository processed by `tessera run` (calibs, isr, characterizeImage, calibrate), built
+ * once and cached (DESIGN.md "How we measure ourselves"): keyed by the preset, its seed and a hash of the
+ * build (the release wasm, the compiled lib/ and node/ and the shipped pipeline), so a code change
+ * rebuilds it and an unchanged build reuses it across test runs. The demo preset's simulated survey made
+ * by `npm run demo` (demo-output/sim-demo) is reused when present; else it is simulated here.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot, testOutputDir } from './paths.js';
+import { tessera } from './cli.js';
+import { PRESETS } from '../../lib/sim/presets.js';
+
+function hashTree(hash: crypto.Hash, dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) hashTree(hash, p);
+    else if (entry.name.endsWith('.js')) hash.update(entry.name).update(fs.readFileSync(p));
+  }
+}
+
+/** sha256 of the build that processes the data (wasm, compiled lib and node, DRP pipeline). */
+export function buildHash(): string {
+  const hash = crypto.createHash('sha256');
+  hash.update(fs.readFileSync(path.join(repoRoot, 'build', 'tessera.wasm')));
+  hash.update(fs.readFileSync(path.join(repoRoot, 'pipelines', 'DRP.yaml')));
+  for (const dir of ['lib', 'node']) hashTree(hash, path.join(repoRoot, 'dist', dir));
+  return hash.digest('hex').slice(0, 16);
+}
+
+export interface ProcessedRepository {
+  readonly root: string;
+  readonly run: string;
+  /** The `tessera run` output, or the note that the cache was used. */
+  readonly log: string;
+}
+
+/** The processed repository of `preset` ('tiny' or 'demo'). */
+export function processedRepository(preset: 'tiny' | 'demo'): ProcessedRepository {
+  const key = `${preset}-${PRESETS[preset].seed}-${buildHash()}`;
+  const base = testOutputDir('processed');
+  const root = path.join(base, key, 'repo');
+  const done = path.join(base, key, 'done');
+  if (fs.existsSync(done)) return { root, run: 'drp', log: `cached ${key}` };
+  for (const stale of fs.readdirSync(base)) if (stale.startsWith(`${preset}-`) && stale !== key) fs.rmSync(path.join(base, stale), { recursive: true, force: true });
+  fs.rmSync(path.join(base, key), { recursive: true, force: true });
+  const demoSim = path.join(repoRoot, 'demo-output', 'sim-demo');
+  let sim = path.join(base, `sim-${preset}-${PRESETS[preset].seed}`);
+  if (preset === 'demo' && fs.existsSync(path.join(demoSim, 'manifest.json'))) sim = demoSim;
+  else if (!fs.existsSync(path.join(sim, 'manifest.json'))) {
+    const s = tessera('sim', sim, '--preset', preset);
+    if (s.status !== 0) throw new Error(`tessera sim --preset ${preset}: ${s.stderr}`);
+  }
+  for (const args of [['repo', 'create', root], ['ingest', root, sim]]) {
+    const r = tessera(...args);
+    if (r.status !== 0) throw new Error(`tessera ${args.join(' ')}: ${r.stderr}`);
+  }
+  const run = tessera('run', root, '--output', 'drp');
+  if (run.status !== 0) throw new Error(`tessera run ${root} --output drp failed:\n${run.stdout}\n${run.stderr}`);
+  fs.writeFileSync(done, `${new Date().toISOString()}\n`);
+  return { root, run: 'drp', log: run.stdout };
+}
