@@ -6,7 +6,8 @@
  *     installs a simple Gaussian PSF and measures it the same way);
  *  2. cosmic rays (LSST repair): found against that PSF on the background-subtracted image
  *     (lib/measure/cosmicRays.ts), masked CR and interpolated (INTRP), so they stay out of the PSF stars;
- *  3. psfIterations x [background, detection and measurement of the bright sources with the current PSF;
+ *  3. psfIterations x [background, detection and measurement of the bright sources with the current PSF
+ *     (the first round re-measures step 1's footprints on the repaired image instead of detecting again);
  *     the PSF model (lib/measure/psfDeterminer.ts: objectSize star selection, reserved stars held out,
  *     PSFEx-style pixel basis with spatial order 2)];
  *  4. outputs: icExp, the repaired, background-subtracted exposure carrying the PSF model; icSrc, the
@@ -123,6 +124,10 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
     const bg = work.image;
     for (let i = 0; i < repaired.length; i++) repaired[i] = crs.image[i]! + (bg[i]! - extraction.image[i]!);
     work = { ...work, image: repaired, mask: crs.mask, variance: crs.variance };
+    // The bright sources of step 1, on the repaired pixels: same footprints, masks with CR and INTRP added.
+    const mask = new Int32Array(crs.mask.length);
+    for (let i = 0; i < mask.length; i++) mask[i] = extraction.mask[i]! | crs.mask[i]!;
+    extraction = { ...extraction, image: crs.image, mask };
     log.info(`characterizeImage: ${crs.cosmicRays.length} cosmic rays, ${crs.nPixels} pixels masked CR and interpolated`, { cosmicRays: crs.cosmicRays.length, crPixels: crs.nPixels, step: 'cosmicRays', ms: lap() });
   }
 
@@ -131,8 +136,13 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   let model: PsfexModel | undefined;
   let flags = { candidate: [] as boolean[], used: [] as boolean[], reserved: [] as boolean[] };
   for (let iteration = 0; iteration < config.psfIterations; iteration++) {
-    // The previous round's background starts this one (the image differs only by the repaired cosmic rays).
-    extraction = extractSources(tessera, work, psf, { ...extractConfig, initialBackground: extraction.background });
+    if (iteration === 0) {
+      // Step 1's footprints, detected with the measured seeing, measured on the repaired image.
+      extraction = { ...extraction, catalog: measureSources(tessera, { ...work, image: extraction.image, mask: extraction.mask }, extraction.detection.positive, psf) };
+    } else {
+      // Detection with the PSF model's width; the previous round's background starts this one.
+      extraction = extractSources(tessera, work, psf, { ...extractConfig, initialBackground: extraction.background });
+    }
     const extractMs = lap();
     const result = determinePsf({ ...work, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
       reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,

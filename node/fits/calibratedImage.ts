@@ -72,11 +72,18 @@ function median(values: Float64Array): number {
   return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
 }
 
-/** Robust sky variance (1.4826 MAD)^2 of the finite pixels not flagged in `mask` (all finite pixels when that leaves none). */
+/** At most this many pixels, evenly strided, enter the robust variance (the MAD's own error is then ~0.1 %). */
+const ROBUST_SAMPLE = 1_000_000;
+
+/**
+ * Robust sky variance (1.4826 MAD)^2 of the finite pixels not flagged in `mask` (all finite pixels when
+ * that leaves none), from an even stride of at most ROBUST_SAMPLE pixels.
+ */
 export function robustSkyVariance(image: ArrayLike<number>, mask?: Int32Array): number {
+  const stride = Math.max(1, Math.ceil(image.length / ROBUST_SAMPLE));
   const pick = (useMask: boolean): Float64Array => {
     const out: number[] = [];
-    for (let i = 0; i < image.length; i++) if (Number.isFinite(image[i]!) && !(useMask && mask && mask[i] !== 0)) out.push(image[i]!);
+    for (let i = 0; i < image.length; i += stride) if (Number.isFinite(image[i]!) && !(useMask && mask && mask[i] !== 0)) out.push(image[i]!);
     return Float64Array.from(out);
   };
   let values = pick(true);
