@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, testOutputDir } from './paths.js';
+import { repoRoot } from './paths.js';
 import { tessera } from './cli.js';
 import { PRESETS } from '../../lib/sim/presets.js';
 
@@ -39,7 +39,9 @@ export interface ProcessedRepository {
 /** The processed repository of `preset` ('tiny' or 'demo'). */
 export function processedRepository(preset: 'tiny' | 'demo'): ProcessedRepository {
   const key = `${preset}-${PRESETS[preset].seed}-${buildHash()}`;
-  const base = testOutputDir('processed');
+  // Not testOutputDir (which empties its folder): the cache must outlive the test run.
+  const base = path.join(repoRoot, 'test-output', 'processed');
+  fs.mkdirSync(base, { recursive: true });
   const root = path.join(base, key, 'repo');
   const done = path.join(base, key, 'done');
   if (fs.existsSync(done)) return { root, run: 'drp', log: `cached ${key}` };

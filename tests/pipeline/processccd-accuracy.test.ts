@@ -190,6 +190,28 @@ describe(`processCcd accuracy on the ${PRESET} preset`, () => {
     }
   });
 
+  it('gives isolated faint stars (5 < S/N < 50) PSF-flux pulls of unit robust scatter', () => {
+    const pulls: number[] = [];
+    for (const d of detectors) {
+      const flux = d.src.columns.base_PsfFlux_flux as Float64Array, err = d.src.columns.base_PsfFlux_fluxErr as Float64Array;
+      const sx = d.src.columns.base_SdssCentroid_x as Float64Array, sy = d.src.columns.base_SdssCentroid_y as Float64Array;
+      const primary = d.src.columns.detect_isPrimary as boolean[];
+      const others = [...d.truth.snr.keys()].filter((i) => d.truth.snr[i]! >= 3);
+      const stars = [...d.truth.snr.keys()].filter((i) => d.truth.star[i] && d.truth.snr[i]! > 5 && d.truth.snr[i]! < 50
+        && !others.some((k) => k !== i && Math.hypot(d.truth.x[k]! - d.truth.x[i]!, d.truth.y[k]! - d.truth.y[i]!) < 15));
+      const keep = [...Array(d.src.length).keys()].filter((j) => primary[j]);
+      const m = matchOneToOne(stars.map((i) => d.truth.x[i]!), stars.map((i) => d.truth.y[i]!), keep.map((j) => sx[j]!), keep.map((j) => sy[j]!), 1.5);
+      for (const [k, jj] of m) {
+        const j = keep[jj]!;
+        pulls.push((flux[j]! - d.truth.fluxNjy[stars[k]!]!) / err[j]!);
+      }
+    }
+    console.log(`PSF-flux pulls of ${pulls.length} isolated stars with 5 < S/N < 50: median ${median(pulls).toFixed(3)}, robust sigma ${robustSigma(pulls).toFixed(3)}`);
+    expect(pulls.length).toBeGreaterThan(100);
+    expect(robustSigma(pulls)).toBeGreaterThan(0.9);
+    expect(robustSigma(pulls)).toBeLessThan(1.1);
+  });
+
   it('corrects PSF, Gaussian and Kron fluxes to the 12-px aperture on stars outside the fit (DRP-00-25)', () => {
     for (const algorithm of ['base_PsfFlux', 'base_GaussianFlux', 'ext_photometryKron_KronFlux']) {
       const bins: Record<string, number[]> = { '50-100': [], '100-300': [], '>300': [] };
@@ -234,3 +256,66 @@ describe(`PSF model accuracy on the ${PRESET} preset`, () => {
     expect(Math.abs(median(ratios) - 1)).toBeLessThan(0.01);
   });
 });
+
+describe(`cosmic rays on the ${PRESET} preset`, () => {
+  // Per detector, streamed (each truth and calexp read and dropped): the truth's CR pixels (MASK bit CR, not
+  // on a trail, ghost, BAD or SAT, not on the 1-pixel border where CR.cc cannot test), their deposited
+  // charge (ARTIFACTS minus the dark there, estimated as the median of the pixel's non-CR neighbours) against
+  // the calexp's noise there; and the pixels within 1 FWHM of unsaturated truth stars that no CR touched.
+  it('masks at least 95 % of the CR pixels above 3 sigma, and under 0.1 % of the pixels near stars', async () => {
+    let found = 0, significant = 0, nearStars = 0, nearStarsMasked = 0;
+    await withRepo(processed.root, async (repo) => {
+      const calexps = await repo.registry.queryDatasets({ datasetTypes: ['calexp'], collections: [processed.run] });
+      const truths = await repo.registry.queryDatasets({ datasetTypes: ['truth'], collections: ['HSC-SIM/truth'] });
+      for (const ref of calexps) {
+        const t = truths.find((x) => x.dataId.visit === ref.dataId.visit && x.dataId.detector === ref.dataId.detector)!;
+        const file = readFitsBytes(repo.getPath(t), repo.getBytes(t));
+        const truthMask = file.readImage(file.indexOf('MASK')).data as Int32Array;
+        const artifacts = file.readImage(file.indexOf('ARTIFACTS')).data as Float32Array;
+        const exposure = await readExposure(readFitsBytes(repo.getPath(ref), repo.getBytes(ref)));
+        const { width, height, mask, variance } = exposure;
+        const crBit = 1 << exposure.maskPlanes.CR!;
+        const cannot = (1 << exposure.maskPlanes.BAD!) | (1 << exposure.maskPlanes.SAT!) | (1 << exposure.maskPlanes.NO_DATA!);
+        const truthCr = 1 << 3, truthOther = (1 << 0) | (1 << 1) | (1 << 14) | (1 << 15);
+        for (let y = 1; y < height - 1; y++) {
+          for (let x = 1; x < width - 1; x++) {
+            const i = y * width + x;
+            if (!(truthMask[i]! & truthCr) || truthMask[i]! & truthOther || mask[i]! & cannot) continue;
+            const around: number[] = [];
+            for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+              const xx = x + dx, yy = y + dy;
+              if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
+              const k = yy * width + xx;
+              if (!(truthMask[k]! & (truthCr | truthOther))) around.push(artifacts[k]!);
+            }
+            const dark = around.length ? median(around) : 0;
+            if (artifacts[i]! - dark <= 3 * Math.sqrt(variance[i]!)) continue;
+            significant++;
+            if (mask[i]! & crBit) found++;
+          }
+        }
+        const truth = readTruth(repo.getBytes(t), repo.getPath(t));
+        const psf = truthPsfField(truth.header, repo.getPath(t));
+        for (let s = 0; s < truth.x.length; s++) {
+          if (!truth.star[s]) continue;
+          const cx = Math.round(truth.x[s]!), cy = Math.round(truth.y[s]!);
+          if (cx < 0 || cy < 0 || cx >= width || cy >= height || truthMask[cy * width + cx]! & (1 << 1)) continue;
+          const r = psf.fwhmAt(truth.x[s]!, truth.y[s]!);
+          for (let y = Math.max(0, Math.floor(truth.y[s]! - r)); y <= Math.min(height - 1, Math.ceil(truth.y[s]! + r)); y++) {
+            for (let x = Math.max(0, Math.floor(truth.x[s]! - r)); x <= Math.min(width - 1, Math.ceil(truth.x[s]! + r)); x++) {
+              if (Math.hypot(x - truth.x[s]!, y - truth.y[s]!) > r || truthMask[y * width + x]! & truthCr) continue;
+              nearStars++;
+              if (mask[y * width + x]! & crBit) nearStarsMasked++;
+            }
+          }
+        }
+      }
+    });
+    console.log(`cosmic rays: ${found} of ${significant} CR pixels above 3 sigma masked CR (${(100 * found / significant).toFixed(1)} %); `
+      + `${nearStarsMasked} of ${nearStars} pixels within 1 FWHM of unsaturated stars masked CR`);
+    expect(significant).toBeGreaterThan(100);
+    expect(found / significant).toBeGreaterThanOrEqual(0.95);
+    expect(nearStarsMasked / nearStars).toBeLessThan(0.001);
+  });
+});
+
