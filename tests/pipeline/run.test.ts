@@ -247,18 +247,21 @@ describe('tessera run reliability', () => {
     });
   });
 
-  it('lets two concurrent runs share a run without running any quantum twice', async () => {
-    const repo = freshRepo('concurrent');
-    const [a, b] = await Promise.all([spawnRun(repo, '--where', 'detector = 0').done, spawnRun(repo).done]);
-    expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+  it('lets two concurrent runs share a run without running any quantum twice, with overlapping and with disjoint queries', async () => {
     const done = (s: string): number => Object.values(summaryCounts(s)).reduce((n, c) => n + c.done!, 0);
-    // 12 quanta in all; the detector-0 run has 6 of them; each quantum ran exactly once between the two.
-    expect(done(a.stdout) + done(b.stdout)).toBe(12);
-    await withRepo(repo, async (r) => {
-      await expectConsistent(r, 'drp');
-      expect(await runChecksums(r, 'drp')).toEqual(reference);
-      expect((await r.registry.quantaInRun('drp')).length).toBe(12);
-    });
+    // Overlapping: detector 0 against everything. Disjoint: detector 0 against detector 1.
+    for (const [name, whereB] of [['concurrent', []], ['concurrent-disjoint', ['--where', 'detector = 1']]] as const) {
+      const repo = freshRepo(name);
+      const [a, b] = await Promise.all([spawnRun(repo, '--where', 'detector = 0').done, spawnRun(repo, ...whereB).done]);
+      expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+      // 12 quanta in all, 6 per detector; each quantum ran exactly once between the two.
+      expect(done(a.stdout) + done(b.stdout), name).toBe(12);
+      await withRepo(repo, async (r) => {
+        await expectConsistent(r, 'drp');
+        expect(await runChecksums(r, 'drp')).toEqual(reference);
+        expect((await r.registry.quantaInRun('drp')).length).toBe(12);
+      });
+    }
   });
 
   it('refuses, not overwrites, quanta another run made from different inputs', async () => {
