@@ -19,6 +19,7 @@ import { angularSeparation } from '../wcs/index.js';
 import { solveLeastSquares } from '../wcs/leastSquares.js';
 import { fitTanSipWcs, TAN_SIP_FIT_DEFAULTS, type TanSipFit, type TanSipFitConfig, type TanSipFitFailure } from './fitTanSip.js';
 import { TangentPlane } from './tangentPlane.js';
+import { median } from '../math/median.js';
 
 export interface AffineWcsFitInput {
   x: ArrayLike<number>;
@@ -124,9 +125,7 @@ export function fitAffineWcs(input: AffineWcsFitInput, config: Partial<TanSipFit
     separationArcsec[i] = angularSeparation(a, d, input.ra[i]!, input.dec[i]!) * 3600;
     if (use[i]) used.push(separationArcsec[i]!);
   }
-  const sorted = [...used].sort((a, b) => a - b);
-  const h = sorted.length >> 1;
-  const medianScatterArcsec = sorted.length % 2 ? sorted[h]! : (sorted[h - 1]! + sorted[h]!) / 2;
+  const medianScatterArcsec = median(used);
   if (!(medianScatterArcsec <= cfg.maxScatterArcsec)) {
     return { ok: false, reason: 'scatterTooLarge', message: `${source}: median scatter ${medianScatterArcsec.toFixed(3)}" exceeds maxScatterArcsec ${cfg.maxScatterArcsec}"` };
   }

@@ -34,6 +34,7 @@ import { solveLeastSquares } from '../wcs/leastSquares.js';
 import { Polynomial2 } from '../wcs/polynomial.js';
 import { TangentPlane } from './tangentPlane.js';
 import { tanSipHeader, wcsThroughFits } from './tanSipHeader.js';
+import { median } from '../math/median.js';
 
 export interface TanSipFitConfig {
   /** SIP order (HSC 3; LSST default 2, 4 in 2016). */
@@ -218,13 +219,6 @@ function std(values: Float64Array, use: Uint8Array): number {
   if (n < 2) return Infinity;
   const mean = sum / n;
   return Math.sqrt(Math.max(0, sum2 / n - mean * mean));
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
 /** Converts normalised-coordinate coefficients of degree >= 2 into SIP A/B in pixels: CD^-1 times them. */

@@ -12,6 +12,8 @@
  */
 import { solveLeastSquares } from '../wcs/leastSquares.js';
 import type { SourceCatalog } from './sourceCatalog.js';
+import { median } from '../math/median.js';
+import { chebyshevT } from '../math/chebyshev.js';
 
 export interface ApertureCorrectionField {
   /** Total polynomial degree actually used (<= the configured order). */
@@ -55,16 +57,9 @@ function chebyshevTerms(order: number): [number, number][] {
   return terms;
 }
 
-function chebyshev(n: number, t: number): number {
-  let a = 1, b = t;
-  if (n === 0) return 1;
-  for (let k = 1; k < n; k++) [a, b] = [b, 2 * t * b - a];
-  return b;
-}
-
 function basis(order: number, x: number, y: number, width: number, height: number): number[] {
-  const u = (2 * (x + 0.5)) / width - 1, v = (2 * (y + 0.5)) / height - 1;
-  return chebyshevTerms(order).map(([i, j]) => chebyshev(i, u) * chebyshev(j, v));
+  const tu = chebyshevT(order, (2 * (x + 0.5)) / width - 1), tv = chebyshevT(order, (2 * (y + 0.5)) / height - 1);
+  return chebyshevTerms(order).map(([i, j]) => tu[i]! * tv[j]!);
 }
 
 /** The field's value at (x, y). */
@@ -72,11 +67,6 @@ export function evaluateApertureCorrection(field: ApertureCorrectionField, x: nu
   const b = basis(field.order, x, y, field.width, field.height);
   return b.reduce((s, bk, k) => s + bk * field.coefficients[k]!, 0);
 }
-
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * Fits one algorithm's correction field on the stars `use` (indices into the catalogue); undefined when

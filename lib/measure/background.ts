@@ -48,6 +48,7 @@ import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { solveLeastSquares } from '../wcs/leastSquares.js';
+import { chebyshevT } from '../math/chebyshev.js';
 
 /** The planes background estimation and detection read (an Exposure has them all). */
 export interface MaskedImage {
@@ -404,15 +405,6 @@ function akimaRows(model: BackgroundModel): RowPolynomials {
     }
   }
   return { breaks, centres, scales, degree, coefficients };
-}
-
-/** Chebyshev polynomials T_0..T_n at t. */
-function chebyshevT(n: number, t: number): Float64Array {
-  const out = new Float64Array(n + 1);
-  out[0] = 1;
-  if (n >= 1) out[1] = t;
-  for (let k = 2; k <= n; k++) out[k] = 2 * t * out[k - 1]! - out[k - 2]!;
-  return out;
 }
 
 /** Monomial coefficients (constant first) of T_0..T_n. */

@@ -50,6 +50,7 @@ import { lanczosTaps } from './lanczos.js';
 import { adaptiveMomentsNoise } from './momentsNoise.js';
 import { PsfexModel, polynomialTermCount, polynomialTerms, resampleToPixels } from './psfModel.js';
 import { DEFAULT_OBJECT_SIZE_CONFIG, selectStarsBySize, type ObjectSizeConfig } from './starSelector.js';
+import { median } from '../math/median.js';
 
 export interface PsfDeterminerConfig {
   starSelector: ObjectSizeConfig;
@@ -230,13 +231,6 @@ function maskBitsOf(names: readonly string[], planes: Readonly<Record<string, nu
     bits |= 1 << bit;
   }
   return bits;
-}
-
-function median(values: readonly number[]): number {
-  const s = Float64Array.from(values).sort();
-  const n = s.length;
-  if (n === 0) return NaN;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : 0.5 * (s[n / 2 - 1]! + s[n / 2]!);
 }
 
 /** Solves the symmetric positive definite n x n system a x = b in place (Cholesky); false when not SPD. */

@@ -10,6 +10,8 @@
  * Returns undefined when fewer than 12 usable pixels remain or the fit does not converge in 50 steps.
  * Units: pixels; the image's units for A.
  */
+import { solveLeastSquares } from '../wcs/leastSquares.js';
+
 export interface ProfileFit {
   readonly x: number;
   readonly y: number;
@@ -65,7 +67,7 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
     for (let attempt = 0; attempt < 10 && !improved; attempt++) {
       const m = Float64Array.from(jtj);
       for (let p = 0; p < 4; p++) m[p * 5] *= 1 + lambda;
-      const step = solve4(m, jtr);
+      const step = solveLeastSquares(m, 4, 4, [jtr])?.[0];
       if (!step) { lambda *= 10; continue; }
       const na = a + step[0]!, nx = cx + step[1]!, ny = cy + step[2]!, ns = s + step[3]!;
       if (!(ns > 0.3) || !(na > 0)) { lambda *= 10; continue; }
@@ -81,29 +83,4 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
     if (!improved) return Math.hypot(cx - x0, cy - y0) <= radius ? { x: cx, y: cy, sigma: s, amplitude: a, pixels: n } : undefined;
   }
   return undefined;
-}
-
-/** Solves a 4 x 4 linear system by Gaussian elimination with partial pivoting; undefined when singular. */
-function solve4(m: Float64Array, b: Float64Array): Float64Array | undefined {
-  const a = Float64Array.from(m), x = Float64Array.from(b);
-  for (let c = 0; c < 4; c++) {
-    let p = c;
-    for (let r = c + 1; r < 4; r++) if (Math.abs(a[r * 4 + c]!) > Math.abs(a[p * 4 + c]!)) p = r;
-    if (!(Math.abs(a[p * 4 + c]!) > 1e-300)) return undefined;
-    if (p !== c) {
-      for (let k = 0; k < 4; k++) [a[c * 4 + k], a[p * 4 + k]] = [a[p * 4 + k]!, a[c * 4 + k]!];
-      [x[c], x[p]] = [x[p]!, x[c]!];
-    }
-    for (let r = c + 1; r < 4; r++) {
-      const f = a[r * 4 + c]! / a[c * 4 + c]!;
-      for (let k = c; k < 4; k++) a[r * 4 + k] -= f * a[c * 4 + k]!;
-      x[r] -= f * x[c]!;
-    }
-  }
-  for (let r = 3; r >= 0; r--) {
-    let s = x[r]!;
-    for (let k = r + 1; k < 4; k++) s -= a[r * 4 + k]! * x[k]!;
-    x[r] = s / a[r * 4 + r]!;
-  }
-  return x;
 }

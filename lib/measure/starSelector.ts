@@ -19,6 +19,7 @@
  * distortion before measuring the width; that is not done here (a detector's own pixels are used).
  * Units: fluxes in the image's units, widths in pixels.
  */
+import { median } from '../math/median.js';
 
 export interface ObjectSizeConfig {
   fluxMin: number;
@@ -64,13 +65,6 @@ export class StarSelectionError extends Error {
     super(message);
     this.name = 'StarSelectionError';
   }
-}
-
-function median(values: readonly number[] | Float64Array): number {
-  const s = Float64Array.from(values).sort();
-  const n = s.length;
-  if (n === 0) return NaN;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : 0.5 * (s[n / 2 - 1]! + s[n / 2]!);
 }
 
 /** Index of the nearest centre for each value; the first centre wins ties (`_assignClusters`). */

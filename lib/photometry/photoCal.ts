@@ -32,6 +32,7 @@
  * Failures (no matches, none left after a cut, no star left by the clipping) are returned with a status,
  * never thrown.
  */
+import { median } from '../math/median.js';
 
 export interface PhotoCalStar {
   /** Instrumental flux of the source (counts) and its 1-sigma error. */
@@ -134,13 +135,6 @@ function abMag(fluxNjy: number): number {
 /** Magnitude error of a flux with this error (first order). */
 function magErr(flux: number, fluxErr: number): number {
   return MAG_PER_LN * Math.abs(fluxErr / flux);
-}
-
-function median(sorted: readonly number[]): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = n >> 1;
-  return n % 2 ? sorted[h]! : (sorted[h - 1]! + sorted[h]!) / 2;
 }
 
 interface ZeroPoint {

@@ -243,7 +243,7 @@ export async function executeGraph(graph: QuantumGraph, pipeline: PipelineDefini
     }
   };
 
-  const process1 = async (node: QuantumNode): Promise<QuantumOutcome> => {
+  const runQuantum = async (node: QuantumNode): Promise<QuantumOutcome> => {
     const def = definitions.get(node.label)!;
     const config = configs.get(node.label)!;
     const active = activeConnections(def.task, config.config as object);
@@ -320,23 +320,40 @@ export async function executeGraph(graph: QuantumGraph, pipeline: PipelineDefini
   const heartbeat = setInterval(() => { void repo.registry.heartbeat(claimedBy).catch(() => undefined); }, HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
   try {
-    const pending = new Set(withWork);
+    // Each quantum waits for its unfinished producers; when the last one ends it joins the ready queue,
+    // which is served in graph order (pipeline order, then data ID), at most `limit` at a time.
+    const order = new Map(withWork.map((n, i) => [n.id, i]));
+    const upstreamOf = new Map(withWork.map((n) => [n.id, [...new Set(producers(n))].map((id) => nodes.get(id)!)]));
+    const waiting = new Map<string, number>();
+    const dependants = new Map<string, QuantumNode[]>();
+    for (const n of withWork) {
+      const unfinished = upstreamOf.get(n.id)!.filter((u) => !outcome.has(u.id));
+      waiting.set(n.id, unfinished.length);
+      for (const u of unfinished) (dependants.get(u.id) ?? dependants.set(u.id, []).get(u.id)!).push(n);
+    }
+    const ready = withWork.filter((n) => waiting.get(n.id) === 0);
     const inFlight = new Map<string, Promise<QuantumOutcome>>();
     const limit = Math.max(1, context.pool.size);
-    while (pending.size > 0 || inFlight.size > 0) {
-      for (const node of [...pending]) {
-        if (inFlight.size >= limit) break;
-        const upstream = producers(node).map((id) => nodes.get(id)!);
-        if (upstream.some((u) => !outcome.has(u.id))) continue;
-        pending.delete(node);
-        const bad = upstream.find((u) => outcome.get(u.id) !== 'done' && outcome.get(u.id) !== 'resumed');
-        const work = (bad ? blockedBy(node, bad) : process1(node))
+    while (ready.length > 0 || inFlight.size > 0) {
+      ready.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      while (ready.length > 0 && inFlight.size < limit) {
+        const node = ready.shift()!;
+        const bad = upstreamOf.get(node.id)!.find((u) => outcome.get(u.id) !== 'done' && outcome.get(u.id) !== 'resumed');
+        const work = (bad ? blockedBy(node, bad) : runQuantum(node))
           .catch((err: Error) => report(node, 'failed', `executor error: ${err.message}`));
-        inFlight.set(node.id, work.finally(() => inFlight.delete(node.id)));
+        inFlight.set(node.id, work.finally(() => {
+          inFlight.delete(node.id);
+          for (const d of dependants.get(node.id) ?? []) {
+            const left = waiting.get(d.id)! - 1;
+            waiting.set(d.id, left);
+            if (left === 0) ready.push(d);
+          }
+        }));
       }
       if (inFlight.size > 0) await Promise.race(inFlight.values());
-      else if (pending.size > 0) throw new Error(`quantum graph cycle among ${[...pending].map((n) => n.label).join(', ')}`);
     }
+    const stuck = withWork.filter((n) => !outcome.has(n.id));
+    if (stuck.length > 0) throw new Error(`quantum graph cycle among ${stuck.map((n) => n.label).join(', ')}`);
   } finally {
     clearInterval(heartbeat);
     ACTIVE_TOKENS.delete(token);

@@ -14,28 +14,14 @@
  * A weight or mask file must match the image's size (same EXTNAME when the image has one). Errors are
  * ImageInputErrors naming the file and what is wrong.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { readExposure, readFitsBytes, type Exposure, type HduInfo, type ImageArray } from '../../lib/fits/index.js';
+import { readExposure, type Exposure, type FitsBytes, type HduInfo, type ImageArray } from '../../lib/fits/index.js';
 import { maskTranslationTable, maskValue, standardMaskPlanes } from '../../lib/pipeline/maskPlanes.js';
+import { readFitsChecked } from './fileSource.js';
+import { median } from '../../lib/math/median.js';
 
 export class ImageInputError extends Error {
   override readonly name = 'ImageInputError';
-}
-
-function readChecked(source: string): ReturnType<typeof readFitsBytes> {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(source);
-  } catch (err) {
-    throw new ImageInputError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
-  }
-  try {
-    return readFitsBytes(source, bytes, { checksum: 'verify' });
-  } catch (err) {
-    const message = (err as Error).message;
-    throw new ImageInputError(message.includes(source) ? `cannot read ${message}` : `cannot read ${source}: ${message}`);
-  }
 }
 
 /** Mask value of each CP data-quality code (see the module comment); codes not listed are BAD only. */
@@ -55,8 +41,8 @@ export function firstImageHdu(hdus: readonly HduInfo[]): HduInfo | undefined {
 }
 
 export /** The HDU of a companion file matching the image's: same EXTNAME when it has one, else the first 2-d image; same size. */
-function companionHdu(source: string, companion: string, what: string, image: HduInfo): { file: ReturnType<typeof readChecked>; hdu: HduInfo } {
-  const file = readChecked(companion);
+function companionHdu(source: string, companion: string, what: string, image: HduInfo): { file: FitsBytes; hdu: HduInfo } {
+  const file = readFitsChecked(companion);
   const named = image.extname !== undefined ? file.indexOf(image.extname) : -1;
   const hdu = named >= 0 ? file.hdu(named) : firstImageHdu(file.hdus);
   if (!hdu || hdu.type !== 'IMAGE' || hdu.shape.length !== 2) throw new ImageInputError(`${source}: its ${what} file ${companion} has no 2-d image HDU`);
@@ -64,12 +50,6 @@ function companionHdu(source: string, companion: string, what: string, image: Hd
     throw new ImageInputError(`${source}: its ${what} file ${companion} HDU ${hdu.index} is ${hdu.shape[1]}x${hdu.shape[0]}, the image is ${image.shape[1]}x${image.shape[0]}`);
   }
   return { file, hdu };
-}
-
-function median(values: Float64Array): number {
-  const sorted = values.slice().sort();
-  const n = sorted.length;
-  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
 }
 
 /** At most this many pixels, evenly strided, enter the robust variance (the MAD's own error is then ~0.1 %). */
@@ -114,7 +94,7 @@ function isAfwExposure(hdus: readonly HduInfo[]): boolean {
 
 /** Reads a calibrated image (see the module comment). */
 export async function readCalibratedImageAsync(source: string, options: CalibratedImageOptions = {}): Promise<Exposure> {
-  const file = readChecked(source);
+  const file = readFitsChecked(source);
   if (isAfwExposure(file.hdus) && options.hdu === undefined && !options.weight && !options.mask) {
     const exposure = await readExposure(file);
     // Each input bit maps to the standard plane of the same name (planes Tessera does not know are dropped).
@@ -132,7 +112,7 @@ export async function readCalibratedImageAsync(source: string, options: Calibrat
 
 /** Reads a calibrated single image with optional weight and mask files (not an afw Exposure: see readCalibratedImageAsync). */
 export function readCalibratedImage(source: string, options: CalibratedImageOptions = {}): Exposure {
-  const file = readChecked(source);
+  const file = readFitsChecked(source);
   const hdu = options.hdu !== undefined ? file.hdu(options.hdu) : firstImageHdu(file.hdus);
   if (!hdu || hdu.type !== 'IMAGE' || hdu.shape.length !== 2) throw new ImageInputError(`${source}: has no HDU with a 2-d image${options.hdu !== undefined ? ` at HDU ${options.hdu}` : ''}`);
   const image = toFloat32(file.readImage(hdu.index).data);

@@ -3,9 +3,31 @@
  * FITS reader fetches only the header blocks and pixel rows it needs. Close it when done. Reads return
  * fresh buffers, so images are decoded in place without a second copy.
  */
+import fs from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteSource } from '../../lib/fits/source.js';
-import { openFits, type FitsFile, type OpenOptions } from '../../lib/fits/file.js';
+import { openFits, readFitsBytes, type FitsBytes, type FitsFile, type OpenOptions } from '../../lib/fits/file.js';
+
+/** A file that cannot be read as FITS (missing, unreadable, damaged, bad checksums); the message names it. */
+export class FitsFileError extends Error {
+  override readonly name = 'FitsFileError';
+}
+
+/** Reads a whole FITS file into memory, its structure parsed and its checksums verified; errors name the file. */
+export function readFitsChecked(source: string): FitsBytes {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(source);
+  } catch (err) {
+    throw new FitsFileError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
+  }
+  try {
+    return readFitsBytes(source, bytes, { checksum: 'verify' });
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new FitsFileError(message.includes(source) ? `cannot read ${message}` : `cannot read ${source}: ${message}`);
+  }
+}
 
 export interface FileByteSource extends ByteSource {
   close(): Promise<void>;

@@ -1,34 +1,17 @@
 /**
  * Helpers shared by the ingest paths (`tessera ingest` of a simulated dataset, `ingest-raws`,
- * `ingest-refcat`, `make-skymap`): reading a camera description or a FITS file with errors that name
- * the file, the dimension records of an instrument and of a sky map, merging record sets, the children
- * of an instrument's CHAINED defaults collection, and a scratch folder for files made before ingest.
+ * `ingest-refcat`, `make-skymap`): reading a camera description with errors that name the file, the
+ * dimension records of an instrument and of a sky map, merging record sets, the children of an
+ * instrument's CHAINED defaults collection, and a scratch folder for files made before ingest.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { readFitsBytes } from '../../lib/fits/file.js';
 import { parseCameraDescription, type Camera } from '../../lib/sim/camera.js';
 import { skyMapFromJson, tractPatches, type SkyMap } from '../../lib/skymap/index.js';
 import type { DimensionRecord, DimensionRecords } from './dimensions.js';
 import { RepositoryError, type Repository } from './repository.js';
-
-/** Reads a FITS file's structure and verifies its checksums; errors name the file. */
-export function readFitsChecked(source: string): ReturnType<typeof readFitsBytes> {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(source);
-  } catch (err) {
-    throw new RepositoryError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
-  }
-  try {
-    return readFitsBytes(source, bytes, { checksum: 'verify' });
-  } catch (err) {
-    const message = (err as Error).message;
-    throw new RepositoryError(message.includes(source) ? `cannot read ${message}` : `cannot read ${source}: ${message}`);
-  }
-}
 
 /** Reads and validates a camera description file; errors name the file. */
 export function readCameraFile(source: string): Camera {

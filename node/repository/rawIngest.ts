@@ -24,7 +24,8 @@ import type { FitsHeader } from '../../lib/fits/index.js';
 import type { DimensionRecord, DimensionRecords } from './dimensions.js';
 import { INGEST_DATASET_TYPES } from './datasetTypes.js';
 import type { TransferMode } from './datastore.js';
-import { defaultsChainChildren, instrumentRecords, mergeRecords, readCameraFile, readFitsChecked } from './ingestCommon.js';
+import { defaultsChainChildren, instrumentRecords, mergeRecords, readCameraFile } from './ingestCommon.js';
+import { readFitsChecked } from '../fits/fileSource.js';
 import { simulationCollections } from './simulationIngest.js';
 import { RepositoryError, type IngestFile, type IngestReport, type Repository } from './repository.js';
 

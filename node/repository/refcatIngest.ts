@@ -16,7 +16,8 @@ import { FitsHeader, writeFits, type BinTable } from '../../lib/fits/index.js';
 import type { NumericArray } from '../../lib/fits/bintable.js';
 import { REFERENCE_DEFAULTS, referenceShardFileName, shardIdAt } from '../../lib/sim/referenceCatalog.js';
 import { INGEST_DATASET_TYPES } from './datasetTypes.js';
-import { readFitsChecked, withScratchDir } from './ingestCommon.js';
+import { withScratchDir } from './ingestCommon.js';
+import { readFitsChecked } from '../fits/fileSource.js';
 import { RepositoryError, type IngestReport, type Repository } from './repository.js';
 
 export interface RefcatColumns {

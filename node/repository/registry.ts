@@ -116,22 +116,12 @@ export interface RunAttempt {
 /** A quantum record written whole (not through a claim). */
 export type NewQuantumRecord = Omit<QuantumRecord, 'skipReason' | 'claimedBy' | 'heartbeatAt'> & Partial<Pick<QuantumRecord, 'skipReason'>>;
 
-/** What an executor claims before running a quantum: the 'running' row it inserts. */
-export interface QuantumClaim {
-  /** UUID of this attempt. */
-  readonly id: string;
-  readonly run: string;
-  /** The task's label in the pipeline. */
-  readonly task: string;
-  readonly dataId: DataId;
-  readonly configHash: string;
-  readonly softwareVersion: string;
-  readonly host: string;
-  readonly claimedBy: string;
-  readonly startedAt: string;
-  /** Dataset ids it will read. */
-  readonly inputs: readonly string[];
-}
+/**
+ * What an executor claims before running a quantum: the 'running' row it inserts (id: this attempt's
+ * UUID; task: the task's label in the pipeline; inputs: the dataset ids it will read).
+ */
+export type QuantumClaim = Pick<QuantumRecord, 'id' | 'run' | 'task' | 'dataId' | 'configHash' | 'softwareVersion' | 'host' | 'startedAt' | 'inputs'>
+  & { readonly claimedBy: string };
 
 /** The row a claim may replace (a failed, blocked or abandoned attempt, or outputs that no longer verify). */
 export interface ClaimReplacing {

@@ -15,7 +15,8 @@ import { parseWcs } from '../../lib/wcs/index.js';
 import { makeSkyMap, makeTractCovering, skyMapToJson, SKYMAP_PRESETS, type SkyMap, type Tract } from '../../lib/skymap/index.js';
 import { formatDataId } from './dimensions.js';
 import { INGEST_DATASET_TYPES } from './datasetTypes.js';
-import { readFitsChecked, skyMapRecords, withScratchDir } from './ingestCommon.js';
+import { skyMapRecords, withScratchDir } from './ingestCommon.js';
+import { readFitsChecked } from '../fits/fileSource.js';
 import { RepositoryError, type IngestReport, type Repository } from './repository.js';
 
 export interface MakeSkyMapOptions {

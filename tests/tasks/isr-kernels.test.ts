@@ -6,26 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
 import { combinePixelReference } from './combineReference.js';
+import { bytes, randoms } from '../helpers/kernelTesting.js';
 
 const VARIANTS = ['release', 'debug', 'scalar'] as const;
 const builds: Record<string, Tessera> = {};
 beforeAll(async () => {
   for (const v of VARIANTS) builds[v] = await loadTessera(v);
 });
-
-/** Deterministic uniform [0, 1) and normal deviates. */
-function randoms(seed: number): { uniform: () => number; normal: () => number } {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform()) };
-}
-
-function bytes(a: ArrayBufferView): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
 
 function table(tessera: Tessera, ptrs: number[]): number {
   return tessera.planes.allocFrom(new Int32Array(Uint32Array.from(ptrs).buffer));

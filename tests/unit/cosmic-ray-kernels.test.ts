@@ -10,6 +10,7 @@ import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
 import { GaussianPsf } from '../../lib/measure/psf.js';
 import { cosmicRayThresholds } from '../../lib/measure/cosmicRays.js';
+import { bytes, randoms } from '../helpers/kernelTesting.js';
 
 const VARIANTS = ['release', 'debug', 'scalar'] as const;
 const builds: Record<string, Tessera> = {};
@@ -20,16 +21,6 @@ beforeAll(async () => {
 const f = Math.fround;
 const BAD = 1 << 0, SAT = 1 << 1, INTRP = 1 << 2, NO_DATA = 1 << 8;
 const BAD_BITS = BAD | SAT | INTRP | NO_DATA;
-
-/** Deterministic uniform [0, 1) and normal deviates. */
-function randoms(seed: number): { uniform: () => number; normal: () => number } {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform()) };
-}
 
 interface Planes {
   width: number;
@@ -261,10 +252,6 @@ function interpolateKernel(tessera: Tessera, p: Planes, image0: Float32Array, fl
     const status = kernels.interpolateCosmicRays(image, variance, mask, p.width, p.height, flags, indices, indices0.length, avoid, guard, maxDistance, fallback, intrpBit);
     return { image: planes.f32(image, n).slice(), variance: planes.f32(variance, n).slice(), mask: planes.i32(mask, n).slice(), status };
   });
-}
-
-function bytes(a: ArrayBufferView): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 const psfThresholds = cosmicRayThresholds(new GaussianPsf(1.3), 0, 0, 0.6);
