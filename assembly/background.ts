@@ -40,16 +40,41 @@ let passSum: f64 = 0;
 let passCount: f64 = 0;
 let passSquares: f64 = 0;
 
-/** Linearly interpolated quantile p of the m (>= 1) values at base (reorders them). */
-function quantileInPlace(base: usize, m: i32, p: f64): f64 {
-  const h = <f64>(m - 1) * p;
-  const k = <i32>h;
-  const a = <f64>selectInPlace(base, m, k);
-  if (k + 1 >= m) return a;
-  // After selection nothing beyond k is smaller than a: the next order statistic is their minimum.
-  let b = load<f32>(base + (<usize>(k + 1) << 2));
-  for (let j = k + 2; j < m; j++) b = min(b, load<f32>(base + (<usize>j << 2)));
-  return a + (h - <f64>k) * (<f64>b - a);
+/** Smallest of the values at base[from, to) (+Infinity when empty). */
+function minimumOf(base: usize, from: i32, to: i32): f32 {
+  let b: f32 = Infinity;
+  for (let j = from; j < to; j++) b = min(b, load<f32>(base + (<usize>j << 2)));
+  return b;
+}
+
+/** Linearly interpolated value at fractional rank h between order statistics k = floor(h) (a) and k + 1 (b). */
+@inline function interpolateRank(a: f32, b: f32, h: f64, k: i32, m: i32): f64 {
+  return k + 1 >= m ? <f64>a : <f64>a + (h - <f64>k) * (<f64>b - <f64>a);
+}
+
+let quartileLow: f64 = 0;
+let quartileHigh: f64 = 0;
+
+/**
+ * Median of the m (>= 1) values at base (reorders them), with the linearly interpolated quantiles 0.25
+ * and 0.75 left in quartileLow and quartileHigh. One selection of the median partitions the values, so
+ * each quartile is selected within its half only.
+ */
+function quartilesInPlace(base: usize, m: i32): f64 {
+  const hm = <f64>(m - 1) * 0.5, km = <i32>hm;
+  const am = selectInPlace(base, m, km);
+  // After selection nothing beyond km is smaller than am: the next order statistic is their minimum.
+  const median = interpolateRank(am, minimumOf(base, km + 1, m), hm, km, m);
+  const hl = <f64>(m - 1) * 0.25, kl = <i32>hl;
+  // The km + 1 smallest values hold order statistics 0..km; the next above kl is within them unless kl = km.
+  const al = selectInPlace(base, km + 1, kl);
+  const bl = kl < km ? minimumOf(base, kl + 1, km + 1) : minimumOf(base, km + 1, m);
+  quartileLow = interpolateRank(al, bl, hl, kl, m);
+  const hh = <f64>(m - 1) * 0.75, kh = <i32>hh;
+  const upper = base + (<usize>km << 2);
+  const ah = selectInPlace(upper, m - km, kh - km);
+  quartileHigh = interpolateRank(ah, minimumOf(base, kh + 1, m), hh, kh, m);
+  return median;
 }
 
 /**
@@ -212,8 +237,8 @@ export function binClippedMean(image: usize, mask: usize, width: i32, height: i3
       let centre: f64 = 0;
       let iqrWidth: f64 = Infinity;
       if (nIter > 0) {
-        centre = quantileInPlace(scratch, m, 0.5);
-        iqrWidth = nSigma * (IQ_TO_STDEV * (quantileInPlace(scratch, m, 0.75) - quantileInPlace(scratch, m, 0.25)));
+        centre = quartilesInPlace(scratch, m);
+        iqrWidth = nSigma * (IQ_TO_STDEV * (quartileHigh - quartileLow));
         // Selection reordered the values: gather them again so that the sums run in raster order.
         gather(image, mask, width, badBits, x0, x1, y0, y1, scratch);
       }
@@ -247,6 +272,18 @@ export function binClippedMean(image: usize, mask: usize, width: i32, height: i3
  * constant term first). Returns BAD_ARGUMENT for bad sizes or breaks.
  */
 export function evaluateRowPolynomials(out: usize, width: i32, height: i32, breaks: usize, nSeg: i32, centres: usize, scales: usize, degree: i32, coefficients: usize): i32 {
+  return rowPolynomials(out, width, height, breaks, nSeg, centres, scales, degree, coefficients, false);
+}
+
+/**
+ * image -= the model evaluateRowPolynomials would write (same arguments, same f32 values), in place:
+ * background subtraction without a model plane.
+ */
+export function subtractRowPolynomials(image: usize, width: i32, height: i32, breaks: usize, nSeg: i32, centres: usize, scales: usize, degree: i32, coefficients: usize): i32 {
+  return rowPolynomials(image, width, height, breaks, nSeg, centres, scales, degree, coefficients, true);
+}
+
+function rowPolynomials(out: usize, width: i32, height: i32, breaks: usize, nSeg: i32, centres: usize, scales: usize, degree: i32, coefficients: usize, subtract: bool): i32 {
   if (width <= 0 || height <= 0 || nSeg < 1 || degree < 0) return BAD_ARGUMENT;
   assertInMemory(out, <usize>width * <usize>height << 2);
   assertInMemory(breaks, <usize>(nSeg + 1) << 2);
@@ -278,7 +315,8 @@ export function evaluateRowPolynomials(out: usize, width: i32, height: i32, brea
           const u = f32x4.mul(f32x4.sub(f32x4.convert_i32x4_s(xs), cV), sV);
           let v = topV;
           for (let k = degree - 1; k >= 0; k--) v = f32x4.add(f32x4.mul(v, u), f32x4.splat(load<f32>(coef + (<usize>k << 2))));
-          v128.store(row + (<usize>x << 2), v);
+          const p = row + (<usize>x << 2);
+          v128.store(p, subtract ? f32x4.sub(v128.load(p), v) : v);
           xs = i32x4.add(xs, four);
         }
       }
@@ -286,7 +324,8 @@ export function evaluateRowPolynomials(out: usize, width: i32, height: i32, brea
         const u = (<f32>x - c) * sc;
         let v = top;
         for (let k = degree - 1; k >= 0; k--) v = v * u + load<f32>(coef + (<usize>k << 2));
-        store<f32>(row + (<usize>x << 2), v);
+        const p = row + (<usize>x << 2);
+        store<f32>(p, subtract ? load<f32>(p) - v : v);
       }
     }
   }

@@ -45,6 +45,40 @@ export function pixelDiscOverlap(dx: f64, dy: f64, r: f64): f64 {
   return cornerArea(x1, y1, r) - cornerArea(x0, y1, r) - cornerArea(x1, y0, r) + cornerArea(x0, y0, r);
 }
 
+// Per-radius caches of the half-chord integrals a disc's boundary pixels need (see cachedOverlap): at
+// each column's left and right pixel edge, and at each row's lower and upper edge the chord's half-width
+// s with its integral. Radii up to CACHE_RADIUS px use them; larger ones compute pixelDiscOverlap.
+const CACHE_RADIUS: i32 = 1024;
+const CACHE_SLOTS: i32 = 2 * CACHE_RADIUS + 3;
+const COLUMN_LOW = memory.data(CACHE_SLOTS << 3, 8);
+const COLUMN_HIGH = memory.data(CACHE_SLOTS << 3, 8);
+const ROW_S_LOW = memory.data(CACHE_SLOTS << 3, 8);
+const ROW_H_LOW = memory.data(CACHE_SLOTS << 3, 8);
+const ROW_S_HIGH = memory.data(CACHE_SLOTS << 3, 8);
+const ROW_H_HIGH = memory.data(CACHE_SLOTS << 3, 8);
+
+// Integral of sqrt(r^2 - u^2) from 0 to min(u, r) (cornerArea's clamp of x to r).
+@inline function clampedHalfChord(u: f64, r: f64): f64 {
+  return halfChordIntegral(u > r ? r : u, r);
+}
+
+// cornerArea(x, y, r) from cached integrals: hx = clampedHalfChord(x), and for |y| < r the chord's
+// half-width s = sqrt(r^2 - y^2) with hs = halfChordIntegral(s). The same operations in the same order
+// as cornerArea, so the same value bit for bit (halfChordIntegral is odd: H(-u) = -H(u) exactly).
+@inline function cachedCornerArea(x: f64, hx: f64, y: f64, s: f64, hs: f64, r: f64, hr: f64): f64 {
+  if (y <= -r || x <= -r) return 0.0;
+  const xc = x > r ? r : x;
+  if (y >= r) return xc <= -r ? 0.0 : 2.0 * (hx - -hr);
+  const m = min(s, xc);
+  let area = m <= -s ? 0.0 : y * (m - -s) + ((s < xc ? hs : hx) - -hs);
+  if (y > 0.0) {
+    const m2 = min(-s, xc);
+    area += m2 <= -r ? 0.0 : 2.0 * ((-s < xc ? -hs : hx) - -hr);
+    area += xc <= s ? 0.0 : 2.0 * (hx - hs);
+  }
+  return area;
+}
+
 /**
  * Circular aperture fluxes (LSST CircularApertureFlux with exact pixel weights: each pixel counts with
  * the exact area of its overlap with the disc, as SEP's `sum_circle(subpix=0)`; LSST uses sinc
@@ -71,14 +105,45 @@ export function apertureFluxes(image: usize, variance: usize, width: i32, height
         if (xa < 0 || ya < 0 || xb > width - 1 || yb > height - 1) flag |= MEASURE_FLAG_EDGE;
         const inner = r - 0.7072; // pixels whose farthest corner is inside: weight 1
         const outer = r + 0.7072; // pixels whose nearest point is outside: weight 0
-        for (let y = max(ya, 0); y <= min(yb, height - 1); y++) {
+        const x0 = max(xa, 0), x1 = min(xb, width - 1), y0 = max(ya, 0), y1 = min(yb, height - 1);
+        const cached = r <= <f64>CACHE_RADIUS;
+        const hr = halfChordIntegral(r, r);
+        if (cached) {
+          for (let x = x0; x <= x1; x++) {
+            const dx = <f64>x - cx, o = <usize>(x - x0) << 3;
+            store<f64>(COLUMN_LOW + o, clampedHalfChord(dx - 0.5, r));
+            store<f64>(COLUMN_HIGH + o, clampedHalfChord(dx + 0.5, r));
+          }
+          for (let y = y0; y <= y1; y++) {
+            const dy = <f64>y - cy, o = <usize>(y - y0) << 3;
+            const sl = Math.sqrt(Math.max(r * r - (dy - 0.5) * (dy - 0.5), 0.0)), sh = Math.sqrt(Math.max(r * r - (dy + 0.5) * (dy + 0.5), 0.0));
+            store<f64>(ROW_S_LOW + o, sl);
+            store<f64>(ROW_H_LOW + o, halfChordIntegral(sl, r));
+            store<f64>(ROW_S_HIGH + o, sh);
+            store<f64>(ROW_H_HIGH + o, halfChordIntegral(sh, r));
+          }
+        }
+        for (let y = y0; y <= y1; y++) {
           const dy = <f64>y - cy;
           const row = <usize>y * <usize>width;
-          for (let x = max(xa, 0); x <= min(xb, width - 1); x++) {
+          const oy = <usize>(y - y0) << 3;
+          for (let x = x0; x <= x1; x++) {
             const dx = <f64>x - cx;
             const d = Math.sqrt(dx * dx + dy * dy);
             if (d >= outer) continue;
-            const w = d <= inner ? 1.0 : pixelDiscOverlap(dx, dy, r);
+            let w = 1.0;
+            if (d > inner) {
+              if (cached) {
+                const ox = <usize>(x - x0) << 3;
+                const xl = dx - 0.5, xh = dx + 0.5, yl = dy - 0.5, yh = dy + 0.5;
+                const hxl = load<f64>(COLUMN_LOW + ox), hxh = load<f64>(COLUMN_HIGH + ox);
+                const sl = load<f64>(ROW_S_LOW + oy), hsl = load<f64>(ROW_H_LOW + oy), sh = load<f64>(ROW_S_HIGH + oy), hsh = load<f64>(ROW_H_HIGH + oy);
+                w = cachedCornerArea(xh, hxh, yh, sh, hsh, r, hr) - cachedCornerArea(xl, hxl, yh, sh, hsh, r, hr)
+                  - cachedCornerArea(xh, hxh, yl, sl, hsl, r, hr) + cachedCornerArea(xl, hxl, yl, sl, hsl, r, hr);
+              } else {
+                w = pixelDiscOverlap(dx, dy, r);
+              }
+            }
             if (w <= 0.0) continue;
             const i = row + <usize>x;
             const v = <f64>load<f32>(image + (i << 2));

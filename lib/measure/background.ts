@@ -497,33 +497,56 @@ export function backgroundAt(model: BackgroundModel, x: number, y: number): numb
 
 /** The model evaluated at every pixel of its image (width x height f32, row-major), by the evaluateRowPolynomials kernel. */
 export function backgroundImage(tessera: Tessera, model: BackgroundModel): Float32Array {
-  const rows = model.interpolation === 'chebyshev' ? chebyshevRows(model) : akimaRows(model);
-  const { planes, kernels } = tessera;
   const { width, height } = model;
-  const nSeg = rows.centres.length;
-  return planes.scope(() => {
-    const out = planes.alloc(4 * width * height);
-    const breaks = planes.allocFrom(rows.breaks);
-    const centres = planes.allocFrom(rows.centres);
-    const scales = planes.allocFrom(rows.scales);
-    const coefficients = planes.allocFrom(rows.coefficients);
-    checkStatus('evaluateRowPolynomials', kernels.evaluateRowPolynomials(out, width, height, breaks, nSeg, centres, scales, rows.degree, coefficients));
-    return planes.f32(out, width * height).slice();
+  return tessera.planes.scope(() => {
+    const out = tessera.planes.alloc(4 * width * height);
+    rowPolynomialKernel(tessera, model, 'evaluateRowPolynomials', out);
+    return tessera.planes.f32(out, width * height).slice();
   });
 }
 
-/** image - model, as a new plane (the subtractScaled kernel). */
-export function subtractBackground(tessera: Tessera, image: Float32Array, model: BackgroundModel): Float32Array {
+/**
+ * image - model (the subtractRowPolynomials kernel: the same f32 values as image - backgroundImage), into
+ * `into` when given (a plane of the same size the caller reuses: each fresh full-frame array costs its
+ * first touch), else into a new plane.
+ */
+export function subtractBackground(tessera: Tessera, image: Float32Array, model: BackgroundModel, into?: Float32Array): Float32Array {
   const n = model.width * model.height;
   if (image.length !== n) throw new BackgroundError(`subtractBackground: image has ${image.length} pixels, the model covers ${model.width}x${model.height}`);
-  const background = backgroundImage(tessera, model);
-  const { planes, kernels } = tessera;
+  if (into && into.length !== n) throw new BackgroundError(`subtractBackground: output plane has ${into.length} pixels, the model covers ${model.width}x${model.height}`);
+  const { planes } = tessera;
   return planes.scope(() => {
     const img = planes.allocFrom(image);
-    const bg = planes.allocFrom(background);
-    checkStatus('subtractScaled', kernels.subtractScaled(img, 0, bg, 0, n, 1));
-    return planes.f32(img, n).slice();
+    rowPolynomialKernel(tessera, model, 'subtractRowPolynomials', img);
+    const out = into ?? new Float32Array(n);
+    out.set(planes.f32(img, n));
+    return out;
   });
+}
+
+/** Runs one of the row-polynomial kernels of `model` on the plane at `plane` (inside a planes scope). */
+function rowPolynomialKernel(tessera: Tessera, model: BackgroundModel, kernel: 'evaluateRowPolynomials' | 'subtractRowPolynomials', plane: number): void {
+  const rows = model.interpolation === 'chebyshev' ? chebyshevRows(model) : akimaRows(model);
+  const { planes, kernels } = tessera;
+  const breaks = planes.allocFrom(rows.breaks);
+  const centres = planes.allocFrom(rows.centres);
+  const scales = planes.allocFrom(rows.scales);
+  const coefficients = planes.allocFrom(rows.coefficients);
+  checkStatus(kernel, kernels[kernel](plane, model.width, model.height, breaks, rows.centres.length, centres, scales, rows.degree, coefficients));
+}
+
+/**
+ * A model that is zero everywhere (one bin, order 0): the starting estimate for an image whose background
+ * was already subtracted, so that detection runs on it as it is and only the re-estimate is measured
+ * (LSST calibrate's detection on characterizeImage's background-subtracted exposure).
+ */
+export function zeroBackground(width: number, height: number, overrides: Partial<BackgroundConfig> = {}): BackgroundModel {
+  const c = backgroundConfig(overrides);
+  return {
+    width, height, nx: 1, ny: 1, binSize: c.binSize, xEdges: Int32Array.of(0, width), yEdges: Int32Array.of(0, height),
+    values: Float64Array.of(0), variances: Float64Array.of(1), used: Int32Array.of(0), good: Int32Array.of(0), filled: Uint8Array.of(0),
+    interpolation: 'chebyshev', approxOrder: 0, nSigma: c.nSigma, nIter: c.nIter, ignoredPixelMask: c.ignoredPixelMask, minGoodFraction: c.minGoodFraction,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

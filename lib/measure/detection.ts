@@ -8,7 +8,8 @@
  *  2. threshold, in units of the smoothed image's noise (thresholdValue 5):
  *     - 'stdev' (default, LSST's): the noise is the clipped standard deviation (afw STDEVCLIP: 3 sigma,
  *       3 iterations) of the smoothed image over its interior (where the kernel fits: LSST measures it on
- *       that "middle" too), leaving out statsMask pixels (BAD, SAT, EDGE, NO_DATA). LSST does not detect
+ *       that "middle" too), leaving out statsMask pixels (BAD, SAT, EDGE, NO_DATA), read on every k-th
+ *       row of regions over 2^20 pixels (clippedStatistics). LSST does not detect
  *       in the border where the kernel overhangs (it sets EDGE there); we do, for completeness near the
  *       edges, and raise the threshold there by the factor the renormalised kernel raises white noise:
  *       per axis sqrt(sum_in k^2 / (sum_in k)^2 / sum k^2) (1 in the interior, up to ~1.4 at an edge).
@@ -152,8 +153,12 @@ interface PolarityResult {
   footprints: Footprint[];
 }
 
-/** Detects footprints and peaks in a background-subtracted image (see the module comment). */
-export function detectSources(tessera: Tessera, image: MaskedImage, options: DetectionOptions): DetectionResult {
+/**
+ * Detects footprints and peaks in a background-subtracted image (see the module comment). The result's
+ * mask is written into `maskInto` when given (a plane of the image's size the caller no longer needs),
+ * else into a new plane.
+ */
+export function detectSources(tessera: Tessera, image: MaskedImage, options: DetectionOptions, maskInto?: Int32Array): DetectionResult {
   const config = detectionConfig(options);
   const { width, height } = image;
   const n = width * height;
@@ -161,6 +166,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
   if (image.image.length !== n || image.mask.length !== n || image.variance.length !== n) {
     throw new DetectionError(`planes hold ${image.image.length} / ${image.mask.length} / ${image.variance.length} pixels, expected ${width}x${height}`);
   }
+  if (maskInto && maskInto.length !== n) throw new DetectionError(`the output mask holds ${maskInto.length} pixels, expected ${width}x${height}`);
   const maskPlanes = image.maskPlanes ?? MASK_PLANES;
   const detectedBit = maskPlanes['DETECTED'] ?? MASK_PLANES.DETECTED;
   const negativeBit = maskPlanes['DETECTED_NEGATIVE'] ?? MASK_PLANES.DETECTED_NEGATIVE;
@@ -307,7 +313,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
     const m = planes.i32(maskPtr, n);
     if (!polarities.includes(1)) for (let i = 0; i < n; i++) m[i] = m[i]! & ~(1 << detectedBit);
     if (!polarities.includes(-1)) for (let i = 0; i < n; i++) m[i] = m[i]! & ~(1 << negativeBit);
-    result.mask = m.slice();
+    result.mask = maskInto ? (maskInto.set(m), maskInto) : m.slice();
     return result;
   });
 }
@@ -345,15 +351,38 @@ function readRuns(tessera: Tessera, labels: number, width: number, height: numbe
   });
 }
 
-/** The binClippedMean kernel over one region of a plane already in wasm memory. */
+/** Pixels the noise statistics of a region read at most: beyond, every k-th row (see clippedStatistics). */
+const STATISTICS_MAX_PIXELS = 1 << 20;
+
+/**
+ * The binClippedMean kernel over one region of a plane already in wasm memory. A region of more than
+ * STATISTICS_MAX_PIXELS is read on every k-th row (k the smallest that brings it under): the clipped
+ * standard deviation of ~10^6 pixels is good to ~0.1 % (0.4 % for a smoothed image, whose neighbouring
+ * pixels are correlated), and exact quantiles of a whole HSC detector cost ~0.1 s per detection.
+ */
 function clippedStatistics(tessera: Tessera, plane: number, mask: number, width: number, height: number, xRange: Int32Array, yRange: Int32Array,
   badBits: number, nSigma: number, nIter: number): { mean: number; varianceOfMean: number; used: number } {
   const { planes, kernels } = tessera;
   return planes.scope(() => {
-    const xe = planes.allocFrom(xRange), ye = planes.allocFrom(yRange);
-    const scratch = planes.alloc(4 * (xRange[1]! - xRange[0]!) * (yRange[1]! - yRange[0]!));
+    const w = xRange[1]! - xRange[0]!, h = yRange[1]! - yRange[0]!;
+    const step = Math.ceil((w * h) / STATISTICS_MAX_PIXELS);
+    let [source, sourceMask, sourceWidth, sourceHeight, xe, ye] = [plane, mask, width, height, planes.allocFrom(xRange), planes.allocFrom(yRange)];
+    if (step > 1) {
+      const rows = Math.ceil(h / step);
+      source = planes.alloc(4 * w * rows);
+      sourceMask = mask === 0 ? 0 : planes.alloc(4 * w * rows);
+      const from = planes.f32(plane, width * height), to = planes.f32(source, w * rows);
+      const fromMask = mask === 0 ? undefined : planes.i32(mask, width * height), toMask = mask === 0 ? undefined : planes.i32(sourceMask, w * rows);
+      for (let r = 0; r < rows; r++) {
+        const start = (yRange[0]! + r * step) * width + xRange[0]!;
+        to.set(from.subarray(start, start + w), r * w);
+        toMask?.set(fromMask!.subarray(start, start + w), r * w);
+      }
+      [sourceWidth, sourceHeight, xe, ye] = [w, rows, planes.allocFrom(Int32Array.of(0, w)), planes.allocFrom(Int32Array.of(0, rows))];
+    }
+    const scratch = planes.alloc(4 * w * Math.ceil(h / step));
     const out = planes.alloc(32);
-    checkStatus('binClippedMean', kernels.binClippedMean(plane, mask, width, height, badBits, xe, 1, ye, 1, nSigma, nIter, scratch, out));
+    checkStatus('binClippedMean', kernels.binClippedMean(source, sourceMask, sourceWidth, sourceHeight, badBits, xe, 1, ye, 1, nSigma, nIter, scratch, out));
     const o = planes.f64(out, 4);
     return { mean: o[0]!, varianceOfMean: o[1]!, used: o[2]! };
   });
@@ -361,6 +390,12 @@ function clippedStatistics(tessera: Tessera, plane: number, mask: number, width:
 
 /** Detect-and-re-estimate rounds of detectWithBackground (see its comment). */
 export const DEFAULT_BACKGROUND_ITERATIONS = 3;
+
+/** Planes a caller hands back for reuse: an image and a mask of the image's size. */
+export interface DetectionPlanes {
+  image: Float32Array;
+  mask: Int32Array;
+}
 
 export interface BackgroundAndDetection {
   /** The first background (before detection) and the re-estimated one (DETECTED masked): the calexpBackground. */
@@ -373,25 +408,30 @@ export interface BackgroundAndDetection {
 
 /**
  * LSST's background-detection iteration on one exposure (see the module comment): background, subtract,
- * detect, re-estimate the background with the footprints masked, subtract that from the original image.
+ * detect, then `iterations` times re-estimate the background with the footprints masked and subtract that
+ * from the original image, detecting again after every re-estimate but the last. With iterations 0 the
+ * first detection and background are the result (a quick look, as the seeing estimate needs). The
+ * subtracted images share one plane, and the detection masks another: `into`'s when given (planes of
+ * the image's size the caller no longer needs; every fresh full-frame array costs its first touch).
  */
 export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
-  config: { background?: Partial<BackgroundConfig>; detection: DetectionOptions; iterations?: number; initial?: BackgroundModel }): BackgroundAndDetection {
+  config: { background?: Partial<BackgroundConfig>; detection: DetectionOptions; iterations?: number; initial?: BackgroundModel; into?: DetectionPlanes }): BackgroundAndDetection {
   const iterations = config.iterations ?? DEFAULT_BACKGROUND_ITERATIONS;
-  if (!Number.isInteger(iterations) || iterations < 1) throw new DetectionError(`iterations must be a positive integer, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 0) throw new DetectionError(`iterations must be a non-negative integer, got ${iterations}`);
   // A model of this image already at hand (an earlier round's) saves the first estimate.
   const initialBackground = config.initial ?? estimateBackground(tessera, exposure, config.background);
   let background = initialBackground;
-  let detection: DetectionResult | undefined;
+  const image = subtractBackground(tessera, exposure.image, background, config.into?.image);
+  let detection = detectSources(tessera, { ...exposure, image }, config.detection, config.into?.mask);
   for (let k = 0; k < iterations; k++) {
-    const subtracted = subtractBackground(tessera, exposure.image, background);
-    detection = detectSources(tessera, { ...exposure, image: subtracted }, config.detection);
     try {
       background = estimateBackground(tessera, { ...exposure, mask: detection.mask }, config.background);
     } catch (e) {
       if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
       throw e;
     }
+    subtractBackground(tessera, exposure.image, background, image);
+    if (k < iterations - 1) detection = detectSources(tessera, { ...exposure, image }, config.detection, detection.mask);
   }
-  return { initialBackground, background, detection: detection!, image: subtractBackground(tessera, exposure.image, background) };
+  return { initialBackground, background, detection, image };
 }

@@ -7,7 +7,8 @@
  *    adaptive moments of the bright, unflagged, unsaturated sources, and use the median trace radius of
  *    the smallest (the stellar locus: sources within 15 % of the 20th percentile) as the Gaussian sigma.
  *    With fewer than 3 such sources (a tiny cut-out, a field of saturated stars) it takes `fallbackSigma`
- *    (e.g. from the image header's FWHM) or else the initial guess, and says so in `seeing`.
+ *    (e.g. from the image header's FWHM) or else the initial guess, and says so in `seeing`. This quick
+ *    look subtracts a first background estimate without re-estimating it; that estimate starts step 2.
  * 2. Background and detection with the PSF's sigma (lib/measure/detection.ts detectWithBackground:
  *    estimate, subtract, detect, re-estimate with the detections masked; backgroundIterations rounds,
  *    1 by default as LSST's detection with reEstimateBackground; the seeing step's, or a caller's,
@@ -23,7 +24,7 @@ import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { adaptiveMoments, traceRadius } from './adaptiveMoments.js';
 import type { BackgroundConfig, BackgroundModel, MaskedImage } from './background.js';
-import { detectWithBackground, type DetectionConfig, type DetectionResult } from './detection.js';
+import { detectWithBackground, type DetectionConfig, type DetectionPlanes, type DetectionResult } from './detection.js';
 import { measureSources, type MeasurementConfig } from './measurement.js';
 import { deblendAndMeasure } from './deblend.js';
 import { GaussianPsf, type PsfLike } from './psf.js';
@@ -45,6 +46,8 @@ export interface ExtractConfig {
   backgroundIterations: number;
   /** A background model of this image to start from (an earlier round's). */
   initialBackground?: BackgroundModel;
+  /** Planes of an earlier extraction the caller no longer needs: the new image and mask are written there. */
+  reuse?: DetectionPlanes;
 }
 
 export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
@@ -75,7 +78,8 @@ export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: Ext
   const threshold = (config.detection.thresholdValue ?? 5) * config.bootstrapThreshold;
   const first = detectWithBackground(tessera, image, {
     background: config.background, detection: { ...config.detection, psfSigma: config.initialPsfSigma, thresholdValue: threshold },
-    iterations: config.backgroundIterations, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
+    // The bright sources need no re-estimated background: the detection that follows re-estimates it.
+    iterations: 0, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
   });
   const bad = (1 << MASK_PLANES.SAT) | (1 << MASK_PLANES.BAD) | (1 << MASK_PLANES.INTRP) | (1 << MASK_PLANES.CR) | (1 << MASK_PLANES.NO_DATA);
   const radii: number[] = [];
@@ -109,7 +113,8 @@ export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLik
     initial = measured.background;
   }
   const found = detectWithBackground(tessera, image, {
-    background: config.background, detection: { ...config.detection, psfSigma: model.sigma }, iterations: config.backgroundIterations, ...(initial ? { initial } : {}),
+    background: config.background, detection: { ...config.detection, psfSigma: model.sigma }, iterations: config.backgroundIterations,
+    ...(initial ? { initial } : {}), ...(config.reuse ? { into: config.reuse } : {}),
   });
   const subtracted: MaskedImage = { ...image, image: found.image, mask: found.detection.mask };
   const catalog = config.deblend

@@ -1,9 +1,10 @@
 /**
  * calibrate: the calibrated exposure and the deep source catalogue of one detector (LSST pipe_tasks
  * CalibrateTask), from characterizeImage's outputs and the reference catalogue:
- *  1. detection at thresholdValue (5 sigma) with the PSF model's sigma, a residual background
- *     re-estimated and subtracted (added to the background list), measurement of every source with the
- *     PSF model (lib/measure/extractSources.ts, lib/measure/measurement.ts);
+ *  1. detection at thresholdValue (5 sigma) with the PSF model's sigma on icExp as it is (its background
+ *     already subtracted), a residual background estimated with the detections masked and subtracted
+ *     (added to the background list; the footprints stay, as in LSST's reEstimateBackground), measurement
+ *     of every source with the PSF model (lib/measure/extractSources.ts, lib/measure/measurement.ts);
  *  2. the PSF-star flags of icSrc carried over (calib_psf_candidate / _used / _reserved, matched within
  *     matchRadius pixels);
  *  3. aperture corrections (lib/measure/apertureCorrection.ts) fitted on the PSF stars used in the PSF
@@ -31,7 +32,7 @@ import { parseWcs } from '../wcs/index.js';
 import { ASTROMETRY_DEFAULTS, referenceSearchCircle, solveAstrometry } from '../astrometry/astrometry.js';
 import { photoCal, calibrateFluxes, type PhotoCalStar } from '../photometry/photoCal.js';
 import { applyApertureCorrections, fitApertureCorrection, DEFAULT_APERTURE_CORRECTION_CONFIG } from '../measure/apertureCorrection.js';
-import type { BackgroundModel } from '../measure/background.js';
+import { zeroBackground, type BackgroundModel } from '../measure/background.js';
 import { extractSources } from '../measure/extractSources.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import { angularDistanceDeg, referenceColorTerm, type ReferenceShard, type ReferenceStar } from '../sim/referenceCatalog.js';
@@ -148,7 +149,9 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   const { width, height } = exposure;
 
   // 1. Deep detection and measurement (a residual background joins the list).
-  const extraction = extractSources(tessera, exposure, psf, { background: { binSize: config.backgroundBinSize }, detection: { thresholdValue: config.thresholdValue } });
+  // icExp is background-subtracted: detect on it as it is, then re-estimate the residual (as LSST's calibrate).
+  const background = { binSize: config.backgroundBinSize };
+  const extraction = extractSources(tessera, exposure, psf, { background, detection: { thresholdValue: config.thresholdValue }, initialBackground: zeroBackground(width, height, background) });
   const catalog = extraction.catalog;
   log.info(`calibrate: ${catalog.length} sources at ${config.thresholdValue} sigma`, { sources: catalog.length, step: 'detectMeasure', ms: lap() });
 

@@ -120,13 +120,14 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   // 2. Cosmic rays, found on the background-subtracted image and repaired in the original.
   if (config.doRepairCosmicRays) {
     const crs = findCosmicRays(tessera, { ...work, image: extraction.image }, extraction.psf, 0);
-    const repaired = new Float32Array(work.image.length);
-    const bg = work.image;
-    for (let i = 0; i < repaired.length; i++) repaired[i] = crs.image[i]! + (bg[i]! - extraction.image[i]!);
+    // The repaired image with its background back, written over step 1's subtracted image (no longer needed).
+    const repaired = extraction.image;
+    const original = work.image;
+    for (let i = 0; i < repaired.length; i++) repaired[i] = crs.image[i]! + (original[i]! - repaired[i]!);
     work = { ...work, image: repaired, mask: crs.mask, variance: crs.variance };
     // The bright sources of step 1, on the repaired pixels: same footprints, masks with CR and INTRP added.
-    const mask = new Int32Array(crs.mask.length);
-    for (let i = 0; i < mask.length; i++) mask[i] = extraction.mask[i]! | crs.mask[i]!;
+    const mask = extraction.mask;
+    for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! | crs.mask[i]!;
     extraction = { ...extraction, image: crs.image, mask };
     log.info(`characterizeImage: ${crs.cosmicRays.length} cosmic rays, ${crs.nPixels} pixels masked CR and interpolated`, { cosmicRays: crs.cosmicRays.length, crPixels: crs.nPixels, step: 'cosmicRays', ms: lap() });
   }
@@ -140,8 +141,9 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
       // Step 1's footprints, detected with the measured seeing, measured on the repaired image.
       extraction = { ...extraction, catalog: measureSources(tessera, { ...work, image: extraction.image, mask: extraction.mask }, extraction.detection.positive, psf) };
     } else {
-      // Detection with the PSF model's width; the previous round's background starts this one.
-      extraction = extractSources(tessera, work, psf, { ...extractConfig, initialBackground: extraction.background });
+      // Detection with the PSF model's width; the previous round's background starts this one, and its
+      // image and mask planes take the new ones.
+      extraction = extractSources(tessera, work, psf, { ...extractConfig, initialBackground: extraction.background, reuse: { image: extraction.image, mask: extraction.mask } });
     }
     const extractMs = lap();
     const result = determinePsf({ ...work, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {

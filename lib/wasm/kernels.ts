@@ -74,6 +74,7 @@ export interface KernelExports {
     nSigma: number, nIter: number, scratch: number, out: number): number;
   /** Model plane from per-row piecewise polynomials in u = (x - centre) x scale; coefficients height x nSeg x (degree + 1) f32, constant first. */
   evaluateRowPolynomials(out: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
+  subtractRowPolynomials(image: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
   /** Sets NaN and infinite pixels of an f32 plane to `value`. */
   replaceNonFinite(plane: number, n: number, value: number): number;
   /** u8 flags = polarity x src >= threshold x rowScale[y] x columnScale[x] x sqrt(variance) (each factor 0: absent) (assembly/detection.ts). */

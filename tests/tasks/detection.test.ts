@@ -164,6 +164,20 @@ describe('threshold on pure noise', () => {
     }
     expect(falseDetections).toBeLessThanOrEqual(2);
   });
+
+  it('measures the same noise on an image over 2^20 pixels, read on every k-th row', () => {
+    const img = noiseImage(2048, 1100, 30, 98); // 2.25 Mpix: every 3rd row of the interior
+    const psfSigma = 2, half = Math.ceil(7 * psfSigma);
+    let norm = 0, sum2 = 0;
+    for (let i = -half; i <= half; i++) norm += Math.exp(-0.5 * (i / psfSigma) ** 2);
+    for (let i = -half; i <= half; i++) sum2 += (Math.exp(-0.5 * (i / psfSigma) ** 2) / norm) ** 2;
+    for (const thresholdType of ['stdev', 'pixel_stdev'] as const) {
+      const r = detectSources(tessera, img, { psfSigma, thresholdType });
+      console.log(`pure noise, 2048x1100, ${thresholdType}: noise / expected ${(r.noise / (30 * sum2)).toFixed(4)}`);
+      expect(r.noise / (30 * sum2), thresholdType).toBeGreaterThan(thresholdType === 'stdev' ? 0.97 : 0.995);
+      expect(r.noise / (30 * sum2), thresholdType).toBeLessThan(thresholdType === 'stdev' ? 0.995 : 1.005);
+    }
+  });
 });
 
 describe('detection on a hand-made image', () => {
@@ -272,7 +286,8 @@ describe('detection on a hand-made image', () => {
     expect(() => detectSources(tessera, { ...img, variance: new Float32Array(3) }, { psfSigma: 2 })).toThrow(DetectionError);
     // A constant image has no noise to measure: 'stdev' refuses it.
     expect(() => detectSources(tessera, { ...img, image: new Float32Array(W * H) }, { psfSigma: 2 })).toThrow(/no measurable noise/);
-    expect(() => detectWithBackground(tessera, img, { detection: { psfSigma: 2 }, iterations: 0 })).toThrow(/iterations/);
+    expect(() => detectWithBackground(tessera, img, { detection: { psfSigma: 2 }, iterations: -1 })).toThrow(/iterations/);
+    expect(() => detectWithBackground(tessera, img, { detection: { psfSigma: 2 }, iterations: 1.5 })).toThrow(/iterations/);
   });
 });
 

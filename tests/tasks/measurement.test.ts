@@ -77,6 +77,41 @@ describe('aperture kernel', () => {
       expect(t.kernels.pixelDiscOverlap(1000, 0, 1000)).toBeCloseTo(0.5, 4);
     }
   });
+
+  it('sums each aperture as the raster-order sum of pixelDiscOverlap weights, bit for bit, in every wasm build', async () => {
+    // The kernel caches the half-chord integrals of the disc's boundary (radii up to 1024 px) instead of
+    // calling pixelDiscOverlap per pixel: the result must not change. Radii unsorted, one past the cache.
+    const width = 61, height = 47, radii = [12.25, 3, 0.3, 25.5, 4.5, 1100];
+    const random = Random.stream(5, 'aperture-kernel-test', 0);
+    const image = Float32Array.from({ length: width * height }, () => random.normal() * 10 + 3);
+    const variance = Float32Array.from({ length: width * height }, () => 5 + random.uniform());
+    const centres = [[30.137, 22.58], [2.5, 40.2], [59.9, 0.1]];
+    for (const variant of ['release', 'debug', 'scalar'] as const) {
+      const t = await loadTessera(variant);
+      const { planes, kernels } = t;
+      planes.scope(() => {
+        const out = planes.alloc(16 * centres.length * radii.length), flags = planes.alloc(4 * centres.length * radii.length);
+        expect(kernels.apertureFluxes(planes.allocFrom(image), planes.allocFrom(variance), width, height, planes.allocFrom(Float64Array.from(centres.flat())),
+          centres.length, planes.allocFrom(Float64Array.from(radii)), radii.length, out, flags)).toBe(0);
+        const result = planes.f64(out, 2 * centres.length * radii.length);
+        centres.forEach(([cx, cy], s) => radii.forEach((r, k) => {
+          let flux = 0, vsum = 0;
+          for (let y = Math.max(Math.floor(cy! - r + 0.5), 0); y <= Math.min(Math.ceil(cy! + r - 0.5), height - 1); y++) {
+            for (let x = Math.max(Math.floor(cx! - r + 0.5), 0); x <= Math.min(Math.ceil(cx! + r - 0.5), width - 1); x++) {
+              const d = Math.sqrt((x - cx!) * (x - cx!) + (y - cy!) * (y - cy!));
+              if (d >= r + 0.7072) continue;
+              const w = d <= r - 0.7072 ? 1 : kernels.pixelDiscOverlap(x - cx!, y - cy!, r);
+              if (w <= 0) continue;
+              flux += w * image[y * width + x]!;
+              vsum += w * w * variance[y * width + x]!;
+            }
+          }
+          expect(result[2 * (s * radii.length + k)], `${variant} source ${s} r ${r}`).toBe(flux);
+          expect(result[2 * (s * radii.length + k) + 1], `${variant} source ${s} r ${r}`).toBe(vsum);
+        }));
+      });
+    }
+  });
 });
 
 describe('single-frame measurement', () => {
