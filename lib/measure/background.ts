@@ -16,7 +16,8 @@
  *       (approxWeighting), of sum_{i+j<=order} c_ij T_i(x') T_j(y') to the measured (not filled) bins,
  *       x' and y' mapping the image's pixel edges to -1 and 1 (afw Chebyshev1Function2 over the image
  *       box). The order is approxOrder (6) reduced to nx - 1 and ny - 1 (REDUCE_INTERP_ORDER: 3 on the
- *       tiny preset's 4 x 8 bins) and further until there are no more terms than measured bins.
+ *       tiny preset's 4 x 8 bins) and further until there are no more terms than measured bins, and
+ *       until the fit is not degenerate (measured bins in too few rows or columns for the terms).
  *     - 'akima': Akima splines (Akima 1970, JACM 17, 589; GSL's akima) through the bin centres, first
  *       along y for each bin column, then along x in each row (afw BackgroundMI::getImage with
  *       AKIMA_SPLINE, LSST's choice when useApprox is off). Outside the first and last bin centres the
@@ -457,10 +458,23 @@ function chebyshevFit(model: BackgroundModel, order: number): Float64Array {
   return c;
 }
 
+/**
+ * The Chebyshev fit at chebyshevOrder, or at the highest lower order whose fit is not degenerate (bins
+ * measured in too few rows or columns for the terms); at order 0 with nothing to fit, a BackgroundError.
+ */
+function chebyshevSolution(model: BackgroundModel): { order: number; c: Float64Array } {
+  for (let order = chebyshevOrder(model); ; order--) {
+    try {
+      return { order, c: chebyshevFit(model, order) };
+    } catch (e) {
+      if (!(e instanceof BackgroundError) || order === 0) throw e;
+    }
+  }
+}
+
 function chebyshevRows(model: BackgroundModel): RowPolynomials {
   const { width, height } = model;
-  const order = chebyshevOrder(model);
-  const c = chebyshevFit(model, order);
+  const { order, c } = chebyshevSolution(model);
   const mono = chebyshevMonomials(order);
   const coefficients = new Float32Array(height * (order + 1));
   const rowCheb = new Float64Array(order + 1);
@@ -482,8 +496,7 @@ function chebyshevRows(model: BackgroundModel): RowPolynomials {
 /** The model at pixel (x, y), in f64 (a reference for tests and for single positions; the plane comes from backgroundImage). */
 export function backgroundAt(model: BackgroundModel, x: number, y: number): number {
   if (model.interpolation === 'chebyshev') {
-    const order = chebyshevOrder(model);
-    const c = chebyshevFit(model, order);
+    const { order, c } = chebyshevSolution(model);
     const tx = chebyshevT(order, (2 * x + 1) / model.width - 1), ty = chebyshevT(order, (2 * y + 1) / model.height - 1);
     let v = 0;
     for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) v += c[i * (order + 1) + j]! * tx[i]! * ty[j]!;

@@ -239,6 +239,19 @@ describe('background bins, masks and models', () => {
     expect(() => estimateBackground(tessera, img, { interpolation: 'bicubic' as never })).toThrow(/interpolation/);
   });
 
+  it('lowers the Chebyshev order when the measured bins cannot constrain it (all in one column of bins)', () => {
+    const img = synthetic(384, 384, (x, y) => 100 + 0.05 * y);
+    const mask = Int32Array.from(img.mask);
+    for (let y = 0; y < 384; y++) for (let x = 0; x < 384; x++) if (x < 128 || x >= 256) mask[y * 384 + x] = bit('BAD');
+    const model = estimateBackground(tessera, { ...img, mask });
+    expect(Array.from(model.filled)).toEqual([1, 0, 1, 1, 0, 1, 1, 0, 1]);
+    // Order 1 (3 terms for 3 bins) has a degenerate x term: order 0, the weighted mean of the bins.
+    const bg = backgroundImage(tessera, model);
+    expect(bg[0]).toBe(bg[383 * 384 + 383]);
+    expect(Math.abs(bg[0]! - (100 + 0.05 * 191.5))).toBeLessThan(0.5);
+    expect(backgroundAt(model, 10, 300)).toBeCloseTo(bg[0]!, 3);
+  });
+
   it('reproduces analytic surfaces: a quadratic (Chebyshev, order >= 2) and a plane (Akima, extrapolated to the edges)', () => {
     const quadratic = (x: number, y: number): number => 800 + 0.02 * x - 0.03 * y + 2e-5 * (x - 200) * (y - 300) - 1e-5 * (x - 100) ** 2;
     const plane = (x: number, y: number): number => 800 + 0.02 * x - 0.03 * y;
