@@ -2,13 +2,14 @@
  * Single-frame measurement (LSST meas_base SingleFrameMeasurementTask with its default plugins), one
  * source per footprint at its highest peak (no deblending yet: parent = 0), on a background-subtracted
  * image in e-:
- * - base_SdssCentroid: the centroid of the adaptive Gaussian weight (lib/measure/adaptiveMoments.ts,
- *   started at the peak with the PSF's sigma), the Gaussian-weighted, SdssCentroid-like estimate, with
- *   its linearised error (centroidErrors). Falls back to the peak with _flag set when moments fail. A
- *   source with saturated pixels is centred by a profile fit to its unsaturated wings instead
- *   (lib/measure/saturatedCentroid.ts; _flag and _flag_saturatedFit set, errors NaN).
- * - base_SdssShape: adaptive second moments xx, yy, xy (px^2), and _psf_xx/yy/xy, the PSF model's at
- *   the centroid;
+ * - base_SdssCentroid: the centroid under a fixed circular Gaussian weight of the PSF's sigma at the peak
+ *   (its moments' determinant radius), iterated from the peak (lib/measure/sdssCentroid.ts: SdssCentroid's
+ *   matched-filter estimate), with its linearised error. Falls back to the peak with _flag set when it
+ *   fails (no flux, or a shift beyond max(3, 2 sigma) px); _flag alone when its window reaches the image
+ *   edge or it does not converge. A source with saturated pixels is centred by a profile fit to its
+ *   unsaturated wings instead (lib/measure/saturatedCentroid.ts; _flag and _flag_saturatedFit set, errors NaN).
+ * - base_SdssShape: adaptive second moments xx, yy, xy (px^2; lib/measure/adaptiveMoments.ts, started at
+ *   the centroid with the PSF's sigma), and _psf_xx/yy/xy, the PSF model's at the centroid;
  * - base_GaussianFlux: 2 sum(W I) with the adaptive weight (exact for a Gaussian source);
  * - base_CircularApertureFlux_R: exact-overlap apertures (assembly/measure.ts apertureFluxes) at
  *   LSST's radii 3, 4.5, 6, 9, 12, 17, 25, 35, 50, 70 px; _flag_apertureTruncated off the image;
@@ -31,6 +32,7 @@ import { footprintArea, footprintBBox, type Footprint } from './footprint.js';
 import type { PsfLike } from './psf.js';
 import type { Column, SourceCatalog } from './sourceCatalog.js';
 import { saturatedCentroid } from './saturatedCentroid.js';
+import { CENTROID_FLAGS, sdssCentroid } from './sdssCentroid.js';
 
 /** LSST's CircularApertureFlux radii (pixels). */
 export const APERTURE_RADII: readonly number[] = [3, 4.5, 6, 9, 12, 17, 25, 35, 50, 70];
@@ -66,49 +68,11 @@ function flagColumn(n: number): boolean[] {
   return new Array<boolean>(n).fill(false);
 }
 
-/**
- * Centroid errors of the adaptive-weight centroid c, the root of F(c) = sum W(d) I d with d = x - c and
- * W = exp(-d^T M^-1 d / 2): linearising, dc = -J^-1 sum W dI d with J = dF/dc = S M^-1 - s 1 (S = sum W I d d^T,
- * s = sum W I), so Cov(c) = J^-1 Q J^-T with Q = sum W^2 V d d^T. (For a Gaussian source under its matched
- * weight J = -s/2: twice the error of a fixed-weight centroid.)
- */
-function centroidErrors(image: MaskedImage, x: number, y: number, xx: number, yy: number, xy: number): [number, number] {
-  const det = xx * yy - xy * xy;
-  const ixx = yy / det, iyy = xx / det, ixy = -xy / det;
-  const r = 4 * Math.sqrt(Math.max(xx, yy));
-  let s = 0, sxx = 0, syy = 0, sxy = 0, qxx = 0, qyy = 0, qxy = 0;
-  const { width, height } = image;
-  for (let py = Math.max(0, Math.floor(y - r)); py <= Math.min(height - 1, Math.ceil(y + r)); py++) {
-    const dy = py - y;
-    for (let px = Math.max(0, Math.floor(x - r)); px <= Math.min(width - 1, Math.ceil(x + r)); px++) {
-      const dx = px - x;
-      const q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
-      if (q > 16) continue;
-      const i = py * width + px;
-      const v = image.image[i]!, vv = image.variance[i]!;
-      if (!Number.isFinite(v) || !Number.isFinite(vv)) continue;
-      const w = Math.exp(-0.5 * q);
-      s += w * v;
-      sxx += w * v * dx * dx;
-      syy += w * v * dy * dy;
-      sxy += w * v * dx * dy;
-      const w2 = w * w * vv;
-      qxx += w2 * dx * dx;
-      qyy += w2 * dy * dy;
-      qxy += w2 * dx * dy;
-    }
-  }
-  if (!(s > 0)) return [NaN, NaN];
-  // J = S M^-1 - s 1.
-  const jxx = sxx * ixx + sxy * ixy - s, jxy = sxx * ixy + sxy * iyy;
-  const jyx = sxy * ixx + syy * ixy, jyy = sxy * ixy + syy * iyy - s;
-  const dj = jxx * jyy - jxy * jyx;
-  if (!(Math.abs(dj) > 0)) return [NaN, NaN];
-  // K = J^-1; Cov = K Q K^T.
-  const kxx = jyy / dj, kxy = -jxy / dj, kyx = -jyx / dj, kyy = jxx / dj;
-  const varX = kxx * kxx * qxx + 2 * kxx * kxy * qxy + kxy * kxy * qyy;
-  const varY = kyx * kyx * qxx + 2 * kyx * kyy * qxy + kyy * kyy * qyy;
-  return [Math.sqrt(varX), Math.sqrt(varY)];
+/** The PSF's Gaussian-equivalent sigma at (x, y): its moments' determinant radius, or `psf.sigma` where those fail. */
+function psfSigmaAt(psf: PsfLike, x: number, y: number): number {
+  const m = psf.momentsAt(x, y);
+  const sigma = Math.pow(m.xx * m.yy - m.xy * m.xy, 0.25);
+  return sigma > 0 && Number.isFinite(sigma) ? sigma : psf.sigma;
 }
 
 /** Kron radius and flux in the adaptive ellipse (see the module comment). */
@@ -208,6 +172,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
   const edgeBits = bit('EDGE');
   const satBits = bit('SAT');
   const satFit = flag('base_SdssCentroid_flag_saturatedFit');
+  const maxShift = Math.max(3, 2 * psf.sigma);
 
   for (let k = 0; k < n; k++) {
     const fp = footprints[k]!;
@@ -217,24 +182,28 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     area[k] = footprintArea(fp);
     const px0 = peak ? peak.fx : (box.x0 + box.x1) / 2, py0 = peak ? peak.fy : (box.y0 + box.y1) / 2;
     significance[k] = peak ? peak.significance : NaN;
-    const m = adaptiveMoments(image.image, width, height, px0, py0, { sigma0: psf.sigma, variance: image.variance, maxShift: Math.max(3, 2 * psf.sigma) });
-    const ok = (m.flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SHIFT)) === 0;
-    if (ok) {
-      x[k] = m.x;
-      y[k] = m.y;
-      [xErr[k], yErr[k]] = centroidErrors(image, m.x, m.y, m.xx, m.yy, m.xy);
+    const c = sdssCentroid(image.image, image.variance, width, height, px0, py0, psfSigmaAt(psf, px0 + origin.x0, py0 + origin.y0), { maxShift });
+    if ((c.flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0) {
+      x[k] = c.x;
+      y[k] = c.y;
+      xErr[k] = c.xErr;
+      yErr[k] = c.yErr;
+      centroidFlag[k] = c.flags !== 0;
+    } else {
+      x[k] = px0;
+      y[k] = py0;
+      centroidFlag[k] = true;
+    }
+    const m = adaptiveMoments(image.image, width, height, x[k]!, y[k]!, { sigma0: psf.sigma, variance: image.variance, maxShift });
+    if ((m.flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SHIFT)) === 0) {
       sxx[k] = m.xx;
       syy[k] = m.yy;
       sxy[k] = m.xy;
       gFlux[k] = m.flux;
       gErr[k] = m.fluxErr;
-      shapeFlag[k] = m.flags !== 0;
-      gFlag[k] = m.flags !== 0;
-      centroidFlag[k] = (m.flags & MOMENT_FLAGS.EDGE) !== 0;
+      shapeFlag[k] = gFlag[k] = m.flags !== 0;
     } else {
-      x[k] = px0;
-      y[k] = py0;
-      centroidFlag[k] = shapeFlag[k] = gFlag[k] = true;
+      shapeFlag[k] = gFlag[k] = true;
     }
     // A saturated core: the centroid from the unsaturated wings instead (lib/measure/saturatedCentroid.ts).
     let satPixels = 0, sx = 0, sy = 0;

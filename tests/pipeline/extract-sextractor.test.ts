@@ -154,11 +154,14 @@ describe('the catalogue of tessera extract --sextractor', () => {
     for (const name of ['base_SdssCentroid_x', 'base_PsfFlux_instFlux', 'base_CircularApertureFlux_4_5_instFlux', 'NUMBER', 'A_IMAGE', 'FLAGS']) {
       expect(Object.keys(catalog.columns)).toContain(name);
     }
-    // Same rows: the LSST centroid of each clean object sits on its SExtractor windowed position.
+    // Same rows: the LSST centroid of each clean object sits on its SExtractor windowed position. Not the
+    // same estimator: XWIN's Gaussian window grows with the object, the SdssCentroid one is the PSF's; the
+    // median offset is 0.10 px (0.05 with the adaptive-moment centroid used before), against separations of
+    // tens of pixels between objects.
     const x = ours('base_SdssCentroid_x'), y = ours('base_SdssCentroid_y'), xw = ours('XWIN_IMAGE'), yw = ours('YWIN_IMAGE'), flags = ours('FLAGS');
     const offsets = x.map((v, k) => Math.hypot(v - (xw[k]! - 1), y[k]! - (yw[k]! - 1))).filter((_, k) => flags[k] === 0).sort((a, b) => a - b);
     expect(offsets.length).toBeGreaterThan(40);
-    expect(offsets[Math.floor(offsets.length / 2)]!).toBeLessThan(0.1);
+    expect(offsets[Math.floor(offsets.length / 2)]!).toBeLessThan(0.15);
     const meta = catalog.metadata!;
     expect(meta.getNumber('SERMS')).toBe(run.background.globalRms);
     expect(run.sources.length).toBe(catalog.length);
