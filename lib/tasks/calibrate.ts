@@ -18,7 +18,8 @@
  *     reference catalogue's colour terms (applyColorTerms; without them the simulated catalogue's g zero
  *     point is off by ~15 mmag));
  *     calibrated fluxes in nJy (`*_flux`, `*_fluxErr`) beside the instrumental ones; on failure the
- *     metadata says so (PHOTOCOK F) and no nJy columns are written.
+ *     metadata says so (PHOTOCOK F) and no nJy columns are written. Steps 4 and 5 are
+ *     lib/tasks/calibrateCatalog.ts, which `tessera extract --refcat` runs too.
  * Outputs: calexp (the exposure with the fitted WCS in its image header, the PSF model, the calibration
  * in its metadata: PHOTCALB nJy per count and its error, ZEROPT), calexpBackground (the list of
  * background models subtracted), src (coord_ra, coord_dec, fluxes, flags) and srcMatch (the
@@ -28,15 +29,12 @@ import { FitsHeader } from '../fits/header.js';
 import type { Task, TaskContext } from '../pipeline/task.js';
 import { stepTimer } from '../pipeline/logger.js';
 import { algorithmErrorFrom } from './measurementErrors.js';
-import { parseWcs } from '../wcs/index.js';
-import { ASTROMETRY_DEFAULTS, referenceSearchCircle, solveAstrometry } from '../astrometry/astrometry.js';
-import { photoCal, calibrateFluxes, type PhotoCalStar } from '../photometry/photoCal.js';
 import { applyApertureCorrections, fitApertureCorrection, DEFAULT_APERTURE_CORRECTION_CONFIG } from '../measure/apertureCorrection.js';
 import { zeroBackground, type BackgroundModel } from '../measure/background.js';
 import { extractSources } from '../measure/extractSources.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
-import { angularDistanceDeg, referenceColorTerm, type ReferenceShard, type ReferenceStar } from '../sim/referenceCatalog.js';
-import type { Band } from '../sim/types.js';
+import type { ReferenceShard } from '../sim/referenceCatalog.js';
+import { calibrateCatalog, exposureBand } from './calibrateCatalog.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 
 export interface CalibrateConfig {
@@ -66,8 +64,6 @@ export interface CalibrateOutputs {
   matches: SourceCatalog;
 }
 
-const FLUX_ALGORITHMS = ['base_PsfFlux', 'base_GaussianFlux', 'ext_photometryKron_KronFlux', 'base_CircularApertureFlux_12_0'] as const;
-
 /** Index of the nearest row of `b` within `radius` px of each row of `a` (-1 if none). */
 function nearestRows(a: SourceCatalog, b: SourceCatalog, radius: number): Int32Array {
   const ax = a.columns.base_SdssCentroid_x as Float64Array, ay = a.columns.base_SdssCentroid_y as Float64Array;
@@ -92,13 +88,6 @@ function nearestRows(a: SourceCatalog, b: SourceCatalog, radius: number): Int32A
   }
   return out;
 }
-
-function flagged(catalog: SourceCatalog, k: number, names: readonly string[]): boolean {
-  return names.some((n) => (catalog.columns[n] as boolean[] | undefined)?.[k] === true);
-}
-
-const ASTROMETRY_BAD = ['base_PixelFlags_flag_edge', 'base_PixelFlags_flag_saturatedCenter', 'base_PixelFlags_flag_interpolatedCenter', 'base_PixelFlags_flag_crCenter', 'base_SdssCentroid_flag'];
-const PHOTOMETRY_BAD = [...ASTROMETRY_BAD, 'base_PsfFlux_flag', 'base_PixelFlags_flag_saturated'];
 
 export const calibrate: Task<CalibrateConfig, CalibrateInputs, CalibrateOutputs> = {
   name: 'calibrate',
@@ -173,95 +162,15 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
     log.info('calibrate: aperture corrections applied', { step: 'apCorr', ms: lap() });
   }
 
-  // 4. Astrometry against the reference stars around the detector.
-  const headerWcs = parseWcs(exposure.wcsHeader, { source: 'icExp', hdu: 1 });
-  const x = catalog.columns.base_SdssCentroid_x as Float64Array, y = catalog.columns.base_SdssCentroid_y as Float64Array;
-  let wcs = headerWcs;
-  let wcsHeader = exposure.wcsHeader.clone();
-  const matchRows: { src: number; ref: ReferenceStar; separation: number }[] = [];
-  let references: ReferenceStar[] = [];
-  if (headerWcs) {
-    const circle = referenceSearchCircle(headerWcs, width, height, config.maxOffsetPix);
-    references = inputs.refCat.flatMap((shard) => shard.stars.filter((s) => angularDistanceDeg(circle.ra, circle.dec, s.ra, s.dec) <= circle.radiusDeg));
-  }
-  const band = bandOf(exposure);
-  if (config.doAstrometry && headerWcs) {
-    const psfFlux = catalog.columns.base_PsfFlux_instFlux as Float64Array, psfErr = catalog.columns.base_PsfFlux_instFluxErr as Float64Array;
-    const result = solveAstrometry({
-      sources: { x, y, instFlux: psfFlux, instFluxErr: psfErr, flagged: Array.from({ length: catalog.length }, (_, k) => flagged(catalog, k, ASTROMETRY_BAD)) },
-      references: { ra: references.map((r) => r.ra), dec: references.map((r) => r.dec), flux: references.map((r) => (band ? r.flux[band] : r.flux.r)) },
-      initialWcs: headerWcs, width, height,
-    }, { maxOffsetPix: config.maxOffsetPix, fit: { ...ASTROMETRY_DEFAULTS.fit, order: config.wcsOrder } });
-    metadata.set('ASTROMOK', result.ok, 'astrometric fit succeeded (else the header WCS is kept)');
-    metadata.set('ASTRORMS', Number.isFinite(result.rmsMas) ? result.rmsMas : 0, '[mas] rms of the astrometric matches', { real: true });
-    metadata.set('ASTRONM', result.nUsedInFit, 'matches used in the WCS fit');
-    log.info(`calibrate: astrometry ${result.status}: ${result.message}`, { matches: result.nMatches, rmsMas: result.rmsMas, step: 'astrometry', ms: lap() });
-    if (result.ok && result.header) {
-      wcs = result.wcs;
-      wcsHeader = exposure.wcsHeader.clone();
-      for (const key of [...wcsHeader.keys()]) if (/^(CTYPE|CRVAL|CRPIX|CD\d_\d|PC\d_\d|CDELT|CROTA|CUNIT|[AB]P?_|PV\d_|RADESYS|EQUINOX|LONPOLE|LATPOLE)/.test(key) && !/A$/.test(key)) wcsHeader.delete(key);
-      for (const card of result.header.cards) if (!card.commentary && card.value !== undefined) wcsHeader.set(card.key, card.value, card.comment, { real: card.real === true });
-      for (const m of result.matches) matchRows.push({ src: m.source, ref: references[m.ref]!, separation: m.separationArcsec });
-    }
-  } else metadata.set('ASTROMOK', false, 'astrometric fit succeeded (else the header WCS is kept)');
-  if (wcs) {
-    const ra = new Float64Array(catalog.length), dec = new Float64Array(catalog.length);
-    for (let k = 0; k < catalog.length; k++) [ra[k], dec[k]] = wcs.pixelToSky(x[k]!, y[k]!);
-    catalog.columns.coord_ra = ra;
-    catalog.columns.coord_dec = dec;
-  }
-
-  // 5. Photometric calibration of the aperture-corrected PSF fluxes.
-  if (config.doPhotoCal && band && matchRows.length) {
-    const psfFlux = catalog.columns.base_PsfFlux_instFlux as Float64Array, psfErr = catalog.columns.base_PsfFlux_instFluxErr as Float64Array;
-    const term = referenceColorTerm(band);
-    const stars: PhotoCalStar[] = matchRows.map((m) => ({
-      instFlux: psfFlux[m.src]!, instFluxErr: psfErr[m.src]!, refFlux: m.ref.flux[band], refFluxErr: m.ref.fluxErr[band], flagged: flagged(catalog, m.src, PHOTOMETRY_BAD),
-      refFluxSecondary: m.ref.flux[term.secondary], refFluxErrSecondary: m.ref.fluxErr[term.secondary],
-    }));
-    const result = photoCal(stars, {
-      magLimit: config.photoCalMagLimit, applyColorTerms: config.applyColorTerms, colorTerm: { c0: 0, c1: term.c1, c2: 0 },
-    });
-    metadata.set('PHOTOCOK', result.ok, 'photometric calibration succeeded');
-    log.info(`calibrate: photometric calibration ${result.status}: ${result.message}`, { stars: result.nUsed, step: 'photoCal', ms: lap() });
-    if (result.ok && result.calibration) {
-      const cal = result.calibration;
-      metadata.set('PHOTCALB', cal.calibrationMean, '[nJy/ct] mean photometric calibration', { real: true });
-      metadata.set('PHOTCALE', cal.calibrationErr, '[nJy/ct] its error', { real: true });
-      metadata.set('ZEROPT', cal.zeroPoint, '[mag] AB magnitude of one count', { real: true });
-      metadata.set('ZEROPTE', cal.zeroPointErr, '[mag] its error', { real: true });
-      for (const a of FLUX_ALGORITHMS) {
-        const f = catalog.columns[`${a}_instFlux`] as Float64Array | undefined, e = catalog.columns[`${a}_instFluxErr`] as Float64Array | undefined;
-        if (!f || !e) continue;
-        const c = calibrateFluxes(cal, f, e);
-        catalog.columns[`${a}_flux`] = c.flux;
-        catalog.columns[`${a}_fluxErr`] = c.fluxErr;
-      }
-    }
-  } else metadata.set('PHOTOCOK', false, 'photometric calibration succeeded');
-
-  const matches: SourceCatalog = {
-    length: matchRows.length,
-    columns: {
-      src_id: Int32Array.from(matchRows, (m) => (catalog.columns.id as Int32Array)[m.src]!),
-      ref_id: Float64Array.from(matchRows, (m) => m.ref.id),
-      ref_coord_ra: Float64Array.from(matchRows, (m) => m.ref.ra),
-      ref_coord_dec: Float64Array.from(matchRows, (m) => m.ref.dec),
-      src_coord_ra: Float64Array.from(matchRows, (m) => (catalog.columns.coord_ra as Float64Array)[m.src]!),
-      src_coord_dec: Float64Array.from(matchRows, (m) => (catalog.columns.coord_dec as Float64Array)[m.src]!),
-      separation_arcsec: Float64Array.from(matchRows, (m) => m.separation),
-    },
-  };
+  // 4-5. Astrometry against the reference stars around the detector, then the photometric calibration.
+  const calibrated = calibrateCatalog({
+    catalog, width, height, wcsHeader: exposure.wcsHeader, band: exposureBand(exposure.metadata), references: inputs.refCat.flatMap((shard) => shard.stars), source: 'icExp',
+  }, config, metadata);
+  for (const r of calibrated.reports) log.info(`calibrate: ${r.message}`, { ...r.fields, step: r.step, ms: lap() });
+  const { wcsHeader, matches } = calibrated;
   const header = new FitsHeader();
   header.set('FLUXNORM', config.doApCorr ? 'apCorr 12px' : 'instrumental', 'flux normalisation: aperture-corrected to the 12-px aperture');
   catalog.metadata = header;
   const outputExposure: ExposureWithPsf = { ...exposure, image: extraction.image, mask: extraction.mask, metadata, wcsHeader };
   return { outputExposure, outputBackground: [...inputs.background, extraction.background], outputCat: catalog, matches };
-}
-
-/** The exposure's band (g, r or i) from its metadata's physical filter, as the simulator's HSC-like camera names them. */
-function bandOf(exposure: ExposureWithPsf): Band | undefined {
-  const filter = (exposure.metadata.getString('FILTER') ?? '').trim().toUpperCase();
-  const m = /(?:^|[-_ ])([GRI])$/.exec(filter) ?? /^([GRI])$/.exec(filter);
-  return m ? (m[1]!.toLowerCase() as Band) : undefined;
 }

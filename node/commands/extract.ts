@@ -1,6 +1,7 @@
 /**
  * `tessera extract IMAGE.fits --catalog OUT.fits [--weight W.fits] [--mask M.fits] [--hdu N]
- * [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX] [--psf] [--sextractor CONFIG.sex]`: background,
+ * [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX] [--psf] [--sextractor CONFIG.sex]
+ * [--refcat CAT [--refcat-mag COL | --refcat-flux COL]]`: background,
  * detection and measurement of any calibrated image from any telescope, like SExtractor, with the
  * pipeline's algorithms (lib/measure/extractSources.ts). The image is read as node/fits/calibratedImage.ts
  * does (an afw Exposure with its own planes, or an image with an inverse-variance weight map and a mask);
@@ -11,6 +12,10 @@
  * photometry settings, its .param list), the LSST columns are measured on SExtractor's detections, and the
  * SExtractor columns (X_IMAGE ... FLAGS, 1-based pixels as SExtractor writes them; NAME_1.. for vectors)
  * follow them in the same rows.
+ * With --refcat, the catalogue is calibrated as the pipeline's calibrate task does it
+ * (lib/tasks/calibrateCatalog.ts): astrometric matching from the header WCS and a TAN-SIP fit (coord_ra,
+ * coord_dec through it), then the zero point from the matched stars' PSF fluxes (*_flux in nJy); the
+ * references are this project's shards or any FITS table with ra/dec (lib/astrometry/referenceTable.ts).
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -33,6 +38,8 @@ import { GaussianPsf } from '../../lib/measure/psf.js';
 import { writeSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { FitsHeader } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
+import { readReferenceTable, type ReferenceTable, type ReferenceTableOptions } from '../../lib/astrometry/referenceTable.js';
+import { calibrateCatalog, exposureBand } from '../../lib/tasks/calibrateCatalog.js';
 
 /** coord_ra, coord_dec (deg) of base_SdssCentroid when the image has a celestial WCS. */
 function addSkyCoordinates(catalog: SourceCatalog, wcs: ReturnType<typeof parseWcs>): void {
@@ -43,6 +50,36 @@ function addSkyCoordinates(catalog: SourceCatalog, wcs: ReturnType<typeof parseW
   for (let k = 0; k < catalog.length; k++) [ra[k], dec[k]] = wcs.pixelToSky(x[k]!, y[k]!);
   catalog.columns.coord_ra = ra;
   catalog.columns.coord_dec = dec;
+}
+
+/** The reference stars of a FITS table, or of every .fits / .fits.gz file in a folder (sorted by name). */
+function readReferences(path: string, options: ReferenceTableOptions): ReferenceTable {
+  let files: string[];
+  try {
+    files = fs.statSync(path).isDirectory() ? fs.readdirSync(path).filter((f) => /\.fits?(\.gz)?$/i.test(f)).sort().map((f) => `${path}/${f}`) : [path];
+  } catch (e) {
+    throw new UsageError(`--refcat ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
+  }
+  if (files.length === 0) throw new UsageError(`--refcat ${path}: the folder holds no FITS table`);
+  const tables = files.map((f) => readReferenceTable(f, new Uint8Array(fs.readFileSync(f)), options));
+  return { stars: tables.flatMap((t) => t.stars), photometry: tables.every((t) => t.photometry === 'bands') ? 'bands' : tables[0]!.photometry };
+}
+
+/**
+ * Astrometric and photometric calibration of the catalogue against the references (lib/tasks/calibrateCatalog.ts,
+ * calibrate's defaults), the outcome in `metadata`; returns a note for the summary line.
+ */
+function calibrateAgainst(catalog: SourceCatalog, exposure: Exposure, source: string, references: ReferenceTable, metadata: FitsHeader): string {
+  // The project's shards: the flux in the image's band, with colour terms; another table: its one column, in any band's place.
+  const band = references.photometry === 'bands' ? exposureBand(exposure.metadata) ?? exposureBand(exposure.wcsHeader) : references.photometry === 'single' ? 'r' : undefined;
+  const result = calibrateCatalog({ catalog, width: exposure.width, height: exposure.height, wcsHeader: exposure.wcsHeader, band, references: references.stars, source }, {
+    doAstrometry: true, wcsOrder: 3, maxOffsetPix: 750, doPhotoCal: band !== undefined, photoCalMagLimit: 22,
+    applyColorTerms: references.photometry === 'bands',
+  }, metadata);
+  const lines = result.reports.map((r) => r.message);
+  if (references.photometry === 'bands' && band === undefined) lines.push('no photometric calibration: the image\'s FILTER names no g, r or i band');
+  if (references.photometry === 'none') lines.push('no photometric calibration: give --refcat-mag or --refcat-flux');
+  return lines.map((l) => `\n  ${l}`).join('');
 }
 
 function positive(text: string | undefined, option: string): number | undefined {
@@ -107,11 +144,11 @@ export const extractCommand: Command = {
   usage: [
     'Usage: tessera extract IMAGE.fits --catalog OUT.fits [--weight W.fits] [--mask M.fits] [--hdu N]',
     '                       [--saturation LEVEL] [--threshold SIGMA] [--psf-sigma PX] [--background-bin PX]',
-    '                       [--psf] [--sextractor CONFIG.sex]',
+    '                       [--psf] [--sextractor CONFIG.sex] [--refcat CAT [--refcat-mag COL | --refcat-flux COL]]',
     '',
-    'Background (128-px bins, clipped mean, Akima spline), detection (PSF matched filter, 5 sigma), and',
-    'measurement (adaptive-moment centroids and shapes, PSF, Gaussian, Kron and circular-aperture fluxes at',
-    '3-70 px, pixel flags) of IMAGE. An afw Exposure (IMAGE/MASK/VARIANCE) is read with its planes; any',
+    'Background (128-px bins, clipped mean, Chebyshev fit), detection (PSF matched filter, 5 sigma), and',
+    'measurement (PSF-weighted centroids, adaptive-moment shapes, PSF, Gaussian, Kron and circular-aperture',
+    'fluxes at 3-70 px, pixel flags) of IMAGE. An afw Exposure (IMAGE/MASK/VARIANCE) is read with its planes; any',
     'other image takes its variance from --weight (inverse variance) or its robust sky noise, and its bad',
     'pixels from --mask (non-zero = bad). The PSF sigma is measured from the bright stars unless given.',
     '',
@@ -131,6 +168,15 @@ export const extractCommand: Command = {
     '                  measured on SExtractor\'s detections, then the .param quantities under SExtractor\'s names',
     '                  (X_IMAGE ... FLAGS, 1-based pixels; a vector NAME(n) gives NAME_1..NAME_n). Not with --threshold',
     '                  or --background-bin (set DETECT_THRESH, BACK_SIZE in the file).',
+    '--refcat CAT      calibrate against reference stars: CAT is a FITS table, or a folder of them (this project\'s',
+    '                  refcat shards, or any table with ra/dec in degrees, e.g. a Gaia extract). The sources are',
+    '                  matched from IMAGE\'s header WCS (offsets up to 750 px, rotations of a degree), a TAN-SIP WCS',
+    '                  of order 3 is fitted and gives coord_ra/coord_dec, and the PSF fluxes of the matched stars',
+    '                  give the zero point: *_flux, *_fluxErr in nJy. The catalogue header records the outcome',
+    '                  (ASTROMOK, ASTRORMS, ASTRONM, PHOTOCOK, ZEROPT, ZEROPTE); a failed fit keeps the header WCS.',
+    '--refcat-mag COL  the reference magnitude column for the zero point (AB, or the catalogue\'s own system,',
+    '                  e.g. phot_g_mean_mag); --refcat-flux COL: a flux column in nJy. Needed for tables other than',
+    '                  this project\'s shards (whose flux in IMAGE\'s band, from its FILTER, is used with colour terms).',
   ].join('\n'),
   async run(args) {
     const { values, positionals } = parseCommandArgs({
@@ -138,7 +184,7 @@ export const extractCommand: Command = {
       options: {
         catalog: { type: 'string' }, weight: { type: 'string' }, mask: { type: 'string' }, hdu: { type: 'string' },
         saturation: { type: 'string' }, threshold: { type: 'string' }, 'psf-sigma': { type: 'string' }, 'background-bin': { type: 'string' },
-        sextractor: { type: 'string' },
+        sextractor: { type: 'string' }, refcat: { type: 'string' }, 'refcat-mag': { type: 'string' }, 'refcat-flux': { type: 'string' },
         psf: { type: 'boolean' },
       },
     });
@@ -157,6 +203,11 @@ export const extractCommand: Command = {
       if (binSize !== undefined) throw new UsageError('--background-bin does not apply with --sextractor: set BACK_SIZE in the configuration file');
     }
 
+    if (values.refcat === undefined && (values['refcat-mag'] !== undefined || values['refcat-flux'] !== undefined)) throw new UsageError('--refcat-mag and --refcat-flux need --refcat');
+    if (values['refcat-mag'] !== undefined && values['refcat-flux'] !== undefined) throw new UsageError('give --refcat-mag or --refcat-flux, not both');
+    const references = values.refcat === undefined ? undefined
+      : readReferences(values.refcat, { ...(values['refcat-mag'] ? { magColumn: values['refcat-mag'] } : {}), ...(values['refcat-flux'] ? { fluxColumn: values['refcat-flux'] } : {}) });
+
     const t0 = performance.now();
     const exposure = await readCalibratedImageAsync(source, {
       ...(hdu !== undefined ? { hdu } : {}), ...(values.weight ? { weight: values.weight } : {}), ...(values.mask ? { mask: values.mask } : {}),
@@ -167,9 +218,10 @@ export const extractCommand: Command = {
       const se = extractWithSextractor(tessera, exposure, source, values.sextractor, psfSigma);
       const wcs = parseWcs(exposure.wcsHeader, { source, hdu: hdu ?? 0 });
       addSkyCoordinates(se.catalog, wcs);
+      const note = references ? calibrateAgainst(se.catalog, exposure, source, references, se.metadata) : '';
       se.catalog.metadata = se.metadata;
       fs.writeFileSync(values.catalog, writeSourceCatalog(se.catalog, values.catalog));
-      console.log(`${source}: ${se.catalog.length} sources (${se.summary}${wcs ? ', with RA/Dec' : ''}) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.catalog}`);
+      console.log(`${source}: ${se.catalog.length} sources (${se.summary}${wcs ? ', with RA/Dec' : ''}) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.catalog}${note}`);
       return 0;
     }
     // When the seeing cannot be measured: the header's FWHM (pixels, as DECam's Community Pipeline writes it).
@@ -205,9 +257,10 @@ export const extractCommand: Command = {
     metadata.set('THRESH', threshold ?? 5, '[sigma] detection threshold', { real: true });
     metadata.set('NOISE', result.detection.noise, 'noise of the smoothed image', { real: true });
     metadata.set('FLUXNORM', 'instrumental', 'fluxes are raw sums in image units (no aperture correction)');
+    const note = references ? calibrateAgainst(catalog, exposure, source, references, metadata) : '';
     catalog.metadata = metadata;
     fs.writeFileSync(values.catalog, writeSourceCatalog(catalog, values.catalog));
-    console.log(`${source}: ${catalog.length} sources (${psfNote}${wcs ? ', with RA/Dec' : ''}) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.catalog}`);
+    console.log(`${source}: ${catalog.length} sources (${psfNote}${wcs ? ', with RA/Dec' : ''}) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.catalog}${note}`);
     return 0;
   },
 };

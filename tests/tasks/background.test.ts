@@ -240,7 +240,7 @@ describe('background bins, masks and models', () => {
   });
 
   it('lowers the Chebyshev order when the measured bins cannot constrain it (all in one column of bins)', () => {
-    const img = synthetic(384, 384, (x, y) => 100 + 0.05 * y);
+    const img = synthetic(384, 384, (_x, y) => 100 + 0.05 * y);
     const mask = Int32Array.from(img.mask);
     for (let y = 0; y < 384; y++) for (let x = 0; x < 384; x++) if (x < 128 || x >= 256) mask[y * 384 + x] = bit('BAD');
     const model = estimateBackground(tessera, { ...img, mask });
