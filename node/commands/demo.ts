@@ -6,8 +6,9 @@
  * preset's survey (tessera sim), creates a data repository, ingests the survey into it, and runs the
  * pipeline over it (tessera run: master calibrations, certified, then processCcd of every science raw:
  * isr, characterizeImage, calibrate), then prints the run's report and one source catalogue's
- * provenance, and extracts the sources of the real HSC and SEP images (tessera extract, also in
- * SExtractor's mode). As later steps land (coadds) the shipped pipeline and so the demo run them too.
+ * provenance, extracts and calibrates the sources of one postISRCCD against the reference catalogue
+ * (tessera extract --refcat), and extracts the sources of the real HSC and SEP images (tessera extract,
+ * also in SExtractor's mode). As later steps land (coadds) the shipped pipeline and so the demo run them too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -114,8 +115,8 @@ export const demoCommand: Command = {
     'with the SIMD wasm kernel, writes and inspects the results, then simulates the demo preset\'s survey',
     '(3 bands x 5 visits x 4 detectors; kept between runs), creates a repository in DIR/repo, ingests',
     'the survey and runs the pipeline into the run "drp" (calibration products, then isr, characterizeImage',
-    "and calibrate), then prints the run's report and a catalogue's provenance, and runs tessera extract on",
-    'the real HSC and SEP images. Files go to DIR (default demo-output/).',
+    "and calibrate), then prints the run's report and a catalogue's provenance, runs tessera extract with",
+    '--refcat on one postISRCCD and on the real HSC and SEP images. Files go to DIR (default demo-output/).',
   ].join('\n'),
   async run(args) {
     const { values } = parseCommandArgs({ args, options: { out: { type: 'string', default: 'demo-output' } }, strict: true });
@@ -198,10 +199,16 @@ export const demoCommand: Command = {
     await reportCommand.run([repoDir, 'drp']);
     const repo = await Repository.open(repoDir);
     const post = (await repo.registry.queryDatasets({ datasetTypes: ['src'], collections: ['drp'] }))[0]!;
+    const isrImage = repo.getPath((await repo.registry.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['drp'] }))[0]!);
     await repo.close();
     console.log(`\n$ tessera provenance ${rel(repoDir)} ${post.id}`);
     await provenanceCommand.run([repoDir, post.id]);
     step('pipeline run, report and provenance done');
+    // One image outside the pipeline: extraction with astrometric and photometric calibration, as calibrate does it.
+    const refcatDir = path.join(simDir, 'refcat');
+    const calibrated = path.join(out, 'postisr-refcat.fits');
+    console.log(`\n$ tessera extract ${rel(isrImage)} --catalog ${rel(calibrated)} --refcat ${rel(refcatDir)}`);
+    await extractCommand.run([isrImage, '--catalog', calibrated, '--refcat', refcatDir]);
 
     // Source extraction on real images from other telescopes, with the pipeline's algorithms and in SExtractor's mode.
     const real = path.resolve(packageRoot(), '..', 'shared', 'data', 'real');
