@@ -11,9 +11,9 @@
  *   pixel goes to the nearest peak where no template covers it); LSST's defaults: footprints wider or
  *   taller than maxFootprintSize (2000 px) or with more than maxNumberOfPeaks (200) are not deblended;
  * - every source is measured alone (lib/measure/measurement.ts): the pixels of all footprints are
- *   replaced (by 0 here, the background-subtracted sky's mean; LSST draws noise) and the source's own
- *   pixels (its heavy footprint: the parent's image, or the child's share) are put back, on a cut-out
- *   around its footprint wide enough for the largest aperture;
+ *   replaced (by 0 here, the background-subtracted sky's mean; LSST draws noise; in the image itself,
+ *   restored at the end) and the source's own pixels (its heavy footprint: the parent's image, or the
+ *   child's share) are put back, on a cut-out around its footprint wide enough for the largest aperture;
  * - rows: each parent (its own measurement, deblend_nChild = number of children) and its children
  *   (parent = the parent's id); detect_isPrimary marks unblended parents and children, the rows an
  *   analysis uses, as LSST's.
@@ -142,33 +142,46 @@ export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprin
     });
   }
 
-  // Every footprint's pixels replaced by 0 (the subtracted sky).
-  const replaced = Float32Array.from(image.image);
-  for (const fp of footprints) for (const s of fp.spans) replaced.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
-
+  // Every footprint's pixels replaced by 0 (the subtracted sky), in the image itself; the parents' values
+  // (the footprints' own pixels, disjoint footprints) put them back afterwards, whatever happens.
+  const work = image.image;
   const radii = measurement.radii ?? DEFAULT_MEASUREMENT_CONFIG.radii;
   const margin = Math.ceil(Math.max(...radii)) + 2;
-  const rows: SourceCatalog[] = [];
-  for (const src of sources) {
+  const boxes = sources.map((src) => {
     const box = footprintBBox(src.footprint)!;
     const x0 = Math.max(0, box.x0 - margin), y0 = Math.max(0, box.y0 - margin);
-    const x1 = Math.min(width - 1, box.x1 + margin), y1 = Math.min(height - 1, box.y1 + margin);
-    const cw = x1 - x0 + 1, ch = y1 - y0 + 1;
-    const cut = { image: new Float32Array(cw * ch), variance: new Float32Array(cw * ch), mask: new Int32Array(cw * ch) };
-    for (let y = 0; y < ch; y++) {
-      const from = (y + y0) * width + x0;
-      cut.image.set(replaced.subarray(from, from + cw), y * cw);
-      cut.variance.set(image.variance.subarray(from, from + cw), y * cw);
-      cut.mask.set(image.mask.subarray(from, from + cw), y * cw);
+    return { x0, y0, cw: Math.min(width - 1, box.x1 + margin) - x0 + 1, ch: Math.min(height - 1, box.y1 + margin) - y0 + 1 };
+  });
+  // One set of cut-out planes, as large as the largest, serves every source (no per-source allocation).
+  const largest = boxes.reduce((m, b) => Math.max(m, b.cw * b.ch), 0);
+  const planes = { image: new Float32Array(largest), variance: new Float32Array(largest), mask: new Int32Array(largest) };
+  const rows: SourceCatalog[] = [];
+  try {
+    for (const fp of footprints) for (const s of fp.spans) work.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
+    sources.forEach((src, k) => {
+      const { x0, y0, cw, ch } = boxes[k]!;
+      const cut = { image: planes.image.subarray(0, cw * ch), variance: planes.variance.subarray(0, cw * ch), mask: planes.mask.subarray(0, cw * ch) };
+      for (let y = 0; y < ch; y++) {
+        const from = (y + y0) * width + x0;
+        cut.image.set(work.subarray(from, from + cw), y * cw);
+        cut.variance.set(image.variance.subarray(from, from + cw), y * cw);
+        cut.mask.set(image.mask.subarray(from, from + cw), y * cw);
+      }
+      let i = 0;
+      for (const s of src.footprint.spans) for (let x = s.x0; x <= s.x1; x++) cut.image[(s.y - y0) * cw + (x - x0)] = src.values[i++]!;
+      const local: Footprint = {
+        spans: src.footprint.spans.map((s) => ({ y: s.y - y0, x0: s.x0 - x0, x1: s.x1 - x0 })),
+        peaks: src.footprint.peaks.map((p) => ({ ...p, x: p.x - x0, y: p.y - y0, fx: p.fx - x0, fy: p.fy - y0 })),
+      };
+      rows.push(measureSources(tessera, { ...cut, width: cw, height: ch, ...(image.maskPlanes ? { maskPlanes: image.maskPlanes } : {}) }, [local], psf, measurement,
+        { x0, y0, fullWidth: width, fullHeight: height }));
+    });
+  } finally {
+    for (const src of sources) {
+      if (src.parent !== 0) continue;
+      let i = 0;
+      for (const s of src.footprint.spans) for (let x = s.x0; x <= s.x1; x++) work[s.y * width + x] = src.values[i++]!;
     }
-    let i = 0;
-    for (const s of src.footprint.spans) for (let x = s.x0; x <= s.x1; x++) cut.image[(s.y - y0) * cw + (x - x0)] = src.values[i++]!;
-    const local: Footprint = {
-      spans: src.footprint.spans.map((s) => ({ y: s.y - y0, x0: s.x0 - x0, x1: s.x1 - x0 })),
-      peaks: src.footprint.peaks.map((p) => ({ ...p, x: p.x - x0, y: p.y - y0, fx: p.fx - x0, fy: p.fy - y0 })),
-    };
-    rows.push(measureSources(tessera, { ...cut, width: cw, height: ch, ...(image.maskPlanes ? { maskPlanes: image.maskPlanes } : {}) }, [local], psf, measurement,
-      { x0, y0, fullWidth: width, fullHeight: height }));
   }
 
   // Concatenate the one-row catalogues; ids in order, parents and children linked.

@@ -9,7 +9,7 @@
  *   edge or it does not converge. A source with saturated pixels is centred by a profile fit to its
  *   unsaturated wings instead (lib/measure/saturatedCentroid.ts; _flag and _flag_saturatedFit set, errors NaN).
  * - base_SdssShape: adaptive second moments xx, yy, xy (px^2; lib/measure/adaptiveMoments.ts, started at
- *   the centroid with the PSF's sigma), and _psf_xx/yy/xy, the PSF model's at the centroid;
+ *   the centroid with the PSF's sigma), and _psf_xx/yy/xy, the PSF model's at the detection peak;
  * - base_GaussianFlux: 2 sum(W I) with the adaptive weight (exact for a Gaussian source);
  * - base_CircularApertureFlux_R: exact-overlap apertures (assembly/measure.ts apertureFluxes) at
  *   LSST's radii 3, 4.5, 6, 9, 12, 17, 25, 35, 50, 70 px; _flag_apertureTruncated off the image;
@@ -68,11 +68,10 @@ function flagColumn(n: number): boolean[] {
   return new Array<boolean>(n).fill(false);
 }
 
-/** The PSF's Gaussian-equivalent sigma at (x, y): its moments' determinant radius, or `psf.sigma` where those fail. */
-function psfSigmaAt(psf: PsfLike, x: number, y: number): number {
-  const m = psf.momentsAt(x, y);
+/** A PSF's Gaussian-equivalent sigma from its moments: their determinant radius, or `fallback` where they fail. */
+function psfSigma(m: { xx: number; yy: number; xy: number }, fallback: number): number {
   const sigma = Math.pow(m.xx * m.yy - m.xy * m.xy, 0.25);
-  return sigma > 0 && Number.isFinite(sigma) ? sigma : psf.sigma;
+  return sigma > 0 && Number.isFinite(sigma) ? sigma : fallback;
 }
 
 /** Kron radius and flux in the adaptive ellipse (see the module comment). */
@@ -182,7 +181,10 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     area[k] = footprintArea(fp);
     const px0 = peak ? peak.fx : (box.x0 + box.x1) / 2, py0 = peak ? peak.fy : (box.y0 + box.y1) / 2;
     significance[k] = peak ? peak.significance : NaN;
-    const c = sdssCentroid(image.image, image.variance, width, height, px0, py0, psfSigmaAt(psf, px0 + origin.x0, py0 + origin.y0), { maxShift });
+    // The PSF's moments at the peak serve the centroid's weight and the _psf_ columns (the peak is within
+    // a pixel or two of the centroid; the model varies over hundreds).
+    const pm = psf.momentsAt(px0 + origin.x0, py0 + origin.y0);
+    const c = sdssCentroid(image.image, image.variance, width, height, px0, py0, psfSigma(pm, psf.sigma), { maxShift });
     if ((c.flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0) {
       x[k] = c.x;
       y[k] = c.y;
@@ -220,7 +222,6 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
         xErr[k] = yErr[k] = NaN;
       }
     }
-    const pm = psf.momentsAt(x[k]! + origin.x0, y[k]! + origin.y0);
     pxx[k] = pm.xx;
     pyy[k] = pm.yy;
     pxy[k] = pm.xy;

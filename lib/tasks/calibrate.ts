@@ -166,7 +166,8 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   const calibrated = calibrateCatalog({
     catalog, width, height, wcsHeader: exposure.wcsHeader, band: exposureBand(exposure.metadata), references: inputs.refCat.flatMap((shard) => shard.stars), source: 'icExp',
   }, config, metadata);
-  for (const r of calibrated.reports) log.info(`calibrate: ${r.message}`, { ...r.fields, step: r.step, ms: lap() });
+  lap();
+  for (const r of calibrated.reports) log.info(`calibrate: ${r.message}`, { ...r.fields, step: r.step, ms: r.ms });
   const { wcsHeader, matches } = calibrated;
   const header = new FitsHeader();
   header.set('FLUXNORM', config.doApCorr ? 'apCorr 12px' : 'instrumental', 'flux normalisation: aperture-corrected to the 12-px aperture');

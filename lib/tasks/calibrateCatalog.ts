@@ -51,8 +51,8 @@ export interface CatalogCalibration {
   /** The fitted WCS cards over the header's (or the header's, unchanged, when the fit failed). */
   wcsHeader: FitsHeader;
   matches: SourceCatalog;
-  /** One line each on the astrometric and photometric calibration, with their numbers for logs. */
-  reports: { message: string; fields: Record<string, number>; step: 'astrometry' | 'photoCal' }[];
+  /** One line each on the astrometric and photometric calibration, with their numbers and times (ms) for logs. */
+  reports: { message: string; fields: Record<string, number>; step: 'astrometry' | 'photoCal'; ms: number }[];
 }
 
 /** The flux algorithms calibrated to nJy. */
@@ -76,6 +76,7 @@ function flagged(catalog: SourceCatalog, k: number, names: readonly string[]): b
 export function calibrateCatalog(inputs: CatalogCalibrationInputs, config: Readonly<CatalogCalibrationConfig>, metadata: FitsHeader): CatalogCalibration {
   const { catalog, width, height, band } = inputs;
   const reports: CatalogCalibration['reports'] = [];
+  let start = performance.now();
   const headerWcs = parseWcs(inputs.wcsHeader, { source: inputs.source, hdu: 1 });
   const x = catalog.columns.base_SdssCentroid_x as Float64Array, y = catalog.columns.base_SdssCentroid_y as Float64Array;
   let wcs: Wcs | undefined = headerWcs;
@@ -97,7 +98,7 @@ export function calibrateCatalog(inputs: CatalogCalibrationInputs, config: Reado
     metadata.set('ASTROMOK', result.ok, 'astrometric fit succeeded (else the header WCS is kept)');
     metadata.set('ASTRORMS', Number.isFinite(result.rmsMas) ? result.rmsMas : 0, '[mas] rms of the astrometric matches', { real: true });
     metadata.set('ASTRONM', result.nUsedInFit, 'matches used in the WCS fit');
-    reports.push({ message: `astrometry ${result.status}: ${result.message}`, fields: { matches: result.nMatches, rmsMas: result.rmsMas }, step: 'astrometry' });
+    reports.push({ message: `astrometry ${result.status}: ${result.message}`, fields: { matches: result.nMatches, rmsMas: result.rmsMas }, step: 'astrometry', ms: performance.now() - start });
     if (result.ok && result.header) {
       wcs = result.wcs;
       wcsHeader = inputs.wcsHeader.clone();
@@ -114,6 +115,7 @@ export function calibrateCatalog(inputs: CatalogCalibrationInputs, config: Reado
   }
 
   // Photometric calibration of the (aperture-corrected, when they were) PSF fluxes.
+  start = performance.now();
   if (config.doPhotoCal && band && matchRows.length) {
     const psfFlux = catalog.columns.base_PsfFlux_instFlux as Float64Array, psfErr = catalog.columns.base_PsfFlux_instFluxErr as Float64Array;
     const term = referenceColorTerm(band);
@@ -123,7 +125,7 @@ export function calibrateCatalog(inputs: CatalogCalibrationInputs, config: Reado
     }));
     const result = photoCal(stars, { magLimit: config.photoCalMagLimit, applyColorTerms: config.applyColorTerms, colorTerm: { c0: 0, c1: term.c1, c2: 0 } });
     metadata.set('PHOTOCOK', result.ok, 'photometric calibration succeeded');
-    reports.push({ message: `photometric calibration ${result.status}: ${result.message}`, fields: { stars: result.nUsed }, step: 'photoCal' });
+    reports.push({ message: `photometric calibration ${result.status}: ${result.message}`, fields: { stars: result.nUsed }, step: 'photoCal', ms: performance.now() - start });
     if (result.ok && result.calibration) {
       const cal = result.calibration;
       metadata.set('PHOTCALB', cal.calibrationMean, '[nJy/ct] mean photometric calibration', { real: true });
