@@ -55,22 +55,135 @@ function minimumOf(base: usize, from: i32, to: i32): f32 {
 let quartileLow: f64 = 0;
 let quartileHigh: f64 = 0;
 
+// Order statistics by buckets (see bucketStatistics): a sorted sample, a histogram, the wanted ranks'
+// buckets gathered and selected within.
+const SAMPLE: i32 = 63;
+const BUCKETS: i32 = 1024;
+const GATHER_CAPACITY: i32 = 16384;
+const WANTED: i32 = 6;
+const SAMPLE_VALUES = memory.data(SAMPLE << 2, 16);
+const HISTOGRAM = memory.data(BUCKETS << 2, 16);
+const GATHERED = memory.data(GATHER_CAPACITY << 2, 16);
+const RANKS = memory.data(WANTED << 2, 16); // in: the wanted ranks, ascending
+const STATISTICS = memory.data(WANTED << 2, 16); // out: their values
+const RANK_TARGET = memory.data(WANTED << 2, 16); // per rank: which gathered bucket holds it
+const RANK_WITHIN = memory.data(WANTED << 2, 16); // per rank: its rank within that bucket
+const TARGET_START = memory.data(WANTED << 2, 16);
+const TARGET_COUNT = memory.data(WANTED << 2, 16);
+const TARGET_FILL = memory.data(WANTED << 2, 16);
+
+@inline function i32At(table: usize, k: i32): i32 {
+  return load<i32>(table + (<usize>k << 2));
+}
+
+@inline function setI32(table: usize, k: i32, v: i32): void {
+  store<i32>(table + (<usize>k << 2), v);
+}
+
+@inline function statistic(r: i32): f32 {
+  return load<f32>(STATISTICS + (<usize>r << 2));
+}
+
 /**
- * Median of the m (>= 1) values at base (reorders them), with the linearly interpolated quantiles 0.25
- * and 0.75 left in quartileLow and quartileHigh. One selection of the median partitions the values, so
- * each quartile is selected within its half only.
+ * The order statistics of the m values at base at the WANTED ranks in RANKS (ascending), into
+ * STATISTICS; false when this method does not apply (the caller then selects). A sorted sample of 63
+ * values spread over the array bounds a histogram of 1024 equal buckets between its 2nd and 62nd
+ * values; the bucket index is monotonic in the value, so a rank's bucket holds exactly the values around
+ * that rank: the wanted buckets are gathered in one pass and each rank selected among its bucket's
+ * values. It does not apply for under 1024 values, a degenerate range, a rank outside the range or more
+ * than 16384 values to gather. Exact: the values a full selection gives. Leaves base as it was.
+ */
+function bucketStatistics(base: usize, m: i32): bool {
+  if (m < 1024) return false;
+  for (let j = 0; j < SAMPLE; j++) {
+    const v = load<f32>(base + (<usize>(<i32>((<i64>j * <i64>m) / SAMPLE)) << 2));
+    let i = j;
+    for (; i > 0 && load<f32>(SAMPLE_VALUES + (<usize>(i - 1) << 2)) > v; i--) store<f32>(SAMPLE_VALUES + (<usize>i << 2), load<f32>(SAMPLE_VALUES + (<usize>(i - 1) << 2)));
+    store<f32>(SAMPLE_VALUES + (<usize>i << 2), v);
+  }
+  const lo = load<f32>(SAMPLE_VALUES + 4), hi = load<f32>(SAMPLE_VALUES + (<usize>(SAMPLE - 2) << 2));
+  const scale: f32 = <f32>BUCKETS / (hi - lo);
+  if (!(hi > lo) || !isFinite(scale)) return false;
+  memory.fill(HISTOGRAM, 0, <usize>BUCKETS << 2);
+  let under = 0;
+  for (let i = 0; i < m; i++) {
+    const v = load<f32>(base + (<usize>i << 2));
+    if (v < lo) { under++; continue; }
+    if (v > hi) continue;
+    const b = min(<i32>((v - lo) * scale), BUCKETS - 1);
+    setI32(HISTOGRAM, b, i32At(HISTOGRAM, b) + 1);
+  }
+  // Each wanted rank's bucket (distinct buckets become targets, in order) and its rank within it.
+  let cumulative = under, bucket = 0, targets = 0, gathered = 0;
+  for (let r = 0; r < WANTED; r++) {
+    const rank = i32At(RANKS, r);
+    if (rank < under) return false;
+    while (bucket < BUCKETS && cumulative + i32At(HISTOGRAM, bucket) <= rank) cumulative += i32At(HISTOGRAM, bucket++);
+    if (bucket >= BUCKETS) return false;
+    if (targets == 0 || i32At(TARGET_START, targets - 1) != bucket) {
+      // TARGET_START holds the bucket number until the starts are laid out below.
+      setI32(TARGET_START, targets, bucket);
+      setI32(TARGET_COUNT, targets, i32At(HISTOGRAM, bucket));
+      gathered += i32At(HISTOGRAM, bucket);
+      targets++;
+    }
+    setI32(RANK_TARGET, r, targets - 1);
+    setI32(RANK_WITHIN, r, rank - cumulative);
+  }
+  if (gathered > GATHER_CAPACITY) return false;
+  // The histogram becomes a map from bucket to target (-1: none); targets get consecutive segments.
+  memory.fill(HISTOGRAM, 0xff, <usize>BUCKETS << 2);
+  let next = 0;
+  for (let t = 0; t < targets; t++) {
+    setI32(HISTOGRAM, i32At(TARGET_START, t), t);
+    setI32(TARGET_START, t, next);
+    setI32(TARGET_FILL, t, next);
+    next += i32At(TARGET_COUNT, t);
+  }
+  for (let i = 0; i < m; i++) {
+    const v = load<f32>(base + (<usize>i << 2));
+    if (v < lo || v > hi) continue;
+    const t = i32At(HISTOGRAM, min(<i32>((v - lo) * scale), BUCKETS - 1));
+    if (t < 0) continue;
+    const o = i32At(TARGET_FILL, t);
+    store<f32>(GATHERED + (<usize>o << 2), v);
+    setI32(TARGET_FILL, t, o + 1);
+  }
+  for (let r = 0; r < WANTED; r++) {
+    const t = i32At(RANK_TARGET, r);
+    store<f32>(STATISTICS + (<usize>r << 2), selectInPlace(GATHERED + (<usize>i32At(TARGET_START, t) << 2), i32At(TARGET_COUNT, t), i32At(RANK_WITHIN, r)));
+  }
+  return true;
+}
+
+/**
+ * Median of the m (>= 1) values at base (may reorder them), with the linearly interpolated quantiles 0.25
+ * and 0.75 left in quartileLow and quartileHigh: by buckets (bucketStatistics) where that applies, else by
+ * selection: one selection of the median partitions the values, so each quartile is selected within its
+ * half only.
  */
 function quartilesInPlace(base: usize, m: i32): f64 {
   const hm = <f64>(m - 1) * 0.5, km = <i32>hm;
+  const hl = <f64>(m - 1) * 0.25, kl = <i32>hl;
+  const hh = <f64>(m - 1) * 0.75, kh = <i32>hh;
+  setI32(RANKS, 0, kl);
+  setI32(RANKS, 1, min(kl + 1, m - 1));
+  setI32(RANKS, 2, km);
+  setI32(RANKS, 3, min(km + 1, m - 1));
+  setI32(RANKS, 4, kh);
+  setI32(RANKS, 5, min(kh + 1, m - 1));
+  if (bucketStatistics(base, m)) {
+    quartileLow = interpolateRank(statistic(0), statistic(1), hl, kl, m);
+    quartileHigh = interpolateRank(statistic(4), statistic(5), hh, kh, m);
+    return interpolateRank(statistic(2), statistic(3), hm, km, m);
+  }
   const am = selectInPlace(base, m, km);
   // After selection nothing beyond km is smaller than am: the next order statistic is their minimum.
   const median = interpolateRank(am, minimumOf(base, km + 1, m), hm, km, m);
-  const hl = <f64>(m - 1) * 0.25, kl = <i32>hl;
   // The km + 1 smallest values hold order statistics 0..km; the next above kl is within them unless kl = km.
   const al = selectInPlace(base, km + 1, kl);
   const bl = kl < km ? minimumOf(base, kl + 1, km + 1) : minimumOf(base, km + 1, m);
   quartileLow = interpolateRank(al, bl, hl, kl, m);
-  const hh = <f64>(m - 1) * 0.75, kh = <i32>hh;
   const upper = base + (<usize>km << 2);
   const ah = selectInPlace(upper, m - km, kh - km);
   quartileHigh = interpolateRank(ah, minimumOf(base, kh + 1, m), hh, kh, m);
