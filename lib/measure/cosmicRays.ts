@@ -278,10 +278,10 @@ export function findCosmicRays(tessera: Tessera, image: MaskedImage, psf: PsfLik
     }
     planes.f32(variancePtr, n).set(image.variance);
     // The mask without the old CR plane (RepairTask clears it).
-    const mask = planes.i32(maskPtr, n);
-    mask.set(image.mask);
+    planes.i32(maskPtr, n).set(image.mask);
     const crValue = 1 << crBit;
-    for (let i = 0; i < n; i++) mask[i] = mask[i]! & ~crValue;
+    planes.u8(flagsPtr, n).fill(0);
+    checkStatus('setMaskBit', kernels.setMaskBit(flagsPtr, maskPtr, n, crBit));
 
     // 2. candidates.
     checkStatus('findCosmicRayCandidates', kernels.findCosmicRayCandidates(imagePtr, variancePtr, maskPtr, width, height, bkgd,

@@ -310,9 +310,13 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       if (polarity === 1) result.positive = r.footprints;
       else result.negative = r.footprints;
     }
+    // The plane of the polarity not searched is cleared (setMaskBit with no pixel flagged).
+    for (const [polarity, bit] of [[1, detectedBit], [-1, negativeBit]] as const) {
+      if (polarities.includes(polarity)) continue;
+      planes.u8(flags, n).fill(0);
+      checkStatus('setMaskBit', kernels.setMaskBit(flags, maskPtr, n, bit));
+    }
     const m = planes.i32(maskPtr, n);
-    if (!polarities.includes(1)) for (let i = 0; i < n; i++) m[i] = m[i]! & ~(1 << detectedBit);
-    if (!polarities.includes(-1)) for (let i = 0; i < n; i++) m[i] = m[i]! & ~(1 << negativeBit);
     result.mask = maskInto ? (maskInto.set(m), maskInto) : m.slice();
     return result;
   });
