@@ -9,6 +9,8 @@
  *    With fewer than 3 such sources (a tiny cut-out, a field of saturated stars) it takes `fallbackSigma`
  *    (e.g. from the image header's FWHM) or else the initial guess, and says so in `seeing`. This quick
  *    look subtracts a first background estimate without re-estimating it; that estimate starts step 2.
+ *    With redetectAfterSeeing false, that detection (its background re-estimated) is kept and step 2 is
+ *    not done again (characterizeImage's choice, as LSST detects once with its initial PSF).
  * 2. Background and detection with the PSF's sigma (lib/measure/detection.ts detectWithBackground:
  *    estimate, subtract, detect, re-estimate with the detections masked; backgroundIterations rounds,
  *    1 by default as LSST's detection with reEstimateBackground; the seeing step's, or a caller's,
@@ -24,7 +26,7 @@ import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { adaptiveMoments, traceRadius } from './adaptiveMoments.js';
 import type { BackgroundConfig, BackgroundModel, MaskedImage } from './background.js';
-import { detectWithBackground, type DetectionConfig, type DetectionPlanes, type DetectionResult } from './detection.js';
+import { detectWithBackground, type BackgroundAndDetection, type DetectionConfig, type DetectionPlanes, type DetectionResult } from './detection.js';
 import { measureSources, type MeasurementConfig } from './measurement.js';
 import { deblendAndMeasure } from './deblend.js';
 import { GaussianPsf, type PsfLike } from './psf.js';
@@ -44,6 +46,13 @@ export interface ExtractConfig {
   deblend: boolean;
   /** Detect-and-re-estimate rounds of the background (LSST: one re-estimate). */
   backgroundIterations: number;
+  /**
+   * With the seeing measured here (no PSF given): detect again with it (true), or keep the seeing's own
+   * detection, its background then re-estimated backgroundIterations times (false: one detection, as
+   * LSST's characterizeImage detects once with its initial Gaussian PSF; for thresholds well above the
+   * noise the footprints hardly depend on the smoothing width).
+   */
+  redetectAfterSeeing: boolean;
   /** A background model of this image to start from (an earlier round's). */
   initialBackground?: BackgroundModel;
   /** Planes of an earlier extraction the caller no longer needs: the new image and mask are written there. */
@@ -58,6 +67,7 @@ export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
   bootstrapThreshold: 10,
   deblend: true,
   backgroundIterations: 1,
+  redetectAfterSeeing: true,
 });
 
 export interface Extraction {
@@ -73,13 +83,17 @@ export interface Extraction {
   seeing: { source: 'given' | 'measured' | 'fallback'; stars: number };
 }
 
-/** The Gaussian sigma (px) of the stellar locus among bright sources, with the number of sources measured (see the module comment). */
-export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: ExtractConfig): { sigma: number | undefined; stars: number; background: BackgroundModel } {
+/**
+ * The Gaussian sigma (px) of the stellar locus among bright sources, with the number of sources measured
+ * (see the module comment) and the detection they came from, its background re-estimated `reEstimates`
+ * times (0: the quick look the seeing needs).
+ */
+export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: ExtractConfig, reEstimates = 0):
+  { sigma: number | undefined; stars: number; background: BackgroundModel; found: BackgroundAndDetection } {
   const threshold = (config.detection.thresholdValue ?? 5) * config.bootstrapThreshold;
   const first = detectWithBackground(tessera, image, {
     background: config.background, detection: { ...config.detection, psfSigma: config.initialPsfSigma, thresholdValue: threshold },
-    // The bright sources need no re-estimated background: the detection that follows re-estimates it.
-    iterations: 0, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
+    iterations: reEstimates, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
   });
   const bad = (1 << MASK_PLANES.SAT) | (1 << MASK_PLANES.BAD) | (1 << MASK_PLANES.INTRP) | (1 << MASK_PLANES.CR) | (1 << MASK_PLANES.NO_DATA);
   const radii: number[] = [];
@@ -92,13 +106,13 @@ export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: Ext
     const m = adaptiveMoments(first.image, image.width, image.height, peak.fx, peak.fy, { sigma0: config.initialPsfSigma });
     if (m.flags === 0 && m.xx > 0 && m.yy > 0) radii.push(traceRadius(m));
   }
-  if (radii.length < 3) return { sigma: undefined, stars: radii.length, background: first.background };
+  if (radii.length < 3) return { sigma: undefined, stars: radii.length, background: first.background, found: first };
   radii.sort((a, b) => a - b);
   const floor = radii[Math.floor(0.2 * (radii.length - 1))]!;
   const locus = radii.filter((r) => r <= 1.15 * floor);
   const median = locus[Math.floor((locus.length - 1) / 2)]!;
   // Adaptive moments of a pixelised Gaussian include the pixel's 1/12 px^2.
-  return { sigma: Math.sqrt(Math.max(median * median - 1 / 12, 0.25)), stars: radii.length, background: first.background };
+  return { sigma: Math.sqrt(Math.max(median * median - 1 / 12, 0.25)), stars: radii.length, background: first.background, found: first };
 }
 
 export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLike | undefined, overrides: Partial<ExtractConfig> = {}): Extraction {
@@ -106,13 +120,15 @@ export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLik
   let model = psf;
   let seeing: Extraction['seeing'] = { source: 'given', stars: 0 };
   let initial = config.initialBackground;
+  let found: BackgroundAndDetection | undefined;
   if (!model) {
-    const measured = estimateSeeing(tessera, image, config);
+    const measured = estimateSeeing(tessera, image, config, config.redetectAfterSeeing ? 0 : config.backgroundIterations);
     seeing = { source: measured.sigma === undefined ? 'fallback' : 'measured', stars: measured.stars };
     model = new GaussianPsf(measured.sigma ?? config.fallbackSigma ?? config.initialPsfSigma);
     initial = measured.background;
+    if (!config.redetectAfterSeeing) found = measured.found;
   }
-  const found = detectWithBackground(tessera, image, {
+  found ??= detectWithBackground(tessera, image, {
     background: config.background, detection: { ...config.detection, psfSigma: model.sigma }, iterations: config.backgroundIterations,
     ...(initial ? { initial } : {}), ...(config.reuse ? { into: config.reuse } : {}),
   });

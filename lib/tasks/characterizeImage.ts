@@ -2,8 +2,9 @@
  * characterizeImage: the PSF, background and bright-source catalogue of one ISR-corrected detector image
  * (LSST pipe_tasks CharacterizeImageTask, psfIterations 2), in this order:
  *  1. seeing and first background: bright sources (thresholdValue x includeThresholdMultiplier = 50 sigma)
- *     found with a Gaussian PSF whose sigma is measured on them (lib/measure/extractSources.ts; LSST
- *     installs a simple Gaussian PSF and measures it the same way);
+ *     detected with a guessed Gaussian PSF (sigma 2 px), the background re-estimated with them masked, and
+ *     the Gaussian sigma measured on them (lib/measure/extractSources.ts; LSST installs a simple Gaussian
+ *     PSF and detects with it once too), then measured with that sigma;
  *  2. cosmic rays (LSST repair): found against that PSF on the background-subtracted image
  *     (lib/measure/cosmicRays.ts), masked CR and interpolated (INTRP), so they stay out of the PSF stars;
  *  3. psfIterations x [background, detection and measurement of the bright sources with the current PSF
@@ -111,10 +112,12 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   const threshold = config.thresholdValue * config.includeThresholdMultiplier;
   // No deblending here (LSST's characterizeImage doDeblend False): blends fall out of the PSF star selection by size.
   const extractConfig = { background: { binSize: config.backgroundBinSize }, detection: { thresholdValue: threshold }, deblend: false };
+  // Step 1 keeps the seeing's own detection (50 sigma: the footprints hardly depend on the smoothing width).
+  const firstConfig = { ...extractConfig, redetectAfterSeeing: false };
 
   // 1. Seeing and a first background from the bright sources, with a Gaussian PSF.
   let work: Exposure = exposure;
-  let extraction: Extraction = extractSources(tessera, work, undefined, extractConfig);
+  let extraction: Extraction = extractSources(tessera, work, undefined, firstConfig);
   log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px from ${extraction.seeing.stars} bright sources`, { psfSigma: extraction.psf.sigma, step: 'seeing', ms: lap() });
 
   // 2. Cosmic rays, found on the background-subtracted image and repaired in the original.

@@ -104,12 +104,16 @@ beforeAll(async () => {
 }, 1_800_000);
 
 describe(`processCcd accuracy on the ${PRESET} preset`, () => {
-  // Completeness on the demo preset: 92.5 % on the worst of the 60 detectors, 97.8 % median. Spurious
-  // detections: the issue's target is under 1 %; measured it is 0.7-10.6 % per detector, 4.3 % over all
-  // (NOT MET). What they are (printed): sources centred at the image edge whose objects are centred
-  // off the detector (the truth lists only objects centred on it), faint galaxies whose centroid lands
-  // 1.5-3 px from the truth centre, and children of extended objects. The test holds the measured level
-  // (under 12 % on every detector, under 6 % over all) so that a regression fails it.
+  // Completeness on the demo preset: 93.1 % on the worst of the 60 detectors, 97.5 % median. Spurious
+  // detections: the issue's target is under 1 %; measured 1.1-9.0 % per detector, 3.7 % over all (NOT
+  // MET). What they are (of 640): 187 at the image edge, from objects centred off the detector (the truth
+  // lists only objects centred on it, and a truncated object's centroid is not its centre); 302 within
+  // 1.5-5 px of a truth object, mostly faint galaxies (PSF S/N 4-8) whose centroid scatter is 0.6-0.75 px
+  // per axis; 151 farther from any truth object of S/N >= 3. The centroid errors the catalogue reports
+  // alone predict 249 detections beyond 1.5 px of their object (1.4 % of all): with the PSF-weighted
+  // centroid (at the Cramer-Rao bound for stars) the 1.5-px match puts the target out of reach at a
+  // 5-sigma threshold. The test holds the measured level (under 12 % on every detector, under 5 % over
+  // all) so that a regression fails it.
   it('detects at least 90 % of the S/N >= 10 truth objects of every detector; spurious detections stay at their measured level', () => {
     expect(detectors.length).toBeGreaterThan(0);
     const report: string[] = [];
@@ -143,7 +147,7 @@ describe(`processCcd accuracy on the ${PRESET} preset`, () => {
       expect(r.completeness, r.key).toBeGreaterThanOrEqual(0.9);
       expect(r.spurious, r.key).toBeLessThan(0.12);
     }
-    expect(allSpurious / allDetections).toBeLessThan(0.06);
+    expect(allSpurious / allDetections).toBeLessThan(0.05);
   });
 
   // Stars whose centroid is flagged are left out, as a catalogue's user would: on the tiny preset, four
