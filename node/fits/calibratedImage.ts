@@ -62,9 +62,10 @@ const ROBUST_SAMPLE = 1_000_000;
 export function robustSkyVariance(image: ArrayLike<number>, mask?: Int32Array): number {
   const stride = Math.max(1, Math.ceil(image.length / ROBUST_SAMPLE));
   const pick = (useMask: boolean): Float64Array => {
-    const out: number[] = [];
-    for (let i = 0; i < image.length; i += stride) if (Number.isFinite(image[i]!) && !(useMask && mask && mask[i] !== 0)) out.push(image[i]!);
-    return Float64Array.from(out);
+    const out = new Float64Array(Math.ceil(image.length / stride));
+    let n = 0;
+    for (let i = 0; i < image.length; i += stride) if (Number.isFinite(image[i]!) && !(useMask && mask && mask[i] !== 0)) out[n++] = image[i]!;
+    return out.subarray(0, n);
   };
   let values = pick(true);
   if (values.length === 0) values = pick(false);
