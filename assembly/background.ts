@@ -80,6 +80,11 @@ const TARGET_FILL = memory.data(WANTED << 2, 16);
   store<i32>(table + (<usize>k << 2), v);
 }
 
+/** The histogram bucket of a value in [lo, hi]: monotonic in the value, so buckets keep the values' order. */
+@inline function bucketOf(v: f32, lo: f32, scale: f32): i32 {
+  return min(<i32>((v - lo) * scale), BUCKETS - 1);
+}
+
 @inline function statistic(r: i32): f32 {
   return load<f32>(STATISTICS + (<usize>r << 2));
 }
@@ -110,7 +115,7 @@ function bucketStatistics(base: usize, m: i32): bool {
     const v = load<f32>(base + (<usize>i << 2));
     if (v < lo) { under++; continue; }
     if (v > hi) continue;
-    const b = min(<i32>((v - lo) * scale), BUCKETS - 1);
+    const b = bucketOf(v, lo, scale);
     setI32(HISTOGRAM, b, i32At(HISTOGRAM, b) + 1);
   }
   // Each wanted rank's bucket (distinct buckets become targets, in order) and its rank within it.
@@ -143,7 +148,7 @@ function bucketStatistics(base: usize, m: i32): bool {
   for (let i = 0; i < m; i++) {
     const v = load<f32>(base + (<usize>i << 2));
     if (v < lo || v > hi) continue;
-    const t = i32At(HISTOGRAM, min(<i32>((v - lo) * scale), BUCKETS - 1));
+    const t = i32At(HISTOGRAM, bucketOf(v, lo, scale));
     if (t < 0) continue;
     const o = i32At(TARGET_FILL, t);
     store<f32>(GATHERED + (<usize>o << 2), v);

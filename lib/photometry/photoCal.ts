@@ -290,9 +290,8 @@ export function photoCal(stars: readonly PhotoCalStar[], config: Partial<PhotoCa
     kept.push(dmag[i]!);
     chi2 += ((dmag[i]! - zp.zp) / err[i]!) ** 2;
   }
-  kept.sort((a, b) => a - b);
   const med = median(kept);
-  const robustScatter = 1.4826 * median(kept.map((d) => Math.abs(d - med)).sort((a, b) => a - b));
+  const robustScatter = 1.4826 * median(kept.map((d) => Math.abs(d - med)));
   const calibrationMean = 10 ** (-0.4 * (zp.zp - AB_NJY));
   const calibration: PhotoCalibration = {
     calibrationMean,
