@@ -179,26 +179,54 @@ describe(`processCcd accuracy on the ${PRESET} preset`, () => {
   // The zero point is fitted between 12-px-normalised fluxes and the reference catalogue's total fluxes,
   // so calibrated fluxes are on the total scale (the mean 12-px encircled energy goes into the zero point,
   // as in LSST): the truth in the same normalisation is the total flux.
+  function calibratedStarOffsets(d: Detector): { dmag: number[]; apCorrErr: number[] } {
+    const flux = d.src.columns.base_PsfFlux_flux as Float64Array | undefined;
+    expect(flux, `${d.key}: no calibrated fluxes`).toBeDefined();
+    const apCorr = d.src.columns.base_PsfFlux_apCorr as Float64Array, apCorrErr = d.src.columns.base_PsfFlux_apCorrErr as Float64Array;
+    const sx = d.src.columns.base_SdssCentroid_x as Float64Array, sy = d.src.columns.base_SdssCentroid_y as Float64Array;
+    const stars = [...d.truth.snr.keys()].filter((i) => d.truth.star[i] && d.truth.snr[i]! > 100 && d.truth.snr[i]! <= 1000);
+    const m = matchOneToOne(stars.map((i) => d.truth.x[i]!), stars.map((i) => d.truth.y[i]!), sx, sy, 1.5);
+    const out = { dmag: [] as number[], apCorrErr: [] as number[] };
+    for (const [k, j] of m) {
+      out.dmag.push(-2.5 * Math.log10(flux![j]! / d.truth.fluxNjy[stars[k]!]!));
+      out.apCorrErr.push((2.5 / Math.LN10) * apCorrErr[j]! / apCorr[j]!);
+    }
+    return out;
+  }
+
   it('calibrates S/N > 100 star fluxes to their true total fluxes within 5 mmag per band', () => {
     const dmag = new Map<string, number[]>();
     for (const d of detectors) {
-      const flux = d.src.columns.base_PsfFlux_flux as Float64Array | undefined;
-      expect(flux, `${d.key}: no calibrated fluxes`).toBeDefined();
-      const sx = d.src.columns.base_SdssCentroid_x as Float64Array, sy = d.src.columns.base_SdssCentroid_y as Float64Array;
-      const stars = [...d.truth.snr.keys()].filter((i) => d.truth.star[i] && d.truth.snr[i]! > 100 && d.truth.snr[i]! <= 1000);
-      const m = matchOneToOne(stars.map((i) => d.truth.x[i]!), stars.map((i) => d.truth.y[i]!), sx, sy, 1.5);
       const band = d.truth.header.getString('BAND')!;
-      for (const [k, j] of m) {
-        const i = stars[k]!;
-        const list = dmag.get(band) ?? dmag.set(band, []).get(band)!;
-        list.push(-2.5 * Math.log10(flux![j]! / d.truth.fluxNjy[i]!));
-      }
+      const list = dmag.get(band) ?? dmag.set(band, []).get(band)!;
+      list.push(...calibratedStarOffsets(d).dmag);
     }
     console.log([...dmag].map(([b, l]) => `${b}: ${(median(l) * 1000).toFixed(1)} mmag over ${l.length}, scatter ${(robustSigma(l) * 1000).toFixed(1)}`).join('; '));
     for (const [band, list] of dmag) {
       expect(list.length, band).toBeGreaterThan(10);
       expect(Math.abs(median(list)) * 1000, `${band}: median offset (mmag) over ${list.length} stars`).toBeLessThan(5);
     }
+  });
+
+  // Each detector's calibration of PSF fluxes against the truth: the median offset of its S/N > 100 stars'
+  // calibrated fluxes from their true fluxes, over the error the catalogue reports for what all those
+  // fluxes share: the zero point's (ZEROPTE) and the aperture-correction field's (apCorrErr, the same for
+  // every star of the detector to first order, so it does not average down), with the median's own
+  // sampling error (1.2533 x robust sigma / sqrt(n)). Measured on the demo preset: pulls rms 0.94, worst
+  // 2.62 of 60 detectors; with ZEROPTE alone (the zero point is fitted on the aperture-corrected PSF
+  // fluxes, so the field's error reaches the calibrated fluxes through it) rms 1.21 and one detector at 3.4.
+  it('puts each detector\'s flux calibration within 3 times its reported error of the truth', () => {
+    const pulls: number[] = [];
+    for (const d of detectors) {
+      const { dmag, apCorrErr } = calibratedStarOffsets(d);
+      if (dmag.length < 10) continue;
+      const offset = median(dmag);
+      const error = Math.hypot(d.calexpMetadata.getNumber('ZEROPTE')!, median(apCorrErr), 1.2533 * robustSigma(dmag) / Math.sqrt(dmag.length));
+      pulls.push(offset / error);
+      expect(Math.abs(offset / error), `${d.key}: calibration offset ${(offset * 1000).toFixed(1)} mmag, error ${(error * 1000).toFixed(1)} mmag`).toBeLessThan(3);
+    }
+    console.log(`flux calibration pulls over ${pulls.length} detectors: rms ${Math.sqrt(pulls.reduce((a, p) => a + p * p, 0) / pulls.length).toFixed(2)}, worst ${Math.max(...pulls.map(Math.abs)).toFixed(2)}`);
+    expect(pulls.length).toBeGreaterThan(0);
   });
 
   it('gives isolated faint stars (5 < S/N < 50) PSF-flux pulls of unit robust scatter', () => {
