@@ -22,3 +22,4 @@ export { binClippedMean, evaluateRowPolynomials, subtractRowPolynomials } from '
 export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit } from './detection';
 export { apertureFluxes, psfFluxes, pixelDiscOverlap } from './measure';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';
+export { warpLanczos } from './warp';

@@ -75,6 +75,14 @@ export interface KernelExports {
   /** Model plane from per-row piecewise polynomials in u = (x - centre) x scale; coefficients height x nSeg x (degree + 1) f32, constant first. */
   evaluateRowPolynomials(out: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
   subtractRowPolynomials(image: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
+  /**
+   * Lanczos-`order` resampling of image/variance (f32) and bilinear OR of mask (i32) from a source onto the box of an output plane,
+   * mapping from a grid of f64 (sx, sy) source positions every `step` output pixels; writes only output pixels with a noDataBits bit set,
+   * fluxes conserved by |det J| (assembly/warp.ts).
+   */
+  warpLanczos(srcImage: number, srcVariance: number, srcMask: number, srcWidth: number, srcHeight: number,
+    outImage: number, outVariance: number, outMask: number, outWidth: number, outHeight: number,
+    boxX0: number, boxY0: number, boxWidth: number, boxHeight: number, grid: number, gridNx: number, gridNy: number, step: number, order: number, noDataBits: number): number;
   /** Sets NaN and infinite pixels of an f32 plane to `value`. */
   replaceNonFinite(plane: number, n: number, value: number): number;
   /** u8 flags = polarity x src >= threshold x rowScale[y] x columnScale[x] x sqrt(variance) (each factor 0: absent) (assembly/detection.ts). */
