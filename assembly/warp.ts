@@ -6,8 +6,8 @@
 // maskWarpingKernelName "bilinear": the OR of the bits of the up to 2x2 pixels with a non-zero bilinear
 // weight). The pixel mapping comes from the host as a grid of source positions evaluated every `step`
 // output pixels and interpolated bilinearly in between (afw WarpingControl interpLength). Fluxes are
-// conserved: the value is multiplied by |det J| of the mapping (source pixels per output pixel), the
-// variance by det^2. An output pixel whose kernel does not fit inside the source stays untouched (the
+// conserved: the value is multiplied by |det J| of the mapping (source pixels per output pixel) and by
+// `scale` (a photometric calibration: counts to nJy), the variance by (scale det)^2. An output pixel whose kernel does not fit inside the source stays untouched (the
 // host initialises the output to NaN with NO_DATA, as afw pads with NaN and NO_DATA); only output pixels
 // still carrying the noData bit are written, so several sources (the detectors of a visit) fill one
 // output in turn. Coordinates are 0-based pixel centres (LSST); units are the source planes'.
@@ -67,7 +67,7 @@ export function warpLanczos(
   srcImage: usize, srcVariance: usize, srcMask: usize, srcWidth: i32, srcHeight: i32,
   outImage: usize, outVariance: usize, outMask: usize, outWidth: i32, outHeight: i32,
   boxX0: i32, boxY0: i32, boxWidth: i32, boxHeight: i32,
-  grid: usize, gridNx: i32, gridNy: i32, step: i32, order: i32, noDataBits: i32,
+  grid: usize, gridNx: i32, gridNy: i32, step: i32, order: i32, noDataBits: i32, scale: f64,
 ): i32 {
   if (order < 1 || order > MAX_ORDER || step < 1 || srcWidth < 2 * order || srcHeight < 2 * order) return BAD_ARGUMENT;
   if (boxX0 < 0 || boxY0 < 0 || boxWidth < 1 || boxHeight < 1 || boxX0 + boxWidth > outWidth || boxY0 + boxHeight > outHeight) return BAD_ARGUMENT;
@@ -103,7 +103,7 @@ export function warpLanczos(
       const sx = xa + ((xb - xa) * fv) / lv, sy = ya + ((yb - ya) * fv) / lv;
       const dxdu = dxdu0 + ((dxdu1 - dxdu0) * fv) / lv, dydu = dydu0 + ((dydu1 - dydu0) * fv) / lv;
       const dxdv = (xb - xa) / lv, dydv = (yb - ya) / lv;
-      const det = Math.abs(dxdu * dydv - dxdv * dydu);
+      const det = Math.abs(dxdu * dydv - dxdv * dydu) * scale;
       const ix = <i32>Math.floor(sx), iy = <i32>Math.floor(sy);
       const x0 = ix - a + 1, y0 = iy - a + 1;
       if (x0 < 0 || y0 < 0 || x0 + n > srcWidth || y0 + n > srcHeight) continue;

@@ -27,6 +27,8 @@ export interface WarpSource {
   toSource(x: number, y: number): readonly [number, number];
   /** Source pixel -> output pixel (used only to find the output box the source covers). */
   toOutput(x: number, y: number): readonly [number, number];
+  /** Multiplies the values (variances by its square), e.g. a photometric calibration to nJy; default 1. */
+  scale?: number;
 }
 
 export interface WarpOptions {
@@ -107,7 +109,7 @@ export function warpSources(tessera: Tessera, sources: readonly WarpSource[], wi
       planes.scope(() => {
         const si = planes.allocFrom(p.image), sv = planes.allocFrom(p.variance), sm = planes.allocFrom(p.mask), g = planes.allocFrom(grid);
         checkStatus('warpLanczos', kernels.warpLanczos(si, sv, sm, p.width, p.height, outImage, outVariance, outMask, width, height,
-          box.x0, box.y0, box.width, box.height, g, nx, ny, options.interpLength, options.order, options.noDataBit));
+          box.x0, box.y0, box.width, box.height, g, nx, ny, options.interpLength, options.order, options.noDataBit, source.scale ?? 1));
       });
       return box;
     });

@@ -13,6 +13,7 @@
  * - SourceCatalog: a columnar source table, a FITS binary table (lib/measure/sourceCatalog.ts);
  * - Background: a background list, one FITS binary table per model (lib/measure/background.ts);
  * - ReferenceShard: one shard of a reference catalogue (lib/sim/referenceCatalog.ts's REFCAT table);
+ * - SkyMap: a sky map's JSON (lib/skymap/skyMap.ts), read only (make-skymap and ingest write it);
  * - TaskLog: a quantum's log, one JSON object per line.
  * Output is deterministic (the same object gives the same bytes), which resumable, bit-identical runs
  * rely on. A file that does not decode is a StorageClassError naming it and what is wrong.
@@ -27,6 +28,7 @@ import type { RawFrameInput } from '../tasks/rawInput.js';
 import { readSourceCatalog, writeSourceCatalog, type SourceCatalog } from '../measure/sourceCatalog.js';
 import { readBackground, writeBackground, type BackgroundModel } from '../measure/background.js';
 import { readReferenceShard } from '../sim/referenceCatalog.js';
+import { skyMapFromJson } from '../skymap/skyMap.js';
 
 export class StorageClassError extends Error {
   override readonly name = 'StorageClassError';
@@ -49,6 +51,7 @@ export const STORAGE_CLASS_EXTENSIONS: Readonly<Record<string, string>> = {
   SourceCatalog: 'fits',
   Background: 'fits',
   ReferenceShard: 'fits',
+  SkyMap: 'json',
   TaskLog: 'jsonl',
 };
 
@@ -87,6 +90,12 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
       return readBackground(bytes, name);
     case 'ReferenceShard':
       return readReferenceShard(name, bytes);
+    case 'SkyMap':
+      try {
+        return skyMapFromJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes), name);
+      } catch (err) {
+        throw new StorageClassError((err as Error).message);
+      }
     case 'TaskLog':
       return new TextDecoder().decode(bytes).split('\n').filter((l) => l !== '').map((line, i) => {
         try {

@@ -1,6 +1,6 @@
 /**
  * The registry of Tessera's tasks by name, as pipeline YAML files and the executor refer to them:
- * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage and calibrate. `getTask` throws UnknownTaskError
+ * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage, calibrate and makeWarp. `getTask` throws UnknownTaskError
  * naming the known tasks.
  */
 import { buildBias } from '../tasks/buildBias.js';
@@ -9,6 +9,7 @@ import { buildFlat } from '../tasks/buildFlat.js';
 import { isr } from '../tasks/isr.js';
 import { characterizeImage } from '../tasks/characterizeImage.js';
 import { calibrate } from '../tasks/calibrate.js';
+import { makeWarp } from '../tasks/makeWarp.js';
 import type { AnyTask } from './task.js';
 
 export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
@@ -18,6 +19,7 @@ export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
   [isr.name]: isr,
   [characterizeImage.name]: characterizeImage,
   [calibrate.name]: calibrate,
+  [makeWarp.name]: makeWarp,
 });
 
 export class UnknownTaskError extends Error {

@@ -9,4 +9,5 @@ export {
   patchesOverlapping, patchesOverlappingSky, patchWcsHeader, SKYMAP_PRESETS, DEFAULT_PIXEL_SCALE_ARCSEC,
   type Tract, type TractSpec, type Patch, type PixelBox, type CoveringOptions, type SkyMapPreset,
 } from './tract.js';
+export { detectorSkyPolygon, regionToJson, regionFromJson, patchesOverlappingRegion, DEFAULT_REGION_MARGIN_PX } from './detectorRegion.js';
 export { makeSkyMap, tractById, tractToJson, tractFromJson, skyMapToJson, skyMapFromJson, SKYMAP_FORMAT, type SkyMap } from './skyMap.js';

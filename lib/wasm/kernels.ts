@@ -78,11 +78,11 @@ export interface KernelExports {
   /**
    * Lanczos-`order` resampling of image/variance (f32) and bilinear OR of mask (i32) from a source onto the box of an output plane,
    * mapping from a grid of f64 (sx, sy) source positions every `step` output pixels; writes only output pixels with a noDataBits bit set,
-   * fluxes conserved by |det J| (assembly/warp.ts).
+   * fluxes conserved by |det J| and multiplied by `scale`, variances by the square (assembly/warp.ts).
    */
   warpLanczos(srcImage: number, srcVariance: number, srcMask: number, srcWidth: number, srcHeight: number,
     outImage: number, outVariance: number, outMask: number, outWidth: number, outHeight: number,
-    boxX0: number, boxY0: number, boxWidth: number, boxHeight: number, grid: number, gridNx: number, gridNy: number, step: number, order: number, noDataBits: number): number;
+    boxX0: number, boxY0: number, boxWidth: number, boxHeight: number, grid: number, gridNx: number, gridNy: number, step: number, order: number, noDataBits: number, scale: number): number;
   /** Sets NaN and infinite pixels of an f32 plane to `value`. */
   replaceNonFinite(plane: number, n: number, value: number): number;
   /** u8 flags = polarity x src >= threshold x rowScale[y] x columnScale[x] x sqrt(variance) (each factor 0: absent) (assembly/detection.ts). */

@@ -5,8 +5,8 @@
  * files (and the real HSC calexp in ../shared/data/real when present); then it simulates the `demo`
  * preset's survey (tessera sim), creates a data repository, ingests the survey into it, and runs the
  * pipeline over it (tessera run: master calibrations, certified, then processCcd of every science raw:
- * isr, characterizeImage, calibrate), then prints the run's report and one source catalogue's
- * provenance, extracts and calibrates the sources of one postISRCCD against the reference catalogue
+ * isr, characterizeImage, calibrate, then makeWarp of every visit onto the patches it reaches), then
+ * prints the run's report, one source catalogue's provenance and one warp's inspection, extracts and calibrates the sources of one postISRCCD against the reference catalogue
  * (tessera extract --refcat), and extracts the sources of the real HSC and SEP images (tessera extract,
  * also in SExtractor's mode). As later steps land (coadds) the shipped pipeline and so the demo run them too.
  */
@@ -200,9 +200,15 @@ export const demoCommand: Command = {
     const repo = await Repository.open(repoDir);
     const post = (await repo.registry.queryDatasets({ datasetTypes: ['src'], collections: ['drp'] }))[0]!;
     const isrImage = repo.getPath((await repo.registry.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['drp'] }))[0]!);
+    const warps = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_directWarp'], collections: ['drp'] });
     await repo.close();
     console.log(`\n$ tessera provenance ${rel(repoDir)} ${post.id}`);
     await provenanceCommand.run([repoDir, post.id]);
+    // The warps: each visit resampled onto the sky map's patches, in nJy, with the patch WCS.
+    if (warps.length) {
+      const warp = path.join(repoDir, warps[0]!.path);
+      console.log(`\n${warps.length} direct warps; $ tessera inspect ${rel(warp)}\n${await inspectPath(warp)}`);
+    }
     step('pipeline run, report and provenance done');
     // One image outside the pipeline: extraction with astrometric and photometric calibration, as calibrate does it.
     const refcatDir = path.join(simDir, 'refcat');

@@ -17,6 +17,10 @@
  *   exposure's, or the earliest input's for a quantum without an exposure).
  * - A quantum whose required input is missing is kept as "no work" with the reason; its outputs feed
  *   nothing downstream. Nothing is read but the registry.
+ * - Spatial join (LSST's region overlap): a task whose dimensions hold `patch` (makeWarp) takes inputs
+ *   that have a visit and a detector but no patch (calexps) through each visit detector's region
+ *   (visit_detector_region, from the raw's nominal WCS) and the patches of every registered tract that
+ *   region overlaps (outer regions); a dataset without a region joins no patch.
  * - `--where` (node/repository/whereExpression.ts) filters the quanta by their expanded data IDs with
  *   three-valued logic: a comparison on a key the data ID lacks is unknown and does not exclude it (so
  *   `exposure = 1000` keeps the per-detector calibration quanta and restricts isr).
@@ -31,6 +35,7 @@ import { formatDataId, sortedKeys, type DataId, type DataIdValue, type Dimension
 import { RegistryLookupError, type DatasetRef } from '../repository/registry.js';
 import type { Repository } from '../repository/repository.js';
 import { parseWhere, type Literal, type WhereNode, type WhereOperand } from '../repository/whereExpression.js';
+import { makeTract, patchesOverlappingRegion, regionFromJson, type Patch, type Point, type Tract } from '../../lib/skymap/index.js';
 
 /** The exposure observation types whose raws each task reads (tasks not listed take every raw). */
 export const RAW_OBSERVATION_TYPES: Readonly<Record<string, readonly string[]>> = {
@@ -235,6 +240,40 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
     return refs;
   };
 
+  // The spatial join: visit detector regions and the registered tracts, read when a task needs them.
+  let spatialIndex: { regions: Map<string, Point[]>; tracts: { skymap: string; tract: Tract }[] } | undefined;
+  const patchesOf = new Map<string, { skymap: string; tract: number; patch: Patch }[]>();
+  const joinPatches = async (candidates: readonly Candidate[]): Promise<Candidate[]> => {
+    if (!spatialIndex) {
+      const regions = new Map<string, Point[]>();
+      for (const r of await registry.dimensionRecords('visit_detector_region')) {
+        regions.set(`${r.instrument}\u0000${r.visit}\u0000${r.detector}`, regionFromJson(String(r.region), `visit_detector_region ${r.instrument} visit ${r.visit} detector ${r.detector}`));
+      }
+      const tracts = (await registry.dimensionRecords('tract')).map((r) => ({
+        skymap: String(r.skymap),
+        tract: makeTract({
+          id: Number(r.id), centerRa: Number(r.ra), centerDec: Number(r.dec), pixelScaleArcsec: Number(r.pixel_scale_arcsec),
+          width: Number(r.width), height: Number(r.height), patchInnerSize: Number(r.patch_inner_size), patchBorder: Number(r.patch_border),
+        }),
+      }));
+      spatialIndex = { regions, tracts };
+    }
+    const out: Candidate[] = [];
+    for (const cand of candidates) {
+      const { instrument, visit, detector } = cand.expanded;
+      if (instrument === undefined || visit === undefined || detector === undefined) continue;
+      const key = `${instrument}\u0000${visit}\u0000${detector}`;
+      let overlaps = patchesOf.get(key);
+      if (!overlaps) {
+        const region = spatialIndex.regions.get(key);
+        overlaps = region ? spatialIndex.tracts.flatMap((t) => patchesOverlappingRegion(t.tract, region).map((patch) => ({ skymap: t.skymap, tract: t.tract.id, patch }))) : [];
+        patchesOf.set(key, overlaps);
+      }
+      for (const o of overlaps) out.push({ ...cand, expanded: { ...cand.expanded, skymap: o.skymap, tract: o.tract, patch: o.patch.id } });
+    }
+    return out;
+  };
+
   /** Outputs of quanta with work so far, by dataset type. */
   const produced = new Map<string, Candidate[]>();
   const quanta: QuantumNode[] = [];
@@ -248,7 +287,12 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
     const regular = inputEntries.filter(([, c]) => !c.prerequisite);
     if (regular.length === 0) throw new RegistryLookupError(`${def.label}: the task has no regular input to find its quanta from`);
 
+    const spatial = def.task.dimensions.includes('patch');
     const candidatesFor = async (connection: Connection): Promise<Candidate[]> => {
+      const found = await datasetCandidates(connection);
+      return spatial && !connection.dimensions.includes('patch') ? joinPatches(found) : found;
+    };
+    const datasetCandidates = async (connection: Connection): Promise<Candidate[]> => {
       const upstream = produced.get(connection.datasetType);
       if (upstream) return upstream;
       const types = connection.datasetType === 'raw' ? RAW_OBSERVATION_TYPES[def.taskName] : undefined;
@@ -275,6 +319,10 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
       // The quantum's expanded data ID keeps what its dimensions imply (an exposure's filter and band).
       const expanded: Record<string, DataIdValue> = { ...expand(dataId) };
       if (dataId.physical_filter !== undefined && cand.expanded.band !== undefined) expanded.band = cand.expanded.band;
+      // A warp's visit implies its filter and band: its data ID carries them (for --where and its path).
+      if (spatial && dataId.visit !== undefined) {
+        for (const k of ['band', 'physical_filter'] as const) if (expanded[k] === undefined && cand.expanded[k] !== undefined) expanded[k] = cand.expanded[k]!;
+      }
       found.set(key, { dataId, expanded });
     }
     const dataIds = [...found.values()].filter((q) => !where || evaluateWhere(where, q.expanded) !== false).sort((a, b) => compareDataIds(a.dataId, b.dataId));

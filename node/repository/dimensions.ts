@@ -84,6 +84,7 @@ export const DIMENSION_ELEMENTS = {
   exposure: { key: ['instrument', 'id'], fields: ['observation_type', 'physical_filter', 'band', 'date_obs', 'mjd', 'exposure_time'] },
   visit: { key: ['instrument', 'id'], fields: ['physical_filter', 'band', 'date_obs', 'mjd', 'exposure_time'] },
   visit_definition: { key: ['instrument', 'exposure', 'visit'], fields: [] },
+  visit_detector_region: { key: ['instrument', 'visit', 'detector'], fields: ['region'] },
   skymap: { key: ['name'], fields: ['hash', 'tract_count'] },
   tract: { key: ['skymap', 'id'], fields: ['ra', 'dec', 'pixel_scale_arcsec', 'width', 'height', 'patch_inner_size', 'patch_border', 'num_patches_x', 'num_patches_y'] },
   patch: {

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { crc32, writeExposure, type FitsHeader } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
+import { detectorSkyPolygon, regionToJson } from '../../lib/skymap/index.js';
 import type { DatasetType } from './datasetTypes.js';
 import type { DimensionRecord, DimensionRecords } from './dimensions.js';
 import { withScratchDir } from './ingestCommon.js';
@@ -86,6 +87,8 @@ export interface ImageInfo {
   readonly dateObs: string;
   readonly mjd: number;
   readonly exposureTime: number;
+  /** The image's outline on the sky through its WCS (lib/skymap/detectorRegion.ts), registry form. */
+  readonly region: string;
   readonly saturation?: number;
 }
 
@@ -158,7 +161,7 @@ export function readImageInfo(source: string, options: { instrument?: string; we
     source, hdu: hdu.index, width: hdu.shape[1]!, height: hdu.shape[0]!, instrument,
     detector, detectorName, detectorSerial: text(headers, 'DETECTOR') ?? detectorName,
     physicalFilter, band, exposure, observationType: observationTypeOf(text(headers, 'OBSTYPE') ?? text(headers, 'IMAGETYP') ?? 'science'),
-    dateObs, mjd, exposureTime,
+    dateObs, mjd, exposureTime, region: regionToJson(detectorSkyPolygon(wcs!, hdu.shape[1]!, hdu.shape[0]!)),
     ...(weight ? { weight } : {}), ...(mask ? { mask } : {}), ...(saturation !== undefined ? { saturation } : {}),
   };
 }
@@ -208,6 +211,7 @@ export async function imageRecords(repository: Repository, images: readonly Imag
     exposure: exps,
     visit: exps.map((e) => ({ instrument: e.instrument!, id: e.id!, physical_filter: e.physical_filter!, band: e.band!, date_obs: e.date_obs!, mjd: e.mjd!, exposure_time: e.exposure_time! })),
     visit_definition: exps.map((e) => ({ instrument: e.instrument!, exposure: e.id!, visit: e.id! })),
+    visit_detector_region: images.map((im) => ({ instrument: instrumentName, visit: im.exposure, detector: im.detector, region: im.region })),
   };
 }
 

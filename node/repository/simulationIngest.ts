@@ -15,6 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Camera } from '../../lib/sim/camera.js';
 import { MANIFEST_FORMAT, type ManifestEntry } from '../../lib/sim/survey.js';
+import { parseWcs } from '../../lib/wcs/index.js';
+import { detectorSkyPolygon, regionToJson } from '../../lib/skymap/index.js';
 import { formatDataId, type DataId, type DataIdValue, type DimensionRecord, type DimensionRecords } from './dimensions.js';
 import { defaultsChainChildren, instrumentRecords, mergeRecords, readCameraFile, skyMapFileRecords } from './ingestCommon.js';
 import { readFitsChecked } from '../fits/fileSource.js';
@@ -87,12 +89,16 @@ function only(files: ManifestFile[], datasetType: string, dir: string): Manifest
   return list[0]!;
 }
 
-/** Exposure, visit and visit_definition records from the raws' headers, checked against their data IDs. */
+/**
+ * Exposure, visit and visit_definition records from the raws' headers, checked against their data IDs,
+ * and each science raw's visit_detector_region from its nominal WCS (lib/skymap/detectorRegion.ts).
+ */
 function exposureRecords(camera: Camera, raws: readonly ManifestFile[]): DimensionRecords {
   const keys = camera.headerKeys;
   const exposures = new Map<number, { record: DimensionRecord; source: string }>();
   const visits = new Map<number, DimensionRecord>();
   const definitions: DimensionRecord[] = [];
+  const regions: DimensionRecord[] = [];
   const filters = new Map(camera.filters.map((f) => [f.physical, f.band]));
   const detectors = new Set(camera.detectors.map((d) => d.id));
   for (const { entry, source } of raws) {
@@ -123,6 +129,11 @@ function exposureRecords(camera: Camera, raws: readonly ManifestFile[]): Dimensi
       instrument: camera.instrument, id: exposure, observation_type: observationType, physical_filter: physical, band,
       date_obs: date!, mjd: mjd!, exposure_time: header.getNumber(keys.exposureTime) ?? null,
     };
+    if (observationType === 'science' && typeof id.visit === 'number') {
+      const wcs = parseWcs(header);
+      const geometry = camera.detectors.find((d) => d.id === detector)!;
+      if (wcs) regions.push({ instrument: camera.instrument, visit: id.visit, detector, region: regionToJson(detectorSkyPolygon(wcs, geometry.width, geometry.height)) });
+    }
     const previous = exposures.get(exposure);
     if (previous) {
       const differs = Object.keys(record).find((k) => record[k] !== previous.record[k]);
@@ -136,7 +147,7 @@ function exposureRecords(camera: Camera, raws: readonly ManifestFile[]): Dimensi
       definitions.push({ instrument: camera.instrument, exposure, visit: id.visit });
     }
   }
-  return { exposure: [...exposures.values()].map((e) => e.record), visit: [...visits.values()], visit_definition: definitions };
+  return { exposure: [...exposures.values()].map((e) => e.record), visit: [...visits.values()], visit_definition: definitions, visit_detector_region: regions };
 }
 
 /** A manifest data ID restricted to what its dataset type's data IDs carry. */

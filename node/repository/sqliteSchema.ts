@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { RegistrySchemaError } from './registry.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * The version-0 layout (frozen): dimension tables, dataset types, collections, datasets and calibration
@@ -105,6 +105,19 @@ CREATE TABLE run_attempt (
 CREATE INDEX run_attempt_run ON run_attempt(run);
 `;
 
+/**
+ * What v3 added: each visit's detectors' regions on the sky (LSST's visit_detector_region), a JSON
+ * polygon of [ra, dec] degrees from the raw's nominal WCS (lib/skymap/detectorRegion.ts), which joins
+ * visits to the patches they overlap when a quantum graph is built. Registries from before have none:
+ * ingesting their raws again adds them.
+ */
+const V3_ADDITIONS = `
+CREATE TABLE visit_detector_region (
+  instrument TEXT NOT NULL, visit INTEGER NOT NULL, detector INTEGER NOT NULL, region TEXT NOT NULL,
+  PRIMARY KEY (instrument, visit, detector), FOREIGN KEY (instrument, visit) REFERENCES visit(instrument, id),
+  FOREIGN KEY (instrument, detector) REFERENCES detector(instrument, id));
+`;
+
 /** The identity of a quantum's data ID within its run and task: canonical JSON, keys sorted. */
 export function quantumDataIdKey(dataId: Readonly<Record<string, unknown>>): string {
   return JSON.stringify(Object.keys(dataId).sort().map((k) => [k, dataId[k]]));
@@ -143,6 +156,13 @@ export const MIGRATIONS: readonly Migration[] = [
         update.run(key, row.id);
       }
       db.exec('CREATE UNIQUE INDEX quantum_identity ON quantum(run, task, data_id_key)');
+    },
+  },
+  {
+    from: 2,
+    description: 'visit detector regions on the sky (the spatial join of visits to patches)',
+    apply(db) {
+      db.exec(V3_ADDITIONS);
     },
   },
 ];

@@ -52,10 +52,11 @@ const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 describe('pipeline definitions', () => {
   it('parses the shipped DRP.yaml with its subsets, tasks in dependency order', () => {
     const drp = parsePipeline(fs.readFileSync(drpFile, 'utf8'), drpFile);
-    expect(drp.tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate']);
+    expect(drp.tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp']);
     expect(selectSubset(drp, 'calibs').tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat']);
     expect(selectSubset(drp, 'processCcd').tasks.map((t) => t.label)).toEqual(['isr', 'characterizeImage', 'calibrate']);
-    expect(() => selectSubset(drp, 'coadd')).toThrow(/DRP\.yaml: subsets\.coadd: no such subset \(subsets: calibs, processCcd\)/);
+    expect(selectSubset(drp, 'coadd').tasks.map((t) => t.label)).toEqual(['makeWarp']);
+    expect(() => selectSubset(drp, 'multiBand')).toThrow(/DRP\.yaml: subsets\.multiBand: no such subset \(subsets: calibs, processCcd, coadd\)/);
   });
 
   it('orders tasks by their dataset dependencies whatever the file order', () => {
@@ -73,10 +74,10 @@ describe('pipeline definitions', () => {
       }
       throw new Error('no error');
     };
-    expect(bad('tasks:\n  foo:\n    class: assembleCoadd\n')).toMatch(/^bad\.yaml: tasks\.foo\.class: unknown task 'assembleCoadd' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate\)/);
+    expect(bad('tasks:\n  foo:\n    class: assembleCoadd\n')).toMatch(/^bad\.yaml: tasks\.foo\.class: unknown task 'assembleCoadd' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp\)/);
     expect(bad('tasks:\n  isr:\n    class: isr\n    config:\n      doBais: true\n')).toMatch(/^bad\.yaml: tasks\.isr\.config\.doBais: unknown field/);
     expect(bad('tasks:\n  isr:\n    class: isr\n    config:\n      growSaturationFootprintSize: -1\n')).toMatch(/^bad\.yaml: tasks\.isr\.config\.growSaturationFootprintSize: must be >= 0/);
-    expect(bad('tasks:\n  isr: isr\nsubsets:\n  proc:\n    subset: [isr, makeWarp]\n')).toMatch(/^bad\.yaml: subsets\.proc\.subset\[1\]: unknown task label "makeWarp"/);
+    expect(bad('tasks:\n  isr: isr\nsubsets:\n  proc:\n    subset: [isr, assembleCoadd]\n')).toMatch(/^bad\.yaml: subsets\.proc\.subset\[1\]: unknown task label "assembleCoadd"/);
     expect(bad('tasks:\n  isr: isr\nstages: {}\n')).toMatch(/^bad\.yaml: stages: unknown key/);
   });
 
@@ -88,7 +89,7 @@ describe('pipeline definitions', () => {
     expect(after.configHash).not.toBe(before.configHash);
     expect(() => applyConfigOverride(drp, 'isr.doBias=3')).toThrow(/-c isr\.doBias=3: isr\.doBias: expected true or false, got 3/);
     expect(() => applyConfigOverride(drp, 'isr.doBais=true')).toThrow(/isr\.doBais: unknown field/);
-    expect(() => applyConfigOverride(drp, 'makeWarp.doAstrometry=true')).toThrow(/no task labelled 'makeWarp'/);
+    expect(() => applyConfigOverride(drp, 'assembleCoadd.doAstrometry=true')).toThrow(/no task labelled 'assembleCoadd'/);
     expect(() => applyConfigOverride(drp, 'isr')).toThrow(/expected label\.field=value/);
   });
 });
@@ -196,13 +197,13 @@ describe('tessera qgraph and config show', () => {
 
   it('names the file and key of an unknown task or subset in a pipeline file', () => {
     const file = path.join(out, 'bad.yaml');
-    fs.writeFileSync(file, 'description: bad\ntasks:\n  makeWarp:\n    class: makeWarp\n');
+    fs.writeFileSync(file, 'description: bad\ntasks:\n  assembleCoadd:\n    class: assembleCoadd\n');
     let r = tessera('qgraph', repo, '--pipeline', file);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`${file}: tasks.makeWarp.class: unknown task 'makeWarp'`);
-    r = tessera('config', 'show', '--subset', 'coadd');
+    expect(r.stderr).toContain(`${file}: tasks.assembleCoadd.class: unknown task 'assembleCoadd'`);
+    r = tessera('config', 'show', '--subset', 'multiBand');
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/DRP\.yaml: subsets\.coadd: no such subset/);
+    expect(r.stderr).toMatch(/DRP\.yaml: subsets\.multiBand: no such subset/);
   });
 
   it('config show --json lists every task of DRP.yaml with its defaults and hash', () => {

@@ -229,7 +229,7 @@ describe('repository API', () => {
     v0.close();
 
     const repo = await Repository.open(root);
-    expect(repo.registry.schemaVersion).toBe(2);
+    expect(repo.registry.schemaVersion).toBe(3);
     const [migrated] = await repo.queryDatasets({ where: "band = 'g'" });
     expect(migrated!.ingestDate).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(await repo.verify()).toEqual([]);
@@ -252,7 +252,7 @@ describe('repository API', () => {
     const db = new Database(path.join(root, 'registry.sqlite3'));
     db.prepare("UPDATE registry_meta SET value = '7' WHERE key = 'schema_version'").run();
     db.close();
-    await expect(Repository.open(root)).rejects.toThrow(`${root}: registry schema version 7 is newer than this tessera supports (version 2)`);
+    await expect(Repository.open(root)).rejects.toThrow(`${root}: registry schema version 7 is newer than this tessera supports (version 3)`);
   });
 
   it('accepts sqlite: registry URLs only, naming what is supported', async () => {
@@ -355,7 +355,7 @@ describe('repository API', () => {
     insert.run('b', '2025-01-02T00:00:00Z');
     v1.close();
     const repo = await Repository.open(root);
-    expect(repo.registry.schemaVersion).toBe(2);
+    expect(repo.registry.schemaVersion).toBe(3);
     const quanta = await repo.registry.quantaInRun('old');
     expect(quanta.map((q) => [q.id, q.status, q.claimedBy, q.skipReason])).toEqual([['a', 'succeeded', null, null], ['b', 'succeeded', null, null]]);
     // The first keeps the data ID's identity (a claim finds it); the repeat is kept under its own key.

@@ -4,14 +4,15 @@
  * through lib/wcs (reference pixel, 0.168"/px to 1e-9, pixel -> sky -> pixel to 1e-8 px), each patch's
  * WCS equal to the tract's shifted by its origin (to 1e-9 arcsec) with xy0 readable by the exposure
  * reader; overlap queries against brute-force pixel sampling; covering tracts that hold every point with
- * the margin; JSON round trips and their errors.
+ * the margin; JSON round trips and their errors; detector regions on the sky (visit_detector_region) and
+ * the patches they overlap.
  */
 import { describe, expect, it } from 'vitest';
-import { xy0FromHeader } from '../../lib/fits/index.js';
+import { FitsHeader, xy0FromHeader } from '../../lib/fits/index.js';
 import { makeCamera, detectorCornersMm } from '../../lib/sim/camera.js';
 import {
   SKYMAP_PRESETS, SkyMapError, makeSkyMap, makeTract, makeTractCovering, patchAtIndex, patchById, patchContaining, patchWcsHeader,
-  patchesOverlapping, patchesOverlappingSky, skyMapFromJson, skyMapToJson, tractFromJson, tractPatches, tractToJson, tractWcs, tractWcsHeader,
+  patchesOverlapping, patchesOverlappingSky, patchesOverlappingRegion, detectorSkyPolygon, regionToJson, regionFromJson, skyMapFromJson, skyMapToJson, tractFromJson, tractPatches, tractToJson, tractWcs, tractWcsHeader,
   type Point, type Tract,
 } from '../../lib/skymap/index.js';
 import { angularSeparation, parseWcs } from '../../lib/wcs/index.js';
@@ -168,5 +169,46 @@ describe('JSON', () => {
     expect(() => tractFromJson(JSON.stringify({ ...bad, patchBorder: 'wide' }), 't.json')).toThrow(/field 'patchBorder' must be a number/);
     expect(() => tractFromJson(JSON.stringify({ ...bad, centerDec: 95 }), 't.json')).toThrow(/centerDec must lie in \[-90, 90\]/);
     expect(() => skyMapFromJson(JSON.stringify({ format: 'tessera-skymap-1', name: 'm', tracts: [bad, bad] }), 'm.json')).toThrow(/duplicate tract id 7/);
+  });
+});
+
+describe('detector regions', () => {
+  // A 400 x 300 detector at 0.2"/px, rotated by 30 degrees, centred on tract pixel (1200, 900).
+  const [ra0, dec0] = tractWcs(tract).pixelToSky(1200, 900);
+  const s = 0.2 / 3600, a = Math.PI / 6;
+  const header = new FitsHeader();
+  header.set('CTYPE1', 'RA---TAN').set('CTYPE2', 'DEC--TAN').set('CRVAL1', ra0, undefined, { real: true }).set('CRVAL2', dec0, undefined, { real: true })
+    .set('CRPIX1', 200.5, undefined, { real: true }).set('CRPIX2', 150.5, undefined, { real: true })
+    .set('CD1_1', -s * Math.cos(a), undefined, { real: true }).set('CD1_2', s * Math.sin(a), undefined, { real: true })
+    .set('CD2_1', s * Math.sin(a), undefined, { real: true }).set('CD2_2', s * Math.cos(a), undefined, { real: true });
+  const wcs = parseWcs(header)!;
+
+  it('outlines the detector\'s pixel edges (grown by the margin) on the sky, and round-trips through the registry form', () => {
+    const polygon = detectorSkyPolygon(wcs, 400, 300, 0);
+    expect(polygon.length).toBe(16);
+    const [cx, cy] = wcs.skyToPixel(...polygon[0]!);
+    expect(Math.hypot(cx + 0.5, cy + 0.5)).toBeLessThan(1e-6);
+    const grown = detectorSkyPolygon(wcs, 400, 300, 100);
+    const [gx, gy] = wcs.skyToPixel(...grown[8]!);
+    expect(Math.hypot(gx - 499.5, gy - 399.5)).toBeLessThan(1e-6);
+    const back = regionFromJson(regionToJson(polygon), 'test');
+    for (let i = 0; i < polygon.length; i++) expect(angularSeparation(back[i]![0], back[i]![1], polygon[i]![0], polygon[i]![1]) * 3.6e6).toBeLessThan(0.01);
+    expect(() => regionFromJson('[[1, 2], [3], [4, 5]]', 'visit 5 detector 2')).toThrow(/visit 5 detector 2: region vertex 1 is not a pair of finite numbers/);
+    expect(() => regionFromJson('nope', 'r')).toThrow(/r: region is not JSON/);
+  });
+
+  it('finds the patches a region overlaps as brute-force pixel sampling does, and none from far away', () => {
+    const polygon = detectorSkyPolygon(wcs, 400, 300, 0);
+    const found = patchesOverlappingRegion(tract, polygon).map((p) => p.id);
+    // Brute force: the tract pixels of every detector pixel centre, against each outer box.
+    const t = tractWcs(tract), hit = new Set<number>();
+    for (let y = 0; y < 300; y += 2) for (let x = 0; x < 400; x += 2) {
+      const [tx, ty] = t.skyToPixel(...wcs.pixelToSky(x, y));
+      for (const p of tractPatches(tract)) if (tx >= p.outer.x0 && tx < p.outer.x0 + p.outer.width && ty >= p.outer.y0 && ty < p.outer.y0 + p.outer.height) hit.add(p.id);
+    }
+    expect(found).toEqual([...hit].sort((p, q) => p - q));
+    expect(found.length).toBeGreaterThan(1);
+    const far = polygon.map(([r, d]) => [r + 180, -d] as Point);
+    expect(patchesOverlappingRegion(tract, far)).toEqual([]);
   });
 });

@@ -110,6 +110,13 @@ describe('warpLanczos kernel', () => {
     }
   });
 
+  it('multiplies values by the source\'s scale and variances by its square', () => {
+    const src = noisePlanes(30, 30, 4);
+    const out = warpSources(builds.release!, [{ ...affineSource(src, 1, 0, 0, 1, 2, 3), scale: 0.5 }], 30, 30, { order: 3, interpLength: 10, noDataBit: NO_DATA });
+    expect(out.image[15 * 30 + 15]).toBe(Math.fround(src.image[12 * 30 + 13]! * 0.5));
+    expect(out.variance[15 * 30 + 15]).toBe(Math.fround(src.variance[12 * 30 + 13]! * 0.25));
+  });
+
   it('spreads a mask bit over the bilinear footprint of a half-pixel shift', () => {
     const src = noisePlanes(30, 30, 5);
     src.mask[15 * 30 + 15] = 1 << 2;
