@@ -142,3 +142,18 @@ export function convolveSeparable(src: usize, dst: usize, scratch: usize, width:
   convolveColumns(scratch, dst, width, height, kernel, half);
   return OK;
 }
+
+// As convolveSeparable with different kernels along x (kernelX) and y (kernelY), both 2 half + 1 taps:
+// one separable term of a general kernel (PSF matching sums several, lib/image/psfMatch.ts).
+export function convolveSeparableXY(src: usize, dst: usize, scratch: usize, width: i32, height: i32, kernelX: usize, kernelY: usize, half: i32): i32 {
+  if (width <= 0 || height <= 0 || half < 0 || scratch == src || scratch == dst) return BAD_ARGUMENT;
+  const bytes = <usize>width * <usize>height << 2;
+  assertInMemory(src, bytes);
+  assertInMemory(dst, bytes);
+  assertInMemory(scratch, bytes);
+  assertInMemory(kernelX, <usize>(2 * half + 1) << 2);
+  assertInMemory(kernelY, <usize>(2 * half + 1) << 2);
+  convolveRows(src, scratch, width, height, kernelX, half);
+  convolveColumns(scratch, dst, width, height, kernelY, half);
+  return OK;
+}

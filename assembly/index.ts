@@ -1,7 +1,7 @@
 // Tessera's kernels: pure compute on pixel planes in linear memory (see DESIGN.md, "Layers").
 // Planes cross the boundary as (ptr, width, height); the host's plane allocator owns all memory above
 // heapBase(), so kernels never allocate.
-export { convolveSeparable } from './convolution';
+export { convolveSeparable, convolveSeparableXY } from './convolution';
 export { renderMixtures, mixtureSnr } from './render';
 export { poissonInPlace, addGaussian } from './noise';
 export { bleedSaturation } from './saturation';

@@ -7,10 +7,11 @@
 // weight). The pixel mapping comes from the host as a grid of source positions evaluated every `step`
 // output pixels and interpolated bilinearly in between (afw WarpingControl interpLength). Fluxes are
 // conserved: the value is multiplied by |det J| of the mapping (source pixels per output pixel) and by
-// `scale` (a photometric calibration: counts to nJy), the variance by (scale det)^2. An output pixel whose kernel does not fit inside the source stays untouched (the
-// host initialises the output to NaN with NO_DATA, as afw pads with NaN and NO_DATA); only output pixels
+// `scale` (a photometric calibration: counts to nJy), the variance by (scale det)^2. An output pixel
+// whose kernel does not fit inside the source stays untouched (the host initialises the output to NaN with NO_DATA, as afw pads with NaN and NO_DATA); only output pixels
 // still carrying the noData bit are written, so several sources (the detectors of a visit) fill one
-// output in turn. Coordinates are 0-based pixel centres (LSST); units are the source planes'.
+// output in turn; a pixel whose interpolated value or variance is not finite stays NO_DATA.
+// Coordinates are 0-based pixel centres (LSST); units are the source planes'.
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
@@ -122,6 +123,8 @@ export function warpLanczos(
         s += load<f64>(wy + (<usize>k << 3)) * rs;
         var_ += load<f64>(wy2 + (<usize>k << 3)) * rv;
       }
+      // A non-finite source value (a convolved exposure's border) leaves the pixel NO_DATA.
+      if (!isFinite(s) || !isFinite(var_)) continue;
       // Mask: bilinear footprint.
       const mrow = <usize>iy * <usize>srcWidth + <usize>ix;
       let bits = load<i32>(srcMask + (mrow << 2));

@@ -10,11 +10,19 @@
  * warning, as LSST drops visits without a PhotoCalib; a patch that no calexp pixel reaches is no work.
  * Output: deepCoadd_directWarp, an Exposure on the patch's outer box (xy0 = its origin in the tract) with
  * the patch WCS, the calexps' mask planes, and metadata naming the visit, band, inputs and kernel.
- * Not yet: the PSF-matched warp (deepCoadd_psfMatchedWarp) and the warp's CoaddPsf.
+ * With makePsfMatched (LSST's DRP pipelines set it), each calexp is first convolved to a circular
+ * Gaussian PSF of modelPsfFwhm (7.7 px at the tract's pixel scale, LSST's HSC setting) with a matching
+ * kernel fitted to its PSF model at the detector's centre (lib/image/psfMatch.ts, matchingKernelSize 21),
+ * and warped the same way into deepCoadd_psfMatchedWarp, the input of artifact rejection's template; a
+ * calexp whose PSF is not narrower than the target, or that has no PSF model, is left out of it and
+ * named in its metadata (PSFMDROP), and a visit with none left gives an all-NO_DATA warp with PSFMOK F.
+ * Not yet: the warp's CoaddPsf (the direct warp carries no PSF model).
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
-import { warpSources, type WarpSource } from '../image/warp.js';
+import { warpSources, type WarpPlanes, type WarpSource } from '../image/warp.js';
+import { FWHM_PER_SIGMA, convolveTerms, fitMatchingKernel, separableTerms } from '../image/psfMatch.js';
+import type { ExposureWithPsf } from './characterizeImage.js';
 import { BadInputError, NoWorkError } from '../pipeline/errors.js';
 import { badInput, inputRef, type Task, type TaskContext } from '../pipeline/task.js';
 import { patchById, patchWcsHeader, tractById, tractWcs, type SkyMap } from '../skymap/index.js';
@@ -23,15 +31,19 @@ import { parseWcs, type Wcs } from '../wcs/index.js';
 export interface MakeWarpConfig {
   warpingKernelOrder: number;
   interpLength: number;
+  makePsfMatched: boolean;
+  modelPsfFwhm: number;
+  matchingKernelSize: number;
 }
 
 export interface MakeWarpInputs {
-  calExpList: Exposure[];
+  calExpList: ExposureWithPsf[];
   skyMap: SkyMap;
 }
 
 export interface MakeWarpOutputs {
   direct: Exposure;
+  psfMatched?: Exposure;
 }
 
 /** Metadata cards copied from the visit's first calexp. */
@@ -51,7 +63,7 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
     inputs: {
       calExpList: {
         datasetType: 'calexp', dimensions: ['instrument', 'visit', 'detector'], storageClass: 'Exposure', multiple: true, minimum: 1,
-        doc: 'The visit\'s calexps whose detector regions overlap the patch.',
+        doc: 'The visit\'s calexps (with their PSF models) whose detector regions overlap the patch.',
       },
       skyMap: { datasetType: 'skyMap', dimensions: ['skymap'], storageClass: 'SkyMap', prerequisite: true, doc: 'The sky map: the tract\'s projection and the patch\'s box.' },
     },
@@ -60,11 +72,21 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
         datasetType: 'deepCoadd_directWarp', dimensions: ['instrument', 'visit', 'skymap', 'tract', 'patch'], storageClass: 'Exposure',
         doc: 'The visit on the patch\'s outer box, nJy per pixel.',
       },
+      psfMatched: {
+        datasetType: 'deepCoadd_psfMatchedWarp', dimensions: ['instrument', 'visit', 'skymap', 'tract', 'patch'], storageClass: 'Exposure', enabledBy: 'makePsfMatched',
+        doc: 'The visit convolved to the model PSF, then warped like the direct warp.',
+      },
     },
   },
   config: {
     warpingKernelOrder: { type: 'number', integer: true, min: 1, max: 5, default: 3, description: 'Lanczos order of the warping kernel (afw lanczos3; HSC uses 5).' },
     interpLength: { type: 'number', integer: true, min: 1, default: 10, description: 'Output pixels between exact evaluations of the pixel mapping (afw WarpingControl interpLength).' },
+    makePsfMatched: { type: 'boolean', default: true, description: 'Also make the PSF-matched warp (LSST makePsfMatched; its DRP pipelines set it).' },
+    modelPsfFwhm: { type: 'number', min: 0, exclusiveMin: true, default: 7.7, description: 'FWHM (tract pixels) of the Gaussian model PSF of the PSF-matched warp (LSST HSC 7.7).' },
+    matchingKernelSize: { type: 'number', integer: true, min: 3, default: 21, description: 'Box of the PSF-matching kernel, pixels, odd (LSST matchingKernelSize 21).' },
+  },
+  validate(config) {
+    return config.matchingKernelSize % 2 === 1 ? undefined : { field: 'matchingKernelSize', problem: `must be odd, got ${config.matchingKernelSize}` };
   },
 
   run(inputs, config, context) {
@@ -77,19 +99,18 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
     } catch (err) {
       throw badInput(makeWarp, context, 'skyMap', (err as Error).message);
     }
-    const outWcsHeader = patchWcsHeader(tract, patch);
     const outWcs = tractWcs(tract);
     const { x0: px0, y0: py0, width, height } = patch.outer;
     const planes0 = inputs.calExpList[0]!.maskPlanes;
     if (planes0.NO_DATA === undefined) throw badInput(makeWarp, context, 'calExpList', 'the calexp has no NO_DATA mask plane', 0);
-    const sources: WarpSource[] = [];
-    const used: string[] = [];
+    const direct: WarpSource[] = [], matched: WarpSource[] = [];
+    const used: string[] = [], matchedUsed: string[] = [], matchedDropped: string[] = [];
     inputs.calExpList.forEach((calexp, index) => {
-      const name = inputRef(context, 'calExpList', index)?.dataId?.detector ?? index;
+      const name = String(inputRef(context, 'calExpList', index)?.dataId?.detector ?? index);
       if (JSON.stringify(calexp.maskPlanes) !== JSON.stringify(planes0)) throw badInput(makeWarp, context, 'calExpList', `its mask planes ${JSON.stringify(calexp.maskPlanes)} differ from the first calexp's`, index);
       const calibration = calexp.metadata.getNumber('PHOTCALB');
       if (!(calibration !== undefined && calibration > 0 && Number.isFinite(calibration))) {
-        context.log.warn(`calexp of detector ${name} has no photometric calibration (PHOTCALB): left out of the warp`, { detector: String(name) });
+        context.log.warn(`calexp of detector ${name} has no photometric calibration (PHOTCALB): left out of the warp`, { detector: name });
         return;
       }
       let wcs: Wcs | undefined;
@@ -100,51 +121,99 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
       }
       if (!wcs) throw badInput(makeWarp, context, 'calExpList', 'the calexp has no celestial WCS', index);
       const inWcs = wcs;
-      sources.push({
-        planes: calexp,
-        scale: calibration,
-        // Patch-image pixel -> tract pixel -> sky -> calexp array pixel, and back.
-        toSource: (u, v) => {
+      // Patch-image pixel -> tract pixel -> sky -> calexp array pixel, and back.
+      const mapping = {
+        toSource: (u: number, v: number) => {
           const [ra, dec] = outWcs.pixelToSky(u + px0, v + py0);
           return inWcs.skyToPixel(ra, dec);
         },
-        toOutput: (x, y) => {
+        toOutput: (x: number, y: number) => {
           const [ra, dec] = inWcs.pixelToSky(x, y);
           const [tx, ty] = outWcs.skyToPixel(ra, dec);
-          return [tx - px0, ty - py0];
+          return [tx - px0, ty - py0] as const;
         },
-      });
-      used.push(String(name));
+      };
+      direct.push({ planes: calexp, scale: calibration, ...mapping });
+      used.push(name);
+      if (!config.makePsfMatched) return;
+      const planes = psfMatchedPlanes(calexp, inWcs, tract.pixelScaleArcsec, config, context, name);
+      if (planes) {
+        matched.push({ planes, scale: calibration, ...mapping });
+        matchedUsed.push(name);
+      } else matchedDropped.push(name);
     });
-    if (sources.length === 0) throw new NoWorkError(makeWarp.name, `no calexp of visit ${String(visit)} has a photometric calibration`);
+    if (direct.length === 0) throw new NoWorkError(makeWarp.name, `no calexp of visit ${String(visit)} has a photometric calibration`);
 
     const noDataBit = 1 << planes0.NO_DATA;
-    const warped = warpSources(context.tessera, sources, width, height, { order: config.warpingKernelOrder, interpLength: config.interpLength, noDataBit });
-    let good = 0;
-    for (let i = 0; i < warped.mask.length; i++) if ((warped.mask[i]! & noDataBit) === 0) good++;
+    const options = { order: config.warpingKernelOrder, interpLength: config.interpLength, noDataBit };
+    const warped = warpSources(context.tessera, direct, width, height, options);
+    const good = goodPixels(warped, noDataBit);
     if (good === 0) throw new NoWorkError(makeWarp.name, `no pixel of visit ${String(visit)}'s calexps lands on tract ${tractId} patch ${patchId}`);
 
-    const first = inputs.calExpList[0]!.metadata;
-    const metadata = new FitsHeader();
-    for (const key of VISIT_KEYS) {
-      const card = first.cards.find((c) => c.key === key && !c.commentary);
-      if (card) metadata.cards.push({ ...card });
-    }
-    metadata.set('BUNIT', 'nJy', 'pixel values: nJy per pixel');
-    metadata.set('PHOTCALB', 1, '[nJy/ct] the warp is calibrated', { real: true });
-    metadata.set('TRACT', tractId, 'sky map tract');
-    metadata.set('PATCH', patchId, 'sky map patch (sequential id)');
-    metadata.set('WRPKERN', `lanczos${config.warpingKernelOrder}`, 'warping kernel');
+    const metadata = warpMetadata(inputs.calExpList[0]!.metadata, tractId, patchId, config);
     metadata.set('WRPNIN', used.length, 'calexps warped');
     metadata.set('WRPDETS', used.join(','), 'their detectors');
     metadata.set('WRPGOOD', good / warped.mask.length, 'fraction of pixels with data', { real: true });
     context.log.info(`warped ${used.length} calexp(s) of visit ${String(visit)} onto tract ${tractId} patch ${patchId}: ${(100 * good / warped.mask.length).toFixed(1)} % of its pixels`, { inputs: used.length, goodPixels: good });
-
-    return {
-      direct: {
-        width, height, x0: px0, y0: py0, image: warped.image, mask: warped.mask, variance: warped.variance,
-        maskPlanes: { ...planes0 }, metadata, wcsHeader: outWcsHeader,
-      },
-    };
+    const exposureOf = (w: WarpPlanes, header: FitsHeader): Exposure => ({
+      width, height, x0: px0, y0: py0, image: w.image, mask: w.mask, variance: w.variance, maskPlanes: { ...planes0 }, metadata: header, wcsHeader: patchWcsHeader(tract, patch),
+    });
+    const outputs: MakeWarpOutputs = { direct: exposureOf(warped, metadata) };
+    if (config.makePsfMatched) {
+      const m = warpSources(context.tessera, matched, width, height, options);
+      const header = warpMetadata(inputs.calExpList[0]!.metadata, tractId, patchId, config);
+      header.set('PSFMFWHM', config.modelPsfFwhm, '[px] FWHM of the Gaussian model PSF', { real: true });
+      header.set('PSFMOK', matched.length > 0, 'at least one calexp was PSF-matched');
+      header.set('WRPNIN', matchedUsed.length, 'calexps PSF-matched and warped');
+      header.set('WRPDETS', matchedUsed.join(','), 'their detectors');
+      header.set('PSFMDROP', matchedDropped.join(','), 'detectors left out: PSF not narrower than the model, or none');
+      header.set('WRPGOOD', goodPixels(m, noDataBit) / m.mask.length, 'fraction of pixels with data', { real: true });
+      if (matchedDropped.length) context.log.warn(`visit ${String(visit)}: detector(s) ${matchedDropped.join(', ')} left out of the PSF-matched warp`, { dropped: matchedDropped.length });
+      outputs.psfMatched = exposureOf(m, header);
+    }
+    return outputs;
   },
 };
+
+function goodPixels(w: WarpPlanes, noDataBit: number): number {
+  let good = 0;
+  for (let i = 0; i < w.mask.length; i++) if ((w.mask[i]! & noDataBit) === 0) good++;
+  return good;
+}
+
+function warpMetadata(first: FitsHeader, tractId: number, patchId: number, config: Readonly<MakeWarpConfig>): FitsHeader {
+  const metadata = new FitsHeader();
+  for (const key of VISIT_KEYS) {
+    const card = first.cards.find((c) => c.key === key && !c.commentary);
+    if (card) metadata.cards.push({ ...card });
+  }
+  metadata.set('BUNIT', 'nJy', 'pixel values: nJy per pixel');
+  metadata.set('PHOTCALB', 1, '[nJy/ct] the warp is calibrated', { real: true });
+  metadata.set('TRACT', tractId, 'sky map tract');
+  metadata.set('PATCH', patchId, 'sky map patch (sequential id)');
+  metadata.set('WRPKERN', `lanczos${config.warpingKernelOrder}`, 'warping kernel');
+  return metadata;
+}
+
+/** Pixel scale (arcsec) of a WCS at a pixel: the square root of the local pixel area. */
+function localScaleArcsec(wcs: Wcs, x: number, y: number): number {
+  const [r0, d0] = wcs.pixelToSky(x, y), [r1, d1] = wcs.pixelToSky(x + 1, y), [r2, d2] = wcs.pixelToSky(x, y + 1);
+  const c = Math.cos((d0 * Math.PI) / 180);
+  const ax = (r1 - r0) * c, ay = d1 - d0, bx = (r2 - r0) * c, by = d2 - d0;
+  return Math.sqrt(Math.abs(ax * by - ay * bx)) * 3600;
+}
+
+/** The calexp's image and variance convolved to the model PSF, or undefined when it cannot be (no PSF, or not narrower than the model). */
+function psfMatchedPlanes(calexp: ExposureWithPsf, wcs: Wcs, tractScale: number, config: Readonly<MakeWarpConfig>, context: TaskContext, name: string): WarpPlanes | undefined {
+  if (!calexp.psf) return undefined;
+  const cx = (calexp.width - 1) / 2, cy = (calexp.height - 1) / 2;
+  const targetSigma = (config.modelPsfFwhm / FWHM_PER_SIGMA) * (tractScale / localScaleArcsec(wcs, cx, cy));
+  const psfSigma = calexp.psf.fwhmAt(cx, cy) / FWHM_PER_SIGMA;
+  const n = Math.max(calexp.psf.stampSize | 1, 2 * Math.ceil(5 * targetSigma) + 1);
+  const fit = fitMatchingKernel(calexp.psf.kernelImageAt(cx, cy, n), n, psfSigma, targetSigma, { kernelSize: config.matchingKernelSize, degrees: [4, 2, 2], sigmaFactors: [0.5, 1, 2] });
+  if (!fit) return undefined;
+  context.log.debug(`detector ${name}: PSF FWHM ${(psfSigma * FWHM_PER_SIGMA).toFixed(2)} px matched to ${(targetSigma * FWHM_PER_SIGMA).toFixed(2)} px (residual ${fit.residual.toExponential(1)} of the peak)`);
+  const image = convolveTerms(context.tessera, calexp.image, calexp.width, calexp.height, separableTerms(fit.kernel, fit.size));
+  const variance = convolveTerms(context.tessera, calexp.variance, calexp.width, calexp.height, separableTerms(fit.kernel.map((k) => k * k), fit.size));
+  return { width: calexp.width, height: calexp.height, image, variance, mask: calexp.mask };
+}

@@ -12,6 +12,8 @@ export interface KernelExports {
   heapBase(): number;
   simdEnabled(): number;
   convolveSeparable(src: number, dst: number, scratch: number, width: number, height: number, kernel: number, half: number): number;
+  /** convolveSeparable with kernelX along rows and kernelY along columns (both 2 half + 1 f32 taps). */
+  convolveSeparableXY(src: number, dst: number, scratch: number, width: number, height: number, kernelX: number, kernelY: number, half: number): number;
   /** Adds Gaussian-mixture sources; `table` holds `nRows` rows of 5 f64 (layout in assembly/render.ts). */
   renderMixtures(plane: number, width: number, height: number, table: number, nRows: number): number;
   /**

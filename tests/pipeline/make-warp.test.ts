@@ -3,7 +3,8 @@
 // each patch its calexps reach (checked against the calexps' fitted WCSs, not the raws' nominal ones the
 // join used), the warps are afw Exposures astropy reads with the patch WCS, and bright isolated truth
 // stars land in them at their true positions (10 mas rms, the coadd's target) with the calibrated 12-px
-// aperture flux their calexp's src gives them (median within 2 mmag).
+// aperture flux their calexp's src gives them (median within 2 mmag); in the PSF-matched warps they have
+// the model PSF's FWHM (7.7 px, median within 1 %) and the direct warp's total flux.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
@@ -14,6 +15,7 @@ import type { Exposure } from '../../lib/fits/exposure.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { sdssCentroid } from '../../lib/measure/sdssCentroid.js';
+import { adaptiveMoments, momentsFwhm } from '../../lib/measure/adaptiveMoments.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { detectorSkyPolygon, overlapArea, tractById, tractWcs, type SkyMap } from '../../lib/skymap/index.js';
 import { parseWcs, type Wcs } from '../../lib/wcs/index.js';
@@ -35,6 +37,7 @@ let processed: ProcessedRepository;
 let skyMap: SkyMap;
 let tessera: Tessera;
 const warps: Warp[] = [];
+const matchedWarps: Warp[] = [];
 const calexps: Calexp[] = [];
 const stars: TruthStar[] = [];
 
@@ -47,6 +50,10 @@ beforeAll(async () => {
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_directWarp'], collections: [processed.run] })) {
       const exposure = await decodeDataset('Exposure', repo.getBytes(ref), repo.getPath(ref)) as Exposure;
       warps.push({ visit: ref.dataId.visit as number, tract: ref.dataId.tract as number, patch: ref.dataId.patch as number, path: repo.getPath(ref), exposure, wcs: parseWcs(exposure.wcsHeader)! });
+    }
+    for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_psfMatchedWarp'], collections: [processed.run] })) {
+      const exposure = await decodeDataset('Exposure', repo.getBytes(ref), repo.getPath(ref)) as Exposure;
+      matchedWarps.push({ visit: ref.dataId.visit as number, tract: ref.dataId.tract as number, patch: ref.dataId.patch as number, path: repo.getPath(ref), exposure, wcs: parseWcs(exposure.wcsHeader)! });
     }
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['calexp'], collections: [processed.run] })) {
       const exposure = await decodeDataset('Exposure', repo.getBytes(ref), repo.getPath(ref)) as Exposure;
@@ -165,4 +172,42 @@ describe(`makeWarp on the ${PRESET} preset`, () => {
     expect(rms).toBeLessThan(10);
     expect(Math.abs(median(dmag)) * 1000).toBeLessThan(2);
   });
+
+  it('gives stars in the PSF-matched warps the model PSF (FWHM 7.7 px, median within 1 %) and the direct warp\'s flux (median within 3 mmag)', () => {
+    expect(matchedWarps.length).toBe(warps.length);
+    const bad = (1 << MASK_PLANES.NO_DATA) | (1 << MASK_PLANES.SAT) | (1 << MASK_PLANES.BAD) | (1 << MASK_PLANES.CR) | (1 << MASK_PLANES.INTRP);
+    const ratios: number[] = [], dmag: number[] = [];
+    let matchedVisits = 0;
+    for (const m of matchedWarps) {
+      if (m.exposure.metadata.getBoolean('PSFMOK')) matchedVisits++;
+      const d = warps.find((w) => w.visit === m.visit && w.tract === m.tract && w.patch === m.patch)!;
+      const { width, height } = m.exposure;
+      const clean = (x: number, y: number, r: number): boolean => {
+        for (let v = Math.round(y) - r; v <= Math.round(y) + r; v++) for (let u = Math.round(x) - r; u <= Math.round(x) + r; u++) {
+          if (u < 0 || v < 0 || u >= width || v >= height) return false;
+          if ((m.exposure.mask[v * width + u]! | d.exposure.mask[v * width + u]!) & bad) return false;
+          if (!Number.isFinite(m.exposure.image[v * width + u]!)) return false;
+        }
+        return true;
+      };
+      const sum = (img: Float32Array, x: number, y: number, r: number): number => {
+        let f = 0;
+        for (let v = Math.round(y) - r; v <= Math.round(y) + r; v++) for (let u = Math.round(x) - r; u <= Math.round(x) + r; u++) if (Math.hypot(u - x, v - y) <= r) f += img[v * width + u]!;
+        return f;
+      };
+      for (const s of stars) {
+        if (s.visit !== m.visit) continue;
+        const [x, y] = m.wcs.skyToPixel(s.ra, s.dec);
+        if (!clean(x, y, 26)) continue;
+        ratios.push(momentsFwhm(adaptiveMoments(m.exposure.image, width, height, x, y)) / 7.7);
+        dmag.push(-2.5 * Math.log10(sum(m.exposure.image, x, y, 25) / sum(d.exposure.image, x, y, 25)));
+      }
+    }
+    console.log(`${matchedVisits} of ${matchedWarps.length} PSF-matched warps matched; ${ratios.length} stars: FWHM / 7.7 median ${median(ratios).toFixed(4)}; 25-px flux PSF-matched - direct median ${(median(dmag) * 1000).toFixed(2)} mmag`);
+    expect(matchedVisits).toBe(matchedWarps.length);
+    expect(ratios.length).toBeGreaterThan(20);
+    expect(Math.abs(median(ratios) - 1)).toBeLessThan(0.01);
+    expect(Math.abs(median(dmag)) * 1000).toBeLessThan(3);
+  });
 });
+

@@ -3,6 +3,8 @@
 // and keep their calibrated flux (counts x PHOTCALB, nJy); the warped variance plane predicts the
 // warped noise; mask bits follow their pixels; pixels no calexp reaches are NaN and NO_DATA; a calexp
 // without a photometric calibration is left out with a warning; a patch the visit misses is no work.
+// The PSF-matched warp gives stars the model PSF's FWHM (7.7 tract px) with their flux, and leaves out
+// calexps whose PSF is wider than the model.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
@@ -14,12 +16,23 @@ import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { NoWorkError } from '../../lib/pipeline/errors.js';
 import { makeSkyMap, makeTract, patchById, tractWcs, type SkyMap } from '../../lib/skymap/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
+import { FWHM_PER_SIGMA } from '../../lib/image/psfMatch.js';
 import { makeWarp } from '../../lib/tasks/makeWarp.js';
+import { PsfexModel } from '../../lib/measure/psfModel.js';
+import { adaptiveMoments, momentsFwhm } from '../../lib/measure/adaptiveMoments.js';
 
 const RA = 150, DEC = 2;
 const SCALE = 0.2, ANGLE = (20 * Math.PI) / 180;
 const W = 300, H = 400;
 const NO_DATA = 1 << MASK_PLANES.NO_DATA;
+const STAR_SIGMA = 2.5; // calexp pixels: 7.0 tract px FWHM
+
+/** A constant circular Gaussian PSF model of STAR_SIGMA (PSFEx layout: degree 0, one sample per pixel). */
+function gaussianPsf(): PsfexModel {
+  const size = 41, basis = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) basis[y * size + x] = Math.exp(-((x - 20) ** 2 + (y - 20) ** 2) / (2 * STAR_SIGMA ** 2));
+  return new PsfexModel({ polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [W / 2, H / 2], polScale: [W, H], polDeg: 0, sampling: 1, width: size, height: size, basis });
+}
 
 function calexpWcsHeader(crval: [number, number]): FitsHeader {
   const h = new FitsHeader();
@@ -39,7 +52,7 @@ function calexp(crval: [number, number], stars: readonly Star[], calibration: nu
   const wcsHeader = calexpWcsHeader(crval);
   const wcs = parseWcs(wcsHeader)!;
   const image = new Float32Array(W * H), variance = new Float32Array(W * H).fill(noise > 0 ? noise : 1);
-  const sigma = 2.5;
+  const sigma = STAR_SIGMA;
   for (const star of stars) {
     const [cx, cy] = wcs.skyToPixel(star.ra, star.dec);
     for (let y = Math.max(0, Math.floor(cy - 20)); y < Math.min(H, cy + 20); y++) for (let x = Math.max(0, Math.floor(cx - 20)); x < Math.min(W, cx + 20); x++) {
@@ -109,6 +122,33 @@ describe('makeWarp', () => {
     expect(out.mask[gap]! & NO_DATA).toBe(NO_DATA);
     expect(Number.isNaN(out.image[gap]!)).toBe(true);
     expect(out.mask[0]).toBe(NO_DATA);
+  });
+
+  it('PSF-matches stars to the model PSF (FWHM 7.7 tract px within 1 %) keeping their flux, and drops calexps wider than the model', () => {
+    const star: Star = { ra: CENTRES[0]![0] + 5 / 3600, dec: DEC - 7 / 3600, flux: 5e4 };
+    const c = Object.assign(calexp(CENTRES[0]!, [star], 2), { psf: gaussianPsf() });
+    const out = runTask(makeWarp, { calExpList: [c], skyMap }, {}, context(4));
+    const m = out.psfMatched!;
+    expect(m.metadata.getBoolean('PSFMOK')).toBe(true);
+    expect(m.metadata.getString('WRPDETS')).toBe('0');
+    const [tx, ty] = tractWcs(skyMap.tracts[0]!).skyToPixel(star.ra, star.dec);
+    const cx = tx - m.x0, cy = ty - m.y0;
+    const image = m.image.map((v) => (Number.isFinite(v) ? v : 0));
+    const fwhm = momentsFwhm(adaptiveMoments(image, m.width, m.height, cx, cy));
+    expect(Math.abs(fwhm / 7.7 - 1), `FWHM ${fwhm.toFixed(3)} px`).toBeLessThan(0.01);
+    let flux = 0;
+    for (let y = Math.round(cy) - 25; y <= Math.round(cy) + 25; y++) for (let x = Math.round(cx) - 25; x <= Math.round(cx) + 25; x++) flux += image[y * m.width + x]!;
+    expect(Math.abs(flux / (5e4 * 2) - 1)).toBeLessThan(2e-3);
+    // The direct warp keeps the calexp's PSF (7.0 tract px).
+    const direct = momentsFwhm(adaptiveMoments(out.direct.image.map((v) => (Number.isFinite(v) ? v : 0)), m.width, m.height, cx, cy));
+    expect(Math.abs(direct / (2.5 * FWHM_PER_SIGMA * 0.2 / 0.168) - 1)).toBeLessThan(0.01);
+    // A model narrower than the calexp's PSF: left out, and said so.
+    const ctx = context(4);
+    const narrow = runTask(makeWarp, { calExpList: [c], skyMap }, { modelPsfFwhm: 5 }, ctx).psfMatched!;
+    expect(narrow.metadata.getBoolean('PSFMOK')).toBe(false);
+    expect(narrow.metadata.getString('PSFMDROP')).toBe('0');
+    expect(narrow.mask.every((b) => (b & NO_DATA) !== 0)).toBe(true);
+    expect(ctx.log.entries.some((e) => e.level === 'warn' && /left out of the PSF-matched warp/.test(e.message))).toBe(true);
   });
 
   it('predicts the warped noise with its variance plane (squared taps) to 3 %', () => {
