@@ -37,6 +37,25 @@ export interface Connection {
   minimum?: number;
   /** A boolean config field; when it is false the connection is not used. */
   enabledBy?: string;
+  /**
+   * For an output: one dataset per item of this (multiple) input connection, its data ID the item's
+   * projected on the output's dimensions (assembleCoadd's artifact mask per visit warp). The task returns
+   * a list in the input's order; the quantum names item k's output `name[k]` (`outputSlot` parses it).
+   */
+  perInput?: string;
+}
+
+/** The connection name and item index of a quantum's output key: 'coadd' or 'artifactMasks[2]'. */
+export function outputSlot(key: string): { name: string; index?: number } {
+  const m = /^(.*)\[(\d+)\]$/.exec(key);
+  return m ? { name: m[1]!, index: Number(m[2]) } : { name: key };
+}
+
+/** The value of output `key` in what run() returned (an item of a perInput list for `name[k]`). */
+export function outputValue(outputs: Readonly<Record<string, unknown>>, key: string): unknown {
+  const { name, index } = outputSlot(key);
+  const value = outputs[name];
+  return index === undefined ? value : Array.isArray(value) ? value[index] : undefined;
 }
 
 export interface TaskContext {
@@ -117,9 +136,15 @@ export function runTask<C, I, O>(task: Task<C, I, O>, inputs: I, overrides: Read
   const config = validateConfig(task, overrides);
   checkInputs(task, config, inputs, context);
   const outputs = task.run(inputs, config, context);
-  for (const name of Object.keys(activeConnections(task, config).outputs)) {
+  for (const [name, connection] of Object.entries(activeConnections(task, config).outputs)) {
     const value = (outputs as Record<string, unknown>)[name];
     if (value === undefined || value === null) throw new Error(`${task.name}: run() returned no '${name}' output (a task bug)`);
+    if (connection.perInput !== undefined) {
+      const items = (inputs as Record<string, unknown>)[connection.perInput];
+      if (!Array.isArray(value) || !Array.isArray(items) || value.length !== items.length || value.some((v) => v === undefined || v === null)) {
+        throw new Error(`${task.name}: run() must return one '${name}' output per '${connection.perInput}' input (a task bug)`);
+      }
+    }
   }
   return outputs;
 }

@@ -1,6 +1,6 @@
 /**
  * The registry of Tessera's tasks by name, as pipeline YAML files and the executor refer to them:
- * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage, calibrate and makeWarp. `getTask` throws UnknownTaskError
+ * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage, calibrate, makeWarp and assembleCoadd. `getTask` throws UnknownTaskError
  * naming the known tasks.
  */
 import { buildBias } from '../tasks/buildBias.js';
@@ -10,6 +10,7 @@ import { isr } from '../tasks/isr.js';
 import { characterizeImage } from '../tasks/characterizeImage.js';
 import { calibrate } from '../tasks/calibrate.js';
 import { makeWarp } from '../tasks/makeWarp.js';
+import { assembleCoadd } from '../tasks/assembleCoadd.js';
 import type { AnyTask } from './task.js';
 
 export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
@@ -20,6 +21,7 @@ export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
   [characterizeImage.name]: characterizeImage,
   [calibrate.name]: calibrate,
   [makeWarp.name]: makeWarp,
+  [assembleCoadd.name]: assembleCoadd,
 });
 
 export class UnknownTaskError extends Error {

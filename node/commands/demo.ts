@@ -5,10 +5,12 @@
  * files (and the real HSC calexp in ../shared/data/real when present); then it simulates the `demo`
  * preset's survey (tessera sim), creates a data repository, ingests the survey into it, and runs the
  * pipeline over it (tessera run: master calibrations, certified, then processCcd of every science raw:
- * isr, characterizeImage, calibrate, then makeWarp of every visit onto the patches it reaches), then
- * prints the run's report, one source catalogue's provenance and one warp's inspection, extracts and calibrates the sources of one postISRCCD against the reference catalogue
- * (tessera extract --refcat), and extracts the sources of the real HSC and SEP images (tessera extract,
- * also in SExtractor's mode). As later steps land (coadds) the shipped pipeline and so the demo run them too.
+ * isr, characterizeImage, calibrate, then makeWarp of every visit onto the patches it reaches and
+ * assembleCoadd of every patch and band), then prints the run's report, one source catalogue's
+ * provenance and the inspection of one warp and one coadd, extracts and calibrates the sources of one
+ * postISRCCD against the reference catalogue (tessera extract --refcat), and extracts the sources of the
+ * real HSC and SEP images (tessera extract, also in SExtractor's mode). As later steps land (coadd
+ * detection and measurement) the shipped pipeline and so the demo run them too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -201,6 +203,7 @@ export const demoCommand: Command = {
     const post = (await repo.registry.queryDatasets({ datasetTypes: ['src'], collections: ['drp'] }))[0]!;
     const isrImage = repo.getPath((await repo.registry.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['drp'] }))[0]!);
     const warps = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_directWarp'], collections: ['drp'] });
+    const coadds = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd'], collections: ['drp'] });
     await repo.close();
     console.log(`\n$ tessera provenance ${rel(repoDir)} ${post.id}`);
     await provenanceCommand.run([repoDir, post.id]);
@@ -208,6 +211,11 @@ export const demoCommand: Command = {
     if (warps.length) {
       const warp = path.join(repoDir, warps[0]!.path);
       console.log(`\n${warps.length} direct warps; $ tessera inspect ${rel(warp)}\n${await inspectPath(warp)}`);
+    }
+    // The coadds: each patch and band, artifacts clipped per visit (deepCoadd_artifactMask).
+    if (coadds.length) {
+      const coadd = path.join(repoDir, coadds[0]!.path);
+      console.log(`\n${coadds.length} coadds; $ tessera inspect ${rel(coadd)}\n${await inspectPath(coadd)}`);
     }
     step('pipeline run, report and provenance done');
     // One image outside the pipeline: extraction with astrometric and photometric calibration, as calibrate does it.

@@ -21,7 +21,7 @@ import { taskDatasetType } from '../repository/datasetTypes.js';
 import { formatDataId, type DataId, type DataIdValue } from '../repository/dimensions.js';
 import type { QuantumRecord, QuantumResult } from '../repository/registry.js';
 import type { QuantumOutput, Repository } from '../repository/repository.js';
-import { activeConnections, type Connection } from '../../lib/pipeline/task.js';
+import { activeConnections, outputSlot, type Connection } from '../../lib/pipeline/task.js';
 import { effectiveConfigs, type PipelineDefinition } from '../../lib/pipeline/pipelineDefinition.js';
 import { STORAGE_CLASS_EXTENSIONS, encodeDataset, type TaskLogRecord } from '../../lib/pipeline/storageClasses.js';
 import type { QuantumGraph, QuantumInput, QuantumNode } from './quantumGraph.js';
@@ -275,7 +275,7 @@ export async function executeGraph(graph: QuantumGraph, pipeline: PipelineDefini
     const claimedId = claimed.claimedId;
     const typesOf = types.get(node.label)!;
     const outputSpecs: Record<string, { storageClass: string; name: string }> = {};
-    for (const [name, ref] of Object.entries(node.outputs)) outputSpecs[name] = { storageClass: active.outputs[name]!.storageClass, name: `${ref.datasetType} ${formatDataId(ref.dataId)}` };
+    for (const [name, ref] of Object.entries(node.outputs)) outputSpecs[name] = { storageClass: active.outputs[outputSlot(name).name]!.storageClass, name: `${ref.datasetType} ${formatDataId(ref.dataId)}` };
 
     const started = new Date().toISOString();
     const result = await context.pool.run({
@@ -287,7 +287,7 @@ export async function executeGraph(graph: QuantumGraph, pipeline: PipelineDefini
       return report(node, noWork ? 'no-work' : 'failed', result.failure.message);
     }
     const outputs: QuantumOutput[] = Object.entries(node.outputs).map(([name, ref]) => ({
-      datasetType: ref.datasetType, dataId: outputDataId(typesOf.outputs[name]!, node, ref.dataId), bytes: result.outputs[name]!,
+      datasetType: ref.datasetType, dataId: outputDataId(typesOf.outputs[outputSlot(name).name]!, node, ref.dataId), bytes: result.outputs[name]!,
     }));
     const cost = result.cost;
     const closing: TaskLogRecord = {

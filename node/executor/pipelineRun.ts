@@ -15,7 +15,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { activeConnections } from '../../lib/pipeline/task.js';
+import { activeConnections, outputSlot } from '../../lib/pipeline/task.js';
 import { effectiveConfigs, type PipelineDefinition } from '../../lib/pipeline/pipelineDefinition.js';
 import { calibrationValidity } from '../../lib/pipeline/storageClasses.js';
 import { sameDatasetType } from '../repository/datasetTypes.js';
@@ -113,7 +113,7 @@ async function certify(repo: Repository, pipeline: PipelineDefinition, graph: Qu
     const def = pipeline.tasks.find((t) => t.label === node.label)!;
     const outputs = activeConnections(def.task, configs.get(node.label)!.config as object).outputs;
     for (const [name, ref] of Object.entries(node.outputs)) {
-      if (!outputs[name]?.calibration) continue;
+      if (!outputs[outputSlot(name).name]?.calibration) continue;
       const dataset = await repo.findDataset(ref.datasetType, ref.dataId, [run]);
       if (!dataset) continue;
       const file = await openFitsFile(repo.getPath(dataset));

@@ -241,7 +241,7 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
   };
 
   // The spatial join: visit detector regions and the registered tracts, read when a task needs them.
-  let spatialIndex: { regions: Map<string, Point[]>; tracts: { skymap: string; tract: Tract }[] } | undefined;
+  let spatialIndex: { regions: Map<string, Point[]>; tracts: { skymap: string; tract: Tract }[]; visits: Map<string, DimensionRecord> } | undefined;
   const patchesOf = new Map<string, { skymap: string; tract: number; patch: Patch }[]>();
   const joinPatches = async (candidates: readonly Candidate[]): Promise<Candidate[]> => {
     if (!spatialIndex) {
@@ -256,7 +256,8 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
           width: Number(r.width), height: Number(r.height), patchInnerSize: Number(r.patch_inner_size), patchBorder: Number(r.patch_border),
         }),
       }));
-      spatialIndex = { regions, tracts };
+      const visits = new Map((await registry.dimensionRecords('visit')).map((r) => [`${r.instrument}\u0000${r.id}`, r]));
+      spatialIndex = { regions, tracts, visits };
     }
     const out: Candidate[] = [];
     for (const cand of candidates) {
@@ -269,7 +270,11 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
         overlaps = region ? spatialIndex.tracts.flatMap((t) => patchesOverlappingRegion(t.tract, region).map((patch) => ({ skymap: t.skymap, tract: t.tract.id, patch }))) : [];
         patchesOf.set(key, overlaps);
       }
-      for (const o of overlaps) out.push({ ...cand, expanded: { ...cand.expanded, skymap: o.skymap, tract: o.tract, patch: o.patch.id } });
+      // The visit's band and filter come along (a warp's data ID carries them; coadds are per band).
+      const visitRecord = spatialIndex.visits.get(`${instrument}\u0000${visit}`);
+      const implied: Record<string, DataIdValue> = {};
+      for (const k of ['band', 'physical_filter'] as const) if (cand.expanded[k] === undefined && typeof visitRecord?.[k] === 'string') implied[k] = visitRecord[k] as string;
+      for (const o of overlaps) out.push({ ...cand, expanded: { ...cand.expanded, ...implied, skymap: o.skymap, tract: o.tract, patch: o.patch.id } });
     }
     return out;
   };
@@ -388,6 +393,16 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
 
       const outputs: Record<string, QuantumOutputRef> = {};
       for (const [name, connection] of Object.entries(active.outputs)) {
+        if (connection.perInput !== undefined) {
+          // One output per item of a multiple input: `name[k]`, its data ID the item's on the output's dimensions.
+          const items = inputs[connection.perInput];
+          (Array.isArray(items) ? items as readonly QuantumInput[] : []).forEach((item, k) => {
+            const outId = project({ ...expanded, ...item.dataId }, connection.dimensions);
+            if (!outId) throw new RegistryLookupError(`${def.label}: output '${name}' has dimensions ${connection.dimensions.join(', ')} that input ${formatDataId(item.dataId)} does not give`);
+            outputs[`${name}[${k}]`] = { datasetType: connection.datasetType, dataId: outId };
+          });
+          continue;
+        }
         const outId = project(expanded, connection.dimensions);
         if (!outId) throw new RegistryLookupError(`${def.label}: output '${name}' has dimensions ${connection.dimensions.join(', ')} that the quantum ${formatDataId(dataId)} does not give`);
         outputs[name] = { datasetType: connection.datasetType, dataId: outId };

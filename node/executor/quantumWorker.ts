@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import { BadInputError, describeFailure, type InputRef } from '../../lib/pipeline/errors.js';
 import { memoryLogger } from '../../lib/pipeline/logger.js';
 import { decodeDataset, encodeDataset, type TaskLogRecord } from '../../lib/pipeline/storageClasses.js';
-import { runTask } from '../../lib/pipeline/task.js';
+import { outputValue, runTask } from '../../lib/pipeline/task.js';
 import { getTask } from '../../lib/pipeline/tasks.js';
 import { loadTessera } from '../wasm.js';
 import { threadCpu } from './threadCpu.js';
@@ -69,7 +69,7 @@ async function run(job: QuantumJob): Promise<QuantumJobResult> {
     const outputs = runTask(getTask(job.taskName), inputs as object, job.config, { tessera, log, refs: { quantum: job.dataId, inputs: refs } }) as Record<string, unknown>;
     flushLog();
     const encoded: Record<string, Uint8Array> = {};
-    for (const [name, spec] of Object.entries(job.outputs)) encoded[name] = encodeDataset(spec.storageClass, outputs[name], spec.name);
+    for (const [name, spec] of Object.entries(job.outputs)) encoded[name] = encodeDataset(spec.storageClass, outputValue(outputs, name), spec.name);
     return { jobId: job.jobId, ok: true, outputs: encoded, log: records, cost: cost() };
   } catch (err) {
     flushLog();

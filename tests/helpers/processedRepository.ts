@@ -3,13 +3,15 @@
  * once and cached (DESIGN.md "How we measure ourselves"): keyed by the preset, its seed and a hash of the
  * build (the release wasm, the compiled lib/ and node/ and the shipped pipeline), so a code change
  * rebuilds it and an unchanged build reuses it across test runs. The demo preset's simulated survey made
- * by `npm run demo` (demo-output/sim-demo) is reused when present; else it is simulated here.
+ * by `npm run demo` (demo-output/sim-demo) is reused when present; else it is simulated here. Test files
+ * run in parallel workers: the first to need a repository builds it under a lock file (holding its pid;
+ * a lock whose process is gone is taken over), the others wait for it.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './paths.js';
-import { tessera } from './cli.js';
+import { tessera, tesseraWithin } from './cli.js';
 import { PRESETS } from '../../lib/sim/presets.js';
 
 function hashTree(hash: crypto.Hash, dir: string): void {
@@ -44,7 +46,36 @@ export function processedRepository(preset: 'tiny' | 'demo'): ProcessedRepositor
   fs.mkdirSync(base, { recursive: true });
   const root = path.join(base, key, 'repo');
   const done = path.join(base, key, 'done');
-  if (fs.existsSync(done)) return { root, run: 'drp', log: `cached ${key}` };
+  const lock = path.join(base, `.lock-${key}`);
+  for (;;) {
+    if (fs.existsSync(done)) return { root, run: 'drp', log: `cached ${key}` };
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!processAlive(Number(fs.readFileSync(lock, 'utf8')))) fs.rmSync(lock, { force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    }
+  }
+  try {
+    return buildProcessed(preset, key, base, root, done);
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function buildProcessed(preset: 'tiny' | 'demo', key: string, base: string, root: string, done: string): ProcessedRepository {
   for (const stale of fs.readdirSync(base)) if (stale.startsWith(`${preset}-`) && stale !== key) fs.rmSync(path.join(base, stale), { recursive: true, force: true });
   fs.rmSync(path.join(base, key), { recursive: true, force: true });
   const demoSim = path.join(repoRoot, 'demo-output', 'sim-demo');
@@ -58,8 +89,9 @@ export function processedRepository(preset: 'tiny' | 'demo'): ProcessedRepositor
     const r = tessera(...args);
     if (r.status !== 0) throw new Error(`tessera ${args.join(' ')}: ${r.stderr}`);
   }
-  const run = tessera('run', root, '--output', 'drp');
-  if (run.status !== 0) throw new Error(`tessera run ${root} --output drp failed:\n${run.stdout}\n${run.stderr}`);
+  // The demo preset's whole pipeline (single frame, warps, coadds) takes about ten minutes on 2 cores.
+  const run = tesseraWithin(1_500_000, 'run', root, '--output', 'drp');
+  if (run.status !== 0) throw new Error(`tessera run ${root} --output drp failed (status ${run.status}${run.status === -1 ? ': killed after 25 minutes' : ''}):\n${run.stdout}\n${run.stderr}`);
   fs.writeFileSync(done, `${new Date().toISOString()}\n`);
   return { root, run: 'drp', log: run.stdout };
 }

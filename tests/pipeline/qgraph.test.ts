@@ -52,10 +52,10 @@ const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 describe('pipeline definitions', () => {
   it('parses the shipped DRP.yaml with its subsets, tasks in dependency order', () => {
     const drp = parsePipeline(fs.readFileSync(drpFile, 'utf8'), drpFile);
-    expect(drp.tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp']);
+    expect(drp.tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp', 'assembleCoadd']);
     expect(selectSubset(drp, 'calibs').tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat']);
     expect(selectSubset(drp, 'processCcd').tasks.map((t) => t.label)).toEqual(['isr', 'characterizeImage', 'calibrate']);
-    expect(selectSubset(drp, 'coadd').tasks.map((t) => t.label)).toEqual(['makeWarp']);
+    expect(selectSubset(drp, 'coadd').tasks.map((t) => t.label)).toEqual(['makeWarp', 'assembleCoadd']);
     expect(() => selectSubset(drp, 'multiBand')).toThrow(/DRP\.yaml: subsets\.multiBand: no such subset \(subsets: calibs, processCcd, coadd\)/);
   });
 
@@ -74,10 +74,10 @@ describe('pipeline definitions', () => {
       }
       throw new Error('no error');
     };
-    expect(bad('tasks:\n  foo:\n    class: assembleCoadd\n')).toMatch(/^bad\.yaml: tasks\.foo\.class: unknown task 'assembleCoadd' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp\)/);
+    expect(bad('tasks:\n  foo:\n    class: detectCoaddSources\n')).toMatch(/^bad\.yaml: tasks\.foo\.class: unknown task 'detectCoaddSources' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp, assembleCoadd\)/);
     expect(bad('tasks:\n  isr:\n    class: isr\n    config:\n      doBais: true\n')).toMatch(/^bad\.yaml: tasks\.isr\.config\.doBais: unknown field/);
     expect(bad('tasks:\n  isr:\n    class: isr\n    config:\n      growSaturationFootprintSize: -1\n')).toMatch(/^bad\.yaml: tasks\.isr\.config\.growSaturationFootprintSize: must be >= 0/);
-    expect(bad('tasks:\n  isr: isr\nsubsets:\n  proc:\n    subset: [isr, assembleCoadd]\n')).toMatch(/^bad\.yaml: subsets\.proc\.subset\[1\]: unknown task label "assembleCoadd"/);
+    expect(bad('tasks:\n  isr: isr\nsubsets:\n  proc:\n    subset: [isr, detectCoaddSources]\n')).toMatch(/^bad\.yaml: subsets\.proc\.subset\[1\]: unknown task label "detectCoaddSources"/);
     expect(bad('tasks:\n  isr: isr\nstages: {}\n')).toMatch(/^bad\.yaml: stages: unknown key/);
   });
 
@@ -89,7 +89,7 @@ describe('pipeline definitions', () => {
     expect(after.configHash).not.toBe(before.configHash);
     expect(() => applyConfigOverride(drp, 'isr.doBias=3')).toThrow(/-c isr\.doBias=3: isr\.doBias: expected true or false, got 3/);
     expect(() => applyConfigOverride(drp, 'isr.doBais=true')).toThrow(/isr\.doBais: unknown field/);
-    expect(() => applyConfigOverride(drp, 'assembleCoadd.doAstrometry=true')).toThrow(/no task labelled 'assembleCoadd'/);
+    expect(() => applyConfigOverride(drp, 'detectCoaddSources.doAstrometry=true')).toThrow(/no task labelled 'detectCoaddSources'/);
     expect(() => applyConfigOverride(drp, 'isr')).toThrow(/expected label\.field=value/);
   });
 });
@@ -197,10 +197,10 @@ describe('tessera qgraph and config show', () => {
 
   it('names the file and key of an unknown task or subset in a pipeline file', () => {
     const file = path.join(out, 'bad.yaml');
-    fs.writeFileSync(file, 'description: bad\ntasks:\n  assembleCoadd:\n    class: assembleCoadd\n');
+    fs.writeFileSync(file, 'description: bad\ntasks:\n  detectCoaddSources:\n    class: detectCoaddSources\n');
     let r = tessera('qgraph', repo, '--pipeline', file);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`${file}: tasks.assembleCoadd.class: unknown task 'assembleCoadd'`);
+    expect(r.stderr).toContain(`${file}: tasks.detectCoaddSources.class: unknown task 'detectCoaddSources'`);
     r = tessera('config', 'show', '--subset', 'multiBand');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/DRP\.yaml: subsets\.multiBand: no such subset/);

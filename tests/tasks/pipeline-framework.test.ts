@@ -11,7 +11,7 @@ import { AlgorithmError, BadInputError, ConfigError, NoWorkError, describeFailur
 import { memoryLogger } from '../../lib/pipeline/logger.js';
 import { MASK_PLANES, maskTranslationTable, maskValue, standardMaskPlanes } from '../../lib/pipeline/maskPlanes.js';
 import { sha256Hex } from '../../lib/pipeline/sha256.js';
-import { activeConnections, runTask, type TaskContext } from '../../lib/pipeline/task.js';
+import { activeConnections, outputSlot, outputValue, runTask, type Task, type TaskContext } from '../../lib/pipeline/task.js';
 import { TASKS, UnknownTaskError, getTask, taskNames } from '../../lib/pipeline/tasks.js';
 import { isr } from '../../lib/tasks/isr.js';
 import { buildBias } from '../../lib/tasks/buildBias.js';
@@ -151,10 +151,10 @@ describe('mask planes', () => {
 
 describe('registry and connections', () => {
   it('lists the tasks by name and refuses unknown ones', () => {
-    expect(taskNames()).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp']);
+    expect(taskNames()).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp', 'assembleCoadd']);
     expect(getTask('isr')).toBe(TASKS.isr);
     expect(() => getTask('isrr')).toThrow(UnknownTaskError);
-    expect(() => getTask('toString')).toThrow(/unknown task 'toString' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp\)/);
+    expect(() => getTask('toString')).toThrow(/unknown task 'toString' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp, assembleCoadd\)/);
     for (const name of taskNames()) {
       const task = getTask(name);
       expect(task.name).toBe(name);
@@ -162,8 +162,13 @@ describe('registry and connections', () => {
         expect(c.dimensions.length).toBeGreaterThan(0);
         if (c.enabledBy) expect(Object.keys(task.config)).toContain(c.enabledBy);
       }
-      // Every output's dimensions are among the quantum's.
-      for (const c of Object.values(task.connections.outputs)) for (const d of c.dimensions) expect(task.dimensions).toContain(d);
+      // Every output's dimensions are among the quantum's (a per-input-item output's: or its input's).
+      const inputs = task.connections.inputs as Record<string, { dimensions: readonly string[]; multiple?: boolean }>;
+      for (const c of Object.values(task.connections.outputs)) {
+        const allowed = [...task.dimensions, ...(c.perInput ? inputs[c.perInput]!.dimensions : [])];
+        if (c.perInput) expect(inputs[c.perInput]?.multiple, `${name}: perInput names a multiple input`).toBe(true);
+        for (const d of c.dimensions) expect(allowed).toContain(d);
+      }
     }
     expect(getTask('isr').connections.outputs).toHaveProperty('outputExposure.datasetType', 'postISRCCD');
   });
@@ -213,5 +218,31 @@ describe('failure records', () => {
     expect(describeFailure('text')).toEqual({ kind: 'unexpected', message: 'text' });
     const bad = new BadInputError('isr', 'flat', 'is for filter HSC-G');
     expect([bad.kind, bad.message]).toEqual(['bad-input', "isr: input 'flat': is for filter HSC-G"]);
+  });
+});
+
+describe('outputs per input item', () => {
+  // A task with one output per item of its multiple input (as assembleCoadd's artifact mask per visit).
+  const perItem: Task<{ drop: boolean }, { items: number[] }, { each: number[] }> = {
+    name: 'perItem', summary: 'test', dimensions: ['band'],
+    connections: {
+      inputs: { items: { datasetType: 'a', dimensions: ['band', 'visit'], storageClass: 'X', multiple: true, doc: '' } },
+      outputs: { each: { datasetType: 'b', dimensions: ['band', 'visit'], storageClass: 'X', perInput: 'items', doc: '' } },
+    },
+    config: { drop: { type: 'boolean', default: false, description: 'return one output too few' } },
+    run: (inputs, config) => ({ each: inputs.items.slice(config.drop ? 1 : 0).map((v) => v * 2) }),
+  };
+  const context = { log: memoryLogger() } as unknown as TaskContext;
+
+  it('names item k of an output `name[k]` and finds its value', () => {
+    expect(outputSlot('artifactMasks[12]')).toEqual({ name: 'artifactMasks', index: 12 });
+    expect(outputSlot('coadd')).toEqual({ name: 'coadd' });
+    const out = runTask(perItem, { items: [1, 2, 3] }, {}, context);
+    expect(outputValue(out, 'each[2]')).toBe(6);
+    expect(outputValue(out, 'each')).toEqual([2, 4, 6]);
+  });
+
+  it('refuses a run that does not return one output per input item', () => {
+    expect(() => runTask(perItem, { items: [1, 2, 3] }, { drop: true }, context)).toThrow("perItem: run() must return one 'each' output per 'items' input (a task bug)");
   });
 });

@@ -1,0 +1,137 @@
+/**
+ * assembleCoadd: the deep coadd of one patch in one band from its visits' warps, with artifact rejection
+ * by comparing warps (LSST pipe_tasks CompareWarpAssembleCoaddTask): the visits' PSF-matched warps give
+ * a static-sky template and each visit's transient footprints (lib/coadd/compareWarps.ts: satellite
+ * trails, ghosts, cosmic rays missed in single-frame processing), which are excluded from that visit
+ * only (CLIPPED) when the weighted mean of the direct warps is taken (lib/coadd/stackWarps.ts).
+ * Outputs: deepCoadd (nJy per pixel, the patch WCS and box, the mask planes of stackWarps; metadata:
+ * visits, weights, clipped footprints, ARTREJ = whether at least 3 visits allowed a comparison and
+ * ARTCOMP the fraction of pixels where they did), deepCoadd_nImage (visits used per pixel, as an
+ * Exposure's image) and deepCoadd_artifactMask per visit (the spans clipped from that visit's warp, in
+ * tract pixels: columns y, x0, x1 inclusive). Direct and PSF-matched warps are paired by visit; a visit
+ * whose PSF-matched warp has no data (PSFMOK F) has no template input and no artifacts found.
+ * Not yet: the coadd PSF (warps carry no PSF model), the streak finder.
+ */
+import { FitsHeader } from '../fits/header.js';
+import type { Exposure } from '../fits/exposure.js';
+import { badInput, inputRef, type Task } from '../pipeline/task.js';
+import type { SourceCatalog } from '../measure/sourceCatalog.js';
+import { compareWarps, maskSpans, DEFAULT_COMPARE_WARPS_CONFIG } from '../coadd/compareWarps.js';
+import { stackWarps } from '../coadd/stackWarps.js';
+import { FWHM_PER_SIGMA } from '../image/psfMatch.js';
+
+export interface AssembleCoaddConfig {
+  threshold: number;
+  spatialThreshold: number;
+  maxNumEpochs: number;
+}
+
+export interface AssembleCoaddInputs {
+  directWarps: Exposure[];
+  psfMatchedWarps: Exposure[];
+}
+
+export interface AssembleCoaddOutputs {
+  coadd: Exposure;
+  nImage: Exposure;
+  artifactMasks: SourceCatalog[];
+}
+
+const COADD_DIMENSIONS = ['band', 'skymap', 'tract', 'patch'] as const;
+const WARP_DIMENSIONS = ['instrument', 'visit', 'skymap', 'tract', 'patch'] as const;
+
+export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, AssembleCoaddOutputs> = {
+  name: 'assembleCoadd',
+  summary: 'Coadd a patch\'s warps in one band, rejecting each visit\'s artifacts found by comparing its PSF-matched warp with a template.',
+  dimensions: COADD_DIMENSIONS,
+  connections: {
+    inputs: {
+      directWarps: { datasetType: 'deepCoadd_directWarp', dimensions: WARP_DIMENSIONS, storageClass: 'Exposure', multiple: true, minimum: 1, doc: 'Every visit\'s direct warp of the patch in the band.' },
+      psfMatchedWarps: { datasetType: 'deepCoadd_psfMatchedWarp', dimensions: WARP_DIMENSIONS, storageClass: 'Exposure', multiple: true, minimum: 1, doc: 'The same visits\' PSF-matched warps.' },
+    },
+    outputs: {
+      coadd: { datasetType: 'deepCoadd', dimensions: COADD_DIMENSIONS, storageClass: 'Exposure', doc: 'The coadd, nJy per pixel.' },
+      nImage: { datasetType: 'deepCoadd_nImage', dimensions: COADD_DIMENSIONS, storageClass: 'Exposure', doc: 'Visits used per pixel (the image plane).' },
+      artifactMasks: {
+        datasetType: 'deepCoadd_artifactMask', dimensions: WARP_DIMENSIONS, storageClass: 'SourceCatalog', perInput: 'directWarps',
+        doc: 'Per visit: the spans clipped from its warp (y, x0, x1 in tract pixels).',
+      },
+    },
+  },
+  config: {
+    threshold: { type: 'number', min: 0, exclusiveMin: true, default: 5, description: 'Detection threshold on each visit\'s difference from the template, sigma (LSST 5).' },
+    spatialThreshold: { type: 'number', min: 0, max: 1, default: 0.5, description: 'Fraction of a footprint\'s pixels seen in few epochs that makes it an artifact (LSST 0.5).' },
+    maxNumEpochs: { type: 'number', integer: true, min: 0, default: 2, description: 'Most epochs an artifact may appear in (LSST maxNumEpochs 2, with maxFractionEpochsLow 0.4).' },
+  },
+
+  run(inputs, config, context) {
+    const direct = inputs.directWarps, matchedList = inputs.psfMatchedWarps;
+    const first = direct[0]!;
+    const visitOf = (connection: 'directWarps' | 'psfMatchedWarps', k: number, e: Exposure): string =>
+      String(inputRef(context, connection, k)?.dataId?.visit ?? e.metadata.getNumber('VISIT') ?? k);
+    direct.forEach((w, k) => {
+      if (w.width !== first.width || w.height !== first.height || w.x0 !== first.x0 || w.y0 !== first.y0) {
+        throw badInput(assembleCoadd, context, 'directWarps', `box ${w.width}x${w.height}+${w.x0}+${w.y0} differs from the first warp's ${first.width}x${first.height}+${first.x0}+${first.y0}`, k);
+      }
+      if (JSON.stringify(w.maskPlanes) !== JSON.stringify(first.maskPlanes)) throw badInput(assembleCoadd, context, 'directWarps', 'its mask planes differ from the first warp\'s', k);
+    });
+    // The PSF-matched warp of each direct warp's visit.
+    const matchedByVisit = new Map(matchedList.map((m, k) => [visitOf('psfMatchedWarps', k, m), m]));
+    const visits = direct.map((w, k) => visitOf('directWarps', k, w));
+    const planes = first.maskPlanes;
+    const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
+    const noData = bit('NO_DATA');
+    const empty = (): Exposure => ({ ...first, image: new Float32Array(first.image.length).fill(NaN), variance: new Float32Array(first.image.length).fill(NaN), mask: new Int32Array(first.image.length).fill(noData) });
+    const matched = visits.map((v, k) => {
+      const m = matchedByVisit.get(v);
+      if (!m) throw badInput(assembleCoadd, context, 'psfMatchedWarps', `no PSF-matched warp for visit ${v} (direct warp ${k})`);
+      if (m.width !== first.width || m.height !== first.height) throw badInput(assembleCoadd, context, 'psfMatchedWarps', `visit ${v}: ${m.width}x${m.height} px, the direct warp ${first.width}x${first.height}`);
+      return m.metadata.getBoolean('PSFMOK') === false ? empty() : m;
+    });
+    const fwhm = matched.map((m) => m.metadata.getNumber('PSFMFWHM')).find((f) => f !== undefined) ?? 7.7;
+
+    const comparison = compareWarps(context.tessera, matched, { noData, bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT') }, fwhm / FWHM_PER_SIGMA,
+      { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs });
+    const stack = stackWarps(direct, comparison.clipped, planes);
+
+    const n = first.width * first.height;
+    let good = 0;
+    for (let i = 0; i < n; i++) if (stack.nImage[i]! > 0) good++;
+    const enough = visits.length >= 3;
+    const metadata = new FitsHeader();
+    for (const key of ['FILTER', 'BAND']) {
+      const card = first.metadata.cards.find((c) => c.key === key && !c.commentary);
+      if (card) metadata.cards.push({ ...card });
+    }
+    metadata.set('BUNIT', 'nJy', 'pixel values: nJy per pixel');
+    metadata.set('PHOTCALB', 1, '[nJy/ct] the coadd is calibrated', { real: true });
+    for (const key of ['TRACT', 'PATCH']) {
+      const v = first.metadata.getNumber(key);
+      if (v !== undefined) metadata.set(key, v);
+    }
+    metadata.set('NVISITS', visits.length, 'visits coadded');
+    metadata.set('VISITS', visits.join(','), 'their ids');
+    metadata.set('WEIGHTS', stack.weights.map((w) => w.toPrecision(6)).join(','), 'their weights (1 / mean variance)');
+    metadata.set('NCLIPPED', comparison.nClipped.join(','), 'artifact footprints clipped per visit');
+    metadata.set('ARTREJ', enough, 'artifact rejection possible (at least 3 visits)');
+    metadata.set('ARTCOMP', comparison.comparable / n, 'fraction of pixels with at least 3 visits to compare', { real: true });
+    metadata.set('COADDGD', good / n, 'fraction of pixels with data', { real: true });
+    const clippedTotal = comparison.nClipped.reduce((a, b) => a + b, 0);
+    if (!enough) context.log.warn(`only ${visits.length} visit(s): too few to compare warps, no artifact rejection`, { visits: visits.length });
+    context.log.info(`coadded ${visits.length} visit(s); ${clippedTotal} artifact footprint(s) clipped (${comparison.nCandidates.reduce((a, b) => a + b, 0)} candidates); ${(100 * good / n).toFixed(1)} % of pixels with data`,
+      { visits: visits.length, clipped: clippedTotal });
+
+    const artifactMasks: SourceCatalog[] = comparison.clipped.map((mask, k) => {
+      const spans = maskSpans(mask, first.width, first.x0, first.y0);
+      const header = new FitsHeader();
+      header.set('VISIT', Number(visits[k]) || 0, 'the visit whose warp these spans were clipped from');
+      header.set('NFOOTPR', comparison.nClipped[k]!, 'artifact footprints clipped');
+      return { length: spans.y.length, columns: { y: spans.y, x0: spans.x0, x1: spans.x1 }, metadata: header };
+    });
+    return {
+      coadd: { ...first, image: stack.image, variance: stack.variance, mask: stack.mask, metadata },
+      nImage: { ...first, image: Float32Array.from(stack.nImage), variance: new Float32Array(n), mask: new Int32Array(n), metadata: metadata.clone() },
+      artifactMasks,
+    };
+  },
+};
