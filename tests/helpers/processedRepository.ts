@@ -3,32 +3,22 @@
  * once and cached (DESIGN.md "How we measure ourselves"): keyed by the preset, its seed and a hash of the
  * build (the release wasm, the compiled lib/ and node/ and the shipped pipeline), so a code change
  * rebuilds it and an unchanged build reuses it across test runs. The demo preset's simulated survey made
- * by `npm run demo` (demo-output/sim-demo) is reused when present; else it is simulated here. Test files
+ * by `npm run demo` (demo-output/sim-demo) is reused when present; else it is simulated here; and the
+ * repository the demo processed (demo-output/repo) is used as it is when the same build processed it
+ * (its demo-output/repo.build holds that build's identity, node/buildIdentity.ts). Test files
  * run in parallel workers: the first to need a repository builds it under a lock file (holding its pid;
  * a lock whose process is gone is taken over), the others wait for it.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './paths.js';
 import { tessera, tesseraWithin } from './cli.js';
 import { PRESETS } from '../../lib/sim/presets.js';
-
-function hashTree(hash: crypto.Hash, dir: string): void {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) hashTree(hash, p);
-    else if (entry.name.endsWith('.js')) hash.update(entry.name).update(fs.readFileSync(p));
-  }
-}
+import { buildIdentity, PROCESSED_BY_SUFFIX } from '../../node/buildIdentity.js';
 
 /** sha256 of the build that processes the data (wasm, compiled lib and node, DRP pipeline). */
 export function buildHash(): string {
-  const hash = crypto.createHash('sha256');
-  hash.update(fs.readFileSync(path.join(repoRoot, 'build', 'tessera.wasm')));
-  hash.update(fs.readFileSync(path.join(repoRoot, 'pipelines', 'DRP.yaml')));
-  for (const dir of ['lib', 'node']) hashTree(hash, path.join(repoRoot, 'dist', dir));
-  return hash.digest('hex').slice(0, 16);
+  return buildIdentity(repoRoot);
 }
 
 export interface ProcessedRepository {
@@ -46,6 +36,11 @@ export function processedRepository(preset: 'tiny' | 'demo'): ProcessedRepositor
   fs.mkdirSync(base, { recursive: true });
   const root = path.join(base, key, 'repo');
   const done = path.join(base, key, 'done');
+  if (preset === 'demo') {
+    const demoRepo = path.join(repoRoot, 'demo-output', 'repo');
+    const stamp = `${demoRepo}${PROCESSED_BY_SUFFIX}`;
+    if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === buildHash()) return { root: demoRepo, run: 'drp', log: `processed by npm run demo (build ${buildHash()})` };
+  }
   const lock = path.join(base, `.lock-${key}`);
   for (;;) {
     if (fs.existsSync(done)) return { root, run: 'drp', log: `cached ${key}` };
