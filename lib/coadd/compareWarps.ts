@@ -9,7 +9,7 @@
  *     time; then a third of it stays in the template, the other visits' differences show it negative,
  *     every visit has a footprint there and the epoch filter keeps it (tiny preset, 3 visits per band:
  *     trail pixels above 3 sigma clipped 52.4 % with sample widths, 97.2 % with noise widths; demo
- *     preset, 5 visits per band: 98.8 % with sample widths);
+ *     preset, 5 visits per band: 98.8 % and 99.0 %, and cosmic-ray pixels clipped 153 and 2);
  *  2. each visit's difference from the template, its footprints at 5 sigma of the difference's per-pixel
  *     noise (the warp's and the template's variances), both polarities, minPixels 4, grown by
  *     0.4 PSF sigma (nSigmaToGrow; the model PSF's sigma);
