@@ -132,15 +132,7 @@ function convolveColumns(src: usize, dst: usize, width: i32, height: i32, kernel
  * Returns OK, or BAD_ARGUMENT for non-positive sizes, a negative half-width or aliasing scratch.
  */
 export function convolveSeparable(src: usize, dst: usize, scratch: usize, width: i32, height: i32, kernel: usize, half: i32): i32 {
-  if (width <= 0 || height <= 0 || half < 0 || scratch == src || scratch == dst) return BAD_ARGUMENT;
-  const bytes = <usize>width * <usize>height << 2;
-  assertInMemory(src, bytes);
-  assertInMemory(dst, bytes);
-  assertInMemory(scratch, bytes);
-  assertInMemory(kernel, <usize>(2 * half + 1) << 2);
-  convolveRows(src, scratch, width, height, kernel, half);
-  convolveColumns(scratch, dst, width, height, kernel, half);
-  return OK;
+  return convolveSeparableXY(src, dst, scratch, width, height, kernel, kernel, half);
 }
 
 // As convolveSeparable with different kernels along x (kernelX) and y (kernelY), both 2 half + 1 taps:

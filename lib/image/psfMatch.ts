@@ -38,7 +38,7 @@ export interface MatchingConfig {
 export const DEFAULT_MATCHING_CONFIG: Readonly<MatchingConfig> = Object.freeze({ kernelSize: 21, degrees: [4, 2, 2], sigmaFactors: [0.5, 1, 2] });
 
 /** A circular Gaussian of `sigma` sampled on a size x size stamp centred on its middle pixel, unit sum. */
-export function gaussianStamp(sigma: number, size: number): Float64Array {
+function gaussianStamp(sigma: number, size: number): Float64Array {
   const half = size >> 1, out = new Float64Array(size * size);
   let sum = 0;
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) sum += out[y * size + x] = Math.exp(-((x - half) ** 2 + (y - half) ** 2) / (2 * sigma * sigma));

@@ -12,6 +12,7 @@
  */
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
+import type { Wcs } from '../wcs/index.js';
 
 export interface WarpPlanes {
   width: number;
@@ -29,6 +30,24 @@ export interface WarpSource {
   toOutput(x: number, y: number): readonly [number, number];
   /** Multiplies the values (variances by its square), e.g. a photometric calibration to nJy; default 1. */
   scale?: number;
+}
+
+/**
+ * The mapping between a source's pixels (under `sourceWcs`) and an output's whose pixel (0, 0) is pixel
+ * (x0, y0) of `outputWcs` (a patch of a tract): output -> sky -> source, and back.
+ */
+export function wcsMapping(sourceWcs: Wcs, outputWcs: Wcs, x0: number, y0: number): Pick<WarpSource, 'toSource' | 'toOutput'> {
+  return {
+    toSource: (u, v) => {
+      const [ra, dec] = outputWcs.pixelToSky(u + x0, v + y0);
+      return sourceWcs.skyToPixel(ra, dec);
+    },
+    toOutput: (x, y) => {
+      const [ra, dec] = sourceWcs.pixelToSky(x, y);
+      const [tx, ty] = outputWcs.skyToPixel(ra, dec);
+      return [tx - x0, ty - y0];
+    },
+  };
 }
 
 export interface WarpOptions {

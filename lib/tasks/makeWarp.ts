@@ -20,7 +20,7 @@
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
-import { warpSources, type WarpPlanes, type WarpSource } from '../image/warp.js';
+import { warpSources, wcsMapping, type WarpPlanes, type WarpSource } from '../image/warp.js';
 import { FWHM_PER_SIGMA, convolveTerms, fitMatchingKernel, separableTerms } from '../image/psfMatch.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 import { BadInputError, NoWorkError } from '../pipeline/errors.js';
@@ -122,17 +122,7 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
       if (!wcs) throw badInput(makeWarp, context, 'calExpList', 'the calexp has no celestial WCS', index);
       const inWcs = wcs;
       // Patch-image pixel -> tract pixel -> sky -> calexp array pixel, and back.
-      const mapping = {
-        toSource: (u: number, v: number) => {
-          const [ra, dec] = outWcs.pixelToSky(u + px0, v + py0);
-          return inWcs.skyToPixel(ra, dec);
-        },
-        toOutput: (x: number, y: number) => {
-          const [ra, dec] = inWcs.pixelToSky(x, y);
-          const [tx, ty] = outWcs.skyToPixel(ra, dec);
-          return [tx - px0, ty - py0] as const;
-        },
-      };
+      const mapping = wcsMapping(inWcs, outWcs, px0, py0);
       direct.push({ planes: calexp, scale: calibration, ...mapping });
       used.push(name);
       if (!config.makePsfMatched) return;

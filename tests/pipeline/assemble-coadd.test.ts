@@ -15,7 +15,7 @@ import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { TRUTH_MASK_PLANES } from '../../lib/sim/simulateExposure.js';
 import { tractById, tractWcs, type SkyMap } from '../../lib/skymap/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
-import { warpSources } from '../../lib/image/warp.js';
+import { warpSources, wcsMapping } from '../../lib/image/warp.js';
 import { convolveSeparable } from '../../lib/image/convolve.js';
 import { gaussianKernel } from '../../lib/image/gaussianKernel.js';
 import { loadTessera } from '../../node/wasm.js';
@@ -108,8 +108,7 @@ describe(`assembleCoadd on the ${PRESET} preset`, () => {
       const sources = trail.detectors.map((d) => ({
         planes: { width: d.width, height: d.height, image: d.signal, variance: new Float32Array(d.signal.length), mask: new Int32Array(d.signal.length) },
         scale: d.calibration,
-        toSource: (u: number, v: number) => { const [ra, dec] = outWcs.pixelToSky(u + x0, v + y0); return d.wcs!.skyToPixel(ra, dec); },
-        toOutput: (x: number, y: number) => { const [ra, dec] = d.wcs!.pixelToSky(x, y); const [tx, ty] = outWcs.skyToPixel(ra, dec); return [tx - x0, ty - y0] as const; },
+        ...wcsMapping(d.wcs!, outWcs, x0, y0),
       }));
       const warped = warpSources(tessera, sources, width, height, { order: 3, interpLength: 10, noDataBit: BIT('NO_DATA') });
       // Widened to the model PSF as PSF matching does (Gaussian PSFs: sigma^2 adds).
