@@ -10,7 +10,10 @@
  * Exposure's image) and deepCoadd_artifactMask per visit (the spans clipped from that visit's warp, in
  * tract pixels: columns y, x0, x1 inclusive). Direct and PSF-matched warps are paired by visit; a visit
  * whose PSF-matched warp has no data (PSFMOK F) has no template input and no artifacts found.
- * Not yet: the coadd PSF (warps carry no PSF model), the streak finder.
+ * The coadd carries its PSF (lib/coadd/coaddPsf.ts, LSST's CoaddPsf): at each of a 7 x 7 grid of
+ * patch positions the visits' warp PSFs weighted by their coadd weights, over the visits with data
+ * there, fitted in PSFEx's representation (COADDPSF T; F and a warning when no warp has a PSF).
+ * Not yet: the streak finder.
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
@@ -19,6 +22,9 @@ import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import { compareWarps, maskSpans, DEFAULT_COMPARE_WARPS_CONFIG } from '../coadd/compareWarps.js';
 import { stackWarps } from '../coadd/stackWarps.js';
 import { FWHM_PER_SIGMA } from '../image/psfMatch.js';
+import { fitGridPsf, psfGridNodes, weightedStamp, type PsfNode } from '../coadd/coaddPsf.js';
+import type { PsfexModel } from '../measure/psfModel.js';
+import type { ExposureWithPsf } from './characterizeImage.js';
 
 export interface AssembleCoaddConfig {
   threshold: number;
@@ -27,12 +33,12 @@ export interface AssembleCoaddConfig {
 }
 
 export interface AssembleCoaddInputs {
-  directWarps: Exposure[];
+  directWarps: ExposureWithPsf[];
   psfMatchedWarps: Exposure[];
 }
 
 export interface AssembleCoaddOutputs {
-  coadd: Exposure;
+  coadd: ExposureWithPsf;
   nImage: Exposure;
   artifactMasks: SourceCatalog[];
 }
@@ -94,6 +100,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
       { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs });
     const stack = stackWarps(direct, comparison.clipped, planes);
 
+    const psf = coaddPsf(direct, stack.weights, noData);
     const n = first.width * first.height;
     let good = 0;
     for (let i = 0; i < n; i++) if (stack.nImage[i]! > 0) good++;
@@ -116,6 +123,8 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     metadata.set('ARTREJ', enough, 'artifact rejection possible (at least 3 visits)');
     metadata.set('ARTCOMP', comparison.comparable / n, 'fraction of pixels with at least 3 visits to compare', { real: true });
     metadata.set('COADDGD', good / n, 'fraction of pixels with data', { real: true });
+    metadata.set('COADDPSF', psf !== undefined, 'the coadd carries a PSF model');
+    if (!psf) context.log.warn('no warp carries a PSF model: the coadd has none');
     const clippedTotal = comparison.nClipped.reduce((a, b) => a + b, 0);
     if (!enough) context.log.warn(`only ${visits.length} visit(s): too few to compare warps, no artifact rejection`, { visits: visits.length });
     context.log.info(`coadded ${visits.length} visit(s); ${clippedTotal} artifact footprint(s) clipped (${comparison.nCandidates.reduce((a, b) => a + b, 0)} candidates); ${(100 * good / n).toFixed(1)} % of pixels with data`,
@@ -128,10 +137,29 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
       header.set('NFOOTPR', comparison.nClipped[k]!, 'artifact footprints clipped');
       return { length: spans.y.length, columns: { y: spans.y, x0: spans.x0, x1: spans.x1 }, metadata: header };
     });
+    const { psf: _firstPsf, ...frame } = first;
     return {
-      coadd: { ...first, image: stack.image, variance: stack.variance, mask: stack.mask, metadata },
-      nImage: { ...first, image: Float32Array.from(stack.nImage), variance: new Float32Array(n), mask: new Int32Array(n), metadata: metadata.clone() },
+      coadd: { ...frame, image: stack.image, variance: stack.variance, mask: stack.mask, metadata, ...(psf ? { psf } : {}) },
+      nImage: { ...frame, image: Float32Array.from(stack.nImage), variance: new Float32Array(n), mask: new Int32Array(n), metadata: metadata.clone() },
       artifactMasks,
     };
   },
 };
+
+/** The coadd PSF: per grid node, the weighted sum of the PSFs of the warps with data there (see lib/coadd/coaddPsf.ts). */
+function coaddPsf(warps: readonly ExposureWithPsf[], weights: readonly number[], noData: number): PsfexModel | undefined {
+  const size = warps.reduce((s, w) => Math.max(s, w.psf?.stampSize ?? 0), 0);
+  if (size === 0) return undefined;
+  const { width, height } = warps[0]!;
+  const nodes: PsfNode[] = [];
+  for (const { x, y } of psfGridNodes(width, height)) {
+    const stamps: Float32Array[] = [], w: number[] = [];
+    warps.forEach((warp, v) => {
+      if (!warp.psf || !(weights[v]! > 0) || warp.mask[y * width + x]! & noData) return;
+      stamps.push(warp.psf.kernelImageAt(x, y, size));
+      w.push(weights[v]!);
+    });
+    if (stamps.length) nodes.push({ x, y, stamp: weightedStamp(stamps, w) });
+  }
+  return nodes.length ? fitGridPsf(nodes, size) : undefined;
+}

@@ -16,13 +16,17 @@
  * and warped the same way into deepCoadd_psfMatchedWarp, the input of artifact rejection's template; a
  * calexp whose PSF is not narrower than the target, or that has no PSF model, is left out of it and
  * named in its metadata (PSFMDROP), and a visit with none left gives an all-NO_DATA warp with PSFMOK F.
- * Not yet: the warp's CoaddPsf (the direct warp carries no PSF model).
+ * The direct warp carries its PSF (lib/coadd/coaddPsf.ts: the calexps' PSF models warped to a 7 x 7
+ * grid of patch positions, each node from the calexp that fills it, fitted in PSFEx's representation);
+ * a calexp without a PSF model gives no nodes, and a warp with no node carries no PSF (WRPPSF F).
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
 import { warpSources, wcsMapping, type WarpPlanes, type WarpSource } from '../image/warp.js';
 import { FWHM_PER_SIGMA, convolveTerms, fitMatchingKernel, separableTerms } from '../image/psfMatch.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
+import { fitGridPsf, psfGridNodes, warpedKernelImage, type PsfNode } from '../coadd/coaddPsf.js';
+import type { PsfexModel } from '../measure/psfModel.js';
 import { BadInputError, NoWorkError } from '../pipeline/errors.js';
 import { badInput, inputRef, type Task, type TaskContext } from '../pipeline/task.js';
 import { patchById, patchWcsHeader, tractById, tractWcs, type SkyMap } from '../skymap/index.js';
@@ -42,7 +46,7 @@ export interface MakeWarpInputs {
 }
 
 export interface MakeWarpOutputs {
-  direct: Exposure;
+  direct: ExposureWithPsf;
   psfMatched?: Exposure;
 }
 
@@ -104,6 +108,7 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
     const planes0 = inputs.calExpList[0]!.maskPlanes;
     if (planes0.NO_DATA === undefined) throw badInput(makeWarp, context, 'calExpList', 'the calexp has no NO_DATA mask plane', 0);
     const direct: WarpSource[] = [], matched: WarpSource[] = [];
+    const directCalexps: ExposureWithPsf[] = [];
     const used: string[] = [], matchedUsed: string[] = [], matchedDropped: string[] = [];
     inputs.calExpList.forEach((calexp, index) => {
       const name = String(inputRef(context, 'calExpList', index)?.dataId?.detector ?? index);
@@ -124,6 +129,7 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
       // Patch-image pixel -> tract pixel -> sky -> calexp array pixel, and back.
       const mapping = wcsMapping(inWcs, outWcs, px0, py0);
       direct.push({ planes: calexp, scale: calibration, ...mapping });
+      directCalexps.push(calexp);
       used.push(name);
       if (!config.makePsfMatched) return;
       const planes = psfMatchedPlanes(calexp, inWcs, tract.pixelScaleArcsec, config, context, name);
@@ -148,7 +154,10 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
     const exposureOf = (w: WarpPlanes, header: FitsHeader): Exposure => ({
       width, height, x0: px0, y0: py0, image: w.image, mask: w.mask, variance: w.variance, maskPlanes: { ...planes0 }, metadata: header, wcsHeader: patchWcsHeader(tract, patch),
     });
-    const outputs: MakeWarpOutputs = { direct: exposureOf(warped, metadata) };
+    const psf = warpPsf(direct, directCalexps, warped, noDataBit, config.warpingKernelOrder);
+    metadata.set('WRPPSF', psf !== undefined, 'the warp carries a PSF model');
+    if (!psf) context.log.warn(`visit ${String(visit)}: no calexp PSF model reaches the patch: the warp has no PSF`);
+    const outputs: MakeWarpOutputs = { direct: { ...exposureOf(warped, metadata), ...(psf ? { psf } : {}) } };
     if (config.makePsfMatched) {
       const m = warpSources(context.tessera, matched, width, height, options);
       const header = warpMetadata(inputs.calExpList[0]!.metadata, tractId, patchId, config);
@@ -164,6 +173,25 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
     return outputs;
   },
 };
+
+/** The direct warp's PSF: at each grid node with data, the PSF of the calexp that filled it, warped (see lib/coadd/coaddPsf.ts). */
+function warpPsf(sources: readonly WarpSource[], calexps: readonly ExposureWithPsf[], warped: WarpPlanes, noDataBit: number, order: number): PsfexModel | undefined {
+  const psfs = calexps.map((c) => c.psf);
+  const size = psfs.reduce((s, p) => Math.max(s, p?.stampSize ?? 0), 0);
+  if (size === 0) return undefined;
+  const nodes: PsfNode[] = [];
+  for (const { x, y } of psfGridNodes(warped.width, warped.height)) {
+    if (warped.mask[y * warped.width + x]! & noDataBit) continue;
+    // Earlier sources win overlaps in warpSources: the first calexp whose pixels hold the node filled it.
+    const k = sources.findIndex((s, i) => {
+      const [u, v] = s.toSource(x, y);
+      return u >= -0.5 && v >= -0.5 && u <= calexps[i]!.width - 0.5 && v <= calexps[i]!.height - 0.5;
+    });
+    const psf = k >= 0 ? psfs[k] : undefined;
+    if (psf) nodes.push({ x, y, stamp: warpedKernelImage(psf, sources[k]!.toSource, x, y, size, order) });
+  }
+  return nodes.length ? fitGridPsf(nodes, size) : undefined;
+}
 
 function goodPixels(w: WarpPlanes, noDataBit: number): number {
   let good = 0;

@@ -12,6 +12,8 @@ import { runTask, type TaskContext } from '../../lib/pipeline/task.js';
 import { memoryLogger } from '../../lib/pipeline/logger.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { assembleCoadd } from '../../lib/tasks/assembleCoadd.js';
+import { PsfexModel } from '../../lib/measure/psfModel.js';
+import { weightedStamp } from '../../lib/coadd/coaddPsf.js';
 
 const W = 200, H = 150, NOISE = [2, 2.5, 3, 2, 2.2]; // nJy per pixel, per visit
 const SIGMA = 7.7 / 2.3548;
@@ -123,6 +125,30 @@ describe('assembleCoadd', () => {
     const expected = direct.reduce((a, d, v) => a + w[v]! * d.image[i]!, 0) / w.reduce((a, b) => a + b, 0);
     expect(out.coadd.image[i]).toBeCloseTo(expected, 4);
     expect(out.coadd.variance[i]).toBeCloseTo(1 / w.reduce((a, b) => a + b, 0), 6);
+  });
+
+  it('carries the coadd PSF: the visits\' PSF models weighted by their coadd weights (1e-5 of the peak)', () => {
+    const size = 31, sigmas = [2.8, 3.1, 3.4, 3.0, 3.6];
+    const model = (sigma: number): PsfexModel => {
+      const basis = new Float32Array(size * size);
+      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) basis[y * size + x] = Math.exp(-((x - 15) ** 2 + (y - 15) ** 2) / (2 * sigma * sigma));
+      return new PsfexModel({ polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [W / 2, H / 2], polScale: [W, H], polDeg: 0, sampling: 1, width: size, height: size, basis });
+    };
+    const withPsf = direct.map((d, v) => ({ ...d, psf: model(sigmas[v]!) }));
+    const out = runTask(assembleCoadd, { directWarps: withPsf, psfMatchedWarps: matched }, {}, context(5));
+    expect(out.coadd.metadata.getBoolean('COADDPSF')).toBe(true);
+    const w = NOISE.map((s) => 1 / (s * s));
+    const want = weightedStamp(withPsf.map((d) => d.psf.kernelImageAt(100, 75, size)), w);
+    const got = out.coadd.psf!.kernelImageAt(100, 75, size);
+    let worst = 0;
+    for (let k = 0; k < got.length; k++) worst = Math.max(worst, Math.abs(got[k]! - want[k]!));
+    expect(worst / Math.max(...want)).toBeLessThan(1e-5);
+    // Without PSF models in the warps the coadd has none, and says so.
+    const ctx = context(5);
+    const bare = runTask(assembleCoadd, { directWarps: direct, psfMatchedWarps: matched }, {}, ctx);
+    expect(bare.coadd.psf).toBeUndefined();
+    expect(bare.coadd.metadata.getBoolean('COADDPSF')).toBe(false);
+    expect(ctx.log.entries.some((e) => e.level === 'warn' && /the coadd has none/.test(e.message))).toBe(true);
   });
 
   it('turns artifact rejection off with fewer than 3 visits, and says so', () => {

@@ -99,6 +99,8 @@ describe('makeWarp', () => {
     expect([out.x0, out.y0, out.width, out.height]).toEqual([patch.outer.x0, patch.outer.y0, patch.outer.width, patch.outer.height]);
     expect(out.metadata.getString('BUNIT')).toBe('nJy');
     expect(out.metadata.getString('WRPDETS')).toBe('0,1');
+    expect(out.metadata.getBoolean('WRPPSF')).toBe(false); // the calexps have no PSF model
+    expect(out.psf).toBeUndefined();
     const wcs = tractWcs(tract);
     let checked = 0;
     for (const star of stars) {
@@ -142,6 +144,13 @@ describe('makeWarp', () => {
     // The direct warp keeps the calexp's PSF (7.0 tract px).
     const direct = momentsFwhm(adaptiveMoments(out.direct.image.map((v) => (Number.isFinite(v) ? v : 0)), m.width, m.height, cx, cy));
     expect(Math.abs(direct / (2.5 * FWHM_PER_SIGMA * 0.2 / 0.168) - 1)).toBeLessThan(0.01);
+    // ... and carries it as its PSF model: the model's moments at the star are the warped star's (1 %).
+    expect(out.direct.metadata.getBoolean('WRPPSF')).toBe(true);
+    const psf = out.direct.psf!;
+    const shape = adaptiveMoments(out.direct.image.map((v) => (Number.isFinite(v) ? v : 0)), m.width, m.height, cx, cy);
+    const model = psf.momentsAt(cx, cy);
+    expect(Math.abs(model.xx / shape.xx - 1), `xx ${model.xx.toFixed(3)} vs ${shape.xx.toFixed(3)}`).toBeLessThan(0.01);
+    expect(Math.abs(model.yy / shape.yy - 1), `yy ${model.yy.toFixed(3)} vs ${shape.yy.toFixed(3)}`).toBeLessThan(0.01);
     // A model narrower than the calexp's PSF: left out, and said so.
     const ctx = context(4);
     const narrow = runTask(makeWarp, { calExpList: [c], skyMap }, { modelPsfFwhm: 5 }, ctx).psfMatched!;
