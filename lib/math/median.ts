@@ -14,7 +14,7 @@ export function median(values: ArrayLike<number>): number {
   if (n === 0) return NaN;
   const k = (n - 1) >> 1;
   if (k >= finite) return NaN;
-  const a = select(s, finite, k);
+  const a = kthSmallest(s, finite, k);
   if (n % 2 === 1) return a;
   if (k + 1 >= finite) return NaN;
   // After selection nothing beyond k is smaller: the next order statistic is their minimum.
@@ -23,8 +23,8 @@ export function median(values: ArrayLike<number>): number {
   return (a + b) / 2;
 }
 
-/** The k-th smallest of s[0, n) (reorders them). */
-function select(s: Float64Array, n: number, k: number): number {
+/** The k-th smallest (0-based) of s[0, n), no NaNs among them (reorders them). */
+export function kthSmallest(s: Float64Array, n: number, k: number): number {
   let lo = 0, hi = n - 1;
   while (hi > lo) {
     const mid = lo + ((hi - lo) >> 1);

@@ -4,7 +4,9 @@
  * to that algorithm's flux, measured on bright unflagged stars and fitted as a smooth field over the
  * detector: a Chebyshev polynomial in x and y scaled to [-1, 1] over the detector, of total degree 2
  * (LSST's ChebyshevBoundedField orderX = orderY = 2, triangular), with clipping at 4 sigma of the MAD
- * (numSigmaClip 4, numIter 4); the order drops when too few stars remain (minDegreesOfFreedom 1).
+ * (numSigmaClip 4, numIter 4); the order drops when too few stars remain (minDegreesOfFreedom 1), and
+ * to 0 (a constant) when the stars' positions spread over less than 0.1 of the width or height in rms (a
+ * row of stars fixes no slope across the image).
  * Applying multiplies each source's flux by the field at its position and adds the field's error in
  * quadrature to the flux error; `<algorithm>_apCorr`, `_apCorrErr` and `_flag_apCorr` columns say what
  * was done. The error of the field at a point is the rms scatter of the clipped ratios over sqrt(n),
@@ -68,6 +70,9 @@ export function evaluateApertureCorrection(field: ApertureCorrectionField, x: nu
   return b.reduce((s, bk, k) => s + bk * field.coefficients[k]!, 0);
 }
 
+/** Least rms spread of the stars' positions, as a fraction of the image's width and height, for a varying field. */
+const MIN_SPREAD = 0.1;
+
 /**
  * Fits one algorithm's correction field on the stars `use` (indices into the catalogue); undefined when
  * fewer than two stars have finite fluxes.
@@ -87,6 +92,12 @@ export function fitApertureCorrection(catalog: SourceCatalog, algorithm: string,
   for (let iter = 0; iter <= config.numIter; iter++) {
     order = config.order;
     while (order > 0 && stars.length - chebyshevTerms(order).length < 1) order--;
+    // Stars bunched along one axis (a row of them) cannot fix a slope across the image: a constant then.
+    const spread = (v: number[]): number => {
+      const m = v.reduce((a, b) => a + b, 0) / v.length;
+      return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+    };
+    if (spread(stars.map((k) => xs[k]! / width)) < MIN_SPREAD || spread(stars.map((k) => ys[k]! / height)) < MIN_SPREAD) order = 0;
     const terms = chebyshevTerms(order).length;
     const a = new Float64Array(stars.length * terms), b = new Float64Array(stars.length);
     stars.forEach((k, row) => {

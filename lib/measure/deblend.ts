@@ -1,7 +1,7 @@
 /**
  * Deblending and measurement of every source (LSST meas_deblender's SourceDeblendTask, the SDSS
  * deblender, reduced to its symmetric templates, and meas_base's NoiseReplacer):
- * - peaks are culled first: a fainter peak is kept only if it stands out from the saddle on the straight
+ * - peaks are culled first (unless cullPeaks is off): a fainter peak is kept only if it stands out from the saddle on the straight
  *   line to every brighter kept peak by minPeakProminence (5) sigma of the 3x3-mean image's noise (the
  *   role of the SDSS deblender's and SExtractor's contrast tests: noise bumps and structure inside one
  *   galaxy are not separate sources);
@@ -30,9 +30,11 @@ export interface DeblendConfig {
   maxNumberOfPeaks: number;
   /** Least rise of a fainter peak above its saddle with a brighter one, in sigma of the 3x3-mean noise. */
   minPeakProminence: number;
+  /** Cull the peaks by prominence (false: every given peak gets a child, as when peaks were merged across bands). */
+  cullPeaks: boolean;
 }
 
-export const DEFAULT_DEBLEND_CONFIG: Readonly<DeblendConfig> = Object.freeze({ maxFootprintSize: 2000, maxNumberOfPeaks: 200, minPeakProminence: 5 });
+export const DEFAULT_DEBLEND_CONFIG: Readonly<DeblendConfig> = Object.freeze({ maxFootprintSize: 2000, maxNumberOfPeaks: 200, minPeakProminence: 5, cullPeaks: true });
 
 /** The 3x3 mean of the image at (x, y) and its noise (from the variance plane). */
 function boxMean(image: MaskedImage, x: number, y: number): { value: number; sigma: number } {
@@ -133,7 +135,7 @@ export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprin
     const parentIndex = sources.length;
     const box = footprintBBox(detected);
     const tooBig = !box || box.x1 - box.x0 + 1 > config.maxFootprintSize || box.y1 - box.y0 + 1 > config.maxFootprintSize || detected.peaks.length > config.maxNumberOfPeaks;
-    const fp: Footprint = tooBig ? detected : { spans: detected.spans, peaks: significantPeaks(image, detected, config.minPeakProminence) };
+    const fp: Footprint = tooBig || !config.cullPeaks ? detected : { spans: detected.spans, peaks: significantPeaks(image, detected, config.minPeakProminence) };
     const blended = fp.peaks.length > 1 && !tooBig;
     sources.push({ footprint: fp, values: footprintValues(image, fp), parent: 0, nChild: blended ? fp.peaks.length : 0, primary: !blended });
     if (!blended) continue;

@@ -18,8 +18,9 @@
  * - ext_photometryKron_KronFlux: Kron's first-moment radius r1 = sum(r I) / sum(I) within 6 sigma of
  *   the adaptive ellipse (nSigmaForRadius 6), flux in the ellipse of radius 2.5 r1 (nRadiusForFlux),
  *   pixels subsampled 5 x 5 on its boundary; _radius is r1 (px, along the ellipse's geometric mean axis);
- * - base_PixelFlags: edge (footprint touches the image border or EDGE), and for INTRP, SAT, CR, BAD,
- *   SUSPECT the flag anywhere in the footprint and _Center in the 3 x 3 pixels at the centroid;
+ * - base_PixelFlags: edge (footprint touches the image border, EDGE or NO_DATA), and for INTRP, SAT, CR,
+ *   BAD, SUSPECT (pixelFlagPlanes; coadds add CLIPPED, SENSOR_EDGE, INEXACT_PSF as LSST's) the flag
+ *   anywhere in the footprint and _Center in the 3 x 3 pixels at the centroid;
  * - footprint area and peak significance. Every flux has its instFluxErr; every algorithm its _flag.
  * Catalogues are columnar (SourceCatalog), named as LSST's so users' habits carry over.
  */
@@ -42,12 +43,19 @@ export function apertureName(radius: number): string {
   return radius.toFixed(1).replace('.', '_');
 }
 
+/** Mask planes PixelFlags reports, with their column fragments (LSST's defaults). */
+export const PIXEL_FLAG_PLANES: readonly [string, string][] = [['INTRP', 'interpolated'], ['SAT', 'saturated'], ['CR', 'cr'], ['BAD', 'bad'], ['SUSPECT', 'suspect']];
+/** The planes LSST's coadd measurement adds (masksFpAnywhere / masksFpCenter += CLIPPED, SENSOR_EDGE, INEXACT_PSF). */
+export const COADD_PIXEL_FLAG_PLANES: readonly [string, string][] = [...PIXEL_FLAG_PLANES, ['CLIPPED', 'clipped'], ['SENSOR_EDGE', 'sensor_edge'], ['INEXACT_PSF', 'inexact_psf']];
+
 export interface MeasurementConfig {
   radii: readonly number[];
   /** Kron: sums over nSigmaForRadius sigma of the adaptive ellipse; flux within nRadiusForFlux x r1. */
   kronNSigmaForRadius: number;
   kronNRadiusForFlux: number;
   kronMaxRadius: number;
+  /** Mask planes reported by base_PixelFlags (anywhere and Center), with their column fragments. */
+  pixelFlagPlanes: readonly (readonly [string, string])[];
 }
 
 export const DEFAULT_MEASUREMENT_CONFIG: Readonly<MeasurementConfig> = Object.freeze({
@@ -55,10 +63,9 @@ export const DEFAULT_MEASUREMENT_CONFIG: Readonly<MeasurementConfig> = Object.fr
   kronNSigmaForRadius: 6,
   kronNRadiusForFlux: 2.5,
   kronMaxRadius: 200,
+  pixelFlagPlanes: PIXEL_FLAG_PLANES,
 });
 
-/** Mask planes PixelFlags reports, with their column fragments. */
-const PIXEL_FLAG_PLANES: readonly [string, string][] = [['INTRP', 'interpolated'], ['SAT', 'saturated'], ['CR', 'cr'], ['BAD', 'bad'], ['SUSPECT', 'suspect']];
 
 function numberColumn(n: number): Float64Array {
   return new Float64Array(n).fill(NaN);
@@ -168,7 +175,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
   const gFlag = flag('base_GaussianFlux_flag');
   const area = num('footprint_area'), significance = num('peak_significance');
   const edge = flag('base_PixelFlags_flag_edge');
-  const edgeBits = bit('EDGE');
+  const edgeBits = bit('EDGE') | bit('NO_DATA'); // LSST's flag_edge: EDGE or NO_DATA
   const satBits = bit('SAT');
   const satFit = flag('base_SdssCentroid_flag_saturatedFit');
   const maxShift = Math.max(3, 2 * psf.sigma);
@@ -233,7 +240,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     const cx = Math.round(x[k]!), cy = Math.round(y[k]!);
     for (let j = cy - 1; j <= cy + 1; j++) for (let i = cx - 1; i <= cx + 1; i++) if (i >= 0 && j >= 0 && i < width && j < height) centre |= image.mask[j * width + i]!;
     edge[k] = box.x0 + origin.x0 === 0 || box.y0 + origin.y0 === 0 || box.x1 + origin.x0 === origin.fullWidth - 1 || box.y1 + origin.y0 === origin.fullHeight - 1 || (any & edgeBits) !== 0;
-    for (const [plane, name] of PIXEL_FLAG_PLANES) {
+    for (const [plane, name] of config.pixelFlagPlanes) {
       const b = bit(plane);
       flag(`base_PixelFlags_flag_${name}`)[k] = (any & b) !== 0;
       flag(`base_PixelFlags_flag_${name}Center`)[k] = (centre & b) !== 0;

@@ -26,6 +26,7 @@ import type { FitsHeader } from '../fits/header.js';
 import { parseCameraDescription } from '../sim/camera.js';
 import type { RawFrameInput } from '../tasks/rawInput.js';
 import { readSourceCatalog, writeSourceCatalog, type SourceCatalog } from '../measure/sourceCatalog.js';
+import { readFootprintSet, writeFootprintSet, type FootprintSet } from '../measure/footprintSet.js';
 import { readBackground, writeBackground, type BackgroundModel } from '../measure/background.js';
 import { readReferenceShard } from '../sim/referenceCatalog.js';
 import { skyMapFromJson } from '../skymap/skyMap.js';
@@ -49,6 +50,7 @@ export const STORAGE_CLASS_EXTENSIONS: Readonly<Record<string, string>> = {
   Camera: 'yaml',
   Exposure: 'fits',
   SourceCatalog: 'fits',
+  FootprintSet: 'fits',
   Background: 'fits',
   ReferenceShard: 'fits',
   SkyMap: 'json',
@@ -86,6 +88,8 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
     }
     case 'SourceCatalog':
       return readSourceCatalog(bytes, name);
+    case 'FootprintSet':
+      return readFootprintSet(bytes, name);
     case 'Background':
       return readBackground(bytes, name);
     case 'ReferenceShard':
@@ -118,12 +122,14 @@ export function encodeDataset(storageClass: string, value: unknown, name: string
     }
     case 'SourceCatalog':
       return writeSourceCatalog(value as SourceCatalog, name);
+    case 'FootprintSet':
+      return writeFootprintSet(value as FootprintSet, name);
     case 'Background':
       return writeBackground(value as readonly BackgroundModel[]);
     case 'TaskLog':
       return new TextEncoder().encode((value as readonly TaskLogRecord[]).map((r) => `${JSON.stringify(r)}\n`).join(''));
     default:
-      throw new StorageClassError(`${name}: no writer for storage class '${storageClass}' (writable: Exposure, SourceCatalog, Background, TaskLog)`);
+      throw new StorageClassError(`${name}: no writer for storage class '${storageClass}' (writable: Exposure, SourceCatalog, FootprintSet, Background, TaskLog)`);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The registry of Tessera's tasks by name, as pipeline YAML files and the executor refer to them:
- * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage, calibrate, makeWarp and assembleCoadd. `getTask` throws UnknownTaskError
+ * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage, calibrate, makeWarp, assembleCoadd, detectCoaddSources,
+ * mergeCoaddDetections and measureCoaddSources. `getTask` throws UnknownTaskError
  * naming the known tasks.
  */
 import { buildBias } from '../tasks/buildBias.js';
@@ -11,6 +12,9 @@ import { characterizeImage } from '../tasks/characterizeImage.js';
 import { calibrate } from '../tasks/calibrate.js';
 import { makeWarp } from '../tasks/makeWarp.js';
 import { assembleCoadd } from '../tasks/assembleCoadd.js';
+import { detectCoaddSources } from '../tasks/detectCoaddSources.js';
+import { mergeCoaddDetections } from '../tasks/mergeCoaddDetections.js';
+import { measureCoaddSources } from '../tasks/measureCoaddSources.js';
 import type { AnyTask } from './task.js';
 
 export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
@@ -22,6 +26,9 @@ export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
   [calibrate.name]: calibrate,
   [makeWarp.name]: makeWarp,
   [assembleCoadd.name]: assembleCoadd,
+  [detectCoaddSources.name]: detectCoaddSources,
+  [mergeCoaddDetections.name]: mergeCoaddDetections,
+  [measureCoaddSources.name]: measureCoaddSources,
 });
 
 export class UnknownTaskError extends Error {

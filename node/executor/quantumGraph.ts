@@ -234,7 +234,7 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
     if (!registered.has(datasetType)) return [];
     let refs = queried.get(datasetType);
     if (!refs) {
-      refs = await registry.queryDatasets({ datasetTypes: [datasetType], collections: options.collections });
+      refs = findFirst(await registry.queryDatasets({ datasetTypes: [datasetType], collections: options.collections }), options.collections);
       queried.set(datasetType, refs);
     }
     return refs;
@@ -439,4 +439,22 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
     tasks: summaries,
     quanta,
   };
+}
+
+/**
+ * Butler's find-first search: of the datasets with one data ID in RUN collections named in the search
+ * path, only the one in the earliest such collection (a rerun's output shadows the run it read from).
+ * Datasets found through other collections (chains, calibration collections with validity ranges) stay.
+ */
+export function findFirst(refs: readonly DatasetRef[], collections: readonly string[] | undefined): DatasetRef[] {
+  if (!collections) return [...refs];
+  const rank = (r: DatasetRef): number => collections.indexOf(r.run);
+  const key = (r: DatasetRef): string => JSON.stringify(Object.entries(r.dataId).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const best = new Map<string, DatasetRef>();
+  for (const r of refs) {
+    if (rank(r) < 0) continue;
+    const seen = best.get(key(r));
+    if (!seen || rank(r) < rank(seen)) best.set(key(r), r);
+  }
+  return refs.filter((r) => rank(r) < 0 || best.get(key(r)) === r);
 }

@@ -1,12 +1,15 @@
 // The executor's small helpers: thread CPU time from /proc/thread-self/stat grows with work done on the
 // calling thread only; transient I/O errors are retried and others are not; a claim naming a live
-// process of this host is alive, a dead pid's is not, another host's is judged by its heartbeat.
+// process of this host is alive, a dead pid's is not, another host's is judged by its heartbeat; the
+// graph's dataset search is find-first over the RUN collections of the search path.
 import { describe, expect, it } from 'vitest';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { threadCpu } from '../../node/executor/threadCpu.js';
 import { withTransientRetry } from '../../node/executor/transientRetry.js';
 import { claimantAlive, HEARTBEAT_TIMEOUT_S } from '../../node/executor/graphExecutor.js';
+import { findFirst } from '../../node/executor/quantumGraph.js';
+import type { DatasetRef } from '../../node/repository/registry.js';
 
 function spin(ms: number): void {
   const end = Date.now() + ms;
@@ -60,5 +63,13 @@ describe('executor helpers', () => {
     expect(claimantAlive('elsewhere.example/123/abc', recent)).toBe(true);
     expect(claimantAlive('elsewhere.example/123/abc', old)).toBe(false);
     expect(claimantAlive(null, recent)).toBe(false);
+  });
+
+  it('finds the first of a data ID\'s datasets along the search path, keeping those found through other collections', () => {
+    const ref = (id: string, run: string, patch: number): DatasetRef => ({ id, datasetType: 'deepCoadd', dataId: { band: 'r', patch }, run, path: `${run}/${id}`, size: 1, checksum: '', ingestDate: '' });
+    const refs = [ref('a', 'old', 1), ref('b', 'new', 1), ref('c', 'old', 2), ref('d', 'calib-run', 1), ref('e', 'calib-run', 1)];
+    expect(findFirst(refs, ['new', 'old']).map((r) => r.id)).toEqual(['b', 'c', 'd', 'e']);
+    expect(findFirst(refs, ['old', 'new']).map((r) => r.id)).toEqual(['a', 'c', 'd', 'e']);
+    expect(findFirst(refs, undefined)).toHaveLength(5);
   });
 });

@@ -1,0 +1,124 @@
+/**
+ * detectCoaddSources: detection on one patch's coadd in one band (LSST pipe_tasks DetectCoaddSourcesTask):
+ *  1. a background of large bins (backgroundBinSize 4096 px, LSST's coadd default: the calexps'
+ *     backgrounds were already subtracted, so what is left is a near-constant residual and large bins
+ *     cannot eat galaxies' outskirts), estimated, subtracted, then re-estimated once with the detections
+ *     masked (reEstimateBackground, HSC's setting) and stored on its own;
+ *  2. detection with the coadd PSF's sigma at thresholdValue 5 in units of the smoothed image's measured
+ *     noise (thresholdType pixel_stdev, LSST's coadd setting, so that it does not depend on the variance
+ *     plane), footprints grown by 2.4 sigma;
+ *  3. the variance plane rescaled to the pixels' scatter off the detections (lib/coadd/scaleVariance.ts,
+ *     ScaleVarianceTask; LSST rescales first, its coadds carrying the calexps' DETECTED planes to keep
+ *     sources out: without them a field whose sources cover 3 % of the pixels biases the factor by 9 %);
+ *     a factor outside [1/maxVarianceScale, maxVarianceScale] is an error naming the coadd;
+ *  4. each footprint's peaks culled by prominence (lib/measure/deblend.ts significantPeaks, 5 sigma) so
+ *     that the peaks merged across bands are the sources the deblender will make.
+ * Pixels without data (NO_DATA, NaN in the coadd) take no part, and stay NaN in deepCoadd_calexp.
+ * Not done: DynamicDetectionTask's sky-object rescaling of the threshold and its background tweak.
+ * Outputs: deepCoadd_calexp (the coadd, background subtracted, variance scaled, DETECTED set, its PSF),
+ * deepCoadd_calexp_background, and deepCoadd_det (the footprints and peaks).
+ */
+import type { BackgroundModel } from '../measure/background.js';
+import { detectWithBackground } from '../measure/detection.js';
+import { significantPeaks } from '../measure/deblend.js';
+import type { FootprintSet } from '../measure/footprintSet.js';
+import { varianceScaleFactor } from '../coadd/scaleVariance.js';
+import { badInput, type Task } from '../pipeline/task.js';
+import type { ExposureWithPsf } from './characterizeImage.js';
+
+export interface DetectCoaddSourcesConfig {
+  thresholdValue: number;
+  backgroundBinSize: number;
+  doScaleVariance: boolean;
+  maxVarianceScale: number;
+  minPeakProminence: number;
+}
+
+export interface DetectCoaddSourcesInputs {
+  exposure: ExposureWithPsf;
+}
+
+export interface DetectCoaddSourcesOutputs {
+  outputExposure: ExposureWithPsf;
+  outputBackground: BackgroundModel[];
+  outputSources: FootprintSet;
+}
+
+const COADD_DIMENSIONS = ['band', 'skymap', 'tract', 'patch'] as const;
+
+export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourcesInputs, DetectCoaddSourcesOutputs> = {
+  name: 'detectCoaddSources',
+  summary: 'Detect sources on a patch\'s coadd in one band: variance rescaled, a large-bin background, 5-sigma footprints with their peaks.',
+  dimensions: COADD_DIMENSIONS,
+  connections: {
+    inputs: {
+      exposure: { datasetType: 'deepCoadd', dimensions: COADD_DIMENSIONS, storageClass: 'Exposure', doc: 'The coadd with its PSF.' },
+    },
+    outputs: {
+      outputExposure: { datasetType: 'deepCoadd_calexp', dimensions: COADD_DIMENSIONS, storageClass: 'Exposure', doc: 'The coadd, background subtracted, DETECTED set.' },
+      outputBackground: { datasetType: 'deepCoadd_calexp_background', dimensions: COADD_DIMENSIONS, storageClass: 'Background', doc: 'The background subtracted.' },
+      outputSources: { datasetType: 'deepCoadd_det', dimensions: COADD_DIMENSIONS, storageClass: 'FootprintSet', doc: 'Footprints and peaks (tract pixels on disk).' },
+    },
+  },
+  config: {
+    thresholdValue: { type: 'number', min: 0, exclusiveMin: true, default: 5, description: 'Detection threshold, sigma of the smoothed image\'s measured noise (LSST 5, pixel_stdev).' },
+    backgroundBinSize: { type: 'number', integer: true, min: 8, default: 4096, description: 'Background bin size, pixels (LSST coadd default 4096).' },
+    doScaleVariance: { type: 'boolean', default: true, description: 'Rescale the variance plane to the pixels\' scatter (LSST ScaleVarianceTask).' },
+    maxVarianceScale: { type: 'number', min: 1, default: 10, description: 'Largest variance factor (or its inverse) accepted (LSST ScaleVarianceTask limit 10).' },
+    minPeakProminence: { type: 'number', min: 0, default: 5, description: 'Least rise of a peak above its saddle with a brighter one, sigma: fainter peaks are dropped.' },
+  },
+
+  run(inputs, config, context) {
+    const coadd = inputs.exposure;
+    const psf = coadd.psf;
+    if (!psf) throw badInput(detectCoaddSources, context, 'exposure', 'the coadd has no PSF model (COADDPSF F: its warps carried none)');
+    const planes = coadd.maskPlanes;
+    const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
+    const noData = bit('NO_DATA');
+    const n = coadd.width * coadd.height;
+    // NaN pixels (no data) become 0 for the convolution and background; NaN again in the output.
+    const image = new Float32Array(n), variance = Float32Array.from(coadd.variance);
+    let good = 0;
+    for (let i = 0; i < n; i++) {
+      const v = coadd.image[i]!;
+      if (Number.isFinite(v) && !(coadd.mask[i]! & noData)) { image[i] = v; good++; }
+    }
+    if (good === 0) throw badInput(detectCoaddSources, context, 'exposure', 'the coadd has no pixel with data');
+
+    const masked = { width: coadd.width, height: coadd.height, image, variance, mask: coadd.mask, maskPlanes: planes };
+    const found = detectWithBackground(context.tessera, masked, {
+      background: { binSize: config.backgroundBinSize }, detection: { psfSigma: psf.sigma, thresholdValue: config.thresholdValue, thresholdType: 'pixel_stdev' }, iterations: 1,
+    });
+    let factor = 1;
+    if (config.doScaleVariance) {
+      const bad = bit('DETECTED') | bit('DETECTED_NEGATIVE') | bit('BAD') | bit('SAT') | noData | bit('INTRP');
+      const scale = varianceScaleFactor(found.image, variance, found.detection.mask, bad);
+      if (!(scale.factor >= 1 / config.maxVarianceScale && scale.factor <= config.maxVarianceScale)) {
+        throw badInput(detectCoaddSources, context, 'exposure', `its variance plane is off from the pixels' scatter by a factor ${scale.factor.toPrecision(3)} (${scale.pixels} good pixels; accepted within ${config.maxVarianceScale}x)`);
+      }
+      factor = scale.factor;
+      for (let i = 0; i < n; i++) variance[i] = variance[i]! * factor;
+    }
+    const subtracted = { ...masked, image: found.image, mask: found.detection.mask };
+    let peaks = 0, culled = 0;
+    const footprints = found.detection.positive.map((fp) => {
+      const kept = fp.peaks.length > 1 ? significantPeaks(subtracted, fp, config.minPeakProminence) : fp.peaks;
+      peaks += kept.length;
+      culled += fp.peaks.length - kept.length;
+      return { spans: fp.spans, peaks: kept };
+    });
+    for (let i = 0; i < n; i++) if (coadd.mask[i]! & noData) found.image[i] = NaN;
+
+    const metadata = coadd.metadata.clone();
+    metadata.set('VARSCALE', factor, 'factor applied to the variance plane', { real: true });
+    metadata.set('DETNOISE', found.detection.noise, '[nJy] noise of the smoothed image', { real: true });
+    metadata.set('NFOOTPR', footprints.length, 'footprints detected');
+    metadata.set('NPEAKS', peaks, 'peaks kept');
+    context.log.info(`${footprints.length} footprints, ${peaks} peaks (${culled} culled) at ${config.thresholdValue} sigma; variance scaled by ${factor.toFixed(3)}`,
+      { footprints: footprints.length, peaks, culled, varianceScale: factor });
+    const outputExposure: ExposureWithPsf = { ...coadd, image: found.image, variance, mask: found.detection.mask, metadata, psf };
+    const detMetadata = metadata.clone();
+    const outputSources: FootprintSet = { footprints, x0: coadd.x0, y0: coadd.y0, width: coadd.width, height: coadd.height, metadata: detMetadata };
+    return { outputExposure, outputBackground: [found.background], outputSources };
+  },
+};

@@ -1,0 +1,189 @@
+// detectCoaddSources, mergeCoaddDetections and measureCoaddSources on a simulated two-band coadd of one
+// patch (nJy, a Gaussian PSF of sigma 2.5 px, unit noise): the variance plane, deliberately 1.5x too
+// small, is rescaled to the pixels' scatter; a constant residual background is removed; stars seen in both
+// bands merge into one peak flagged in both, a star seen in r only is a peak of r only, a close pair
+// (12 px) stays two peaks; every band measures the same rows, with isolated stars' PSF fluxes within 3 sigma
+// (aperture-corrected to the 12-px aperture: for a Gaussian, 1 - exp(-12^2 / (2 sigma^2)) of the total)
+// and centroids within 4 sigma (errors under 0.02 px); a source outside the patch's inner region is not primary; NO_DATA flags edge.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTessera } from '../../node/wasm.js';
+import type { Tessera } from '../../lib/wasm/loader.js';
+import { FitsHeader } from '../../lib/fits/header.js';
+import { runTask, type TaskContext } from '../../lib/pipeline/task.js';
+import { memoryLogger } from '../../lib/pipeline/logger.js';
+import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
+import { makeSkyMap, makeTract, patchById, patchWcsHeader, type SkyMap } from '../../lib/skymap/index.js';
+import { PsfexModel } from '../../lib/measure/psfModel.js';
+import { readFootprintSet, writeFootprintSet, type FootprintSet } from '../../lib/measure/footprintSet.js';
+import type { ExposureWithPsf } from '../../lib/tasks/characterizeImage.js';
+import { detectCoaddSources } from '../../lib/tasks/detectCoaddSources.js';
+import { mergeCoaddDetections } from '../../lib/tasks/mergeCoaddDetections.js';
+import { measureCoaddSources } from '../../lib/tasks/measureCoaddSources.js';
+import type { SourceCatalog } from '../../lib/measure/sourceCatalog.js';
+
+const SIGMA = 2.5, BACKGROUND = 3;
+const NO_DATA = 1 << MASK_PLANES.NO_DATA;
+let tessera: Tessera;
+let skyMap: SkyMap;
+let box: { x0: number; y0: number; width: number; height: number };
+let wcsHeader: FitsHeader;
+
+/** Stars in tract pixels: [x, y, g flux, r flux] (nJy). */
+const STARS: [number, number, number, number][] = [];
+
+function psfModel(): PsfexModel {
+  const size = 31, basis = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) basis[y * size + x] = Math.exp(-((x - 15) ** 2 + (y - 15) ** 2) / (2 * SIGMA * SIGMA));
+  return new PsfexModel({ polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [150, 150], polScale: [150, 150], polDeg: 0, sampling: 1, width: size, height: size, basis });
+}
+
+function coadd(band: 'g' | 'r', seed: number): ExposureWithPsf {
+  const { width: W, height: H, x0, y0 } = box;
+  const image = new Float32Array(W * H), variance = new Float32Array(W * H).fill(1 / 1.5), mask = new Int32Array(W * H);
+  let s = seed >>> 0;
+  const u = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  for (let i = 0; i < image.length; i++) image[i] = BACKGROUND + Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  for (const [tx, ty, fg, fr] of STARS) {
+    const f = band === 'g' ? fg : fr, cx = tx - x0, cy = ty - y0;
+    if (f === 0) continue;
+    for (let y = Math.max(0, Math.floor(cy - 15)); y < Math.min(H, cy + 15); y++) for (let x = Math.max(0, Math.floor(cx - 15)); x < Math.min(W, cx + 15); x++) {
+      image[y * W + x] += (f / (2 * Math.PI * SIGMA * SIGMA)) * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * SIGMA * SIGMA));
+    }
+  }
+  // No data in the last 12 columns.
+  for (let y = 0; y < H; y++) for (let x = W - 12; x < W; x++) { image[y * W + x] = NaN; variance[y * W + x] = NaN; mask[y * W + x] = NO_DATA; }
+  const metadata = new FitsHeader();
+  metadata.set('BAND', band).set('TRACT', 0).set('PATCH', 4);
+  return { width: W, height: H, x0, y0, image, variance, mask, maskPlanes: { ...MASK_PLANES }, metadata, wcsHeader, psf: psfModel() };
+}
+
+const context = (band: string | undefined, log = memoryLogger()): TaskContext & { log: ReturnType<typeof memoryLogger> } => ({
+  tessera, log,
+  refs: {
+    quantum: { ...(band ? { band } : {}), skymap: 'test', tract: 0, patch: 4 },
+    inputs: { catalogs: [{ datasetType: 'deepCoadd_det', dataId: { band: 'g' } }, { datasetType: 'deepCoadd_det', dataId: { band: 'r' } }] },
+  },
+});
+
+let det: Record<'g' | 'r', FootprintSet>;
+let merged: FootprintSet;
+let meas: Record<'g' | 'r', SourceCatalog>;
+let calexps: Record<'g' | 'r', ExposureWithPsf>;
+
+beforeAll(async () => {
+  tessera = await loadTessera('release');
+  skyMap = makeSkyMap('test', [makeTract({ id: 0, centerRa: 150, centerDec: 2, pixelScaleArcsec: 0.168, width: 750, height: 750, patchInnerSize: 250, patchBorder: 25 })]);
+  const tract = skyMap.tracts[0]!, patch = patchById(tract, 4);
+  box = patch.outer;
+  wcsHeader = patchWcsHeader(tract, patch);
+  const { x0, y0 } = box;
+  // A grid of isolated stars in both bands, one star in r only, a close pair (12 px), one on the inner border.
+  for (let j = 0; j < 4; j++) for (let i = 0; i < 4; i++) STARS.push([x0 + 40 + 60 * i, y0 + 40 + 60 * j, 2000 + 500 * i, 3000 + 400 * j]);
+  STARS.push([x0 + 70, y0 + 250, 0, 2500]);
+  STARS.push([x0 + 200, y0 + 260, 4000, 4000], [x0 + 212, y0 + 260, 2500, 2500]);
+  STARS.push([x0 + 25, y0 + 280, 3000, 3000]); // below the inner region (y0 + 25 .. y0 + 274)
+  det = {} as typeof det;
+  calexps = {} as typeof calexps;
+  for (const [band, seed] of [['g', 11], ['r', 23]] as const) {
+    const out = runTask(detectCoaddSources, { exposure: coadd(band, seed) }, {}, context(band));
+    // Through the file format, as the pipeline passes them.
+    det[band] = readFootprintSet(writeFootprintSet(out.outputSources), `det ${band}`);
+    calexps[band] = out.outputExposure;
+  }
+  merged = readFootprintSet(writeFootprintSet(runTask(mergeCoaddDetections, { catalogs: [det.g, det.r], skyMap }, {}, context(undefined)).outputCatalog), 'mergeDet');
+  meas = {
+    g: runTask(measureCoaddSources, { exposure: calexps.g, sources: merged, skyMap }, {}, context('g')).outputSources,
+    r: runTask(measureCoaddSources, { exposure: calexps.r, sources: merged, skyMap }, {}, context('r')).outputSources,
+  };
+});
+
+/** The merged peak nearest a tract position, with its band flags. */
+function peakNear(tx: number, ty: number): { d: number; g: boolean; r: boolean } {
+  let best = { d: Infinity, g: false, r: false }, k = 0;
+  for (const fp of merged.footprints) for (const p of fp.peaks) {
+    const d = Math.hypot(p.fx + merged.x0 - tx, p.fy + merged.y0 - ty);
+    if (d < best.d) best = { d, g: merged.peakFlags!.merge_peak_g![k]!, r: merged.peakFlags!.merge_peak_r![k]! };
+    k++;
+  }
+  return best;
+}
+
+describe('detectCoaddSources', () => {
+  it('rescales the variance to the pixels\' scatter, removes the residual background, and keeps NO_DATA as NaN', () => {
+    for (const band of ['g', 'r'] as const) {
+      const c = calexps[band];
+      expect(Math.abs(c.metadata.getNumber('VARSCALE')! / 1.5 - 1), band).toBeLessThan(0.03);
+      const sky: number[] = [];
+      for (let i = 0; i < c.image.length; i++) if (!(c.mask[i]! & ((1 << MASK_PLANES.DETECTED) | NO_DATA))) sky.push(c.image[i]!);
+      const mean = sky.reduce((a, b) => a + b, 0) / sky.length;
+      expect(Math.abs(mean), `${band}: mean sky ${mean.toFixed(4)} nJy after subtraction`).toBeLessThan(0.02);
+      expect(Number.isNaN(c.image[c.width - 1]!)).toBe(true);
+      expect(c.psf).toBeDefined();
+    }
+    expect(det.g.metadata!.getNumber('NFOOTPR')).toBe(det.g.footprints.length);
+  });
+});
+
+describe('mergeCoaddDetections', () => {
+  it('merges peaks seen in both bands, keeps a star of one band, and keeps a close pair apart', () => {
+    for (const [tx, ty, fg] of STARS) {
+      const p = peakNear(tx, ty);
+      expect(p.d, `peak at (${tx}, ${ty})`).toBeLessThan(1);
+      expect(p.r).toBe(true);
+      expect(p.g).toBe(fg > 0);
+    }
+    expect(merged.footprints.reduce((s, f) => s + f.peaks.length, 0)).toBe(STARS.length);
+    expect(merged.metadata!.getString('MRGBANDS')).toBe('r,g');
+  });
+});
+
+describe('measureCoaddSources', () => {
+  it('measures the same rows in every band, with PSF fluxes within 3 sigma and centroids within 4 sigma (errors under 0.02 px)', () => {
+    expect(meas.g.length).toBe(meas.r.length);
+    expect(Array.from(meas.g.columns.id as Int32Array)).toEqual(Array.from(meas.r.columns.id as Int32Array));
+    const ee12 = 1 - Math.exp(-(12 * 12) / (2 * SIGMA * SIGMA));
+    let checked = 0;
+    for (const band of ['g', 'r'] as const) {
+      const c = meas[band].columns;
+      const x = c.base_SdssCentroid_x as Float64Array, y = c.base_SdssCentroid_y as Float64Array;
+      const xErr = c.base_SdssCentroid_xErr as Float64Array, yErr = c.base_SdssCentroid_yErr as Float64Array;
+      const flux = c.base_PsfFlux_flux as Float64Array, err = c.base_PsfFlux_fluxErr as Float64Array;
+      for (const [tx, ty, fg, fr] of STARS.slice(0, 16)) {
+        const k = Array.from(x).findIndex((_, r) => Math.hypot(x[r]! + box.x0 - tx, y[r]! + box.y0 - ty) < 1);
+        expect(k, `source at (${tx}, ${ty})`).toBeGreaterThanOrEqual(0);
+        const pull = Math.hypot((x[k]! + box.x0 - tx) / xErr[k]!, (y[k]! + box.y0 - ty) / yErr[k]!);
+        expect(pull, `${band} centroid at (${tx}, ${ty})`).toBeLessThan(4);
+        expect(xErr[k]!).toBeLessThan(0.02);
+        const truth = (band === 'g' ? fg : fr) * ee12;
+        expect(Math.abs(flux[k]! - truth), `${band} PSF flux ${flux[k]!.toFixed(1)} vs ${truth.toFixed(1)} +- ${err[k]!.toFixed(1)}`).toBeLessThan(3 * err[k]!);
+        expect((c.detect_isPrimary as boolean[])[k], `primary: inner ${(c.detect_isPatchInner as boolean[])[k]} parent ${(c.parent as Int32Array)[k]} nChild ${(c.deblend_nChild as Int32Array)[k]}`).toBe(true);
+        checked++;
+      }
+      // The close pair: a parent with two children, both primary.
+      const nChild = c.deblend_nChild as Int32Array;
+      expect(Array.from(nChild).filter((n) => n === 2).length).toBe(1);
+      // Inside the patch's inner region or not, as its centroid; the star below it is not primary.
+      const inner = patchById(skyMap.tracts[0]!, 4).inner;
+      const inside = (r: number): boolean => {
+        const tx = x[r]! + box.x0, ty = y[r]! + box.y0;
+        return tx >= inner.x0 - 0.5 && tx < inner.x0 + inner.width - 0.5 && ty >= inner.y0 - 0.5 && ty < inner.y0 + inner.height - 0.5;
+      };
+      expect((c.detect_isPatchInner as boolean[]).every((v, r) => v === inside(r))).toBe(true);
+      const below = Array.from(x).findIndex((_, r) => Math.hypot(x[r]! - 25, y[r]! - 280) < 1);
+      expect((c.detect_isPrimary as boolean[])[below]).toBe(false);
+      // Sources touching the NO_DATA columns are flagged edge.
+      const edge = c.base_PixelFlags_flag_edge as boolean[];
+      expect(Array.from(x).every((xv, r) => !(xv > box.width - 14 && xv < box.width - 12) || edge[r])).toBe(true);
+      expect(c.merge_peak_g).toBeDefined();
+      expect(c.coord_ra).toBeDefined();
+    }
+    expect(checked).toBe(32);
+  });
+
+  it('names a merged catalogue on another box and a coadd without a PSF', () => {
+    const other = { ...merged, x0: merged.x0 + 1 };
+    expect(() => runTask(measureCoaddSources, { exposure: calexps.g, sources: other, skyMap }, {}, context('g'))).toThrow(/input 'sources'.*differs from the coadd's/);
+    const { psf: _psf, ...bare } = calexps.g;
+    expect(() => runTask(detectCoaddSources, { exposure: bare }, {}, context('g'))).toThrow(/no PSF model/);
+  });
+});
