@@ -21,7 +21,7 @@
 import type { Tessera } from '../wasm/loader.js';
 import type { MaskedImage } from './background.js';
 import { footprintBBox, type Footprint } from './footprint.js';
-import { measureSources, DEFAULT_MEASUREMENT_CONFIG, type MeasurementConfig } from './measurement.js';
+import { measureSources, DEFAULT_MEASUREMENT_CONFIG, type ForcedSource, type MeasurementConfig } from './measurement.js';
 import type { PsfLike } from './psf.js';
 import type { Column, SourceCatalog } from './sourceCatalog.js';
 
@@ -125,9 +125,13 @@ function footprintValues(image: MaskedImage, footprint: Footprint): Float32Array
   return Float32Array.from(out);
 }
 
-/** Deblends the footprints and measures every parent and child (see the module comment). */
+/**
+ * Deblends the footprints and measures every parent and child (see the module comment); with `forced`
+ * (one per row, in the rows' order: parents, each followed by its children), each at its reference
+ * position and shape (lib/measure/measurement.ts forced measurement).
+ */
 export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike,
-  measurement: Partial<MeasurementConfig> = {}, overrides: Partial<DeblendConfig> = {}): SourceCatalog {
+  measurement: Partial<MeasurementConfig> = {}, overrides: Partial<DeblendConfig> = {}, forced?: readonly ForcedSource[]): SourceCatalog {
   const config = { ...DEFAULT_DEBLEND_CONFIG, ...overrides };
   const { width, height } = image;
   const sources: Source[] = [];
@@ -176,7 +180,7 @@ export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprin
         peaks: src.footprint.peaks.map((p) => ({ ...p, x: p.x - x0, y: p.y - y0, fx: p.fx - x0, fy: p.fy - y0 })),
       };
       rows.push(measureSources(tessera, { ...cut, width: cw, height: ch, ...(image.maskPlanes ? { maskPlanes: image.maskPlanes } : {}) }, [local], psf, measurement,
-        { x0, y0, fullWidth: width, fullHeight: height }));
+        { x0, y0, fullWidth: width, fullHeight: height }, forced ? [forced[k]] : undefined));
     });
   } finally {
     for (const src of sources) {

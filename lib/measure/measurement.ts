@@ -146,13 +146,50 @@ export interface CutoutOrigin {
 }
 
 /**
+ * A reference position and shape for forced measurement (LSST's forced plugins TransformedCentroid and
+ * TransformedShape): full-image pixels; the shape's second moments, pixels^2 (NaN: no shape).
+ */
+export interface ForcedSource {
+  readonly x: number;
+  readonly y: number;
+  readonly xx: number;
+  readonly yy: number;
+  readonly xy: number;
+}
+
+/**
+ * The Gaussian-weight flux at a fixed centre and shape (LSST GaussianFlux in forced mode): 2 sum(W I)
+ * with W = exp(-d^T M^-1 d / 2) of peak 1 over |d| < 4 sigma of the major axis, and its error from the
+ * variance plane; exact for a Gaussian source of that shape. NaN when the shape is not positive definite.
+ */
+function fixedGaussianFlux(image: MaskedImage, x: number, y: number, xx: number, yy: number, xy: number): { flux: number; err: number } {
+  const det = xx * yy - xy * xy;
+  if (!(det > 0 && xx > 0 && yy > 0)) return { flux: NaN, err: NaN };
+  const reach = 4 * Math.sqrt(0.5 * (xx + yy) + Math.sqrt(0.25 * (xx - yy) ** 2 + xy * xy));
+  let s = 0, v = 0;
+  for (let j = Math.max(0, Math.floor(y - reach)); j <= Math.min(image.height - 1, Math.ceil(y + reach)); j++) {
+    for (let i = Math.max(0, Math.floor(x - reach)); i <= Math.min(image.width - 1, Math.ceil(x + reach)); i++) {
+      const dx = i - x, dy = j - y;
+      const q = (yy * dx * dx - 2 * xy * dx * dy + xx * dy * dy) / det;
+      if (q > 16) continue;
+      const w = Math.exp(-0.5 * q), k = j * image.width + i;
+      s += w * image.image[k]!;
+      v += w * w * image.variance[k]!;
+    }
+  }
+  return { flux: 2 * s, err: 2 * Math.sqrt(v) };
+}
+
+/**
  * Measures one source per footprint (see the module comment). `image` is background-subtracted; its
  * variance plane gives the errors and its mask the pixel flags. With `origin`, `image` and the
  * footprints are a cut-out of a larger image: the PSF is evaluated, and positions and edge flags are
- * reported, in the full image's coordinates.
+ * reported, in the full image's coordinates. With `forced` (per footprint, LSST's forced measurement),
+ * a source's centroid is the given position (its errors NaN) and its shape the given moments: the Gaussian
+ * flux uses that fixed weight, the Kron flux that ellipse, apertures and the PSF fit that centre.
  */
 export function measureSources(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike, overrides: Partial<MeasurementConfig> = {},
-  origin: CutoutOrigin = { x0: 0, y0: 0, fullWidth: image.width, fullHeight: image.height }): SourceCatalog {
+  origin: CutoutOrigin = { x0: 0, y0: 0, fullWidth: image.width, fullHeight: image.height }, forced?: readonly (ForcedSource | undefined)[]): SourceCatalog {
   const config: MeasurementConfig = { ...DEFAULT_MEASUREMENT_CONFIG, ...overrides };
   const n = footprints.length;
   const { width, height } = image;
@@ -191,42 +228,56 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     // The PSF's moments at the peak serve the centroid's weight and the _psf_ columns (the peak is within
     // a pixel or two of the centroid; the model varies over hundreds).
     const pm = psf.momentsAt(px0 + origin.x0, py0 + origin.y0);
-    const c = sdssCentroid(image.image, image.variance, width, height, px0, py0, psfSigma(pm, psf.sigma), { maxShift });
-    if ((c.flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0) {
-      x[k] = c.x;
-      y[k] = c.y;
-      xErr[k] = c.xErr;
-      yErr[k] = c.yErr;
-      centroidFlag[k] = c.flags !== 0;
+    const reference = forced?.[k];
+    if (reference) {
+      x[k] = reference.x - origin.x0;
+      y[k] = reference.y - origin.y0;
+      sxx[k] = reference.xx;
+      syy[k] = reference.yy;
+      sxy[k] = reference.xy;
+      shapeFlag[k] = !(reference.xx > 0 && reference.yy > 0);
+      const g = fixedGaussianFlux(image, x[k]!, y[k]!, reference.xx, reference.yy, reference.xy);
+      gFlux[k] = g.flux;
+      gErr[k] = g.err;
+      gFlag[k] = !Number.isFinite(g.flux);
     } else {
-      x[k] = px0;
-      y[k] = py0;
-      centroidFlag[k] = true;
-    }
-    const m = adaptiveMoments(image.image, width, height, x[k]!, y[k]!, { sigma0: psf.sigma, variance: image.variance, maxShift });
-    if ((m.flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SHIFT)) === 0) {
-      sxx[k] = m.xx;
-      syy[k] = m.yy;
-      sxy[k] = m.xy;
-      gFlux[k] = m.flux;
-      gErr[k] = m.fluxErr;
-      shapeFlag[k] = gFlag[k] = m.flags !== 0;
-    } else {
-      shapeFlag[k] = gFlag[k] = true;
-    }
-    // A saturated core: the centroid from the unsaturated wings instead (lib/measure/saturatedCentroid.ts).
-    let satPixels = 0, sx = 0, sy = 0;
-    for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) if (image.mask[s.y * width + xx]! & satBits) { satPixels++; sx += xx; sy += s.y; }
-    if (satPixels > 0) {
-      const extent = Math.sqrt(satPixels / Math.PI);
-      const fit = saturatedCentroid(image.image, image.variance, image.mask, width, height, x[k]!, y[k]!, psf.sigma + extent / 2,
-        extent + 6 * psf.sigma, satBits | bit('BAD') | bit('NO_DATA'));
-      satFit[k] = fit !== undefined;
-      centroidFlag[k] = true;
-      if (fit) {
-        x[k] = fit.x;
-        y[k] = fit.y;
-        xErr[k] = yErr[k] = NaN;
+      const c = sdssCentroid(image.image, image.variance, width, height, px0, py0, psfSigma(pm, psf.sigma), { maxShift });
+      if ((c.flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0) {
+        x[k] = c.x;
+        y[k] = c.y;
+        xErr[k] = c.xErr;
+        yErr[k] = c.yErr;
+        centroidFlag[k] = c.flags !== 0;
+      } else {
+        x[k] = px0;
+        y[k] = py0;
+        centroidFlag[k] = true;
+      }
+      const m = adaptiveMoments(image.image, width, height, x[k]!, y[k]!, { sigma0: psf.sigma, variance: image.variance, maxShift });
+      if ((m.flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SHIFT)) === 0) {
+        sxx[k] = m.xx;
+        syy[k] = m.yy;
+        sxy[k] = m.xy;
+        gFlux[k] = m.flux;
+        gErr[k] = m.fluxErr;
+        shapeFlag[k] = gFlag[k] = m.flags !== 0;
+      } else {
+        shapeFlag[k] = gFlag[k] = true;
+      }
+      // A saturated core: the centroid from the unsaturated wings instead (lib/measure/saturatedCentroid.ts).
+      let satPixels = 0, sx = 0, sy = 0;
+      for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) if (image.mask[s.y * width + xx]! & satBits) { satPixels++; sx += xx; sy += s.y; }
+      if (satPixels > 0) {
+        const extent = Math.sqrt(satPixels / Math.PI);
+        const fit = saturatedCentroid(image.image, image.variance, image.mask, width, height, x[k]!, y[k]!, psf.sigma + extent / 2,
+          extent + 6 * psf.sigma, satBits | bit('BAD') | bit('NO_DATA'));
+        satFit[k] = fit !== undefined;
+        centroidFlag[k] = true;
+        if (fit) {
+          x[k] = fit.x;
+          y[k] = fit.y;
+          xErr[k] = yErr[k] = NaN;
+        }
       }
     }
     pxx[k] = pm.xx;

@@ -11,6 +11,9 @@
  *   an Exposure whose primary header carries its validity (VALIDBEG, VALIDEND:
  *   lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
  * - SourceCatalog: a columnar source table, a FITS binary table (lib/measure/sourceCatalog.ts);
+ * - FootprintSet: footprints and peaks, SPANS and PEAKS binary tables (lib/measure/footprintSet.ts);
+ * - DataFrame: a flat table (the object table, lib/coadd/objectTable.ts) as Parquet
+ *   (lib/parquet/writeParquet.ts) with its units and column sources in the file metadata; write only;
  * - Background: a background list, one FITS binary table per model (lib/measure/background.ts);
  * - ReferenceShard: one shard of a reference catalogue (lib/sim/referenceCatalog.ts's REFCAT table);
  * - SkyMap: a sky map's JSON (lib/skymap/skyMap.ts), read only (make-skymap and ingest write it);
@@ -26,6 +29,8 @@ import type { FitsHeader } from '../fits/header.js';
 import { parseCameraDescription } from '../sim/camera.js';
 import type { RawFrameInput } from '../tasks/rawInput.js';
 import { readSourceCatalog, writeSourceCatalog, type SourceCatalog } from '../measure/sourceCatalog.js';
+import { writeParquet } from '../parquet/writeParquet.js';
+import type { ObjectTable } from '../coadd/objectTable.js';
 import { readFootprintSet, writeFootprintSet, type FootprintSet } from '../measure/footprintSet.js';
 import { readBackground, writeBackground, type BackgroundModel } from '../measure/background.js';
 import { readReferenceShard } from '../sim/referenceCatalog.js';
@@ -51,6 +56,7 @@ export const STORAGE_CLASS_EXTENSIONS: Readonly<Record<string, string>> = {
   Exposure: 'fits',
   SourceCatalog: 'fits',
   FootprintSet: 'fits',
+  DataFrame: 'parquet',
   Background: 'fits',
   ReferenceShard: 'fits',
   SkyMap: 'json',
@@ -90,6 +96,8 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
       return readSourceCatalog(bytes, name);
     case 'FootprintSet':
       return readFootprintSet(bytes, name);
+    case 'DataFrame':
+      throw new StorageClassError(`${name}: DataFrame (Parquet) datasets are written for analysis tools (pandas, pyarrow, DuckDB); no task reads one`);
     case 'Background':
       return readBackground(bytes, name);
     case 'ReferenceShard':
@@ -124,12 +132,16 @@ export function encodeDataset(storageClass: string, value: unknown, name: string
       return writeSourceCatalog(value as SourceCatalog, name);
     case 'FootprintSet':
       return writeFootprintSet(value as FootprintSet, name);
+    case 'DataFrame': {
+      const table = value as ObjectTable;
+      return writeParquet({ numRows: table.numRows, columns: table.columns, metadata: { units: JSON.stringify(table.units), sources: JSON.stringify(table.sources) } }, name);
+    }
     case 'Background':
       return writeBackground(value as readonly BackgroundModel[]);
     case 'TaskLog':
       return new TextEncoder().encode((value as readonly TaskLogRecord[]).map((r) => `${JSON.stringify(r)}\n`).join(''));
     default:
-      throw new StorageClassError(`${name}: no writer for storage class '${storageClass}' (writable: Exposure, SourceCatalog, FootprintSet, Background, TaskLog)`);
+      throw new StorageClassError(`${name}: no writer for storage class '${storageClass}' (writable: Exposure, SourceCatalog, FootprintSet, DataFrame, Background, TaskLog)`);
   }
 }
 

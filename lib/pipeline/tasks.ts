@@ -1,7 +1,7 @@
 /**
  * The registry of Tessera's tasks by name, as pipeline YAML files and the executor refer to them:
  * buildBias, buildDark, buildFlat (calibration products), isr, characterizeImage, calibrate, makeWarp, assembleCoadd, detectCoaddSources,
- * mergeCoaddDetections and measureCoaddSources. `getTask` throws UnknownTaskError
+ * mergeCoaddDetections, measureCoaddSources, mergeCoaddMeasurements, forcedPhotCoadd and writeObjectTable. `getTask` throws UnknownTaskError
  * naming the known tasks.
  */
 import { buildBias } from '../tasks/buildBias.js';
@@ -15,6 +15,9 @@ import { assembleCoadd } from '../tasks/assembleCoadd.js';
 import { detectCoaddSources } from '../tasks/detectCoaddSources.js';
 import { mergeCoaddDetections } from '../tasks/mergeCoaddDetections.js';
 import { measureCoaddSources } from '../tasks/measureCoaddSources.js';
+import { mergeCoaddMeasurements } from '../tasks/mergeCoaddMeasurements.js';
+import { forcedPhotCoadd } from '../tasks/forcedPhotCoadd.js';
+import { writeObjectTable } from '../tasks/writeObjectTable.js';
 import type { AnyTask } from './task.js';
 
 export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
@@ -29,6 +32,9 @@ export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze({
   [detectCoaddSources.name]: detectCoaddSources,
   [mergeCoaddDetections.name]: mergeCoaddDetections,
   [measureCoaddSources.name]: measureCoaddSources,
+  [mergeCoaddMeasurements.name]: mergeCoaddMeasurements,
+  [forcedPhotCoadd.name]: forcedPhotCoadd,
+  [writeObjectTable.name]: writeObjectTable,
 });
 
 export class UnknownTaskError extends Error {

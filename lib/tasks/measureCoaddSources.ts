@@ -33,6 +33,7 @@ import type { ExposureWithPsf } from './characterizeImage.js';
 
 export interface MeasureCoaddSourcesConfig {
   doApCorr: boolean;
+  apCorrOrder: number;
   apCorrMaxSizeDeviation: number;
 }
 
@@ -70,6 +71,7 @@ export const measureCoaddSources: Task<MeasureCoaddSourcesConfig, MeasureCoaddSo
   },
   config: {
     doApCorr: { type: 'boolean', default: true, description: 'Fit aperture corrections on the coadd\'s bright stars and apply them.' },
+    apCorrOrder: { type: 'number', integer: true, min: 0, max: 4, default: 2, description: 'Total degree of the aperture-correction field over the patch (LSST 2).' },
     apCorrMaxSizeDeviation: { type: 'number', min: 0, exclusiveMin: true, default: 0.05, description: 'Aperture-correction stars: adaptive-moment trace within this fraction of the PSF\'s.' },
   },
 
@@ -119,7 +121,7 @@ export const measureCoaddSources: Task<MeasureCoaddSourcesConfig, MeasureCoaddSo
         use.push(k);
       }
       catalog.columns.calib_apCorr_used = used;
-      const fields = Object.fromEntries(DEFAULT_APERTURE_CORRECTION_CONFIG.algorithms.map((a) => [a, fitApertureCorrection(catalog, a, use, coadd.width, coadd.height)]));
+      const fields = Object.fromEntries(DEFAULT_APERTURE_CORRECTION_CONFIG.algorithms.map((a) => [a, fitApertureCorrection(catalog, a, use, coadd.width, coadd.height, { order: config.apCorrOrder })]));
       applyApertureCorrections(catalog, fields);
       metadata.set('APCORR', Object.values(fields).every(Boolean), 'aperture corrections fitted and applied');
       metadata.set('APCORRN', use.length, 'stars selected for the aperture-correction fit');

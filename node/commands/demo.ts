@@ -6,16 +6,18 @@
  * preset's survey (tessera sim), creates a data repository, ingests the survey into it, and runs the
  * pipeline over it (tessera run: master calibrations, certified, then processCcd of every science raw:
  * isr, characterizeImage, calibrate, then makeWarp of every visit onto the patches it reaches and
- * assembleCoadd of every patch and band), then prints the run's report, one source catalogue's
- * provenance and the inspection of one warp and one coadd, extracts and calibrates the sources of one
+ * assembleCoadd of every patch and band, then detection on every coadd, merged across bands per patch,
+ * and measurement of every band), then prints the run's report, one source catalogue's provenance, the
+ * inspection of one warp and one coadd and a coadd catalogue's size, extracts and calibrates the sources of one
  * postISRCCD against the reference catalogue (tessera extract --refcat), and extracts the sources of the
- * real HSC and SEP images (tessera extract, also in SExtractor's mode). As later steps land (coadd
- * detection and measurement) the shipped pipeline and so the demo run them too.
+ * real HSC and SEP images (tessera extract, also in SExtractor's mode). As later steps land (forced
+ * photometry, the object table) the shipped pipeline and so the demo run them too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseCommandArgs, type Command } from '../command.js';
+import { readSourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { loadTessera } from '../wasm.js';
 import { packageRoot } from '../packageRoot.js';
 import { fileSource } from '../fits/fileSource.js';
@@ -208,6 +210,8 @@ export const demoCommand: Command = {
     const isrImage = repo.getPath((await repo.registry.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['drp'] }))[0]!);
     const warps = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_directWarp'], collections: ['drp'] });
     const coadds = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd'], collections: ['drp'] });
+    const measured = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_meas'], collections: ['drp'] });
+    const merged = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_mergeDet'], collections: ['drp'] });
     await repo.close();
     console.log(`\n$ tessera provenance ${rel(repoDir)} ${post.id}`);
     await provenanceCommand.run([repoDir, post.id]);
@@ -220,6 +224,14 @@ export const demoCommand: Command = {
     if (coadds.length) {
       const coadd = path.join(repoDir, coadds[0]!.path);
       console.log(`\n${coadds.length} coadds; $ tessera inspect ${rel(coadd)}\n${await inspectPath(coadd)}`);
+    }
+    // Coadd detection merged across bands per patch, then every band measured with the same rows.
+    if (measured.length) {
+      const first = measured[0]!;
+      const catalog = readSourceCatalog(fs.readFileSync(path.join(repoDir, first.path)), first.path);
+      const primary = (catalog.columns.detect_isPrimary as boolean[]).filter(Boolean).length;
+      console.log(`\n${merged.length} patches' detections merged across bands; ${measured.length} coadd catalogues (deepCoadd_meas), e.g. band ${String(first.dataId.band)} patch ${String(first.dataId.patch)}: `
+        + `${catalog.length} rows, ${primary} primary (deblended leaves in the patch's inner region)`);
     }
     step('pipeline run, report and provenance done');
     // One image outside the pipeline: extraction with astrometric and photometric calibration, as calibrate does it.

@@ -28,8 +28,17 @@ export interface ProcessedRepository {
   readonly log: string;
 }
 
-/** The processed repository of `preset` ('tiny' or 'demo'). */
+/**
+ * The processed repository of `preset` ('tiny' or 'demo'). For work on later steps,
+ * TESSERA_PROCESSED_REPO=ROOT[:RUN] names a repository processed by hand (RUN holding every output,
+ * `drp` by default) to use instead, whatever build made it.
+ */
 export function processedRepository(preset: 'tiny' | 'demo'): ProcessedRepository {
+  const given = process.env.TESSERA_PROCESSED_REPO;
+  if (given) {
+    const [root, run] = given.split(':');
+    return { root: root!, run: run || 'drp', log: `given by TESSERA_PROCESSED_REPO=${given}` };
+  }
   const key = `${preset}-${PRESETS[preset].seed}-${buildHash()}`;
   // Not testOutputDir (which empties its folder): the cache must outlive the test run.
   const base = path.join(repoRoot, 'test-output', 'processed');

@@ -52,11 +52,11 @@ const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 describe('pipeline definitions', () => {
   it('parses the shipped DRP.yaml with its subsets, tasks in dependency order', () => {
     const drp = parsePipeline(fs.readFileSync(drpFile, 'utf8'), drpFile);
-    expect(drp.tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp', 'assembleCoadd', 'detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources']);
+    expect(drp.tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp', 'assembleCoadd', 'detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources', 'mergeCoaddMeasurements', 'forcedPhotCoadd', 'writeObjectTable']);
     expect(selectSubset(drp, 'calibs').tasks.map((t) => t.label)).toEqual(['buildBias', 'buildDark', 'buildFlat']);
     expect(selectSubset(drp, 'processCcd').tasks.map((t) => t.label)).toEqual(['isr', 'characterizeImage', 'calibrate']);
     expect(selectSubset(drp, 'coadd').tasks.map((t) => t.label)).toEqual(['makeWarp', 'assembleCoadd']);
-    expect(selectSubset(drp, 'coaddMeasure').tasks.map((t) => t.label)).toEqual(['detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources']);
+    expect(selectSubset(drp, 'coaddMeasure').tasks.map((t) => t.label)).toEqual(['detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources', 'mergeCoaddMeasurements', 'forcedPhotCoadd', 'writeObjectTable']);
     expect(() => selectSubset(drp, 'multiBand')).toThrow(/DRP\.yaml: subsets\.multiBand: no such subset \(subsets: calibs, processCcd, coadd\)/);
   });
 
@@ -75,7 +75,7 @@ describe('pipeline definitions', () => {
       }
       throw new Error('no error');
     };
-    expect(bad('tasks:\n  foo:\n    class: forcedPhotCoadd\n')).toMatch(/^bad\.yaml: tasks\.foo\.class: unknown task 'forcedPhotCoadd' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp, assembleCoadd, detectCoaddSources, mergeCoaddDetections, measureCoaddSources\)/);
+    expect(bad('tasks:\n  foo:\n    class: scarletDeblend\n')).toMatch(/^bad\.yaml: tasks\.foo\.class: unknown task 'scarletDeblend' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp, assembleCoadd, detectCoaddSources, mergeCoaddDetections, measureCoaddSources, mergeCoaddMeasurements, forcedPhotCoadd, writeObjectTable\)/);
     expect(bad('tasks:\n  isr:\n    class: isr\n    config:\n      doBais: true\n')).toMatch(/^bad\.yaml: tasks\.isr\.config\.doBais: unknown field/);
     expect(bad('tasks:\n  isr:\n    class: isr\n    config:\n      growSaturationFootprintSize: -1\n')).toMatch(/^bad\.yaml: tasks\.isr\.config\.growSaturationFootprintSize: must be >= 0/);
     expect(bad('tasks:\n  isr: isr\nsubsets:\n  proc:\n    subset: [isr, detectCoaddSources]\n')).toMatch(/^bad\.yaml: subsets\.proc\.subset\[1\]: unknown task label "detectCoaddSources"/);
@@ -90,7 +90,7 @@ describe('pipeline definitions', () => {
     expect(after.configHash).not.toBe(before.configHash);
     expect(() => applyConfigOverride(drp, 'isr.doBias=3')).toThrow(/-c isr\.doBias=3: isr\.doBias: expected true or false, got 3/);
     expect(() => applyConfigOverride(drp, 'isr.doBais=true')).toThrow(/isr\.doBais: unknown field/);
-    expect(() => applyConfigOverride(drp, 'forcedPhotCoadd.doAstrometry=true')).toThrow(/no task labelled 'forcedPhotCoadd'/);
+    expect(() => applyConfigOverride(drp, 'scarletDeblend.doAstrometry=true')).toThrow(/no task labelled 'scarletDeblend'/);
     expect(() => applyConfigOverride(drp, 'isr')).toThrow(/expected label\.field=value/);
   });
 });
@@ -198,10 +198,10 @@ describe('tessera qgraph and config show', () => {
 
   it('names the file and key of an unknown task or subset in a pipeline file', () => {
     const file = path.join(out, 'bad.yaml');
-    fs.writeFileSync(file, 'description: bad\ntasks:\n  forcedPhotCoadd:\n    class: forcedPhotCoadd\n');
+    fs.writeFileSync(file, 'description: bad\ntasks:\n  scarletDeblend:\n    class: scarletDeblend\n');
     let r = tessera('qgraph', repo, '--pipeline', file);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`${file}: tasks.forcedPhotCoadd.class: unknown task 'forcedPhotCoadd'`);
+    expect(r.stderr).toContain(`${file}: tasks.scarletDeblend.class: unknown task 'scarletDeblend'`);
     r = tessera('config', 'show', '--subset', 'multiBand');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/DRP\.yaml: subsets\.multiBand: no such subset/);

@@ -151,10 +151,10 @@ describe('mask planes', () => {
 
 describe('registry and connections', () => {
   it('lists the tasks by name and refuses unknown ones', () => {
-    expect(taskNames()).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp', 'assembleCoadd', 'detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources']);
+    expect(taskNames()).toEqual(['buildBias', 'buildDark', 'buildFlat', 'isr', 'characterizeImage', 'calibrate', 'makeWarp', 'assembleCoadd', 'detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources', 'mergeCoaddMeasurements', 'forcedPhotCoadd', 'writeObjectTable']);
     expect(getTask('isr')).toBe(TASKS.isr);
     expect(() => getTask('isrr')).toThrow(UnknownTaskError);
-    expect(() => getTask('toString')).toThrow(/unknown task 'toString' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp, assembleCoadd, detectCoaddSources, mergeCoaddDetections, measureCoaddSources\)/);
+    expect(() => getTask('toString')).toThrow(/unknown task 'toString' \(known tasks: buildBias, buildDark, buildFlat, isr, characterizeImage, calibrate, makeWarp, assembleCoadd, detectCoaddSources, mergeCoaddDetections, measureCoaddSources, mergeCoaddMeasurements, forcedPhotCoadd, writeObjectTable\)/);
     for (const name of taskNames()) {
       const task = getTask(name);
       expect(task.name).toBe(name);
