@@ -4,9 +4,12 @@
  *     backgrounds were already subtracted, so what is left is a near-constant residual and large bins
  *     cannot eat galaxies' outskirts), estimated, subtracted, then re-estimated once with the detections
  *     masked (reEstimateBackground, HSC's setting) and stored on its own;
- *  2. detection with the coadd PSF's sigma at thresholdValue 5 in units of the smoothed image's measured
- *     noise (thresholdType pixel_stdev, LSST's coadd setting, so that it does not depend on the variance
- *     plane), footprints grown by 2.4 sigma;
+ *  2. detection with the coadd PSF's sigma at thresholdValue 5 in units of the smoothed image's noise
+ *     per pixel from the variance plane (thresholdType pixel_stdev, LSST's coadd setting: the depth varies
+ *     across chip gaps and dithers), that prediction scaled to the smoothed image's measured scatter off a
+ *     first pass's footprints (lib/measure/detection.ts rescaleToMeasuredNoise: warping correlates the
+ *     noise, which the per-pixel variance does not see once smoothed; LSST's DynamicDetectionTask rescales
+ *     its threshold with sky objects for the same reason; DETSCALE), footprints grown by 2.4 sigma;
  *  3. the variance plane rescaled to the pixels' scatter off the detections (lib/coadd/scaleVariance.ts,
  *     ScaleVarianceTask; LSST rescales first, its coadds carrying the calexps' DETECTED planes to keep
  *     sources out: without them a field whose sources cover 3 % of the pixels biases the factor by 9 %);
@@ -14,7 +17,7 @@
  *  4. each footprint's peaks culled by prominence (lib/measure/deblend.ts significantPeaks, 5 sigma) so
  *     that the peaks merged across bands are the sources the deblender will make.
  * Pixels without data (NO_DATA, NaN in the coadd) take no part, and stay NaN in deepCoadd_calexp.
- * Not done: DynamicDetectionTask's sky-object rescaling of the threshold and its background tweak.
+ * Not done: DynamicDetectionTask's sky objects and its background tweak.
  * Outputs: deepCoadd_calexp (the coadd, background subtracted, variance scaled, DETECTED set, its PSF),
  * deepCoadd_calexp_background, and deepCoadd_det (the footprints and peaks).
  */
@@ -87,7 +90,7 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
 
     const masked = { width: coadd.width, height: coadd.height, image, variance, mask: coadd.mask, maskPlanes: planes };
     const found = detectWithBackground(context.tessera, masked, {
-      background: { binSize: config.backgroundBinSize }, detection: { psfSigma: psf.sigma, thresholdValue: config.thresholdValue, thresholdType: 'pixel_stdev' }, iterations: 1,
+      background: { binSize: config.backgroundBinSize }, detection: { psfSigma: psf.sigma, thresholdValue: config.thresholdValue, thresholdType: 'pixel_stdev', rescaleToMeasuredNoise: true }, iterations: 1,
     });
     let factor = 1;
     if (config.doScaleVariance) {
@@ -112,10 +115,11 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     const metadata = coadd.metadata.clone();
     metadata.set('VARSCALE', factor, 'factor applied to the variance plane', { real: true });
     metadata.set('DETNOISE', found.detection.noise, '[nJy] noise of the smoothed image', { real: true });
+    metadata.set('DETSCALE', found.detection.noiseScale, 'measured / predicted noise of the smoothed image', { real: true });
     metadata.set('NFOOTPR', footprints.length, 'footprints detected');
     metadata.set('NPEAKS', peaks, 'peaks kept');
-    context.log.info(`${footprints.length} footprints, ${peaks} peaks (${culled} culled) at ${config.thresholdValue} sigma; variance scaled by ${factor.toFixed(3)}`,
-      { footprints: footprints.length, peaks, culled, varianceScale: factor });
+    context.log.info(`${footprints.length} footprints, ${peaks} peaks (${culled} culled) at ${config.thresholdValue} sigma (smoothed noise ${found.detection.noiseScale.toFixed(3)} x the predicted); variance scaled by ${factor.toFixed(3)}`,
+      { footprints: footprints.length, peaks, culled, varianceScale: factor, noiseScale: found.detection.noiseScale });
     const outputExposure: ExposureWithPsf = { ...coadd, image: found.image, variance, mask: found.detection.mask, metadata, psf };
     const detMetadata = metadata.clone();
     const outputSources: FootprintSet = { footprints, x0: coadd.x0, y0: coadd.y0, width: coadd.width, height: coadd.height, metadata: detMetadata };

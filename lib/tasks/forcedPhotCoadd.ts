@@ -80,6 +80,7 @@ export const forcedPhotCoadd: Task<Record<string, never>, ForcedPhotCoaddInputs,
       if (!corr || !corrErr || !flux || !err) continue;
       for (let k = 0; k < catalog.length; k++) {
         const c = corr[k]!, f = flux[k]!;
+        if (!Number.isFinite(c)) continue; // not fitted in this band: left as measured, flagged as measureCoaddSources did
         flux[k] = f * c;
         err[k] = Math.sqrt((err[k]! * c) ** 2 + (f * corrErr[k]!) ** 2);
       }

@@ -20,6 +20,11 @@ import { detectCoaddSources } from '../../lib/tasks/detectCoaddSources.js';
 import { mergeCoaddDetections } from '../../lib/tasks/mergeCoaddDetections.js';
 import { measureCoaddSources } from '../../lib/tasks/measureCoaddSources.js';
 import type { SourceCatalog } from '../../lib/measure/sourceCatalog.js';
+import { mergeCoaddMeasurements } from '../../lib/tasks/mergeCoaddMeasurements.js';
+import { forcedPhotCoadd } from '../../lib/tasks/forcedPhotCoadd.js';
+import { writeObjectTable } from '../../lib/tasks/writeObjectTable.js';
+import { encodeDataset } from '../../lib/pipeline/storageClasses.js';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
 const SIGMA = 2.5, BACKGROUND = 3;
 const NO_DATA = 1 << MASK_PLANES.NO_DATA;
@@ -61,7 +66,7 @@ const context = (band: string | undefined, log = memoryLogger()): TaskContext & 
   tessera, log,
   refs: {
     quantum: { ...(band ? { band } : {}), skymap: 'test', tract: 0, patch: 4 },
-    inputs: { catalogs: [{ datasetType: 'deepCoadd_det', dataId: { band: 'g' } }, { datasetType: 'deepCoadd_det', dataId: { band: 'r' } }] },
+    inputs: Object.fromEntries(['catalogs', 'measCats', 'forcedCats'].map((c) => [c, [{ datasetType: 'x', dataId: { band: 'g' } }, { datasetType: 'x', dataId: { band: 'r' } }]])),
   },
 });
 
@@ -185,5 +190,54 @@ describe('measureCoaddSources', () => {
     expect(() => runTask(measureCoaddSources, { exposure: calexps.g, sources: other, skyMap }, {}, context('g'))).toThrow(/input 'sources'.*differs from the coadd's/);
     const { psf: _psf, ...bare } = calexps.g;
     expect(() => runTask(detectCoaddSources, { exposure: bare }, {}, context('g'))).toThrow(/no PSF model/);
+  });
+});
+
+describe('mergeCoaddMeasurements, forcedPhotCoadd and writeObjectTable', () => {
+  it('chooses each object\'s reference band by priority and S/N, measures every band at its position, and writes the object table', async () => {
+    const refOut = runTask(mergeCoaddMeasurements, { catalogs: [meas.g, meas.r] }, {}, context(undefined)).outputCatalog;
+    const rx = refOut.columns.base_SdssCentroid_x as Float64Array, ry = refOut.columns.base_SdssCentroid_y as Float64Array;
+    const rowOf = (tx: number, ty: number): number => Array.from(rx).findIndex((_, k) => Math.hypot(rx[k]! + box.x0 - tx, ry[k]! + box.y0 - ty) < 1);
+    // Default priority (i, r, z, y, g): r wherever r has S/N >= 10 (every star here).
+    for (const [tx, ty] of STARS) expect((refOut.columns.merge_measurement_r as boolean[])[rowOf(tx, ty)], `(${tx}, ${ty})`).toBe(true);
+    // g first: g for stars seen in g, r (the higher S/N) for the star g does not see.
+    const gFirst = runTask(mergeCoaddMeasurements, { catalogs: [meas.g, meas.r] }, { priorityList: ['g', 'r'] }, context(undefined)).outputCatalog;
+    for (const [tx, ty, fg] of STARS) expect((gFirst.columns.merge_measurement_g as boolean[])[rowOf(tx, ty)], `(${tx}, ${ty})`).toBe(fg > 0);
+
+    const forced = { g: runTask(forcedPhotCoadd, { exposure: calexps.g, refCat: gFirst, footprints: merged, measCat: meas.g }, {}, context('g')).outputSources,
+      r: runTask(forcedPhotCoadd, { exposure: calexps.r, refCat: gFirst, footprints: merged, measCat: meas.r }, {}, context('r')).outputSources };
+    const ee12 = 1 - Math.exp(-(12 * 12) / (2 * SIGMA * SIGMA));
+    for (const band of ['g', 'r'] as const) {
+      const c = forced[band].columns;
+      expect(Array.from(c.base_SdssCentroid_x as Float64Array)).toEqual(Array.from(gFirst.columns.base_SdssCentroid_x as Float64Array));
+      const flux = c.base_PsfFlux_flux as Float64Array, err = c.base_PsfFlux_fluxErr as Float64Array, free = meas[band].columns.base_PsfFlux_flux as Float64Array;
+      for (const [tx, ty, fg, fr] of STARS.slice(0, 16)) {
+        const k = rowOf(tx, ty), truth = (band === 'g' ? fg : fr) * ee12;
+        expect(Math.abs(flux[k]! - truth), `${band} forced PSF flux at (${tx}, ${ty})`).toBeLessThan(3 * err[k]!);
+        expect(Math.abs(flux[k]! - free[k]!), `${band} forced - free at (${tx}, ${ty})`).toBeLessThan(err[k]!);
+      }
+    }
+    // The r-only star in g: forced at its r position, a flux consistent with nothing there.
+    const lone = rowOf(STARS[16]![0], STARS[16]![1]);
+    expect(Math.abs((forced.g.columns.base_PsfFlux_flux as Float64Array)[lone]!)).toBeLessThan(4 * (forced.g.columns.base_PsfFlux_fluxErr as Float64Array)[lone]!);
+
+    const table = runTask(writeObjectTable, { refCat: gFirst, measCats: [meas.g, meas.r], forcedCats: [forced.g, forced.r] }, {}, context(undefined)).outputTable;
+    const bytes = encodeDataset('DataFrame', table, 'objectTable.parquet');
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const rows = await parquetReadObjects({ file });
+    expect(rows).toHaveLength(gFirst.length);
+    expect(new Set(rows.map((r) => r.objectId)).size).toBe(rows.length);
+    expect(rows[lone]!.refBand).toBe('r');
+    expect(rows[rowOf(STARS[0]![0], STARS[0]![1])]!.refBand).toBe('g');
+    rows.forEach((r, k) => {
+      expect(r.g_psfFlux).toBe((forced.g.columns.base_PsfFlux_flux as Float64Array)[k]);
+      expect(r.r_free_psfFlux).toBe((meas.r.columns.base_PsfFlux_flux as Float64Array)[k]);
+    });
+    const units = JSON.parse(parquetMetadata(file).key_value_metadata!.find((e) => e.key === 'units')!.value!) as Record<string, string>;
+    expect([units.g_psfFlux, units.r_free_psfMag, units.coord_ra, units.x]).toEqual(['nJy', 'mag(AB)', 'deg', 'pix']);
+    // A band's catalogue with other rows is refused, naming it.
+    const short = { ...forced.r, length: 1, columns: { id: new Int32Array([1]) } };
+    expect(() => runTask(writeObjectTable, { refCat: gFirst, measCats: [meas.g, meas.r], forcedCats: [forced.g, short] }, {}, context(undefined)))
+      .toThrow(/input 'forcedCats'.*item 1.*band r: its 1 rows are not deepCoadd_ref's/);
   });
 });
