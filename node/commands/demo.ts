@@ -7,11 +7,12 @@
  * pipeline over it (tessera run: master calibrations, certified, then processCcd of every science raw:
  * isr, characterizeImage, calibrate, then makeWarp of every visit onto the patches it reaches and
  * assembleCoadd of every patch and band, then detection on every coadd, merged across bands per patch,
- * and measurement of every band), then prints the run's report, one source catalogue's provenance, the
- * inspection of one warp and one coadd and a coadd catalogue's size, extracts and calibrates the sources of one
- * postISRCCD against the reference catalogue (tessera extract --refcat), and extracts the sources of the
- * real HSC and SEP images (tessera extract, also in SExtractor's mode). As later steps land (forced
- * photometry, the object table) the shipped pipeline and so the demo run them too.
+ * measurement of every band, each object's reference band, forced photometry and the Parquet object
+ * table of each patch), then prints the run's report, one source catalogue's provenance, the
+ * inspection of one warp and one coadd, a coadd catalogue's size and the object tables, extracts and
+ * calibrates the sources of one postISRCCD against the reference catalogue (tessera extract --refcat),
+ * and extracts the sources of the real HSC and SEP images (tessera extract, also in SExtractor's mode).
+ * As later steps land the shipped pipeline and so the demo run them too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -212,6 +213,7 @@ export const demoCommand: Command = {
     const coadds = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd'], collections: ['drp'] });
     const measured = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_meas'], collections: ['drp'] });
     const merged = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_mergeDet'], collections: ['drp'] });
+    const objectTables = await repo.registry.queryDatasets({ datasetTypes: ['objectTable'], collections: ['drp'] });
     await repo.close();
     console.log(`\n$ tessera provenance ${rel(repoDir)} ${post.id}`);
     await provenanceCommand.run([repoDir, post.id]);
@@ -232,6 +234,10 @@ export const demoCommand: Command = {
       const primary = (catalog.columns.detect_isPrimary as boolean[]).filter(Boolean).length;
       console.log(`\n${merged.length} patches' detections merged across bands; ${measured.length} coadd catalogues (deepCoadd_meas), e.g. band ${String(first.dataId.band)} patch ${String(first.dataId.patch)}: `
         + `${catalog.length} rows, ${primary} primary (deblended leaves in the patch's inner region)`);
+    }
+    if (objectTables.length) {
+      const first = objectTables[0]!;
+      console.log(`${objectTables.length} object tables (Parquet: forced and free_ fluxes, magnitudes and flags per band), e.g. ${rel(path.join(repoDir, first.path))} (${first.size} bytes)`);
     }
     step('pipeline run, report and provenance done');
     // One image outside the pipeline: extraction with astrometric and photometric calibration, as calibrate does it.

@@ -11,7 +11,10 @@
 // within 2 mmag); aperture-corrected forced PSF magnitudes of stars not used in the aperture-correction fit
 // equal their 12-px aperture magnitudes (median within 5 mmag per S/N bin, DMTR-51's DM-13058); and each
 // patch's Parquet object table, read by hyparquet (not Tessera's writer), holds every column's values,
-// types and units as the FITS catalogues it came from read by astropy.
+// types and units as the FITS catalogues it came from read by astropy. Completeness per patch (DESIGN.md:
+// truth objects of S/N >= 10 matched one-to-one within 1.5 px; an object's coadd S/N in a band is the
+// quadrature sum of its single-visit matched-filter S/N, its S/N the best band's) is at least 90 %; the
+// spurious fraction is reported (issue 6 asks under 1 %; see the README).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
@@ -19,14 +22,15 @@ import { readFitsBytes } from '../../lib/fits/index.js';
 import { findColumn } from '../../lib/fits/bintable.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
-import type { ExposureWithPsf } from '../../lib/tasks/characterizeImage.js';
+import { PSFEX_EXTNAME } from '../../lib/measure/psfexFile.js';
+import { patchById, tractById, tractWcs, type SkyMap } from '../../lib/skymap/index.js';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { runPythonJson } from '../helpers/python.js';
 import type { ObjectColumnSource } from '../../lib/coadd/objectTable.js';
 
 const PRESET = (process.env.TESSERA_ACCURACY_PRESET ?? 'demo') as 'tiny' | 'demo';
 
-interface Measured { band: string; patch: number; catalog: SourceCatalog; coadd: ExposureWithPsf }
+interface Measured { band: string; patch: number; catalog: SourceCatalog; hasPsf: boolean }
 interface StarMatch { band: string; patch: number; row: number; dxMas: number; dyMas: number; dmag: number; size: number }
 interface ForcedStar { band: string; refBand: boolean; snr: number; forcedMinusFree: number; apCorrUsed: boolean; psfMinusAp12: number }
 interface PyColumn { dtype: string; unit: string | null; values: (number | boolean | string | null)[] }
@@ -63,6 +67,8 @@ let mergedPatches: number[] = [];
 const stars: StarMatch[] = [];
 const forcedStars: ForcedStar[] = [];
 const tables: TableCheck[] = [];
+interface PatchCompleteness { patch: number; truths: number; found: number; detections: number; spurious: number }
+const completeness: PatchCompleteness[] = [];
 
 const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
@@ -95,8 +101,8 @@ beforeAll(async () => {
       const band = String(ref.dataId.band), patch = ref.dataId.patch as number;
       const catalog = readSourceCatalog(repo.getBytes(ref), repo.getPath(ref));
       const coaddRef = (await repo.findDataset('deepCoadd_calexp', ref.dataId, [processed.run]))!;
-      const coadd = await decodeDataset('Exposure', repo.getBytes(coaddRef), repo.getPath(coaddRef)) as ExposureWithPsf;
-      measured.push({ band, patch, catalog, coadd });
+      // Its PSF model's table (the pixels are not needed here).
+      measured.push({ band, patch, catalog, hasPsf: readFitsBytes(repo.getPath(coaddRef), repo.getBytes(coaddRef)).indexOf(PSFEX_EXTNAME) > 0 });
       const mag = num(`mag_${band}`);
       const c = catalog.columns;
       const f = (n: string): Float64Array => c[n] as Float64Array, b = (n: string): boolean[] => c[n] as boolean[];
@@ -140,6 +146,50 @@ beforeAll(async () => {
         });
       }
     }
+    // Completeness and spurious detections per patch, on the merged catalogue's primary rows.
+    const snr2 = new Map<string, Record<string, number>>(), position = new Map<string, [number, number]>();
+    for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['truth'] })) {
+      const f = readFitsBytes(repo.getPath(ref), repo.getBytes(ref));
+      const band = f.hdu(0).header.getString('BAND')!;
+      const t = f.readTable(f.indexOf('SOURCES'));
+      const id = findColumn(t, 'id')!.values as BigInt64Array, snr = findColumn(t, 'snr_opt')!.values as Float64Array;
+      const ra = findColumn(t, 'ra')!.values as Float64Array, dec = findColumn(t, 'dec')!.values as Float64Array;
+      for (let i = 0; i < t.nrows; i++) {
+        const key = String(id[i]), e = snr2.get(key) ?? snr2.set(key, {}).get(key)!;
+        e[band] = (e[band] ?? 0) + snr[i]! ** 2;
+        position.set(key, [ra[i]!, dec[i]!]);
+      }
+    }
+    const [skyMapRef] = await repo.registry.queryDatasets({ datasetTypes: ['skyMap'] });
+    const skyMap = await decodeDataset('SkyMap', repo.getBytes(skyMapRef!), repo.getPath(skyMapRef!)) as SkyMap;
+    for (const [patch, ref] of refOf) {
+      const tract = tractById(skyMap, 0), inner = patchById(tract, patch).inner, wcs = tractWcs(tract);
+      const inside = (x: number, y: number): boolean => x >= inner.x0 - 0.5 && x < inner.x0 + inner.width - 0.5 && y >= inner.y0 - 0.5 && y < inner.y0 + inner.height - 0.5;
+      const x0 = ref.metadata!.getNumber('X0')!, y0 = ref.metadata!.getNumber('Y0')!;
+      const primary = ref.columns.detect_isPrimary as boolean[], rx = ref.columns.base_SdssCentroid_x as Float64Array, ry = ref.columns.base_SdssCentroid_y as Float64Array;
+      const detections: [number, number][] = [];
+      primary.forEach((p, k) => { if (p) detections.push([rx[k]! + x0, ry[k]! + y0]); });
+      const truths: { snr: number; x: number; y: number }[] = [];
+      for (const [key, e] of snr2) {
+        const [x, y] = wcs.skyToPixel(...position.get(key)!);
+        if (inside(x, y)) truths.push({ snr: Math.sqrt(Math.max(...Object.values(e))), x, y });
+      }
+      // One-to-one matching within 1.5 px, closest pairs first.
+      const pairs: [number, number, number][] = [];
+      truths.forEach((t, i) => {
+        if (t.snr < 3) return;
+        detections.forEach(([x, y], j) => {
+          const d = Math.hypot(x - t.x, y - t.y);
+          if (d <= 1.5) pairs.push([d, i, j]);
+        });
+      });
+      pairs.sort((a, b) => a[0] - b[0]);
+      const matchedTruth = new Set<number>(), matchedDetection = new Set<number>();
+      for (const [, i, j] of pairs) if (!matchedTruth.has(i) && !matchedDetection.has(j)) { matchedTruth.add(i); matchedDetection.add(j); }
+      const bright = truths.map((t, i) => [t, i] as const).filter(([t]) => t.snr >= 10);
+      const nearTruth = new Set(pairs.map(([, , j]) => j));
+      completeness.push({ patch, truths: bright.length, found: bright.filter(([, i]) => matchedTruth.has(i)).length, detections: detections.length, spurious: detections.length - nearTruth.size });
+    }
     // The object tables, with the FITS catalogues they came from.
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['objectTable'], collections: [processed.run] })) {
       const bytes = repo.getBytes(ref);
@@ -173,7 +223,7 @@ describe('coadd detection and measurement (demo preset)', () => {
       for (const m of bands) {
         expect(m.catalog.length, `band ${m.band} patch ${patch}`).toBe(bands[0]!.catalog.length);
         expect(Array.from(m.catalog.columns.id as Int32Array)).toEqual(Array.from(bands[0]!.catalog.columns.id as Int32Array));
-        expect(m.coadd.psf, `deepCoadd_calexp ${m.band} ${patch} has a PSF`).toBeDefined();
+        expect(m.hasPsf, `deepCoadd_calexp ${m.band} ${patch} has a PSF`).toBe(true);
       }
     }
   });
@@ -268,5 +318,15 @@ describe('coadd detection and measurement (demo preset)', () => {
     }
     console.log(`object tables: ${tables.length} patches, ${compared} columns compared with astropy's reading`);
     expect(compared).toBeGreaterThan(100 * tables.length);
+  });
+
+  it('detects at least 90 % of the truth objects with S/N >= 10 in every patch, and reports the spurious fraction', () => {
+    expect(completeness.length).toBe(tables.length);
+    for (const c of completeness) {
+      console.log(`patch ${c.patch}: completeness ${(100 * c.found / c.truths).toFixed(1)} % (${c.found}/${c.truths}); `
+        + `${c.spurious} of ${c.detections} primary detections (${(100 * c.spurious / c.detections).toFixed(2)} %) have no truth object of S/N >= 3 within 1.5 px (truth artifacts not excluded)`);
+      expect(c.truths).toBeGreaterThan(PRESET === 'demo' ? 100 : 10);
+      expect(c.found / c.truths, `patch ${c.patch}`).toBeGreaterThanOrEqual(0.9);
+    }
   });
 });
