@@ -39,7 +39,7 @@ export interface ProcessCcdResult {
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 /** Runs each command `runs` times under a Python getrusage wrapper; medians. */
-function measureCommands(dir: string, commands: Record<string, string[]>, runs: number): Record<string, CommandCost> {
+export function measureCommands(dir: string, commands: Record<string, string[]>, runs: number): Record<string, CommandCost> {
   const script = `
 import json, resource, subprocess, sys, time
 commands = json.loads(sys.argv[1]); runs = int(sys.argv[2]); out = {}

@@ -11,6 +11,7 @@ import { benchConvolution } from './convolution.js';
 import { benchFitsRead } from './fitsRead.js';
 import { benchSimulator } from './simulator.js';
 import { benchProcessCcd } from './processCcd.js';
+import { benchCoadd } from './coadd.js';
 
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8);
 
@@ -64,7 +65,23 @@ async function main(): Promise<void> {
     console.log(`  source-extractor alone                      ${s(e.sourceExtractor.wallS)}   CPU ${e.sourceExtractor.cpuS.toFixed(2)}, RSS ${e.sourceExtractor.maxRssMb.toFixed(0)} MB   ratio ${(e.tessera.wallS / e.sourceExtractor.wallS).toFixed(2)}`);
   }
 
-  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv, simulator: sim, processCcd: ccd };
+  const coadd = await benchCoadd();
+  const t = coadd.tessera;
+  console.log(`\nWarps and coadd of ${coadd.visits} HSC-size calexps onto one patch (${coadd.inputMpix.toFixed(1)} Mpix in), one thread (Tessera: median of runs 2-3, s)`);
+  console.log(`  tessera direct warps                        ${s(t.directWarpS)}`);
+  console.log(`  tessera weighted mean                       ${s(t.stackS)}`);
+  console.log(`  tessera warps + weighted mean               ${s(t.directTotalS)}   ${t.mpixPerS.toFixed(2)} Mpix/s in, peak RSS ${t.maxRssMb.toFixed(0)} MB (five calexps, warps and PSF-matched warps held)`);
+  console.log(`  tessera PSF matching (on top of warping)    ${s(t.psfMatchingS)}`);
+  console.log(`  tessera artifact rejection (compareWarps)   ${s(t.artifactRejectionS)}   ${t.clipped} footprints clipped`);
+  if ('error' in coadd.swarp) console.log(`  SWarp: ${coadd.swarp.error}`);
+  else {
+    console.log(`  SWarp LANCZOS3 weighted (NTHREADS 1)        ${s(coadd.swarp.wallS)}   ${coadd.swarp.mpixPerS.toFixed(2)} Mpix/s in, CPU ${coadd.swarp.cpuS.toFixed(2)}, RSS ${coadd.swarp.maxRssMb.toFixed(0)} MB`);
+    console.log(`  speed ratio tessera / SWarp: ${coadd.speedRatio!.toFixed(2)} (target >= 2)`);
+    const c = coadd.comparison;
+    if (c) console.log(`  at ${c.stars} stars: SWarp / Tessera 12-px flux ${c.medianFluxRatio.toFixed(5)} (median; robust scatter ${c.fluxRatioScatter.toExponential(1)}), centroids ${c.positionRmsMas.toFixed(2)} mas rms per axis apart`);
+  }
+
+  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv, simulator: sim, processCcd: ccd, coadd };
   const dir = path.join(packageRoot(), 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -38,29 +38,52 @@ export interface SimulatorResult {
   peer: Timing | { error: string };
 }
 
-/** The benchmark scene: one HSC detector of the hsc preset observed once in r, with what simulateExposure needs. */
-export function hscScene(tessera: Tessera): { camera: Camera; simulate: (workspace?: ExposureWorkspace) => SimulatedExposure; objects: SkyObject[] } {
+/**
+ * The benchmark scene: one HSC detector of the hsc preset observed in r, with what simulateExposure
+ * needs. With `visits` > 1 the visits are dithered by up to the preset's 60" and rotated by up to 2 deg
+ * (the coadd benchmark's inputs); `distortion` is the optics' k1 (default HSC-like; 0 for a pure TAN
+ * sky that every peer's WCS reader handles). `simulate(workspace, v)` renders visit v.
+ */
+export function hscScene(tessera: Tessera, options: { visits?: number; distortion?: number } = {}): {
+  camera: Camera; simulate: (workspace?: ExposureWorkspace, visit?: number) => SimulatedExposure; objects: SkyObject[];
+} {
   const config = PRESETS.hsc;
   const camera = makeCamera('hsc', { detectors: 1, seed: 1 });
   const detector = camera.detectors[0]!;
-  const optics = { pixelScale: 0.168, k1: DEFAULT_DISTORTION_K1 };
+  const optics = { pixelScale: 0.168, k1: options.distortion ?? DEFAULT_DISTORTION_K1 };
   const fieldRadius = Math.hypot(detector.width, detector.height) / 2;
-  const visit = planVisits({
-    seed: 1, bands: ['r'], visitsPerBand: 1, center: { ra: config.ra, dec: config.dec }, exposureTime: config.exposureTime,
-    ditherArcsec: 0, rotationDeg: 0, pointingErrorArcsec: 3, rotationErrorDeg: 0.005, trailFraction: 1, focalPlaneRadiusPx: fieldRadius,
-  })[0]!;
-  const sky = defaultSkyModel();
-  const wcs = parseWcs(detectorWcsHeader(visit.truth, detectorPlacement(camera, detector), optics))!;
-  const corners = [[0, 0], [detector.width - 1, 0], [detector.width - 1, detector.height - 1], [0, detector.height - 1]].map(([x, y]) => wcs.pixelToSky(x!, y!));
-  const { objects } = sky.catalog(corners, config);
-  const trail = satelliteTrail(Random.stream(1, 'trail'), detector.width / 2, detector.height / 2, 0.168, 30);
-  const simulate = (workspace?: ExposureWorkspace): SimulatedExposure => simulateExposure({
-    tessera, camera, detector, visit, objects,
-    makePsf: (toFocalPlane) => sky.psf(visit, toFocalPlane, 0.168, fieldRadius),
-    galaxyProfile: sky.galaxyProfile, convolve: sky.convolve, optics, seed: 1,
-    crRatePerCm2PerMin: config.crRatePerCm2PerMin, brightStars: [], trail, ...(workspace ? { workspace } : {}),
+  const n = options.visits ?? 1;
+  const visits = planVisits({
+    seed: 1, bands: ['r'], visitsPerBand: n, center: { ra: config.ra, dec: config.dec }, exposureTime: config.exposureTime,
+    ditherArcsec: n > 1 ? config.ditherArcsec : 0, rotationDeg: n > 1 ? config.rotationDeg : 0, pointingErrorArcsec: 3, rotationErrorDeg: 0.005,
+    trailFraction: 1, focalPlaneRadiusPx: fieldRadius,
   });
+  const sky = defaultSkyModel();
+  // The catalogue covers every visit's detector.
+  const corners = visits.flatMap((visit) => {
+    const wcs = parseWcs(detectorWcsHeader(visit.truth, detectorPlacement(camera, detector), optics))!;
+    return [[-200, -200], [detector.width + 199, -200], [detector.width + 199, detector.height + 199], [-200, detector.height + 199]].map(([x, y]) => wcs.pixelToSky(x!, y!));
+  });
+  const hull = n > 1 ? boundingCorners(corners) : corners;
+  const { objects } = sky.catalog(hull, config);
+  const trail = satelliteTrail(Random.stream(1, 'trail'), detector.width / 2, detector.height / 2, 0.168, 30);
+  const simulate = (workspace?: ExposureWorkspace, v = 0): SimulatedExposure => {
+    const visit = visits[v]!;
+    return simulateExposure({
+      tessera, camera, detector, visit, objects,
+      makePsf: (toFocalPlane) => sky.psf(visit, toFocalPlane, 0.168, fieldRadius),
+      galaxyProfile: sky.galaxyProfile, convolve: sky.convolve, optics, seed: 1 + v,
+      crRatePerCm2PerMin: config.crRatePerCm2PerMin, brightStars: [], trail: v === 0 ? trail : undefined, ...(workspace ? { workspace } : {}),
+    });
+  };
   return { camera, simulate, objects: [...objects] };
+}
+
+/** The four corners (RA, Dec) of the RA/Dec box around the points (small fields away from the poles). */
+function boundingCorners(points: readonly (readonly [number, number])[]): [number, number][] {
+  const ras = points.map((p) => p[0]), decs = points.map((p) => p[1]);
+  const r0 = Math.min(...ras), r1 = Math.max(...ras), d0 = Math.min(...decs), d1 = Math.max(...decs);
+  return [[r0, d0], [r1, d0], [r1, d1], [r0, d1]];
 }
 
 export async function benchSimulator(runs = 3): Promise<SimulatorResult> {

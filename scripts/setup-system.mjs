@@ -21,6 +21,7 @@ const BENCH_NEEDS = [
   { pkg: 'python3-scipy', why: 'reference/peers/make_image.py (simulator benchmark)', present: () => python('import scipy') },
   { pkg: 'source-extractor', why: 'the peer chain of the processCcd and extract benchmarks', present: () => fs.existsSync('/usr/bin/source-extractor') },
   { pkg: 'psfex', why: 'the peer chain of the processCcd benchmark (PSF model)', present: () => fs.existsSync('/usr/bin/psfex') },
+  { pkg: 'swarp', why: 'the peer of the coadd benchmark (warping and weighted mean)', present: () => fs.existsSync('/usr/bin/SWarp') },
 ];
 
 if (process.argv.includes('--bench')) NEEDS.push(...BENCH_NEEDS);

@@ -72,7 +72,12 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
   for (const w of psfMatched) if (w.width !== width || w.height !== height) throw new RangeError(`compareWarps: warps of ${w.width}x${w.height} and ${width}x${height} px`);
   const noData = maskBits.noData;
   // Inputs with NO_DATA pixels as NaN (the template's clipped mean ignores non-finite values).
-  const images = psfMatched.map((w) => Float32Array.from(w.image, (v, i) => (w.mask[i]! & noData ? NaN : v)));
+  // (Loops, not Float32Array.from with a map function: V8 runs that 20x slower on image-sized arrays.)
+  const images = psfMatched.map((w) => {
+    const out = Float32Array.from(w.image);
+    for (let i = 0; i < n; i++) if (w.mask[i]! & noData) out[i] = NaN;
+    return out;
+  });
 
   // 1. The template.
   const template = new Float32Array(n), templateVariance = new Float32Array(n), templateCount = new Int32Array(n);
@@ -106,14 +111,19 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
     const found = significantFootprints(tessera, diff, diffVariance, width, height,
       { threshold: config.threshold, minPixels: config.minPixels, growRadius: Math.round(config.nSigmaToGrow * psfSigma), polarity: 'both' });
     if (found.count === 0) return;
-    const lists: number[][] = Array.from({ length: found.count + 1 }, () => []);
-    for (let i = 0; i < n; i++) if (found.labels[i]! > 0) lists[found.labels[i]!]!.push(i);
+    // Each footprint's pixels, grouped by a counting sort of the labels (no per-pixel allocation).
+    const labels = found.labels;
+    const start = new Int32Array(found.count + 2);
+    for (let i = 0; i < n; i++) if (labels[i]! > 0) start[labels[i]! + 1]++;
+    for (let l = 1; l <= found.count + 1; l++) start[l] = start[l]! + start[l - 1]!;
+    const order = new Int32Array(start[found.count + 1]!), fill = start.slice(0, found.count + 1);
+    for (let i = 0; i < n; i++) if (labels[i]! > 0) order[fill[labels[i]!]!++] = i;
     for (let l = 1; l <= found.count; l++) {
-      const pixels = lists[l]!;
+      const pixels = order.subarray(start[l]!, start[l + 1]!);
       let goodPixels = 0;
       for (const i of pixels) if ((w.mask[i]! & good) === 0 && Number.isFinite(images[v]![i]!)) goodPixels++;
       if (goodPixels <= config.prefilterRatio * pixels.length) continue;
-      candidates.push({ visit: v, pixels: Int32Array.from(pixels) });
+      candidates.push({ visit: v, pixels: pixels.slice() });
       nCandidates[v]++;
     }
   });
