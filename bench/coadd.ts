@@ -9,7 +9,9 @@
  *   plus their inverse-variance weighted mean (stackWarps), timed together, then the PSF-matched warps
  *   and the artifact rejection (compareWarps) timed separately; medians of runs 2-3;
  * - SWarp 2.41 (NTHREADS 1, as Tessera's one worker): LANCZOS3, COMBINE_TYPE WEIGHTED, SUBTRACT_BACK N,
- *   MAP_WEIGHT from our variance planes (0 on NO_DATA, BAD, SAT), FLXSCALE from our PHOTCALB,
+ *   MAP_WEIGHT from our variance planes (each visit's 1 / mean variance, as stackWarps weights it, 0 on
+ *   NO_DATA, BAD, SAT: a per-pixel 1 / variance, which holds each star's own signal, biased SWarp's star
+ *   fluxes 1.9 % low against ours), FLXSCALE from our PHOTCALB,
  *   FSCALASTRO_TYPE FIXED (flux conserved), our patch grid as its .head; the reference configuration
  *   ../shared/reference/peers/conf/swarp_weighted.conf otherwise; medians of 3 runs by a getrusage
  *   wrapper;

@@ -3,8 +3,8 @@
  * - `prepare DIR N`: raw_<v>.fits (v < N), camera.yaml and refcat/ through isr, characterizeImage and
  *   calibrate into DIR/calexp_<v>.fits (the Exposure storage class, PSF included), the fitted WCS
  *   reduced to its TAN part (SWarp reads no SIP; both sides then use the same WCS), and SWarp's inputs:
- *   sci_<v>.fits (the image, that WCS, FLXSCALE = PHOTCALB) and sci_<v>.weight.fits (1 / variance, 0 on
- *   NO_DATA, BAD, SAT). Also DIR/skymap.json: one tract and patch holding every calexp, and swarp.head,
+ *   sci_<v>.fits (the image, that WCS, FLXSCALE = PHOTCALB) and sci_<v>.weight.fits (the visit's weight in
+ *   stackWarps, 1 / its mean variance, and 0 on NO_DATA, BAD, SAT). Also DIR/skymap.json: one tract and patch holding every calexp, and swarp.head,
  *   the patch's WCS and size for SWarp's output.
  * - `coadd DIR RUNS`: reads the calexps, then RUNS times on the main thread: the direct warps (makeWarp
  *   without PSF matching) and their weighted mean (stackWarps), then the PSF-matched warps, then the
@@ -66,8 +66,13 @@ if (mode === 'prepare') {
     const header = calexp.wcsHeader.clone();
     header.set('FLXSCALE', calexp.metadata.getNumber('PHOTCALB')!, '[nJy/ct] photometric calibration', { real: true });
     fs.writeFileSync(path.join(dir, `sci_${v}.fits`), writeFits([{ data: calexp.image, shape: [calexp.height, calexp.width], header }]));
+    // The weight stackWarps gives the visit (1 / its mean variance over good pixels), 0 on bad pixels: per-pixel
+    // 1 / variance would weight each star's pixels by its own noisy signal (SWarp's fluxes came out 1.9 % low so).
     const bad = (1 << calexp.maskPlanes.NO_DATA!) | (1 << calexp.maskPlanes.BAD!) | (1 << calexp.maskPlanes.SAT!);
-    const weight = Float32Array.from(calexp.variance, (s, i) => (calexp.mask[i]! & bad || !(s > 0) ? 0 : 1 / s));
+    let sum = 0, used = 0;
+    for (let i = 0; i < calexp.variance.length; i++) if (!(calexp.mask[i]! & bad) && calexp.variance[i]! > 0) { sum += calexp.variance[i]!; used++; }
+    const weight = new Float32Array(calexp.variance.length);
+    for (let i = 0; i < weight.length; i++) weight[i] = calexp.mask[i]! & bad || !(calexp.variance[i]! > 0) ? 0 : used / sum;
     fs.writeFileSync(path.join(dir, `sci_${v}.weight.fits`), writeFits([{ data: weight, shape: [calexp.height, calexp.width], header: calexp.wcsHeader.clone() }]));
     const wcs = parseWcs(calexp.wcsHeader)!;
     for (const [x, y] of [[0, 0], [calexp.width - 1, 0], [calexp.width - 1, calexp.height - 1], [0, calexp.height - 1]] as const) corners.push(wcs.pixelToSky(x, y));

@@ -10,6 +10,9 @@
 //   fit afterwards): their mean flux minus the truth's is within 3 standard errors of zero;
 // - around stars brighter than 16 mag, the azimuthal mean of the difference in annuli from 5 to 50 FWHM
 //   is above -0.05 sigma_coadd (no dark rings).
+// NOT PART OF `npm test` (tests/measures is no test layer): these criteria are not met yet (the calexps'
+// backgrounds absorb undetected sources' light and bright stars' wings; see the README's coadd section),
+// and a test that fails cannot land. Run it with `npx vitest run tests/measures` (12 minutes on 2 cores).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
@@ -170,24 +173,20 @@ beforeAll(async () => {
 describe(`coadd background on the ${PRESET} preset (${BAND} band)`, () => {
   it('leaves large galaxies\' flux within 1 % over their 4 r_e ellipse (no over-subtraction)', () => {
     expect(galaxies.length).toBeGreaterThan(PRESET === 'demo' ? 5 : 0);
-    for (const g of galaxies) {
-      console.log(`patch ${g.patch}: galaxy r = ${g.mag.toFixed(2)}, r_e ${g.re.toFixed(2)}": (coadd - truth) over 4 r_e = ${(100 * g.residual / g.flux).toFixed(3)} % of its flux`);
-      expect(Math.abs(g.residual / g.flux)).toBeLessThan(0.01);
-    }
+    for (const g of galaxies) console.log(`patch ${g.patch}: galaxy r = ${g.mag.toFixed(2)}, r_e ${g.re.toFixed(2)}": (coadd - truth) over 4 r_e = ${(100 * g.residual / g.flux).toFixed(3)} % of its flux`);
+    for (const g of galaxies) expect(Math.abs(g.residual / g.flux), `patch ${g.patch} galaxy r = ${g.mag.toFixed(2)}`).toBeLessThan(0.01);
   });
 
   it('measures sky objects\' mean flux as the truth\'s, within 3 standard errors', () => {
+    for (const s of skies) console.log(`patch ${s.patch}: ${s.n} sky objects, mean (coadd - truth) ${s.mean.toFixed(3)} nJy +- ${s.stderr.toFixed(3)}`);
     for (const s of skies) {
-      console.log(`patch ${s.patch}: ${s.n} sky objects, mean (coadd - truth) ${s.mean.toFixed(3)} nJy +- ${s.stderr.toFixed(3)}`);
       expect(s.n).toBeGreaterThan(100);
-      expect(Math.abs(s.mean)).toBeLessThan(3 * s.stderr);
+      expect(Math.abs(s.mean), `patch ${s.patch}`).toBeLessThan(3 * s.stderr);
     }
   });
 
   it('leaves no dark ring around stars brighter than 16 mag (azimuthal mean above -0.05 sigma_coadd from 5 to 50 FWHM)', () => {
-    for (const r of rings) {
-      console.log(`patch ${r.patch}: star r = ${r.mag.toFixed(2)}, lowest annulus mean ${r.worst.toFixed(4)} sigma_coadd over ${r.annuli} annuli`);
-      expect(r.worst).toBeGreaterThan(-0.05);
-    }
+    for (const r of rings) console.log(`patch ${r.patch}: star r = ${r.mag.toFixed(2)}, lowest annulus mean ${r.worst.toFixed(4)} sigma_coadd over ${r.annuli} annuli`);
+    for (const r of rings) expect(r.worst, `patch ${r.patch} star r = ${r.mag.toFixed(2)}`).toBeGreaterThan(-0.05);
   });
 });
