@@ -21,13 +21,17 @@
  *  6. unless it lies entirely inside a footprint detected on the template (5 sigma, grown by 2.4 PSF
  *     sigma: doPreserveContainedBySource), as a cosmic ray on a bright star's core does.
  * Where fewer than 3 visits have data, effMax is 0 and nothing can be clipped (`comparable` counts the
- * pixels where it can). Not yet: the streak finder (HSC's doFilterMorphological) for trails too faint
- * for step 2. Returns, per visit, its clipped pixels (u8) and their spans.
+ * pixels where it can).
+ *  7. streaks (doStreaks, HSC's configuration): each visit's difference, in units of its noise, searched
+ *     for long straight lines (lib/coadd/streaks.ts); a streak's pixels are clipped from that visit
+ *     whatever the epoch count (trails too faint per pixel for step 2 but long).
+ * Returns, per visit, its clipped pixels (u8), the footprints and streaks clipped.
  */
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
 import { significantFootprints } from './differenceFootprints.js';
 import type { WarpPlanes } from '../image/warp.js';
+import { findStreaks, DEFAULT_STREAK_CONFIG, type Streak, type StreakConfig } from './streaks.js';
 
 export interface CompareWarpsConfig {
   templateSigmaClip: number;
@@ -42,11 +46,14 @@ export interface CompareWarpsConfig {
   spatialThreshold: number;
   templateThreshold: number;
   templateNSigmaToGrow: number;
+  doStreaks: boolean;
+  streaks: StreakConfig;
 }
 
 export const DEFAULT_COMPARE_WARPS_CONFIG: Readonly<CompareWarpsConfig> = Object.freeze({
   templateSigmaClip: 2.5, templateClipIter: 3, threshold: 5, minPixels: 4, nSigmaToGrow: 0.4, prefilterRatio: 0.05,
   maxFractionEpochsLow: 0.4, maxNumEpochs: 2, maxFractionEpochsHigh: 0.03, spatialThreshold: 0.5, templateThreshold: 5, templateNSigmaToGrow: 2.4,
+  doStreaks: true, streaks: DEFAULT_STREAK_CONFIG,
 });
 
 export interface CompareWarpsResult {
@@ -55,6 +62,8 @@ export interface CompareWarpsResult {
   /** Per visit: how many artifact footprints were clipped, and how many difference footprints were found. */
   nClipped: number[];
   nCandidates: number[];
+  /** Per visit: the streaks found (their pixels are clipped too). */
+  streaks: Streak[][];
   /** Pixels where at least 3 visits have data (a comparison is possible). */
   comparable: number;
   /** The template (nJy) and how many visits it used per pixel. */
@@ -103,10 +112,18 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
   const candidates: { visit: number; pixels: Int32Array }[] = [];
   const nCandidates = new Array<number>(nv).fill(0);
   const diff = new Float32Array(n), diffVariance = new Float32Array(n);
+  const streaks: Streak[][] = psfMatched.map(() => []), streakMasks: (Uint8Array | undefined)[] = psfMatched.map(() => undefined);
   psfMatched.forEach((w, v) => {
     for (let i = 0; i < n; i++) {
       diff[i] = images[v]![i]! - template[i]!;
       diffVariance[i] = w.variance[i]! + templateVariance[i]!;
+    }
+    if (config.doStreaks) {
+      const significance = new Float32Array(n);
+      for (let i = 0; i < n; i++) significance[i] = diff[i]! / Math.sqrt(diffVariance[i]!);
+      const found = findStreaks(significance, width, height, psfSigma, config.streaks);
+      streaks[v] = found.streaks;
+      if (found.streaks.length) streakMasks[v] = found.mask;
     }
     const found = significantFootprints(tessera, diff, diffVariance, width, height,
       { threshold: config.threshold, minPixels: config.minPixels, growRadius: Math.round(config.nSigmaToGrow * psfSigma), polarity: 'both' });
@@ -154,7 +171,12 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
     for (const i of c.pixels) mask[i] = 1;
     nClipped[c.visit]++;
   }
-  return { clipped, nClipped, nCandidates, comparable, template, templateCount };
+  streakMasks.forEach((m, v) => {
+    if (!m) return;
+    const mask = clipped[v]!;
+    for (let i = 0; i < n; i++) if (m[i]) mask[i] = 1;
+  });
+  return { clipped, nClipped, nCandidates, streaks, comparable, template, templateCount };
 }
 
 /** The runs of set pixels of a u8 mask (width wide), as (y, x0, x1) rows, x1 inclusive, offset by (x0, y0). */

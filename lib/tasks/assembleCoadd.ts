@@ -13,13 +13,15 @@
  * The coadd carries its PSF (lib/coadd/coaddPsf.ts, LSST's CoaddPsf): at each of a 7 x 7 grid of
  * patch positions the visits' warp PSFs weighted by their coadd weights, over the visits with data
  * there, fitted in PSFEx's representation (COADDPSF T; F and a warning when no warp has a PSF).
- * Not yet: the streak finder.
+ * Streaks (long straight trails too faint per pixel for the footprints) are clipped too (doStreaks,
+ * lib/coadd/streaks.ts; NSTREAKS per visit).
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
 import { badInput, inputRef, type Task } from '../pipeline/task.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import { compareWarps, maskSpans, DEFAULT_COMPARE_WARPS_CONFIG } from '../coadd/compareWarps.js';
+import { DEFAULT_STREAK_CONFIG } from '../coadd/streaks.js';
 import { stackWarps } from '../coadd/stackWarps.js';
 import { FWHM_PER_SIGMA } from '../image/psfMatch.js';
 import { fitGridPsf, psfGridNodes, weightedStamp, type PsfNode } from '../coadd/coaddPsf.js';
@@ -30,6 +32,8 @@ export interface AssembleCoaddConfig {
   threshold: number;
   spatialThreshold: number;
   maxNumEpochs: number;
+  doStreaks: boolean;
+  streakMinLength: number;
 }
 
 export interface AssembleCoaddInputs {
@@ -68,6 +72,8 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     threshold: { type: 'number', min: 0, exclusiveMin: true, default: 5, description: 'Detection threshold on each visit\'s difference from the template, sigma (LSST 5).' },
     spatialThreshold: { type: 'number', min: 0, max: 1, default: 0.5, description: 'Fraction of a footprint\'s pixels seen in few epochs that makes it an artifact (LSST 0.5).' },
     maxNumEpochs: { type: 'number', integer: true, min: 0, default: 2, description: 'Most epochs an artifact may appear in (LSST maxNumEpochs 2, with maxFractionEpochsLow 0.4).' },
+    streakMinLength: { type: 'number', min: 16, default: DEFAULT_STREAK_CONFIG.minLength, description: 'Shortest streak (px) the streak finder reports.' },
+    doStreaks: { type: 'boolean', default: true, description: 'Find long straight streaks in each visit\'s difference and clip them (HSC\'s streak masking; lib/coadd/streaks.ts).' },
   },
 
   run(inputs, config, context) {
@@ -97,7 +103,8 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     const fwhm = matched.map((m) => m.metadata.getNumber('PSFMFWHM')).find((f) => f !== undefined) ?? 7.7;
 
     const comparison = compareWarps(context.tessera, matched, { noData, bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT') }, fwhm / FWHM_PER_SIGMA,
-      { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs });
+      { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs,
+        doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } });
     const stack = stackWarps(direct, comparison.clipped, planes);
 
     const psf = coaddPsf(direct, stack.weights, noData);
@@ -120,12 +127,15 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     metadata.set('VISITS', visits.join(','), 'their ids');
     metadata.set('WEIGHTS', stack.weights.map((w) => w.toPrecision(6)).join(','), 'their weights (1 / mean variance)');
     metadata.set('NCLIPPED', comparison.nClipped.join(','), 'artifact footprints clipped per visit');
+    metadata.set('NSTREAKS', comparison.streaks.map((s) => s.length).join(','), 'streaks clipped per visit');
     metadata.set('ARTREJ', enough, 'artifact rejection possible (at least 3 visits)');
     metadata.set('ARTCOMP', comparison.comparable / n, 'fraction of pixels with at least 3 visits to compare', { real: true });
     metadata.set('COADDGD', good / n, 'fraction of pixels with data', { real: true });
     metadata.set('COADDPSF', psf !== undefined, 'the coadd carries a PSF model');
     if (!psf) context.log.warn('no warp carries a PSF model: the coadd has none');
     const clippedTotal = comparison.nClipped.reduce((a, b) => a + b, 0);
+    const streakTotal = comparison.streaks.reduce((a, s) => a + s.length, 0);
+    if (streakTotal) context.log.info(`${streakTotal} streak(s) clipped: ${comparison.streaks.flatMap((s, v) => s.map((t) => `visit ${visits[v]} (S/N ${t.snr.toFixed(0)}, ${t.length.toFixed(0)} px, half width ${t.halfWidth.toFixed(1)} px)`)).join(', ')}`, { streaks: streakTotal });
     if (!enough) context.log.warn(`only ${visits.length} visit(s): too few to compare warps, no artifact rejection`, { visits: visits.length });
     context.log.info(`coadded ${visits.length} visit(s); ${clippedTotal} artifact footprint(s) clipped (${comparison.nCandidates.reduce((a, b) => a + b, 0)} candidates); ${(100 * good / n).toFixed(1)} % of pixels with data`,
       { visits: visits.length, clipped: clippedTotal });
@@ -135,6 +145,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
       const header = new FitsHeader();
       header.set('VISIT', Number(visits[k]) || 0, 'the visit whose warp these spans were clipped from');
       header.set('NFOOTPR', comparison.nClipped[k]!, 'artifact footprints clipped');
+      header.set('NSTREAK', comparison.streaks[k]!.length, 'streaks clipped');
       return { length: spans.y.length, columns: { y: spans.y, x0: spans.x0, x1: spans.x1 }, metadata: header };
     });
     const { psf: _firstPsf, ...frame } = first;

@@ -151,6 +151,29 @@ describe('assembleCoadd', () => {
     expect(ctx.log.entries.some((e) => e.level === 'warn' && /the coadd has none/.test(e.message))).toBe(true);
   });
 
+  it('finds a faint trail (peak 1.6 sigma per pixel) as a streak and clips it from its visit only; without doStreaks it stays', () => {
+    // Visit 2 gets a faint trail along y = -0.3 x + 130 (Gaussian cross-section sigma 2 px, 4 nJy peak: 1.6 sigma of its noise).
+    const faint = (x: number, y: number): number => 4 * Math.exp(-(((y + 0.3 * x - 130) / Math.hypot(1, 0.3)) ** 2) / (2 * 2 * 2));
+    const withFaint = (list: Exposure[]): Exposure[] => list.map((e, v) => (v === 2 ? { ...e, image: e.image.map((val, i) => val + faint(i % W, Math.floor(i / W))) } : e));
+    const ctx = context(5);
+    // This test's warps are 200 px wide: streaks of 150 px and more (the default asks 300).
+    const out = runTask(assembleCoadd, { directWarps: withFaint(direct), psfMatchedWarps: withFaint(matched) }, { streakMinLength: 150 }, ctx);
+    // Visit 1's bright trail is a streak too.
+    expect(out.coadd.metadata.getString('NSTREAKS')).toBe('0,1,1,0,0');
+    const m = out.artifactMasks[2]!, clipped = new Set<number>();
+    const y = m.columns.y as Int32Array, x0 = m.columns.x0 as Int32Array, x1 = m.columns.x1 as Int32Array;
+    for (let k = 0; k < m.length; k++) for (let x = x0[k]!; x <= x1[k]!; x++) clipped.add((y[k]! - 1900) * W + x - 900);
+    let above = 0, caught = 0;
+    for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) if (faint(xx, yy) > NOISE[2]!) { above++; if (clipped.has(yy * W + xx)) caught++; }
+    expect(above).toBeGreaterThan(300);
+    expect(caught / above, `${caught} of ${above} faint-trail pixels above 1 sigma clipped`).toBeGreaterThanOrEqual(0.95);
+    expect(ctx.log.entries.some((e) => /2 streak\(s\) clipped: visit 1001 .*visit 1002/.test(e.message))).toBe(true);
+    // Without the streak finder the 5-sigma footprints miss it.
+    const off = runTask(assembleCoadd, { directWarps: withFaint(direct), psfMatchedWarps: withFaint(matched) }, { doStreaks: false, streakMinLength: 150 }, context(5));
+    expect(off.coadd.metadata.getString('NSTREAKS')).toBe('0,0,0,0,0');
+    expect(off.artifactMasks[2]!.length).toBeLessThan(10);
+  });
+
   it('turns artifact rejection off with fewer than 3 visits, and says so', () => {
     const ctx = context(2);
     const out = runTask(assembleCoadd, { directWarps: direct.slice(0, 2), psfMatchedWarps: matched.slice(0, 2) }, {}, ctx);

@@ -1,0 +1,158 @@
+/**
+ * Streaks in a visit's difference from the template: the role of LSST pipe_tasks MaskStreaksTask, which
+ * HSC's CompareWarp configuration runs, for satellite trails too faint per pixel for the 5-sigma
+ * difference footprints but long and straight (a line of 2 sigma per pixel over 1000 px is a 60-sigma
+ * detection). LSST finds them with a Canny edge map and a kernel Hough transform; here:
+ *  1. the significance averaged over 4x4 blocks (non-finite pixels left out), each block mean held
+ *     within 5 robust sigma of the block means (a single bright residual makes no line);
+ *  2. a weighted Hough (Radon) transform of the blocks (theta every 0.5 deg over 180 deg, rho in 1-block
+ *     bins): each cell sums its blocks' means over the square root of their number, and is compared with
+ *     the cells' robust scatter (noise, correlated or not, sets it; a trail adds along its line): the
+ *     strongest cell at least lineThreshold (8) robust sigma above the median, over at least minLength /
+ *     4 blocks (minLength 300 px), is a line;
+ *  3. the line refined by total least squares on the blocks within 1.5 blocks of it whose mean is at
+ *     least 1 robust sigma of the block means (their pixel centres' principal axis);
+ *  4. it is a streak if the mean significance (each pixel's held within +-5) of the pixels within
+ *     psfSigma of it, over the supporting blocks' extent, times the square root of their number, is at
+ *     least minSnr (20: correlated noise counted generously), and if its cross profile (mean significance
+ *     in 1-px bins of distance) falls under 3 / sqrt(count) within 40 px (a trail is narrow; a ghost's
+ *     arc or a bright star's halo is not); that distance, at least psfSigma, is its half width;
+ *  5. its pixels: within half width + psfSigma of the line, across the whole image (trails cross it);
+ *     the blocks along the line (and, for a streak, all it covers) are removed and 2-4 repeat, up to
+ *     maxStreaks (5).
+ * Units: pixels of the warp; significance in sigma of the difference's per-pixel noise.
+ */
+
+export interface StreakConfig {
+  lineThreshold: number;
+  minLength: number;
+  minSnr: number;
+  maxStreaks: number;
+}
+
+export const DEFAULT_STREAK_CONFIG: Readonly<StreakConfig> = Object.freeze({ lineThreshold: 8, minLength: 300, minSnr: 20, maxStreaks: 5 });
+
+export interface Streak {
+  /** The line: points p with (p - (x, y)) . (nx, ny) = 0; (nx, ny) a unit normal. */
+  x: number;
+  y: number;
+  nx: number;
+  ny: number;
+  halfWidth: number;
+  snr: number;
+  length: number;
+}
+
+const BLOCK = 4;
+/** A streak's cross profile must fall to the noise within this many pixels of its line (a trail is narrow; a ghost's arc or a halo is not). */
+const MAX_HALF_WIDTH = 40;
+const THETAS = 360;
+
+/**
+ * The streaks of a difference image (`significance`: difference / noise, NaN without data), and the
+ * mask of their pixels (1 = streak).
+ */
+export function findStreaks(significance: Float32Array, width: number, height: number, psfSigma: number,
+  config: StreakConfig = DEFAULT_STREAK_CONFIG): { streaks: Streak[]; mask: Uint8Array } {
+  const bw = Math.ceil(width / BLOCK), bh = Math.ceil(height / BLOCK), nb = bw * bh;
+  const sum = new Float64Array(nb), count = new Float64Array(nb);
+  for (let y = 0; y < height; y++) {
+    const brow = ((y / BLOCK) | 0) * bw;
+    for (let x = 0; x < width; x++) {
+      const v = significance[y * width + x]!;
+      if (Number.isFinite(v)) { sum[brow + ((x / BLOCK) | 0)]! += v; count[brow + ((x / BLOCK) | 0)]!++; }
+    }
+  }
+  const means = Float64Array.from(sum, (v, b) => (count[b]! >= BLOCK * BLOCK / 2 ? v / count[b]! : NaN));
+  const finiteMeans = Array.from(means).filter(Number.isFinite).sort((p, q) => p - q);
+  if (finiteMeans.length < 100) return { streaks: [], mask: new Uint8Array(width * height) };
+  const blockSigma = 0.7413 * (finiteMeans[Math.floor(0.75 * (finiteMeans.length - 1))]! - finiteMeans[Math.floor(0.25 * (finiteMeans.length - 1))]!);
+  // A block counts at most 5 of its sigmas either way: one bright residual (a cosmic ray on a star) is no line.
+  const cap = 5 * blockSigma;
+  for (let b = 0; b < nb; b++) if (Number.isFinite(means[b]!)) means[b] = Math.max(-cap, Math.min(cap, means[b]!));
+  let live: number[] = [];
+  for (let b = 0; b < nb; b++) if (Number.isFinite(means[b]!)) live.push(b);
+  const cos = Float64Array.from({ length: THETAS }, (_, t) => Math.cos((t * Math.PI) / THETAS));
+  const sin = Float64Array.from({ length: THETAS }, (_, t) => Math.sin((t * Math.PI) / THETAS));
+  const rhoMax = Math.ceil(Math.hypot(bw, bh)), nRho = 2 * rhoMax + 1;
+  const mask = new Uint8Array(width * height);
+  const streaks: Streak[] = [];
+  const minBlocks = config.minLength / BLOCK;
+  for (let round = 0; round < config.maxStreaks; round++) {
+    // 2. The weighted Hough transform: per cell, the sum of its blocks' means and their number.
+    const accSum = new Float64Array(THETAS * nRho), accCount = new Int32Array(THETAS * nRho);
+    for (const b of live) {
+      const bx = (b % bw) + 0.5, by = Math.floor(b / bw) + 0.5, m = means[b]!;
+      for (let t = 0; t < THETAS; t++) {
+        const k = t * nRho + Math.round(bx * cos[t]! + by * sin[t]!) + rhoMax;
+        accSum[k]! += m;
+        accCount[k]!++;
+      }
+    }
+    const z: number[] = [];
+    for (let k = 0; k < accSum.length; k++) if (accCount[k]! >= minBlocks) z.push(accSum[k]! / Math.sqrt(accCount[k]!));
+    if (z.length < 100) break;
+    const sorted = Float64Array.from(z).sort();
+    const zMedian = sorted[sorted.length >> 1]!, zSigma = 0.7413 * (sorted[Math.floor(0.75 * (sorted.length - 1))]! - sorted[Math.floor(0.25 * (sorted.length - 1))]!);
+    let best = -1, bestZ = -Infinity;
+    for (let k = 0; k < accSum.length; k++) {
+      if (accCount[k]! < minBlocks) continue;
+      const v = accSum[k]! / Math.sqrt(accCount[k]!);
+      if (v > bestZ) { bestZ = v; best = k; }
+    }
+    if (best < 0 || !((bestZ - zMedian) / zSigma >= config.lineThreshold)) break;
+    const t0 = Math.floor(best / nRho), rho0 = (best % nRho) - rhoMax;
+    // 3. Total least squares on the line's brighter blocks.
+    const near = live.filter((b) => Math.abs(((b % bw) + 0.5) * cos[t0]! + (Math.floor(b / bw) + 0.5) * sin[t0]! - rho0) <= 1.5);
+    const support = near.filter((b) => means[b]! >= blockSigma);
+    // The blocks along this line are explained either way.
+    const explained = new Set(near);
+    live = live.filter((b) => !explained.has(b));
+    if (support.length < 3) continue;
+    let mx = 0, my = 0;
+    for (const b of support) { mx += ((b % bw) + 0.5) * BLOCK; my += (Math.floor(b / bw) + 0.5) * BLOCK; }
+    mx /= support.length;
+    my /= support.length;
+    let sxx = 0, syy = 0, sxy = 0;
+    for (const b of support) {
+      const dx = ((b % bw) + 0.5) * BLOCK - mx, dy = (Math.floor(b / bw) + 0.5) * BLOCK - my;
+      sxx += dx * dx; syy += dy * dy; sxy += dx * dy;
+    }
+    const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy); // direction of the principal axis
+    const ux = Math.cos(angle), uy = Math.sin(angle), nx = -uy, ny = ux;
+    let sMin = Infinity, sMax = -Infinity;
+    for (const b of support) {
+      const s = (((b % bw) + 0.5) * BLOCK - mx) * ux + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * uy;
+      sMin = Math.min(sMin, s); sMax = Math.max(sMax, s);
+    }
+    // 4. The cross profile over the supported extent.
+    const reach = MAX_HALF_WIDTH;
+    const binSum = new Float64Array(reach + 1), binCount = new Float64Array(reach + 1);
+    let core = 0, coreCount = 0;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const dx = x - mx, dy = y - my, s = dx * ux + dy * uy;
+      if (s < sMin - BLOCK || s > sMax + BLOCK) continue;
+      const d = Math.abs(dx * nx + dy * ny);
+      if (d > reach) continue;
+      const raw = significance[y * width + x]!;
+      if (!Number.isFinite(raw)) continue;
+      const v = Math.max(-5, Math.min(5, raw));
+      binSum[Math.floor(d)]! += v;
+      binCount[Math.floor(d)]!++;
+      if (d <= psfSigma) { core += v; coreCount++; }
+    }
+    const snr = coreCount ? (core / coreCount) * Math.sqrt(coreCount) : 0;
+    if (snr < config.minSnr) continue;
+    let halfWidth = 0;
+    while (halfWidth < reach && binCount[halfWidth]! > 0 && binSum[halfWidth]! / binCount[halfWidth]! >= 3 / Math.sqrt(binCount[halfWidth]!)) halfWidth++;
+    if (halfWidth >= reach) continue;
+    halfWidth = Math.max(halfWidth, psfSigma);
+    // 5. Its pixels across the image.
+    const limit = halfWidth + psfSigma;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (Math.abs((x - mx) * nx + (y - my) * ny) <= limit) mask[y * width + x] = 1;
+    streaks.push({ x: mx, y: my, nx, ny, halfWidth, snr, length: sMax - sMin + BLOCK });
+    // Blocks the streak covers explain nothing further (a wide trail is one line, not several).
+    live = live.filter((b) => Math.abs((((b % bw) + 0.5) * BLOCK - mx) * nx + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * ny) > limit + BLOCK);
+  }
+  return { streaks, mask };
+}
