@@ -3,7 +3,8 @@
  * HSC's CompareWarp configuration runs, for satellite trails too faint per pixel for the 5-sigma
  * difference footprints but long and straight (a line of 2 sigma per pixel over 1000 px is a 60-sigma
  * detection). LSST finds them with a Canny edge map and a kernel Hough transform; here:
- *  1. the significance averaged over 4x4 blocks (non-finite pixels left out), each block mean held
+ *  1. the significance averaged over blocks of 4x4 pixels (8x8 beyond 8 Mpix: an LSST-sized patch's
+ *     transform then costs a quarter; non-finite pixels left out), each block mean held
  *     within 5 robust sigma of the block means (a single bright residual makes no line);
  *  2. a weighted Hough (Radon) transform of the blocks (theta every 0.5 deg over 180 deg, rho in 1-block
  *     bins): each cell sums its blocks' means over the square root of their number, and is compared with
@@ -43,7 +44,6 @@ export interface Streak {
   length: number;
 }
 
-const BLOCK = 4;
 /** A streak's cross profile must fall to the noise within this many pixels of its line (a trail is narrow; a ghost's arc or a halo is not). */
 const MAX_HALF_WIDTH = 40;
 const THETAS = 360;
@@ -54,6 +54,7 @@ const THETAS = 360;
  */
 export function findStreaks(significance: Float32Array, width: number, height: number, psfSigma: number,
   config: StreakConfig = DEFAULT_STREAK_CONFIG): { streaks: Streak[]; mask: Uint8Array } {
+  const BLOCK = width * height > 8e6 ? 8 : 4;
   const bw = Math.ceil(width / BLOCK), bh = Math.ceil(height / BLOCK), nb = bw * bh;
   const sum = new Float64Array(nb), count = new Float64Array(nb);
   for (let y = 0; y < height; y++) {
@@ -78,22 +79,30 @@ export function findStreaks(significance: Float32Array, width: number, height: n
   const mask = new Uint8Array(width * height);
   const streaks: Streak[] = [];
   const minBlocks = config.minLength / BLOCK;
-  for (let round = 0; round < config.maxStreaks; round++) {
-    // 2. The weighted Hough transform: per cell, the sum of its blocks' means and their number.
-    const accSum = new Float64Array(THETAS * nRho), accCount = new Int32Array(THETAS * nRho);
-    for (const b of live) {
-      const bx = (b % bw) + 0.5, by = Math.floor(b / bw) + 0.5, m = means[b]!;
-      for (let t = 0; t < THETAS; t++) {
-        const k = t * nRho + Math.round(bx * cos[t]! + by * sin[t]!) + rhoMax;
-        accSum[k]! += m;
-        accCount[k]!++;
-      }
+  // 2. The weighted Hough transform, once: per cell, the sum of its blocks' means and their number; blocks
+  // explained by a line are taken out of it again, and the cells' noise is that of the first transform.
+  const accSum = new Float64Array(THETAS * nRho), accCount = new Int32Array(THETAS * nRho);
+  const vote = (b: number, sign: 1 | -1): void => {
+    const bx = (b % bw) + 0.5, by = Math.floor(b / bw) + 0.5, m = sign * means[b]!;
+    for (let t = 0; t < THETAS; t++) {
+      const k = t * nRho + Math.round(bx * cos[t]! + by * sin[t]!) + rhoMax;
+      accSum[k]! += m;
+      accCount[k]! += sign;
     }
-    const z: number[] = [];
-    for (let k = 0; k < accSum.length; k++) if (accCount[k]! >= minBlocks) z.push(accSum[k]! / Math.sqrt(accCount[k]!));
-    if (z.length < 100) break;
-    const sorted = Float64Array.from(z).sort();
-    const zMedian = sorted[sorted.length >> 1]!, zSigma = 0.7413 * (sorted[Math.floor(0.75 * (sorted.length - 1))]! - sorted[Math.floor(0.25 * (sorted.length - 1))]!);
+  };
+  for (const b of live) vote(b, 1);
+  const z: number[] = [];
+  for (let k = 0; k < accSum.length; k++) if (accCount[k]! >= minBlocks) z.push(accSum[k]! / Math.sqrt(accCount[k]!));
+  if (z.length < 100) return { streaks: [], mask };
+  const sorted = Float64Array.from(z).sort();
+  const zMedian = sorted[sorted.length >> 1]!, zSigma = 0.7413 * (sorted[Math.floor(0.75 * (sorted.length - 1))]! - sorted[Math.floor(0.25 * (sorted.length - 1))]!);
+  const alive = new Uint8Array(nb);
+  for (const b of live) alive[b] = 1;
+  const remove = (blocks: readonly number[]): void => {
+    for (const b of blocks) if (alive[b]) { alive[b] = 0; vote(b, -1); }
+    live = live.filter((b) => alive[b] === 1);
+  };
+  for (let round = 0; round < config.maxStreaks; round++) {
     let best = -1, bestZ = -Infinity;
     for (let k = 0; k < accSum.length; k++) {
       if (accCount[k]! < minBlocks) continue;
@@ -106,8 +115,7 @@ export function findStreaks(significance: Float32Array, width: number, height: n
     const near = live.filter((b) => Math.abs(((b % bw) + 0.5) * cos[t0]! + (Math.floor(b / bw) + 0.5) * sin[t0]! - rho0) <= 1.5);
     const support = near.filter((b) => means[b]! >= blockSigma);
     // The blocks along this line are explained either way.
-    const explained = new Set(near);
-    live = live.filter((b) => !explained.has(b));
+    remove(near);
     if (support.length < 3) continue;
     let mx = 0, my = 0;
     for (const b of support) { mx += ((b % bw) + 0.5) * BLOCK; my += (Math.floor(b / bw) + 0.5) * BLOCK; }
@@ -129,18 +137,18 @@ export function findStreaks(significance: Float32Array, width: number, height: n
     const reach = MAX_HALF_WIDTH;
     const binSum = new Float64Array(reach + 1), binCount = new Float64Array(reach + 1);
     let core = 0, coreCount = 0;
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    forEachPixelNear(width, height, mx, my, nx, ny, reach, (x, y) => {
       const dx = x - mx, dy = y - my, s = dx * ux + dy * uy;
-      if (s < sMin - BLOCK || s > sMax + BLOCK) continue;
+      if (s < sMin - BLOCK || s > sMax + BLOCK) return;
       const d = Math.abs(dx * nx + dy * ny);
-      if (d > reach) continue;
+      if (d > reach) return;
       const raw = significance[y * width + x]!;
-      if (!Number.isFinite(raw)) continue;
+      if (!Number.isFinite(raw)) return;
       const v = Math.max(-5, Math.min(5, raw));
       binSum[Math.floor(d)]! += v;
       binCount[Math.floor(d)]!++;
       if (d <= psfSigma) { core += v; coreCount++; }
-    }
+    });
     const snr = coreCount ? (core / coreCount) * Math.sqrt(coreCount) : 0;
     if (snr < config.minSnr) continue;
     let halfWidth = 0;
@@ -149,10 +157,24 @@ export function findStreaks(significance: Float32Array, width: number, height: n
     halfWidth = Math.max(halfWidth, psfSigma);
     // 5. Its pixels across the image.
     const limit = halfWidth + psfSigma;
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (Math.abs((x - mx) * nx + (y - my) * ny) <= limit) mask[y * width + x] = 1;
+    forEachPixelNear(width, height, mx, my, nx, ny, limit, (x, y) => { if (Math.abs((x - mx) * nx + (y - my) * ny) <= limit) mask[y * width + x] = 1; });
     streaks.push({ x: mx, y: my, nx, ny, halfWidth, snr, length: sMax - sMin + BLOCK });
     // Blocks the streak covers explain nothing further (a wide trail is one line, not several).
-    live = live.filter((b) => Math.abs((((b % bw) + 0.5) * BLOCK - mx) * nx + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * ny) > limit + BLOCK);
+    remove(live.filter((b) => Math.abs((((b % bw) + 0.5) * BLOCK - mx) * nx + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * ny) <= limit + BLOCK));
   }
   return { streaks, mask };
+}
+
+/** Calls `visit` for every pixel of each row within `reach` (and a pixel) of the line through (mx, my) with unit normal (nx, ny) (and possibly a few more). */
+function forEachPixelNear(width: number, height: number, mx: number, my: number, nx: number, ny: number, reach: number, visit: (x: number, y: number) => void): void {
+  for (let y = 0; y < height; y++) {
+    let x0 = 0, x1 = width - 1;
+    if (Math.abs(nx) > 1e-6) {
+      // |(x - mx) nx + (y - my) ny| <= reach + 1 for x between a and b.
+      const a = mx + (-(reach + 1) - (y - my) * ny) / nx, b = mx + ((reach + 1) - (y - my) * ny) / nx;
+      x0 = Math.max(0, Math.floor(Math.min(a, b)));
+      x1 = Math.min(width - 1, Math.ceil(Math.max(a, b)));
+    } else if (Math.abs((y - my) * ny) > reach + 1) continue;
+    for (let x = x0; x <= x1; x++) visit(x, y);
+  }
 }
