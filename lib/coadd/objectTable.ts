@@ -18,6 +18,7 @@
  */
 import type { ParquetColumn } from '../parquet/writeParquet.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
+import { abMagnitude, magnitudeError } from '../photometry/magnitudes.js';
 
 export type Transform = 'copy' | 'mag' | 'magErr' | 'tractX' | 'tractY' | 'objectId' | 'parentObjectId' | 'refBand' | 'tract' | 'patch';
 
@@ -49,14 +50,13 @@ export interface ObjectTable {
 const FORCED_FLUXES: [string, string][] = [['psfFlux', 'base_PsfFlux'], ['ap12Flux', 'base_CircularApertureFlux_12_0'], ['gaussianFlux', 'base_GaussianFlux'], ['kronFlux', 'ext_photometryKron_KronFlux']];
 const FREE_FLUXES: [string, string][] = [['free_psfFlux', 'base_PsfFlux'], ['free_gaussianFlux', 'base_GaussianFlux'], ['free_kronFlux', 'ext_photometryKron_KronFlux']];
 const PIXEL_FLAGS = ['edge', 'interpolated', 'interpolatedCenter', 'saturated', 'saturatedCenter', 'cr', 'crCenter', 'bad', 'badCenter', 'clipped', 'clippedCenter', 'sensor_edge', 'sensor_edgeCenter', 'inexact_psf', 'inexact_psfCenter'];
-const AB_NJY = 31.4;
 
 function magnitude(flux: number): number {
-  return flux > 0 ? AB_NJY - 2.5 * Math.log10(flux) : NaN;
+  return flux > 0 ? abMagnitude(flux) : NaN;
 }
 
 function magnitudeErr(flux: number, err: number): number {
-  return flux > 0 ? (2.5 / Math.LN10) * (err / flux) : NaN;
+  return flux > 0 ? magnitudeError(flux, err) : NaN;
 }
 
 export function buildObjectTable(inputs: ObjectTableInputs): ObjectTable {
@@ -66,6 +66,8 @@ export function buildObjectTable(inputs: ObjectTableInputs): ObjectTable {
   const catalogOf = (s: ObjectColumnSource): SourceCatalog =>
     s.dataset === 'deepCoadd_ref' ? ref : s.dataset === 'deepCoadd_meas' ? inputs.meas[s.band!]! : inputs.forced[s.band!]!;
   const columns: ParquetColumn[] = [], units: Record<string, string> = {}, sources: Record<string, ObjectColumnSource> = {};
+  const id = ref.columns.id as Int32Array, parent = ref.columns.parent as Int32Array;
+  const base = BigInt(tract) * 1_000_000_000_000n + BigInt(patch) * 10_000_000n;
   const num = (s: ObjectColumnSource, name: string): Float64Array => {
     const c = catalogOf(s).columns[name];
     if (!c || Array.isArray(c)) throw new RangeError(`${s.dataset}${s.band ? ` (${s.band})` : ''} has no numeric column ${name}`);
@@ -74,8 +76,6 @@ export function buildObjectTable(inputs: ObjectTableInputs): ObjectTable {
   const add = (name: string, unit: string | undefined, source: ObjectColumnSource): void => {
     sources[name] = source;
     if (unit) units[name] = unit;
-    const id = ref.columns.id as Int32Array, parent = ref.columns.parent as Int32Array;
-    const base = BigInt(tract) * 1_000_000_000_000n + BigInt(patch) * 10_000_000n;
     switch (source.transform) {
       case 'objectId': columns.push({ name, type: 'int64', values: BigInt64Array.from(id, (v) => base + BigInt(v)) }); return;
       case 'parentObjectId': columns.push({ name, type: 'int64', values: BigInt64Array.from(parent, (v) => (v === 0 ? 0n : base + BigInt(v))) }); return;

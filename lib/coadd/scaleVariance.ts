@@ -6,7 +6,7 @@
  * DETECTED_NEGATIVE, BAD, SAT, NO_DATA, INTRP) and non-finite values. Returns the factor and the pixel
  * count (the factor is NaN with fewer than 100 good pixels).
  */
-import { kthSmallest } from '../math/median.js';
+import { interquartileSigma } from '../math/median.js';
 
 export function varianceScaleFactor(image: Float32Array, variance: Float32Array, mask: Int32Array, badBits: number): { factor: number; pixels: number } {
   const snr = new Float64Array(image.length);
@@ -17,8 +17,6 @@ export function varianceScaleFactor(image: Float32Array, variance: Float32Array,
     snr[n++] = x / Math.sqrt(v);
   }
   if (n < 100) return { factor: NaN, pixels: n };
-  const values = snr.subarray(0, n);
-  const q1 = kthSmallest(values, n, Math.floor(0.25 * (n - 1))), q3 = kthSmallest(values, n, Math.floor(0.75 * (n - 1)));
-  const sigma = 0.7413 * (q3 - q1);
+  const sigma = interquartileSigma(snr, n);
   return { factor: sigma * sigma, pixels: n };
 }

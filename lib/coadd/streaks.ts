@@ -24,6 +24,8 @@
  * Units: pixels of the warp; significance in sigma of the difference's per-pixel noise.
  */
 
+import { interquartileSigma, kthSmallest } from '../math/median.js';
+
 export interface StreakConfig {
   lineThreshold: number;
   minLength: number;
@@ -65,9 +67,9 @@ export function findStreaks(significance: Float32Array, width: number, height: n
     }
   }
   const means = Float64Array.from(sum, (v, b) => (count[b]! >= BLOCK * BLOCK / 2 ? v / count[b]! : NaN));
-  const finiteMeans = Array.from(means).filter(Number.isFinite).sort((p, q) => p - q);
+  const finiteMeans = Float64Array.from(means.filter(Number.isFinite));
   if (finiteMeans.length < 100) return { streaks: [], mask: new Uint8Array(width * height) };
-  const blockSigma = 0.7413 * (finiteMeans[Math.floor(0.75 * (finiteMeans.length - 1))]! - finiteMeans[Math.floor(0.25 * (finiteMeans.length - 1))]!);
+  const blockSigma = interquartileSigma(finiteMeans);
   // A block counts at most 5 of its sigmas either way: one bright residual (a cosmic ray on a star) is no line.
   const cap = 5 * blockSigma;
   for (let b = 0; b < nb; b++) if (Number.isFinite(means[b]!)) means[b] = Math.max(-cap, Math.min(cap, means[b]!));
@@ -94,8 +96,8 @@ export function findStreaks(significance: Float32Array, width: number, height: n
   const z: number[] = [];
   for (let k = 0; k < accSum.length; k++) if (accCount[k]! >= minBlocks) z.push(accSum[k]! / Math.sqrt(accCount[k]!));
   if (z.length < 100) return { streaks: [], mask };
-  const sorted = Float64Array.from(z).sort();
-  const zMedian = sorted[sorted.length >> 1]!, zSigma = 0.7413 * (sorted[Math.floor(0.75 * (sorted.length - 1))]! - sorted[Math.floor(0.25 * (sorted.length - 1))]!);
+  const zs = Float64Array.from(z);
+  const zMedian = kthSmallest(zs, zs.length, zs.length >> 1), zSigma = interquartileSigma(zs);
   const alive = new Uint8Array(nb);
   for (const b of live) alive[b] = 1;
   const remove = (blocks: readonly number[]): void => {

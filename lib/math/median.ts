@@ -48,3 +48,12 @@ export function kthSmallest(s: Float64Array, n: number, k: number): number {
   }
   return s[k]!;
 }
+
+/**
+ * A Gaussian-equivalent width from the interquartile range: 0.7413 x (q3 - q1) of s[0, n), q1 and q3 the
+ * order statistics floor(0.25 (n - 1)) and floor(0.75 (n - 1)); no NaNs among them (reorders them).
+ */
+export function interquartileSigma(s: Float64Array, n = s.length): number {
+  const q1 = kthSmallest(s, n, Math.floor(0.25 * (n - 1))), q3 = kthSmallest(s, n, Math.floor(0.75 * (n - 1)));
+  return 0.7413 * (q3 - q1);
+}

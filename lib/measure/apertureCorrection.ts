@@ -123,23 +123,33 @@ export function fitApertureCorrection(catalog: SourceCatalog, algorithm: string,
 export function applyApertureCorrections(catalog: SourceCatalog, fields: Readonly<Record<string, ApertureCorrectionField | undefined>>): void {
   const xs = catalog.columns.base_SdssCentroid_x as Float64Array, ys = catalog.columns.base_SdssCentroid_y as Float64Array;
   for (const [algorithm, field] of Object.entries(fields)) {
-    const flux = catalog.columns[`${algorithm}_instFlux`] as Float64Array | undefined;
-    const err = catalog.columns[`${algorithm}_instFluxErr`] as Float64Array | undefined;
-    if (!flux || !err) continue;
     const corr = new Float64Array(catalog.length).fill(NaN), corrErr = new Float64Array(catalog.length).fill(NaN);
-    const flag = new Array<boolean>(catalog.length).fill(field === undefined);
     if (field) {
       for (let k = 0; k < catalog.length; k++) {
-        const c = evaluateApertureCorrection(field, xs[k]!, ys[k]!);
-        corr[k] = c;
+        corr[k] = evaluateApertureCorrection(field, xs[k]!, ys[k]!);
         corrErr[k] = field.error;
-        const f = flux[k]!;
-        flux[k] = f * c;
-        err[k] = Math.sqrt((err[k]! * c) ** 2 + (f * field.error) ** 2);
       }
     }
-    catalog.columns[`${algorithm}_apCorr`] = corr;
-    catalog.columns[`${algorithm}_apCorrErr`] = corrErr;
-    catalog.columns[`${algorithm}_flag_apCorr`] = flag;
+    applyCorrectionValues(catalog, algorithm, corr, corrErr, new Array<boolean>(catalog.length).fill(field === undefined));
   }
+}
+
+/**
+ * Multiplies one algorithm's fluxes by per-row corrections (rows with a non-finite one keep their flux),
+ * adds each correction's error to the flux error in quadrature, and sets the `_apCorr`, `_apCorrErr` and
+ * `_flag_apCorr` columns to copies of the values given (another catalogue's, for forced measurement).
+ */
+export function applyCorrectionValues(catalog: SourceCatalog, algorithm: string, corr: ArrayLike<number>, corrErr: ArrayLike<number>, flag: readonly boolean[]): void {
+  const flux = catalog.columns[`${algorithm}_instFlux`] as Float64Array | undefined;
+  const err = catalog.columns[`${algorithm}_instFluxErr`] as Float64Array | undefined;
+  if (!flux || !err) return;
+  for (let k = 0; k < catalog.length; k++) {
+    const c = corr[k]!, f = flux[k]!;
+    if (!Number.isFinite(c)) continue;
+    flux[k] = f * c;
+    err[k] = Math.sqrt((err[k]! * c) ** 2 + (f * corrErr[k]!) ** 2);
+  }
+  catalog.columns[`${algorithm}_apCorr`] = Float64Array.from(corr);
+  catalog.columns[`${algorithm}_apCorrErr`] = Float64Array.from(corrErr);
+  catalog.columns[`${algorithm}_flag_apCorr`] = [...flag];
 }

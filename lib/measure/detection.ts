@@ -46,6 +46,7 @@
  * The footprints returned are those of the last round.
  */
 import { gaussianKernel } from '../image/gaussianKernel.js';
+import { interquartileSigma } from '../math/median.js';
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
@@ -329,9 +330,8 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
         }
       }
       if (snr.length >= 100) {
-        const sorted = Float64Array.from(snr).sort();
-        const iqr = sorted[Math.floor(0.75 * (sorted.length - 1))]! - sorted[Math.floor(0.25 * (sorted.length - 1))]!;
-        if (iqr > 0) noiseScale = 0.7413 * iqr;
+        const width = interquartileSigma(Float64Array.from(snr));
+        if (width > 0) noiseScale = width;
       }
       threshold = config.thresholdValue * noiseScale;
     }

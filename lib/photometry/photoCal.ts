@@ -33,6 +33,7 @@
  * never thrown.
  */
 import { median } from '../math/median.js';
+import { AB_NJY, MAG_PER_LN, abMagnitude, magnitudeError } from './magnitudes.js';
 
 export interface PhotoCalStar {
   /** Instrumental flux of the source (counts) and its 1-sigma error. */
@@ -124,18 +125,8 @@ export interface PhotoCalResult {
   reducedChi2: number;
 }
 
-const MAG_PER_LN = 2.5 / Math.LN10;
-const AB_NJY = 31.4;
 const IQ_TO_STDEV = 0.741301109252802;
 
-function abMag(fluxNjy: number): number {
-  return AB_NJY - 2.5 * Math.log10(fluxNjy);
-}
-
-/** Magnitude error of a flux with this error (first order). */
-function magErr(flux: number, fluxErr: number): number {
-  return MAG_PER_LN * Math.abs(fluxErr / flux);
-}
 
 interface ZeroPoint {
   zp: number;
@@ -257,20 +248,20 @@ export function photoCal(stars: readonly PhotoCalStar[], config: Partial<PhotoCa
     if (!unflagged[i]) continue;
     if (!(s.instFlux > 0) || !Number.isFinite(s.instFlux) || !(s.instFluxErr >= 0)) continue;
     if (!(s.refFlux > 0) || !Number.isFinite(s.refFlux)) continue;
-    const mp = abMag(s.refFlux);
+    const mp = abMagnitude(s.refFlux);
     if (!(mp <= cfg.magLimit) || !(mp >= cfg.brightMagLimit)) continue;
     let mRef = mp;
-    let refErr = magErr(s.refFlux, s.refFluxErr);
+    let refErr = magnitudeError(s.refFlux, s.refFluxErr);
     if (cfg.applyColorTerms) {
       if (!(s.refFluxSecondary! > 0) || !Number.isFinite(s.refFluxSecondary!)) continue;
-      const ms = abMag(s.refFluxSecondary!);
+      const ms = abMagnitude(s.refFluxSecondary!);
       const colour = mp - ms;
       mRef = mp + ct.c0 + ct.c1 * colour + ct.c2 * colour * colour;
       const dp = 1 + ct.c1 + 2 * ct.c2 * colour;
       const ds = -(ct.c1 + 2 * ct.c2 * colour);
-      refErr = Math.hypot(dp * refErr, ds * magErr(s.refFluxSecondary!, s.refFluxErrSecondary ?? 0));
+      refErr = Math.hypot(dp * refErr, ds * magnitudeError(s.refFluxSecondary!, s.refFluxErrSecondary ?? 0));
     }
-    const srcErr = magErr(s.instFlux, s.instFluxErr);
+    const srcErr = magnitudeError(s.instFlux, s.instFluxErr);
     const e = Math.hypot(srcErr, cfg.includeReferenceErrors && Number.isFinite(refErr) ? refErr : 0, cfg.magErrFloor);
     srcMag[i] = -2.5 * Math.log10(s.instFlux);
     refMag[i] = mRef;
@@ -336,5 +327,5 @@ export function calibrateFluxes(cal: PhotoCalibration, instFlux: ArrayLike<numbe
 export function instFluxToMagnitude(cal: PhotoCalibration, instFlux: number, instFluxErr: number): { mag: number; magErr: number } {
   const { flux, fluxErr } = instFluxToNanojansky(cal, instFlux, instFluxErr);
   if (!(flux > 0)) return { mag: NaN, magErr: NaN };
-  return { mag: abMag(flux), magErr: MAG_PER_LN * fluxErr / flux };
+  return { mag: abMagnitude(flux), magErr: MAG_PER_LN * fluxErr / flux };
 }

@@ -96,6 +96,23 @@ export function inputRef(context: TaskContext, connection: string, index?: numbe
   return refs as InputRef;
 }
 
+/** A numeric key of the quantum's data ID (tract, patch), or a BadInputError naming what it holds instead. */
+export function quantumNumber(task: { name: string }, context: TaskContext, key: string): number {
+  const v = context.refs?.quantum?.[key];
+  if (typeof v !== 'number') throw new BadInputError(task.name, 'quantum', `the quantum's data ID has no numeric ${key} (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+/**
+ * The band of item `index` of input `connection`: its data ID's, else its metadata's BAND card; a
+ * BadInputError naming the item when neither says.
+ */
+export function inputBand(task: { name: string }, context: TaskContext, connection: string, index: number, metadata: { getString(key: string): string | undefined } | undefined): string {
+  const band = inputRef(context, connection, index)?.dataId?.band ?? metadata?.getString('BAND');
+  if (typeof band !== 'string' || band === '') throw badInput(task, context, connection, 'its band is unknown (no band in its data ID or BAND card)', index);
+  return band;
+}
+
 /** A BadInputError for input `connection` (item `index`), naming its data ID and file when known. */
 export function badInput(task: { name: string }, context: TaskContext, connection: string, problem: string, index?: number): BadInputError {
   return new BadInputError(task.name, connection, index === undefined ? problem : `item ${index}: ${problem}`, inputRef(context, connection, index));

@@ -11,12 +11,11 @@
  * Output: deepCoadd_forced_src.
  */
 import type { FootprintSet } from '../measure/footprintSet.js';
-import { deblendAndMeasure } from '../measure/deblend.js';
-import { COADD_PIXEL_FLAG_PLANES, type ForcedSource } from '../measure/measurement.js';
+import type { ForcedSource } from '../measure/measurement.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
-import { DEFAULT_APERTURE_CORRECTION_CONFIG } from '../measure/apertureCorrection.js';
+import { applyCorrectionValues, DEFAULT_APERTURE_CORRECTION_CONFIG } from '../measure/apertureCorrection.js';
 import { badInput, type Task } from '../pipeline/task.js';
-import { CALIBRATED_FLUX_ALGORITHMS } from './calibrateCatalog.js';
+import { addCoaddFluxColumns, measureCoaddFootprints } from './coaddMeasurement.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 
 export interface ForcedPhotCoaddInputs {
@@ -63,37 +62,16 @@ export const forcedPhotCoadd: Task<Record<string, never>, ForcedPhotCoaddInputs,
     const rx = ref.columns.base_SdssCentroid_x as Float64Array, ry = ref.columns.base_SdssCentroid_y as Float64Array;
     const rxx = ref.columns.base_SdssShape_xx as Float64Array, ryy = ref.columns.base_SdssShape_yy as Float64Array, rxy = ref.columns.base_SdssShape_xy as Float64Array;
     const forced: ForcedSource[] = Array.from({ length: ref.length }, (_, k) => ({ x: rx[k]!, y: ry[k]!, xx: rxx[k]!, yy: ryy[k]!, xy: rxy[k]! }));
-    const n = coadd.width * coadd.height;
-    const image = new Float32Array(n), variance = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = coadd.image[i]!, s = coadd.variance[i]!;
-      if (Number.isFinite(v) && Number.isFinite(s)) { image[i] = v; variance[i] = s; }
-    }
-    const masked = { width: coadd.width, height: coadd.height, image, variance, mask: coadd.mask, maskPlanes: coadd.maskPlanes };
-    const catalog = deblendAndMeasure(context.tessera, masked, det.footprints, psf, { pixelFlagPlanes: COADD_PIXEL_FLAG_PLANES }, { cullPeaks: false }, forced);
+    const catalog = measureCoaddFootprints(context.tessera, coadd, det.footprints, psf, forced);
     if (catalog.length !== ref.length) throw badInput(forcedPhotCoadd, context, 'refCat', `${ref.length} rows, the merged footprints deblend into ${catalog.length}: not made from this deepCoadd_mergeDet`);
 
     // The band's aperture corrections, as measureCoaddSources applied them.
     for (const algorithm of DEFAULT_APERTURE_CORRECTION_CONFIG.algorithms) {
       const corr = meas.columns[`${algorithm}_apCorr`] as Float64Array | undefined, corrErr = meas.columns[`${algorithm}_apCorrErr`] as Float64Array | undefined;
-      const flux = catalog.columns[`${algorithm}_instFlux`] as Float64Array | undefined, err = catalog.columns[`${algorithm}_instFluxErr`] as Float64Array | undefined;
-      if (!corr || !corrErr || !flux || !err) continue;
-      for (let k = 0; k < catalog.length; k++) {
-        const c = corr[k]!, f = flux[k]!;
-        if (!Number.isFinite(c)) continue; // not fitted in this band: left as measured, flagged as measureCoaddSources did
-        flux[k] = f * c;
-        err[k] = Math.sqrt((err[k]! * c) ** 2 + (f * corrErr[k]!) ** 2);
-      }
-      catalog.columns[`${algorithm}_apCorr`] = Float64Array.from(corr);
-      catalog.columns[`${algorithm}_apCorrErr`] = Float64Array.from(corrErr);
-      catalog.columns[`${algorithm}_flag_apCorr`] = [...(meas.columns[`${algorithm}_flag_apCorr`] as boolean[])];
+      // Rows whose band had no fitted correction (NaN) keep their flux, flagged as measureCoaddSources flagged them.
+      if (corr && corrErr) applyCorrectionValues(catalog, algorithm, corr, corrErr, meas.columns[`${algorithm}_flag_apCorr`] as boolean[]);
     }
-    for (const a of CALIBRATED_FLUX_ALGORITHMS) {
-      const f = catalog.columns[`${a}_instFlux`] as Float64Array | undefined, e = catalog.columns[`${a}_instFluxErr`] as Float64Array | undefined;
-      if (!f || !e) continue;
-      catalog.columns[`${a}_flux`] = Float64Array.from(f);
-      catalog.columns[`${a}_fluxErr`] = Float64Array.from(e);
-    }
+    addCoaddFluxColumns(catalog);
     for (const name of FROM_REFERENCE) {
       const values = ref.columns[name];
       if (values) catalog.columns[name] = Array.isArray(values) ? [...values] : values.slice();

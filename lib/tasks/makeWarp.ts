@@ -27,8 +27,8 @@ import { FWHM_PER_SIGMA, convolveTerms, fitMatchingKernel, separableTerms } from
 import type { ExposureWithPsf } from './characterizeImage.js';
 import { fitGridPsf, psfGridNodes, warpedKernelImage, type PsfNode } from '../coadd/coaddPsf.js';
 import type { PsfexModel } from '../measure/psfModel.js';
-import { BadInputError, NoWorkError } from '../pipeline/errors.js';
-import { badInput, inputRef, type Task, type TaskContext } from '../pipeline/task.js';
+import { NoWorkError } from '../pipeline/errors.js';
+import { badInput, inputRef, quantumNumber, type Task, type TaskContext } from '../pipeline/task.js';
 import { patchById, patchWcsHeader, tractById, tractWcs, type SkyMap } from '../skymap/index.js';
 import { parseWcs, type Wcs } from '../wcs/index.js';
 
@@ -53,11 +53,6 @@ export interface MakeWarpOutputs {
 /** Metadata cards copied from the visit's first calexp. */
 const VISIT_KEYS = ['FILTER', 'BAND', 'EXPTIME', 'MJD-OBS', 'DATE-OBS', 'VISIT', 'EXPID', 'AIRMASS'];
 
-function quantumNumber(context: TaskContext, key: string): number {
-  const v = context.refs?.quantum?.[key];
-  if (typeof v !== 'number') throw new BadInputError('makeWarp', 'quantum', `the quantum's data ID has no numeric ${key} (got ${JSON.stringify(v)})`);
-  return v;
-}
 
 export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
   name: 'makeWarp',
@@ -94,7 +89,7 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
   },
 
   run(inputs, config, context) {
-    const tractId = quantumNumber(context, 'tract'), patchId = quantumNumber(context, 'patch');
+    const tractId = quantumNumber(makeWarp, context, 'tract'), patchId = quantumNumber(makeWarp, context, 'patch');
     const visit = context.refs?.quantum?.visit;
     let tract, patch;
     try {

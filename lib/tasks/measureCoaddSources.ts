@@ -21,14 +21,11 @@
  */
 import { parseWcs } from '../wcs/index.js';
 import { applyApertureCorrections, fitApertureCorrection, DEFAULT_APERTURE_CORRECTION_CONFIG } from '../measure/apertureCorrection.js';
-import { deblendAndMeasure } from '../measure/deblend.js';
 import type { FootprintSet } from '../measure/footprintSet.js';
-import { COADD_PIXEL_FLAG_PLANES } from '../measure/measurement.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
-import { badInput, type Task, type TaskContext } from '../pipeline/task.js';
-import { BadInputError } from '../pipeline/errors.js';
+import { badInput, quantumNumber, type Task } from '../pipeline/task.js';
 import { patchById, tractById, type SkyMap } from '../skymap/index.js';
-import { CALIBRATED_FLUX_ALGORITHMS } from './calibrateCatalog.js';
+import { addCoaddFluxColumns, measureCoaddFootprints } from './coaddMeasurement.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 
 export interface MeasureCoaddSourcesConfig {
@@ -49,11 +46,6 @@ export interface MeasureCoaddSourcesOutputs {
 
 const COADD_DIMENSIONS = ['band', 'skymap', 'tract', 'patch'] as const;
 
-function quantumNumber(context: TaskContext, key: string): number {
-  const v = context.refs?.quantum?.[key];
-  if (typeof v !== 'number') throw new BadInputError('measureCoaddSources', 'quantum', `the quantum's data ID has no numeric ${key} (got ${JSON.stringify(v)})`);
-  return v;
-}
 
 export const measureCoaddSources: Task<MeasureCoaddSourcesConfig, MeasureCoaddSourcesInputs, MeasureCoaddSourcesOutputs> = {
   name: 'measureCoaddSources',
@@ -84,20 +76,13 @@ export const measureCoaddSources: Task<MeasureCoaddSourcesConfig, MeasureCoaddSo
     }
     let inner;
     try {
-      inner = patchById(tractById(inputs.skyMap, quantumNumber(context, 'tract')), quantumNumber(context, 'patch')).inner;
+      inner = patchById(tractById(inputs.skyMap, quantumNumber(measureCoaddSources, context, 'tract')), quantumNumber(measureCoaddSources, context, 'patch')).inner;
     } catch (err) {
       throw badInput(measureCoaddSources, context, 'skyMap', (err as Error).message);
     }
     const wcs = parseWcs(coadd.wcsHeader);
     if (!wcs) throw badInput(measureCoaddSources, context, 'exposure', 'the coadd has no celestial WCS');
-    const n = coadd.width * coadd.height;
-    const image = new Float32Array(n), variance = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = coadd.image[i]!, s = coadd.variance[i]!;
-      if (Number.isFinite(v) && Number.isFinite(s)) { image[i] = v; variance[i] = s; }
-    }
-    const masked = { width: coadd.width, height: coadd.height, image, variance, mask: coadd.mask, maskPlanes: coadd.maskPlanes };
-    const catalog = deblendAndMeasure(context.tessera, masked, det.footprints, psf, { pixelFlagPlanes: COADD_PIXEL_FLAG_PLANES }, { cullPeaks: false });
+    const catalog = measureCoaddFootprints(context.tessera, coadd, det.footprints, psf);
     const rows = catalog.length;
     const col = (name: string): Float64Array => catalog.columns[name] as Float64Array;
     const flag = (name: string): boolean[] => catalog.columns[name] as boolean[];
@@ -133,12 +118,7 @@ export const measureCoaddSources: Task<MeasureCoaddSourcesConfig, MeasureCoaddSo
     for (let k = 0; k < rows; k++) [ra[k], dec[k]] = wcs.pixelToSky(x[k]!, y[k]!);
     catalog.columns.coord_ra = ra;
     catalog.columns.coord_dec = dec;
-    for (const a of CALIBRATED_FLUX_ALGORITHMS) {
-      const f = catalog.columns[`${a}_instFlux`] as Float64Array | undefined, e = catalog.columns[`${a}_instFluxErr`] as Float64Array | undefined;
-      if (!f || !e) continue;
-      catalog.columns[`${a}_flux`] = Float64Array.from(f);
-      catalog.columns[`${a}_fluxErr`] = Float64Array.from(e);
-    }
+    addCoaddFluxColumns(catalog);
     const peakOfRow = new Int32Array(rows);
     for (let row = 0, f = 0, offset = 0; row < rows; f++) {
       peakOfRow[row] = offset;

@@ -9,9 +9,8 @@
 import { FitsHeader } from '../fits/header.js';
 import type { FootprintSet } from '../measure/footprintSet.js';
 import { mergeDetections } from '../coadd/mergeDetections.js';
-import { badInput, inputRef, type Task, type TaskContext } from '../pipeline/task.js';
+import { badInput, inputBand, quantumNumber, type Task } from '../pipeline/task.js';
 import { tractById, type SkyMap } from '../skymap/index.js';
-import { BadInputError } from '../pipeline/errors.js';
 
 export interface MergeCoaddDetectionsConfig {
   priorityList: readonly string[];
@@ -28,11 +27,6 @@ export interface MergeCoaddDetectionsOutputs {
   outputCatalog: FootprintSet;
 }
 
-function quantumNumber(context: TaskContext, key: string): number {
-  const v = context.refs?.quantum?.[key];
-  if (typeof v !== 'number') throw new BadInputError('mergeCoaddDetections', 'quantum', `the quantum's data ID has no numeric ${key} (got ${JSON.stringify(v)})`);
-  return v;
-}
 
 export const mergeCoaddDetections: Task<MergeCoaddDetectionsConfig, MergeCoaddDetectionsInputs, MergeCoaddDetectionsOutputs> = {
   name: 'mergeCoaddDetections',
@@ -59,7 +53,7 @@ export const mergeCoaddDetections: Task<MergeCoaddDetectionsConfig, MergeCoaddDe
   run(inputs, config, context) {
     let scale: number;
     try {
-      scale = tractById(inputs.skyMap, quantumNumber(context, 'tract')).pixelScaleArcsec;
+      scale = tractById(inputs.skyMap, quantumNumber(mergeCoaddDetections, context, 'tract')).pixelScaleArcsec;
     } catch (err) {
       throw badInput(mergeCoaddDetections, context, 'skyMap', (err as Error).message);
     }
@@ -68,9 +62,7 @@ export const mergeCoaddDetections: Task<MergeCoaddDetectionsConfig, MergeCoaddDe
       if (set.width !== first.width || set.height !== first.height || set.x0 !== first.x0 || set.y0 !== first.y0) {
         throw badInput(mergeCoaddDetections, context, 'catalogs', `box ${set.width}x${set.height}+${set.x0}+${set.y0} differs from the first's ${first.width}x${first.height}+${first.x0}+${first.y0}`, k);
       }
-      const band = inputRef(context, 'catalogs', k)?.dataId?.band ?? set.metadata?.getString('BAND');
-      if (typeof band !== 'string' || band === '') throw badInput(mergeCoaddDetections, context, 'catalogs', 'its band is unknown (no band in its data ID or BAND card)', k);
-      return { band, set };
+      return { band: inputBand(mergeCoaddDetections, context, 'catalogs', k, set.metadata), set };
     });
     const merged = mergeDetections(bandInputs, { priorityList: config.priorityList, maxSamePeak: config.maxSamePeak / scale, minNewPeak: config.minNewPeak / scale });
     const metadata = new FitsHeader();

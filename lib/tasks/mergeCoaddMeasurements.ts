@@ -12,7 +12,7 @@
 import { FitsHeader } from '../fits/header.js';
 import type { Column, SourceCatalog } from '../measure/sourceCatalog.js';
 import { mergeOrder } from '../coadd/mergeDetections.js';
-import { badInput, inputRef, type Task } from '../pipeline/task.js';
+import { badInput, inputBand, type Task } from '../pipeline/task.js';
 
 export interface MergeCoaddMeasurementsConfig {
   priorityList: readonly string[];
@@ -77,11 +77,7 @@ export const mergeCoaddMeasurements: Task<MergeCoaddMeasurementsConfig, MergeCoa
   },
 
   run(inputs, config, context) {
-    const bandOf = inputs.catalogs.map((c, k) => {
-      const band = inputRef(context, 'catalogs', k)?.dataId?.band ?? c.metadata?.getString('BAND');
-      if (typeof band !== 'string' || band === '') throw badInput(mergeCoaddMeasurements, context, 'catalogs', 'its band is unknown (no band in its data ID or BAND card)', k);
-      return band;
-    });
+    const bandOf = inputs.catalogs.map((c, k) => inputBand(mergeCoaddMeasurements, context, 'catalogs', k, c.metadata));
     const bands = mergeOrder(bandOf, config.priorityList);
     const catalogs = bands.map((b) => inputs.catalogs[bandOf.indexOf(b)]!);
     const first = catalogs[0]!;

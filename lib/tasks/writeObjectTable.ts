@@ -11,8 +11,7 @@
 import { buildObjectTable, type ObjectTable } from '../coadd/objectTable.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import { mergeOrder } from '../coadd/mergeDetections.js';
-import { BadInputError } from '../pipeline/errors.js';
-import { badInput, inputRef, type Task, type TaskContext } from '../pipeline/task.js';
+import { badInput, inputBand, quantumNumber, type Task } from '../pipeline/task.js';
 
 export interface WriteObjectTableInputs {
   refCat: SourceCatalog;
@@ -27,11 +26,6 @@ export interface WriteObjectTableOutputs {
 const BAND_DIMENSIONS = ['band', 'skymap', 'tract', 'patch'] as const;
 const PATCH_DIMENSIONS = ['skymap', 'tract', 'patch'] as const;
 
-function quantumNumber(context: TaskContext, key: string): number {
-  const v = context.refs?.quantum?.[key];
-  if (typeof v !== 'number') throw new BadInputError('writeObjectTable', 'quantum', `the quantum's data ID has no numeric ${key} (got ${JSON.stringify(v)})`);
-  return v;
-}
 
 export const writeObjectTable: Task<Record<string, never>, WriteObjectTableInputs, WriteObjectTableOutputs> = {
   name: 'writeObjectTable',
@@ -54,8 +48,7 @@ export const writeObjectTable: Task<Record<string, never>, WriteObjectTableInput
     const byBand = (connection: 'measCats' | 'forcedCats'): Record<string, SourceCatalog> => {
       const out: Record<string, SourceCatalog> = {};
       inputs[connection].forEach((catalog, k) => {
-        const band = inputRef(context, connection, k)?.dataId?.band ?? catalog.metadata?.getString('BAND');
-        if (typeof band !== 'string' || band === '') throw badInput(writeObjectTable, context, connection, 'its band is unknown (no band in its data ID or BAND card)', k);
+        const band = inputBand(writeObjectTable, context, connection, k, catalog.metadata);
         const ids = catalog.columns.id as Int32Array, refIds = ref.columns.id as Int32Array;
         if (catalog.length !== ref.length || ids.some((v, r) => v !== refIds[r])) {
           throw badInput(writeObjectTable, context, connection, `band ${band}: its ${catalog.length} rows are not deepCoadd_ref's ${ref.length} (the same ids in the same order)`, k);
@@ -71,7 +64,7 @@ export const writeObjectTable: Task<Record<string, never>, WriteObjectTableInput
     if (missing.length) context.log.warn(`band(s) ${missing.join(', ')} lack a forced or an unforced catalogue: left out of the table`);
     let table: ObjectTable;
     try {
-      table = buildObjectTable({ tract: quantumNumber(context, 'tract'), patch: quantumNumber(context, 'patch'), bands, ref, meas, forced });
+      table = buildObjectTable({ tract: quantumNumber(writeObjectTable, context, 'tract'), patch: quantumNumber(writeObjectTable, context, 'patch'), bands, ref, meas, forced });
     } catch (err) {
       throw badInput(writeObjectTable, context, 'measCats', (err as Error).message);
     }

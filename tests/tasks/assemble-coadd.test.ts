@@ -12,7 +12,7 @@ import { runTask, type TaskContext } from '../../lib/pipeline/task.js';
 import { memoryLogger } from '../../lib/pipeline/logger.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { assembleCoadd } from '../../lib/tasks/assembleCoadd.js';
-import { PsfexModel } from '../../lib/measure/psfModel.js';
+import { gaussianPsfModel } from '../helpers/psfModels.js';
 import { weightedStamp } from '../../lib/coadd/coaddPsf.js';
 
 const W = 200, H = 150, NOISE = [2, 2.5, 3, 2, 2.2]; // nJy per pixel, per visit
@@ -129,12 +129,7 @@ describe('assembleCoadd', () => {
 
   it('carries the coadd PSF: the visits\' PSF models weighted by their coadd weights (1e-5 of the peak)', () => {
     const size = 31, sigmas = [2.8, 3.1, 3.4, 3.0, 3.6];
-    const model = (sigma: number): PsfexModel => {
-      const basis = new Float32Array(size * size);
-      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) basis[y * size + x] = Math.exp(-((x - 15) ** 2 + (y - 15) ** 2) / (2 * sigma * sigma));
-      return new PsfexModel({ polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [W / 2, H / 2], polScale: [W, H], polDeg: 0, sampling: 1, width: size, height: size, basis });
-    };
-    const withPsf = direct.map((d, v) => ({ ...d, psf: model(sigmas[v]!) }));
+    const withPsf = direct.map((d, v) => ({ ...d, psf: gaussianPsfModel(sigmas[v]!, size) }));
     const out = runTask(assembleCoadd, { directWarps: withPsf, psfMatchedWarps: matched }, {}, context(5));
     expect(out.coadd.metadata.getBoolean('COADDPSF')).toBe(true);
     const w = NOISE.map((s) => 1 / (s * s));

@@ -13,7 +13,7 @@ import { runTask, type TaskContext } from '../../lib/pipeline/task.js';
 import { memoryLogger } from '../../lib/pipeline/logger.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { makeSkyMap, makeTract, patchById, patchWcsHeader, type SkyMap } from '../../lib/skymap/index.js';
-import { PsfexModel } from '../../lib/measure/psfModel.js';
+import { gaussianPsfModel } from '../helpers/psfModels.js';
 import { readFootprintSet, writeFootprintSet, type FootprintSet } from '../../lib/measure/footprintSet.js';
 import type { ExposureWithPsf } from '../../lib/tasks/characterizeImage.js';
 import { detectCoaddSources } from '../../lib/tasks/detectCoaddSources.js';
@@ -36,12 +36,6 @@ let wcsHeader: FitsHeader;
 /** Stars in tract pixels: [x, y, g flux, r flux] (nJy). */
 const STARS: [number, number, number, number][] = [];
 
-function psfModel(): PsfexModel {
-  const size = 31, basis = new Float32Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) basis[y * size + x] = Math.exp(-((x - 15) ** 2 + (y - 15) ** 2) / (2 * SIGMA * SIGMA));
-  return new PsfexModel({ polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [150, 150], polScale: [150, 150], polDeg: 0, sampling: 1, width: size, height: size, basis });
-}
-
 function coadd(band: 'g' | 'r', seed: number): ExposureWithPsf {
   const { width: W, height: H, x0, y0 } = box;
   const image = new Float32Array(W * H), variance = new Float32Array(W * H).fill(1 / 1.5), mask = new Int32Array(W * H);
@@ -59,7 +53,7 @@ function coadd(band: 'g' | 'r', seed: number): ExposureWithPsf {
   for (let y = 0; y < H; y++) for (let x = W - 12; x < W; x++) { image[y * W + x] = NaN; variance[y * W + x] = NaN; mask[y * W + x] = NO_DATA; }
   const metadata = new FitsHeader();
   metadata.set('BAND', band).set('TRACT', 0).set('PATCH', 4);
-  return { width: W, height: H, x0, y0, image, variance, mask, maskPlanes: { ...MASK_PLANES }, metadata, wcsHeader, psf: psfModel() };
+  return { width: W, height: H, x0, y0, image, variance, mask, maskPlanes: { ...MASK_PLANES }, metadata, wcsHeader, psf: gaussianPsfModel(SIGMA, 31) };
 }
 
 const context = (band: string | undefined, log = memoryLogger()): TaskContext & { log: ReturnType<typeof memoryLogger> } => ({

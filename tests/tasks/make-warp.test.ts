@@ -18,7 +18,7 @@ import { makeSkyMap, makeTract, patchById, tractWcs, type SkyMap } from '../../l
 import { parseWcs } from '../../lib/wcs/index.js';
 import { FWHM_PER_SIGMA } from '../../lib/image/psfMatch.js';
 import { makeWarp } from '../../lib/tasks/makeWarp.js';
-import { PsfexModel } from '../../lib/measure/psfModel.js';
+import { gaussianPsfModel } from '../helpers/psfModels.js';
 import { adaptiveMoments, momentsFwhm } from '../../lib/measure/adaptiveMoments.js';
 
 const RA = 150, DEC = 2;
@@ -27,12 +27,6 @@ const W = 300, H = 400;
 const NO_DATA = 1 << MASK_PLANES.NO_DATA;
 const STAR_SIGMA = 2.5; // calexp pixels: 7.0 tract px FWHM
 
-/** A constant circular Gaussian PSF model of STAR_SIGMA (PSFEx layout: degree 0, one sample per pixel). */
-function gaussianPsf(): PsfexModel {
-  const size = 41, basis = new Float32Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) basis[y * size + x] = Math.exp(-((x - 20) ** 2 + (y - 20) ** 2) / (2 * STAR_SIGMA ** 2));
-  return new PsfexModel({ polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [W / 2, H / 2], polScale: [W, H], polDeg: 0, sampling: 1, width: size, height: size, basis });
-}
 
 function calexpWcsHeader(crval: [number, number]): FitsHeader {
   const h = new FitsHeader();
@@ -128,7 +122,7 @@ describe('makeWarp', () => {
 
   it('PSF-matches stars to the model PSF (FWHM 7.7 tract px within 1 %) keeping their flux, and drops calexps wider than the model', () => {
     const star: Star = { ra: CENTRES[0]![0] + 5 / 3600, dec: DEC - 7 / 3600, flux: 5e4 };
-    const c = Object.assign(calexp(CENTRES[0]!, [star], 2), { psf: gaussianPsf() });
+    const c = Object.assign(calexp(CENTRES[0]!, [star], 2), { psf: gaussianPsfModel(STAR_SIGMA, 41) });
     const out = runTask(makeWarp, { calExpList: [c], skyMap }, {}, context(4));
     const m = out.psfMatched!;
     expect(m.metadata.getBoolean('PSFMOK')).toBe(true);

@@ -4,7 +4,7 @@
 // lower degree where the nodes cannot constrain a quadratic; the weighted stamp is the weighted mean.
 import { describe, expect, it } from 'vitest';
 import { fitGridPsf, psfGridNodes, warpedKernelImage, weightedStamp, type PsfNode } from '../../lib/coadd/coaddPsf.js';
-import { PsfexModel } from '../../lib/measure/psfModel.js';
+import { constantPsfModel } from '../helpers/psfModels.js';
 import { adaptiveMoments } from '../../lib/measure/adaptiveMoments.js';
 
 function gaussianStamp(size: number, xx: number, yy: number, xy: number): Float32Array {
@@ -19,10 +19,6 @@ function gaussianStamp(size: number, xx: number, yy: number, xy: number): Float3
   return out.map((v) => v / sum);
 }
 
-function constantModel(stamp: Float32Array, size: number): PsfexModel {
-  return new PsfexModel({ polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [100, 100], polScale: [100, 100], polDeg: 0, sampling: 1, width: size, height: size, basis: stamp });
-}
-
 function moments(stamp: Float32Array, size: number): { xx: number; yy: number; xy: number } {
   const m = adaptiveMoments(stamp, size, size, size >> 1, size >> 1, { sigma0: 3 });
   expect(m.flags).toBe(0);
@@ -32,7 +28,7 @@ function moments(stamp: Float32Array, size: number): { xx: number; yy: number; x
 describe('warpedKernelImage', () => {
   it('transforms an elliptical PSF as the mapping predicts (moments within 1.5 %)', () => {
     const size = 41, min = { xx: 9, yy: 5, xy: 1.5 };
-    const psf = constantModel(gaussianStamp(size, min.xx, min.yy, min.xy), size);
+    const psf = constantPsfModel(gaussianStamp(size, min.xx, min.yy, min.xy), size);
     // output -> source: rotation by 25 degrees, scale 0.84 (a 0.2"/px calexp onto a 0.168"/px patch), a 3 % shear.
     const t = (25 * Math.PI) / 180, s = 0.84;
     const a = [s * Math.cos(t), -s * Math.sin(t) + 0.03, s * Math.sin(t), s * Math.cos(t)] as const;
@@ -57,7 +53,7 @@ describe('warpedKernelImage', () => {
 
   it('is the source kernel image itself under an integer shift', () => {
     const size = 25, stamp = gaussianStamp(size, 4, 6, -1);
-    const out = warpedKernelImage(constantModel(stamp, size), (x, y) => [x + 3, y - 8], 50, 50, size);
+    const out = warpedKernelImage(constantPsfModel(stamp, size), (x, y) => [x + 3, y - 8], 50, 50, size);
     let worst = 0;
     for (let k = 0; k < out.length; k++) worst = Math.max(worst, Math.abs(out[k]! - stamp[k]!));
     expect(worst).toBeLessThan(1e-7);
