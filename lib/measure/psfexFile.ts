@@ -123,14 +123,14 @@ export function psfexHeaderCards(model: PsfexModel): FitsHeader {
   return h;
 }
 
-/** The PSF_DATA binary-table HDU of a model (for a `.psf` file, or a component of a calexp). */
-export function psfexTableHdu(model: PsfexModel): TableHduSpec {
+/** The PSF_DATA binary-table HDU of a model (for a `.psf` file, or a component of a calexp), EXTNAME `extname`. */
+export function psfexTableHdu(model: PsfexModel, extname = PSFEX_EXTNAME): TableHduSpec {
   const n = model.width * model.height * model.nterms;
   return {
     kind: 'table',
     table: {
       nrows: 1,
-      extname: PSFEX_EXTNAME,
+      extname,
       columns: [{ name: 'PSF_MASK', tform: `${n}E`, dims: [model.width, model.height, model.nterms], values: Float32Array.from(model.basis) }],
     },
     header: psfexHeaderCards(model),

@@ -24,6 +24,8 @@
 import { readFitsBytes } from '../fits/file.js';
 import { readExposure, writeExposure, type Exposure } from '../fits/exposure.js';
 import type { PsfexModel } from '../measure/psfModel.js';
+import { CoaddPsf } from '../coadd/coaddPsf.js';
+import { coaddPsfHdus, readCoaddPsf } from '../coadd/coaddPsfFile.js';
 import { psfexModelFromTable, psfexTableHdu, PSFEX_EXTNAME } from '../measure/psfexFile.js';
 import type { FitsHeader } from '../fits/header.js';
 import { parseCameraDescription } from '../sim/camera.js';
@@ -87,9 +89,12 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
       return parseCameraDescription(new TextDecoder('utf-8', { fatal: false }).decode(bytes), name);
     case 'Exposure': {
       const file = readFitsBytes(name, bytes);
-      const exposure: Exposure & { psf?: PsfexModel } = await readExposure(file);
+      const exposure: Exposure & { psf?: PsfexModel | CoaddPsf } = await readExposure(file);
       const psfIndex = file.indexOf(PSFEX_EXTNAME);
-      if (psfIndex > 0) exposure.psf = psfexModelFromTable(file.hdu(psfIndex).header, file.readTable(psfIndex), name, psfIndex);
+      if (psfIndex > 0) {
+        const grid = psfexModelFromTable(file.hdu(psfIndex).header, file.readTable(psfIndex), name, psfIndex);
+        exposure.psf = readCoaddPsf(file, grid, name) ?? grid;
+      }
       return exposure;
     }
     case 'SourceCatalog':
@@ -125,8 +130,10 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
 export function encodeDataset(storageClass: string, value: unknown, name: string): Uint8Array {
   switch (storageClass) {
     case 'Exposure': {
-      const exposure = value as Exposure & { psf?: PsfexModel };
-      return writeExposure(exposure, { checksum: true, name, ...(exposure.psf ? { components: [psfexTableHdu(exposure.psf)] } : {}) });
+      const exposure = value as Exposure & { psf?: PsfexModel | CoaddPsf };
+      const psf = exposure.psf;
+      const components = psf instanceof CoaddPsf ? [psfexTableHdu(psf.grid), ...coaddPsfHdus(psf, exposure.x0, exposure.y0)] : psf ? [psfexTableHdu(psf)] : [];
+      return writeExposure(exposure, { checksum: true, name, ...(components.length ? { components } : {}) });
     }
     case 'SourceCatalog':
       return writeSourceCatalog(value as SourceCatalog, name);

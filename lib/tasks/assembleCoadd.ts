@@ -10,9 +10,10 @@
  * Exposure's image) and deepCoadd_artifactMask per visit (the spans clipped from that visit's warp, in
  * tract pixels: columns y, x0, x1 inclusive). Direct and PSF-matched warps are paired by visit; a visit
  * whose PSF-matched warp has no data (PSFMOK F) has no template input and no artifacts found.
- * The coadd carries its PSF (lib/coadd/coaddPsf.ts, LSST's CoaddPsf): at each of a 7 x 7 grid of
- * patch positions the visits' warp PSFs weighted by their coadd weights, over the visits with data
- * there, fitted in PSFEx's representation (COADDPSF T; F and a warning when no warp has a PSF).
+ * The coadd carries its PSF (lib/coadd/coaddPsf.ts, LSST's CoaddPsf): at each point the visits' warp
+ * PSFs weighted by their coadd weights, over the visits whose warps have data at that pixel (each warp's
+ * coverage kept as spans), with a fit of it on a 7 x 7 grid of patch positions in PSFEx's representation
+ * beside (COADDPSF T; F and a warning when no warp has a PSF).
  * Streaks (long straight trails too faint per pixel for the footprints) are clipped too (doStreaks,
  * lib/coadd/streaks.ts; NSTREAKS per visit).
  */
@@ -24,8 +25,8 @@ import { compareWarps, maskSpans, DEFAULT_COMPARE_WARPS_CONFIG } from '../coadd/
 import { DEFAULT_STREAK_CONFIG } from '../coadd/streaks.js';
 import { stackWarps } from '../coadd/stackWarps.js';
 import { FWHM_PER_SIGMA } from '../image/psfMatch.js';
-import { fitGridPsf, psfGridNodes, weightedStamp, type PsfNode } from '../coadd/coaddPsf.js';
-import type { PsfexModel } from '../measure/psfModel.js';
+import { PsfexModel } from '../measure/psfModel.js';
+import { CoaddPsf, coverageFromSpans, fitGridPsf, psfGridNodes, weightedStamp, type PsfNode } from '../coadd/coaddPsf.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 
 export interface AssembleCoaddConfig {
@@ -107,7 +108,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
         doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } });
     const stack = stackWarps(direct, comparison.clipped, planes);
 
-    const psf = coaddPsf(direct, stack.weights, noData);
+    const psf = coaddPsf(direct, visits, stack.weights, noData);
     const n = first.width * first.height;
     let good = 0;
     for (let i = 0; i < n; i++) if (stack.nImage[i]! > 0) good++;
@@ -157,20 +158,23 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
   },
 };
 
-/** The coadd PSF: per grid node, the weighted sum of the PSFs of the warps with data there (see lib/coadd/coaddPsf.ts). */
-function coaddPsf(warps: readonly ExposureWithPsf[], weights: readonly number[], noData: number): PsfexModel | undefined {
+/** The coadd PSF (see lib/coadd/coaddPsf.ts): the warps' PSFs, coadd weights and pixels with data, and the node-grid fit. */
+function coaddPsf(warps: readonly ExposureWithPsf[], visits: readonly (string | number)[], weights: readonly number[], noData: number): CoaddPsf | undefined {
   const size = warps.reduce((s, w) => Math.max(s, w.psf?.stampSize ?? 0), 0);
   if (size === 0) return undefined;
   const { width, height } = warps[0]!;
+  const used = warps.map((warp, v) => (warp.psf instanceof PsfexModel && weights[v]! > 0 ? v : -1)).filter((v) => v >= 0);
   const nodes: PsfNode[] = [];
   for (const { x, y } of psfGridNodes(width, height)) {
-    const stamps: Float32Array[] = [], w: number[] = [];
-    warps.forEach((warp, v) => {
-      if (!warp.psf || !(weights[v]! > 0) || warp.mask[y * width + x]! & noData) return;
-      stamps.push(warp.psf.kernelImageAt(x, y, size));
-      w.push(weights[v]!);
-    });
-    if (stamps.length) nodes.push({ x, y, stamp: weightedStamp(stamps, w) });
+    const at = used.filter((v) => !(warps[v]!.mask[y * width + x]! & noData));
+    if (at.length) nodes.push({ x, y, stamp: weightedStamp(at.map((v) => warps[v]!.psf!.kernelImageAt(x, y, size)), at.map((v) => weights[v]!)) });
   }
-  return nodes.length ? fitGridPsf(nodes, size) : undefined;
+  if (nodes.length === 0) return undefined;
+  const inputs = used.map((v) => {
+    const mask = warps[v]!.mask, hasData = new Uint8Array(mask.length);
+    for (let i = 0; i < mask.length; i++) hasData[i] = mask[i]! & noData ? 0 : 1;
+    const spans = maskSpans(hasData, width, 0, 0);
+    return { visit: Number(visits[v]), weight: weights[v]!, psf: warps[v]!.psf as PsfexModel, coverage: coverageFromSpans(height, spans.y, spans.x0, spans.x1) };
+  });
+  return new CoaddPsf(fitGridPsf(nodes, size), inputs);
 }

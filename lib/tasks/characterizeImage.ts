@@ -27,13 +27,17 @@ import { findCosmicRays } from '../measure/cosmicRays.js';
 import { extractSources, type Extraction } from '../measure/extractSources.js';
 import { determinePsf, type PsfSource } from '../measure/psfDeterminer.js';
 import type { PsfexModel } from '../measure/psfModel.js';
+import type { CoaddPsf } from '../coadd/coaddPsf.js';
 import type { PsfLike } from '../measure/psf.js';
 import { measureSources } from '../measure/measurement.js';
 import { DEFAULT_OBJECT_SIZE_CONFIG } from '../measure/starSelector.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 
-/** An Exposure with the PSF model it carries (written as a PSFEx PSF_DATA component HDU). */
-export type ExposureWithPsf = Exposure & { psf?: PsfexModel };
+/**
+ * An Exposure with the PSF model it carries (written as a PSFEx PSF_DATA component HDU): a calexp's or a
+ * warp's PsfexModel, a coadd's CoaddPsf (lib/coadd/coaddPsf.ts; its inputs in more component HDUs).
+ */
+export type ExposureWithPsf = Exposure & { psf?: PsfexModel | CoaddPsf };
 
 export interface CharacterizeImageConfig {
   psfIterations: number;

@@ -7,7 +7,11 @@
  * photometry against the unforced one and against the 12-px aperture; each patch's object table read by
  * hyparquet beside astropy's reading of the FITS catalogues it came from; completeness and spurious
  * detections per patch (DESIGN.md's definitions; an object's coadd S/N in a band is the quadrature sum of
- * its single-visit matched-filter S/N, its S/N the best band's).
+ * its single-visit matched-filter S/N, its S/N the best band's); and the stellar locus of the object
+ * tables' forced PSF magnitudes: primary unblended rows matched to a truth star within 0.3", with PSF
+ * S/N > 100 and no PSF-flux, edge, saturated-centre or interpolated-centre flag in g, r and i, their Ivezic et al. (2004) principal colours and
+ * the wPerp error their magnitude errors give, beside the locus the simulator recorded (truth header
+ * LOCWIDTH, LOCSLOPE).
  */
 import type { ProcessedRepository } from './processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
@@ -20,6 +24,7 @@ import { patchById, tractById, tractWcs, type SkyMap } from '../../lib/skymap/in
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { runPythonJson } from '../helpers/python.js';
 import type { ObjectColumnSource } from '../../lib/coadd/objectTable.js';
+import { IVEZIC_2004, principalColours } from '../../lib/sim/stellarLocus.js';
 
 export interface Measured { band: string; patch: number; catalog: SourceCatalog; hasPsf: boolean }
 export interface StarMatch { band: string; patch: number; row: number; dxMas: number; dyMas: number; dmag: number; size: number }
@@ -52,6 +57,9 @@ print(json.dumps(out))
 `;
 
 
+export interface LocusStar { gr: number; ri: number; wPerp: number; wPara: number; wPerpErr: number }
+export interface LocusTruth { widthWPerp: number; blueSlope: number }
+
 export interface PatchCompleteness { patch: number; truths: number; found: number; detections: number; spurious: number }
 
 export const median = (v: number[]): number => {
@@ -66,14 +74,18 @@ export interface CoaddMeasurement {
   forcedStars: ForcedStar[];
   tables: TableCheck[];
   completeness: PatchCompleteness[];
+  locus: LocusStar[];
+  locusTruth: LocusTruth;
 }
 
 export async function loadCoaddMeasurement(processed: ProcessedRepository): Promise<CoaddMeasurement> {
-  const out: CoaddMeasurement = { measured: [], mergedPatches: [], stars: [], forcedStars: [], tables: [], completeness: [] };
+  const out: CoaddMeasurement = { measured: [], mergedPatches: [], stars: [], forcedStars: [], tables: [], completeness: [], locus: [], locusTruth: { widthWPerp: NaN, blueSlope: NaN } };
   await withRepo(processed.root, async (repo) => {
     const [truthRef] = await repo.registry.queryDatasets({ datasetTypes: ['truth_catalog'] });
     const file = readFitsBytes(truthRef!.path, repo.getBytes(truthRef!));
     const table = file.readTable(file.indexOf('OBJECTS'));
+    const truthHeader = file.hdu(0).header;
+    out.locusTruth = { widthWPerp: truthHeader.getNumber('LOCWIDTH')!, blueSlope: truthHeader.getNumber('LOCSLOPE')! };
     const num = (c: string): Float64Array => Float64Array.from(findColumn(table, c)!.values as ArrayLike<number>, Number);
     const tra = num('ra'), tdec = num('dec');
     const isStar = (findColumn(table, 'is_star')!.values as (boolean | null)[]).map((b) => b === true);
@@ -203,6 +215,28 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
         types: Object.fromEntries(meta.schema.slice(1).map((e) => [e.name, String(e.type)])),
         fits: runPythonJson(PY_READ_CATALOGS, Object.values(paths)),
       });
+    }
+    // The stellar locus of the object tables' forced PSF magnitudes.
+    for (const t of out.tables) {
+      for (const row of t.rows) {
+        if (row.detect_isPrimary !== true || row.deblend_nChild !== 0) continue;
+        const mag: number[] = [], err: number[] = [];
+        for (const band of ['g', 'r', 'i']) {
+          const flux = row[`${band}_psfFlux`] as number, fluxErr = row[`${band}_psfFluxErr`] as number;
+          if (!(flux / fluxErr > 100) || row[`${band}_psfFlux_flag`] !== false
+            || ['edge', 'saturatedCenter', 'interpolatedCenter'].some((flag) => row[`${band}_pixelFlags_${flag}`] === true)) break;
+          mag.push(row[`${band}_psfMag`] as number);
+          err.push(row[`${band}_psfMagErr`] as number);
+        }
+        if (mag.length < 3) continue;
+        const ra = row.coord_ra as number, dec = row.coord_dec as number, cosd = Math.cos((dec * Math.PI) / 180);
+        if (!near(ra, dec, 1).some((i) => isStar[i] && Math.hypot((tra[i]! - ra) * cosd, tdec[i]! - dec) * 3600 < 0.3)) continue;
+        const [g, r, i] = mag as [number, number, number], w = principalColours(g, r, i);
+        const c = IVEZIC_2004.wPerp;
+        // wPerp = c.gr g + (c.ri - c.gr) r - c.ri i, the bands' errors independent.
+        const wPerpErr = Math.hypot(c.gr * err[0]!, (c.ri - c.gr) * err[1]!, c.ri * err[2]!);
+        out.locus.push({ gr: g - r, ri: r - i, wPerp: w.wPerp, wPara: w.wPara, wPerpErr });
+      }
     }
   });
   return out;

@@ -2,9 +2,17 @@
 // scaled and sheared mapping has the moments the mapping predicts (M_out = A^-1 M_in A^-T); the grid fit
 // reproduces stamps that vary as a quadratic of the position, between the nodes too, and falls back to a
 // lower degree where the nodes cannot constrain a quadratic; the weighted stamp is the weighted mean.
+// CoaddPsf is, at each point, the weighted PSF of the visits covering that pixel (the node fit where none
+// does), and survives a FITS round trip with its inputs; bad coverage spans and a missing input PSF are
+// refused with the file named.
 import { describe, expect, it } from 'vitest';
-import { fitGridPsf, psfGridNodes, warpedKernelImage, weightedStamp, type PsfNode } from '../../lib/coadd/coaddPsf.js';
-import { constantPsfModel } from '../helpers/psfModels.js';
+import { CoaddPsf, coverageFromSpans, fitGridPsf, psfGridNodes, warpedKernelImage, weightedStamp, type PsfNode } from '../../lib/coadd/coaddPsf.js';
+import { COADD_INPUT_SPANS_EXTNAME, coaddPsfHdus, readCoaddPsf } from '../../lib/coadd/coaddPsfFile.js';
+import { psfexTableHdu } from '../../lib/measure/psfexFile.js';
+import { readFitsBytes } from '../../lib/fits/index.js';
+import { writeFits } from '../../lib/fits/writer.js';
+import { FitsHeader } from '../../lib/fits/header.js';
+import { constantPsfModel, gaussianPsfModel } from '../helpers/psfModels.js';
 import { adaptiveMoments } from '../../lib/measure/adaptiveMoments.js';
 
 function gaussianStamp(size: number, xx: number, yy: number, xy: number): Float32Array {
@@ -101,5 +109,58 @@ describe('fitGridPsf', () => {
     };
     expect(Math.abs(xx(w) - (0.75 * xx(s0) + 0.25 * xx(s1)))).toBeLessThan(1e-6);
     expect(w.reduce((p, v) => p + v, 0)).toBeCloseTo(1, 6);
+  });
+});
+
+describe('CoaddPsf', () => {
+  // Two visits on a 200 x 120 patch: A (sigma 2 px, weight 3) covers x <= 119, B (sigma 3 px, weight 1)
+  // covers x >= 80 on rows 0-99 only; the node fit is their mix (what the grid alone would give).
+  const size = 31, height = 120;
+  const a = gaussianPsfModel(2, size), b = gaussianPsfModel(3, size);
+  const coverage = (x0: number, x1: number, rows: number) => {
+    const ys: number[] = [], starts: number[] = [], ends: number[] = [];
+    for (let y = 0; y < rows; y++) { ys.push(y); starts.push(x0); ends.push(x1); }
+    return coverageFromSpans(height, ys, starts, ends);
+  };
+  const psf = new CoaddPsf(constantPsfModel(weightedStamp([a.kernelImageAt(0, 0), b.kernelImageAt(0, 0)], [3, 1]), size), [
+    { visit: 11, weight: 3, psf: a, coverage: coverage(0, 119, height) },
+    { visit: 12, weight: 1, psf: b, coverage: coverage(80, 199, 100) },
+  ]);
+  const sigma = (p: { xx: number; yy: number }): number => Math.sqrt((p.xx + p.yy) / 2);
+
+  it('is the PSF of the visits that cover each point, weighted by their coadd weights', () => {
+    expect(psf.visitsAt(40, 50)).toEqual([11]);
+    expect(psf.visitsAt(100.4, 50)).toEqual([11, 12]);
+    expect(psf.visitsAt(150, 50)).toEqual([12]);
+    expect(psf.visitsAt(150, 110)).toEqual([]);
+    expect(Math.abs(sigma(psf.momentsAt(40, 50)) - 2)).toBeLessThan(0.01);
+    expect(Math.abs(sigma(psf.momentsAt(150, 50)) - 3)).toBeLessThan(0.01);
+    const both = psf.stampAt(100.3, 50.2, 21), want = weightedStamp([a.stampAt(100.3, 50.2, 21).stamp, b.stampAt(100.3, 50.2, 21).stamp], [3, 1]);
+    expect(both.x0).toBe(90);
+    expect(Math.max(...both.stamp.map((v, k) => Math.abs(v - want[k]!)))).toBeLessThan(1e-7);
+    // Where no visit has data, the node fit serves.
+    expect(Array.from(psf.kernelImageAt(150, 110))).toEqual(Array.from(psf.grid.kernelImageAt(150, 110)));
+  });
+
+  it('is written with its inputs and read back the same (stamps equal to 1e-7, spans in tract pixels)', () => {
+    const hdus = coaddPsfHdus(psf, 4000, 1800);
+    const spans = hdus.find((h) => h.table.extname === COADD_INPUT_SPANS_EXTNAME)!;
+    expect(Math.min(...(spans.table.columns.find((c) => c.name === 'x0')!.values as Int32Array))).toBe(4000);
+    const file = readFitsBytes('coadd.fits', writeFits([{ header: new FitsHeader() }, psfexTableHdu(psf.grid), ...hdus]));
+    const back = readCoaddPsf(file, psf.grid, 'coadd.fits')!;
+    expect(back.inputs.map((i) => [i.visit, i.weight])).toEqual([[11, 3], [12, 1]]);
+    for (const [x, y] of [[40, 50], [100.4, 50], [150, 50], [150, 110], [119, 99], [120, 100]] as const) {
+      expect(back.visitsAt(x, y)).toEqual(psf.visitsAt(x, y));
+      const got = back.stampAt(x, y, 21).stamp, want = psf.stampAt(x, y, 21).stamp;
+      expect(Math.max(...got.map((v, k) => Math.abs(v - want[k]!)))).toBeLessThan(1e-7);
+    }
+  });
+
+  it('refuses spans out of order or off the image, naming the file', () => {
+    expect(() => coverageFromSpans(10, [0, 0], [5, 1], [8, 3])).toThrow(/out of order/);
+    expect(() => coverageFromSpans(10, [10], [0], [1])).toThrow(/row 10, outside 0..9/);
+    const hdus = coaddPsfHdus(psf, 0, 0);
+    const file = readFitsBytes('bad.fits', writeFits([{ header: new FitsHeader() }, ...hdus.filter((h) => h.table.extname !== 'COADD_INPUT_PSF_1')]));
+    expect(() => readCoaddPsf(file, psf.grid, 'bad.fits')).toThrow(/bad\.fits.*input 1 \(visit 12\) has no COADD_INPUT_PSF_1/);
   });
 });
