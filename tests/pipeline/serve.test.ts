@@ -1,0 +1,201 @@
+// `tessera serve`'s JSON API (node/server/apiServer.ts, issue 7) over the processed repository of the
+// pipeline tests, each answer against an independent reading: the calexps it lists are the run's files
+// on disk; a calexp's HDU byte offsets are astropy's (fileinfo); HTTP Range answers carry exactly the
+// file's bytes (first-last, open-ended, suffix; 416 beyond the end; HEAD without a body); a src
+// catalogue's columns are astropy's reading of the same table. Path traversal (dot segments, encoded
+// slashes and dots, backslashes) never reaches a file outside the app folder, whatever the encoding; bad
+// requests get 4xx with a message naming the problem; the CLI binds to 127.0.0.1 and stops on SIGTERM.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
+import { repoRoot, testOutputDir } from '../helpers/paths.js';
+import { runPythonJson } from '../helpers/python.js';
+import { Repository } from '../../node/repository/repository.js';
+import { startServer, type RunningServer } from '../../node/server/apiServer.js';
+
+const PRESET = (process.env.TESSERA_ACCURACY_PRESET ?? 'demo') as 'tiny' | 'demo';
+const out = testOutputDir('serve');
+let processed: ProcessedRepository, repo: Repository, server: RunningServer;
+
+interface Answer { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+
+/** One request with the path sent as given (no URL normalisation on the client side). */
+function request(rawPath: string, options: { method?: string; headers?: Record<string, string>; base?: string } = {}): Promise<Answer> {
+  const base = new URL(options.base ?? server.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: base.hostname, port: base.port, path: rawPath, method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+const json = async <T = any>(rawPath: string): Promise<T> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await request(rawPath);
+  expect(r.status, `${rawPath}: ${r.body.toString()}`).toBe(200);
+  return JSON.parse(r.body.toString()) as T;
+};
+
+beforeAll(async () => {
+  processed = processedRepository(PRESET);
+  repo = await Repository.open(processed.root);
+  const webRoot = path.join(out, 'web');
+  fs.mkdirSync(webRoot, { recursive: true });
+  fs.writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>app</title>');
+  server = await startServer({ repo, webRoot, version: 'test' });
+}, 1_800_000);
+
+afterAll(async () => {
+  await server?.close();
+  await repo?.close();
+});
+
+describe('tessera serve: the JSON API', () => {
+  it('lists collections, dataset types and the run\'s calexps as the files on disk', async () => {
+    const collections = await json<{ name: string; type: string }[]>('/api/collections');
+    expect(collections.find((c) => c.name === processed.run)?.type).toBe('RUN');
+    const types = await json<{ name: string; storageClass: string; dimensions: string[] }[]>('/api/dataset-types');
+    expect(types.find((t) => t.name === 'calexp')).toMatchObject({ storageClass: 'Exposure', dimensions: ['instrument', 'visit', 'detector'] });
+    const calexps = await json<{ id: string; dataId: Record<string, unknown>; run: string; size: number }[]>(`/api/datasets?type=calexp&collection=${processed.run}`);
+    const onDisk: string[] = [];
+    const walk = (dir: string): void => { for (const e of fs.readdirSync(dir, { withFileTypes: true })) e.isDirectory() ? walk(path.join(dir, e.name)) : onDisk.push(path.join(dir, e.name)); };
+    walk(path.join(processed.root, processed.run, 'calexp'));
+    expect(calexps.length).toBe(onDisk.length);
+    expect(calexps.reduce((s, c) => s + c.size, 0)).toBe(onDisk.reduce((s, f) => s + fs.statSync(f).size, 0));
+    const visit = calexps[0]!.dataId.visit;
+    const one = await json<unknown[]>(`/api/datasets?type=calexp&collection=${processed.run}&where=${encodeURIComponent(`visit = ${visit}`)}`);
+    expect(one.length).toBe(calexps.filter((c) => c.dataId.visit === visit).length);
+    expect((await json<unknown[]>(`/api/datasets?type=calexp&collection=${processed.run}&limit=2`)).length).toBe(2);
+  });
+
+  it('gives a calexp\'s HDU byte offsets as astropy reads them, and byte ranges with exactly the file\'s bytes', async () => {
+    const [calexp] = await json<{ id: string }[]>(`/api/datasets?type=calexp&collection=${processed.run}&limit=1`);
+    const info = await json<{ storageClass: string; hdus: { extname: string | null; headerOffset: number; dataOffset: number; dataSize: number; shape: number[] }[] }>(`/api/datasets/${calexp!.id}`);
+    expect(info.storageClass).toBe('Exposure');
+    const file = repo.getPath((await repo.registry.getDataset(calexp!.id))!);
+    const astropy = runPythonJson<{ name: string; hdrLoc: number; datLoc: number; datSpan: number }[]>(`
+import json, sys
+from astropy.io import fits
+with fits.open(sys.argv[1]) as f:
+    print(json.dumps([dict(name=h.name, **{k: h.fileinfo()[k] for k in ('hdrLoc', 'datLoc', 'datSpan')}) for h in f]))
+`, [file]);
+    expect(info.hdus.length).toBe(astropy.length);
+    info.hdus.forEach((h, k) => {
+      expect(h.headerOffset, `HDU ${k}`).toBe(astropy[k]!.hdrLoc);
+      expect(h.dataOffset, `HDU ${k}`).toBe(astropy[k]!.datLoc);
+      expect(Math.ceil(h.dataSize / 2880) * 2880, `HDU ${k}`).toBe(astropy[k]!.datSpan);
+    });
+    const bytes = fs.readFileSync(file), size = bytes.length;
+    const mask = info.hdus.find((h) => h.extname === 'MASK')!;
+    const cases: [string, number, number][] = [
+      [`bytes=${mask.dataOffset}-${mask.dataOffset + mask.dataSize - 1}`, mask.dataOffset, mask.dataOffset + mask.dataSize - 1],
+      ['bytes=0-2879', 0, 2879],
+      [`bytes=${size - 100}-`, size - 100, size - 1],
+      ['bytes=-2880', size - 2880, size - 1],
+      [`bytes=${size - 10}-${size + 1000}`, size - 10, size - 1],
+    ];
+    for (const [range, start, end] of cases) {
+      const r = await request(`/api/datasets/${calexp!.id}/file`, { headers: { Range: range } });
+      expect(r.status, range).toBe(206);
+      expect(r.headers['content-range'], range).toBe(`bytes ${start}-${end}/${size}`);
+      expect(r.body.equals(bytes.subarray(start, end + 1)), range).toBe(true);
+    }
+    const whole = await request(`/api/datasets/${calexp!.id}/file`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers['accept-ranges']).toBe('bytes');
+    expect(whole.body.equals(bytes)).toBe(true);
+    const beyond = await request(`/api/datasets/${calexp!.id}/file`, { headers: { Range: `bytes=${size}-` } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers['content-range']).toBe(`bytes */${size}`);
+    const head = await request(`/api/datasets/${calexp!.id}/file`, { method: 'HEAD' });
+    expect([head.status, Number(head.headers['content-length']), head.body.length]).toEqual([200, size, 0]);
+  });
+
+  it('gives a src catalogue\'s columns as astropy reads them (NaN as null)', async () => {
+    const [src] = await json<{ id: string }[]>(`/api/datasets?type=src&collection=${processed.run}&limit=1`);
+    const columns = ['id', 'coord_ra', 'base_PsfFlux_instFlux', 'base_PixelFlags_flag_edge'];
+    const got = await json<{ rows: number; columns: { name: string; unit: string | null; values: unknown[] }[] }>(`/api/datasets/${src!.id}/catalog?columns=${columns.join(',')}`);
+    const file = repo.getPath((await repo.registry.getDataset(src!.id))!);
+    const astropy = runPythonJson<Record<string, { unit: string | null; values: unknown[] }>>(`
+import json, sys, math
+from astropy.table import Table
+t = Table.read(sys.argv[1], hdu='SOURCES')
+clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v
+print(json.dumps({c: {'unit': None if t[c].unit is None else str(t[c].unit), 'values': [clean(v) for v in t[c].tolist()]} for c in sys.argv[2:]}))
+`, [file, ...columns]);
+    expect(got.columns.map((c) => c.name)).toEqual(columns);
+    expect(got.rows).toBe(astropy.id!.values.length);
+    expect(got.rows).toBeGreaterThan(10);
+    for (const c of got.columns) {
+      expect(c.unit, c.name).toBe(astropy[c.name]!.unit);
+      expect(c.values, c.name).toEqual(astropy[c.name]!.values);
+    }
+    expect(got.columns.find((c) => c.name === 'base_PsfFlux_instFlux')!.values.some((v) => v === null || typeof v === 'number')).toBe(true);
+  });
+
+  it('never serves a file outside the app folder, however the path is written', async () => {
+    const registry = fs.readFileSync(path.join(processed.root, 'registry.sqlite3')).subarray(0, 15).toString('latin1');
+    expect(registry).toBe('SQLite format 3');
+    const attempts = [
+      '/../registry.sqlite3', '/../../../../etc/passwd', '/%2e%2e/registry.sqlite3', '/%2e%2e%2fregistry.sqlite3', '/..%2fregistry.sqlite3',
+      '/..%2f..%2f..%2f..%2fetc%2fpasswd', '/..%5cregistry.sqlite3', '/..\\registry.sqlite3', '/%252e%252e%252fregistry.sqlite3',
+      `/${encodeURIComponent(path.join(processed.root, 'registry.sqlite3'))}`, '//etc/passwd', '/api/datasets/..%2f..%2fregistry.sqlite3/file',
+      '/api/datasets/%2e%2e/file', '/api/../registry.sqlite3', '/index.html%00.sqlite3', '/%E0%A4%A',
+    ];
+    for (const attempt of attempts) {
+      const r = await request(attempt);
+      expect(r.status, attempt).toBeGreaterThanOrEqual(400);
+      expect(r.status, attempt).toBeLessThan(500);
+      expect(r.body.toString('latin1'), attempt).not.toContain('SQLite format 3');
+      expect(r.body.toString('latin1'), attempt).not.toContain('root:');
+      expect(JSON.parse(r.body.toString()).error, attempt).toMatch(/outside the app|no such file|not a dataset ID|no API endpoint|NUL|malformed/);
+    }
+    expect((await request('/')).body.toString()).toContain('<title>app</title>');
+  });
+
+  it('answers bad requests with 4xx and a message that names the problem', async () => {
+    const cases: [string, number, RegExp, string?][] = [
+      ['/api/datasets/not-a-uuid', 400, /'not-a-uuid' is not a dataset ID/],
+      ['/api/datasets/00000000-0000-4000-8000-000000000000', 404, /no dataset 00000000-0000-4000-8000-000000000000/],
+      ['/api/datasets?type=nosuchtype', 404, /no dataset type nosuchtype/],
+      ['/api/datasets?type=calexp&collection=nosuchrun', 404, /nosuchrun/],
+      [`/api/datasets?where=${encodeURIComponent('visit ==')}`, 400, /where: .*position/],
+      ['/api/datasets?limit=-3', 400, /limit=-3/],
+      ['/api/nothing', 404, /no API endpoint \/api\/nothing/],
+      ['/api', 405, /POST is not allowed/, 'POST'],
+      ['/api/datasets', 405, /DELETE is not allowed/, 'DELETE'],
+    ];
+    for (const [p, status, message, method] of cases) {
+      const r = await request(p, method ? { method } : {});
+      expect(r.status, p).toBe(status);
+      expect(JSON.parse(r.body.toString()).error, p).toMatch(message);
+    }
+    const [calexp] = await json<{ id: string }[]>(`/api/datasets?type=calexp&collection=${processed.run}&limit=1`);
+    const r = await request(`/api/datasets/${calexp!.id}/catalog?columns=nosuchcolumn`);
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body.toString()).error).toMatch(/\(calexp\) has storage class Exposure, not SourceCatalog/);
+  });
+
+  it('binds the CLI to 127.0.0.1 by default and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'node', 'cli.js'), 'serve', processed.root, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /at (http:\/\/[^/\s]+)\//.exec(text);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`tessera serve exited with ${code}`)));
+    });
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const r = await request('/api/collections', { base: url });
+    expect(r.status).toBe(200);
+    const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });
+    expect(code).toBe(0);
+  });
+});
