@@ -120,6 +120,23 @@ export interface KernelExports {
   /** Listed pixels with flag 1 interpolated (image and variance) from the nearest usable pixels (unflagged, no flag within guard px) along the shortest of 4 directions; intrpBit -1: none. */
   interpolateCosmicRays(image: number, variance: number, mask: number, width: number, height: number, flags: number, indices: number, count: number,
     avoidBits: number, guard: number, maxDistance: number, fallback: number, intrpBit: number): number;
+  /**
+   * Display (assembly/display.ts): RGBA u32 of n f32 pixels through a 65536-entry u32 lookup table
+   * indexed by round(65535 (v - lo) / (hi - lo)) clipped; non-finite pixels get nanColour.
+   */
+  lutToRgba(src: number, n: number, lo: number, hi: number, lut: number, nanColour: number, out: number): number;
+  /** `colour` (RGBA u32) where the mask word has any of `bits`, 0 elsewhere. */
+  maskToRgba(mask: number, n: number, bits: number, colour: number, out: number): number;
+  /** Counts (u32) of the finite values in [lo, hi] in nBins equal bins. */
+  histogram(src: number, n: number, lo: number, hi: number, bins: number, nBins: number): number;
+  /** out f64[3]: count, min and max of the finite values. */
+  finiteRange(src: number, n: number, out: number): number;
+  /** out f64[2]: numpy's linear percentiles pLow, pHigh (0-100) of the finite values; scratch n f32. */
+  percentiles(src: number, n: number, pLow: number, pHigh: number, scratch: number, out: number): number;
+  /** out f64[2]: astropy ZScaleInterval's limits; scratch 6 nSamples bytes. */
+  zscale(src: number, n: number, nSamples: number, contrast: number, maxReject: number, minNpixels: number, krej: number, maxIterations: number, scratch: number, out: number): number;
+  /** Block means of the finite pixels (NaN where none) and the OR of the mask words (outMask 0: skip). */
+  binMean(src: number, mask: number, width: number, height: number, factor: number, out: number, outMask: number): number;
 }
 
 /** Throws when a kernel returned a non-zero status, naming the kernel and the status. */

@@ -1,0 +1,165 @@
+/**
+ * An image held in wasm memory for display (issue 7): its planes (image, and mask and variance when it is
+ * an Exposure), display limits (zscale, min/max, percentiles), and RGBA tiles of any level of its
+ * level-of-detail pyramid (level L: 2^L x 2^L block means, masks OR-ed) through a stretch's lookup table
+ * (lib/display/stretch.ts) or a mask plane's colour. Every pixel loop runs in the wasm
+ * (assembly/display.ts); this class only moves planes and tiles in and out. Defaults: zscale as
+ * astropy's ZScaleInterval (1000 samples, contrast 0.25, max_reject 0.5, min_npixels 5, krej 2.5,
+ * 5 iterations).
+ */
+import type { Tessera } from '../wasm/loader.js';
+import { checkStatus } from '../wasm/kernels.js';
+import { buildLut, cumulativeHistogram, HISTEQ_BINS, type Colormap, type StretchKind } from './stretch.js';
+
+export type LimitsMethod = { kind: 'zscale' } | { kind: 'minmax' } | { kind: 'percentile'; low: number; high: number };
+
+export const ZSCALE_DEFAULTS = { nSamples: 1000, contrast: 0.25, maxReject: 0.5, minNpixels: 5, krej: 2.5, maxIterations: 5 };
+
+interface Level { width: number; height: number; image: number; mask: number }
+
+export interface Tile { x0: number; y0: number; width: number; height: number; rgba: Uint8Array }
+
+export class DisplayImage {
+  private readonly levels: Level[] = [];
+  private lutCache: { key: string; ptr: number } | undefined;
+
+  /** Copies the planes into wasm memory (mask and variance optional, same size as the image). */
+  constructor(private readonly tessera: Tessera, readonly width: number, readonly height: number,
+    image: Float32Array, private readonly mask?: Int32Array, private readonly variance?: Float32Array) {
+    if (image.length !== width * height) throw new RangeError(`image has ${image.length} pixels, ${width} x ${height} expected`);
+    if (mask && mask.length !== image.length) throw new RangeError('mask and image differ in size');
+    const { planes } = tessera;
+    const n = width * height;
+    const imagePtr = planes.alloc(4 * n);
+    planes.f32(imagePtr, n).set(image);
+    let maskPtr = 0;
+    if (mask) {
+      maskPtr = planes.alloc(4 * n);
+      planes.i32(maskPtr, n).set(mask);
+    }
+    this.levels.push({ width, height, image: imagePtr, mask: maskPtr });
+  }
+
+  /** The level whose pixels are 2^level x 2^level blocks of the image's (made on first use). */
+  private level(level: number): Level {
+    if (!(Number.isInteger(level) && level >= 0 && level <= 16)) throw new RangeError(`level ${level} must be an integer from 0 to 16`);
+    while (this.levels.length <= level) {
+      const below = this.levels[this.levels.length - 1]!;
+      const width = Math.ceil(below.width / 2), height = Math.ceil(below.height / 2);
+      const { planes, kernels } = this.tessera;
+      const image = planes.alloc(4 * width * height), mask = below.mask ? planes.alloc(4 * width * height) : 0;
+      checkStatus('binMean', kernels.binMean(below.image, below.mask, below.width, below.height, 2, image, mask));
+      this.levels.push({ width, height, image, mask });
+    }
+    return this.levels[level]!;
+  }
+
+  /** Levels needed for the whole image to fit in `size` pixels. */
+  levelsToFit(size: number): number {
+    return Math.max(0, Math.ceil(Math.log2(Math.max(this.width, this.height) / size)));
+  }
+
+  levelSize(level: number): { width: number; height: number } {
+    const l = this.level(level);
+    return { width: l.width, height: l.height };
+  }
+
+  /** Display limits [lo, hi] of the full-resolution pixels (finite ones only; NaN when none). */
+  limits(method: LimitsMethod): [number, number] {
+    const { planes, kernels } = this.tessera;
+    const base = this.levels[0]!, n = this.width * this.height;
+    return planes.scope(() => {
+      const out = planes.alloc(24);
+      switch (method.kind) {
+        case 'zscale': {
+          const z = ZSCALE_DEFAULTS, scratch = planes.alloc(6 * z.nSamples);
+          checkStatus('zscale', kernels.zscale(base.image, n, z.nSamples, z.contrast, z.maxReject, z.minNpixels, z.krej, z.maxIterations, scratch, out));
+          break;
+        }
+        case 'minmax': {
+          checkStatus('finiteRange', kernels.finiteRange(base.image, n, out));
+          const [, lo, hi] = planes.f64(out, 3);
+          return [lo!, hi!];
+        }
+        case 'percentile': {
+          const scratch = planes.alloc(4 * n);
+          checkStatus('percentiles', kernels.percentiles(base.image, n, method.low, method.high, scratch, out));
+          break;
+        }
+      }
+      const [lo, hi] = planes.f64(out, 2);
+      return [lo!, hi!];
+    });
+  }
+
+  /** The stretch's lookup table in wasm memory (the last one kept; histeq's depends on the limits). */
+  private lut(kind: StretchKind, colormap: Colormap, lo: number, hi: number): number {
+    const key = kind === 'histeq' ? `${kind}/${colormap}/${lo}/${hi}` : `${kind}/${colormap}`;
+    if (this.lutCache?.key === key) return this.lutCache.ptr;
+    const { planes, kernels } = this.tessera;
+    let cumulative: Float64Array | undefined;
+    if (kind === 'histeq') {
+      cumulative = planes.scope(() => {
+        const bins = planes.alloc(4 * HISTEQ_BINS);
+        if (hi > lo) checkStatus('histogram', kernels.histogram(this.levels[0]!.image, this.width * this.height, lo, hi, bins, HISTEQ_BINS));
+        else planes.u8(bins, 4 * HISTEQ_BINS).fill(0);
+        return cumulativeHistogram(new Uint32Array(planes.u8(bins, 4 * HISTEQ_BINS).slice().buffer));
+      });
+    }
+    const table = buildLut(kind, colormap, cumulative);
+    const ptr = this.lutCache?.ptr ?? planes.alloc(4 * table.length);
+    new Uint32Array(planes.u8(ptr, 4 * table.length).buffer, ptr, table.length).set(table);
+    this.lutCache = { key, ptr };
+    return ptr;
+  }
+
+  /** The region's pixels of `level`, clipped to it, as RGBA through the stretch (NaN: transparent black). */
+  renderTile(level: number, x0: number, y0: number, width: number, height: number, stretch: { kind: StretchKind; colormap: Colormap; lo: number; hi: number }): Tile {
+    const lut = this.lut(stretch.kind, stretch.colormap, stretch.lo, stretch.hi);
+    return this.tile(level, x0, y0, width, height, 'image', (src, n, out) => checkStatus('lutToRgba', this.tessera.kernels.lutToRgba(src, n, stretch.lo, stretch.hi, lut, 0, out)));
+  }
+
+  /** The region's pixels of `level` with any of `bits` set, in `colour` (RGBA word); others transparent. */
+  renderMaskTile(level: number, x0: number, y0: number, width: number, height: number, bits: number, colour: number): Tile {
+    if (!this.levels[0]!.mask) throw new RangeError('the image has no mask plane');
+    return this.tile(level, x0, y0, width, height, 'mask', (src, n, out) => checkStatus('maskToRgba', this.tessera.kernels.maskToRgba(src, n, bits, colour, out)));
+  }
+
+  private tile(level: number, x0: number, y0: number, width: number, height: number, plane: 'image' | 'mask', kernel: (src: number, n: number, out: number) => void): Tile {
+    const l = this.level(level);
+    const xa = Math.max(0, x0), ya = Math.max(0, y0), xb = Math.min(l.width, x0 + width), yb = Math.min(l.height, y0 + height);
+    const w = Math.max(0, xb - xa), h = Math.max(0, yb - ya);
+    const { planes } = this.tessera;
+    const rgba = new Uint8Array(4 * w * h);
+    if (w === 0 || h === 0) return { x0: xa, y0: ya, width: w, height: h, rgba };
+    planes.scope(() => {
+      const src = planes.alloc(4 * w * h), out = planes.alloc(4 * w * h);
+      const from = plane === 'image' ? planes.f32(l.image, l.width * l.height) : planes.i32(l.mask, l.width * l.height);
+      const to = plane === 'image' ? planes.f32(src, w * h) : planes.i32(src, w * h);
+      for (let y = 0; y < h; y++) to.set(from.subarray((ya + y) * l.width + xa, (ya + y) * l.width + xa + w), y * w);
+      kernel(src, w * h, out);
+      rgba.set(planes.u8(out, 4 * w * h));
+    });
+    return { x0: xa, y0: ya, width: w, height: h, rgba };
+  }
+
+  /** Value, variance and mask word at full-resolution pixel (x, y) (0-based); undefined outside. */
+  pixel(x: number, y: number): { value: number; variance?: number; mask?: number } | undefined {
+    if (!(Number.isInteger(x) && Number.isInteger(y)) || x < 0 || y < 0 || x >= this.width || y >= this.height) return undefined;
+    const i = y * this.width + x;
+    const value = this.tessera.planes.f32(this.levels[0]!.image, this.width * this.height)[i]!;
+    return { value, ...(this.variance ? { variance: this.variance[i]! } : {}), ...(this.mask ? { mask: this.mask[i]! } : {}) };
+  }
+
+  /** Returns the wasm memory it holds. */
+  dispose(): void {
+    const { planes } = this.tessera;
+    for (const l of this.levels) {
+      planes.release(l.image);
+      if (l.mask) planes.release(l.mask);
+    }
+    this.levels.length = 0;
+    if (this.lutCache) planes.release(this.lutCache.ptr);
+    this.lutCache = undefined;
+  }
+}
