@@ -1,10 +1,16 @@
 /**
  * The browser worker that holds Tessera's wasm and lib/ code (DESIGN.md: web/ computes in a comlink
  * worker). expose() runs first; the loader and the wasm are imported dynamically, so the first message
- * is never lost while they load.
+ * is never lost while they load. Besides inspecting files, it holds the images the viewer shows
+ * (lib/display: planes and pyramid in wasm memory) and makes every pixel the viewer draws: limits,
+ * stretched tiles, mask tiles, the readout. Tile requests carry the view's generation; one older than
+ * the latest `cancelBefore` is dropped unanswered (null), so panning on never waits for stale tiles.
  */
-import { expose } from 'comlink';
+import { expose, transfer } from 'comlink';
 import type { Inspection } from '../lib/inspect.js';
+import type { DisplayImage, LimitsMethod } from '../lib/display/displayImage.js';
+import type { Colormap, StretchKind } from '../lib/display/stretch.js';
+import type { Wcs } from '../lib/wcs/index.js';
 
 async function loadKernels() {
   const [{ instantiateTessera }, { default: wasmUrl }] = await Promise.all([
@@ -18,6 +24,52 @@ async function loadKernels() {
 
 let kernels: ReturnType<typeof loadKernels> | undefined;
 
+interface Held { display: DisplayImage; x0: number; y0: number; wcs?: Wcs; maskPlanes: Record<string, number> }
+const images = new Map<number, Held>();
+let nextId = 1;
+let liveGeneration = 0;
+
+export interface OpenedImage {
+  id: number;
+  name: string;
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+  hdu: number;
+  hasMask: boolean;
+  hasVariance: boolean;
+  hasWcs: boolean;
+  maskPlanes: Record<string, number>;
+  summary: Record<string, string | number | boolean>;
+}
+
+export interface Readout {
+  /** 0-based pixel in the image array. */
+  x: number;
+  y: number;
+  /** LSST parent coordinates (x + x0, y + y0) and FITS 1-based (x + 1, y + 1). */
+  parentX: number;
+  parentY: number;
+  fitsX: number;
+  fitsY: number;
+  value: number;
+  variance?: number;
+  mask?: number;
+  maskNames: string[];
+  ra?: number;
+  dec?: number;
+}
+
+export interface StretchSettings { kind: StretchKind; colormap: Colormap; lo: number; hi: number }
+export interface TileAnswer { x0: number; y0: number; width: number; height: number; rgba: Uint8Array }
+
+function held(id: number): Held {
+  const h = images.get(id);
+  if (!h) throw new Error(`no open image ${id}`);
+  return h;
+}
+
 const api = {
   /** Loads the wasm (once) and says which build it is. */
   async kernelInfo(): Promise<{ simd: boolean; memoryBytes: number }> {
@@ -29,6 +81,61 @@ const api = {
   async inspect(name: string, bytes: Uint8Array): Promise<Inspection> {
     const [{ inspectFits }, { bytesSource }] = await Promise.all([import('../lib/inspect.js'), import('../lib/fits/source.js')]);
     return inspectFits(bytesSource(name, bytes));
+  },
+  /** Opens an image for display from a URL (byte ranges) or from bytes (a dropped file). */
+  async open(input: { url: string } | { name: string; bytes: Uint8Array }): Promise<OpenedImage> {
+    kernels ??= loadKernels();
+    const [tessera, { readDisplayPlanes }, { DisplayImage }, { httpSource }, { bytesSource }] = await Promise.all([
+      kernels, import('../lib/display/imageSource.js'), import('../lib/display/displayImage.js'), import('../lib/fits/httpSource.js'), import('../lib/fits/source.js'),
+    ]);
+    const planes = await readDisplayPlanes('url' in input ? httpSource(input.url) : bytesSource(input.name, input.bytes));
+    const display = new DisplayImage(tessera, planes.width, planes.height, planes.image, planes.mask, planes.variance);
+    const id = nextId++;
+    images.set(id, { display, x0: planes.x0, y0: planes.y0, ...(planes.wcs ? { wcs: planes.wcs } : {}), maskPlanes: planes.maskPlanes });
+    return {
+      id, name: planes.name, width: planes.width, height: planes.height, x0: planes.x0, y0: planes.y0, hdu: planes.hdu,
+      hasMask: planes.mask !== undefined, hasVariance: planes.variance !== undefined, hasWcs: planes.wcs !== undefined,
+      maskPlanes: planes.maskPlanes, summary: planes.summary,
+    };
+  },
+  close(id: number): void {
+    images.get(id)?.display.dispose();
+    images.delete(id);
+  },
+  limits(id: number, method: LimitsMethod): [number, number] {
+    return held(id).display.limits(method);
+  },
+  /** Levels of the pyramid for the image to fit in `size` pixels, and each level's size. */
+  levels(id: number, size: number): { width: number; height: number }[] {
+    const d = held(id).display;
+    return Array.from({ length: d.levelsToFit(size) + 1 }, (_, level) => d.levelSize(level));
+  },
+  /** Requests of views older than `generation` are dropped from now on. */
+  cancelBefore(generation: number): void {
+    liveGeneration = Math.max(liveGeneration, generation);
+  },
+  tile(id: number, generation: number, level: number, x0: number, y0: number, size: number, stretch: StretchSettings): TileAnswer | null {
+    if (generation < liveGeneration) return null;
+    const t = held(id).display.renderTile(level, x0, y0, size, size, stretch);
+    return transfer(t, [t.rgba.buffer]);
+  },
+  maskTile(id: number, generation: number, level: number, x0: number, y0: number, size: number, bits: number, colour: number): TileAnswer | null {
+    if (generation < liveGeneration) return null;
+    const t = held(id).display.renderMaskTile(level, x0, y0, size, size, bits, colour);
+    return transfer(t, [t.rgba.buffer]);
+  },
+  /** The pixel under the cursor: positions, value, variance, mask bit names, RA/Dec (degrees). */
+  readout(id: number, x: number, y: number): Readout | null {
+    const h = held(id);
+    const p = h.display.pixel(x, y);
+    if (!p) return null;
+    const maskNames = p.mask === undefined ? [] : Object.entries(h.maskPlanes).filter(([, bit]) => (p.mask! >> bit) & 1).map(([name]) => name).sort();
+    const sky = h.wcs?.pixelToSky(x, y);
+    return {
+      x, y, parentX: x + h.x0, parentY: y + h.y0, fitsX: x + 1, fitsY: y + 1, value: p.value,
+      ...(p.variance !== undefined ? { variance: p.variance } : {}), ...(p.mask !== undefined ? { mask: p.mask } : {}), maskNames,
+      ...(sky ? { ra: sky[0], dec: sky[1] } : {}),
+    };
   },
 };
 

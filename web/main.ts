@@ -1,76 +1,285 @@
 /**
- * The browser entry point (DESIGN.md: one entry point per host). For now: FITS files dropped or chosen
- * from disk are inspected in the kernel worker, with no server, and listed HDU by HDU with their WCS.
- * The viewer (issue 7) grows from here.
+ * The browser entry point (DESIGN.md: one entry point per host): the viewer (issue 7). Served by
+ * `tessera serve`, it lists the repository's runs, image dataset types and data IDs and opens on the
+ * newest run's first calexp; opened as static files, it shows FITS files dropped or chosen from disk
+ * (read in the kernel worker, nothing uploaded), which are also listed HDU by HDU. The image canvas is
+ * web/viewer/imageView.ts; every pixel it draws comes from the wasm in the worker. The URL's #... holds
+ * the view (web/viewer/viewState.ts), restored on reload.
  */
 import { wrap } from 'comlink';
-import type { KernelWorkerApi } from './kernelWorker.js';
-import type { Inspection } from '../lib/inspect.js';
+import type { KernelWorkerApi, OpenedImage, Readout } from './kernelWorker.js';
+import { ImageView, type View } from './viewer/imageView.js';
+import { formatViewState, LIMITS, parseViewState, type LimitsChoice, type ViewState } from './viewer/viewState.js';
+import { COLORMAPS, EXTRA_MASK_COLOURS, MASK_COLOURS, STRETCHES, type Colormap, type StretchKind } from '../lib/display/stretch.js';
+import type { LimitsMethod } from '../lib/display/displayImage.js';
+import { formatDataId, repositoryApi, type DatasetInfo } from './viewer/repositoryApi.js';
+import { byId, element, fillSelect } from './viewer/dom.js';
+import { renderFileError, renderInspection } from './viewer/inspectList.js';
 
 const worker = wrap<KernelWorkerApi>(new Worker(new URL('./kernelWorker.ts', import.meta.url), { type: 'module' }));
-const results = document.querySelector<HTMLElement>('#results')!;
-const status = document.querySelector<HTMLElement>('#kernels')!;
+const viewer = byId<HTMLElement>('viewer');
+const readoutBox = byId<HTMLElement>('readout');
+const imageView = new ImageView(worker, byId('canvas-host'));
+let state: ViewState = parseViewState(location.hash);
+let limits: [number, number] = [0, 1];
+let opening = 0;
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (className) e.className = className;
-  return e;
+function limitsMethod(choice: LimitsChoice): LimitsMethod {
+  if (choice === 'zscale' || choice === 'minmax') return { kind: choice };
+  const p = Number(choice);
+  return { kind: 'percentile', low: 100 - p, high: p };
 }
 
-function renderInspection(inspection: Inspection): HTMLElement {
-  const section = element('section', undefined, 'file');
-  section.dataset.file = inspection.file;
-  section.append(element('h2', inspection.file));
-  const table = element('table');
-  const head = element('tr');
-  for (const h of ['HDU', 'type', 'EXTNAME', 'BITPIX', 'shape', 'WCS', 'centre RA, Dec (deg)']) head.append(element('th', h));
-  table.append(head);
-  for (const hdu of inspection.hdus) {
-    const row = element('tr');
-    row.dataset.hdu = String(hdu.index);
-    row.append(
-      element('td', String(hdu.index), 'num'),
-      element('td', hdu.compressed ? `${hdu.type} (tile-compressed)` : hdu.type),
-      element('td', hdu.extname ?? ''),
-      element('td', String(hdu.bitpix), 'num'),
-      element('td', hdu.shape.length ? hdu.shape.join(' × ') : '—'),
-      element('td', hdu.wcs ? hdu.wcs.ctype.join(' ') : ''),
-      element('td', hdu.wcs?.center ? `${hdu.wcs.center[0].toFixed(7)}, ${hdu.wcs.center[1].toFixed(7)}` : '', 'center'),
-    );
-    table.append(row);
+function stretchSettings(): { kind: StretchKind; colormap: Colormap; lo: number; hi: number } {
+  return { kind: state.stretch, colormap: state.colormap, lo: limits[0], hi: limits[1] };
+}
+
+/** Writes the state into the URL without a history entry per pan. */
+function saveState(): void {
+  history.replaceState(null, '', formatViewState(state));
+}
+
+// ---- display controls --------------------------------------------------------------------------
+const stretchSelect = byId<HTMLSelectElement>('stretch'), limitsSelect = byId<HTMLSelectElement>('limits'), cmapSelect = byId<HTMLSelectElement>('cmap');
+fillSelect(stretchSelect, STRETCHES, state.stretch);
+fillSelect(limitsSelect, LIMITS.map((l) => [l, l === 'zscale' || l === 'minmax' ? l : `${l} %`] as [string, string]), state.limits);
+fillSelect(cmapSelect, COLORMAPS, state.colormap);
+stretchSelect.addEventListener('change', () => { state.stretch = stretchSelect.value as StretchKind; restretch(false); });
+cmapSelect.addEventListener('change', () => { state.colormap = cmapSelect.value as Colormap; restretch(false); });
+limitsSelect.addEventListener('change', () => { state.limits = limitsSelect.value as LimitsChoice; restretch(true); });
+
+async function restretch(newLimits: boolean): Promise<void> {
+  const image = imageView.opened;
+  if (!image) return;
+  if (newLimits) limits = await worker.limits(image.id, limitsMethod(state.limits));
+  viewer.dataset.state = 'drawing';
+  imageView.setStretch(stretchSettings());
+  viewer.dataset.limits = `${limits[0]},${limits[1]}`;
+  saveState();
+}
+
+const zoomBy = (factor: number): void => { const v = imageView.currentView; imageView.setView({ ...v, zoom: v.zoom * factor }); };
+byId('fit').addEventListener('click', () => imageView.opened && imageView.setView(imageView.fitView()));
+byId('one').addEventListener('click', () => imageView.setView({ ...imageView.currentView, zoom: 1 }));
+byId('zoom-in').addEventListener('click', () => zoomBy(2));
+byId('zoom-out').addEventListener('click', () => zoomBy(0.5));
+
+// ---- mask planes ----------------------------------------------------------------------------------
+const maskList = byId<HTMLUListElement>('masks'), maskAlpha = byId<HTMLInputElement>('mask-alpha');
+maskAlpha.value = String(state.maskAlpha);
+let maskColours: Record<string, string> = {};
+
+function showMaskPlanes(image: OpenedImage): void {
+  maskColours = {};
+  let extra = 0;
+  const names = Object.keys(image.maskPlanes).sort((a, b) => image.maskPlanes[a]! - image.maskPlanes[b]!);
+  for (const name of names) maskColours[name] = MASK_COLOURS[name] ?? EXTRA_MASK_COLOURS[extra++ % EXTRA_MASK_COLOURS.length]!;
+  state.masks = state.masks.filter((m) => m in image.maskPlanes);
+  maskList.replaceChildren(...names.map((name) => {
+    const li = element('li');
+    const box = element('input');
+    box.type = 'checkbox';
+    box.dataset.plane = name;
+    box.checked = state.masks.includes(name);
+    box.addEventListener('change', () => {
+      state.masks = box.checked ? [...state.masks, name] : state.masks.filter((m) => m !== name);
+      applyMasks();
+    });
+    const swatch = element('span', undefined, 'swatch');
+    swatch.style.background = maskColours[name]!;
+    const label = element('label');
+    label.append(box, swatch, ` ${name} (bit ${image.maskPlanes[name]})`);
+    li.append(label);
+    return li;
+  }));
+  if (names.length === 0) maskList.append(element('li', 'no mask plane', 'hint'));
+}
+
+function applyMasks(): void {
+  const image = imageView.opened;
+  if (!image) return;
+  viewer.dataset.state = 'drawing';
+  imageView.setMasks(state.masks.map((name) => ({ name, bits: 1 << image.maskPlanes[name]!, colour: maskColours[name]! })), state.maskAlpha);
+  saveState();
+}
+maskAlpha.addEventListener('input', () => { state.maskAlpha = Number(maskAlpha.value); applyMasks(); });
+
+// ---- readout --------------------------------------------------------------------------------------
+let readoutPending: [number, number] | undefined, readoutBusy = false;
+
+function formatReadout(r: Readout): string {
+  const parts = [`x ${r.parentX} y ${r.parentY} (parent)`, `FITS ${r.fitsX}, ${r.fitsY}`, `value ${r.value.toPrecision(6)}`];
+  if (r.variance !== undefined) parts.push(`variance ${r.variance.toPrecision(5)}`);
+  if (r.ra !== undefined && r.dec !== undefined) parts.push(`RA ${r.ra.toFixed(7)} Dec ${r.dec.toFixed(7)}`);
+  if (r.mask !== undefined) parts.push(`mask ${r.maskNames.length ? r.maskNames.join(' ') : '—'}`);
+  return parts.join(' · ');
+}
+
+async function updateReadout(): Promise<void> {
+  const image = imageView.opened;
+  if (readoutBusy || !readoutPending || !image) return;
+  readoutBusy = true;
+  const [x, y] = readoutPending;
+  readoutPending = undefined;
+  try {
+    const r = await worker.readout(image.id, x, y);
+    if (r) {
+      readoutBox.textContent = formatReadout(r);
+      Object.assign(readoutBox.dataset, { x: String(r.x), y: String(r.y), parentX: String(r.parentX), parentY: String(r.parentY), value: String(r.value),
+        ra: r.ra === undefined ? '' : String(r.ra), dec: r.dec === undefined ? '' : String(r.dec), mask: r.maskNames.join(',') });
+    }
+  } finally {
+    readoutBusy = false;
+    if (readoutPending) void updateReadout();
   }
-  section.append(table);
-  return section;
 }
 
-async function inspectFiles(files: Iterable<File>): Promise<void> {
+// ---- opening images -------------------------------------------------------------------------------
+async function openImage(input: { url: string } | { name: string; bytes: Uint8Array }, title: string, restore?: ViewState): Promise<void> {
+  const ticket = ++opening;
+  viewer.dataset.state = 'loading';
+  byId('title').textContent = `${title} (loading…)`;
+  try {
+    const image = await worker.open(input);
+    if (ticket !== opening) { void worker.close(image.id); return; }
+    limits = await worker.limits(image.id, limitsMethod(state.limits));
+    showMaskPlanes(image);
+    const summary = byId('summary');
+    summary.replaceChildren(...Object.entries({ size: `${image.width} × ${image.height}`, xy0: `${image.x0}, ${image.y0}`, HDU: image.hdu, ...image.summary })
+      .flatMap(([k, v]) => [element('dt', k), element('dd', String(v))]));
+    const view: View | undefined = restore?.zoom !== undefined && restore.x !== undefined && restore.y !== undefined
+      ? { cx: restore.x, cy: restore.y, zoom: restore.zoom } : undefined;
+    viewer.dataset.state = 'drawing';
+    await imageView.show(image, stretchSettings(), view);
+    applyMasks();
+    byId('title').textContent = title;
+    viewer.dataset.image = image.name;
+    viewer.dataset.limits = `${limits[0]},${limits[1]}`;
+    saveState();
+  } catch (err) {
+    if (ticket !== opening) return;
+    viewer.dataset.state = 'error';
+    byId('title').textContent = `${title}: ${(err as Error).message}`;
+  }
+}
+
+imageView.onViewChange = (v) => {
+  state.x = v.cx; state.y = v.cy; state.zoom = v.zoom;
+  viewer.dataset.state = 'drawing';
+  saveState();
+};
+imageView.onIdle = () => { if (imageView.opened && viewer.dataset.state === 'drawing') viewer.dataset.state = 'ready'; };
+
+// ---- the repository browser -----------------------------------------------------------------------
+let listed: DatasetInfo[] = [];
+
+async function openDataset(id: string, restore?: ViewState): Promise<void> {
+  state.dataset = id;
+  delete state.url;
+  for (const li of byId('datasets').querySelectorAll('li')) li.classList.toggle('current', (li as HTMLElement).dataset.id === id);
+  const info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
+  await openImage({ url: repositoryApi.fileUrl(id) }, `${info.datasetType} ${formatDataId(info.dataId)} (${info.run})`, restore);
+}
+
+function showList(): void {
+  const filter = byId<HTMLInputElement>('search').value.trim().toLowerCase();
+  const shown = listed.filter((d) => formatDataId(d.dataId).toLowerCase().includes(filter));
+  byId('count').textContent = `${shown.length} of ${listed.length}`;
+  byId('datasets').replaceChildren(...shown.map((d) => {
+    const li = element('li', formatDataId(d.dataId));
+    li.dataset.id = d.id;
+    li.tabIndex = 0;
+    if (d.id === state.dataset) li.classList.add('current');
+    li.addEventListener('click', () => void openDataset(d.id));
+    return li;
+  }));
+}
+
+async function listDatasets(): Promise<void> {
+  const run = byId<HTMLSelectElement>('run').value, type = byId<HTMLSelectElement>('dtype').value;
+  listed = run && type ? await repositoryApi.datasets({ type, collection: run }) : [];
+  showList();
+}
+
+async function startBrowser(): Promise<void> {
+  const browse = byId<HTMLElement>('browse');
+  browse.hidden = false;
+  const [collections, types] = await Promise.all([repositoryApi.collections(), repositoryApi.datasetTypes()]);
+  const imageTypes = types.filter((t) => t.storageClass === 'Exposure').map((t) => t.name);
+  const runs = collections.filter((c) => c.type === 'RUN').map((c) => c.name);
+  // The newest run with calexps, by their registration time; its first calexp opens unless the URL names a dataset.
+  const calexps = imageTypes.includes('calexp') ? await repositoryApi.datasets({ type: 'calexp' }) : [];
+  const newest = calexps.reduce<DatasetInfo | undefined>((best, d) => (!best || d.ingestDate > best.ingestDate ? d : best), undefined);
+  const run = newest?.run ?? runs[0] ?? '';
+  byId('repository').textContent = `${runs.length} runs, ${imageTypes.length} image dataset types`;
+  fillSelect(byId('run'), runs, run);
+  fillSelect(byId('dtype'), imageTypes, imageTypes.includes('calexp') ? 'calexp' : imageTypes[0]);
+  byId('run').addEventListener('change', () => void listDatasets());
+  byId('dtype').addEventListener('change', () => void listDatasets());
+  byId('search').addEventListener('input', showList);
+  await listDatasets();
+  if (state.dataset) await openDataset(state.dataset, state);
+  else if (newest) await openDataset(calexps.filter((d) => d.run === run)[0]!.id);
+}
+
+// ---- local files ------------------------------------------------------------------------------------
+const results = byId<HTMLElement>('results');
+
+async function openFiles(files: Iterable<File>): Promise<void> {
+  let first = true;
   for (const file of files) {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       results.prepend(renderInspection(await worker.inspect(file.name, bytes)));
+      if (first) {
+        first = false;
+        delete state.dataset;
+        delete state.url;
+        await openImage({ name: file.name, bytes: bytes.slice() }, file.name);
+      }
     } catch (err) {
-      const section = element('section', undefined, 'file');
-      section.append(element('h2', file.name), element('p', (err as Error).message, 'error'));
-      results.prepend(section);
+      results.prepend(renderFileError(file.name, (err as Error).message));
     }
   }
 }
 
-const drop = document.querySelector<HTMLElement>('#drop')!;
-drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (e) => {
-  e.preventDefault();
-  drop.classList.remove('over');
-  if (e.dataTransfer) void inspectFiles(e.dataTransfer.files);
-});
-document.querySelector<HTMLInputElement>('#files')!.addEventListener('change', (e) => {
+const drop = byId<HTMLElement>('drop');
+for (const target of [drop, viewer]) {
+  target.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  target.addEventListener('dragleave', () => drop.classList.remove('over'));
+  target.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    if (e.dataTransfer) void openFiles(e.dataTransfer.files);
+  });
+}
+byId<HTMLInputElement>('files').addEventListener('change', (e) => {
   const input = e.target as HTMLInputElement;
-  if (input.files) void inspectFiles(input.files);
+  if (input.files) void openFiles(input.files);
 });
 
+// ---- keyboard -----------------------------------------------------------------------------------------
+document.addEventListener('keydown', (e) => {
+  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.metaKey || e.ctrlKey) return;
+  if (e.key === 'f') byId('fit').click();
+  else if (e.key === '1') byId('one').click();
+  else if (e.key === '+' || e.key === '=') zoomBy(2);
+  else if (e.key === '-') zoomBy(0.5);
+});
+
+// ---- start --------------------------------------------------------------------------------------------
+const status = byId<HTMLElement>('kernels');
 worker.kernelInfo().then(
   (info) => { status.textContent = `wasm kernels ready (${info.simd ? 'SIMD' : 'scalar'})`; status.dataset.state = 'ready'; },
   (err: Error) => { status.textContent = `wasm kernels failed to load: ${err.message}`; status.dataset.state = 'error'; },
 );
+
+await imageView.init();
+imageView.app.canvas.addEventListener('pointermove', (e) => {
+  if (!imageView.opened) return;
+  readoutPending = imageView.pixelAt(e.offsetX, e.offsetY);
+  void updateReadout();
+});
+if (state.url) await openImage({ url: state.url }, state.url, state);
+else if (await repositoryApi.available()) await startBrowser();
+

@@ -1,0 +1,81 @@
+/**
+ * The planes the viewer shows from a FITS file (any ByteSource: a dropped file, `tessera serve`'s byte
+ * ranges): an afw Exposure's image, mask (with its plane names) and variance, or else the first 2-D image
+ * HDU with data (values as f32; no mask or variance). The parent-frame origin (x0, y0: LSST's xy0 from
+ * LTV1/LTV2 or the 'A' WCS) and the celestial WCS (the image HDU's, else the primary header's) come with
+ * them.
+ */
+import { FitsError } from '../fits/errors.js';
+import { openFits, type FitsFile, type FitsBytes } from '../fits/file.js';
+import { readExposure, xy0FromHeader } from '../fits/exposure.js';
+import type { ByteSource } from '../fits/source.js';
+import type { FitsHeader } from '../fits/header.js';
+import { parseWcs, type Wcs } from '../wcs/index.js';
+
+export interface DisplayPlanes {
+  name: string;
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+  image: Float32Array;
+  mask?: Int32Array;
+  variance?: Float32Array;
+  /** Mask plane name -> bit index (empty without a mask). */
+  maskPlanes: Record<string, number>;
+  /** The HDU the image came from. */
+  hdu: number;
+  wcs?: Wcs;
+  /** A few primary-header cards worth showing (instrument, filter, exposure time, date). */
+  summary: Record<string, string | number | boolean>;
+}
+
+const SUMMARY_KEYS = ['INSTRUME', 'TELESCOP', 'FILTER', 'BAND', 'EXPTIME', 'DATE-OBS', 'MJD-OBS', 'OBJECT', 'VISIT', 'DETECTOR', 'TRACT', 'PATCH', 'BUNIT'];
+
+function summaryOf(...headers: FitsHeader[]): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const key of SUMMARY_KEYS) {
+    for (const h of headers) {
+      const v = h.get(key);
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') { out[key] = typeof v === 'string' ? v.trim() : v; break; }
+    }
+  }
+  return out;
+}
+
+function wcsOf(...headers: FitsHeader[]): Wcs | undefined {
+  for (const h of headers) {
+    try {
+      const wcs = parseWcs(h);
+      if (wcs) return wcs;
+    } catch {
+      // A header whose WCS cannot be read: try the next; the image still shows without RA/Dec.
+    }
+  }
+  return undefined;
+}
+
+export async function readDisplayPlanes(source: ByteSource): Promise<DisplayPlanes> {
+  const file: FitsFile | FitsBytes = await openFits(source);
+  const primary = file.hdus[0]!.header;
+  try {
+    const e = await readExposure(file);
+    const imageHdu = file.hdus.find((h) => h.imageHeader === e.wcsHeader)?.index ?? 1;
+    const wcs = wcsOf(e.wcsHeader, primary);
+    return {
+      name: file.name, width: e.width, height: e.height, x0: e.x0, y0: e.y0, image: e.image, mask: e.mask, variance: e.variance,
+      maskPlanes: e.maskPlanes, hdu: imageHdu, ...(wcs ? { wcs } : {}), summary: summaryOf(primary, e.wcsHeader),
+    };
+  } catch (err) {
+    if (!(err instanceof FitsError) || !/not an afw Exposure/.test(err.message)) throw err;
+  }
+  const hdu = file.hdus.find((h) => h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0);
+  if (!hdu) throw new FitsError(file.name, undefined, 'no 2-D image to show (no afw Exposure and no image HDU with data)');
+  const image = await file.readImage(hdu.index);
+  const data = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data as ArrayLike<number | bigint>, Number);
+  const wcs = wcsOf(hdu.imageHeader, primary);
+  return {
+    name: file.name, width: hdu.shape[1]!, height: hdu.shape[0]!, ...xy0FromHeader(hdu.imageHeader, file.name, hdu.index), image: data,
+    maskPlanes: {}, hdu: hdu.index, ...(wcs ? { wcs } : {}), summary: summaryOf(primary, hdu.imageHeader),
+  };
+}

@@ -1,0 +1,238 @@
+// The viewer (issue 7) in headless Chromium against `tessera serve`'s API (node/server/apiServer.ts) over
+// the pipeline tests' processed repository, each check against an independent reading of the same file
+// (astropy): the app opens on the newest run's first calexp and draws it (canvas statistics); at 1:1 zoom
+// and device pixel ratio 1 the asinh stretch with zscale limits is astropy's (AsinhStretch of
+// ZScaleInterval) within 1 grey level on every visible pixel; toggling the DETECTED mask plane changes
+// exactly the visible pixels whose DETECTED bit is set in the MASK plane as astropy reads it; the cursor
+// on a star's pixel reads that pixel's 0-based and FITS coordinates and astropy's RA/Dec for it within
+// 1 mas; a reload restores the view from the URL, pixel for pixel; a FITS file chosen from disk renders.
+// Each test leaves a screenshot in test-output/e2e-viewer.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
+import { realFile, repoRoot, testOutputDir } from '../helpers/paths.js';
+import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
+import { runPythonJson } from '../helpers/python.js';
+import { Repository } from '../../node/repository/repository.js';
+import { startServer, type RunningServer } from '../../node/server/apiServer.js';
+import { readSourceCatalog } from '../../lib/measure/sourceCatalog.js';
+
+const PRESET = (process.env.TESSERA_ACCURACY_PRESET ?? 'demo') as 'tiny' | 'demo';
+const out = testOutputDir('e2e-viewer');
+let processed: ProcessedRepository, repo: Repository, server: RunningServer, browser: Browser, page: Page;
+let calexp: { id: string; file: string; width: number; height: number; src: string };
+
+interface Canvas { width: number; height: number; left: number; top: number; rgba: Buffer }
+
+/** The canvas's pixels as drawn (the WebGL canvas keeps its drawing buffer), and its place on the page. */
+async function canvasPixels(): Promise<Canvas> {
+  const got = await page.evaluate(() => {
+    const c = document.querySelector<HTMLCanvasElement>('#canvas-host canvas')!;
+    const t = document.createElement('canvas');
+    t.width = c.width; t.height = c.height;
+    const ctx = t.getContext('2d')!;
+    ctx.drawImage(c, 0, 0);
+    const data = ctx.getImageData(0, 0, c.width, c.height).data;
+    let text = '';
+    for (let i = 0; i < data.length; i += 0x8000) text += String.fromCharCode(...data.subarray(i, i + 0x8000));
+    const box = c.getBoundingClientRect();
+    return { width: c.width, height: c.height, left: box.left, top: box.top, rgba: btoa(text) };
+  });
+  return { ...got, rgba: Buffer.from(got.rgba, 'base64') };
+}
+
+async function waitReady(): Promise<void> {
+  await page.waitForSelector('#viewer[data-state="ready"]', { timeout: 60_000 });
+}
+
+/** Opens the app afresh at `hash` and waits until the view is drawn. */
+async function openAt(hash: string): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(`${server.url}/${hash}`);
+  await waitReady();
+}
+
+/** Screen position of world (0, 0) at 1:1 zoom, as the view places it (whole pixels). */
+function origin(c: Canvas, cx: number, cy: number): [number, number] {
+  return [Math.round(c.width / 2 - cx), Math.round(c.height / 2 + cy)];
+}
+
+beforeAll(async () => {
+  processed = processedRepository(PRESET);
+  repo = await Repository.open(processed.root);
+  server = await startServer({ repo, webRoot: path.join(repoRoot, 'dist', 'web'), version: 'test' });
+  const refs = await repo.queryDatasets({ datasetTypes: ['calexp'] });
+  const newest = refs.reduce((a, b) => (b.ingestDate > a.ingestDate ? b : a));
+  const first = refs.find((r) => r.run === newest.run)!;
+  const src = (await repo.findDataset('src', first.dataId, [first.run]))!;
+  const file = repo.getPath(first);
+  const shape = runPythonJson<[number, number]>(`
+import json, sys
+from astropy.io import fits
+print(json.dumps(list(fits.getdata(sys.argv[1], 'IMAGE').shape)))`, [file]);
+  calexp = { id: first.id, file, height: shape[0], width: shape[1], src: repo.getPath(src) };
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+}, 1_800_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await repo?.close();
+});
+
+describe('the viewer', () => {
+  it('opens on the newest run\'s first calexp and draws it', async () => {
+    await page.goto(`${server.url}/`);
+    await waitReady();
+    expect(new URL(page.url()).hash).toContain(`dataset=${calexp.id}`);
+    expect(await page.textContent('#title')).toMatch(/^calexp /);
+    const c = await canvasPixels();
+    // Fitted view: the image's box on screen from the URL's centre and zoom.
+    const p = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    const zoom = Number(p.get('zoom')), cx = Number(p.get('x')), cy = Number(p.get('y'));
+    const ox = c.width / 2 - cx * zoom, oy = c.height / 2 + cy * zoom;
+    let n = 0, sum = 0, sum2 = 0, outside = 0, outsideBright = 0;
+    for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) {
+      const g = c.rgba[4 * (y * c.width + x)]!;
+      // 2 screen pixels in from the image's edges, or 2 out.
+      const within = (m: number): boolean => x > ox + m && x < ox + calexp.width * zoom - m && y < oy - m && y > oy - calexp.height * zoom + m;
+      if (within(2)) { n++; sum += g; sum2 += g * g; } else if (!within(-2)) { outside++; if (g > 0) outsideBright++; }
+    }
+    const mean = sum / n, sd = Math.sqrt(sum2 / n - mean * mean);
+    console.log(`first paint: zoom ${zoom}, ${n} image pixels on screen, grey mean ${mean.toFixed(1)}, sd ${sd.toFixed(1)}; ${outsideBright} of ${outside} outside not black`);
+    expect(n).toBeGreaterThan(50_000);
+    expect(mean).toBeGreaterThan(40);
+    expect(mean).toBeLessThan(230);
+    expect(sd).toBeGreaterThan(5);
+    expect(outsideBright).toBe(0);
+    await page.screenshot({ path: path.join(out, 'first-calexp.png') });
+  });
+
+  it('at 1:1 shows astropy\'s asinh/zscale grey levels (within 1), and the DETECTED overlay on exactly its pixels', async () => {
+    const cx = Math.round(calexp.width / 2), cy = Math.round(calexp.height / 2);
+    await openAt(`#dataset=${calexp.id}&x=${cx}&y=${cy}&zoom=1&stretch=asinh&limits=zscale&cmap=grey`);
+    const plain = await canvasPixels();
+    const [ox, oy] = origin(plain, cx, cy);
+    // Visible image pixels: i = sx - ox, j = oy - 1 - sy.
+    const i0 = Math.max(0, -ox), i1 = Math.min(calexp.width, plain.width - ox), j0 = Math.max(0, oy - plain.height), j1 = Math.min(calexp.height, oy);
+    const ref = runPythonJson<{ grey: (number | null)[]; detected: number[]; limits: [number, number] }>(`
+import json, sys
+import numpy as np
+from astropy.io import fits
+from astropy.visualization import ZScaleInterval, AsinhStretch
+i0, i1, j0, j1 = map(int, sys.argv[2:6])
+with fits.open(sys.argv[1]) as f:
+    image = f['IMAGE'].data.astype(np.float32)
+    mask = f['MASK'].data
+    bit = f['MASK'].header['MP_DETECTED']
+lo, hi = ZScaleInterval().get_limits(image)
+t = np.clip((image - lo) / (hi - lo), 0, 1)
+grey = 255 * AsinhStretch()(np.nan_to_num(t, nan=0.0))
+grey = np.where(np.isfinite(image), grey, np.nan)[j0:j1, i0:i1]
+detected = ((mask[j0:j1, i0:i1] >> bit) & 1).astype(int)
+print(json.dumps({'grey': [None if not np.isfinite(v) else float(v) for v in grey.ravel()], 'detected': detected.ravel().tolist(), 'limits': [float(lo), float(hi)]}))
+`, [calexp.file, String(i0), String(i1), String(j0), String(j1)]);
+    const limits = (await page.getAttribute('#viewer', 'data-limits'))!.split(',').map(Number);
+    expect(Math.abs(limits[0]! / ref.limits[0] - 1)).toBeLessThan(1e-5);
+    expect(Math.abs(limits[1]! / ref.limits[1] - 1)).toBeLessThan(1e-5);
+    const w = i1 - i0;
+    let compared = 0, worst = 0;
+    for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) {
+      const want = ref.grey[(j - j0) * w + (i - i0)];
+      if (want === null || want === undefined) continue;
+      const sx = ox + i, sy = oy - 1 - j;
+      const got = plain.rgba[4 * (sy * plain.width + sx)]!;
+      worst = Math.max(worst, Math.abs(got - want));
+      compared++;
+    }
+    console.log(`asinh/zscale at 1:1: ${compared} pixels, worst difference from astropy ${worst.toFixed(3)} grey levels`);
+    expect(compared).toBeGreaterThan(200_000);
+    expect(worst).toBeLessThanOrEqual(1);
+    await page.screenshot({ path: path.join(out, 'one-to-one.png') });
+
+    await page.check('#masks input[data-plane="DETECTED"]');
+    await waitReady();
+    expect(new URL(page.url()).hash).toContain('masks=DETECTED');
+    const masked = await canvasPixels();
+    let changed = 0, expected = 0, wrong = 0;
+    for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) {
+      const sx = ox + i, sy = oy - 1 - j, k = 4 * (sy * plain.width + sx);
+      const differs = plain.rgba[k] !== masked.rgba[k] || plain.rgba[k + 1] !== masked.rgba[k + 1] || plain.rgba[k + 2] !== masked.rgba[k + 2];
+      const set = ref.detected[(j - j0) * w + (i - i0)] === 1;
+      if (differs) changed++;
+      if (set) expected++;
+      if (differs !== set) wrong++;
+    }
+    console.log(`DETECTED overlay: ${changed} pixels changed, ${expected} with the bit set, ${wrong} disagree`);
+    expect(expected).toBeGreaterThan(1000);
+    expect(wrong).toBe(0);
+    await page.screenshot({ path: path.join(out, 'detected-overlay.png') });
+  });
+
+  it('reads the pixel under the cursor: coordinates, and astropy\'s RA/Dec within 1 mas', async () => {
+    const cx = Math.round(calexp.width / 2), cy = Math.round(calexp.height / 2);
+    await openAt(`#dataset=${calexp.id}&x=${cx}&y=${cy}&zoom=1`);
+    const c = await canvasPixels();
+    const [ox, oy] = origin(c, cx, cy);
+    const src = readSourceCatalog(await import('node:fs').then((fs) => fs.readFileSync(calexp.src)), calexp.src);
+    const x = src.columns.base_SdssCentroid_x as Float64Array, y = src.columns.base_SdssCentroid_y as Float64Array, flux = src.columns.base_PsfFlux_instFlux as Float64Array;
+    // The brightest sources whose pixel is on screen.
+    const order = Array.from(x.keys()).filter((k) => {
+      const sx = ox + Math.round(x[k]!), sy = oy - 1 - Math.round(y[k]!);
+      return Number.isFinite(flux[k]!) && sx > 5 && sx < c.width - 5 && sy > 5 && sy < c.height - 5;
+    }).sort((a, b) => flux[b]! - flux[a]!).slice(0, 3);
+    expect(order.length).toBe(3);
+    const pixels = order.map((k) => [Math.round(x[k]!), Math.round(y[k]!)] as [number, number]);
+    const sky = runPythonJson<[number, number][]>(`
+import json, sys
+from astropy.io import fits
+from astropy.wcs import WCS
+w = WCS(fits.getheader(sys.argv[1], 'IMAGE'))
+pts = json.loads(sys.argv[2])
+print(json.dumps([[float(v) for v in w.all_pix2world(px, py, 0)] for px, py in pts]))
+`, [calexp.file, JSON.stringify(pixels)]);
+    for (const [k, [i, j]] of pixels.entries()) {
+      await page.mouse.move(c.left + ox + i + 0.5, c.top + oy - j - 0.5);
+      await page.waitForFunction(([a, b]) => document.querySelector<HTMLElement>('#readout')!.dataset.x === String(a) && document.querySelector<HTMLElement>('#readout')!.dataset.y === String(b), [i, j]);
+      const d = await page.evaluate(() => ({ ...document.querySelector<HTMLElement>('#readout')!.dataset }));
+      expect([Number(d.parentX), Number(d.parentY)]).toEqual([i, j]);
+      expect(await page.textContent('#readout')).toContain(`FITS ${i + 1}, ${j + 1}`);
+      const [ra, dec] = sky[k]!;
+      const dRa = (Number(d.ra) - ra) * Math.cos((dec * Math.PI) / 180) * 3.6e6, dDec = (Number(d.dec) - dec) * 3.6e6;
+      console.log(`readout at (${i}, ${j}): RA/Dec off astropy's by ${dRa.toFixed(4)}, ${dDec.toFixed(4)} mas`);
+      expect(Math.hypot(dRa, dDec)).toBeLessThan(1);
+    }
+    await page.screenshot({ path: path.join(out, 'readout.png') });
+  });
+
+  it('restores the view from the URL on reload, pixel for pixel', async () => {
+    await openAt(`#dataset=${calexp.id}&x=300.5&y=700.25&zoom=2&stretch=sqrt&limits=99.5&cmap=heat&masks=SAT,DETECTED&alpha=0.3`);
+    const before = await canvasPixels(), hash = new URL(page.url()).hash;
+    await page.reload();
+    await waitReady();
+    expect(new URL(page.url()).hash).toBe(hash);
+    expect(await page.inputValue('#stretch')).toBe('sqrt');
+    expect(await page.inputValue('#cmap')).toBe('heat');
+    expect(await page.isChecked('#masks input[data-plane="SAT"]')).toBe(true);
+    const after = await canvasPixels();
+    expect(after.rgba.equals(before.rgba)).toBe(true);
+    await page.screenshot({ path: path.join(out, 'restored.png') });
+  });
+
+  it('renders a FITS file chosen from disk, with no server involved', async () => {
+    const file = realFile('hsc_afw/HSC-0908120-056-small.fits');
+    await page.setInputFiles('#files', file);
+    await page.waitForFunction((name) => document.querySelector<HTMLElement>('#viewer')!.dataset.image === name && document.querySelector<HTMLElement>('#viewer')!.dataset.state === 'ready', path.basename(file), { timeout: 60_000 });
+    const c = await canvasPixels();
+    let lit = 0;
+    for (let k = 0; k < c.rgba.length; k += 4) if (c.rgba[k]! > 0) lit++;
+    expect(lit).toBeGreaterThan(10_000);
+    const box = await page.locator('#canvas-host canvas').boundingBox();
+    await page.mouse.move(box!.x + box!.width / 2, box!.y + box!.height / 2);
+    await page.waitForFunction(() => (document.querySelector<HTMLElement>('#readout')!.dataset.ra ?? '') !== '');
+    expect(await page.textContent('#readout')).toMatch(/RA \d+\.\d+ Dec -?\d+\.\d+/);
+    await page.screenshot({ path: path.join(out, 'local-file.png') });
+  });
+});
