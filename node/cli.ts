@@ -23,9 +23,10 @@ import { reportCommand } from './commands/report.js';
 import { provenanceCommand } from './commands/provenance.js';
 import { extractCommand } from './commands/extract.js';
 import { serveCommand } from './commands/serve.js';
+import { certificationsCommand } from './commands/certifications.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestImagesCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, runCommand, reportCommand, provenanceCommand, serveCommand, configShowCommand, extractCommand, inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestImagesCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, runCommand, reportCommand, provenanceCommand, serveCommand, certificationsCommand, configShowCommand, extractCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -4,7 +4,9 @@
  * newest run's first calexp; opened as static files, it shows FITS files dropped or chosen from disk
  * (read in the kernel worker, nothing uploaded), which are also listed HDU by HDU. The image canvas is
  * web/viewer/imageView.ts; every pixel it draws comes from the wasm in the worker. The URL's #... holds
- * the view (web/viewer/viewState.ts), restored on reload.
+ * the view (web/viewer/viewState.ts), restored on reload. Science leads give each calexp or coadd a
+ * verdict (web/viewer/certifyPanel.ts), kept in IndexedDB and recorded in the repository when the
+ * server allows it; keys n/p step through the list, c/r/w give the verdicts.
  */
 import { wrap } from 'comlink';
 import type { KernelWorkerApi, OpenedImage, Readout } from './kernelWorker.js';
@@ -15,6 +17,8 @@ import type { LimitsMethod } from '../lib/display/displayImage.js';
 import { formatDataId, repositoryApi, type DatasetInfo } from './viewer/repositoryApi.js';
 import { byId, element, fillSelect } from './viewer/dom.js';
 import { renderFileError, renderInspection } from './viewer/inspectList.js';
+import { VerdictStore } from './viewer/verdictStore.js';
+import { CertifyPanel } from './viewer/certifyPanel.js';
 
 const worker = wrap<KernelWorkerApi>(new Worker(new URL('./kernelWorker.ts', import.meta.url), { type: 'module' }));
 const viewer = byId<HTMLElement>('viewer');
@@ -172,13 +176,41 @@ imageView.onIdle = () => { if (imageView.opened && viewer.dataset.state === 'dra
 
 // ---- the repository browser -----------------------------------------------------------------------
 let listed: DatasetInfo[] = [];
+let verdictStore: VerdictStore | undefined, certifyPanel: CertifyPanel | undefined;
 
 async function openDataset(id: string, restore?: ViewState): Promise<void> {
   state.dataset = id;
   delete state.url;
   for (const li of byId('datasets').querySelectorAll('li')) li.classList.toggle('current', (li as HTMLElement).dataset.id === id);
   const info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
+  await certifyPanel?.show(id);
   await openImage({ url: repositoryApi.fileUrl(id) }, `${info.datasetType} ${formatDataId(info.dataId)} (${info.run})`, restore);
+}
+
+/** Marks each listed dataset with its latest verdict and shows the run's progress. */
+async function showVerdicts(): Promise<void> {
+  if (!verdictStore) return;
+  const latest = await verdictStore.latestByDataset();
+  let certified = 0, rejected = 0, needsWork = 0;
+  for (const d of listed) {
+    const v = latest.get(d.id)?.verdict;
+    if (v === 'certified') certified++;
+    else if (v === 'rejected') rejected++;
+    else if (v === 'needs-work') needsWork++;
+  }
+  for (const li of byId('datasets').querySelectorAll<HTMLElement>('li')) li.dataset.verdict = latest.get(li.dataset.id!)?.verdict ?? '';
+  const progress = byId('progress');
+  progress.textContent = `${byId<HTMLSelectElement>('run').value} ${byId<HTMLSelectElement>('dtype').value}: certified ${certified} / ${listed.length}`
+    + ` (rejected ${rejected}, needs work ${needsWork}, not yet ${listed.length - certified - rejected - needsWork})`;
+  Object.assign(progress.dataset, { certified: String(certified), total: String(listed.length) });
+}
+
+/** Opens the next (+1) or previous (-1) dataset of the filtered list. */
+function step(delta: number): void {
+  const items = [...byId('datasets').querySelectorAll<HTMLElement>('li')];
+  const at = items.findIndex((li) => li.dataset.id === state.dataset);
+  const next = items[Math.max(0, Math.min(items.length - 1, at + delta))];
+  if (next && next.dataset.id !== state.dataset) { next.scrollIntoView({ block: 'nearest' }); void openDataset(next.dataset.id!); }
 }
 
 function showList(): void {
@@ -193,11 +225,13 @@ function showList(): void {
     li.addEventListener('click', () => void openDataset(d.id));
     return li;
   }));
+  void showVerdicts();
 }
 
 async function listDatasets(): Promise<void> {
   const run = byId<HTMLSelectElement>('run').value, type = byId<HTMLSelectElement>('dtype').value;
   listed = run && type ? await repositoryApi.datasets({ type, collection: run }) : [];
+  if (verdictStore && run) await verdictStore.merge(await repositoryApi.verdicts(run));
   showList();
 }
 
@@ -211,7 +245,12 @@ async function startBrowser(): Promise<void> {
   const calexps = imageTypes.includes('calexp') ? await repositoryApi.datasets({ type: 'calexp' }) : [];
   const newest = calexps.reduce<DatasetInfo | undefined>((best, d) => (!best || d.ingestDate > best.ingestDate ? d : best), undefined);
   const run = newest?.run ?? runs[0] ?? '';
-  byId('repository').textContent = `${runs.length} runs, ${imageTypes.length} image dataset types`;
+  const server = await repositoryApi.info();
+  byId('repository').textContent = `${runs.length} runs, ${imageTypes.length} image dataset types; verdicts ${server.certify ? 'recorded in the repository' : 'kept in this browser (read-only server)'}`;
+  verdictStore = await VerdictStore.open(server.certify);
+  await verdictStore.retryPending();
+  certifyPanel = new CertifyPanel(verdictStore, __APP_VERSION__);
+  certifyPanel.onChange = () => void showVerdicts();
   fillSelect(byId('run'), runs, run);
   fillSelect(byId('dtype'), imageTypes, imageTypes.includes('calexp') ? 'calexp' : imageTypes[0]);
   byId('run').addEventListener('change', () => void listDatasets());
@@ -235,6 +274,7 @@ async function openFiles(files: Iterable<File>): Promise<void> {
         first = false;
         delete state.dataset;
         delete state.url;
+        await certifyPanel?.show(undefined);
         await openImage({ name: file.name, bytes: bytes.slice() }, file.name);
       }
     } catch (err) {
@@ -260,11 +300,16 @@ byId<HTMLInputElement>('files').addEventListener('change', (e) => {
 
 // ---- keyboard -----------------------------------------------------------------------------------------
 document.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.metaKey || e.ctrlKey) return;
+  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement || e.metaKey || e.ctrlKey || e.altKey) return;
   if (e.key === 'f') byId('fit').click();
   else if (e.key === '1') byId('one').click();
   else if (e.key === '+' || e.key === '=') zoomBy(2);
   else if (e.key === '-') zoomBy(0.5);
+  else if (e.key === 'n') step(1);
+  else if (e.key === 'p') step(-1);
+  else if (certifyPanel && state.dataset && (e.key === 'c' || e.key === 'r' || e.key === 'w')) {
+    void certifyPanel.give(e.key === 'c' ? 'certified' : e.key === 'r' ? 'rejected' : 'needs-work');
+  }
 });
 
 // ---- start --------------------------------------------------------------------------------------------

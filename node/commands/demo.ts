@@ -38,6 +38,8 @@ import { reportCommand } from './report.js';
 import { provenanceCommand } from './provenance.js';
 import { extractCommand } from './extract.js';
 import { Repository } from '../repository/repository.js';
+import { startServer } from '../server/apiServer.js';
+import { readPackageVersion } from '../version.js';
 import { buildIdentity, PROCESSED_BY_SUFFIX } from '../buildIdentity.js';
 
 const WIDTH = 512;
@@ -259,8 +261,21 @@ export const demoCommand: Command = {
       console.log(`\n$ tessera extract ${path.join(sep, 'image.fits')} --sextractor ${path.join(sep, 'default.sex')} --catalog ${rel(catalog)}`);
       await extractCommand.run([path.join(sep, 'image.fits'), '--sextractor', path.join(sep, 'default.sex'), '--catalog', catalog]);
     }
-    console.log(`\nTo look at the products: npx vite preview (serves the web app built in dist/web), open the URL it prints,`
-      + ` and drop FITS files from ${rel(path.join(repoDir, 'drp'))}/ (calexp, postISRCCD, flat...) onto the page.`);
+    // The viewer's server: its API over the repository, one calexp's primary header by an HTTP byte range.
+    console.log(`\n$ tessera serve ${rel(repoDir)}`);
+    const served = await Repository.open(repoDir);
+    const server = await startServer({ repo: served, webRoot: path.join(packageRoot(), 'dist', 'web'), version: readPackageVersion() });
+    try {
+      const [first] = await (await fetch(`${server.url}/api/datasets?type=calexp&collection=drp&limit=1`)).json() as { id: string; dataId: Record<string, unknown>; size: number; file: string }[];
+      const head = await fetch(`${server.url}${first!.file}`, { headers: { Range: 'bytes=0-2879' } });
+      const card = new TextDecoder().decode((await head.arrayBuffer()).slice(0, 30));
+      step(`serving the app and API at ${server.url}/: calexp ${JSON.stringify(first!.dataId)} (${first!.size} bytes) answers a byte range with HTTP ${head.status} '${card.trim()}'`);
+    } finally {
+      await server.close();
+      await served.close();
+    }
+    console.log(`\nTo look at the products: npx tessera serve ${rel(repoDir)}, then open http://127.0.0.1:5178/ (the newest run's first calexp`
+      + ` opens; browse runs, dataset types and data IDs on the left). FITS files dropped on the page are shown too.`);
     console.log(`\nDone in ${((performance.now() - t0) / 1000).toFixed(2)} s. Outputs in ${out}`);
     return 0;
   },

@@ -181,6 +181,40 @@ export interface DatasetQuery {
   readonly where?: WhereNode;
 }
 
+/** The checklist a science lead goes through before a verdict (DMTR-51 DRP-00-30 and DRP-00-35). */
+export interface VerdictChecklist {
+  readonly artifactsMasked: boolean;
+  readonly trailsAndGhostsRejected: boolean;
+  readonly backgroundNotOverSubtracted: boolean;
+  /** Anything else seen, as text ('' for nothing). */
+  readonly other: string;
+}
+
+export const VERDICTS = ['certified', 'rejected', 'needs-work'] as const;
+export type VerdictKind = (typeof VERDICTS)[number];
+
+/**
+ * A science lead's verdict on one dataset (a calexp or a coadd), keyed to its UUID so a reprocessed
+ * image starts without one. Verdicts are kept as a history: each names the one it replaces
+ * (`supersedes`, the latest its reviewer had seen; null for the first), and one whose `supersedes` is
+ * not the dataset's latest is a conflict, refused rather than overwriting.
+ */
+export interface Verdict {
+  readonly id: string;
+  readonly datasetId: string;
+  readonly verdict: VerdictKind;
+  readonly checklist: VerdictChecklist;
+  readonly note: string;
+  readonly reviewer: string;
+  /** ISO 8601 UTC. */
+  readonly reviewedAt: string;
+  /** The viewer's version that recorded it. */
+  readonly appVersion: string;
+  readonly supersedes: string | null;
+}
+
+export type VerdictOutcome = { readonly recorded: true } | { readonly recorded: false; readonly latest: Verdict | undefined };
+
 /** A registry backend. All methods may be called concurrently from several processes. */
 export interface Registry {
   /** The URL it was opened with (e.g. `sqlite:/repo/registry.sqlite3`). */
@@ -203,6 +237,15 @@ export interface Registry {
   resolveCollections(names: readonly string[]): Promise<string[]>;
   /** The CALIBRATION associations of a dataset. */
   certificationsOf(datasetId: string): Promise<Certification[]>;
+
+  /**
+   * Records a verdict unless it conflicts: its `supersedes` must be the dataset's latest verdict (null
+   * when it has none), else nothing is written and the latest comes back. Recording the same verdict
+   * (same id and content) again is a no-op that succeeds. The dataset must be registered.
+   */
+  recordVerdict(verdict: Verdict): Promise<VerdictOutcome>;
+  /** Verdicts, oldest first: every one, or those of the given datasets. */
+  verdicts(options?: { datasetIds?: readonly string[] }): Promise<Verdict[]>;
 
   getDataset(id: string): Promise<DatasetRef | undefined>;
   /**

@@ -18,6 +18,7 @@ import {
   type Certification, type Collection, type CollectionType, type DatasetQuery, type DatasetRef, type NewDataset,
   type ClaimOutcome, type ClaimReplacing, type NewQuantumRecord, type QuantumClaim, type QuantumRecord, type QuantumResult,
   type Registry, type RegistryBatch, type RunAttempt, type SkipReason, type ValidityRange,
+  type Verdict, type VerdictChecklist, type VerdictKind, type VerdictOutcome,
 } from './registry.js';
 import { SCHEMA_VERSION, createSchema, migrateSchema, quantumDataIdKey } from './sqliteSchema.js';
 import { compileWhere } from './sqliteWhere.js';
@@ -34,6 +35,27 @@ interface QuantumRow {
   started_at: string; ended_at: string | null; status: QuantumRecord['status']; thread_cpu_user_seconds: number | null;
   thread_cpu_system_seconds: number | null; wasm_memory_peak_bytes: number | null; rss_peak_bytes: number | null; error: string | null;
   claimed_by: string | null; heartbeat_at: string | null; skip_reason: SkipReason | null;
+}
+
+interface VerdictRow {
+  id: string; dataset_id: string; verdict: string; checklist: string; note: string; reviewer: string; reviewed_at: string; app_version: string;
+  supersedes: string | null; recorded_seq: number;
+}
+
+function toVerdict(r: VerdictRow): Verdict {
+  return {
+    id: r.id, datasetId: r.dataset_id, verdict: r.verdict as VerdictKind, checklist: JSON.parse(r.checklist) as VerdictChecklist, note: r.note,
+    reviewer: r.reviewer, reviewedAt: r.reviewed_at, appVersion: r.app_version, supersedes: r.supersedes,
+  };
+}
+
+function fromVerdict(v: Verdict, seq: number): VerdictRow {
+  const c = v.checklist;
+  return {
+    id: v.id, dataset_id: v.datasetId, verdict: v.verdict, note: v.note, reviewer: v.reviewer, reviewed_at: v.reviewedAt, app_version: v.appVersion,
+    checklist: JSON.stringify({ artifactsMasked: c.artifactsMasked, trailsAndGhostsRejected: c.trailsAndGhostsRejected, backgroundNotOverSubtracted: c.backgroundNotOverSubtracted, other: c.other }),
+    supersedes: v.supersedes, recorded_seq: seq,
+  };
 }
 
 function toRef(row: DatasetRow): DatasetRef {
@@ -435,6 +457,33 @@ export class SqliteRegistry implements Registry {
     const rows = this.db.prepare('SELECT collection, begin_mjd, end_mjd FROM calibration_validity WHERE dataset_id = ? ORDER BY collection')
       .all(datasetId) as { collection: string; begin_mjd: number | null; end_mjd: number | null }[];
     return rows.map((r) => ({ collection: r.collection, datasetId, range: { beginMjd: r.begin_mjd, endMjd: r.end_mjd } }));
+  }
+
+  async recordVerdict(v: Verdict): Promise<VerdictOutcome> {
+    return this.db.transaction((): VerdictOutcome => {
+      if (!this.db.prepare('SELECT 1 FROM dataset WHERE id = ?').get(v.datasetId)) throw new RegistryLookupError(`no dataset ${v.datasetId}`);
+      const same = this.db.prepare('SELECT * FROM verdict WHERE id = ?').get(v.id) as VerdictRow | undefined;
+      if (same) {
+        if (JSON.stringify(toVerdict(same)) === JSON.stringify(toVerdict(fromVerdict(v, same.recorded_seq)))) return { recorded: true };
+        throw new RegistryConflictError(`verdict ${v.id} is already recorded with other content`);
+      }
+      const latestRow = this.db.prepare('SELECT * FROM verdict WHERE dataset_id = ? ORDER BY recorded_seq DESC LIMIT 1').get(v.datasetId) as VerdictRow | undefined;
+      if ((latestRow?.id ?? null) !== v.supersedes) return { recorded: false, latest: latestRow && toVerdict(latestRow) };
+      const seq = ((this.db.prepare('SELECT MAX(recorded_seq) AS m FROM verdict').get() as { m: number | null }).m ?? 0) + 1;
+      const r = fromVerdict(v, seq);
+      this.db.prepare(`INSERT INTO verdict (id, dataset_id, verdict, checklist, note, reviewer, reviewed_at, app_version, supersedes, recorded_seq)
+        VALUES (${placeholders(10)})`).run(r.id, r.dataset_id, r.verdict, r.checklist, r.note, r.reviewer, r.reviewed_at, r.app_version, r.supersedes, r.recorded_seq);
+      return { recorded: true };
+    }).immediate();
+  }
+
+  async verdicts(options: { datasetIds?: readonly string[] } = {}): Promise<Verdict[]> {
+    const ids = options.datasetIds;
+    if (ids && ids.length === 0) return [];
+    const rows = (ids
+      ? this.db.prepare(`SELECT * FROM verdict WHERE dataset_id IN (${placeholders(ids.length)}) ORDER BY recorded_seq`).all(...ids)
+      : this.db.prepare('SELECT * FROM verdict ORDER BY recorded_seq').all()) as VerdictRow[];
+    return rows.map(toVerdict);
   }
 
   async getDataset(id: string): Promise<DatasetRef | undefined> {

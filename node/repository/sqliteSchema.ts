@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { RegistrySchemaError } from './registry.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * The version-0 layout (frozen): dimension tables, dataset types, collections, datasets and calibration
@@ -118,6 +118,15 @@ CREATE TABLE visit_detector_region (
   FOREIGN KEY (instrument, detector) REFERENCES detector(instrument, id));
 `;
 
+/** What v4 added: science leads' verdicts on datasets (a history per dataset; see Registry.recordVerdict). */
+const V4_ADDITIONS = `
+CREATE TABLE verdict (
+  id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL, verdict TEXT NOT NULL CHECK (verdict IN ('certified', 'rejected', 'needs-work')),
+  checklist TEXT NOT NULL, note TEXT NOT NULL, reviewer TEXT NOT NULL, reviewed_at TEXT NOT NULL, app_version TEXT NOT NULL,
+  supersedes TEXT, recorded_seq INTEGER NOT NULL);
+CREATE INDEX verdict_dataset ON verdict(dataset_id, recorded_seq);
+`;
+
 /** The identity of a quantum's data ID within its run and task: canonical JSON, keys sorted. */
 export function quantumDataIdKey(dataId: Readonly<Record<string, unknown>>): string {
   return JSON.stringify(Object.keys(dataId).sort().map((k) => [k, dataId[k]]));
@@ -163,6 +172,13 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'visit detector regions on the sky (the spatial join of visits to patches)',
     apply(db) {
       db.exec(V3_ADDITIONS);
+    },
+  },
+  {
+    from: 3,
+    description: 'science leads\' verdicts on datasets (certified, rejected, needs work), with their history',
+    apply(db) {
+      db.exec(V4_ADDITIONS);
     },
   },
 ];

@@ -13,10 +13,16 @@
  *   GET /api/datasets/ID/catalog?columns=A,B
  *                                     a SourceCatalog's table as columns: name, unit, TFORM, values
  *                                     (NaN and infinities as null, 64-bit integers as numbers when exact)
+ *   GET /api/verdicts?dataset=ID[,ID]&collection=C[,C]
+ *                                     science leads' verdicts (Registry.recordVerdict), oldest first
+ *   POST /api/verdicts                records one verdict (JSON): 201, or 409 with the dataset's latest
+ *                                     when it supersedes an older one (a conflict is shown, never
+ *                                     overwritten); only with `allowCertify`, and from another machine
+ *                                     only with `Authorization: Bearer <token>`
  * Static files come only from the app's folder and API files only from the registry's records, so no
- * request names a path of its own: a path that leaves the app folder once decoded is refused (403), as
- * is anything but GET and HEAD (405). Bad requests get 4xx with `{ "error": "..." }` naming the problem.
- * It binds to 127.0.0.1 unless told otherwise (the caller's choice, `tessera serve --host`).
+ * request names a path of its own: a path that leaves the app folder once decoded is refused (403).
+ * Only GET and HEAD are answered, and POST on /api/verdicts (405 otherwise). Bad requests get 4xx with
+ * `{ "error": "..." }` naming the problem. It binds to 127.0.0.1 unless told otherwise (`--host`).
  */
 import http from 'node:http';
 import fs from 'node:fs';
@@ -24,7 +30,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Repository } from '../repository/repository.js';
 import type { DatasetRef } from '../repository/registry.js';
-import { RegistryLookupError } from '../repository/registry.js';
+import { RegistryConflictError, RegistryLookupError, VERDICTS, type Verdict } from '../repository/registry.js';
 import { WhereSyntaxError } from '../repository/whereExpression.js';
 import { fileSource } from '../fits/fileSource.js';
 import { openFits, readFitsBytes } from '../../lib/fits/index.js';
@@ -38,6 +44,10 @@ export interface ServeOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   version: string;
+  /** Accept verdicts (POST /api/verdicts). */
+  allowCertify?: boolean;
+  /** The bearer token that a verdict from another machine than this one must carry. */
+  token?: string;
 }
 
 export interface RunningServer {
@@ -58,7 +68,62 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png',
   '.fits': 'application/fits', '.parquet': 'application/vnd.apache.parquet', '.jsonl': 'application/x-ndjson', '.yaml': 'text/yaml',
 };
-const ENDPOINTS = ['/api/collections', '/api/dataset-types', '/api/datasets', '/api/datasets/{id}', '/api/datasets/{id}/file', '/api/datasets/{id}/catalog'];
+const ENDPOINTS = ['/api/collections', '/api/dataset-types', '/api/datasets', '/api/datasets/{id}', '/api/datasets/{id}/file', '/api/datasets/{id}/catalog', '/api/verdicts'];
+const MAX_BODY = 64 * 1024;
+
+/** Whether a request comes from this machine. */
+function fromLoopback(req: http.IncomingMessage): boolean {
+  const a = req.socket.remoteAddress ?? '';
+  return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1' || a.startsWith('127.');
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new HttpError(413, `the request body is over ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A verdict from a request body, every field checked; the error names the first wrong one. */
+function parseVerdict(text: string): Verdict {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new HttpError(400, `the body is not JSON (${(err as Error).message})`);
+  }
+  const fail = (problem: string): never => { throw new HttpError(400, `verdict: ${problem}`); };
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('give a JSON object');
+  const text_ = (key: string, max: number): string => {
+    const value = v[key];
+    if (typeof value !== 'string' || value.length > max) return fail(`${key} must be a string of at most ${max} characters`);
+    return value;
+  };
+  const id = text_('id', 36), datasetId = text_('datasetId', 36);
+  if (!UUID.test(id)) fail(`id '${id}' is not a UUID`);
+  if (!UUID.test(datasetId)) fail(`datasetId '${datasetId}' is not a UUID`);
+  const verdict = v.verdict;
+  if (typeof verdict !== 'string' || !(VERDICTS as readonly string[]).includes(verdict)) fail(`verdict must be one of ${VERDICTS.join(', ')}`);
+  const c = v.checklist as Record<string, unknown> | null;
+  if (typeof c !== 'object' || c === null) return fail('checklist must be an object');
+  for (const key of ['artifactsMasked', 'trailsAndGhostsRejected', 'backgroundNotOverSubtracted']) if (typeof c[key] !== 'boolean') fail(`checklist.${key} must be true or false`);
+  if (typeof c.other !== 'string' || c.other.length > 2000) fail('checklist.other must be a string of at most 2000 characters');
+  const reviewer = text_('reviewer', 200).trim();
+  if (reviewer === '') fail('reviewer must name the reviewer');
+  const reviewedAt = text_('reviewedAt', 40);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(reviewedAt) || Number.isNaN(Date.parse(reviewedAt))) fail(`reviewedAt '${reviewedAt}' is not an ISO 8601 UTC time`);
+  const supersedes = v.supersedes;
+  if (supersedes !== null && (typeof supersedes !== 'string' || !UUID.test(supersedes))) fail('supersedes must be null or the UUID of the verdict it replaces');
+  return {
+    id, datasetId, verdict: verdict as Verdict['verdict'], reviewer, reviewedAt, note: text_('note', 10_000), appVersion: text_('appVersion', 100),
+    checklist: { artifactsMasked: c.artifactsMasked as boolean, trailsAndGhostsRejected: c.trailsAndGhostsRejected as boolean, backgroundNotOverSubtracted: c.backgroundNotOverSubtracted as boolean, other: c.other as string },
+    supersedes: supersedes as string | null,
+  };
+}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, head: boolean): void {
   const text = JSON.stringify(body);
@@ -89,7 +154,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   async function api(url: URL, req: http.IncomingMessage, res: http.ServerResponse, head: boolean): Promise<void> {
     const parts = url.pathname.split('/').filter(Boolean).slice(1).map((p) => decodeURIComponent(p));
     const [what, id, sub, ...rest] = parts;
-    if (what === undefined) return sendJson(res, 200, { repository: path.basename(repo.root), version: options.version, endpoints: ENDPOINTS }, head);
+    if (what === undefined) return sendJson(res, 200, { repository: path.basename(repo.root), version: options.version, endpoints: ENDPOINTS, certify: mayCertify(req) }, head);
+    if (what === 'verdicts' && id === undefined) {
+      if (req.method === 'POST') return postVerdict(req, res);
+      const datasets = list(url.searchParams.get('dataset')), collections = list(url.searchParams.get('collection'));
+      let ids = datasets;
+      if (collections) {
+        let refs: DatasetRef[];
+        try {
+          refs = await repo.queryDatasets({ collections });
+        } catch (err) {
+          if (err instanceof RegistryLookupError) throw new HttpError(404, err.message);
+          throw err;
+        }
+        const inCollections = new Set(refs.map((r) => r.id));
+        ids = ids ? ids.filter((d) => inCollections.has(d)) : [...inCollections];
+      }
+      return sendJson(res, 200, await repo.registry.verdicts(ids ? { datasetIds: ids } : {}), head);
+    }
     if (what === 'collections' && id === undefined) {
       return sendJson(res, 200, (await repo.registry.listCollections()).map((c) => ({ name: c.name, type: c.type, doc: c.doc, children: c.children })), head);
     }
@@ -152,6 +234,34 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw new HttpError(404, `no API endpoint ${url.pathname} (endpoints: ${ENDPOINTS.join(', ')})`);
   }
 
+  /** Whether this request may record verdicts: writes on, and from this machine or with the token. */
+  function mayCertify(req: http.IncomingMessage): boolean {
+    if (!options.allowCertify) return false;
+    if (fromLoopback(req)) return true;
+    return options.token !== undefined && req.headers.authorization === `Bearer ${options.token}`;
+  }
+
+  async function postVerdict(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!options.allowCertify) throw new HttpError(403, 'verdicts are read-only here: start tessera serve with --allow-certify to record them');
+    if (!mayCertify(req)) throw new HttpError(403, options.token === undefined
+      ? 'verdicts from another machine need a token: start tessera serve with --token'
+      : 'verdicts from another machine need the server\'s token (Authorization: Bearer <token>)');
+    const verdict = parseVerdict(await readBody(req));
+    if (!(await repo.registry.getDataset(verdict.datasetId))) throw new HttpError(404, `no dataset ${verdict.datasetId} in the repository`);
+    let outcome;
+    try {
+      outcome = await repo.registry.recordVerdict(verdict);
+    } catch (err) {
+      if (err instanceof RegistryConflictError) throw new HttpError(409, err.message);
+      throw err;
+    }
+    if (outcome.recorded) return sendJson(res, 201, { recorded: true, verdict }, false);
+    return sendJson(res, 409, {
+      error: `dataset ${verdict.datasetId} has a newer verdict (${outcome.latest?.verdict ?? 'none'}${outcome.latest ? ` by ${outcome.latest.reviewer} at ${outcome.latest.reviewedAt}` : ''}) than the one this replaces`,
+      latest: outcome.latest ?? null,
+    }, false);
+  }
+
   function describeRef(ref: DatasetRef): Record<string, unknown> {
     return { id: ref.id, datasetType: ref.datasetType, run: ref.run, dataId: ref.dataId, size: ref.size, sha256: ref.checksum, ingestDate: ref.ingestDate, file: `/api/datasets/${ref.id}/file` };
   }
@@ -204,11 +314,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const server = http.createServer((req, res) => {
     const head = req.method === 'HEAD';
     (async () => {
-      if (req.method !== 'GET' && !head) {
-        res.setHeader('Allow', 'GET, HEAD');
-        throw new HttpError(405, `${req.method} is not allowed (the API is read-only)`);
-      }
       const url = new URL(req.url ?? '/', 'http://localhost');
+      const post = req.method === 'POST' && url.pathname === '/api/verdicts';
+      if (req.method !== 'GET' && !head && !post) {
+        res.setHeader('Allow', url.pathname === '/api/verdicts' ? 'GET, HEAD, POST' : 'GET, HEAD');
+        throw new HttpError(405, `${req.method} is not allowed on ${url.pathname} (only verdicts are written: POST /api/verdicts)`);
+      }
       if (url.pathname === '/api' || url.pathname.startsWith('/api/')) await api(url, req, res, head);
       else await staticFile(url, req, res, head);
     })().catch((err: unknown) => {

@@ -6,7 +6,11 @@
 // exactly the visible pixels whose DETECTED bit is set in the MASK plane as astropy reads it; the cursor
 // on a star's pixel reads that pixel's 0-based and FITS coordinates and astropy's RA/Dec for it within
 // 1 mas; a reload restores the view from the URL, pixel for pixel; a FITS file chosen from disk renders.
-// Each test leaves a screenshot in test-output/e2e-viewer.
+// Certification, against a writable copy of the registry (tests/helpers/repositoryCopy.ts) served with
+// verdicts on: a verdict given with the keyboard is recorded, survives a reload and is what
+// `tessera certifications --json` lists; a verdict that another reviewer's overtook is shown as a
+// conflict, not written, until the reviewer replaces theirs; a read-only server keeps verdicts in the
+// browser. Each test leaves a screenshot in test-output/e2e-viewer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -17,6 +21,8 @@ import { runPythonJson } from '../helpers/python.js';
 import { Repository } from '../../node/repository/repository.js';
 import { startServer, type RunningServer } from '../../node/server/apiServer.js';
 import { readSourceCatalog } from '../../lib/measure/sourceCatalog.js';
+import { registryCopy } from '../helpers/repositoryCopy.js';
+import { tessera } from '../helpers/cli.js';
 
 const PRESET = (process.env.TESSERA_ACCURACY_PRESET ?? 'demo') as 'tiny' | 'demo';
 const out = testOutputDir('e2e-viewer');
@@ -234,5 +240,88 @@ print(json.dumps([[float(v) for v in w.all_pix2world(px, py, 0)] for px, py in p
     await page.waitForFunction(() => (document.querySelector<HTMLElement>('#readout')!.dataset.ra ?? '') !== '');
     expect(await page.textContent('#readout')).toMatch(/RA \d+\.\d+ Dec -?\d+\.\d+/);
     await page.screenshot({ path: path.join(out, 'local-file.png') });
+  });
+});
+
+describe('certification in the viewer', () => {
+  let copyRoot: string, copy: Repository, writable: RunningServer;
+
+  beforeAll(async () => {
+    copyRoot = await registryCopy(processed.root, path.join(out, 'repository-copy'));
+    copy = await Repository.open(copyRoot);
+    writable = await startServer({ repo: copy, webRoot: path.join(repoRoot, 'dist', 'web'), version: 'test', allowCertify: true });
+  });
+
+  afterAll(async () => {
+    await writable?.close();
+    await copy?.close();
+  });
+
+  const listed = (): { datasets: { datasetId: string; latest: { verdict: string; reviewer: string; checklist: Record<string, unknown>; note: string }; history: unknown[] }[] } =>
+    JSON.parse(tessera('certifications', copyRoot, '--json').stdout);
+
+  it('records a verdict given with the keyboard; it survives a reload and the CLI lists it', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${writable.url}/#dataset=${calexp.id}`);
+    await waitReady();
+    expect(await page.isVisible('#certify')).toBe(true);
+    await page.fill('#reviewer', 'Ada Lovelace');
+    await page.check('#chk-artifacts');
+    await page.check('#chk-trails');
+    await page.fill('#verdict-note', 'trail masked in the warps');
+    await page.locator('#canvas-host canvas').click();
+    await page.keyboard.press('c');
+    await page.waitForSelector('#verdict-status[data-sync="synced"]');
+    expect(await page.textContent('#verdict-status')).toMatch(/^certified by Ada Lovelace at .* UTC; recorded in the repository$/);
+    expect(await page.getAttribute('#progress', 'data-certified')).toBe('1');
+    await page.reload();
+    await waitReady();
+    await page.waitForSelector('#verdict-status[data-sync="synced"]');
+    expect(await page.textContent('#verdict-status')).toMatch(/^certified by Ada Lovelace/);
+    expect(await page.isChecked('#chk-trails')).toBe(true);
+    expect(await page.inputValue('#verdict-note')).toBe('trail masked in the warps');
+    const entry = listed().datasets.find((d) => d.datasetId === calexp.id)!;
+    expect(entry.latest).toMatchObject({ verdict: 'certified', reviewer: 'Ada Lovelace', note: 'trail masked in the warps',
+      checklist: { artifactsMasked: true, trailsAndGhostsRejected: true, backgroundNotOverSubtracted: false, other: '' } });
+    expect(tessera('certifications', copyRoot).stdout).toMatch(/certified\s+AT-\s+calexp .*by Ada Lovelace/);
+    await page.screenshot({ path: path.join(out, 'certified.png') });
+  });
+
+  it('shows a verdict another reviewer overtook as a conflict, writes nothing, and replaces theirs only when asked', async () => {
+    const before = listed().datasets.find((d) => d.datasetId === calexp.id)!;
+    const latestId = (before.latest as unknown as { id: string }).id;
+    // Bob, on another browser, rejects it after Ada's verdict.
+    const bob = { id: crypto.randomUUID(), datasetId: calexp.id, verdict: 'rejected', checklist: { artifactsMasked: true, trailsAndGhostsRejected: false, backgroundNotOverSubtracted: true, other: '' },
+      note: 'ghost left in', reviewer: 'Bob', reviewedAt: new Date().toISOString(), appVersion: 'test', supersedes: latestId };
+    const res = await fetch(`${writable.url}/api/verdicts`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(bob) });
+    expect(res.status).toBe(201);
+    // Ada's page still knows only her own verdict: her next one supersedes it and is refused.
+    await page.locator('#canvas-host canvas').click();
+    await page.keyboard.press('w');
+    await page.waitForSelector('#verdict-status[data-sync="conflict"]');
+    expect(await page.textContent('#verdict-status')).toMatch(/needs work by Ada Lovelace .*NOT recorded: the repository has rejected by Bob .*ghost left in/);
+    expect(listed().datasets.find((d) => d.datasetId === calexp.id)!.latest).toMatchObject({ verdict: 'rejected', reviewer: 'Bob' });
+    await page.screenshot({ path: path.join(out, 'conflict.png') });
+    await page.click('#keep-mine');
+    await page.waitForSelector('#verdict-status[data-sync="synced"]');
+    const after = listed().datasets.find((d) => d.datasetId === calexp.id)!;
+    expect(after.latest).toMatchObject({ verdict: 'needs-work', reviewer: 'Ada Lovelace' });
+    expect(after.history.length).toBe(before.history.length + 2);
+  });
+
+  it('keeps verdicts in the browser when the server records none', async () => {
+    const [other] = (await repo.queryDatasets({ datasetTypes: ['calexp'] })).filter((r) => r.id !== calexp.id);
+    const recorded = (await repo.registry.verdicts({ datasetIds: [other!.id] })).length;
+    await page.goto('about:blank');
+    await page.goto(`${server.url}/#dataset=${other!.id}`);
+    await waitReady();
+    await page.fill('#reviewer', 'Ada Lovelace');
+    await page.click('button[data-verdict="needs-work"]');
+    await page.waitForSelector('#verdict-status[data-sync="local-only"]');
+    expect(await page.textContent('#verdict-status')).toMatch(/kept in this browser \(the server records no verdicts/);
+    await page.reload();
+    await waitReady();
+    await page.waitForSelector('#verdict-status[data-sync="local-only"]');
+    expect((await repo.registry.verdicts({ datasetIds: [other!.id] })).length).toBe(recorded);
   });
 });

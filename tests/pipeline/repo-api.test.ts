@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { repoRoot, testOutputDir } from '../helpers/paths.js';
 import { Repository, type QuantumProvenance } from '../../node/repository/repository.js';
 import { escapePathValue } from '../../node/repository/pathTemplate.js';
-import { MIGRATIONS, VERSION_0_TABLES } from '../../node/repository/sqliteSchema.js';
+import { MIGRATIONS, SCHEMA_VERSION, VERSION_0_TABLES } from '../../node/repository/sqliteSchema.js';
 import type { DatasetType } from '../../node/repository/datasetTypes.js';
 import { tessera } from '../helpers/cli.js';
 
@@ -214,6 +214,34 @@ describe('repository API', () => {
     await repo.close();
   });
 
+  it('keeps science leads\' verdicts as a history per dataset; a stale one is refused with the latest, a repeat is a no-op', async () => {
+    const repo = await newRepository('verdicts');
+    const [a, b] = await repo.putQuantumOutputs(provenance('run'), [
+      { datasetType: 'blob', dataId: { instrument: 'X', band: 'g', physical_filter: 'G' }, bytes: new Uint8Array([1]) },
+      { datasetType: 'blob', dataId: { instrument: 'X', band: 'r', physical_filter: 'R' }, bytes: new Uint8Array([2]) },
+    ], { datasetTypes: [BLOB] });
+    const checklist = { artifactsMasked: true, trailsAndGhostsRejected: true, backgroundNotOverSubtracted: false, other: 'dark ring around the bright star' };
+    const v1 = { id: '10000000-0000-4000-8000-000000000001', datasetId: a!.id, verdict: 'needs-work' as const, checklist, note: 'background', reviewer: 'Ada', reviewedAt: '2026-11-26T10:00:00.000Z', appVersion: '0.1.0', supersedes: null };
+    expect(await repo.registry.recordVerdict(v1)).toEqual({ recorded: true });
+    expect(await repo.registry.recordVerdict(v1)).toEqual({ recorded: true });
+    await expect(repo.registry.recordVerdict({ ...v1, note: 'changed' })).rejects.toThrow(/verdict 10000000-0000-4000-8000-000000000001 is already recorded with other content/);
+    // Two reviewers who both saw v1: the first to sync wins; the second gets the latest back.
+    const v2 = { ...v1, id: '10000000-0000-4000-8000-000000000002', verdict: 'certified' as const, reviewer: 'Bob', reviewedAt: '2026-11-26T11:00:00.000Z', supersedes: v1.id };
+    const v3 = { ...v1, id: '10000000-0000-4000-8000-000000000003', verdict: 'rejected' as const, reviewer: 'Cy', reviewedAt: '2026-11-26T11:00:01.000Z', supersedes: v1.id };
+    expect(await repo.registry.recordVerdict(v2)).toEqual({ recorded: true });
+    expect(await repo.registry.recordVerdict(v3)).toEqual({ recorded: false, latest: v2 });
+    expect(await repo.registry.recordVerdict({ ...v3, supersedes: null })).toEqual({ recorded: false, latest: v2 });
+    expect(await repo.registry.recordVerdict({ ...v3, supersedes: v2.id })).toEqual({ recorded: true });
+    const other = { ...v1, id: '10000000-0000-4000-8000-000000000004', datasetId: b!.id };
+    expect(await repo.registry.recordVerdict(other)).toEqual({ recorded: true });
+    expect((await repo.registry.verdicts({ datasetIds: [a!.id] })).map((v) => v.id)).toEqual([v1.id, v2.id, v3.id]);
+    expect((await repo.registry.verdicts()).length).toBe(4);
+    expect(await repo.registry.verdicts({ datasetIds: [] })).toEqual([]);
+    await expect(repo.registry.recordVerdict({ ...v1, id: '10000000-0000-4000-8000-000000000005', datasetId: '20000000-0000-4000-8000-000000000000' }))
+      .rejects.toThrow(/no dataset 20000000-0000-4000-8000-000000000000/);
+    await repo.close();
+  });
+
   it('migrates a version-0 registry to the current schema and refuses a newer one', async () => {
     const root = path.join(out, 'schema-v0');
     fs.mkdirSync(path.join(root, 'old', 'blob'), { recursive: true });
@@ -229,7 +257,7 @@ describe('repository API', () => {
     v0.close();
 
     const repo = await Repository.open(root);
-    expect(repo.registry.schemaVersion).toBe(3);
+    expect(repo.registry.schemaVersion).toBe(SCHEMA_VERSION);
     const [migrated] = await repo.queryDatasets({ where: "band = 'g'" });
     expect(migrated!.ingestDate).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(await repo.verify()).toEqual([]);
@@ -252,7 +280,7 @@ describe('repository API', () => {
     const db = new Database(path.join(root, 'registry.sqlite3'));
     db.prepare("UPDATE registry_meta SET value = '7' WHERE key = 'schema_version'").run();
     db.close();
-    await expect(Repository.open(root)).rejects.toThrow(`${root}: registry schema version 7 is newer than this tessera supports (version 3)`);
+    await expect(Repository.open(root)).rejects.toThrow(`${root}: registry schema version 7 is newer than this tessera supports (version ${SCHEMA_VERSION})`);
   });
 
   it('accepts sqlite: registry URLs only, naming what is supported', async () => {
@@ -355,7 +383,7 @@ describe('repository API', () => {
     insert.run('b', '2025-01-02T00:00:00Z');
     v1.close();
     const repo = await Repository.open(root);
-    expect(repo.registry.schemaVersion).toBe(3);
+    expect(repo.registry.schemaVersion).toBe(SCHEMA_VERSION);
     const quanta = await repo.registry.quantaInRun('old');
     expect(quanta.map((q) => [q.id, q.status, q.claimedBy, q.skipReason])).toEqual([['a', 'succeeded', null, null], ['b', 'succeeded', null, null]]);
     // The first keeps the data ID's identity (a claim finds it); the repeat is kept under its own key.

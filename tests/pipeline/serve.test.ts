@@ -5,6 +5,9 @@
 // catalogue's columns are astropy's reading of the same table. Path traversal (dot segments, encoded
 // slashes and dots, backslashes) never reaches a file outside the app folder, whatever the encoding; bad
 // requests get 4xx with a message naming the problem; the CLI binds to 127.0.0.1 and stops on SIGTERM.
+// Verdicts: a read-only server refuses them (403); with verdicts on (a registry copy), one is recorded
+// (201), a stale one is refused with the latest (409), bad ones get 400/404/413, and one from another
+// machine needs the token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import fs from 'node:fs';
@@ -15,6 +18,8 @@ import { repoRoot, testOutputDir } from '../helpers/paths.js';
 import { runPythonJson } from '../helpers/python.js';
 import { Repository } from '../../node/repository/repository.js';
 import { startServer, type RunningServer } from '../../node/server/apiServer.js';
+import { registryCopy } from '../helpers/repositoryCopy.js';
+import os from 'node:os';
 
 const PRESET = (process.env.TESSERA_ACCURACY_PRESET ?? 'demo') as 'tiny' | 'demo';
 const out = testOutputDir('serve');
@@ -23,16 +28,16 @@ let processed: ProcessedRepository, repo: Repository, server: RunningServer;
 interface Answer { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
 
 /** One request with the path sent as given (no URL normalisation on the client side). */
-function request(rawPath: string, options: { method?: string; headers?: Record<string, string>; base?: string } = {}): Promise<Answer> {
+function request(rawPath: string, options: { method?: string; headers?: Record<string, string>; base?: string; body?: string } = {}): Promise<Answer> {
   const base = new URL(options.base ?? server.url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: base.hostname, port: base.port, path: rawPath, method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
+    const req = http.request({ host: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, path: rawPath, method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
 const json = async <T = any>(rawPath: string): Promise<T> => { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -197,5 +202,88 @@ print(json.dumps({c: {'unit': None if t[c].unit is None else str(t[c].unit), 'va
     expect(r.status).toBe(200);
     const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });
     expect(code).toBe(0);
+  });
+});
+
+describe('tessera serve: verdicts', () => {
+  let copy: Repository, writable: RunningServer, remote: RunningServer, datasetId: string;
+  const verdict = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+    id: crypto.randomUUID(), datasetId, verdict: 'certified', reviewer: 'Ada', reviewedAt: new Date().toISOString(), appVersion: 'test', note: '',
+    checklist: { artifactsMasked: true, trailsAndGhostsRejected: true, backgroundNotOverSubtracted: true, other: '' }, supersedes: null, ...over,
+  });
+  const post = (base: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> =>
+    request('/api/verdicts', { base, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  beforeAll(async () => {
+    copy = await Repository.open(await registryCopy(processed.root, path.join(out, 'repository-copy')));
+    writable = await startServer({ repo: copy, webRoot: path.join(out, 'web'), version: 'test', allowCertify: true });
+    remote = await startServer({ repo: copy, webRoot: path.join(out, 'web'), version: 'test', allowCertify: true, host: '0.0.0.0', token: 'a-token-of-sixteen-chars' });
+    datasetId = (await copy.queryDatasets({ datasetTypes: ['calexp'], collections: [processed.run] }))[0]!.id;
+  });
+
+  afterAll(async () => {
+    await remote?.close();
+    await writable?.close();
+    await copy?.close();
+  });
+
+  it('refuses verdicts on a read-only server', async () => {
+    const r = await post(server.url, verdict());
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body.toString()).error).toMatch(/read-only here: start tessera serve with --allow-certify/);
+    expect(JSON.parse((await request('/api')).body.toString()).certify).toBe(false);
+  });
+
+  it('records a verdict, refuses a stale one with the latest, and lists them', async () => {
+    const first = verdict();
+    expect((await post(writable.url, first)).status).toBe(201);
+    const second = verdict({ verdict: 'rejected', supersedes: first.id });
+    expect((await post(writable.url, second)).status).toBe(201);
+    const stale = await post(writable.url, verdict({ verdict: 'needs-work', supersedes: first.id, reviewer: 'Bob' }));
+    expect(stale.status).toBe(409);
+    const body = JSON.parse(stale.body.toString());
+    expect(body.latest).toMatchObject({ id: second.id, verdict: 'rejected' });
+    expect(body.error).toMatch(/has a newer verdict \(rejected by Ada at /);
+    const listed = JSON.parse((await request(`/api/verdicts?dataset=${datasetId}`, { base: writable.url })).body.toString()) as { id: string }[];
+    expect(listed.map((v) => v.id).slice(-2)).toEqual([first.id, second.id]);
+    const inRun = JSON.parse((await request(`/api/verdicts?collection=${processed.run}`, { base: writable.url })).body.toString()) as unknown[];
+    expect(inRun.length).toBe(listed.length);
+  });
+
+  it('answers bad verdicts with 400, 404 and 413, naming the problem', async () => {
+    const cases: [unknown, number, RegExp][] = [
+      ['{not json', 400, /the body is not JSON/],
+      [verdict({ verdict: 'maybe' }), 400, /verdict must be one of certified, rejected, needs-work/],
+      [verdict({ reviewer: '  ' }), 400, /reviewer must name the reviewer/],
+      [verdict({ reviewedAt: 'yesterday' }), 400, /reviewedAt 'yesterday' is not an ISO 8601 UTC time/],
+      [verdict({ checklist: { artifactsMasked: 'yes' } }), 400, /checklist.artifactsMasked must be true or false/],
+      [verdict({ supersedes: 'x' }), 400, /supersedes must be null or the UUID/],
+      [verdict({ datasetId: '00000000-0000-4000-8000-000000000000' }), 404, /no dataset 00000000-0000-4000-8000-000000000000/],
+      [verdict({ note: 'x'.repeat(70_000) }), 413, /request body is over 65536 bytes/],
+    ];
+    for (const [body, status, message] of cases) {
+      const r = await post(writable.url, body);
+      expect(r.status, String(message)).toBe(status);
+      expect(JSON.parse(r.body.toString()).error).toMatch(message);
+    }
+    const put = await request('/api/verdicts', { base: writable.url, method: 'PUT' });
+    expect([put.status, put.headers.allow]).toEqual([405, 'GET, HEAD, POST']);
+  });
+
+  it('needs the token for a verdict from another machine', async () => {
+    const address = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect(address, 'a non-loopback IPv4 interface to reach the server from').toBeDefined();
+    const base = `http://${address}:${new URL(remote.url).port}`;
+    const without = await post(base, verdict());
+    expect(without.status).toBe(403);
+    expect(JSON.parse(without.body.toString()).error).toMatch(/need the server's token/);
+    expect(JSON.parse((await request('/api', { base })).body.toString()).certify).toBe(false);
+    const wrong = await post(base, verdict(), { Authorization: 'Bearer not-the-token-at-all' });
+    expect(wrong.status).toBe(403);
+    const latest = (await copy.registry.verdicts({ datasetIds: [datasetId] })).at(-1)!;
+    const right = await post(base, verdict({ supersedes: latest.id }), { Authorization: 'Bearer a-token-of-sixteen-chars' });
+    expect(right.status).toBe(201);
+    // From this machine no token is needed.
+    expect(JSON.parse((await request('/api', { base: remote.url.replace('0.0.0.0', '127.0.0.1') })).body.toString()).certify).toBe(true);
   });
 });

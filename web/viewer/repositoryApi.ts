@@ -2,6 +2,8 @@
  * The browser's client of `tessera serve`'s JSON API (node/server/apiServer.ts). `available()` says
  * whether the page came from such a server (a static copy of the app has no /api).
  */
+import type { Verdict } from './verdictStore.js';
+
 export interface CollectionInfo { name: string; type: string; doc: string; children: string[] }
 export interface DatasetTypeInfo { name: string; dimensions: string[]; implied: string[]; storageClass: string }
 export interface DatasetInfo { id: string; datasetType: string; run: string; dataId: Record<string, string | number>; size: number; sha256: string; ingestDate: string; file: string }
@@ -30,7 +32,10 @@ export const repositoryApi = {
       return false;
     }
   },
+  info: (): Promise<{ repository: string; version: string; certify: boolean }> => getJson('api'),
   collections: (): Promise<CollectionInfo[]> => getJson('api/collections'),
+  /** The verdicts on datasets of a collection. */
+  verdicts: (collection: string): Promise<Verdict[]> => getJson(`api/verdicts?collection=${encodeURIComponent(collection)}`),
   datasetTypes: (): Promise<DatasetTypeInfo[]> => getJson('api/dataset-types'),
   datasets(query: { type?: string; collection?: string; where?: string; limit?: number }): Promise<DatasetInfo[]> {
     const p = new URLSearchParams();
