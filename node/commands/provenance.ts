@@ -60,7 +60,8 @@ export const provenanceCommand: Command = {
     'Usage: tessera provenance REPO DATASET_ID [--json]',
     '',
     'DATASET_ID is a dataset UUID (tessera query --json lists them). Prints the quantum that generated it',
-    '(task, data ID, config hash, version, host, times, CPU, memory) and, recursively, the inputs it used.',
+    '(task, data ID, config hash, version, host, times, CPU, memory) and, recursively, the inputs it used;',
+    "then the inputs its run left out for a science lead's 'rejected' verdict (tessera run --exclude-rejected).",
     '--json   print the walk as nested JSON',
   ].join('\n'),
   async run(args) {
@@ -71,7 +72,17 @@ export const provenanceCommand: Command = {
       const id = positionals[1]!;
       if (!(await repo.registry.getDataset(id)) && !(await repo.registry.producerOf(id))) throw new RegistryLookupError(`no dataset ${id} in ${repo.root}`);
       const walk = await walkProvenance(repo, id);
-      console.log(values.json ? JSON.stringify(walk, null, 2) : formatProvenance(walk).join('\n'));
+      // What the dataset's run left out for science leads' rejections (tessera run --exclude-rejected).
+      const run = walk.dataset?.run;
+      const excluded = run ? (await repo.registry.runAttempts(run)).at(-1)?.excluded ?? [] : [];
+      if (values.json) console.log(JSON.stringify({ ...walk, excludedByRun: excluded }, null, 2));
+      else {
+        console.log(formatProvenance(walk).join('\n'));
+        if (excluded.length) {
+          console.log(`run ${run} left out ${excluded.length} rejected input${excluded.length === 1 ? '' : 's'} (--exclude-rejected):`);
+          for (const e of excluded) console.log(`  ${e.datasetType} ${formatDataId(e.dataId)} (${e.datasetId}), rejected by ${e.reviewer} (verdict ${e.verdictId})`);
+        }
+      }
       return 0;
     } finally {
       await repo.close();

@@ -40,7 +40,7 @@ export const runCommand: Command = {
   summary: 'run a pipeline over a repository into a RUN collection (resumable, on worker threads)',
   usage: [
     'Usage: tessera run REPO --output RUN [--pipeline FILE] [--subset NAME] [--input COLL[,COLL...]] [--where EXPR]',
-    '                   [-j N] [-c label.field=value] [-C FILE] [--retry-failed]',
+    '                   [-j N] [-c label.field=value] [-C FILE] [--retry-failed] [--exclude-rejected]',
     '',
     'Runs the pipeline: tasks that make calibration products first (certified into RUN/calib with their',
     'validity ranges), then the rest. Running it again resumes: a quantum whose outputs are registered,',
@@ -52,13 +52,15 @@ export const runCommand: Command = {
     "--where EXPR      restricts the quanta by data ID (tessera query's language)",
     '-j N              worker threads, each with one wasm instance (default: every core)',
     '--retry-failed    run quanta that failed in an earlier attempt again',
+    "--exclude-rejected  leave out inputs (e.g. calexps) whose latest verdict in the viewer is 'rejected'; the run",
+    '                  attempt records each one left out (tessera report, tessera provenance)',
   ].join('\n'),
   async run(args) {
     const { values, positionals } = parseCommandArgs({
       args, allowPositionals: true,
       options: {
         ...PIPELINE_OPTIONS, input: { type: 'string' }, output: { type: 'string' }, where: { type: 'string' },
-        jobs: { type: 'string', short: 'j' }, 'retry-failed': { type: 'boolean' },
+        jobs: { type: 'string', short: 'j' }, 'retry-failed': { type: 'boolean' }, 'exclude-rejected': { type: 'boolean' },
       },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one repository');
@@ -76,7 +78,7 @@ export const runCommand: Command = {
       let summary: PipelineRunSummary;
       try {
         summary = await runPipeline({
-          repo, pipeline, inputCollections: collections, outputRun: values.output, workers, retryFailed: values['retry-failed'] === true,
+          repo, pipeline, inputCollections: collections, outputRun: values.output, workers, retryFailed: values['retry-failed'] === true, excludeRejected: values['exclude-rejected'] === true,
           softwareVersion: readPackageVersion(), command: ['tessera', 'run', ...args].join(' '), ...(values.where !== undefined ? { where: values.where } : {}),
           events: {
             onPhase(phase, graph) {

@@ -19,7 +19,7 @@ import { activeConnections, outputSlot } from '../../lib/pipeline/task.js';
 import { effectiveConfigs, type PipelineDefinition } from '../../lib/pipeline/pipelineDefinition.js';
 import { calibrationValidity } from '../../lib/pipeline/storageClasses.js';
 import { sameDatasetType } from '../repository/datasetTypes.js';
-import { RegistryConflictError, type Certification } from '../repository/registry.js';
+import { RegistryConflictError, type Certification, type ExcludedDataset } from '../repository/registry.js';
 import type { Repository } from '../repository/repository.js';
 import { openFitsFile } from '../fits/fileSource.js';
 import { buildQuantumGraph, type QuantumGraph } from './quantumGraph.js';
@@ -34,6 +34,8 @@ export interface PipelineRunOptions {
   readonly where?: string;
   readonly workers: number;
   readonly retryFailed?: boolean;
+  /** Leave out inputs whose latest verdict is 'rejected' (recorded in the run attempt's `excluded`). */
+  readonly excludeRejected?: boolean;
   readonly softwareVersion: string;
   /** The command line, recorded with the run attempt. */
   readonly command?: string;
@@ -160,6 +162,7 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
   const attempt = {
     id: crypto.randomUUID(), run, host: os.hostname(), softwareVersion: options.softwareVersion, command: options.command ?? 'runPipeline',
     startedAt: new Date().toISOString(), endedAt: null, wallSeconds: null, expectedDatasets: {} as Record<string, number>,
+    excluded: [] as ExcludedDataset[],
   };
   await repo.registry.recordRunAttempt(attempt);
   const types = pipelineDatasetTypes(pipeline);
@@ -170,7 +173,10 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
     for (const phase of phases) {
       const calibExists = (await repo.registry.getCollection(calibCollection)) !== undefined;
       const collections = phase.pipeline === mainPhase && calibExists ? [calibCollection, ...options.inputCollections] : [...options.inputCollections];
-      const graph = await buildQuantumGraph(repo, phase.pipeline, { collections, outputRun: run, ...(options.where !== undefined ? { where: options.where } : {}) });
+      const graph = await buildQuantumGraph(repo, phase.pipeline, {
+        collections, outputRun: run, excludeRejected: options.excludeRejected === true, ...(options.where !== undefined ? { where: options.where } : {}),
+      });
+      for (const e of graph.excluded) if (!attempt.excluded.some((x) => x.datasetId === e.datasetId)) attempt.excluded.push(e);
       for (const node of graph.quanta) {
         if (node.noWork !== undefined) continue;
         for (const type of [...Object.values(node.outputs).map((o) => o.datasetType), types.get(node.label)!.log.name]) {

@@ -32,7 +32,7 @@ import { canonicalJson } from '../../lib/pipeline/config.js';
 import { sha256Hex } from '../../lib/pipeline/sha256.js';
 import { effectiveConfigs, type PipelineDefinition } from '../../lib/pipeline/pipelineDefinition.js';
 import { formatDataId, sortedKeys, type DataId, type DataIdValue, type DimensionRecord } from '../repository/dimensions.js';
-import { RegistryLookupError, type DatasetRef } from '../repository/registry.js';
+import { RegistryLookupError, type DatasetRef, type ExcludedDataset, type Verdict } from '../repository/registry.js';
 import type { Repository } from '../repository/repository.js';
 import { parseWhere, type Literal, type WhereNode, type WhereOperand } from '../repository/whereExpression.js';
 import { makeTract, patchesOverlappingRegion, regionFromJson, type Patch, type Point, type Tract } from '../../lib/skymap/index.js';
@@ -91,12 +91,16 @@ export interface QuantumGraph {
   readonly where: string | null;
   readonly tasks: readonly TaskSummary[];
   readonly quanta: readonly QuantumNode[];
+  /** Input datasets left out for a 'rejected' verdict (excludeRejected), each once. */
+  readonly excluded: readonly ExcludedDataset[];
 }
 
 export interface BuildOptions {
   readonly collections: readonly string[];
   readonly outputRun?: string;
   readonly where?: string;
+  /** Leave out input datasets whose latest verdict (Registry.verdicts) is 'rejected'. */
+  readonly excludeRejected?: boolean;
 }
 
 /** A data ID with the exposure record's fields added (observation_type, physical_filter, band, mjd). */
@@ -229,12 +233,27 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
   };
 
   const registered = new Set((await registry.listDatasetTypes()).map((t) => t.name));
+  // Science leads' rejections: each dataset's latest verdict, when it is 'rejected'.
+  const rejected = new Map<string, Verdict>();
+  if (options.excludeRejected) {
+    const latest = new Map<string, Verdict>();
+    for (const v of await registry.verdicts()) latest.set(v.datasetId, v);
+    for (const [id, v] of latest) if (v.verdict === 'rejected') rejected.set(id, v);
+  }
+  const excluded = new Map<string, ExcludedDataset>();
+  /** Whether a found input is usable; a rejected one is recorded as excluded. */
+  const usable = (ref: DatasetRef): boolean => {
+    const v = rejected.get(ref.id);
+    if (!v) return true;
+    excluded.set(ref.id, { datasetId: ref.id, datasetType: ref.datasetType, dataId: ref.dataId, verdictId: v.id, reviewer: v.reviewer });
+    return false;
+  };
   const queried = new Map<string, DatasetRef[]>();
   const datasetsOf = async (datasetType: string): Promise<DatasetRef[]> => {
     if (!registered.has(datasetType)) return [];
     let refs = queried.get(datasetType);
     if (!refs) {
-      refs = findFirst(await registry.queryDatasets({ datasetTypes: [datasetType], collections: options.collections }), options.collections);
+      refs = findFirst(await registry.queryDatasets({ datasetTypes: [datasetType], collections: options.collections }), options.collections).filter(usable);
       queried.set(datasetType, refs);
     }
     return refs;
@@ -379,6 +398,7 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
           ref = registered.has(connection.datasetType)
             ? await registry.findDataset(connection.datasetType, lookup, options.collections, connection.calibration && timeMjd !== undefined ? { timeMjd } : {})
             : undefined;
+          if (ref && !usable(ref)) ref = undefined;
         } catch (err) {
           if (!(err instanceof RegistryLookupError)) throw err;
           problems.push(`${name}: ${err.message}`);
@@ -433,6 +453,7 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
 
   return {
     pipeline: pipeline.source,
+    excluded: [...excluded.values()],
     inputCollections: [...options.collections],
     outputRun: options.outputRun ?? null,
     where: options.where ?? null,

@@ -9,7 +9,8 @@
  *   process's workers, so an upper bound for the task).
  */
 import type { Repository } from '../repository/repository.js';
-import { RegistryLookupError } from '../repository/registry.js';
+import { RegistryLookupError, type ExcludedDataset } from '../repository/registry.js';
+import { formatDataId } from '../repository/dimensions.js';
 
 export interface DatasetCountRow {
   readonly datasetType: string;
@@ -37,6 +38,8 @@ export interface RunReport {
   readonly userCpuSeconds: number;
   readonly systemCpuSeconds: number;
   readonly tasks: TaskMetricsRow[];
+  /** Inputs the latest attempt left out for a 'rejected' verdict (tessera run --exclude-rejected). */
+  readonly excluded: readonly ExcludedDataset[];
 }
 
 export async function collectRunReport(repo: Repository, run: string): Promise<RunReport> {
@@ -76,6 +79,7 @@ export async function collectRunReport(repo: Repository, run: string): Promise<R
     userCpuSeconds: tasks.reduce((s, t) => s + t.userMinutes * 60, 0),
     systemCpuSeconds: tasks.reduce((s, t) => s + t.systemMinutes * 60, 0),
     tasks,
+    excluded: attempts.length ? attempts[attempts.length - 1]!.excluded : [],
   };
 }
 
@@ -103,5 +107,10 @@ export function formatRunReport(r: RunReport): string {
     ...table(['task', 'executions', 'failed', 'user (min)', 'system (min)', 'max wasm memory (MB)', 'max RSS, shared (MB)'], r.tasks.map((t) => [
       t.task, String(t.executions), String(t.failed), t.userMinutes.toFixed(3), t.systemMinutes.toFixed(3), mb(t.maxWasmMemoryBytes), mb(t.maxProcessRssBytes),
     ])),
+    ...(r.excluded.length ? [
+      '',
+      `Left out by --exclude-rejected: ${r.excluded.length} input dataset${r.excluded.length === 1 ? '' : 's'} a science lead rejected`,
+      ...r.excluded.map((e) => `  ${e.datasetType} ${formatDataId(e.dataId)} (${e.datasetId}), rejected by ${e.reviewer} (verdict ${e.verdictId})`),
+    ] : []),
   ].join('\n');
 }

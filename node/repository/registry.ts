@@ -111,6 +111,17 @@ export interface RunAttempt {
   readonly wallSeconds: number | null;
   /** Datasets per dataset type that the attempt's quantum graphs were to make. */
   readonly expectedDatasets: Readonly<Record<string, number>>;
+  /** Input datasets left out because a science lead's latest verdict on them is 'rejected' (`tessera run --exclude-rejected`). */
+  readonly excluded: readonly ExcludedDataset[];
+}
+
+/** An input dataset a run left out, and the verdict that made it. */
+export interface ExcludedDataset {
+  readonly datasetId: string;
+  readonly datasetType: string;
+  readonly dataId: DataId;
+  readonly verdictId: string;
+  readonly reviewer: string;
 }
 
 /** A quantum record written whole (not through a claim). */

@@ -18,7 +18,7 @@ import {
   type Certification, type Collection, type CollectionType, type DatasetQuery, type DatasetRef, type NewDataset,
   type ClaimOutcome, type ClaimReplacing, type NewQuantumRecord, type QuantumClaim, type QuantumRecord, type QuantumResult,
   type Registry, type RegistryBatch, type RunAttempt, type SkipReason, type ValidityRange,
-  type Verdict, type VerdictChecklist, type VerdictKind, type VerdictOutcome,
+  type Verdict, type VerdictChecklist, type VerdictKind, type VerdictOutcome, type ExcludedDataset,
 } from './registry.js';
 import { SCHEMA_VERSION, createSchema, migrateSchema, quantumDataIdKey } from './sqliteSchema.js';
 import { compileWhere } from './sqliteWhere.js';
@@ -351,21 +351,21 @@ export class SqliteRegistry implements Registry {
   async recordRunAttempt(a: RunAttempt): Promise<void> {
     this.db.transaction(() => {
       if (!this.collectionNow(a.run)) this.insertCollection(a.run, 'RUN', '');
-      this.db.prepare(`INSERT INTO run_attempt (id, run, host, software_version, command, started_at, ended_at, wall_seconds, expected_datasets)
-        VALUES (${placeholders(9)}) ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, wall_seconds = excluded.wall_seconds,
-        expected_datasets = excluded.expected_datasets`)
-        .run(a.id, a.run, a.host, a.softwareVersion, a.command, a.startedAt, a.endedAt, a.wallSeconds, JSON.stringify(a.expectedDatasets));
+      this.db.prepare(`INSERT INTO run_attempt (id, run, host, software_version, command, started_at, ended_at, wall_seconds, expected_datasets, excluded)
+        VALUES (${placeholders(10)}) ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, wall_seconds = excluded.wall_seconds,
+        expected_datasets = excluded.expected_datasets, excluded = excluded.excluded`)
+        .run(a.id, a.run, a.host, a.softwareVersion, a.command, a.startedAt, a.endedAt, a.wallSeconds, JSON.stringify(a.expectedDatasets), JSON.stringify(a.excluded));
     }).immediate();
   }
 
   async runAttempts(run: string): Promise<RunAttempt[]> {
     const rows = this.db.prepare('SELECT * FROM run_attempt WHERE run = ? ORDER BY started_at, id').all(run) as {
       id: string; run: string; host: string; software_version: string; command: string; started_at: string; ended_at: string | null;
-      wall_seconds: number | null; expected_datasets: string;
+      wall_seconds: number | null; expected_datasets: string; excluded: string;
     }[];
     return rows.map((r) => ({
       id: r.id, run: r.run, host: r.host, softwareVersion: r.software_version, command: r.command, startedAt: r.started_at, endedAt: r.ended_at,
-      wallSeconds: r.wall_seconds, expectedDatasets: JSON.parse(r.expected_datasets) as Record<string, number>,
+      wallSeconds: r.wall_seconds, expectedDatasets: JSON.parse(r.expected_datasets) as Record<string, number>, excluded: JSON.parse(r.excluded) as ExcludedDataset[],
     }));
   }
 

@@ -118,13 +118,14 @@ CREATE TABLE visit_detector_region (
   FOREIGN KEY (instrument, detector) REFERENCES detector(instrument, id));
 `;
 
-/** What v4 added: science leads' verdicts on datasets (a history per dataset; see Registry.recordVerdict). */
+/** What v4 added: science leads' verdicts on datasets (a history per dataset; see Registry.recordVerdict), and the inputs a run attempt left out for them. */
 const V4_ADDITIONS = `
 CREATE TABLE verdict (
   id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL, verdict TEXT NOT NULL CHECK (verdict IN ('certified', 'rejected', 'needs-work')),
   checklist TEXT NOT NULL, note TEXT NOT NULL, reviewer TEXT NOT NULL, reviewed_at TEXT NOT NULL, app_version TEXT NOT NULL,
   supersedes TEXT, recorded_seq INTEGER NOT NULL);
 CREATE INDEX verdict_dataset ON verdict(dataset_id, recorded_seq);
+ALTER TABLE run_attempt ADD COLUMN excluded TEXT NOT NULL DEFAULT '[]';
 `;
 
 /** The identity of a quantum's data ID within its run and task: canonical JSON, keys sorted. */
@@ -176,7 +177,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     from: 3,
-    description: 'science leads\' verdicts on datasets (certified, rejected, needs work), with their history',
+    description: 'science leads\' verdicts on datasets (certified, rejected, needs work), with their history; inputs a run attempt excluded for them',
     apply(db) {
       db.exec(V4_ADDITIONS);
     },
