@@ -278,3 +278,48 @@ export function binMean(src: usize, mask: usize, width: i32, height: i32, factor
   }
   return OK;
 }
+
+/**
+ * Lupton et al. (2004) asinh colour composite, as astropy.visualization.make_lupton_rgb(r, g, b,
+ * minimum, stretch, Q) makes it: each band minus its minimum; the intensity I = (r + g + b) / 3 mapped
+ * by asinh(I Q / stretch) * slope / I with slope = 0.1 * 255 / asinh(0.1 Q) (0 where I <= 0); negative
+ * channels to 0; a pixel whose largest channel reaches 255 scaled down to keep its colour; channels
+ * truncated to 0-255. out: RGBA u32 words (alpha 255). Q below 2^-23 counts as 0.1, above 1e10 as 1e10.
+ */
+export function luptonRgb(r: usize, g: usize, b: usize, n: i32, minR: f64, minG: f64, minB: f64, stretch: f64, q: f64, out: usize): i32 {
+  if (n < 0 || !(stretch > 0)) return BAD_ARGUMENT;
+  assertInMemory(r, <usize>n << 2);
+  assertInMemory(g, <usize>n << 2);
+  assertInMemory(b, <usize>n << 2);
+  assertInMemory(out, <usize>n << 2);
+  let Q = q;
+  if (Math.abs(Q) < 1.0 / 8388608.0) Q = 0.1;
+  else if (Q > 1e10) Q = 1e10;
+  // astropy works in the images' float32, its Python-float constants taken as float32: so does this.
+  const slope = <f32>(0.1 * 255.0 / Math.asinh(0.1 * Q)), soften = <f32>(Q / stretch);
+  const mr = <f32>minR, mg = <f32>minG, mb = <f32>minB, top: f32 = 255;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let R: f32 = load<f32>(r + o) - mr, G: f32 = load<f32>(g + o) - mg, B: f32 = load<f32>(b + o) - mb;
+    const I = <f32>(<f64>(R + G + B) / 3.0);
+    const fac: f32 = I <= 0 ? 0 : Mathf.asinh(I * soften) * slope / I;
+    R *= fac; G *= fac; B *= fac;
+    if (R < 0) R = 0;
+    if (G < 0) G = 0;
+    if (B < 0) B = 0;
+    // The largest channel, chosen as astropy's nested comparisons choose it.
+    const m: f32 = R > G ? (R > B ? R : B) : (G > B ? G : B);
+    if (m >= top) {
+      R = R * top / m; G = G * top / m; B = B * top / m;
+    }
+    store<u32>(out + o, toByte(R) | (toByte(G) << 8) | (toByte(B) << 16) | (<u32>255 << 24));
+  }
+  return OK;
+}
+
+/** numpy's float-to-uint8 cast of a channel in [0, 255]: truncation; NaN to 0. */
+@inline
+function toByte(v: f32): u32 {
+  if (!(v > 0)) return 0;
+  return v >= 255 ? 255 : <u32>v;
+}

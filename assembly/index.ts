@@ -23,4 +23,4 @@ export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDis
 export { apertureFluxes, psfFluxes, pixelDiscOverlap } from './measure';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';
 export { warpLanczos } from './warp';
-export { lutToRgba, maskToRgba, histogram, finiteRange, percentiles, zscale, binMean } from './display';
+export { lutToRgba, maskToRgba, histogram, finiteRange, percentiles, zscale, binMean, luptonRgb } from './display';

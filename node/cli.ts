@@ -24,9 +24,10 @@ import { provenanceCommand } from './commands/provenance.js';
 import { extractCommand } from './commands/extract.js';
 import { serveCommand } from './commands/serve.js';
 import { certificationsCommand } from './commands/certifications.js';
+import { colorImageCommand } from './commands/colorImage.js';
 import { readPackageVersion } from './version.js';
 
-const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestImagesCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, runCommand, reportCommand, provenanceCommand, serveCommand, certificationsCommand, configShowCommand, extractCommand, inspectCommand, demoCommand];
+const COMMANDS: Command[] = [simCommand, repoCommand, ingestCommand, ingestRawsCommand, ingestImagesCommand, ingestRefcatCommand, makeSkymapCommand, queryCommand, removeRunsCommand, qgraphCommand, runCommand, reportCommand, provenanceCommand, serveCommand, certificationsCommand, colorImageCommand, configShowCommand, extractCommand, inspectCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -19,6 +19,7 @@ import { byId, element, fillSelect } from './viewer/dom.js';
 import { renderFileError, renderInspection } from './viewer/inspectList.js';
 import { VerdictStore } from './viewer/verdictStore.js';
 import { CertifyPanel } from './viewer/certifyPanel.js';
+import { CatalogLayer, type CatalogColumns } from './viewer/catalogLayer.js';
 
 const worker = wrap<KernelWorkerApi>(new Worker(new URL('./kernelWorker.ts', import.meta.url), { type: 'module' }));
 const viewer = byId<HTMLElement>('viewer');
@@ -169,10 +170,102 @@ async function openImage(input: { url: string } | { name: string; bytes: Uint8Ar
 
 imageView.onViewChange = (v) => {
   state.x = v.cx; state.y = v.cy; state.zoom = v.zoom;
+  countCatalog();
   viewer.dataset.state = 'drawing';
   saveState();
 };
 imageView.onIdle = () => { if (imageView.opened && viewer.dataset.state === 'drawing') viewer.dataset.state = 'ready'; };
+
+// ---- catalogue overlay -------------------------------------------------------------------------------
+/** The catalogues that go with an image dataset type. */
+const CATALOGS: Record<string, string[]> = {
+  calexp: ['src'], deepCoadd: ['deepCoadd_meas', 'deepCoadd_forced_src'], deepCoadd_calexp: ['deepCoadd_meas', 'deepCoadd_forced_src'],
+};
+let catalogLayer: CatalogLayer | undefined;
+let catalogFor: DatasetInfo | undefined;
+let catalogTicket = 0;
+const catalogType = byId<HTMLSelectElement>('catalog-type'), catalogSnr = byId<HTMLInputElement>('catalog-snr');
+const catalogClean = byId<HTMLInputElement>('catalog-clean'), catalogPrimary = byId<HTMLInputElement>('catalog-primary');
+catalogSnr.value = String(state.minSnr);
+catalogClean.checked = state.hideFlagged;
+catalogPrimary.checked = state.primaryOnly;
+
+/** Offers the catalogues of the image shown (a repository dataset), and draws the chosen one. */
+async function showCatalogChoices(info: DatasetInfo | undefined): Promise<void> {
+  catalogFor = info;
+  const choices = info ? CATALOGS[info.datasetType] ?? [] : [];
+  byId('catalog-panel').hidden = choices.length === 0;
+  if (state.catalog && !choices.includes(state.catalog)) delete state.catalog;
+  fillSelect(catalogType, [['', 'none'], ...choices.map((c) => [c, c] as [string, string])], state.catalog ?? '');
+  await loadCatalog();
+}
+
+async function loadCatalog(): Promise<void> {
+  const ticket = ++catalogTicket;
+  catalogLayer?.clear();
+  byId('catalog-row').replaceChildren();
+  const count = byId('catalog-count');
+  count.textContent = '';
+  const type = catalogType.value;
+  if (!type || !catalogFor) { delete state.catalog; saveState(); return; }
+  state.catalog = type;
+  saveState();
+  const where = Object.entries(catalogFor.dataId).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${String(v).replace(/'/g, "''")}'`}`).join(' AND ');
+  count.textContent = 'loading…';
+  const [found] = await repositoryApi.datasets({ type, collection: catalogFor.run, where });
+  if (ticket !== catalogTicket) return;
+  if (!found) { count.textContent = `no ${type} for this image in ${catalogFor.run}`; return; }
+  const table = await repositoryApi.catalog(found.id);
+  if (ticket !== catalogTicket) return;
+  const columns: CatalogColumns = Object.fromEntries(table.columns.map((c) => [c.name, c.values]));
+  catalogLayer ??= new CatalogLayer(imageView.overlayLayer);
+  catalogLayer.set(columns, table.rows);
+  count.dataset.dataset = found.id;
+  drawCatalog();
+}
+
+function drawCatalog(): void {
+  if (!catalogLayer || !catalogFor || !state.catalog) return;
+  state.minSnr = Number(catalogSnr.value) || 0;
+  state.hideFlagged = catalogClean.checked;
+  state.primaryOnly = catalogPrimary.checked;
+  catalogLayer.draw({ minSnr: state.minSnr, hideFlagged: state.hideFlagged, primaryOnly: state.primaryOnly }, 0x33ff66);
+  countCatalog();
+  saveState();
+}
+
+/** How many kept rows the view shows (recounted on every pan and zoom). */
+function countCatalog(): void {
+  if (!catalogLayer || !state.catalog || catalogLayer.total === 0) return;
+  const box = imageView.visibleWorld();
+  const inView = catalogLayer.countIn(box.x0, box.x1, box.y0, box.y1);
+  const count = byId('catalog-count');
+  count.textContent = `${catalogLayer.kept.length} of ${catalogLayer.total} rows kept; ${inView} in view`;
+  Object.assign(count.dataset, { kept: String(catalogLayer.kept.length), total: String(catalogLayer.total), inView: String(inView) });
+}
+
+function showRow(k: number): void {
+  if (!catalogLayer) return;
+  const table = byId<HTMLTableElement>('catalog-row');
+  table.dataset.row = String(k);
+  const names = ['id', 'parent', 'base_SdssCentroid_x', 'base_SdssCentroid_y', 'coord_ra', 'coord_dec', 'base_PsfFlux_flux', 'base_PsfFlux_fluxErr', 'base_PsfFlux_instFlux',
+    'base_PsfFlux_instFluxErr', 'base_CircularApertureFlux_12_0_flux', 'base_SdssShape_xx', 'base_SdssShape_yy', 'base_SdssShape_xy', 'base_ClassificationExtendedness_value',
+    'deblend_nChild', 'detect_isPrimary'];
+  const rows = names.filter((n) => catalogLayer!.column(n) !== undefined).map((n) => [n, catalogLayer!.column(n)![k]] as const);
+  const flags = catalogLayer.columnNames().filter((n) => /flag/.test(n) && catalogLayer!.column(n)![k] === true);
+  table.replaceChildren(...[...rows.map(([n, v]) => [n, typeof v === 'number' ? String(+v.toPrecision(8)) : String(v)]), ['flags set', flags.join(' ') || '—']].map(([n, v]) => {
+    const tr = element('tr');
+    tr.append(element('td', n), element('td', v));
+    return tr;
+  }));
+}
+
+catalogType.addEventListener('change', () => void loadCatalog());
+for (const input of [catalogSnr, catalogClean, catalogPrimary]) input.addEventListener('change', drawCatalog);
+imageView.onClick = (wx, wy) => {
+  const k = catalogLayer?.nearest(wx, wy, 10 / imageView.currentView.zoom);
+  if (k !== undefined) showRow(k);
+};
 
 // ---- the repository browser -----------------------------------------------------------------------
 let listed: DatasetInfo[] = [];
@@ -185,6 +278,7 @@ async function openDataset(id: string, restore?: ViewState): Promise<void> {
   const info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
   await certifyPanel?.show(id);
   await openImage({ url: repositoryApi.fileUrl(id) }, `${info.datasetType} ${formatDataId(info.dataId)} (${info.run})`, restore);
+  await showCatalogChoices(info);
 }
 
 /** Marks each listed dataset with its latest verdict and shows the run's progress. */
@@ -275,6 +369,7 @@ async function openFiles(files: Iterable<File>): Promise<void> {
         delete state.dataset;
         delete state.url;
         await certifyPanel?.show(undefined);
+        await showCatalogChoices(undefined);
         await openImage({ name: file.name, bytes: bytes.slice() }, file.name);
       }
     } catch (err) {

@@ -137,6 +137,8 @@ export interface KernelExports {
   zscale(src: number, n: number, nSamples: number, contrast: number, maxReject: number, minNpixels: number, krej: number, maxIterations: number, scratch: number, out: number): number;
   /** Block means of the finite pixels (NaN where none) and the OR of the mask words (outMask 0: skip). */
   binMean(src: number, mask: number, width: number, height: number, factor: number, out: number, outMask: number): number;
+  /** Lupton et al. asinh RGB composite as astropy's make_lupton_rgb (assembly/display.ts); out RGBA u32. */
+  luptonRgb(r: number, g: number, b: number, n: number, minR: number, minG: number, minB: number, stretch: number, q: number, out: number): number;
 }
 
 /** Throws when a kernel returned a non-zero status, naming the kernel and the status. */

@@ -5,7 +5,9 @@
 // ZScaleInterval) within 1 grey level on every visible pixel; toggling the DETECTED mask plane changes
 // exactly the visible pixels whose DETECTED bit is set in the MASK plane as astropy reads it; the cursor
 // on a star's pixel reads that pixel's 0-based and FITS coordinates and astropy's RA/Dec for it within
-// 1 mas; a reload restores the view from the URL, pixel for pixel; a FITS file chosen from disk renders.
+// 1 mas; the src catalogue's markers in view are astropy's count of the rows under the same cut (S/N,
+// flags) and a click shows the row; a reload restores the view from the URL, pixel for pixel; a FITS file
+// chosen from disk renders.
 // Certification, against a writable copy of the registry (tests/helpers/repositoryCopy.ts) served with
 // verdicts on: a verdict given with the keyboard is recorded, survives a reload and is what
 // `tessera certifications --json` lists; a verdict that another reviewer's overtook is shown as a
@@ -211,6 +213,45 @@ print(json.dumps([[float(v) for v in w.all_pix2world(px, py, 0)] for px, py in p
       expect(Math.hypot(dRa, dDec)).toBeLessThan(1);
     }
     await page.screenshot({ path: path.join(out, 'readout.png') });
+  });
+
+  it('draws the src catalogue: the markers in view are astropy\'s count of rows under the same cut; a click shows a row', async () => {
+    const cx = Math.round(calexp.width / 2), cy = Math.round(calexp.height / 2);
+    await openAt(`#dataset=${calexp.id}&x=${cx}&y=${cy}&zoom=1&cat=src&snr=10&clean=1&primary=1`);
+    await page.waitForFunction(() => (document.querySelector<HTMLElement>('#catalog-count')!.dataset.inView ?? '') !== '');
+    const c = await canvasPixels();
+    const [ox, oy] = origin(c, cx, cy);
+    const box = { x0: -ox, x1: c.width - ox, y0: oy - c.height, y1: oy };
+    const counted = runPythonJson<{ inView: number; kept: number; total: number; first: { id: number; x: number; y: number } }>(`
+import json, sys
+import numpy as np
+from astropy.table import Table
+t = Table.read(sys.argv[1], hdu='SOURCES')
+x0, x1, y0, y1 = map(float, sys.argv[2:6])
+flux = t['base_PsfFlux_flux'] if 'base_PsfFlux_flux' in t.colnames else t['base_PsfFlux_instFlux']
+err = t['base_PsfFlux_fluxErr'] if 'base_PsfFlux_fluxErr' in t.colnames else t['base_PsfFlux_instFluxErr']
+with np.errstate(invalid='ignore', divide='ignore'):
+    keep = np.asarray(flux / err >= 10)
+for c in ('base_PixelFlags_flag_edge', 'base_PixelFlags_flag_interpolatedCenter', 'base_PixelFlags_flag_saturatedCenter', 'base_PsfFlux_flag'):
+    keep &= ~np.asarray(t[c], dtype=bool)
+x = np.asarray(t['base_SdssCentroid_x']) + 0.5
+y = np.asarray(t['base_SdssCentroid_y']) + 0.5
+keep &= np.isfinite(x) & np.isfinite(y)
+inside = keep & (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+k = int(np.flatnonzero(inside)[0])
+print(json.dumps({'inView': int(inside.sum()), 'kept': int(keep.sum()), 'total': len(t), 'first': {'id': int(t['id'][k]), 'x': float(x[k]), 'y': float(y[k])}}))
+`, [calexp.src, String(box.x0), String(box.x1), String(box.y0), String(box.y1)]);
+    const d = await page.evaluate(() => ({ ...document.querySelector<HTMLElement>('#catalog-count')!.dataset }));
+    console.log(`src markers: ${d.inView} in view, ${d.kept} kept of ${d.total}; astropy: ${counted.inView}, ${counted.kept} of ${counted.total}`);
+    expect(Number(d.total)).toBe(counted.total);
+    expect(Number(d.kept)).toBe(counted.kept);
+    expect(Number(d.inView)).toBe(counted.inView);
+    expect(counted.inView).toBeGreaterThan(20);
+    await page.mouse.click(c.left + ox + counted.first.x, c.top + oy - counted.first.y);
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#catalog-row')!.dataset.row !== undefined);
+    const cells = await page.locator('#catalog-row tr').first().locator('td').allTextContents();
+    expect(cells).toEqual(['id', String(counted.first.id)]);
+    await page.screenshot({ path: path.join(out, 'src-markers.png') });
   });
 
   it('restores the view from the URL on reload, pixel for pixel', async () => {

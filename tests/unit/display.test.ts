@@ -11,6 +11,7 @@ import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
 import { DisplayImage } from '../../lib/display/displayImage.js';
 import { buildLut, colormapWord, type StretchKind } from '../../lib/display/stretch.js';
+import { luptonComposite } from '../../lib/display/colorComposite.js';
 import { runPythonJson } from '../helpers/python.js';
 import { testOutputDir } from '../helpers/paths.js';
 
@@ -136,6 +137,40 @@ for (const variant of ['release', 'debug'] as const) {
       // The BAD column x = 17 falls in block column 8.
       for (let by = 0; by < 104; by++) expect(new Uint32Array(maskTile.rgba.buffer)[by * 151 + 8]).toBe(0xffffffff);
       expect(new Uint32Array(maskTile.rgba.buffer)[10 * 151 + 9]).toBe(0);
+    });
+
+    it('composes three bands as astropy\'s make_lupton_rgb (within 1 level; NaN black; negative and saturated pixels)', () => {
+      // Three bands from the sky: shifted, scaled, with negative noise and very bright stars.
+      const r = image.map((v) => v - 100), g = image.map((v, i) => 0.7 * (v - 100) + (i % 7) - 3), b = image.map((v, i) => 0.4 * (v - 100) - (i % 5));
+      const files = [r, g, b].map((band, k) => {
+        const file = path.join(out, `band${k}.f32`);
+        fs.writeFileSync(file, Buffer.from(band.buffer, band.byteOffset, band.byteLength));
+        return file;
+      });
+      for (const [stretch, q, minimum] of [[40, 8, 0], [5, 3, -2], [500, 0, 1]] as const) {
+        const want = runPythonJson<number[]>(`
+import json, sys
+import numpy as np
+from astropy.visualization import make_lupton_rgb
+w, h = int(sys.argv[4]), int(sys.argv[5])
+bands = [np.fromfile(f, dtype='<f4').reshape(h, w) for f in sys.argv[1:4]]
+with np.errstate(all='ignore'):
+    rgb = make_lupton_rgb(*bands, minimum=float(sys.argv[6]), stretch=float(sys.argv[7]), Q=float(sys.argv[8]))
+print(json.dumps(rgb.ravel().tolist()))
+`, [...files, String(W), String(H), String(minimum), String(stretch), String(q)]);
+        const got = luptonComposite(tessera, r, g, b, { stretch, q, minimum });
+        let worst = 0, equal = 0;
+        for (let i = 0; i < W * H; i++) {
+          for (let c = 0; c < 3; c++) {
+            const d = Math.abs(got[4 * i + c]! - want[3 * i + c]!);
+            worst = Math.max(worst, d);
+            if (d === 0) equal++;
+          }
+          expect(got[4 * i + 3]).toBe(255);
+        }
+        expect(worst, `stretch ${stretch} Q ${q}`).toBeLessThanOrEqual(1);
+        expect(equal / (3 * W * H), `stretch ${stretch} Q ${q}`).toBeGreaterThan(0.99);
+      }
     });
 
     it('reads a pixel and returns its memory', () => {

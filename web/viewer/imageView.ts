@@ -29,6 +29,8 @@ export class ImageView {
   private readonly world = new Container();
   private readonly imageLayer = new Container();
   private readonly maskLayer = new Container();
+  /** Drawn over the image and masks in world coordinates (catalogue markers). */
+  readonly overlayLayer = new Container();
   private image: OpenedImage | undefined;
   private levels: { width: number; height: number }[] = [];
   private stretch: StretchSettings | undefined;
@@ -42,6 +44,8 @@ export class ImageView {
   onViewChange: ((view: View) => void) | undefined;
   /** Called when every requested tile of the current view has been drawn. */
   onIdle: (() => void) | undefined;
+  /** Called on a click (a press and release without dragging) with the world point under it. */
+  onClick: ((wx: number, wy: number) => void) | undefined;
 
   constructor(private readonly worker: Remote<KernelWorkerApi>, private readonly host: HTMLElement) {}
 
@@ -51,7 +55,7 @@ export class ImageView {
       autoDensity: true, resolution: window.devicePixelRatio || 1,
     });
     this.host.append(this.app.canvas);
-    this.world.addChild(this.imageLayer, this.maskLayer);
+    this.world.addChild(this.imageLayer, this.maskLayer, this.overlayLayer);
     this.app.stage.addChild(this.world);
     this.app.renderer.on('resize', () => this.changed());
     // The host changes size with the page's layout, not only with the window.
@@ -108,6 +112,19 @@ export class ImageView {
   pixelAt(sx: number, sy: number): [number, number] {
     const [ox, oy] = this.origin();
     return [Math.floor((sx - ox) / this.view.zoom), Math.floor((oy - sy) / this.view.zoom)];
+  }
+
+  /** World point (image pixels, continuous) under a canvas position in CSS pixels. */
+  worldAt(sx: number, sy: number): [number, number] {
+    const [ox, oy] = this.origin();
+    return [(sx - ox) / this.view.zoom, (oy - sy) / this.view.zoom];
+  }
+
+  /** The world box the canvas shows: [x0, x1) x [y0, y1). */
+  visibleWorld(): { x0: number; x1: number; y0: number; y1: number } {
+    const { width, height } = this.app.screen;
+    const [x0, y1] = this.worldAt(0, 0), [x1, y0] = this.worldAt(width, height);
+    return { x0, x1, y0, y1 };
   }
 
   /** Canvas position (CSS pixels) of the centre of image pixel (x, y). */
@@ -241,17 +258,22 @@ export class ImageView {
 
   private bindPointer(): void {
     const canvas = this.app.canvas;
-    let drag: { x: number; y: number; cx: number; cy: number } | undefined;
+    let drag: { x: number; y: number; cx: number; cy: number; moved: boolean } | undefined;
     canvas.addEventListener('pointerdown', (e) => {
-      drag = { x: e.offsetX, y: e.offsetY, cx: this.view.cx, cy: this.view.cy };
+      drag = { x: e.offsetX, y: e.offsetY, cx: this.view.cx, cy: this.view.cy, moved: false };
       canvas.setPointerCapture(e.pointerId);
     });
     canvas.addEventListener('pointermove', (e) => {
       if (!drag) return;
+      if (Math.hypot(e.offsetX - drag.x, e.offsetY - drag.y) < 3 && !drag.moved) return;
+      drag.moved = true;
       this.setView({ ...this.view, cx: drag.cx - (e.offsetX - drag.x) / this.view.zoom, cy: drag.cy + (e.offsetY - drag.y) / this.view.zoom });
     });
     const end = (): void => { drag = undefined; };
-    canvas.addEventListener('pointerup', end);
+    canvas.addEventListener('pointerup', (e) => {
+      if (drag && !drag.moved && this.image) this.onClick?.(...this.worldAt(e.offsetX, e.offsetY));
+      end();
+    });
     canvas.addEventListener('pointercancel', end);
     canvas.addEventListener('wheel', (e) => {
       e.preventDefault();

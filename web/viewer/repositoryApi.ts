@@ -46,6 +46,9 @@ export const repositoryApi = {
     return getJson(`api/datasets?${p.toString()}`);
   },
   dataset: (id: string): Promise<DatasetInfo & { storageClass: string | null }> => getJson(`api/datasets/${encodeURIComponent(id)}`),
+  /** A SourceCatalog's columns (NaN as null). */
+  catalog: (id: string): Promise<{ rows: number; columns: { name: string; unit: string | null; values: (number | boolean | string | null)[] }[] }> =>
+    getJson(`api/datasets/${encodeURIComponent(id)}/catalog`),
   /** Absolute URL of a dataset's bytes (the worker fetches byte ranges from it). */
   fileUrl: (id: string): string => new URL(`api/datasets/${encodeURIComponent(id)}/file`, document.baseURI).href,
 };

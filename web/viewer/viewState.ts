@@ -1,7 +1,8 @@
 /**
  * The view in the page's URL (#...), so a view is a link: which dataset (a repository dataset ID, or a
  * file URL), the centre (image pixels, 0-based), the zoom (screen pixels per image pixel), the stretch,
- * limits and colour map, the mask planes shown and their opacity. Unknown or malformed values fall back
+ * limits and colour map, the mask planes shown and their opacity, the catalogue drawn and its cut
+ * (minimum PSF S/N, flagged rows hidden, primary only). Unknown or malformed values fall back
  * to the defaults, so an old or hand-edited link still opens.
  */
 import { COLORMAPS, STRETCHES, type Colormap, type StretchKind } from '../../lib/display/stretch.js';
@@ -20,9 +21,14 @@ export interface ViewState {
   colormap: Colormap;
   masks: string[];
   maskAlpha: number;
+  /** The catalogue drawn over the image (a dataset type: src, deepCoadd_meas...), and its cut. */
+  catalog?: string;
+  minSnr: number;
+  hideFlagged: boolean;
+  primaryOnly: boolean;
 }
 
-export const DEFAULT_STATE: ViewState = { stretch: 'asinh', limits: 'zscale', colormap: 'grey', masks: [], maskAlpha: 0.5 };
+export const DEFAULT_STATE: ViewState = { stretch: 'asinh', limits: 'zscale', colormap: 'grey', masks: [], maskAlpha: 0.5, minSnr: 5, hideFlagged: true, primaryOnly: true };
 
 const pick = <T extends string>(value: string | null, allowed: readonly T[], fallback: T): T => (value !== null && (allowed as readonly string[]).includes(value) ? value as T : fallback);
 const number = (value: string | null): number | undefined => {
@@ -45,6 +51,10 @@ export function parseViewState(hash: string): ViewState {
     colormap: pick(p.get('cmap'), COLORMAPS, DEFAULT_STATE.colormap),
     masks: (p.get('masks') ?? '').split(',').map((s) => s.trim()).filter((s) => /^[A-Za-z0-9_]+$/.test(s)),
     maskAlpha: alpha !== undefined && alpha >= 0 && alpha <= 1 ? alpha : DEFAULT_STATE.maskAlpha,
+    ...(/^[A-Za-z0-9_]+$/.test(p.get('cat') ?? '') ? { catalog: p.get('cat')! } : {}),
+    minSnr: number(p.get('snr')) ?? DEFAULT_STATE.minSnr,
+    hideFlagged: p.get('clean') === null ? DEFAULT_STATE.hideFlagged : p.get('clean') === '1',
+    primaryOnly: p.get('primary') === null ? DEFAULT_STATE.primaryOnly : p.get('primary') === '1',
   };
 }
 
@@ -60,5 +70,11 @@ export function formatViewState(state: ViewState): string {
   p.set('cmap', state.colormap);
   if (state.masks.length) p.set('masks', state.masks.join(','));
   p.set('alpha', String(state.maskAlpha));
+  if (state.catalog) {
+    p.set('cat', state.catalog);
+    p.set('snr', String(state.minSnr));
+    p.set('clean', state.hideFlagged ? '1' : '0');
+    p.set('primary', state.primaryOnly ? '1' : '0');
+  }
   return `#${p.toString()}`;
 }
