@@ -11,6 +11,7 @@ import type { Inspection } from '../lib/inspect.js';
 import type { DisplayImage, LimitsMethod } from '../lib/display/displayImage.js';
 import type { Colormap, StretchKind } from '../lib/display/stretch.js';
 import type { Wcs } from '../lib/wcs/index.js';
+import type { BackgroundView } from '../lib/display/backgroundViews.js';
 
 async function loadKernels() {
   const [{ instantiateTessera }, { default: wasmUrl }] = await Promise.all([
@@ -24,7 +25,13 @@ async function loadKernels() {
 
 let kernels: ReturnType<typeof loadKernels> | undefined;
 
-interface Held { display: DisplayImage; x0: number; y0: number; wcs?: Wcs; maskPlanes: Record<string, number> }
+interface Held {
+  display: DisplayImage; x0: number; y0: number; wcs?: Wcs; maskPlanes: Record<string, number>;
+  /** The image as read, and its mask: the background views start from them. */
+  original: Float32Array; mask?: Int32Array;
+  /** The background model on the image's grid, once a background view needed it. */
+  background?: Float32Array;
+}
 const images = new Map<number, Held>();
 let nextId = 1;
 let liveGeneration = 0;
@@ -62,6 +69,9 @@ export interface Readout {
 }
 
 export interface StretchSettings { kind: StretchKind; colormap: Colormap; lo: number; hi: number }
+/** A Lupton asinh colour composite of the image (red) and its two colour bands (addColourBands). */
+export interface LuptonSettings { kind: 'lupton'; stretch: number; q: number; minimum: number }
+export type DisplaySettings = StretchSettings | LuptonSettings;
 export interface TileAnswer { x0: number; y0: number; width: number; height: number; rgba: Uint8Array }
 
 function held(id: number): Held {
@@ -91,7 +101,10 @@ const api = {
     const planes = await readDisplayPlanes('url' in input ? httpSource(input.url) : bytesSource(input.name, input.bytes));
     const display = new DisplayImage(tessera, planes.width, planes.height, planes.image, planes.mask, planes.variance);
     const id = nextId++;
-    images.set(id, { display, x0: planes.x0, y0: planes.y0, ...(planes.wcs ? { wcs: planes.wcs } : {}), maskPlanes: planes.maskPlanes });
+    images.set(id, {
+      display, x0: planes.x0, y0: planes.y0, ...(planes.wcs ? { wcs: planes.wcs } : {}), maskPlanes: planes.maskPlanes,
+      original: planes.image, ...(planes.mask ? { mask: planes.mask } : {}),
+    });
     return {
       id, name: planes.name, width: planes.width, height: planes.height, x0: planes.x0, y0: planes.y0, hdu: planes.hdu,
       hasMask: planes.mask !== undefined, hasVariance: planes.variance !== undefined, hasWcs: planes.wcs !== undefined,
@@ -114,15 +127,58 @@ const api = {
   cancelBefore(generation: number): void {
     liveGeneration = Math.max(liveGeneration, generation);
   },
-  tile(id: number, generation: number, level: number, x0: number, y0: number, size: number, stretch: StretchSettings): TileAnswer | null {
+  tile(id: number, generation: number, level: number, x0: number, y0: number, size: number, settings: DisplaySettings): TileAnswer | null {
     if (generation < liveGeneration) return null;
-    const t = held(id).display.renderTile(level, x0, y0, size, size, stretch);
+    const d = held(id).display;
+    const t = settings.kind === 'lupton' ? d.renderRgbTile(level, x0, y0, size, size, settings) : d.renderTile(level, x0, y0, size, size, settings);
     return transfer(t, [t.rgba.buffer]);
+  },
+  /** Adds the green and blue bands (same size as the image, which is red) for colour composites. */
+  async addColourBands(id: number, green: { url: string } | { name: string; bytes: Uint8Array }, blue: { url: string } | { name: string; bytes: Uint8Array }): Promise<void> {
+    const [{ readDisplayPlanes }, { httpSource }, { bytesSource }] = await Promise.all([
+      import('../lib/display/imageSource.js'), import('../lib/fits/httpSource.js'), import('../lib/fits/source.js'),
+    ]);
+    const read = (input: { url: string } | { name: string; bytes: Uint8Array }) => readDisplayPlanes('url' in input ? httpSource(input.url) : bytesSource(input.name, input.bytes));
+    const [g, b] = await Promise.all([read(green), read(blue)]);
+    const h = held(id);
+    for (const band of [g, b]) {
+      if (band.width !== h.display.width || band.height !== h.display.height || band.x0 !== h.x0 || band.y0 !== h.y0) {
+        throw new Error(`${band.name}: ${band.width} x ${band.height} at (${band.x0}, ${band.y0}), the red band ${h.display.width} x ${h.display.height} at (${h.x0}, ${h.y0}): not the same grid`);
+      }
+    }
+    h.display.setColourBands(g.image, b.image);
   },
   maskTile(id: number, generation: number, level: number, x0: number, y0: number, size: number, bits: number, colour: number): TileAnswer | null {
     if (generation < liveGeneration) return null;
     const t = held(id).display.renderMaskTile(level, x0, y0, size, size, bits, colour);
     return transfer(t, [t.rgba.buffer]);
+  },
+  /**
+   * Shows a background view (lib/display/backgroundViews.ts) instead of the image: the model comes from
+   * `backgroundUrl` (a Background dataset: every model in it summed) the first time one is needed.
+   */
+  async backgroundView(id: number, view: BackgroundView, backgroundUrl?: string): Promise<void> {
+    kernels ??= loadKernels();
+    const [tessera, { backgroundView }, { readBackground, backgroundImage }] = await Promise.all([
+      kernels, import('../lib/display/backgroundViews.js'), import('../lib/measure/background.js'),
+    ]);
+    const h = held(id);
+    if ((view === 'background' || view === 'image+background') && !h.background) {
+      if (!backgroundUrl) throw new Error('this image has no background model to show');
+      const res = await fetch(backgroundUrl);
+      if (!res.ok) throw new Error(`${backgroundUrl}: HTTP ${res.status}`);
+      const models = readBackground(new Uint8Array(await res.arrayBuffer()), backgroundUrl);
+      const sum = new Float32Array(h.display.width * h.display.height);
+      for (const m of models) {
+        if (m.width !== h.display.width || m.height !== h.display.height) throw new Error(`${backgroundUrl}: a ${m.width} x ${m.height} model for a ${h.display.width} x ${h.display.height} image`);
+        const plane = backgroundImage(tessera, m);
+        for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + plane[i]!;
+      }
+      h.background = sum;
+    }
+    h.display.replaceImage(backgroundView(tessera, view, h.display.width, h.display.height, h.original, {
+      ...(h.background ? { background: h.background } : {}), ...(h.mask ? { mask: h.mask } : {}), maskPlanes: h.maskPlanes,
+    }));
   },
   /** The pixel under the cursor: positions, value, variance, mask bit names, RA/Dec (degrees). */
   readout(id: number, x: number, y: number): Readout | null {

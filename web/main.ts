@@ -9,11 +9,12 @@
  * server allows it; keys n/p step through the list, c/r/w give the verdicts.
  */
 import { wrap } from 'comlink';
-import type { KernelWorkerApi, OpenedImage, Readout } from './kernelWorker.js';
+import type { DisplaySettings, KernelWorkerApi, OpenedImage, Readout } from './kernelWorker.js';
 import { ImageView, type View } from './viewer/imageView.js';
 import { formatViewState, LIMITS, parseViewState, type LimitsChoice, type ViewState } from './viewer/viewState.js';
 import { COLORMAPS, EXTRA_MASK_COLOURS, MASK_COLOURS, STRETCHES, type Colormap, type StretchKind } from '../lib/display/stretch.js';
 import type { LimitsMethod } from '../lib/display/displayImage.js';
+import type { BackgroundView } from '../lib/display/backgroundViews.js';
 import { formatDataId, repositoryApi, type DatasetInfo } from './viewer/repositoryApi.js';
 import { byId, element, fillSelect } from './viewer/dom.js';
 import { renderFileError, renderInspection } from './viewer/inspectList.js';
@@ -35,7 +36,10 @@ function limitsMethod(choice: LimitsChoice): LimitsMethod {
   return { kind: 'percentile', low: 100 - p, high: p };
 }
 
-function stretchSettings(): { kind: StretchKind; colormap: Colormap; lo: number; hi: number } {
+/** How the image is drawn: the stretch, or the colour composite when colour bands are loaded. */
+let colourLoaded = false;
+function stretchSettings(): DisplaySettings {
+  if (colourLoaded) return { kind: 'lupton', stretch: state.luptonStretch, q: state.luptonQ, minimum: 0 };
   return { kind: state.stretch, colormap: state.colormap, lo: limits[0], hi: limits[1] };
 }
 
@@ -52,6 +56,42 @@ fillSelect(cmapSelect, COLORMAPS, state.colormap);
 stretchSelect.addEventListener('change', () => { state.stretch = stretchSelect.value as StretchKind; restretch(false); });
 cmapSelect.addEventListener('change', () => { state.colormap = cmapSelect.value as Colormap; restretch(false); });
 limitsSelect.addEventListener('change', () => { state.limits = limitsSelect.value as LimitsChoice; restretch(true); });
+const bgSelect = byId<HTMLSelectElement>('bgview');
+bgSelect.value = state.background;
+let backgroundUrl: string | undefined;
+bgSelect.addEventListener('change', () => void applyBackgroundView(bgSelect.value as BackgroundView));
+
+/** Shows a background view of the image (the worker recomputes the plane), with new limits. */
+async function applyBackgroundView(view: BackgroundView): Promise<void> {
+  const image = imageView.opened;
+  if (!image) return;
+  viewer.dataset.state = 'loading';
+  try {
+    await worker.backgroundView(image.id, view, backgroundUrl);
+    state.background = view;
+    await restretch(true);
+    viewer.dataset.background = view;
+  } catch (err) {
+    byId('title').textContent = `${byId('title').textContent}: ${(err as Error).message}`;
+    viewer.dataset.state = 'error';
+  }
+}
+const rgbBox = byId<HTMLInputElement>('rgb'), luptonStretch = byId<HTMLInputElement>('lupton-stretch'), luptonQ = byId<HTMLInputElement>('lupton-q');
+rgbBox.checked = state.rgb;
+luptonStretch.value = String(state.luptonStretch);
+luptonQ.value = String(state.luptonQ);
+rgbBox.addEventListener('change', () => {
+  state.rgb = rgbBox.checked;
+  if (state.dataset) void openDataset(state.dataset, { ...state });
+});
+for (const input of [luptonStretch, luptonQ]) {
+  input.addEventListener('change', () => {
+    if (Number(luptonStretch.value) > 0) state.luptonStretch = Number(luptonStretch.value);
+    if (Number(luptonQ.value) > 0) state.luptonQ = Number(luptonQ.value);
+    if (colourLoaded) restretch(false);
+    else saveState();
+  });
+}
 
 async function restretch(newLimits: boolean): Promise<void> {
   const image = imageView.opened;
@@ -68,6 +108,17 @@ byId('fit').addEventListener('click', () => imageView.opened && imageView.setVie
 byId('one').addEventListener('click', () => imageView.setView({ ...imageView.currentView, zoom: 1 }));
 byId('zoom-in').addEventListener('click', () => zoomBy(2));
 byId('zoom-out').addEventListener('click', () => zoomBy(0.5));
+byId('save-png').addEventListener('click', () => {
+  // The canvas keeps its drawing buffer, so it holds the view as drawn: image, masks and markers.
+  imageView.app.canvas.toBlob((blob) => {
+    if (!blob) return;
+    const a = element('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `${(byId('title').textContent || 'view').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/_+$/, '')}.png`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }, 'image/png');
+});
 
 // ---- mask planes ----------------------------------------------------------------------------------
 const maskList = byId<HTMLUListElement>('masks'), maskAlpha = byId<HTMLInputElement>('mask-alpha');
@@ -140,13 +191,20 @@ async function updateReadout(): Promise<void> {
 }
 
 // ---- opening images -------------------------------------------------------------------------------
-async function openImage(input: { url: string } | { name: string; bytes: Uint8Array }, title: string, restore?: ViewState): Promise<void> {
+type ImageInput = { url: string } | { name: string; bytes: Uint8Array };
+
+async function openImage(input: ImageInput, title: string, restore?: ViewState, colour?: [ImageInput, ImageInput]): Promise<void> {
   const ticket = ++opening;
   viewer.dataset.state = 'loading';
   byId('title').textContent = `${title} (loading…)`;
   try {
     const image = await worker.open(input);
     if (ticket !== opening) { void worker.close(image.id); return; }
+    colourLoaded = false;
+    if (colour) {
+      await worker.addColourBands(image.id, ...colour);
+      colourLoaded = true;
+    }
     limits = await worker.limits(image.id, limitsMethod(state.limits));
     showMaskPlanes(image);
     const summary = byId('summary');
@@ -275,10 +333,41 @@ async function openDataset(id: string, restore?: ViewState): Promise<void> {
   state.dataset = id;
   delete state.url;
   for (const li of byId('datasets').querySelectorAll('li')) li.classList.toggle('current', (li as HTMLElement).dataset.id === id);
-  const info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
-  await certifyPanel?.show(id);
-  await openImage({ url: repositoryApi.fileUrl(id) }, `${info.datasetType} ${formatDataId(info.dataId)} (${info.run})`, restore);
+  let info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
+  // Coadds: the patch's i, r, g as the colour composite when asked (the i band is the one shown).
+  const bands = await colourBands(info);
+  byId('rgb-controls').hidden = bands === undefined;
+  let colour: [ImageInput, ImageInput] | undefined;
+  if (state.rgb && bands) {
+    if (info.id !== bands.i.id) { info = bands.i; state.dataset = info.id; }
+    colour = [{ url: repositoryApi.fileUrl(bands.r.id) }, { url: repositoryApi.fileUrl(bands.g.id) }];
+  }
+  await certifyPanel?.show(info.id);
+  const title = `${info.datasetType} ${formatDataId(info.dataId)} (${info.run})${colour ? ' with r, g: colour i,r,g' : ''}`;
+  // The background model that goes with the image, for the background views.
+  const bkgType = BACKGROUNDS[info.datasetType];
+  const where = Object.entries(info.dataId).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${String(v).replace(/'/g, "''")}'`}`).join(' AND ');
+  const [bkg] = bkgType && !colour ? await repositoryApi.datasets({ type: bkgType, collection: info.run, where }) : [];
+  backgroundUrl = bkg ? repositoryApi.fileUrl(bkg.id) : undefined;
+  byId('bg-controls').hidden = bkg === undefined;
+  if (!bkg) state.background = 'image';
+  bgSelect.value = state.background;
+  await openImage({ url: repositoryApi.fileUrl(info.id) }, title, restore, colour);
+  if (state.background !== 'image') await applyBackgroundView(state.background);
   await showCatalogChoices(info);
+}
+
+/** The background model dataset of each image dataset type that has one. */
+const BACKGROUNDS: Record<string, string> = { calexp: 'calexpBackground', deepCoadd_calexp: 'deepCoadd_calexp_background' };
+
+/** A coadd's i, r and g datasets (same type, run, tract and patch), or undefined for other images. */
+async function colourBands(info: DatasetInfo): Promise<Record<'i' | 'r' | 'g', DatasetInfo> | undefined> {
+  if (!/^deepCoadd(_calexp)?$/.test(info.datasetType) || info.dataId.patch === undefined) return undefined;
+  const where = ['tract', 'patch'].map((k) => `${k} = ${Number(info.dataId[k])}`).join(' AND ');
+  const refs = await repositoryApi.datasets({ type: info.datasetType, collection: info.run, where });
+  const pick = (band: string): DatasetInfo | undefined => refs.find((r) => r.dataId.band === band && r.run === info.run);
+  const i = pick('i'), r = pick('r'), g = pick('g');
+  return i && r && g ? { i, r, g } : undefined;
 }
 
 /** Marks each listed dataset with its latest verdict and shows the run's progress. */
@@ -370,6 +459,9 @@ async function openFiles(files: Iterable<File>): Promise<void> {
         delete state.url;
         await certifyPanel?.show(undefined);
         await showCatalogChoices(undefined);
+        byId('bg-controls').hidden = true;
+        byId('rgb-controls').hidden = true;
+        state.background = 'image';
         await openImage({ name: file.name, bytes: bytes.slice() }, file.name);
       }
     } catch (err) {

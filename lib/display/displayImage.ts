@@ -2,7 +2,8 @@
  * An image held in wasm memory for display (issue 7): its planes (image, and mask and variance when it is
  * an Exposure), display limits (zscale, min/max, percentiles), and RGBA tiles of any level of its
  * level-of-detail pyramid (level L: 2^L x 2^L block means, masks OR-ed) through a stretch's lookup table
- * (lib/display/stretch.ts) or a mask plane's colour. Every pixel loop runs in the wasm
+ * (lib/display/stretch.ts), a mask plane's colour, or with two more bands a Lupton asinh colour
+ * composite (lib/display/colorComposite.ts's). Every pixel loop runs in the wasm
  * (assembly/display.ts); this class only moves planes and tiles in and out. Defaults: zscale as
  * astropy's ZScaleInterval (1000 samples, contrast 0.25, max_reject 0.5, min_npixels 5, krej 2.5,
  * 5 iterations).
@@ -15,7 +16,8 @@ export type LimitsMethod = { kind: 'zscale' } | { kind: 'minmax' } | { kind: 'pe
 
 export const ZSCALE_DEFAULTS = { nSamples: 1000, contrast: 0.25, maxReject: 0.5, minNpixels: 5, krej: 2.5, maxIterations: 5 };
 
-interface Level { width: number; height: number; image: number; mask: number }
+/** A level of the pyramid: its image and mask planes and, for a colour composite, the green and blue bands' (0: none). */
+interface Level { width: number; height: number; image: number; mask: number; green: number; blue: number }
 
 export interface Tile { x0: number; y0: number; width: number; height: number; rgba: Uint8Array }
 
@@ -37,7 +39,36 @@ export class DisplayImage {
       maskPtr = planes.alloc(4 * n);
       planes.i32(maskPtr, n).set(mask);
     }
-    this.levels.push({ width, height, image: imagePtr, mask: maskPtr });
+    this.levels.push({ width, height, image: imagePtr, mask: maskPtr, green: 0, blue: 0 });
+  }
+
+  /** Replaces the image plane's values (e.g. by a background view); the pyramid and a histeq table are rebuilt on use. */
+  replaceImage(image: Float32Array): void {
+    if (image.length !== this.width * this.height) throw new RangeError(`replacement image has ${image.length} pixels; ${this.width} x ${this.height} expected`);
+    for (const l of this.levels.splice(1)) this.releaseLevel(l);
+    this.tessera.planes.f32(this.levels[0]!.image, image.length).set(image);
+    if (this.lutCache) this.tessera.planes.release(this.lutCache.ptr);
+    this.lutCache = undefined;
+  }
+
+  /** Adds the green and blue bands (same size; the image is red) for colour composites (renderRgbTile). */
+  setColourBands(green: Float32Array, blue: Float32Array): void {
+    const n = this.width * this.height;
+    if (green.length !== n || blue.length !== n) throw new RangeError(`colour bands of ${green.length} and ${blue.length} pixels; the image has ${n}`);
+    const { planes } = this.tessera;
+    // Coarser levels are rebuilt with the new bands.
+    for (const l of this.levels.splice(1)) this.releaseLevel(l);
+    const base = this.levels[0]!;
+    for (const p of [base.green, base.blue]) if (p) planes.release(p);
+    base.green = planes.alloc(4 * n);
+    planes.f32(base.green, n).set(green);
+    base.blue = planes.alloc(4 * n);
+    planes.f32(base.blue, n).set(blue);
+  }
+
+  private releaseLevel(l: Level): void {
+    const { planes } = this.tessera;
+    for (const p of [l.image, l.mask, l.green, l.blue]) if (p) planes.release(p);
   }
 
   /** The level whose pixels are 2^level x 2^level blocks of the image's (made on first use). */
@@ -49,7 +80,13 @@ export class DisplayImage {
       const { planes, kernels } = this.tessera;
       const image = planes.alloc(4 * width * height), mask = below.mask ? planes.alloc(4 * width * height) : 0;
       checkStatus('binMean', kernels.binMean(below.image, below.mask, below.width, below.height, 2, image, mask));
-      this.levels.push({ width, height, image, mask });
+      const band = (p: number): number => {
+        if (!p) return 0;
+        const out = planes.alloc(4 * width * height);
+        checkStatus('binMean', kernels.binMean(p, 0, below.width, below.height, 2, out, 0));
+        return out;
+      };
+      this.levels.push({ width, height, image, mask, green: band(below.green), blue: band(below.blue) });
     }
     return this.levels[level]!;
   }
@@ -119,6 +156,28 @@ export class DisplayImage {
     return this.tile(level, x0, y0, width, height, 'image', (src, n, out) => checkStatus('lutToRgba', this.tessera.kernels.lutToRgba(src, n, stretch.lo, stretch.hi, lut, 0, out)));
   }
 
+  /** The region's pixels of `level` as a Lupton asinh colour composite (image red, colour bands green and blue). */
+  renderRgbTile(level: number, x0: number, y0: number, width: number, height: number, lupton: { stretch: number; q: number; minimum: number }): Tile {
+    const l = this.level(level);
+    if (!l.green || !l.blue) throw new RangeError('the image has no colour bands (setColourBands)');
+    const { planes, kernels } = this.tessera;
+    const xa = Math.max(0, x0), ya = Math.max(0, y0), xb = Math.min(l.width, x0 + width), yb = Math.min(l.height, y0 + height);
+    const w = Math.max(0, xb - xa), h = Math.max(0, yb - ya);
+    const rgba = new Uint8Array(4 * w * h);
+    if (w === 0 || h === 0) return { x0: xa, y0: ya, width: w, height: h, rgba };
+    planes.scope(() => {
+      const cut = (plane: number): number => {
+        const ptr = planes.alloc(4 * w * h), from = planes.f32(plane, l.width * l.height), to = planes.f32(ptr, w * h);
+        for (let y = 0; y < h; y++) to.set(from.subarray((ya + y) * l.width + xa, (ya + y) * l.width + xa + w), y * w);
+        return ptr;
+      };
+      const r = cut(l.image), g = cut(l.green), b = cut(l.blue), out = planes.alloc(4 * w * h);
+      checkStatus('luptonRgb', kernels.luptonRgb(r, g, b, w * h, lupton.minimum, lupton.minimum, lupton.minimum, lupton.stretch, lupton.q, out));
+      rgba.set(planes.u8(out, 4 * w * h));
+    });
+    return { x0: xa, y0: ya, width: w, height: h, rgba };
+  }
+
   /** The region's pixels of `level` with any of `bits` set, in `colour` (RGBA word); others transparent. */
   renderMaskTile(level: number, x0: number, y0: number, width: number, height: number, bits: number, colour: number): Tile {
     if (!this.levels[0]!.mask) throw new RangeError('the image has no mask plane');
@@ -147,17 +206,14 @@ export class DisplayImage {
   pixel(x: number, y: number): { value: number; variance?: number; mask?: number } | undefined {
     if (!(Number.isInteger(x) && Number.isInteger(y)) || x < 0 || y < 0 || x >= this.width || y >= this.height) return undefined;
     const i = y * this.width + x;
-    const value = this.tessera.planes.f32(this.levels[0]!.image, this.width * this.height)[i]!;
+    const value = this.tessera.planes.f32(this.levels[0]!.image, this.width * this.height)[i]!; // the plane shown
     return { value, ...(this.variance ? { variance: this.variance[i]! } : {}), ...(this.mask ? { mask: this.mask[i]! } : {}) };
   }
 
   /** Returns the wasm memory it holds. */
   dispose(): void {
     const { planes } = this.tessera;
-    for (const l of this.levels) {
-      planes.release(l.image);
-      if (l.mask) planes.release(l.mask);
-    }
+    for (const l of this.levels) this.releaseLevel(l);
     this.levels.length = 0;
     if (this.lutCache) planes.release(this.lutCache.ptr);
     this.lutCache = undefined;

@@ -10,7 +10,7 @@
  */
 import { Application, BufferImageSource, Container, Sprite, Texture } from 'pixi.js';
 import type { Remote } from 'comlink';
-import type { KernelWorkerApi, OpenedImage, StretchSettings, TileAnswer } from '../kernelWorker.js';
+import type { DisplaySettings, KernelWorkerApi, OpenedImage, TileAnswer } from '../kernelWorker.js';
 
 export const TILE = 512;
 
@@ -33,7 +33,7 @@ export class ImageView {
   readonly overlayLayer = new Container();
   private image: OpenedImage | undefined;
   private levels: { width: number; height: number }[] = [];
-  private stretch: StretchSettings | undefined;
+  private stretch: DisplaySettings | undefined;
   private masks: { name: string; bits: number; colour: string }[] = [];
   private view: View = { cx: 0, cy: 0, zoom: 1 };
   private readonly tiles = new Map<string, TileSprite>();
@@ -72,7 +72,7 @@ export class ImageView {
   }
 
   /** Shows `image` (levels from the worker) with `stretch`, centred and fitted unless `view` is given. */
-  async show(image: OpenedImage, stretch: StretchSettings, view?: View): Promise<void> {
+  async show(image: OpenedImage, stretch: DisplaySettings, view?: View): Promise<void> {
     this.clearTiles();
     this.image = image;
     this.levels = await this.worker.levels(image.id, TILE);
@@ -94,7 +94,7 @@ export class ImageView {
     this.changed();
   }
 
-  setStretch(stretch: StretchSettings): void {
+  setStretch(stretch: DisplaySettings): void {
     this.stretch = stretch;
     for (const [key, t] of this.tiles) if (key.startsWith('image/')) this.dropTile(key, t);
     this.changed();

@@ -6,6 +6,7 @@
  * to the defaults, so an old or hand-edited link still opens.
  */
 import { COLORMAPS, STRETCHES, type Colormap, type StretchKind } from '../../lib/display/stretch.js';
+import { BACKGROUND_VIEWS, type BackgroundView } from '../../lib/display/backgroundViews.js';
 
 export const LIMITS = ['zscale', 'minmax', '99.5', '99', '98', '95', '90'] as const;
 export type LimitsChoice = (typeof LIMITS)[number];
@@ -23,12 +24,18 @@ export interface ViewState {
   maskAlpha: number;
   /** The catalogue drawn over the image (a dataset type: src, deepCoadd_meas...), and its cut. */
   catalog?: string;
+  /** The background view (lib/display/backgroundViews.ts). */
+  background: BackgroundView;
+  /** A coadd shown as the i, r, g colour composite (Lupton asinh: stretch in nJy, Q). */
+  rgb: boolean;
+  luptonStretch: number;
+  luptonQ: number;
   minSnr: number;
   hideFlagged: boolean;
   primaryOnly: boolean;
 }
 
-export const DEFAULT_STATE: ViewState = { stretch: 'asinh', limits: 'zscale', colormap: 'grey', masks: [], maskAlpha: 0.5, minSnr: 5, hideFlagged: true, primaryOnly: true };
+export const DEFAULT_STATE: ViewState = { stretch: 'asinh', limits: 'zscale', colormap: 'grey', masks: [], maskAlpha: 0.5, background: 'image', rgb: false, luptonStretch: 60, luptonQ: 8, minSnr: 5, hideFlagged: true, primaryOnly: true };
 
 const pick = <T extends string>(value: string | null, allowed: readonly T[], fallback: T): T => (value !== null && (allowed as readonly string[]).includes(value) ? value as T : fallback);
 const number = (value: string | null): number | undefined => {
@@ -52,6 +59,10 @@ export function parseViewState(hash: string): ViewState {
     masks: (p.get('masks') ?? '').split(',').map((s) => s.trim()).filter((s) => /^[A-Za-z0-9_]+$/.test(s)),
     maskAlpha: alpha !== undefined && alpha >= 0 && alpha <= 1 ? alpha : DEFAULT_STATE.maskAlpha,
     ...(/^[A-Za-z0-9_]+$/.test(p.get('cat') ?? '') ? { catalog: p.get('cat')! } : {}),
+    background: pick(p.get('bg'), BACKGROUND_VIEWS, DEFAULT_STATE.background),
+    rgb: p.get('rgb') === '1',
+    luptonStretch: (number(p.get('lstretch')) ?? 0) > 0 ? number(p.get('lstretch'))! : DEFAULT_STATE.luptonStretch,
+    luptonQ: (number(p.get('q')) ?? 0) > 0 ? number(p.get('q'))! : DEFAULT_STATE.luptonQ,
     minSnr: number(p.get('snr')) ?? DEFAULT_STATE.minSnr,
     hideFlagged: p.get('clean') === null ? DEFAULT_STATE.hideFlagged : p.get('clean') === '1',
     primaryOnly: p.get('primary') === null ? DEFAULT_STATE.primaryOnly : p.get('primary') === '1',
@@ -70,6 +81,12 @@ export function formatViewState(state: ViewState): string {
   p.set('cmap', state.colormap);
   if (state.masks.length) p.set('masks', state.masks.join(','));
   p.set('alpha', String(state.maskAlpha));
+  if (state.background !== 'image') p.set('bg', state.background);
+  if (state.rgb) {
+    p.set('rgb', '1');
+    p.set('lstretch', String(state.luptonStretch));
+    p.set('q', String(state.luptonQ));
+  }
   if (state.catalog) {
     p.set('cat', state.catalog);
     p.set('snr', String(state.minSnr));
