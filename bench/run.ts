@@ -12,6 +12,7 @@ import { benchFitsRead } from './fitsRead.js';
 import { benchSimulator } from './simulator.js';
 import { benchProcessCcd } from './processCcd.js';
 import { benchCoadd } from './coadd.js';
+import { benchViewer } from './viewer.js';
 
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8);
 
@@ -81,7 +82,15 @@ async function main(): Promise<void> {
     if (c) console.log(`  at ${c.stars} stars: SWarp / Tessera 12-px flux ${c.medianFluxRatio.toFixed(5)} (median; robust scatter ${c.fluxRatioScatter.toExponential(1)}), centroids ${c.positionRmsMas.toFixed(2)} mas rms per axis apart`);
   }
 
-  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv, simulator: sim, processCcd: ccd, coadd };
+  const viewer = await benchViewer();
+  const q = (x: { p50: number; p95: number }): string => `p50 ${x.p50.toFixed(0).padStart(5)} ms, p95 ${x.p95.toFixed(0).padStart(5)} ms`;
+  console.log(`\nViewer in headless Chromium (software WebGL, 1280x800, DPR 1): ${viewer.size}x${viewer.size} float32 image, ${viewer.markers} markers`);
+  console.log(`  first paint after the bytes arrive          ${q(viewer.firstPaintMs)}   (target < 1000 ms)`);
+  console.log(`  restretch                                   ${q(viewer.restretchMs)}   (target < 50 ms)`);
+  console.log(`  frame interval panning at 1:1, no markers   ${q(viewer.panFrameMs.noMarkers)}`);
+  console.log(`  frame interval panning at 1:1, ${viewer.markers} markers ${q(viewer.panFrameMs.markers)}   (60 fps targets apply with a GPU only)`);
+
+  const results = { date: started.toISOString(), version: readPackageVersion(), node: process.version, cpu: os.cpus()[0]?.model, fitsRead: read, convolution: conv, simulator: sim, processCcd: ccd, coadd, viewer };
   const dir = path.join(packageRoot(), 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -180,6 +180,42 @@ const api = {
       ...(h.background ? { background: h.background } : {}), ...(h.mask ? { mask: h.mask } : {}), maskPlanes: h.maskPlanes,
     }));
   },
+  /**
+   * A catalogue file's rows for the overlay (a dropped FITS table): Tessera/LSST columns as they are;
+   * SExtractor's X_IMAGE, Y_IMAGE (1-based) as base_SdssCentroid_x/y (0-based), X2/Y2/XY_IMAGE as the
+   * moments, FLUX_AUTO and FLUXERR_AUTO as the flux and its error, FLAGS > 0 as a flag. Undefined when
+   * the file has no table with positions.
+   */
+  async readCatalog(name: string, bytes: Uint8Array): Promise<{ rows: number; columns: Record<string, (number | boolean | null)[]> } | undefined> {
+    const { readFitsBytes } = await import('../lib/fits/file.js');
+    const file = readFitsBytes(name, bytes);
+    for (const hdu of file.hdus) {
+      if (hdu.type !== 'BINTABLE') continue;
+      const table = file.readTable(hdu.index);
+      const col = (n: string): (number | boolean | null)[] | undefined => {
+        const c = table.columns.find((t) => t.name === n);
+        if (!c || (c.repeat ?? 1) !== 1) return undefined;
+        return Array.from(c.values as ArrayLike<unknown>, (v) => (typeof v === 'boolean' ? v : typeof v === 'bigint' ? Number(v) : Number.isFinite(v as number) ? v as number : null));
+      };
+      const columns: Record<string, (number | boolean | null)[]> = {};
+      if (col('base_SdssCentroid_x') && col('base_SdssCentroid_y')) {
+        for (const c of table.columns) { const v = col(c.name); if (v) columns[c.name] = v; }
+        return { rows: table.nrows, columns };
+      }
+      const x = col('X_IMAGE'), y = col('Y_IMAGE');
+      if (!x || !y) continue;
+      columns.base_SdssCentroid_x = x.map((v) => (v === null ? null : Number(v) - 1));
+      columns.base_SdssCentroid_y = y.map((v) => (v === null ? null : Number(v) - 1));
+      for (const [from, to] of [['X2_IMAGE', 'base_SdssShape_xx'], ['Y2_IMAGE', 'base_SdssShape_yy'], ['XY_IMAGE', 'base_SdssShape_xy'], ['FLUX_AUTO', 'base_PsfFlux_instFlux'], ['FLUXERR_AUTO', 'base_PsfFlux_instFluxErr'], ['NUMBER', 'id']] as const) {
+        const v = col(from);
+        if (v) columns[to] = v;
+      }
+      const flags = col('FLAGS');
+      if (flags) columns.base_PsfFlux_flag = flags.map((v) => Number(v) > 0);
+      return { rows: table.nrows, columns };
+    }
+    return undefined;
+  },
   /** The pixel under the cursor: positions, value, variance, mask bit names, RA/Dec (degrees). */
   readout(id: number, x: number, y: number): Readout | null {
     const h = held(id);

@@ -8,7 +8,7 @@
  * verdict (web/viewer/certifyPanel.ts), kept in IndexedDB and recorded in the repository when the
  * server allows it; keys n/p step through the list, c/r/w give the verdicts.
  */
-import { wrap } from 'comlink';
+import { transfer, wrap } from 'comlink';
 import type { DisplaySettings, KernelWorkerApi, OpenedImage, Readout } from './kernelWorker.js';
 import { ImageView, type View } from './viewer/imageView.js';
 import { formatViewState, LIMITS, parseViewState, type LimitsChoice, type ViewState } from './viewer/viewState.js';
@@ -198,7 +198,8 @@ async function openImage(input: ImageInput, title: string, restore?: ViewState, 
   viewer.dataset.state = 'loading';
   byId('title').textContent = `${title} (loading…)`;
   try {
-    const image = await worker.open(input);
+    // A dropped file's bytes move to the worker (transferred, not copied): the page needs them no more.
+    const image = await worker.open('bytes' in input ? transfer(input, [input.bytes.buffer]) : input);
     if (ticket !== opening) { void worker.close(image.id); return; }
     colourLoaded = false;
     if (colour) {
@@ -232,7 +233,12 @@ imageView.onViewChange = (v) => {
   viewer.dataset.state = 'drawing';
   saveState();
 };
-imageView.onIdle = () => { if (imageView.opened && viewer.dataset.state === 'drawing') viewer.dataset.state = 'ready'; };
+imageView.onIdle = () => {
+  if (imageView.opened && viewer.dataset.state === 'drawing') {
+    viewer.dataset.state = 'ready';
+    performance.mark('tessera:idle');
+  }
+};
 
 // ---- catalogue overlay -------------------------------------------------------------------------------
 /** The catalogues that go with an image dataset type. */
@@ -240,6 +246,8 @@ const CATALOGS: Record<string, string[]> = {
   calexp: ['src'], deepCoadd: ['deepCoadd_meas', 'deepCoadd_forced_src'], deepCoadd_calexp: ['deepCoadd_meas', 'deepCoadd_forced_src'],
 };
 let catalogLayer: CatalogLayer | undefined;
+/** The name of a catalogue file dropped on the page, drawn over a local image. */
+let localCatalog: string | undefined;
 let catalogFor: DatasetInfo | undefined;
 let catalogTicket = 0;
 const catalogType = byId<HTMLSelectElement>('catalog-type'), catalogSnr = byId<HTMLInputElement>('catalog-snr');
@@ -251,6 +259,7 @@ catalogPrimary.checked = state.primaryOnly;
 /** Offers the catalogues of the image shown (a repository dataset), and draws the chosen one. */
 async function showCatalogChoices(info: DatasetInfo | undefined): Promise<void> {
   catalogFor = info;
+  localCatalog = undefined;
   const choices = info ? CATALOGS[info.datasetType] ?? [] : [];
   byId('catalog-panel').hidden = choices.length === 0;
   if (state.catalog && !choices.includes(state.catalog)) delete state.catalog;
@@ -275,15 +284,18 @@ async function loadCatalog(): Promise<void> {
   if (!found) { count.textContent = `no ${type} for this image in ${catalogFor.run}`; return; }
   const table = await repositoryApi.catalog(found.id);
   if (ticket !== catalogTicket) return;
-  const columns: CatalogColumns = Object.fromEntries(table.columns.map((c) => [c.name, c.values]));
-  catalogLayer ??= new CatalogLayer(imageView.overlayLayer);
-  catalogLayer.set(columns, table.rows);
   count.dataset.dataset = found.id;
+  showCatalogColumns(Object.fromEntries(table.columns.map((c) => [c.name, c.values])), table.rows);
+}
+
+function showCatalogColumns(columns: CatalogColumns, rows: number): void {
+  catalogLayer ??= new CatalogLayer(imageView.overlayLayer);
+  catalogLayer.set(columns, rows);
   drawCatalog();
 }
 
 function drawCatalog(): void {
-  if (!catalogLayer || !catalogFor || !state.catalog) return;
+  if (!catalogLayer || (!state.catalog && !localCatalog)) return;
   state.minSnr = Number(catalogSnr.value) || 0;
   state.hideFlagged = catalogClean.checked;
   state.primaryOnly = catalogPrimary.checked;
@@ -294,7 +306,7 @@ function drawCatalog(): void {
 
 /** How many kept rows the view shows (recounted on every pan and zoom). */
 function countCatalog(): void {
-  if (!catalogLayer || !state.catalog || catalogLayer.total === 0) return;
+  if (!catalogLayer || (!state.catalog && !localCatalog) || catalogLayer.total === 0) return;
   const box = imageView.visibleWorld();
   const inView = catalogLayer.countIn(box.x0, box.x1, box.y0, box.y1);
   const count = byId('catalog-count');
@@ -449,10 +461,19 @@ const results = byId<HTMLElement>('results');
 
 async function openFiles(files: Iterable<File>): Promise<void> {
   let first = true;
+  const catalogs: { name: string; bytes: Uint8Array }[] = [];
   for (const file of files) {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
-      results.prepend(renderInspection(await worker.inspect(file.name, bytes)));
+      // Performance marks (Web Performance API) for `npm run bench`: bytes in the page, then each idle view.
+      performance.mark('tessera:bytes-in');
+      const inspection = await worker.inspect(file.name, bytes);
+      results.prepend(renderInspection(inspection));
+      // A file without a 2-D image is a catalogue to draw over the image.
+      if (!inspection.hdus.some((h) => h.type === 'IMAGE' && h.shape.length === 2 && h.shape.every((n) => n > 0))) {
+        catalogs.push({ name: file.name, bytes: bytes.slice() });
+        continue;
+      }
       if (first) {
         first = false;
         delete state.dataset;
@@ -462,10 +483,23 @@ async function openFiles(files: Iterable<File>): Promise<void> {
         byId('bg-controls').hidden = true;
         byId('rgb-controls').hidden = true;
         state.background = 'image';
-        await openImage({ name: file.name, bytes: bytes.slice() }, file.name);
+        await openImage({ name: file.name, bytes }, file.name);
       }
     } catch (err) {
       results.prepend(renderFileError(file.name, (err as Error).message));
+    }
+  }
+  for (const c of catalogs) {
+    try {
+      const table = await worker.readCatalog(c.name, c.bytes);
+      if (!table) throw new Error(`${c.name}: no table with positions (base_SdssCentroid_x/y or X_IMAGE/Y_IMAGE)`);
+      if (!imageView.opened) throw new Error(`${c.name}: open an image first, then drop its catalogue`);
+      localCatalog = c.name;
+      byId('catalog-panel').hidden = false;
+      fillSelect(catalogType, [[c.name, c.name]], c.name);
+      showCatalogColumns(table.columns, table.rows);
+    } catch (err) {
+      results.prepend(renderFileError(c.name, (err as Error).message));
     }
   }
 }

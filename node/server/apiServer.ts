@@ -37,7 +37,8 @@ import { openFits, readFitsBytes } from '../../lib/fits/index.js';
 import { parseRange } from './httpRange.js';
 
 export interface ServeOptions {
-  repo: Repository;
+  /** The repository behind /api; without one only the app is served (/api answers 404). */
+  repo?: Repository;
   /** The built web app's folder; requests outside /api are served from it. */
   webRoot: string;
   host?: string;
@@ -139,7 +140,7 @@ function jsonValue(v: unknown): unknown {
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const { repo } = options;
+  const repo = options.repo as Repository;
   const webRoot = path.resolve(options.webRoot);
 
   const datasetOf = async (id: string): Promise<DatasetRef> => {
@@ -320,7 +321,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         res.setHeader('Allow', url.pathname === '/api/verdicts' ? 'GET, HEAD, POST' : 'GET, HEAD');
         throw new HttpError(405, `${req.method} is not allowed on ${url.pathname} (only verdicts are written: POST /api/verdicts)`);
       }
-      if (url.pathname === '/api' || url.pathname.startsWith('/api/')) await api(url, req, res, head);
+      if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+        if (!options.repo) throw new HttpError(404, 'no repository is served here (the app alone)');
+        await api(url, req, res, head);
+      }
       else await staticFile(url, req, res, head);
     })().catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;

@@ -5,18 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
-import { serveStatic } from '../helpers/staticServer.js';
+import { startServer, type RunningServer } from '../../node/server/apiServer.js';
 import { realFile, repoRoot, testOutputDir } from '../helpers/paths.js';
 import { inspectFits } from '../../lib/inspect.js';
 import { fileSource } from '../../node/fits/fileSource.js';
 
 let browser: Browser;
-let server: Awaited<ReturnType<typeof serveStatic>>;
+let server: RunningServer;
 let page: Page;
 const out = testOutputDir('e2e-inspect');
 
 beforeAll(async () => {
-  server = await serveStatic(path.join(repoRoot, 'dist', 'web'));
+  server = await startServer({ webRoot: path.join(repoRoot, 'dist', 'web'), version: 'test' });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(server.url);
