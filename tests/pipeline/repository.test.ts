@@ -11,6 +11,7 @@ import { readFitsBytes } from '../../lib/fits/file.js';
 import { writeFits } from '../../lib/fits/writer.js';
 import { Repository } from '../../node/repository/repository.js';
 import { tessera } from '../helpers/cli.js';
+import { SCHEMA_VERSION } from '../../node/repository/sqliteSchema.js';
 
 const out = testOutputDir('repository');
 const sim = path.join(out, 'sim');
@@ -61,7 +62,7 @@ describe('tessera repo, ingest, query, remove-runs', () => {
   it('creates a repository with an SQLite registry, and refuses an existing one or another registry kind', () => {
     const r = tessera('repo', 'create', repo);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('schema version 3');
+    expect(r.stdout).toContain(`schema version ${SCHEMA_VERSION}`);
     expect(fs.existsSync(path.join(repo, 'registry.sqlite3'))).toBe(true);
     const db = new Database(path.join(repo, 'registry.sqlite3'), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -236,10 +237,10 @@ describe('tessera repo, ingest, query, remove-runs', () => {
     const newer = path.join(out, 'repo-newer');
     expect(tessera('repo', 'create', newer).status).toBe(0);
     const db = new Database(path.join(newer, 'registry.sqlite3'));
-    db.prepare("UPDATE registry_meta SET value = '4' WHERE key = 'schema_version'").run();
+    db.prepare('UPDATE registry_meta SET value = ? WHERE key = \'schema_version\'').run(String(SCHEMA_VERSION + 1));
     db.close();
     const r = tessera('query', newer);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`${newer}: registry schema version 4 is newer than this tessera supports (version 3)`);
+    expect(r.stderr).toContain(`${newer}: registry schema version ${SCHEMA_VERSION + 1} is newer than this tessera supports (version ${SCHEMA_VERSION})`);
   });
 });

@@ -36,7 +36,9 @@ export class ImageView {
   private stretch: DisplaySettings | undefined;
   private masks: { name: string; bits: number; colour: string }[] = [];
   private view: View = { cx: 0, cy: 0, zoom: 1 };
+  /** Tiles by key: image/<stretch version>/<level>/<tx>/<ty> and mask/<plane>/<colour>/<level>/<tx>/<ty>. */
   private readonly tiles = new Map<string, TileSprite>();
+  private stretchVersion = 0;
   private generation = 0;
   private queue: (() => Promise<void>)[] = [];
   private inFlight = 0;
@@ -94,9 +96,10 @@ export class ImageView {
     this.changed();
   }
 
+  /** New display settings: the image's tiles are drawn again; the old ones stay on screen until the new cover them. */
   setStretch(stretch: DisplaySettings): void {
     this.stretch = stretch;
-    for (const [key, t] of this.tiles) if (key.startsWith('image/')) this.dropTile(key, t);
+    this.stretchVersion++;
     this.changed();
   }
 
@@ -172,7 +175,7 @@ export class ImageView {
     const jobs: { key: string; make: () => Promise<TileAnswer | null>; layer: Container; alpha?: number }[] = [];
     for (let ty = Math.max(0, Math.floor(y0 / TILE)); ty <= Math.min(Math.ceil(size.height / TILE) - 1, Math.floor(y1 / TILE)); ty++) {
       for (let tx = Math.max(0, Math.floor(x0 / TILE)); tx <= Math.min(Math.ceil(size.width / TILE) - 1, Math.floor(x1 / TILE)); tx++) {
-        const imageKey = `image/${level}/${tx}/${ty}`;
+        const imageKey = `image/${this.stretchVersion}/${level}/${tx}/${ty}`;
         wanted.add(imageKey);
         if (!this.tiles.has(imageKey)) jobs.push({ key: imageKey, layer: this.imageLayer, make: () => this.worker.tile(img.id, generation, level, tx * TILE, ty * TILE, TILE, stretch) });
         for (const m of this.masks) {
@@ -182,26 +185,23 @@ export class ImageView {
         }
       }
     }
-    // Tiles of other levels stay until this level's cover them; then they go.
-    for (const [key, t] of this.tiles) {
-      const parts = key.split('/');
-      const tileLevel = Number(key.startsWith('image/') ? parts[1] : parts[3]);
-      if (tileLevel === level && !wanted.has(key)) this.dropTile(key, t);
-    }
+    // Tiles of other levels or an older stretch stay until this view's cover them (pruneStale); current ones out of view go.
+    for (const [key, t] of this.tiles) if (!this.stale(key) && !wanted.has(key)) this.dropTile(key, t);
     for (const job of jobs) {
       this.queue.push(async () => {
         const answer = await job.make();
-        if (!answer || generation !== this.generation && !this.stillWanted(job.key)) return;
+        if (!answer || (generation !== this.generation && this.stale(job.key))) return;
         this.addTile(job.key, answer, scale, job.layer);
       });
     }
     this.pump();
   }
 
-  private stillWanted(key: string): boolean {
-    const level = this.levelFor(this.view.zoom);
+  /** Whether a tile belongs to another level than the view's, or to an older stretch. */
+  private stale(key: string): boolean {
     const parts = key.split('/');
-    return Number(key.startsWith('image/') ? parts[1] : parts[3]) === level;
+    if (Number(parts[parts.length - 3]) !== this.levelFor(this.view.zoom)) return true;
+    return parts[0] === 'image' && Number(parts[1]) !== this.stretchVersion;
   }
 
   private pump(): void {
@@ -211,19 +211,15 @@ export class ImageView {
       void job().catch((err: unknown) => console.error('tile', err)).finally(() => {
         this.inFlight--;
         if (this.queue.length) this.pump();
-        else if (this.inFlight === 0) { this.pruneLevels(); this.onIdle?.(); }
+        else if (this.inFlight === 0) { this.pruneStale(); this.onIdle?.(); }
       });
     }
-    if (this.inFlight === 0 && this.queue.length === 0) { this.pruneLevels(); this.onIdle?.(); }
+    if (this.inFlight === 0 && this.queue.length === 0) { this.pruneStale(); this.onIdle?.(); }
   }
 
-  /** Once the current level is drawn, tiles of other levels go. */
-  private pruneLevels(): void {
-    const level = this.levelFor(this.view.zoom);
-    for (const [key, t] of this.tiles) {
-      const parts = key.split('/');
-      if (Number(key.startsWith('image/') ? parts[1] : parts[3]) !== level) this.dropTile(key, t);
-    }
+  /** Once the view's tiles are drawn, those of other levels and older stretches go. */
+  private pruneStale(): void {
+    for (const [key, t] of this.tiles) if (this.stale(key)) this.dropTile(key, t);
   }
 
   private addTile(key: string, answer: TileAnswer, scale: number, layer: Container): void {
@@ -239,7 +235,7 @@ export class ImageView {
     sprite.scale.set(scale, scale);
     if (layer === this.imageLayer) this.imageLayer.addChildAt(sprite, 0);
     else layer.addChild(sprite);
-    // Finer tiles draw over coarser ones left from the previous level.
+    // Finer tiles draw over coarser ones left from the previous level; a newer stretch over an older one (added later).
     sprite.zIndex = -scale;
     layer.sortableChildren = true;
     this.tiles.set(key, { sprite, key });
