@@ -1,7 +1,8 @@
 /**
  * An image held in wasm memory for display (issue 7): its planes (image, and mask and variance when it is
  * an Exposure), display limits (zscale, min/max, percentiles), and RGBA tiles of any level of its
- * level-of-detail pyramid (level L: 2^L x 2^L block means, masks OR-ed) through a stretch's lookup table
+ * level-of-detail pyramid (level L: the means of the finite pixels of 2^L x 2^L blocks, masks OR-ed,
+ * each level made from the full-resolution planes when first drawn) through a stretch's lookup table
  * (lib/display/stretch.ts), a mask plane's colour, or with two more bands a Lupton asinh colour
  * composite (lib/display/colorComposite.ts's). Every pixel loop runs in the wasm
  * (assembly/display.ts); this class only moves planes and tiles in and out. Defaults: zscale as
@@ -22,7 +23,8 @@ interface Level { width: number; height: number; image: number; mask: number; gr
 export interface Tile { x0: number; y0: number; width: number; height: number; rgba: Uint8Array }
 
 export class DisplayImage {
-  private readonly levels: Level[] = [];
+  /** Level 0 and the coarser levels made so far (each straight from level 0), by level. */
+  private readonly levels: (Level | undefined)[] = [];
   private lutCache: { key: string; ptr: number } | undefined;
 
   /** Copies the planes into wasm memory (mask and variance optional, same size as the image). */
@@ -45,7 +47,7 @@ export class DisplayImage {
   /** Replaces the image plane's values (e.g. by a background view); the pyramid and a histeq table are rebuilt on use. */
   replaceImage(image: Float32Array): void {
     if (image.length !== this.width * this.height) throw new RangeError(`replacement image has ${image.length} pixels; ${this.width} x ${this.height} expected`);
-    for (const l of this.levels.splice(1)) this.releaseLevel(l);
+    for (const l of this.levels.splice(1)) if (l) this.releaseLevel(l);
     this.tessera.planes.f32(this.levels[0]!.image, image.length).set(image);
     if (this.lutCache) this.tessera.planes.release(this.lutCache.ptr);
     this.lutCache = undefined;
@@ -57,7 +59,7 @@ export class DisplayImage {
     if (green.length !== n || blue.length !== n) throw new RangeError(`colour bands of ${green.length} and ${blue.length} pixels; the image has ${n}`);
     const { planes } = this.tessera;
     // Coarser levels are rebuilt with the new bands.
-    for (const l of this.levels.splice(1)) this.releaseLevel(l);
+    for (const l of this.levels.splice(1)) if (l) this.releaseLevel(l);
     const base = this.levels[0]!;
     for (const p of [base.green, base.blue]) if (p) planes.release(p);
     base.green = planes.alloc(4 * n);
@@ -74,21 +76,21 @@ export class DisplayImage {
   /** The level whose pixels are 2^level x 2^level blocks of the image's (made on first use). */
   private level(level: number): Level {
     if (!(Number.isInteger(level) && level >= 0 && level <= 16)) throw new RangeError(`level ${level} must be an integer from 0 to 16`);
-    while (this.levels.length <= level) {
-      const below = this.levels[this.levels.length - 1]!;
-      const width = Math.ceil(below.width / 2), height = Math.ceil(below.height / 2);
-      const { planes, kernels } = this.tessera;
-      const image = planes.alloc(4 * width * height), mask = below.mask ? planes.alloc(4 * width * height) : 0;
-      checkStatus('binMean', kernels.binMean(below.image, below.mask, below.width, below.height, 2, image, mask));
-      const band = (p: number): number => {
-        if (!p) return 0;
-        const out = planes.alloc(4 * width * height);
-        checkStatus('binMean', kernels.binMean(p, 0, below.width, below.height, 2, out, 0));
-        return out;
-      };
-      this.levels.push({ width, height, image, mask, green: band(below.green), blue: band(below.blue) });
-    }
-    return this.levels[level]!;
+    const made = this.levels[level];
+    if (made) return made;
+    // Straight from level 0: the mean of each 2^level block's finite pixels (one pass, whatever the level).
+    const base = this.levels[0]!, factor = 2 ** level;
+    const { width, height } = this.levelSize(level);
+    const { planes, kernels } = this.tessera;
+    const bin = (p: number, mask: number, outMask: number): number => {
+      const out = planes.alloc(4 * width * height);
+      checkStatus('binMean', kernels.binMean(p, mask, base.width, base.height, factor, out, outMask));
+      return out;
+    };
+    const mask = base.mask ? planes.alloc(4 * width * height) : 0;
+    const l: Level = { width, height, image: bin(base.image, base.mask, mask), mask, green: base.green ? bin(base.green, 0, 0) : 0, blue: base.blue ? bin(base.blue, 0, 0) : 0 };
+    this.levels[level] = l;
+    return l;
   }
 
   /** Levels needed for the whole image to fit in `size` pixels. */
@@ -97,9 +99,10 @@ export class DisplayImage {
   }
 
   levelSize(level: number): { width: number; height: number } {
-    const l = this.level(level);
-    return { width: l.width, height: l.height };
+    const factor = 2 ** level;
+    return { width: Math.ceil(this.width / factor), height: Math.ceil(this.height / factor) };
   }
+
 
   /** Display limits [lo, hi] of the full-resolution pixels (finite ones only; NaN when none). */
   limits(method: LimitsMethod): [number, number] {
@@ -213,7 +216,7 @@ export class DisplayImage {
   /** Returns the wasm memory it holds. */
   dispose(): void {
     const { planes } = this.tessera;
-    for (const l of this.levels) this.releaseLevel(l);
+    for (const l of this.levels) if (l) this.releaseLevel(l);
     this.levels.length = 0;
     if (this.lutCache) planes.release(this.lutCache.ptr);
     this.lutCache = undefined;

@@ -2,29 +2,36 @@
  * A source catalogue drawn over the image (issue 7): each row an ellipse from its adaptive second
  * moments (base_SdssShape_xx/yy/xy, drawn at 2 sigma: semi-axes twice the square roots of the moment
  * matrix's eigenvalues; a 4-px circle where the moments failed) at its centroid (base_SdssCentroid_x/y,
- * the image's 0-based pixels; pixel centres sit at +0.5 in the view's world), as one pixi Graphics of
- * 1-screen-pixel lines (pixelLine), so tens of thousands of markers pan and zoom with the image without
- * being rebuilt. Rows are kept by a cut: PSF S/N (base_PsfFlux flux over its error) at least `minSnr`,
+ * the image's 0-based pixels; pixel centres sit at +0.5 in the view's world), as pixi Graphics of
+ * 1-screen-pixel lines (pixelLine), one per 512 x 512-pixel cell of the image, each culled when off
+ * screen (pixi's CullerPlugin, registered by the view), so tens of thousands of markers pan and zoom
+ * with the image without being rebuilt and only the cells in view are drawn. Rows are kept by a cut: PSF S/N (base_PsfFlux flux over its error) at least `minSnr`,
  * optionally none of the flags (edge, interpolated or saturated centre, PSF flux failed), optionally
  * primary only (detect_isPrimary, coadd catalogues). A click picks the nearest kept row.
  */
-import { Graphics, type Container } from 'pixi.js';
+import { Container, Graphics } from 'pixi.js';
 
 export interface CatalogColumns { [name: string]: (number | boolean | string | null)[] }
 export interface CatalogCut { minSnr: number; hideFlagged: boolean; primaryOnly: boolean }
 
 export const FLAG_COLUMNS = ['base_PixelFlags_flag_edge', 'base_PixelFlags_flag_interpolatedCenter', 'base_PixelFlags_flag_saturatedCenter', 'base_PsfFlux_flag'];
 const SEGMENTS = 20;
+/** Side of the cells markers are grouped in for culling (image pixels). */
+const CELL = 512;
 
 export class CatalogLayer {
-  private readonly graphics = new Graphics();
+  private readonly cells = new Container();
   private columns: CatalogColumns = {};
   private rows = 0;
   /** Indices of the rows the cut keeps. */
   kept: number[] = [];
 
   constructor(parent: Container) {
-    parent.addChild(this.graphics);
+    parent.addChild(this.cells);
+  }
+
+  private clearCells(): void {
+    for (const child of this.cells.removeChildren()) child.destroy();
   }
 
   get total(): number {
@@ -48,7 +55,7 @@ export class CatalogLayer {
     this.columns = {};
     this.rows = 0;
     this.kept = [];
-    this.graphics.clear();
+    this.clearCells();
   }
 
   /** Centroid (0-based image pixels) of row k. */
@@ -75,12 +82,20 @@ export class CatalogLayer {
       if (cut.primaryOnly && primary && primary[k] !== true) continue;
       this.kept.push(k);
     }
-    const g = this.graphics;
-    g.clear();
+    this.clearCells();
+    const byCell = new Map<string, Graphics>();
     const xx = this.columns.base_SdssShape_xx, yy = this.columns.base_SdssShape_yy, xy = this.columns.base_SdssShape_xy;
     for (const k of this.kept) {
       const [x, y] = this.position(k);
       const cx = x + 0.5, cy = y + 0.5;
+      const cell = `${Math.floor(cx / CELL)},${Math.floor(cy / CELL)}`;
+      let g = byCell.get(cell);
+      if (!g) {
+        g = new Graphics();
+        g.cullable = true;
+        byCell.set(cell, g);
+        this.cells.addChild(g);
+      }
       let a = 4, b = 4, theta = 0;
       const mxx = Number(xx?.[k]), myy = Number(yy?.[k]), mxy = Number(xy?.[k]);
       if (Number.isFinite(mxx) && Number.isFinite(myy) && Number.isFinite(mxy) && mxx > 0 && myy > 0) {
@@ -98,7 +113,7 @@ export class CatalogLayer {
         else g.lineTo(px, py);
       }
     }
-    g.stroke({ color: colour, width: 1, pixelLine: true });
+    for (const g of byCell.values()) g.stroke({ color: colour, width: 1, pixelLine: true });
   }
 
   /** Kept rows whose centroid lies in the world box [x0, x1) x [y0, y1) (image pixels). */

@@ -8,11 +8,14 @@
  * tells the worker to drop older ones (generation numbers), so panning on never waits for stale tiles.
  * World coordinates are the image's 0-based pixels: pixel (i, j) covers [i, i + 1) x [j, j + 1).
  */
-import { Application, BufferImageSource, Container, Sprite, Texture } from 'pixi.js';
+import { Application, BufferImageSource, Container, CullerPlugin, Sprite, Texture, extensions } from 'pixi.js';
 import type { Remote } from 'comlink';
 import type { DisplaySettings, KernelWorkerApi, OpenedImage, TileAnswer } from '../kernelWorker.js';
 
 export const TILE = 512;
+
+// Objects marked cullable (the catalogue's marker cells) are skipped when off screen.
+extensions.add(CullerPlugin);
 
 export interface View { cx: number; cy: number; zoom: number }
 
