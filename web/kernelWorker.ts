@@ -4,7 +4,8 @@
  * is never lost while they load. Besides inspecting files, it holds the images the viewer shows
  * (lib/display: planes and pyramid in wasm memory) and makes every pixel the viewer draws: limits,
  * stretched tiles, mask tiles, the readout. Tile requests carry the view's generation; one older than
- * the latest `cancelBefore` is dropped unanswered (null), so panning on never waits for stale tiles.
+ * the latest `cancelBefore` for that image is dropped unanswered (null), so panning on never waits for
+ * stale tiles.
  */
 import { expose, transfer } from 'comlink';
 import type { Inspection } from '../lib/inspect.js';
@@ -34,7 +35,8 @@ interface Held {
 }
 const images = new Map<number, Held>();
 let nextId = 1;
-let liveGeneration = 0;
+/** Per open image: requests of views older than this are dropped (each view numbers its own). */
+const liveGeneration = new Map<number, number>();
 
 export interface OpenedImage {
   id: number;
@@ -114,6 +116,7 @@ const api = {
   close(id: number): void {
     images.get(id)?.display.dispose();
     images.delete(id);
+    liveGeneration.delete(id);
   },
   limits(id: number, method: LimitsMethod): [number, number] {
     return held(id).display.limits(method);
@@ -123,12 +126,12 @@ const api = {
     const d = held(id).display;
     return Array.from({ length: d.levelsToFit(size) + 1 }, (_, level) => d.levelSize(level));
   },
-  /** Requests of views older than `generation` are dropped from now on. */
-  cancelBefore(generation: number): void {
-    liveGeneration = Math.max(liveGeneration, generation);
+  /** Requests for image `id` from views older than `generation` are dropped from now on. */
+  cancelBefore(id: number, generation: number): void {
+    liveGeneration.set(id, Math.max(liveGeneration.get(id) ?? 0, generation));
   },
   tile(id: number, generation: number, level: number, x0: number, y0: number, size: number, settings: DisplaySettings): TileAnswer | null {
-    if (generation < liveGeneration) return null;
+    if (generation < (liveGeneration.get(id) ?? 0)) return null;
     const d = held(id).display;
     const t = settings.kind === 'lupton' ? d.renderRgbTile(level, x0, y0, size, size, settings) : d.renderTile(level, x0, y0, size, size, settings);
     return transfer(t, [t.rgba.buffer]);
@@ -149,7 +152,7 @@ const api = {
     h.display.setColourBands(g.image, b.image);
   },
   maskTile(id: number, generation: number, level: number, x0: number, y0: number, size: number, bits: number, colour: number): TileAnswer | null {
-    if (generation < liveGeneration) return null;
+    if (generation < (liveGeneration.get(id) ?? 0)) return null;
     const t = held(id).display.renderMaskTile(level, x0, y0, size, size, bits, colour);
     return transfer(t, [t.rgba.buffer]);
   },
@@ -215,6 +218,14 @@ const api = {
       return { rows: table.nrows, columns };
     }
     return undefined;
+  },
+  /** Sky (degrees) of image coordinates (0-based pixels); null without a WCS. */
+  pixelToSky(id: number, x: number, y: number): [number, number] | null {
+    return held(id).wcs?.pixelToSky(x, y) ?? null;
+  },
+  /** Image coordinates (0-based pixels) of a sky position; null without a WCS. */
+  skyToPixel(id: number, ra: number, dec: number): [number, number] | null {
+    return held(id).wcs?.skyToPixel(ra, dec) ?? null;
   },
   /** The pixel under the cursor: positions, value, variance, mask bit names, RA/Dec (degrees). */
   readout(id: number, x: number, y: number): Readout | null {

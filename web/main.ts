@@ -26,6 +26,11 @@ const worker = wrap<KernelWorkerApi>(new Worker(new URL('./kernelWorker.ts', imp
 const viewer = byId<HTMLElement>('viewer');
 const readoutBox = byId<HTMLElement>('readout');
 const imageView = new ImageView(worker, byId('canvas-host'));
+/** The image to blink against, drawn in step with the first (web/viewer: aligned by the two WCSs). */
+const compareView = new ImageView(worker, byId('compare-host'));
+let showingCompare = false;
+/** The view the reviewer sees and moves. */
+const activeView = (): ImageView => (showingCompare ? compareView : imageView);
 let state: ViewState = parseViewState(location.hash);
 let limits: [number, number] = [0, 1];
 let opening = 0;
@@ -172,7 +177,7 @@ function formatReadout(r: Readout): string {
 }
 
 async function updateReadout(): Promise<void> {
-  const image = imageView.opened;
+  const image = activeView().opened;
   if (readoutBusy || !readoutPending || !image) return;
   readoutBusy = true;
   const [x, y] = readoutPending;
@@ -230,6 +235,7 @@ async function openImage(input: ImageInput, title: string, restore?: ViewState, 
 imageView.onViewChange = (v) => {
   state.x = v.cx; state.y = v.cy; state.zoom = v.zoom;
   countCatalog();
+  if (!showingCompare) void follow(imageView, compareView);
   viewer.dataset.state = 'drawing';
   saveState();
 };
@@ -337,6 +343,62 @@ imageView.onClick = (wx, wy) => {
   if (k !== undefined) showRow(k);
 };
 
+// ---- compare and blink ------------------------------------------------------------------------------
+let syncing = false;
+
+/** `to`'s view showing the sky `from` shows: the same centre, the same scale on the sky (rotation not followed). */
+async function mapView(from: ImageView, to: ImageView): Promise<View | undefined> {
+  const a = from.opened, b = to.opened;
+  if (!a || !b) return undefined;
+  const v = from.currentView;
+  const centre = await worker.pixelToSky(a.id, v.cx - 0.5, v.cy - 0.5), side = await worker.pixelToSky(a.id, v.cx - 0.5 + 100 / v.zoom, v.cy - 0.5);
+  if (!centre || !side) return undefined;
+  const pc = await worker.skyToPixel(b.id, ...centre), ps = await worker.skyToPixel(b.id, ...side);
+  if (!pc || !ps) return undefined;
+  return { cx: pc[0] + 0.5, cy: pc[1] + 0.5, zoom: 100 / Math.hypot(ps[0] - pc[0], ps[1] - pc[1]) };
+}
+
+async function follow(from: ImageView, to: ImageView): Promise<void> {
+  if (syncing || !to.opened) return;
+  const v = await mapView(from, to);
+  if (!v) return;
+  syncing = true;
+  try { to.setView(v); } finally { syncing = false; }
+}
+
+async function openCompare(id: string): Promise<void> {
+  const info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
+  const image = await worker.open({ url: repositoryApi.fileUrl(id) });
+  const [lo, hi] = await worker.limits(image.id, limitsMethod(state.limits));
+  await compareView.show(image, { kind: state.stretch, colormap: state.colormap, lo, hi });
+  await follow(imageView, compareView);
+  state.compare = id;
+  byId('compare-controls').hidden = false;
+  byId('compare-name').textContent = `${info.datasetType} ${formatDataId(info.dataId)}`;
+  byId('compare-host').dataset.image = id;
+  saveState();
+}
+
+function swap(): void {
+  if (!compareView.opened) return;
+  showingCompare = !showingCompare;
+  byId('compare-host').classList.toggle('behind', !showingCompare);
+  byId('canvas-host').classList.toggle('behind', showingCompare);
+  viewer.dataset.showing = showingCompare ? 'compare' : 'image';
+}
+
+let blinkTimer: ReturnType<typeof setInterval> | undefined;
+byId('swap').addEventListener('click', swap);
+byId<HTMLInputElement>('blink').addEventListener('change', (e) => {
+  if (blinkTimer) clearInterval(blinkTimer);
+  blinkTimer = (e.target as HTMLInputElement).checked ? setInterval(swap, 700) : undefined;
+});
+compareView.onViewChange = () => {
+  byId('compare-host').dataset.state = 'drawing';
+  if (showingCompare) void follow(compareView, imageView);
+};
+compareView.onIdle = () => { byId('compare-host').dataset.state = 'ready'; };
+
 // ---- the repository browser -----------------------------------------------------------------------
 let listed: DatasetInfo[] = [];
 let verdictStore: VerdictStore | undefined, certifyPanel: CertifyPanel | undefined;
@@ -416,8 +478,9 @@ function showList(): void {
     const li = element('li', formatDataId(d.dataId));
     li.dataset.id = d.id;
     li.tabIndex = 0;
+    li.title = 'click: show; shift-click: compare (blink) with the image shown';
     if (d.id === state.dataset) li.classList.add('current');
-    li.addEventListener('click', () => void openDataset(d.id));
+    li.addEventListener('click', (e) => void (e.shiftKey ? openCompare(d.id) : openDataset(d.id)));
     return li;
   }));
   void showVerdicts();
@@ -454,6 +517,7 @@ async function startBrowser(): Promise<void> {
   await listDatasets();
   if (state.dataset) await openDataset(state.dataset, state);
   else if (newest) await openDataset(calexps.filter((d) => d.run === run)[0]!.id);
+  if (state.compare) await openCompare(state.compare);
 }
 
 // ---- local files ------------------------------------------------------------------------------------
@@ -526,6 +590,7 @@ document.addEventListener('keydown', (e) => {
   else if (e.key === '1') byId('one').click();
   else if (e.key === '+' || e.key === '=') zoomBy(2);
   else if (e.key === '-') zoomBy(0.5);
+  else if (e.key === 'b') swap();
   else if (e.key === 'n') step(1);
   else if (e.key === 'p') step(-1);
   else if (certifyPanel && state.dataset && (e.key === 'c' || e.key === 'r' || e.key === 'w')) {
@@ -541,11 +606,14 @@ worker.kernelInfo().then(
 );
 
 await imageView.init();
-imageView.app.canvas.addEventListener('pointermove', (e) => {
-  if (!imageView.opened) return;
-  readoutPending = imageView.pixelAt(e.offsetX, e.offsetY);
-  void updateReadout();
-});
+await compareView.init();
+for (const view of [imageView, compareView]) {
+  view.app.canvas.addEventListener('pointermove', (e) => {
+    if (!view.opened) return;
+    readoutPending = view.pixelAt(e.offsetX, e.offsetY);
+    void updateReadout();
+  });
+}
 if (state.url) await openImage({ url: state.url }, state.url, state);
 else if (await repositoryApi.available()) await startBrowser();
 

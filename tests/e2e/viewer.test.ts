@@ -8,7 +8,9 @@
 // 1 mas; the src catalogue's markers in view are astropy's count of the rows under the same cut (S/N,
 // flags) and a click shows the row; a coadd patch's i, r, g composite is astropy's make_lupton_rgb within 1
 // level; the background views show the model, the image plus the model (their sum) and a smoothed
-// residual equal to numpy's normalised Gaussian smoothing of the unmasked pixels; a reload restores the view from the URL, pixel for pixel; a FITS file
+// residual equal to numpy's normalised Gaussian smoothing of the unmasked pixels; blinking a calexp
+// against the coadd it fed keeps the same sky at the canvas centre (0.3"), before and after a pan on the
+// coadd; a reload restores the view from the URL, pixel for pixel; a FITS file
 // chosen from disk renders.
 // Certification, against a writable copy of the registry (tests/helpers/repositoryCopy.ts) served with
 // verdicts on: a verdict given with the keyboard is recorded, survives a reload and is what
@@ -352,6 +354,64 @@ print(json.dumps(out))
     });
     expect(want.filter((w) => w !== null).length).toBeGreaterThanOrEqual(2);
     expect(values.background!.every((v) => Math.abs(v) > 0)).toBe(true);
+  });
+
+  it('blinks a calexp against the coadd it fed, aligned by WCS, pan and zoom locked', async () => {
+    const cx = Math.round(calexp.width / 2), cy = Math.round(calexp.height / 2);
+    const [ra, dec] = runPythonJson<[number, number]>(`
+import json, sys
+from astropy.io import fits
+from astropy.wcs import WCS
+print(json.dumps([float(v) for v in WCS(fits.getheader(sys.argv[1], 'IMAGE')).all_pix2world(float(sys.argv[2]), float(sys.argv[3]), 0)]))
+`, [calexp.file, String(cx - 0.5), String(cy - 0.5)]);
+    const coadds = (await repo.queryDatasets({ datasetTypes: ['deepCoadd'], collections: [processed.run] })).filter((r) => r.run === processed.run);
+    const inside = runPythonJson<number>(`
+import json, sys
+from astropy.io import fits
+from astropy.wcs import WCS
+ra, dec = float(sys.argv[1]), float(sys.argv[2])
+best, margin = -1, 50.0
+for k, f in enumerate(sys.argv[3:]):
+    h = fits.getheader(f, 'IMAGE'); x, y = WCS(h).all_world2pix(ra, dec, 0)
+    m = min(x, y, h['NAXIS1'] - 1 - x, h['NAXIS2'] - 1 - y)
+    if m > margin: best, margin = k, m
+print(best)
+`, [String(ra), String(dec), ...coadds.map((r) => repo.getPath(r))]);
+    expect(inside).toBeGreaterThanOrEqual(0);
+    const coadd = coadds[inside]!;
+    await openAt(`#dataset=${calexp.id}&x=${cx}&y=${cy}&zoom=1&compare=${coadd.id}`);
+    await page.waitForSelector('#compare-host[data-state="ready"]', { state: 'attached' });
+    const centreSky = async (): Promise<[number, number]> => {
+      const box = (await page.locator('#stage').boundingBox())!;
+      await page.mouse.move(box.x + 3, box.y + 3);
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.waitForFunction(() => (document.querySelector<HTMLElement>('#readout')!.dataset.ra ?? '') !== '');
+      await page.waitForTimeout(200);
+      const d = await page.evaluate(() => ({ ...document.querySelector<HTMLElement>('#readout')!.dataset }));
+      return [Number(d.ra), Number(d.dec)];
+    };
+    const apart = (a: [number, number], b: [number, number]): number => Math.hypot((a[0] - b[0]) * Math.cos((a[1] * Math.PI) / 180), a[1] - b[1]) * 3600;
+    const onCalexp = await centreSky();
+    expect(apart(onCalexp, [ra, dec])).toBeLessThan(0.3);
+    await page.keyboard.press('b');
+    expect(await page.getAttribute('#viewer', 'data-showing')).toBe('compare');
+    const onCoadd = await centreSky();
+    console.log(`blink: the canvas centre on the calexp and on the coadd ${apart(onCalexp, onCoadd).toFixed(3)}" apart`);
+    expect(apart(onCalexp, onCoadd)).toBeLessThan(0.3);
+    await page.screenshot({ path: path.join(out, 'blink-coadd.png') });
+    // Pan on the coadd; the calexp follows.
+    const box = (await page.locator('#stage').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 - 120, box.y + box.height / 2 - 60, { steps: 6 });
+    await page.mouse.up();
+    await page.waitForSelector('#compare-host[data-state="ready"]', { state: 'attached' });
+    const movedCoadd = await centreSky();
+    await page.keyboard.press('b');
+    await page.waitForSelector('#viewer[data-state="ready"]');
+    const movedCalexp = await centreSky();
+    expect(apart(movedCoadd, onCoadd)).toBeGreaterThan(10);
+    expect(apart(movedCoadd, movedCalexp)).toBeLessThan(0.3);
   });
 
   it('restores the view from the URL on reload, pixel for pixel', async () => {

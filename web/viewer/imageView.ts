@@ -152,8 +152,9 @@ export class ImageView {
     const [ox, oy] = this.origin();
     this.world.position.set(ox, oy);
     this.world.scale.set(this.view.zoom, -this.view.zoom);
-    this.request();
+    // The change is announced before the tiles are asked for: when none are missing, the view is idle at once.
     this.onViewChange?.(this.currentView);
+    this.request();
   }
 
   private levelFor(zoom: number): number {
@@ -165,7 +166,7 @@ export class ImageView {
     const img = this.image!, stretch = this.stretch!;
     this.generation++;
     const generation = this.generation;
-    void this.worker.cancelBefore(generation);
+    void this.worker.cancelBefore(img.id, generation);
     this.queue = [];
     const level = this.levelFor(this.view.zoom), scale = 2 ** level;
     const size = this.levels[level]!;

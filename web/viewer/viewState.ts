@@ -24,6 +24,8 @@ export interface ViewState {
   maskAlpha: number;
   /** The catalogue drawn over the image (a dataset type: src, deepCoadd_meas...), and its cut. */
   catalog?: string;
+  /** A second dataset shown in step with the first (aligned by WCS), to blink against. */
+  compare?: string;
   /** The background view (lib/display/backgroundViews.ts). */
   background: BackgroundView;
   /** A coadd shown as the i, r, g colour composite (Lupton asinh: stretch in nJy, Q). */
@@ -59,6 +61,7 @@ export function parseViewState(hash: string): ViewState {
     masks: (p.get('masks') ?? '').split(',').map((s) => s.trim()).filter((s) => /^[A-Za-z0-9_]+$/.test(s)),
     maskAlpha: alpha !== undefined && alpha >= 0 && alpha <= 1 ? alpha : DEFAULT_STATE.maskAlpha,
     ...(/^[A-Za-z0-9_]+$/.test(p.get('cat') ?? '') ? { catalog: p.get('cat')! } : {}),
+    ...(/^[0-9a-f-]{36}$/i.test(p.get('compare') ?? '') ? { compare: p.get('compare')! } : {}),
     background: pick(p.get('bg'), BACKGROUND_VIEWS, DEFAULT_STATE.background),
     rgb: p.get('rgb') === '1',
     luptonStretch: (number(p.get('lstretch')) ?? 0) > 0 ? number(p.get('lstretch'))! : DEFAULT_STATE.luptonStretch,
@@ -82,6 +85,7 @@ export function formatViewState(state: ViewState): string {
   if (state.masks.length) p.set('masks', state.masks.join(','));
   p.set('alpha', String(state.maskAlpha));
   if (state.background !== 'image') p.set('bg', state.background);
+  if (state.compare) p.set('compare', state.compare);
   if (state.rgb) {
     p.set('rgb', '1');
     p.set('lstretch', String(state.luptonStretch));
