@@ -367,6 +367,17 @@ async function follow(from: ImageView, to: ImageView): Promise<void> {
 }
 
 async function openCompare(id: string): Promise<void> {
+  try {
+    await showCompare(id);
+  } catch (err) {
+    delete state.compare;
+    saveState();
+    byId('compare-controls').hidden = false;
+    byId('compare-name').textContent = `cannot compare: ${(err as Error).message}`;
+  }
+}
+
+async function showCompare(id: string): Promise<void> {
   const info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
   const image = await worker.open({ url: repositoryApi.fileUrl(id) });
   const [lo, hi] = await worker.limits(image.id, limitsMethod(state.limits));
