@@ -15,7 +15,7 @@ import { formatViewState, LIMITS, parseViewState, type LimitsChoice, type ViewSt
 import { COLORMAPS, EXTRA_MASK_COLOURS, MASK_COLOURS, STRETCHES, type Colormap, type StretchKind } from '../lib/display/stretch.js';
 import type { LimitsMethod } from '../lib/display/displayImage.js';
 import type { BackgroundView } from '../lib/display/backgroundViews.js';
-import { formatDataId, repositoryApi, type DatasetInfo } from './viewer/repositoryApi.js';
+import { formatDataId, repositoryApi, whereDataId, type DatasetInfo } from './viewer/repositoryApi.js';
 import { byId, element, fillSelect } from './viewer/dom.js';
 import { renderFileError, renderInspection } from './viewer/inspectList.js';
 import { VerdictStore } from './viewer/verdictStore.js';
@@ -283,7 +283,7 @@ async function loadCatalog(): Promise<void> {
   if (!type || !catalogFor) { delete state.catalog; saveState(); return; }
   state.catalog = type;
   saveState();
-  const where = Object.entries(catalogFor.dataId).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${String(v).replace(/'/g, "''")}'`}`).join(' AND ');
+  const where = whereDataId(catalogFor.dataId);
   count.textContent = 'loading…';
   const [found] = await repositoryApi.datasets({ type, collection: catalogFor.run, where });
   if (ticket !== catalogTicket) return;
@@ -431,7 +431,7 @@ async function openDataset(id: string, restore?: ViewState): Promise<void> {
   const title = `${info.datasetType} ${formatDataId(info.dataId)} (${info.run})${colour ? ' with r, g: colour i,r,g' : ''}`;
   // The background model that goes with the image, for the background views.
   const bkgType = BACKGROUNDS[info.datasetType];
-  const where = Object.entries(info.dataId).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${String(v).replace(/'/g, "''")}'`}`).join(' AND ');
+  const where = whereDataId(info.dataId);
   const [bkg] = bkgType && !colour ? await repositoryApi.datasets({ type: bkgType, collection: info.run, where }) : [];
   backgroundUrl = bkg ? repositoryApi.fileUrl(bkg.id) : undefined;
   byId('bg-controls').hidden = bkg === undefined;

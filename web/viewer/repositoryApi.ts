@@ -57,3 +57,8 @@ export const repositoryApi = {
 export function formatDataId(dataId: Record<string, string | number>): string {
   return Object.entries(dataId).filter(([k]) => k !== 'instrument' && k !== 'skymap').map(([k, v]) => `${k} ${v}`).join(', ');
 }
+
+/** A `where` expression (tessera query's language) that selects exactly this data ID. */
+export function whereDataId(dataId: Record<string, string | number>): string {
+  return Object.entries(dataId).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${String(v).replace(/'/g, "''")}'`}`).join(' AND ');
+}
