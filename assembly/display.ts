@@ -149,6 +149,19 @@ function siftDown(base: usize, start: i32, end: i32): void {
   }
 }
 
+/** The number of finite values among the n f32 at src (exponent bits not all set). */
+function countFinite(src: usize, n: i32): i32 {
+  let count = 0, i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const expBits = i32x4.splat(0x7f800000);
+    let c = i32x4.splat(0);
+    for (const n4 = n & ~3; i < n4; i += 4) c = i32x4.sub(c, i32x4.ne(v128.and(v128.load(src + (<usize>i << 2)), expBits), expBits));
+    count = i32x4.extract_lane(c, 0) + i32x4.extract_lane(c, 1) + i32x4.extract_lane(c, 2) + i32x4.extract_lane(c, 3);
+  }
+  for (; i < n; i++) if (isFinite(load<f32>(src + (<usize>i << 2)))) count++;
+  return count;
+}
+
 /**
  * IRAF's zscale limits of the finite pixels (astropy ZScaleInterval.get_limits): every stride-th finite
  * value, stride = max(1, floor(nFinite / nSamples)), at most nSamples of them, sorted; a line fitted
@@ -163,8 +176,7 @@ export function zscale(src: usize, n: i32, nSamples: i32, contrast: f64, maxReje
   if (n < 0 || nSamples < 1) return BAD_ARGUMENT;
   assertInMemory(src, <usize>n << 2);
   assertInMemory(scratch, <usize>nSamples * 6);
-  let finite = 0;
-  for (let i = 0; i < n; i++) if (isFinite(load<f32>(src + (<usize>i << 2)))) finite++;
+  const finite = countFinite(src, n);
   if (finite == 0) {
     store<f64>(out, NaN);
     store<f64>(out, NaN, 8);
@@ -172,15 +184,17 @@ export function zscale(src: usize, n: i32, nSamples: i32, contrast: f64, maxReje
   }
   const stride = max<i32>(1, <i32>Math.floor(<f64>finite / <f64>nSamples));
   const samples = scratch;
-  let npix = 0, k = 0;
+  // Every stride-th finite value: `skip` counts down the finite values until the next sample.
+  let npix = 0, skip = 0;
   for (let i = 0; i < n && npix < nSamples; i++) {
     const v = load<f32>(src + (<usize>i << 2));
     if (!isFinite(v)) continue;
-    if (k % stride == 0) {
+    if (skip == 0) {
       store<f32>(samples + (<usize>npix << 2), v);
       npix++;
+      skip = stride;
     }
-    k++;
+    skip--;
   }
   sortF32(samples, npix);
   let vmin = <f64>load<f32>(samples), vmax = <f64>load<f32>(samples + (<usize>(npix - 1) << 2));
@@ -249,31 +263,66 @@ export function zscale(src: usize, n: i32, nSamples: i32, contrast: f64, maxReje
 /**
  * Block means for a level-of-detail image: out (ceil(width / factor) x ceil(height / factor) f32) holds
  * the mean of each factor x factor block's finite pixels (NaN where none); outMask (0: skip) the OR of
- * the block's mask words.
+ * the block's mask words. The rows are read in order, each block row's sum (f64) added to the block's;
+ * scratch holds ceil(width / factor) x 16 bytes.
  */
-export function binMean(src: usize, mask: usize, width: i32, height: i32, factor: i32, out: usize, outMask: usize): i32 {
+export function binMean(src: usize, mask: usize, width: i32, height: i32, factor: i32, out: usize, outMask: usize, scratch: usize): i32 {
   if (width < 0 || height < 0 || factor < 1) return BAD_ARGUMENT;
   const ow = (width + factor - 1) / factor, oh = (height + factor - 1) / factor;
   assertInMemory(src, <usize>width * <usize>height << 2);
+  if (mask) assertInMemory(mask, <usize>width * <usize>height << 2);
   assertInMemory(out, <usize>ow * <usize>oh << 2);
+  if (outMask) assertInMemory(outMask, <usize>ow * <usize>oh << 2);
+  assertInMemory(scratch, <usize>ow << 4);
+  const sums = scratch, counts = scratch + (<usize>ow << 3), masks = counts + (<usize>ow << 2);
+  // Whole blocks of a row whose width is a multiple of 4 go 4 pixels at a time.
+  const vectorBlocks = ASC_FEATURE_SIMD && (factor & 3) == 0 ? width / factor : 0;
   for (let by = 0; by < oh; by++) {
+    memory.fill(scratch, 0, <usize>ow << 4);
     const y1 = min<i32>(height, (by + 1) * factor);
-    for (let bx = 0; bx < ow; bx++) {
-      const x1 = min<i32>(width, (bx + 1) * factor);
-      let sum: f64 = 0;
-      let count = 0;
-      let bits = 0;
-      for (let y = by * factor; y < y1; y++) {
-        const row = <usize>y * <usize>width;
-        for (let x = bx * factor; x < x1; x++) {
-          const v = load<f32>(src + ((row + <usize>x) << 2));
-          if (isFinite(v)) { sum += <f64>v; count++; }
-          if (mask) bits |= load<i32>(mask + ((row + <usize>x) << 2));
+    for (let y = by * factor; y < y1; y++) {
+      const row = <usize>y * <usize>width;
+      for (let bx = 0; bx < ow; bx++) {
+        const xa = bx * factor, x1 = min<i32>(width, xa + factor);
+        let sum: f64 = 0;
+        let count = 0;
+        let bits = 0;
+        if (ASC_FEATURE_SIMD) {
+          if (bx < vectorBlocks) {
+            const expBits = i32x4.splat(0x7f800000);
+            let sLo = f64x2.splat(0), sHi = f64x2.splat(0), c = i32x4.splat(0), b = i32x4.splat(0);
+            for (let x = xa; x < x1; x += 4) {
+              const v = v128.load(src + ((row + <usize>x) << 2));
+              const finite = i32x4.ne(v128.and(v, expBits), expBits);
+              const kept = v128.and(v, finite);
+              sLo = f64x2.add(sLo, f64x2.promote_low_f32x4(kept));
+              sHi = f64x2.add(sHi, f64x2.promote_low_f32x4(i32x4.shuffle(kept, kept, 2, 3, 0, 1)));
+              c = i32x4.sub(c, finite);
+              if (mask) b = v128.or(b, v128.load(mask + ((row + <usize>x) << 2)));
+            }
+            sum = f64x2.extract_lane(sLo, 0) + f64x2.extract_lane(sLo, 1) + f64x2.extract_lane(sHi, 0) + f64x2.extract_lane(sHi, 1);
+            count = i32x4.extract_lane(c, 0) + i32x4.extract_lane(c, 1) + i32x4.extract_lane(c, 2) + i32x4.extract_lane(c, 3);
+            bits = i32x4.extract_lane(b, 0) | i32x4.extract_lane(b, 1) | i32x4.extract_lane(b, 2) | i32x4.extract_lane(b, 3);
+          }
         }
+        if (bx >= vectorBlocks) {
+          for (let x = xa; x < x1; x++) {
+            const v = load<f32>(src + ((row + <usize>x) << 2));
+            if (isFinite(v)) { sum += <f64>v; count++; }
+            if (mask) bits |= load<i32>(mask + ((row + <usize>x) << 2));
+          }
+        }
+        const k = <usize>bx;
+        store<f64>(sums + (k << 3), load<f64>(sums + (k << 3)) + sum);
+        store<i32>(counts + (k << 2), load<i32>(counts + (k << 2)) + count);
+        store<i32>(masks + (k << 2), load<i32>(masks + (k << 2)) | bits);
       }
-      const o = <usize>by * <usize>ow + <usize>bx;
-      store<f32>(out + (o << 2), count ? <f32>(sum / <f64>count) : NaN);
-      if (outMask) store<i32>(outMask + (o << 2), bits);
+    }
+    for (let bx = 0; bx < ow; bx++) {
+      const k = <usize>bx, o = <usize>by * <usize>ow + k;
+      const count = load<i32>(counts + (k << 2));
+      store<f32>(out + (o << 2), count ? <f32>(load<f64>(sums + (k << 3)) / <f64>count) : NaN);
+      if (outMask) store<i32>(outMask + (o << 2), load<i32>(masks + (k << 2)));
     }
   }
   return OK;

@@ -13,6 +13,8 @@ import type { DisplayImage, LimitsMethod } from '../lib/display/displayImage.js'
 import type { Colormap, StretchKind } from '../lib/display/stretch.js';
 import type { Wcs } from '../lib/wcs/index.js';
 import type { BackgroundView } from '../lib/display/backgroundViews.js';
+import type { DisplayPlanes } from '../lib/display/imageSource.js';
+import type { ByteSource } from '../lib/fits/source.js';
 
 async function loadKernels() {
   const [{ instantiateTessera }, { default: wasmUrl }] = await Promise.all([
@@ -28,12 +30,31 @@ let kernels: ReturnType<typeof loadKernels> | undefined;
 
 interface Held {
   display: DisplayImage; x0: number; y0: number; wcs?: Wcs; maskPlanes: Record<string, number>;
-  /** The image as read, and its mask: the background views start from them. */
-  original: Float32Array; mask?: Int32Array;
+  /** The image as read (copied when a background view first replaces it), and its mask: the background views start from them. */
+  original?: Float32Array; mask?: Int32Array;
   /** The background model on the image's grid, once a background view needed it. */
   background?: Float32Array;
 }
 const images = new Map<number, Held>();
+/** Files dropped on the page: their bytes, moved here (not copied) to be inspected, kept until opened or forgotten. */
+const files = new Map<number, { name: string; bytes: Uint8Array }>();
+let nextFile = 1;
+/** An image to open: a URL (read by byte ranges) or a dropped file held here (`receive`). */
+export type ImageInput = { url: string } | { file: number };
+
+/** The bytes of dropped file `file`, which the worker no longer holds after this. */
+function takeFile(file: number): { name: string; bytes: Uint8Array } {
+  const f = files.get(file);
+  if (!f) throw new Error(`no dropped file ${file} is held`);
+  files.delete(file);
+  return f;
+}
+
+async function sourceOf(input: ImageInput): Promise<ByteSource> {
+  if ('url' in input) return (await import('../lib/fits/httpSource.js')).httpSource(input.url);
+  const { name, bytes } = takeFile(input.file);
+  return (await import('../lib/fits/source.js')).bytesSource(name, bytes);
+}
 let nextId = 1;
 /** Per open image: requests of views older than this are dropped (each view numbers its own). */
 const liveGeneration = new Map<number, number>();
@@ -89,23 +110,53 @@ const api = {
     const t = await kernels;
     return { simd: t.kernels.simdEnabled() === 1, memoryBytes: t.planes.memoryBytes };
   },
-  /** HDU listing and WCS centre/corners of a file's bytes, as `tessera inspect --json` prints them. */
-  async inspect(name: string, bytes: Uint8Array): Promise<Inspection> {
+  /**
+   * Takes a dropped file's bytes (transfer them: a copy of a large file costs more than reading it) and
+   * lists its HDUs and WCS centre/corners as `tessera inspect --json` does; the bytes stay here under the
+   * returned number until `open`, `readCatalog` or `forget` takes them.
+   */
+  async receive(name: string, bytes: Uint8Array): Promise<{ file: number; inspection: Inspection }> {
     const [{ inspectFits }, { bytesSource }] = await Promise.all([import('../lib/inspect.js'), import('../lib/fits/source.js')]);
-    return inspectFits(bytesSource(name, bytes));
+    const file = nextFile++;
+    files.set(file, { name, bytes });
+    return { file, inspection: await inspectFits(bytesSource(name, bytes)) };
   },
-  /** Opens an image for display from a URL (byte ranges) or from bytes (a dropped file). */
-  async open(input: { url: string } | { name: string; bytes: Uint8Array }): Promise<OpenedImage> {
+  forget(file: number): void {
+    files.delete(file);
+  },
+  /**
+   * Opens an image for display from a URL (byte ranges) or a dropped file. The image plane is read
+   * straight into wasm memory (readDisplayPlanes' imageInto), which the display image then owns.
+   */
+  async open(input: ImageInput): Promise<OpenedImage> {
     kernels ??= loadKernels();
-    const [tessera, { readDisplayPlanes }, { DisplayImage }, { httpSource }, { bytesSource }] = await Promise.all([
-      kernels, import('../lib/display/imageSource.js'), import('../lib/display/displayImage.js'), import('../lib/fits/httpSource.js'), import('../lib/fits/source.js'),
+    const [tessera, { readDisplayPlanes }, { DisplayImage }, source] = await Promise.all([
+      kernels, import('../lib/display/imageSource.js'), import('../lib/display/displayImage.js'), sourceOf(input),
     ]);
-    const planes = await readDisplayPlanes('url' in input ? httpSource(input.url) : bytesSource(input.name, input.bytes));
-    const display = new DisplayImage(tessera, planes.width, planes.height, planes.image, planes.mask, planes.variance);
+    const { planes: allocator } = tessera;
+    let imagePtr = 0;
+    const imageInto = (bytes: number): Uint8Array => {
+      imagePtr = allocator.alloc(bytes);
+      return allocator.u8(imagePtr, bytes);
+    };
+    let planes: DisplayPlanes;
+    try {
+      planes = await readDisplayPlanes(source, { imageInto });
+    } catch (err) {
+      if (imagePtr) allocator.release(imagePtr);
+      throw err;
+    }
+    let image: Float32Array | number = planes.image;
+    if (imagePtr) {
+      // Pixels that needed converting came back in a fresh array: the plane read into is not needed.
+      if (planes.image.buffer === allocator.u8(imagePtr, 0).buffer && planes.image.byteOffset === imagePtr) image = imagePtr;
+      else allocator.release(imagePtr);
+    }
+    const display = new DisplayImage(tessera, planes.width, planes.height, image, planes.mask, planes.variance);
     const id = nextId++;
     images.set(id, {
       display, x0: planes.x0, y0: planes.y0, ...(planes.wcs ? { wcs: planes.wcs } : {}), maskPlanes: planes.maskPlanes,
-      original: planes.image, ...(planes.mask ? { mask: planes.mask } : {}),
+      ...(planes.mask ? { mask: planes.mask } : {}),
     });
     return {
       id, name: planes.name, width: planes.width, height: planes.height, x0: planes.x0, y0: planes.y0, hdu: planes.hdu,
@@ -137,11 +188,9 @@ const api = {
     return transfer(t, [t.rgba.buffer]);
   },
   /** Adds the green and blue bands (same size as the image, which is red) for colour composites. */
-  async addColourBands(id: number, green: { url: string } | { name: string; bytes: Uint8Array }, blue: { url: string } | { name: string; bytes: Uint8Array }): Promise<void> {
-    const [{ readDisplayPlanes }, { httpSource }, { bytesSource }] = await Promise.all([
-      import('../lib/display/imageSource.js'), import('../lib/fits/httpSource.js'), import('../lib/fits/source.js'),
-    ]);
-    const read = (input: { url: string } | { name: string; bytes: Uint8Array }) => readDisplayPlanes('url' in input ? httpSource(input.url) : bytesSource(input.name, input.bytes));
+  async addColourBands(id: number, green: ImageInput, blue: ImageInput): Promise<void> {
+    const { readDisplayPlanes } = await import('../lib/display/imageSource.js');
+    const read = async (input: ImageInput) => readDisplayPlanes(await sourceOf(input));
     const [g, b] = await Promise.all([read(green), read(blue)]);
     const h = held(id);
     for (const band of [g, b]) {
@@ -166,6 +215,7 @@ const api = {
       kernels, import('../lib/display/backgroundViews.js'), import('../lib/measure/background.js'),
     ]);
     const h = held(id);
+    h.original ??= h.display.imageCopy();
     if ((view === 'background' || view === 'image+background') && !h.background) {
       if (!backgroundUrl) throw new Error('this image has no background model to show');
       const res = await fetch(backgroundUrl);
@@ -189,8 +239,9 @@ const api = {
    * moments, FLUX_AUTO and FLUXERR_AUTO as the flux and its error, FLAGS > 0 as a flag. Undefined when
    * the file has no table with positions.
    */
-  async readCatalog(name: string, bytes: Uint8Array): Promise<{ rows: number; columns: Record<string, (number | boolean | null)[]> } | undefined> {
+  async readCatalog(dropped: number): Promise<{ rows: number; columns: Record<string, (number | boolean | null)[]> } | undefined> {
     const { readFitsBytes } = await import('../lib/fits/file.js');
+    const { name, bytes } = takeFile(dropped);
     const file = readFitsBytes(name, bytes);
     for (const hdu of file.hdus) {
       if (hdu.type !== 'BINTABLE') continue;

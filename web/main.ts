@@ -9,7 +9,7 @@
  * server allows it; keys n/p step through the list, c/r/w give the verdicts.
  */
 import { transfer, wrap } from 'comlink';
-import type { DisplaySettings, KernelWorkerApi, OpenedImage, Readout } from './kernelWorker.js';
+import type { DisplaySettings, ImageInput, KernelWorkerApi, OpenedImage, Readout } from './kernelWorker.js';
 import { ImageView, type View } from './viewer/imageView.js';
 import { formatViewState, LIMITS, parseViewState, type LimitsChoice, type ViewState } from './viewer/viewState.js';
 import { COLORMAPS, EXTRA_MASK_COLOURS, MASK_COLOURS, STRETCHES, type Colormap, type StretchKind } from '../lib/display/stretch.js';
@@ -101,6 +101,7 @@ for (const input of [luptonStretch, luptonQ]) {
 async function restretch(newLimits: boolean): Promise<void> {
   const image = imageView.opened;
   if (!image) return;
+  performance.mark('tessera:restretch');
   if (newLimits) limits = await worker.limits(image.id, limitsMethod(state.limits));
   viewer.dataset.state = 'drawing';
   imageView.setStretch(stretchSettings());
@@ -196,15 +197,13 @@ async function updateReadout(): Promise<void> {
 }
 
 // ---- opening images -------------------------------------------------------------------------------
-type ImageInput = { url: string } | { name: string; bytes: Uint8Array };
 
 async function openImage(input: ImageInput, title: string, restore?: ViewState, colour?: [ImageInput, ImageInput]): Promise<void> {
   const ticket = ++opening;
   viewer.dataset.state = 'loading';
   byId('title').textContent = `${title} (loading…)`;
   try {
-    // A dropped file's bytes move to the worker (transferred, not copied): the page needs them no more.
-    const image = await worker.open('bytes' in input ? transfer(input, [input.bytes.buffer]) : input);
+    const image = await worker.open(input);
     if (ticket !== opening) { void worker.close(image.id); return; }
     colourLoaded = false;
     if (colour) {
@@ -295,7 +294,7 @@ async function loadCatalog(): Promise<void> {
 }
 
 function showCatalogColumns(columns: CatalogColumns, rows: number): void {
-  catalogLayer ??= new CatalogLayer(imageView.overlayLayer);
+  catalogLayer ??= new CatalogLayer(imageView.overlayLayer, () => imageView.requestRender());
   catalogLayer.set(columns, rows);
   drawCatalog();
 }
@@ -536,37 +535,39 @@ const results = byId<HTMLElement>('results');
 
 async function openFiles(files: Iterable<File>): Promise<void> {
   let first = true;
-  const catalogs: { name: string; bytes: Uint8Array }[] = [];
+  const catalogs: { name: string; file: number }[] = [];
   for (const file of files) {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
-      // Performance marks (Web Performance API) for `npm run bench`: bytes in the page, then each idle view.
+      // Performance marks (Web Performance API) for `npm run bench`: bytes in the page, a display change
+      // (restretch), then each idle view (drawn).
       performance.mark('tessera:bytes-in');
-      const inspection = await worker.inspect(file.name, bytes);
+      // The bytes move to the worker (transferred: copying a large file costs more than reading it).
+      const { file: held, inspection } = await worker.receive(file.name, transfer(bytes, [bytes.buffer]));
       results.prepend(renderInspection(inspection));
       // A file without a 2-D image is a catalogue to draw over the image.
       if (!inspection.hdus.some((h) => h.type === 'IMAGE' && h.shape.length === 2 && h.shape.every((n) => n > 0))) {
-        catalogs.push({ name: file.name, bytes: bytes.slice() });
+        catalogs.push({ name: file.name, file: held });
         continue;
       }
-      if (first) {
-        first = false;
-        delete state.dataset;
-        delete state.url;
-        await certifyPanel?.show(undefined);
-        await showCatalogChoices(undefined);
-        byId('bg-controls').hidden = true;
-        byId('rgb-controls').hidden = true;
-        state.background = 'image';
-        await openImage({ name: file.name, bytes }, file.name);
-      }
+      // Only the first image opens; the others were listed.
+      if (!first) { void worker.forget(held); continue; }
+      first = false;
+      delete state.dataset;
+      delete state.url;
+      await certifyPanel?.show(undefined);
+      await showCatalogChoices(undefined);
+      byId('bg-controls').hidden = true;
+      byId('rgb-controls').hidden = true;
+      state.background = 'image';
+      await openImage({ file: held }, file.name);
     } catch (err) {
       results.prepend(renderFileError(file.name, (err as Error).message));
     }
   }
   for (const c of catalogs) {
     try {
-      const table = await worker.readCatalog(c.name, c.bytes);
+      const table = await worker.readCatalog(c.file);
       if (!table) throw new Error(`${c.name}: no table with positions (base_SdssCentroid_x/y or X_IMAGE/Y_IMAGE)`);
       if (!imageView.opened) throw new Error(`${c.name}: open an image first, then drop its catalogue`);
       localCatalog = c.name;

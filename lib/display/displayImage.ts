@@ -27,15 +27,23 @@ export class DisplayImage {
   private readonly levels: (Level | undefined)[] = [];
   private lutCache: { key: string; ptr: number } | undefined;
 
-  /** Copies the planes into wasm memory (mask and variance optional, same size as the image). */
+  /**
+   * Copies the planes into wasm memory (mask and variance optional, same size as the image). The image
+   * may instead be the pointer of a plane of width x height f32 already in wasm memory (allocated by
+   * tessera.planes), which the display image takes over and releases on dispose().
+   */
   constructor(private readonly tessera: Tessera, readonly width: number, readonly height: number,
-    image: Float32Array, private readonly mask?: Int32Array, private readonly variance?: Float32Array) {
-    if (image.length !== width * height) throw new RangeError(`image has ${image.length} pixels, ${width} x ${height} expected`);
-    if (mask && mask.length !== image.length) throw new RangeError('mask and image differ in size');
-    const { planes } = tessera;
+    image: Float32Array | number, private readonly mask?: Int32Array, private readonly variance?: Float32Array) {
     const n = width * height;
-    const imagePtr = planes.alloc(4 * n);
-    planes.f32(imagePtr, n).set(image);
+    if (typeof image !== 'number' && image.length !== n) throw new RangeError(`image has ${image.length} pixels, ${width} x ${height} expected`);
+    if (mask && mask.length !== n) throw new RangeError('mask and image differ in size');
+    const { planes } = tessera;
+    let imagePtr: number;
+    if (typeof image === 'number') imagePtr = image;
+    else {
+      imagePtr = planes.alloc(4 * n);
+      planes.f32(imagePtr, n).set(image);
+    }
     let maskPtr = 0;
     if (mask) {
       maskPtr = planes.alloc(4 * n);
@@ -51,6 +59,11 @@ export class DisplayImage {
     this.tessera.planes.f32(this.levels[0]!.image, image.length).set(image);
     if (this.lutCache) this.tessera.planes.release(this.lutCache.ptr);
     this.lutCache = undefined;
+  }
+
+  /** A copy of the full-resolution image plane as it is now. */
+  imageCopy(): Float32Array {
+    return this.tessera.planes.f32(this.levels[0]!.image, this.width * this.height).slice();
   }
 
   /** Adds the green and blue bands (same size; the image is red) for colour composites (renderRgbTile). */
@@ -84,7 +97,7 @@ export class DisplayImage {
     const { planes, kernels } = this.tessera;
     const bin = (p: number, mask: number, outMask: number): number => {
       const out = planes.alloc(4 * width * height);
-      checkStatus('binMean', kernels.binMean(p, mask, base.width, base.height, factor, out, outMask));
+      planes.scope(() => checkStatus('binMean', kernels.binMean(p, mask, base.width, base.height, factor, out, outMask, planes.alloc(16 * width))));
       return out;
     };
     const mask = base.mask ? planes.alloc(4 * width * height) : 0;

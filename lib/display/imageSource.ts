@@ -7,7 +7,7 @@
  */
 import { FitsError } from '../fits/errors.js';
 import { openFits, type FitsFile, type FitsBytes } from '../fits/file.js';
-import { readExposure, xy0FromHeader } from '../fits/exposure.js';
+import { readExposure, xy0FromHeader, type ReadExposureOptions } from '../fits/exposure.js';
 import type { ByteSource } from '../fits/source.js';
 import type { FitsHeader } from '../fits/header.js';
 import { parseWcs, type Wcs } from '../wcs/index.js';
@@ -55,11 +55,15 @@ function wcsOf(...headers: FitsHeader[]): Wcs | undefined {
   return undefined;
 }
 
-export async function readDisplayPlanes(source: ByteSource): Promise<DisplayPlanes> {
+/**
+ * `imageInto` (readExposure's option) receives the image plane's stored bytes, for the image or the
+ * first 2-D image HDU alike; the planes' `image` is a view over it when the pixels are unscaled float32.
+ */
+export async function readDisplayPlanes(source: ByteSource, options: ReadExposureOptions = {}): Promise<DisplayPlanes> {
   const file: FitsFile | FitsBytes = await openFits(source);
   const primary = file.hdus[0]!.header;
   try {
-    const e = await readExposure(file);
+    const e = await readExposure(file, options);
     const imageHdu = file.hdus.find((h) => h.imageHeader === e.wcsHeader)?.index ?? 1;
     const wcs = wcsOf(e.wcsHeader, primary);
     return {
@@ -71,7 +75,8 @@ export async function readDisplayPlanes(source: ByteSource): Promise<DisplayPlan
   }
   const hdu = file.hdus.find((h) => h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0);
   if (!hdu) throw new FitsError(file.name, undefined, 'no 2-D image to show (no afw Exposure and no image HDU with data)');
-  const image = await file.readImage(hdu.index);
+  const into = hdu.compressed ? undefined : options.imageInto?.(hdu.shape[0]! * hdu.shape[1]! * Math.abs(hdu.bitpix) / 8);
+  const image = await file.readImage(hdu.index, into ? { into } : {});
   const data = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data as ArrayLike<number | bigint>, Number);
   const wcs = wcsOf(hdu.imageHeader, primary);
   return {

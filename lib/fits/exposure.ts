@@ -118,8 +118,18 @@ function asMask(data: ImageArray, name: string, hdu: number): Int32Array {
   return Int32Array.from(data);
 }
 
+export interface ReadExposureOptions {
+  /**
+   * Where the image plane's stored bytes go (called once with their length): e.g. a wasm plane, so the
+   * image reaches wasm memory with no other copy. Not called for a tile-compressed image. The image
+   * returned is a view over it when its pixels are unscaled float32 (readImage's `into`); otherwise a
+   * fresh array.
+   */
+  imageInto?: (bytes: number) => Uint8Array;
+}
+
 /** Reads an afw Exposure from an open FITS file (lazy or in memory) or a byte source. */
-export async function readExposure(input: FitsFile | FitsBytes | ByteSource): Promise<Exposure> {
+export async function readExposure(input: FitsFile | FitsBytes | ByteSource, options: ReadExposureOptions = {}): Promise<Exposure> {
   const file: FitsFile | FitsBytes = 'hdus' in input ? input : await openFits(input);
   const planes = locatePlanes(file);
   const { IMAGE: img, MASK: msk, VARIANCE: vr } = planes;
@@ -129,7 +139,8 @@ export async function readExposure(input: FitsFile | FitsBytes | ByteSource): Pr
       throw new FitsError(file.name, hdu.index, `plane shape [${hdu.shape.join(', ')}] differs from the image's [${img.shape.join(', ')}]`);
     }
   }
-  const [image, mask, variance] = await Promise.all([file.readImage(img.index), file.readImage(msk.index), file.readImage(vr.index)]);
+  const into = img.compressed ? undefined : options.imageInto?.(img.shape[0]! * img.shape[1]! * Math.abs(img.bitpix) / 8);
+  const [image, mask, variance] = await Promise.all([file.readImage(img.index, into ? { into } : {}), file.readImage(msk.index), file.readImage(vr.index)]);
   const used = new Set([0, img.index, msk.index, vr.index]);
   const components: ExposureComponentHdu[] = file.hdus.filter((h) => !used.has(h.index)).map((h) => {
     const c: ExposureComponentHdu = { index: h.index, type: h.type, header: h.header };

@@ -136,7 +136,7 @@ export interface KernelExports {
   /** out f64[2]: astropy ZScaleInterval's limits; scratch 6 nSamples bytes. */
   zscale(src: number, n: number, nSamples: number, contrast: number, maxReject: number, minNpixels: number, krej: number, maxIterations: number, scratch: number, out: number): number;
   /** Block means of the finite pixels (NaN where none) and the OR of the mask words (outMask 0: skip). */
-  binMean(src: number, mask: number, width: number, height: number, factor: number, out: number, outMask: number): number;
+  binMean(src: number, mask: number, width: number, height: number, factor: number, out: number, outMask: number, scratch: number): number;
   /** Lupton et al. asinh RGB composite as astropy's make_lupton_rgb (assembly/display.ts); out RGBA u32. */
   luptonRgb(r: number, g: number, b: number, n: number, minR: number, minG: number, minB: number, stretch: number, q: number, out: number): number;
 }

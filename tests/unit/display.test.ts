@@ -139,6 +139,31 @@ for (const variant of ['release', 'debug'] as const) {
       expect(new Uint32Array(maskTile.rgba.buffer)[10 * 151 + 9]).toBe(0);
     });
 
+    it('makes 4x4 and 8x8 block means (4 pixels at a time where blocks are whole) as the means of the finite pixels, masks OR-ed', () => {
+      const { planes, kernels } = tessera;
+      for (const factor of [4, 8]) {
+        const ow = Math.ceil(W / factor), oh = Math.ceil(H / factor);
+        const got = planes.scope(() => {
+          const src = planes.alloc(4 * W * H), msk = planes.alloc(4 * W * H), o = planes.alloc(4 * ow * oh), om = planes.alloc(4 * ow * oh);
+          planes.f32(src, W * H).set(image);
+          planes.i32(msk, W * H).set(mask);
+          expect(kernels.binMean(src, msk, W, H, factor, o, om, planes.alloc(16 * ow))).toBe(0);
+          return { means: planes.f32(o, ow * oh).slice(), masks: planes.i32(om, ow * oh).slice() };
+        });
+        for (let by = 0; by < oh; by++) for (let bx = 0; bx < ow; bx++) {
+          let sum = 0, n = 0, bits = 0;
+          for (let y = by * factor; y < Math.min(H, (by + 1) * factor); y++) for (let x = bx * factor; x < Math.min(W, (bx + 1) * factor); x++) {
+            const v = image[y * W + x]!;
+            if (Number.isFinite(v)) { sum += v; n++; }
+            bits |= mask[y * W + x]!;
+          }
+          const k = by * ow + bx, want = Math.fround(sum / n);
+          expect(Math.abs(got.means[k]! - want), `factor ${factor} block (${bx}, ${by})`).toBeLessThanOrEqual(Math.abs(want) * 2 ** -23);
+          expect(got.masks[k]).toBe(bits);
+        }
+      }
+    });
+
     it('composes three bands as astropy\'s make_lupton_rgb (within 1 level; NaN black; negative and saturated pixels)', () => {
       // Three bands from the sky: shifted, scaled, with negative noise and very bright stars.
       const r = image.map((v) => v - 100), g = image.map((v, i) => 0.7 * (v - 100) + (i % 7) - 3), b = image.map((v, i) => 0.4 * (v - 100) - (i % 5));

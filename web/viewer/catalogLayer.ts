@@ -26,12 +26,14 @@ export class CatalogLayer {
   /** Indices of the rows the cut keeps. */
   kept: number[] = [];
 
-  constructor(parent: Container) {
+  /** `changed` is called after the markers change (the canvas draws on demand). */
+  constructor(parent: Container, private readonly changed: () => void) {
     parent.addChild(this.cells);
   }
 
   private clearCells(): void {
     for (const child of this.cells.removeChildren()) child.destroy();
+    this.changed();
   }
 
   get total(): number {
@@ -114,6 +116,7 @@ export class CatalogLayer {
       }
     }
     for (const g of byCell.values()) g.stroke({ color: colour, width: 1, pixelLine: true });
+    this.changed();
   }
 
   /** Kept rows whose centroid lies in the world box [x0, x1) x [y0, y1) (image pixels). */

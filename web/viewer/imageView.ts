@@ -7,6 +7,9 @@
  * requested for the current view only, at most two at a time; a view change drops queued requests and
  * tells the worker to drop older ones (generation numbers), so panning on never waits for stale tiles.
  * World coordinates are the image's 0-based pixels: pixel (i, j) covers [i, i + 1) x [j, j + 1).
+ * The canvas is drawn on demand (once in the next animation frame after a change), not every frame: an
+ * idle viewer costs no CPU, which matters most with software WebGL. onIdle follows the drawing of the
+ * view's last tile.
  */
 import { Application, BufferImageSource, Container, CullerPlugin, Sprite, Texture, extensions } from 'pixi.js';
 import type { Remote } from 'comlink';
@@ -45,6 +48,9 @@ export class ImageView {
   private generation = 0;
   private queue: (() => Promise<void>)[] = [];
   private inFlight = 0;
+  private renderQueued = false;
+  /** Every tile of the view is in: onIdle is due once they are drawn. */
+  private idleDue = false;
   /** Called after every view change (pan, zoom, resize). */
   onViewChange: ((view: View) => void) | undefined;
   /** Called when every requested tile of the current view has been drawn. */
@@ -56,7 +62,7 @@ export class ImageView {
 
   async init(): Promise<void> {
     await this.app.init({
-      resizeTo: this.host, background: '#000000', preference: 'webgl', antialias: false, preserveDrawingBuffer: true,
+      resizeTo: this.host, background: '#000000', preference: 'webgl', antialias: false, preserveDrawingBuffer: true, autoStart: false,
       autoDensity: true, resolution: window.devicePixelRatio || 1,
     });
     this.host.append(this.app.canvas);
@@ -147,7 +153,22 @@ export class ImageView {
     return [ox, oy];
   }
 
+  /** Draws the scene in the next animation frame (one drawing however many changes came before it). */
+  requestRender(): void {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.app.render();
+      if (this.idleDue) {
+        this.idleDue = false;
+        this.onIdle?.();
+      }
+    });
+  }
+
   private changed(): void {
+    this.requestRender();
     if (!this.image) return;
     const [ox, oy] = this.origin();
     this.world.position.set(ox, oy);
@@ -165,6 +186,7 @@ export class ImageView {
   private request(): void {
     const img = this.image!, stretch = this.stretch!;
     this.generation++;
+    this.idleDue = false;
     const generation = this.generation;
     void this.worker.cancelBefore(img.id, generation);
     this.queue = [];
@@ -215,10 +237,17 @@ export class ImageView {
       void job().catch((err: unknown) => console.error('tile', err)).finally(() => {
         this.inFlight--;
         if (this.queue.length) this.pump();
-        else if (this.inFlight === 0) { this.pruneStale(); this.onIdle?.(); }
+        else if (this.inFlight === 0) this.settle();
       });
     }
-    if (this.inFlight === 0 && this.queue.length === 0) { this.pruneStale(); this.onIdle?.(); }
+    if (this.inFlight === 0 && this.queue.length === 0) this.settle();
+  }
+
+  /** Every tile of the view is in: the stale ones go, and onIdle follows the drawing. */
+  private settle(): void {
+    this.pruneStale();
+    this.idleDue = true;
+    this.requestRender();
   }
 
   /** Once the view's tiles are drawn, those of other levels and older stretches go. */
@@ -243,11 +272,13 @@ export class ImageView {
     sprite.zIndex = -scale;
     layer.sortableChildren = true;
     this.tiles.set(key, { sprite, key });
+    this.requestRender();
   }
 
   private dropTile(key: string, t: TileSprite): void {
     t.sprite.destroy({ texture: true, textureSource: true });
     this.tiles.delete(key);
+    this.requestRender();
   }
 
   private clearTiles(): void {
