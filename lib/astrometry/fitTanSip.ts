@@ -35,6 +35,7 @@ import { Polynomial2 } from '../wcs/polynomial.js';
 import { TangentPlane } from './tangentPlane.js';
 import { tanSipHeader, wcsThroughFits } from './tanSipHeader.js';
 import { median } from '../math/median.js';
+import { libm } from '../math/libm.js';
 
 export interface TanSipFitConfig {
   /** SIP order (HSC 3; LSST default 2, 4 in 2016). */
@@ -128,10 +129,10 @@ function meanDirection(ra: ArrayLike<number>, dec: ArrayLike<number>, use: Uint8
   for (let i = 0; i < ra.length; i++) {
     if (!use[i]) continue;
     const a = ra[i]! * d2r, d = dec[i]! * d2r;
-    x += Math.cos(d) * Math.cos(a); y += Math.cos(d) * Math.sin(a); z += Math.sin(d);
+    x += libm.cos(d) * libm.cos(a); y += libm.cos(d) * libm.sin(a); z += libm.sin(d);
   }
-  const r = (((Math.atan2(y, x) * 180) / Math.PI) + 360) % 360;
-  return [r, (Math.atan2(z, Math.hypot(x, y)) * 180) / Math.PI];
+  const r = (((libm.atan2(y, x) * 180) / Math.PI) + 360) % 360;
+  return [r, (libm.atan2(z, Math.hypot(x, y)) * 180) / Math.PI];
 }
 
 interface LinearFit {
@@ -157,7 +158,7 @@ function fitOnce(
   for (let k = 0; k < m; k++) {
     const i = idx[k]!;
     const un = (input.x[i]! + 1 - crpix[0]) / s, vn = (input.y[i]! + 1 - crpix[1]) / s;
-    for (let t = 0; t < nt; t++) rows[k * nt + t] = un ** terms[t]![0] * vn ** terms[t]![1];
+    for (let t = 0; t < nt; t++) rows[k * nt + t] = libm.pow(un, terms[t]![0]) * libm.pow(vn, terms[t]![1]);
   }
   let crval: [number, number] = [crval0[0], crval0[1]];
   const xi = new Float64Array(m), eta = new Float64Array(m);
@@ -187,7 +188,7 @@ function evaluate(fit: LinearFit, x: number, y: number, crpix: [number, number],
   const un = (x + 1 - crpix[0]) / s, vn = (y + 1 - crpix[1]) / s;
   let a = 0, b = 0;
   for (let t = 1; t < fit.terms.length; t++) {
-    const w = un ** fit.terms[t]![0] * vn ** fit.terms[t]![1];
+    const w = libm.pow(un, fit.terms[t]![0]) * libm.pow(vn, fit.terms[t]![1]);
     a += fit.cx[t]! * w;
     b += fit.cy[t]! * w;
   }
@@ -229,7 +230,7 @@ function sipPolynomials(fit: LinearFit, cd: [number, number, number, number], s:
   const a = new Float64Array(n * n), b = new Float64Array(n * n);
   fit.terms.forEach(([p, q], t) => {
     if (p + q < 2) return;
-    const gx = fit.cx[t]! / s ** (p + q), gy = fit.cy[t]! / s ** (p + q);
+    const gx = fit.cx[t]! / libm.pow(s, p + q), gy = fit.cy[t]! / libm.pow(s, p + q);
     a[p * n + q] = inv[0]! * gx + inv[1]! * gy;
     b[p * n + q] = inv[2]! * gx + inv[3]! * gy;
   });
@@ -260,7 +261,7 @@ export function fitSipInverse(
       const U = u + a.value(u, v), V = v + b.value(u, v);
       us[k] = U; vs[k] = V;
       du[k] = u - U; dv[k] = v - V;
-      for (let t = 0; t < nt; t++) rows[k * nt + t] = (U / s) ** terms[t]![0] * (V / s) ** terms[t]![1];
+      for (let t = 0; t < nt; t++) rows[k * nt + t] = libm.pow(U / s, terms[t]![0]) * libm.pow(V / s, terms[t]![1]);
     }
   }
   const solved = solveLeastSquares(rows, m, nt, [du, dv]);
@@ -268,8 +269,8 @@ export function fitSipInverse(
   const n = order + 1;
   const ap = new Float64Array(n * n), bp = new Float64Array(n * n);
   terms.forEach(([p, q], t) => {
-    ap[p * n + q] = solved[0]![t]! / s ** (p + q);
-    bp[p * n + q] = solved[1]![t]! / s ** (p + q);
+    ap[p * n + q] = solved[0]![t]! / libm.pow(s, p + q);
+    bp[p * n + q] = solved[1]![t]! / libm.pow(s, p + q);
   });
   const apPoly = new Polynomial2(order, ap), bpPoly = new Polynomial2(order, bp);
   let maxErrorPx = 0;

@@ -57,6 +57,7 @@
 import { PointGrid } from './pointGrid.js';
 import { matchOneToOne, type PlaneMatch } from './matchOneToOne.js';
 import { applySimilarity, fitSimilarity, similarityRotationDeg, similarityScale, type Similarity } from './similarity.js';
+import { libm } from '../math/libm.js';
 
 export interface PatternMatchConfig {
   /** Number of brightest sources whose patterns are tried (LSST 200). */
@@ -224,7 +225,7 @@ function matchPass(
       const v1x = sx[f]! - cx, v1y = sy[f]! - cy;
       const len1 = Math.hypot(v1x, v1y);
       if (!(len1 >= 3 * tolerance)) continue;
-      const ang1 = Math.atan2(v1y, v1x);
+      const ang1 = libm.atan2(v1y, v1x);
       const spokeRadius = len1 * (rotMax + scaleErr) + tolerance;
       const others = window.filter((j) => j !== f);
       for (const a of centres) {
@@ -238,11 +239,11 @@ function matchPass(
           const wx = rx[b]! - ax, wy = ry[b]! - ay;
           const lenW = Math.hypot(wx, wy);
           if (lenW < len1 * (1 - scaleErr) - tolerance || lenW > len1 * (1 + scaleErr) + tolerance) continue;
-          let phi = Math.atan2(wy, wx) - ang1;
+          let phi = libm.atan2(wy, wx) - ang1;
           if (phi > Math.PI) phi -= 2 * Math.PI; else if (phi < -Math.PI) phi += 2 * Math.PI;
           if (Math.abs(phi) > rotMax + tolerance / len1) continue;
           const k = lenW / len1;
-          const ca = k * Math.cos(phi), sa = k * Math.sin(phi);
+          const ca = k * libm.cos(phi), sa = k * libm.sin(phi);
           usedRefs.length = 0; patSrc.length = 0; patRef.length = 0;
           usedRefs.push(a, b);
           patSrc.push(p, f);

@@ -15,6 +15,7 @@ import { readFitsBytes } from '../fits/file.js';
 import { findColumn, type BinTable } from '../fits/bintable.js';
 import { readReferenceShard, type ReferenceStar } from '../sim/referenceCatalog.js';
 import { BANDS, type Band } from '../sim/types.js';
+import { libm } from '../math/libm.js';
 
 export class ReferenceTableError extends Error {
   constructor(file: string, problem: string) {
@@ -65,8 +66,8 @@ export function readReferenceTable(name: string, bytes: Uint8Array, options: Ref
   for (let k = 0; k < table.nrows; k++) {
     if (!Number.isFinite(ra[k]) || !Number.isFinite(dec[k])) continue;
     const p = photometry?.[k] ?? NaN;
-    const flux = options.magColumn !== undefined ? 10 ** (-0.4 * (p - 31.4)) : p;
-    const mag = options.magColumn !== undefined ? p : flux > 0 ? 31.4 - 2.5 * Math.log10(flux) : NaN;
+    const flux = options.magColumn !== undefined ? libm.pow(10, -0.4 * (p - 31.4)) : p;
+    const mag = options.magColumn !== undefined ? p : flux > 0 ? 31.4 - 2.5 * libm.log10(flux) : NaN;
     stars.push({
       id: ids?.[k] ?? k, ra: ra[k]!, dec: dec[k]!, raErr: NaN, decErr: NaN,
       mag: perBand(mag), magErr: perBand(NaN), flux: perBand(flux), fluxErr: perBand(0),

@@ -5,6 +5,7 @@
  * reflection). The pattern matcher uses it as the source -> reference mapping on the tangent plane: the
  * header WCS's pointing, rotation and plate-scale errors are, over one detector, such a transform.
  */
+import { libm } from '../math/libm.js';
 export interface Similarity {
   a: number;
   b: number;
@@ -26,7 +27,7 @@ export function similarityScale(t: Similarity): number {
 
 /** Rotation of `t`, degrees (counter-clockwise in the plane's axes). */
 export function similarityRotationDeg(t: Similarity): number {
-  return (Math.atan2(t.b, t.a) * 180) / Math.PI;
+  return (libm.atan2(t.b, t.a) * 180) / Math.PI;
 }
 
 /**

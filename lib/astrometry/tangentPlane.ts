@@ -6,6 +6,7 @@
  * (xi, eta) is a CD matrix plus SIP distortion (Shupe et al. 2005). Points 90 degrees or more from the
  * tangent point have no projection and give NaN.
  */
+import { libm } from '../math/libm.js';
 const D2R = Math.PI / 180;
 const R2D = 180 / Math.PI;
 
@@ -18,20 +19,20 @@ export class TangentPlane {
     if (!Number.isFinite(ra0) || !(Math.abs(dec0) <= 90)) {
       throw new RangeError(`TangentPlane: tangent point (${ra0}, ${dec0}) is not a sky position`);
     }
-    this.sin0 = Math.sin(dec0 * D2R);
-    this.cos0 = Math.cos(dec0 * D2R);
+    this.sin0 = libm.sin(dec0 * D2R);
+    this.cos0 = libm.cos(dec0 * D2R);
   }
 
   /** (RA, Dec) degrees -> (xi, eta) degrees into out[0], out[1]; NaN on the far hemisphere. */
   project(ra: number, dec: number, out: Float64Array | number[]): void {
     const d = dec * D2R;
     const da = (ra - this.ra0) * D2R;
-    const sd = Math.sin(d);
-    const cd = Math.cos(d);
-    const cda = Math.cos(da);
+    const sd = libm.sin(d);
+    const cd = libm.cos(d);
+    const cda = libm.cos(da);
     const cosc = this.sin0 * sd + this.cos0 * cd * cda;
     if (!(cosc > 0)) { out[0] = NaN; out[1] = NaN; return; }
-    out[0] = ((cd * Math.sin(da)) / cosc) * R2D;
+    out[0] = ((cd * libm.sin(da)) / cosc) * R2D;
     out[1] = ((this.cos0 * sd - this.sin0 * cd * cda) / cosc) * R2D;
   }
 
@@ -40,8 +41,8 @@ export class TangentPlane {
     const x = xi * D2R;
     const y = eta * D2R;
     const den = this.cos0 - y * this.sin0;
-    const dec = Math.atan2(this.sin0 + y * this.cos0, Math.hypot(x, den)) * R2D;
-    let ra = this.ra0 + Math.atan2(x, den) * R2D;
+    const dec = libm.atan2(this.sin0 + y * this.cos0, Math.hypot(x, den)) * R2D;
+    let ra = this.ra0 + libm.atan2(x, den) * R2D;
     ra %= 360;
     if (ra < 0) ra += 360;
     return [ra, dec];

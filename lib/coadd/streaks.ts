@@ -25,6 +25,7 @@
  */
 
 import { interquartileSigma, kthSmallest } from '../math/median.js';
+import { libm } from '../math/libm.js';
 
 export interface StreakConfig {
   lineThreshold: number;
@@ -75,8 +76,8 @@ export function findStreaks(significance: Float32Array, width: number, height: n
   for (let b = 0; b < nb; b++) if (Number.isFinite(means[b]!)) means[b] = Math.max(-cap, Math.min(cap, means[b]!));
   let live: number[] = [];
   for (let b = 0; b < nb; b++) if (Number.isFinite(means[b]!)) live.push(b);
-  const cos = Float64Array.from({ length: THETAS }, (_, t) => Math.cos((t * Math.PI) / THETAS));
-  const sin = Float64Array.from({ length: THETAS }, (_, t) => Math.sin((t * Math.PI) / THETAS));
+  const cos = Float64Array.from({ length: THETAS }, (_, t) => libm.cos((t * Math.PI) / THETAS));
+  const sin = Float64Array.from({ length: THETAS }, (_, t) => libm.sin((t * Math.PI) / THETAS));
   const rhoMax = Math.ceil(Math.hypot(bw, bh)), nRho = 2 * rhoMax + 1;
   const mask = new Uint8Array(width * height);
   const streaks: Streak[] = [];
@@ -128,8 +129,8 @@ export function findStreaks(significance: Float32Array, width: number, height: n
       const dx = ((b % bw) + 0.5) * BLOCK - mx, dy = (Math.floor(b / bw) + 0.5) * BLOCK - my;
       sxx += dx * dx; syy += dy * dy; sxy += dx * dy;
     }
-    const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy); // direction of the principal axis
-    const ux = Math.cos(angle), uy = Math.sin(angle), nx = -uy, ny = ux;
+    const angle = 0.5 * libm.atan2(2 * sxy, sxx - syy); // direction of the principal axis
+    const ux = libm.cos(angle), uy = libm.sin(angle), nx = -uy, ny = ux;
     let sMin = Infinity, sMax = -Infinity;
     for (const b of support) {
       const s = (((b % bw) + 0.5) * BLOCK - mx) * ux + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * uy;

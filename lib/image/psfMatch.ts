@@ -15,6 +15,7 @@
 import { solveLeastSquares } from '../wcs/leastSquares.js';
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
+import { libm } from '../math/libm.js';
 
 export const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
 
@@ -41,7 +42,7 @@ export const DEFAULT_MATCHING_CONFIG: Readonly<MatchingConfig> = Object.freeze({
 function gaussianStamp(sigma: number, size: number): Float64Array {
   const half = size >> 1, out = new Float64Array(size * size);
   let sum = 0;
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) sum += out[y * size + x] = Math.exp(-((x - half) ** 2 + (y - half) ** 2) / (2 * sigma * sigma));
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) sum += out[y * size + x] = libm.exp(-((x - half) ** 2 + (y - half) ** 2) / (2 * sigma * sigma));
   for (let i = 0; i < out.length; i++) out[i] = out[i]! / sum;
   return out;
 }
@@ -75,7 +76,7 @@ export function fitMatchingKernel(psf: ArrayLike<number>, n: number, psfSigma: n
     const sigma = Math.max(0.4, f * s);
     for (let deg = 0; deg <= config.degrees[g]!; deg++) for (let j = 0; j <= deg; j++) {
       const i = deg - j, b = new Float64Array(k * k);
-      for (let y = -h; y <= h; y++) for (let x = -h; x <= h; x++) b[(y + h) * k + x + h] = Math.exp(-(x * x + y * y) / (2 * sigma * sigma)) * x ** i * y ** j;
+      for (let y = -h; y <= h; y++) for (let x = -h; x <= h; x++) b[(y + h) * k + x + h] = libm.exp(-(x * x + y * y) / (2 * sigma * sigma)) * libm.pow(x, i) * libm.pow(y, j);
       bases.push(b);
     }
   });

@@ -13,6 +13,7 @@
  * Failure is a flag, never an exception: non-positive weighted flux, a singular or exploding
  * covariance, no convergence, or the weight running off the image. Units: pixels, pixels^2, image units.
  */
+import { libm } from '../math/libm.js';
 export const MOMENT_FLAGS = {
   /** The weighted flux is not positive. */
   NO_FLUX: 1,
@@ -87,14 +88,14 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
     let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
     // Along a row the weight exp(-q / 2) follows a recurrence (q is quadratic in dx): two products a
     // pixel instead of an exponential (relative drift ~1e-14 over a row).
-    const step2 = Math.exp(-ixx);
+    const step2 = libm.exp(-ixx);
     const xa = Math.max(0, x0), xb = Math.min(width - 1, x1);
     for (let py = Math.max(0, y0); py <= Math.min(height - 1, y1); py++) {
       const dy = py - cy;
       let dx = xa - cx;
       let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
       let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;
-      let weight = Math.exp(-0.5 * q), ratio = Math.exp(-0.5 * dq);
+      let weight = libm.exp(-0.5 * q), ratio = libm.exp(-0.5 * dq);
       for (let px = xa, i = py * width + xa; px <= xb; px++, i++, dx++, q += dq, dq += 2 * ixx, weight *= ratio, ratio *= step2) {
         const v = image[i]!;
         if (q > 16 || !Number.isFinite(v) || (mask && (mask[i]! & badBits) !== 0)) continue;
@@ -169,7 +170,7 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
         const dx = px - cx;
         const q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
         if (q > 16) continue;
-        const w = Math.exp(-0.5 * q);
+        const w = libm.exp(-0.5 * q);
         s += w * v;
         if (variance) v2 += w * w * variance[i]!;
       }
@@ -189,7 +190,7 @@ export function traceRadius(m: Pick<Moments, 'xx' | 'yy'>): number {
 
 /** FWHM of the Gaussian with these moments' determinant radius (det^(1/4)), pixels. */
 export function momentsFwhm(m: Pick<Moments, 'xx' | 'yy' | 'xy'>): number {
-  return 2 * Math.sqrt(2 * Math.LN2) * Math.pow(m.xx * m.yy - m.xy * m.xy, 0.25);
+  return 2 * Math.sqrt(2 * Math.LN2) * libm.pow(m.xx * m.yy - m.xy * m.xy, 0.25);
 }
 
 /** Distortion-style ellipticity (e1, e2) = ((xx - yy), 2 xy) / (xx + yy), as LSST's and GalSim's HSM e1/e2. */

@@ -8,6 +8,7 @@
  * removes the ripple exactly for a shift at unit sampling (the sum of every output pixel is the input's
  * sum times the same factor). Units: sample steps.
  */
+import { libm } from '../math/libm.js';
 
 /** L_a(x): sinc(x) sinc(x / a) inside |x| < a, else 0. */
 export function lanczos(x: number, a: number): number {
@@ -15,7 +16,7 @@ export function lanczos(x: number, a: number): number {
   if (ax >= a) return 0;
   if (ax < 1e-12) return 1;
   const px = Math.PI * x;
-  return (a * Math.sin(px) * Math.sin(px / a)) / (px * px);
+  return (a * libm.sin(px) * libm.sin(px / a)) / (px * px);
 }
 
 /**

@@ -34,6 +34,7 @@ import type { PsfLike } from './psf.js';
 import type { Column, SourceCatalog } from './sourceCatalog.js';
 import { saturatedCentroid } from './saturatedCentroid.js';
 import { CENTROID_FLAGS, sdssCentroid } from './sdssCentroid.js';
+import { libm } from '../math/libm.js';
 
 /** LSST's CircularApertureFlux radii (pixels). */
 export const APERTURE_RADII: readonly number[] = [3, 4.5, 6, 9, 12, 17, 25, 35, 50, 70];
@@ -77,7 +78,7 @@ function flagColumn(n: number): boolean[] {
 
 /** A PSF's Gaussian-equivalent sigma from its moments: their determinant radius, or `fallback` where they fail. */
 function psfSigma(m: { xx: number; yy: number; xy: number }, fallback: number): number {
-  const sigma = Math.pow(m.xx * m.yy - m.xy * m.xy, 0.25);
+  const sigma = libm.pow(m.xx * m.yy - m.xy * m.xy, 0.25);
   return sigma > 0 && Number.isFinite(sigma) ? sigma : fallback;
 }
 
@@ -85,7 +86,7 @@ function psfSigma(m: { xx: number; yy: number; xy: number }, fallback: number): 
 function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, xy: number, config: MeasurementConfig): { radius: number; flux: number; err: number; flag: boolean } {
   const det = xx * yy - xy * xy;
   if (!(det > 0)) return { radius: NaN, flux: NaN, err: NaN, flag: true };
-  const scale = Math.pow(det, 0.25); // geometric-mean sigma
+  const scale = libm.pow(det, 0.25); // geometric-mean sigma
   // Ellipse radius of (dx, dy) in units of the geometric-mean axis: sqrt(d^T M^-1 d) x scale.
   const ixx = yy / det, iyy = xx / det, ixy = -xy / det;
   const ellRadius = (dx: number, dy: number): number => Math.sqrt(Math.max(ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy, 0)) * scale;
@@ -172,7 +173,7 @@ function fixedGaussianFlux(image: MaskedImage, x: number, y: number, xx: number,
       const dx = i - x, dy = j - y;
       const q = (yy * dx * dx - 2 * xy * dx * dy + xx * dy * dy) / det;
       if (q > 16) continue;
-      const w = Math.exp(-0.5 * q), k = j * image.width + i;
+      const w = libm.exp(-0.5 * q), k = j * image.width + i;
       s += w * image.image[k]!;
       v += w * w * image.variance[k]!;
     }

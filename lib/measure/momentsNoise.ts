@@ -14,6 +14,7 @@
  * the moments' covariance. Units: pixels, pixels^2; e is dimensionless.
  */
 import type { Moments } from './adaptiveMoments.js';
+import { libm } from '../math/libm.js';
 
 export interface MomentsNoise {
   /** Covariance of (xc, yc, Mxx, Myy, Mxy), 5 x 5 row-major. */
@@ -53,7 +54,7 @@ function residual(image: ArrayLike<number>, width: number, height: number, theta
       const dx = px - cx;
       const q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
       if (q > 16) continue;
-      const w = Math.exp(-0.5 * q) * v;
+      const w = libm.exp(-0.5 * q) * v;
       s += w; sx += w * dx; sy += w * dy; sxx += w * dx * dx; syy += w * dy * dy; sxy += w * dx * dy;
     }
   }
@@ -126,7 +127,7 @@ export function adaptiveMomentsNoise(
       const dx = px - cx;
       const q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
       if (q > 16) continue;
-      const w = Math.exp(-0.5 * q);
+      const w = libm.exp(-0.5 * q);
       pixels.push({ i, dx, dy, w });
       s += w * v; sx += w * v * dx; sy += w * v * dy; sxx += w * v * dx * dx; syy += w * v * dy * dy; sxy += w * v * dx * dy;
     }

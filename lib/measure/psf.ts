@@ -5,6 +5,7 @@
  * simple round Gaussian LSST's characterizeImage installs before a PSF is measured (useSimplePsf,
  * InstallGaussianPsfTask: FWHM 1.5" unless known). Units: pixels.
  */
+import { libm } from '../math/libm.js';
 export interface PsfStamp {
   /** size x size, row-major; pixel (i, j) is image pixel (x0 + i, y0 + j). */
   readonly stamp: Float32Array;
@@ -25,7 +26,7 @@ export interface PsfLike {
 /** erf from Numerical Recipes' Chebyshev fit of erfc (erfcc): fractional error under 1.2e-7 everywhere. */
 export function erf(x: number): number {
   const t = 1 / (1 + 0.5 * Math.abs(x));
-  const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+  const y = 1 - t * libm.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
     + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
   return x >= 0 ? y : -y;
 }

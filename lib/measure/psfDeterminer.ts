@@ -51,6 +51,7 @@ import { adaptiveMomentsNoise } from './momentsNoise.js';
 import { PsfexModel, polynomialTermCount, polynomialTerms, resampleToPixels } from './psfModel.js';
 import { DEFAULT_OBJECT_SIZE_CONFIG, selectStarsBySize, type ObjectSizeConfig } from './starSelector.js';
 import { median } from '../math/median.js';
+import { libm } from '../math/libm.js';
 
 export interface PsfDeterminerConfig {
   starSelector: ObjectSizeConfig;
@@ -624,7 +625,7 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
     diagnostics.push({
       source: s.source, status, reason: rejected.get(s.source) ?? '', x: s.x, y: s.y, flux: s.amplitude * kernelSum,
       chi2: s.chi2, dof: s.dof, outlier: status === 'rejected' || s.chi2 > finalLimit, e1, e2, modelE1: shape.e1, modelE2: shape.e2,
-      sigma: Math.pow(m.xx * m.yy - m.xy * m.xy, 0.25), modelSigma: shape.sigma,
+      sigma: libm.pow(m.xx * m.yy - m.xy * m.xy, 0.25), modelSigma: shape.sigma,
       e1Err: noise?.e1Err ?? NaN, e2Err: noise?.e2Err ?? NaN,
     });
   }

@@ -30,6 +30,7 @@
 import { adaptiveMoments, ellipticity, momentsFwhm, type Moments } from './adaptiveMoments.js';
 import { lanczosTaps } from './lanczos.js';
 import type { PsfLike, PsfStamp } from './psf.js';
+import { libm } from '../math/libm.js';
 
 /** Everything a PSFEx `.psf` file holds that the model needs, plus the fit's bookkeeping. */
 export interface PsfexModelData {
@@ -281,7 +282,7 @@ export class PsfexModel implements PsfLike {
     const m = this.kernelMomentsAt(x, y);
     const [e1, e2] = ellipticity(m);
     const det = m.xx * m.yy - m.xy * m.xy;
-    return { xx: m.xx, yy: m.yy, xy: m.xy, sigma: Math.pow(det, 0.25), fwhm: momentsFwhm(m), e1, e2, flags: m.flags };
+    return { xx: m.xx, yy: m.yy, xy: m.xy, sigma: libm.pow(det, 0.25), fwhm: momentsFwhm(m), e1, e2, flags: m.flags };
   }
 
   /** FWHM (pixels) of the PSF at (x, y): momentsFwhm of its adaptive moments. */

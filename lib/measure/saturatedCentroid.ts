@@ -11,6 +11,7 @@
  * Units: pixels; the image's units for A.
  */
 import { solveLeastSquares } from '../wcs/leastSquares.js';
+import { libm } from '../math/libm.js';
 
 export interface ProfileFit {
   readonly x: number;
@@ -39,7 +40,7 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
   if (n < 12) return undefined;
   // Parameters p = [A, x, y, s]; start A from a linear fit at the start position.
   let cx = x0, cy = y0, s = sigma0;
-  const profile = (i: number, x: number, y: number, sg: number): number => Math.exp(-((xs[i]! - x) ** 2 + (ys[i]! - y) ** 2) / (2 * sg * sg));
+  const profile = (i: number, x: number, y: number, sg: number): number => libm.exp(-((xs[i]! - x) ** 2 + (ys[i]! - y) ** 2) / (2 * sg * sg));
   let num = 0, den = 0;
   for (let i = 0; i < n; i++) { const g = profile(i, cx, cy, s); num += ws[i]! * g * vs[i]!; den += ws[i]! * g * g; }
   let a = den > 0 ? num / den : 0;
@@ -55,7 +56,7 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
     const jtj = new Float64Array(16), jtr = new Float64Array(4);
     for (let i = 0; i < n; i++) {
       const dx = xs[i]! - cx, dy = ys[i]! - cy, r2 = dx * dx + dy * dy;
-      const g = Math.exp(-r2 / (2 * s * s));
+      const g = libm.exp(-r2 / (2 * s * s));
       const j = [g, (a * g * dx) / (s * s), (a * g * dy) / (s * s), (a * g * r2) / (s * s * s)];
       const res = vs[i]! - a * g;
       for (let p = 0; p < 4; p++) {

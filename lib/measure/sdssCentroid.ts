@@ -19,6 +19,7 @@
  * Failure is a flag, never an exception. Pixels are unit squares centred on integer coordinates (pixel
  * (0, 0) covers [-0.5, 0.5)), as in adaptiveMoments. Units: pixels; I and V in the image's units.
  */
+import { libm } from '../math/libm.js';
 export const CENTROID_FLAGS = {
   /** The weighted flux is not positive. */
   NO_FLUX: 1,
@@ -73,7 +74,7 @@ interface Box {
 /** Gaussian weights exp(-(p - c)^2 / 2 s^2) along one axis for p = from .. to. */
 function axisWeights(from: number, to: number, c: number, sigma: number): Float64Array {
   const w = new Float64Array(to - from + 1);
-  for (let p = from; p <= to; p++) w[p - from] = Math.exp(-((p - c) ** 2) / (2 * sigma * sigma));
+  for (let p = from; p <= to; p++) w[p - from] = libm.exp(-((p - c) ** 2) / (2 * sigma * sigma));
   return w;
 }
 

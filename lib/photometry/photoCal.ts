@@ -34,6 +34,7 @@
  */
 import { median } from '../math/median.js';
 import { AB_NJY, MAG_PER_LN, abMagnitude, magnitudeError } from './magnitudes.js';
+import { libm } from '../math/libm.js';
 
 export interface PhotoCalStar {
   /** Instrumental flux of the source (counts) and its 1-sigma error. */
@@ -263,7 +264,7 @@ export function photoCal(stars: readonly PhotoCalStar[], config: Partial<PhotoCa
     }
     const srcErr = magnitudeError(s.instFlux, s.instFluxErr);
     const e = Math.hypot(srcErr, cfg.includeReferenceErrors && Number.isFinite(refErr) ? refErr : 0, cfg.magErrFloor);
-    srcMag[i] = -2.5 * Math.log10(s.instFlux);
+    srcMag[i] = -2.5 * libm.log10(s.instFlux);
     refMag[i] = mRef;
     err[i] = e > 0 ? e : NaN;
     if (Number.isFinite(err[i]!) && Number.isFinite(refMag[i]!)) selected[i] = 1;
@@ -283,7 +284,7 @@ export function photoCal(stars: readonly PhotoCalStar[], config: Partial<PhotoCa
   }
   const med = median(kept);
   const robustScatter = 1.4826 * median(kept.map((d) => Math.abs(d - med)));
-  const calibrationMean = 10 ** (-0.4 * (zp.zp - AB_NJY));
+  const calibrationMean = libm.pow(10, -0.4 * (zp.zp - AB_NJY));
   const calibration: PhotoCalibration = {
     calibrationMean,
     calibrationErr: calibrationMean * zp.err / MAG_PER_LN,

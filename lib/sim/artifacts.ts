@@ -15,6 +15,7 @@
  *   star's focal-plane radius on the same side of the optical axis, carrying 2e-3 of the star's flux.
  */
 import { Random } from './random.js';
+import { libm } from '../math/libm.js';
 
 export interface CosmicRayTrack {
   kind: 'track';
@@ -80,17 +81,17 @@ export function cosmicRays(rng: Random, width: number, height: number, exposureT
       let theta = 0;
       for (;;) {
         theta = rng.range(0, (80 * Math.PI) / 180);
-        if (rng.uniform() < Math.cos(theta) ** 2 * Math.sin(theta) * 2.6) break;
+        if (rng.uniform() < libm.cos(theta) ** 2 * libm.sin(theta) * 2.6) break;
       }
       const phi = rng.range(0, 2 * Math.PI);
-      const length = (CCD_THICKNESS_UM * Math.tan(theta)) / PIXEL_SIZE_UM;
-      const path = CCD_THICKNESS_UM / Math.cos(theta);
+      const length = (CCD_THICKNESS_UM * libm.tan(theta)) / PIXEL_SIZE_UM;
+      const path = CCD_THICKNESS_UM / libm.cos(theta);
       const total = MIP_ELECTRONS_PER_UM * path * rng.range(0.8, 1.6); // Landau-like spread
       const len = Math.max(length, 1);
       rays.push({
         kind: 'track',
         x0: x, y0: y,
-        x1: x + length * Math.cos(phi), y1: y + length * Math.sin(phi),
+        x1: x + length * libm.cos(phi), y1: y + length * libm.sin(phi),
         electronsPerPixel: total / len,
       });
     } else {
@@ -122,11 +123,11 @@ export function satelliteTrail(rng: Random, halfWidth: number, halfHeight: numbe
   const reach = 4 * Math.hypot(halfWidth, halfHeight);
   const fwhmArcsec = rng.range(1.5, 3);
   const sigma = fwhmArcsec / pixelScale / 2.3548;
-  const peakInSigmas = Math.exp(rng.range(Math.log(0.5), Math.log(20)));
+  const peakInSigmas = libm.exp(rng.range(libm.log(0.5), libm.log(20)));
   const peak = peakInSigmas * skySigma;
   return {
-    x0: cx - reach * Math.cos(angle), y0: cy - reach * Math.sin(angle),
-    x1: cx + reach * Math.cos(angle), y1: cy + reach * Math.sin(angle),
+    x0: cx - reach * libm.cos(angle), y0: cy - reach * libm.sin(angle),
+    x1: cx + reach * libm.cos(angle), y1: cy + reach * libm.sin(angle),
     sigma,
     electronsPerPixel: peak * sigma * Math.sqrt(2 * Math.PI),
   };

@@ -18,6 +18,7 @@
  */
 import { Random } from './random.js';
 import type { Amplifier, Camera, Detector } from './camera.js';
+import { libm } from '../math/libm.js';
 
 export const ROW_BIAS = { offsetSigma: 0.5, amplitude: [0.3, 1.0], periodRows: [0.5, 1.5], slope: [-0.5, 0.5] } as const;
 export const FIXED_BIAS = { glowAmplitude: [1, 3], glowSerialScale: 20, glowParallelScale: 40, columnSigma: 0.25 } as const;
@@ -58,7 +59,7 @@ export function exposureRowBias(amp: Amplifier, ampIndex: number, detector: Dete
   const out = new Float64Array(h);
   for (let k = 0; k < h; k++) {
     const p = fromTop ? h - 1 - k : k;
-    out[k] = amp.biasLevel + offset + amplitude * Math.sin((2 * Math.PI * p) / period + phase) + slope * (p / h - 0.5);
+    out[k] = amp.biasLevel + offset + amplitude * libm.sin((2 * Math.PI * p) / period + phase) + slope * (p / h - 0.5);
   }
   return out;
 }
@@ -83,9 +84,9 @@ export function fixedBiasPattern(camera: Camera, detector: Detector, ampIndex: n
   const glowParallel = new Float64Array(h);
   for (let c = 0; c < w; c++) {
     column[c] = FIXED_BIAS.columnSigma * r.normal();
-    glowSerial[c] = g * Math.exp(-serialDistance(amp, amp.rawDataBox.x0 + c) / FIXED_BIAS.glowSerialScale);
+    glowSerial[c] = g * libm.exp(-serialDistance(amp, amp.rawDataBox.x0 + c) / FIXED_BIAS.glowSerialScale);
   }
-  for (let k = 0; k < h; k++) glowParallel[k] = Math.exp(-parallelDistance(amp, amp.rawDataBox.y0 + k) / FIXED_BIAS.glowParallelScale);
+  for (let k = 0; k < h; k++) glowParallel[k] = libm.exp(-parallelDistance(amp, amp.rawDataBox.y0 + k) / FIXED_BIAS.glowParallelScale);
   return { column, glowSerial, glowParallel };
 }
 

@@ -44,6 +44,7 @@ import { Random } from './random.js';
 import { BANDS } from './types.js';
 import { boxContains, boxesOverlap, boxArea, formatSection, parseSection, SectionError, type Box } from './irafSection.js';
 import { parseYaml, stringifyYaml, YamlError, type YamlMapping, type YamlValue } from './yamlSubset.js';
+import { libm } from '../math/libm.js';
 
 export type { Box } from './irafSection.js';
 
@@ -280,7 +281,7 @@ export function resolveDetector(camera: Camera, detector: Detector | number): De
 /** 0-based detector pixel (x, y) to focal-plane mm. */
 export function pixelToFocalPlane(camera: Camera, detector: Detector, x: number, y: number): [number, number] {
   const t = (detector.rotationDeg * Math.PI) / 180;
-  const c = Math.cos(t), s = Math.sin(t);
+  const c = libm.cos(t), s = libm.sin(t);
   const dx = (x - (detector.width - 1) / 2) * camera.pixelSizeMm;
   const dy = (y - (detector.height - 1) / 2) * camera.pixelSizeMm;
   return [detector.centerMm[0] + c * dx - s * dy, detector.centerMm[1] + s * dx + c * dy];
@@ -289,7 +290,7 @@ export function pixelToFocalPlane(camera: Camera, detector: Detector, x: number,
 /** Focal-plane mm to 0-based detector pixel (x, y) of this detector (may lie outside it). */
 export function focalPlaneToPixel(camera: Camera, detector: Detector, xMm: number, yMm: number): [number, number] {
   const t = (detector.rotationDeg * Math.PI) / 180;
-  const c = Math.cos(t), s = Math.sin(t);
+  const c = libm.cos(t), s = libm.sin(t);
   const u = xMm - detector.centerMm[0];
   const v = yMm - detector.centerMm[1];
   return [(c * u + s * v) / camera.pixelSizeMm + (detector.width - 1) / 2, (-s * u + c * v) / camera.pixelSizeMm + (detector.height - 1) / 2];

@@ -19,6 +19,7 @@
  */
 import { Random } from './random.js';
 import { assembledToRaw, type Amplifier, type Box, type Camera, type Detector } from './camera.js';
+import { libm } from '../math/libm.js';
 
 export type DefectKind = 'low-column' | 'hot-column' | 'hot-pixel';
 
@@ -97,7 +98,7 @@ export function makeDefects(camera: Camera, detector: Detector): Defect[] {
   }
 
   const nHot = r.poisson(P.hotPixelDensity * width * height);
-  const [lo, hi] = [Math.log(P.hotPixelRate[0]), Math.log(P.hotPixelRate[1])];
+  const [lo, hi] = [libm.log(P.hotPixelRate[0]), libm.log(P.hotPixelRate[1])];
   for (let i = 0; i < nHot; i++) {
     let x: number, y: number;
     do {
@@ -106,7 +107,7 @@ export function makeDefects(camera: Camera, detector: Detector): Defect[] {
     } while (taken[y * width + x]);
     const amp = detector.amplifiers.find((a) => x >= a.dataBox.x0 && x < a.dataBox.x0 + a.dataBox.width && y >= a.dataBox.y0 && y < a.dataBox.y0 + a.dataBox.height)!;
     const box = { x0: x, y0: y, width: 1, height: 1 };
-    add({ kind: 'hot-pixel', amplifier: amp.name, box, rawBox: rawBoxOf(amp, box), response: 1, darkRate: Math.exp(r.range(lo, hi)) });
+    add({ kind: 'hot-pixel', amplifier: amp.name, box, rawBox: rawBoxOf(amp, box), response: 1, darkRate: libm.exp(r.range(lo, hi)) });
   }
   return defects;
 }

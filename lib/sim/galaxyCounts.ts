@@ -24,6 +24,7 @@
  */
 import { NumberCounts } from './numberCounts.js';
 import type { Random } from './random.js';
+import { libm } from '../math/libm.js';
 
 export const GALAXY_COUNT_NODES: Readonly<{ mags: readonly number[]; log10Density: readonly number[] }> = {
   mags: [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27],
@@ -55,7 +56,7 @@ export function bulgeFraction(r: number): number {
 /** Median half-light radius (arcsec, major axis) of disks (n = 1) or bulges (n = 4) of magnitude r. */
 export function medianHalfLightRadius(r: number, sersic: 1 | 4): number {
   const s = GALAXY_MODEL.size;
-  const disk = s.diskMedianAtR20 * 10 ** (s.perMag * (r - 20));
+  const disk = s.diskMedianAtR20 * libm.pow(10, s.perMag * (r - 20));
   return sersic === 1 ? disk : s.bulgeToDisk * disk;
 }
 
@@ -97,7 +98,7 @@ function drawColours(rng: Random, r: number, p: GalaxyProperties): void {
 export function drawGalaxyProperties(rng: Random, r: number): GalaxyProperties {
   const sersic: 1 | 4 = rng.uniform() < bulgeFraction(r) ? 4 : 1;
   const s = GALAXY_MODEL.size;
-  const halfLightRadius = clamp(medianHalfLightRadius(r, sersic) * 10 ** (s.scatterDex * rng.normal()), s.min, s.max);
+  const halfLightRadius = clamp(medianHalfLightRadius(r, sersic) * libm.pow(10, s.scatterDex * rng.normal()), s.min, s.max);
   const axisRatio = drawAxisRatio(rng, sersic);
   const positionAngle = 180 * rng.uniform();
   const p: GalaxyProperties = { sersic, halfLightRadius, axisRatio, positionAngle, gr: 0, ri: 0 };
@@ -110,7 +111,7 @@ export function drawLargeGalaxy(rng: Random): { r: number } & GalaxyProperties {
   const { magRange, radiusRange } = GALAXY_MODEL.largeGalaxies;
   const r = rng.range(magRange[0], magRange[1]);
   const sersic: 1 | 4 = rng.uniform() < 0.5 ? 1 : 4;
-  const halfLightRadius = radiusRange[0] * (radiusRange[1] / radiusRange[0]) ** rng.uniform();
+  const halfLightRadius = radiusRange[0] * libm.pow(radiusRange[1] / radiusRange[0], rng.uniform());
   const axisRatio = drawAxisRatio(rng, sersic);
   const positionAngle = 180 * rng.uniform();
   const p = { r, sersic, halfLightRadius, axisRatio, positionAngle, gr: 0, ri: 0 };

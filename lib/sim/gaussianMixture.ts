@@ -19,6 +19,7 @@
  *   (a^2 + b^2) of the moments (e1 = (xx - yy) / (xx + yy), e2 = 2 xy / (xx + yy) for a circular input).
  */
 import type { GaussianMixture } from './types.js';
+import { libm } from '../math/libm.js';
 
 /** Sum of the weights (the total flux of a profile normalised per unit flux). */
 export function mixtureTotalWeight(m: GaussianMixture): number {
@@ -40,7 +41,7 @@ export function mixtureValue(m: GaussianMixture, dx: number, dy: number): number
   for (const c of m) {
     const det = c.xx * c.yy - c.xy * c.xy;
     const q = (c.yy * dx * dx - 2 * c.xy * dx * dy + c.xx * dy * dy) / det;
-    v += (c.weight / (2 * Math.PI * Math.sqrt(det))) * Math.exp(-0.5 * q);
+    v += (c.weight / (2 * Math.PI * Math.sqrt(det))) * libm.exp(-0.5 * q);
   }
   return v;
 }
@@ -67,9 +68,9 @@ export function mixtureEnclosedFlux(m: GaussianMixture, radius: number): number 
     let s = 0;
     for (let k = 0; k < APERTURE_ANGLES; k++) {
       const t = (2 * Math.PI * k) / APERTURE_ANGLES;
-      const ux = Math.cos(t), uy = Math.sin(t);
+      const ux = libm.cos(t), uy = libm.sin(t);
       const q = (c.yy * ux * ux - 2 * c.xy * ux * uy + c.xx * uy * uy) / det;
-      s += -Math.expm1(-0.5 * r2 * q) / (sqrtDet * q);
+      s += -libm.expm1(-0.5 * r2 * q) / (sqrtDet * q);
     }
     total += c.weight * (s / APERTURE_ANGLES);
   }
@@ -104,7 +105,7 @@ export function mixtureFwhm(m: GaussianMixture): number {
   let sumR2 = 0;
   for (let k = 0; k < FWHM_RAYS; k++) {
     const t = (Math.PI * k) / FWHM_RAYS;
-    const ux = Math.cos(t), uy = Math.sin(t);
+    const ux = libm.cos(t), uy = libm.sin(t);
     let lo = 0, hi = start;
     while (mixtureValue(m, hi * ux, hi * uy) > half) hi *= 2;
     for (let i = 0; i < 200 && hi - lo > 1e-13 * hi; i++) {

@@ -9,6 +9,7 @@
  *   error (1/12 e-^2 from rounding) are far below what any test of a single image can see.
  */
 import type { Random } from './random.js';
+import { libm } from '../math/libm.js';
 
 const TWO_POW_M32 = 2 ** -32;
 
@@ -19,10 +20,10 @@ const ZIG_X = new Float64Array(129);
 const ZIG_F = new Float64Array(129);
 (() => {
   // ZIG_X[i] is the right edge of layer i (ZIG_X[0] = V / f(R), the base strip's equal-area width; ZIG_X[128] = 0).
-  const f = (x: number): number => Math.exp(-0.5 * x * x);
+  const f = (x: number): number => libm.exp(-0.5 * x * x);
   ZIG_X[0] = ZIG_V / f(ZIG_R);
   ZIG_X[1] = ZIG_R;
-  for (let i = 2; i < 128; i++) ZIG_X[i] = Math.sqrt(-2 * Math.log(ZIG_V / ZIG_X[i - 1]! + f(ZIG_X[i - 1]!)));
+  for (let i = 2; i < 128; i++) ZIG_X[i] = Math.sqrt(-2 * libm.log(ZIG_V / ZIG_X[i - 1]! + f(ZIG_X[i - 1]!)));
   ZIG_X[128] = 0;
   for (let i = 0; i <= 128; i++) ZIG_F[i] = f(ZIG_X[i]!);
 })();
@@ -76,8 +77,8 @@ export function fillNormal(random: Random, out: Float64Array | Float32Array): vo
       // The tail beyond R (Marsaglia 1964): x = -ln(u1) / R, accepted when -2 ln(u2) > x^2, else
       // drawn again (the tail must be left only with a tail deviate).
       for (;;) {
-        const tx = -Math.log(1 - u1) / ZIG_R;
-        if (-2 * Math.log(1 - u2) > tx * tx) { out[i++] = sign * (ZIG_R + tx); break; }
+        const tx = -libm.log(1 - u1) / ZIG_R;
+        if (-2 * libm.log(1 - u2) > tx * tx) { out[i++] = sign * (ZIG_R + tx); break; }
         b = Math.imul(s1, 5);
         b = Math.imul((b << 7) | (b >>> 25), 9);
         t = s1 << 9;
@@ -92,7 +93,7 @@ export function fillNormal(random: Random, out: Float64Array | Float32Array): vo
       continue;
     }
     // A wedge: accept under the curve, else start afresh (the standard ziggurat rejection).
-    if (F[layer]! + u1 * (F[layer + 1]! - F[layer]!) < Math.exp(-0.5 * x * x)) out[i++] = sign * x;
+    if (F[layer]! + u1 * (F[layer + 1]! - F[layer]!) < libm.exp(-0.5 * x * x)) out[i++] = sign * x;
   }
 }
 
@@ -130,7 +131,7 @@ export function poissonImage(expected: Float32Array, random: Random): Float32Arr
       if (nextU === u.length) { fillUniform(random, u); nextU = 0; }
       const x = u[nextU++]!;
       let k = 0;
-      let p = Math.exp(-mean);
+      let p = libm.exp(-mean);
       let cdf = p;
       while (x > cdf && k < 200) {
         k++;

@@ -6,6 +6,7 @@
  * galaxyCounts.ts.
  */
 import type { Random } from './random.js';
+import { libm } from '../math/libm.js';
 
 const LN10 = Math.LN10;
 
@@ -55,15 +56,15 @@ export class NumberCounts {
   density(m: number): number {
     if (!(m >= this.minMag && m <= this.maxMag)) return 0;
     const k = this.segment(m);
-    return 10 ** (this.log10Density[k]! + this.slope(k) * (m - this.mags[k]!));
+    return libm.pow(10, this.log10Density[k]! + this.slope(k) * (m - this.mags[k]!));
   }
 
   /** Integral of segment k's density from a to b (both inside the segment). */
   private segmentIntegral(k: number, a: number, b: number): number {
     const s = this.slope(k);
-    const n0 = 10 ** (this.log10Density[k]! + s * (a - this.mags[k]!));
+    const n0 = libm.pow(10, this.log10Density[k]! + s * (a - this.mags[k]!));
     if (Math.abs(s) < 1e-12) return n0 * (b - a);
-    return (n0 * Math.expm1(s * LN10 * (b - a))) / (s * LN10);
+    return (n0 * libm.expm1(s * LN10 * (b - a))) / (s * LN10);
   }
 
   /** Cumulative counts (deg^-2) from the first node to m (clamped to the node range). */
@@ -97,8 +98,8 @@ export class NumberCounts {
       }
       const rest = target - this.cumulative[lo]!;
       const s = this.slope(lo);
-      const n0 = 10 ** this.log10Density[lo]!;
-      const dm = Math.abs(s) < 1e-12 ? rest / n0 : Math.log1p((rest * s * LN10) / n0) / (s * LN10);
+      const n0 = libm.pow(10, this.log10Density[lo]!);
+      const dm = Math.abs(s) < 1e-12 ? rest / n0 : libm.log1p((rest * s * LN10) / n0) / (s * LN10);
       const m = Math.max(this.mags[lo]! + dm, m1);
       return m < m2 ? m : m2 - 1e-9; // rounding at the top edge only
     };

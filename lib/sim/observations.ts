@@ -16,6 +16,7 @@
 import { Random } from './random.js';
 import type { Band } from './types.js';
 import type { Pointing } from './opticalModel.js';
+import { libm } from '../math/libm.js';
 
 export const ZERO_POINT: Record<Band, number> = { g: 28.6, r: 28.6, i: 28.3 };
 export const DARK_SKY: Record<Band, number> = { g: 22.0, r: 21.1, i: 20.3 };
@@ -69,7 +70,7 @@ export function mjdToIso(mjd: number): string {
 
 export function planVisits(plan: SurveyPlan): Visit[] {
   const visits: Visit[] = [];
-  const cosDec = Math.cos((plan.center.dec * Math.PI) / 180);
+  const cosDec = libm.cos((plan.center.dec * Math.PI) / 180);
   let n = 0;
   for (const band of plan.bands) {
     for (let k = 0; k < plan.visitsPerBand; k++) {
@@ -85,13 +86,13 @@ export function planVisits(plan: SurveyPlan): Visit[] {
       const ex = (rng.normal() * plan.pointingErrorArcsec) / 3600;
       const ey = (rng.normal() * plan.pointingErrorArcsec) / 3600;
       const truth: Pointing = {
-        ra: nominal.ra + ex / Math.cos((nominal.dec * Math.PI) / 180),
+        ra: nominal.ra + ex / libm.cos((nominal.dec * Math.PI) / 180),
         dec: nominal.dec + ey,
         rotation: nominal.rotation + rng.normal() * plan.rotationErrorDeg,
       };
       const seeing = rng.range(0.5, 1.0);
       const transparency = rng.range(0.8, 1.0);
-      const skyBrightness = DARK_SKY[band] - 2.5 * Math.log10(rng.range(1.0, 1.4));
+      const skyBrightness = DARK_SKY[band] - 2.5 * libm.log10(rng.range(1.0, 1.4));
       const gradientDirection = rng.range(0, 2 * Math.PI);
       const gradientPerPx = rng.range(0, 0.04) / (2 * plan.focalPlaneRadiusPx);
       visits.push({
@@ -103,9 +104,9 @@ export function planVisits(plan: SurveyPlan): Visit[] {
         mjd: FIRST_MJD + n * VISIT_SPACING_DAYS,
         seeing,
         transparency,
-        zeroPoint: ZERO_POINT[band] + 2.5 * Math.log10(transparency),
+        zeroPoint: ZERO_POINT[band] + 2.5 * libm.log10(transparency),
         skyBrightness,
-        skyGradient: [gradientPerPx * Math.cos(gradientDirection), gradientPerPx * Math.sin(gradientDirection)],
+        skyGradient: [gradientPerPx * libm.cos(gradientDirection), gradientPerPx * libm.sin(gradientDirection)],
         satelliteTrail: rng.uniform() < plan.trailFraction,
       });
       n++;
@@ -116,7 +117,7 @@ export function planVisits(plan: SurveyPlan): Visit[] {
 
 /** Electrons collected in `exposureTime` from a source of AB magnitude `mag` in this visit. */
 export function magToElectrons(visit: Visit, mag: number): number {
-  return visit.exposureTime * 10 ** (-0.4 * (mag - visit.zeroPoint));
+  return visit.exposureTime * libm.pow(10, -0.4 * (mag - visit.zeroPoint));
 }
 
 /** Sky electrons per pixel at the focal-plane centre. */

@@ -11,6 +11,7 @@
  * distortion grows to a few tens of arcseconds at the field edge.
  */
 import { FitsHeader } from '../fits/header.js';
+import { libm } from '../math/libm.js';
 
 export const DEFAULT_DISTORTION_K1 = 4e-11;
 
@@ -39,7 +40,7 @@ function rotation(placement: DetectorPlacement): [number, number, number, number
     return [c!, -s!, s!, c!];
   }
   const t = (placement.rotationDeg * Math.PI) / 180;
-  return [Math.cos(t), -Math.sin(t), Math.sin(t), Math.cos(t)];
+  return [libm.cos(t), -libm.sin(t), libm.sin(t), libm.cos(t)];
 }
 
 export interface OpticalModel {
@@ -53,8 +54,8 @@ export interface OpticalModel {
 export function detectorWcsHeader(pointing: Pointing, placement: DetectorPlacement, optics: OpticalModel): FitsHeader {
   const s = optics.pixelScale / 3600;
   const th = (pointing.rotation * Math.PI) / 180;
-  const c = Math.cos(th);
-  const sn = Math.sin(th);
+  const c = libm.cos(th);
+  const sn = libm.sin(th);
   // Focal-plane axes: +y points to position angle `rotation`, +x to rotation - 90 (east left when rotation = 0).
   // Intermediate world (xi east, eta north): xi = -s (c x + sn y)... expressed as a CD matrix on focal-plane pixels.
   const fp = [

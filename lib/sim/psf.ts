@@ -32,6 +32,7 @@
  */
 import type { GaussianMixture, PsfField } from './types.js';
 import { mixtureFwhm, shearMixture } from './gaussianMixture.js';
+import { libm } from '../math/libm.js';
 
 /** The Kolmogorov fit: weights (sum 1) and sigmas in units of the Kolmogorov FWHM. */
 export const KOLMOGOROV_MIXTURE: Readonly<{ weights: readonly number[]; sigmas: readonly number[] }> = {
@@ -146,12 +147,12 @@ export function makePsfField(params: PsfFieldParams): KolmogorovPsfField {
     throw new RangeError(`makePsfField: FWHM ${fwhmArcsec}" (${targetPx.toFixed(3)} px) is not resolvable above the pixel response (${pixelOnly.toFixed(3)} px)`);
   }
   // Calibrate the optical FWHM so that the centre's measured FWHM is the target (monotone; bisection in log).
-  let lo = Math.log(1e-3 * targetPx), hi = Math.log(targetPx * 1.5);
+  let lo = libm.log(1e-3 * targetPx), hi = libm.log(targetPx * 1.5);
   for (let i = 0; i < 80; i++) {
     const mid = 0.5 * (lo + hi);
-    if (mixtureFwhm(psfMixture(Math.exp(mid), 1, c1, c2)) < targetPx) lo = mid; else hi = mid;
+    if (mixtureFwhm(psfMixture(libm.exp(mid), 1, c1, c2)) < targetPx) lo = mid; else hi = mid;
   }
-  const opticalFwhmPx = Math.exp(0.5 * (lo + hi));
+  const opticalFwhmPx = libm.exp(0.5 * (lo + hi));
 
   const local = (x: number, y: number): { f: number; e1: number; e2: number } => {
     const [fx, fy] = focalPlane(x, y);

@@ -6,6 +6,7 @@
  * of threads that render them. Normal deviates use the Box-Muller transform without caching;
  * Poisson deviates use inversion for small means and Hormann's PTRS rejection (1993) above 10.
  */
+import { libm } from '../math/libm.js';
 
 /** FNV-1a over the UTF-16 code units of a stream name part: a stable 32-bit hash. */
 function hashPart(value: string | number): number {
@@ -86,7 +87,7 @@ export class Random {
   normal(): number {
     const u = 1 - this.uniform(); // (0, 1]
     const v = this.uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return Math.sqrt(-2 * libm.log(u)) * libm.cos(2 * Math.PI * v);
   }
 
   /** A Poisson deviate with mean `mean` >= 0. */
@@ -96,7 +97,7 @@ export class Random {
     if (mean < 10) {
       // Inversion by sequential search.
       let k = 0;
-      let p = Math.exp(-mean);
+      let p = libm.exp(-mean);
       let cdf = p;
       const u = this.uniform();
       while (u > cdf && k < 1000) {
@@ -108,7 +109,7 @@ export class Random {
     }
     // PTRS: transformed rejection with squeeze (Hormann 1993).
     const slam = Math.sqrt(mean);
-    const loglam = Math.log(mean);
+    const loglam = libm.log(mean);
     const b = 0.931 + 2.53 * slam;
     const a = -0.059 + 0.02483 * b;
     const invalpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -120,7 +121,7 @@ export class Random {
       const k = Math.floor(((2 * a) / us + b) * u + mean + 0.43);
       if (us >= 0.07 && v <= vr) return k;
       if (k < 0 || (us < 0.013 && v > us)) continue;
-      if (Math.log(v) + Math.log(invalpha) - Math.log(a / (us * us) + b) <= -mean + k * loglam - logFactorial(k)) return k;
+      if (libm.log(v) + libm.log(invalpha) - libm.log(a / (us * us) + b) <= -mean + k * loglam - logFactorial(k)) return k;
     }
   }
 }
@@ -134,9 +135,9 @@ export function logFactorial(k: number): number {
   if (k < 2) return 0;
   if (k < 20) {
     let s = 0;
-    for (let i = 2; i <= k; i++) s += Math.log(i);
+    for (let i = 2; i <= k; i++) s += libm.log(i);
     return s;
   }
   const x = k + 1;
-  return (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + 1 / (12 * x) - 1 / (360 * x ** 3) + 1 / (1260 * x ** 5);
+  return (x - 0.5) * libm.log(x) - x + 0.5 * libm.log(2 * Math.PI) + 1 / (12 * x) - 1 / (360 * libm.pow(x, 3)) + 1 / (1260 * libm.pow(x, 5));
 }

@@ -37,6 +37,7 @@ import { readFitsBytes } from '../fits/file.js';
 import { findColumn, type BinTable } from '../fits/bintable.js';
 import { Random } from './random.js';
 import { BANDS, magToNanojansky, type Band, type SkyObject } from './types.js';
+import { libm } from '../math/libm.js';
 
 export const REFERENCE_COLOUR_TERMS: Readonly<Record<Band, { blue: Band; red: Band; coefficient: number }>> = {
   g: { blue: 'g', red: 'r', coefficient: 0.080 },
@@ -85,13 +86,13 @@ export function referenceMagnitudes(mag: Record<Band, number>): Record<Band, num
 /** Astrometric error (mas, per axis) at reference r magnitude. */
 export function positionErrorMas(r: number): number {
   const a = REFERENCE_DEFAULTS.astrometry;
-  return Math.hypot(a.floorMas, a.scaleMas * 10 ** (0.4 * (r - a.pivotMag)));
+  return Math.hypot(a.floorMas, a.scaleMas * libm.pow(10, 0.4 * (r - a.pivotMag)));
 }
 
 /** Photometric error (mag) of a band at its true magnitude. */
 export function magnitudeError(m: number): number {
   const p = REFERENCE_DEFAULTS.photometry;
-  return Math.hypot(p.floorMag, p.scaleMag * 10 ** (0.4 * (m - p.pivotMag)));
+  return Math.hypot(p.floorMag, p.scaleMag * libm.pow(10, 0.4 * (m - p.pivotMag)));
 }
 
 export interface ReferenceStar {
@@ -157,7 +158,7 @@ function bandOf(dec: number, size: number): number {
 
 function cellsInBand(j: number, size: number): number {
   const mid = -90 + (j + 0.5) * size;
-  return Math.max(1, Math.round((360 * Math.cos(mid * DEG)) / size));
+  return Math.max(1, Math.round((360 * libm.cos(mid * DEG)) / size));
 }
 
 function normaliseRa(ra: number): number {
@@ -187,8 +188,8 @@ export function shardsCovering(ra: number, dec: number, radiusDeg: number, shard
   const r = radiusDeg + margin;
   const j0 = bandOf(Math.max(dec - r, -90), size), j1 = bandOf(Math.min(dec + r, 90), size);
   const poleInside = Math.abs(dec) + r >= 90;
-  const sinR = Math.sin(Math.min(r, 90) * DEG), cosD = Math.cos(dec * DEG);
-  const halfWidth = poleInside || sinR >= cosD ? 180 : Math.asin(sinR / cosD) / DEG + margin;
+  const sinR = libm.sin(Math.min(r, 90) * DEG), cosD = libm.cos(dec * DEG);
+  const halfWidth = poleInside || sinR >= cosD ? 180 : libm.asin(sinR / cosD) / DEG + margin;
   const ids: number[] = [];
   for (let j = j0; j <= j1; j++) {
     const n = cellsInBand(j, size);
@@ -207,9 +208,9 @@ export function shardsCovering(ra: number, dec: number, radiusDeg: number, shard
 
 /** Angular distance (deg) between two positions (haversine). */
 export function angularDistanceDeg(ra1: number, dec1: number, ra2: number, dec2: number): number {
-  const s1 = Math.sin(((dec2 - dec1) * DEG) / 2), s2 = Math.sin(((ra2 - ra1) * DEG) / 2);
-  const h = s1 * s1 + Math.cos(dec1 * DEG) * Math.cos(dec2 * DEG) * s2 * s2;
-  return (2 * Math.asin(Math.min(1, Math.sqrt(h)))) / DEG;
+  const s1 = libm.sin(((dec2 - dec1) * DEG) / 2), s2 = libm.sin(((ra2 - ra1) * DEG) / 2);
+  const h = s1 * s1 + libm.cos(dec1 * DEG) * libm.cos(dec2 * DEG) * s2 * s2;
+  return (2 * libm.asin(Math.min(1, Math.sqrt(h)))) / DEG;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ export function buildReferenceCatalog(objects: readonly SkyObject[], params: Ref
     const dRa = sigma * rng.normal(), dDec = sigma * rng.normal();
     let dec = o.dec + dDec / MAS_PER_DEG;
     if (dec > 90) dec = 90; else if (dec < -90) dec = -90;
-    const ra = normaliseRa(o.ra + dRa / (MAS_PER_DEG * Math.cos(o.dec * DEG)));
+    const ra = normaliseRa(o.ra + dRa / (MAS_PER_DEG * libm.cos(o.dec * DEG)));
     const mag = {} as Record<Band, number>, magErr = {} as Record<Band, number>;
     const flux = {} as Record<Band, number>, fluxErr = {} as Record<Band, number>;
     for (const b of BANDS) {
@@ -239,7 +240,7 @@ export function buildReferenceCatalog(objects: readonly SkyObject[], params: Ref
       const f = f0 + sf * rng.normal();
       flux[b] = f;
       fluxErr[b] = sf;
-      mag[b] = f > 0 ? 31.4 - 2.5 * Math.log10(f) : NaN;
+      mag[b] = f > 0 ? 31.4 - 2.5 * libm.log10(f) : NaN;
       magErr[b] = f > 0 ? (MAG_PER_LN * sf) / f : NaN;
     }
     const star: ReferenceStar = { id: o.id, ra, dec, raErr: sigma, decErr: sigma, mag, magErr, flux, fluxErr };

@@ -19,6 +19,7 @@ import { checkStatus } from '../wasm/kernels.js';
 import type { Plane } from '../wasm/planeAllocator.js';
 import type { RenderSource } from './types.js';
 import { Random } from './random.js';
+import { libm } from '../math/libm.js';
 
 /** f64 values per row of the source table (assembly/render.ts): a source row or a component row. */
 export const TABLE_ROW_LENGTH = 5;
@@ -81,7 +82,7 @@ export function buildSourceTable(sources: readonly RenderSource[], tolerance: Re
     let reach = 0;
     for (const g of profile) {
       if (g.weight === 0) continue;
-      const cutoff = Math.min(MAX_COMPONENT_CUTOFF, 2 * Math.log((drawn * Math.abs(flux * g.weight)) / allowed));
+      const cutoff = Math.min(MAX_COMPONENT_CUTOFF, 2 * libm.log((drawn * Math.abs(flux * g.weight)) / allowed));
       if (!(cutoff > 0)) continue;
       const at = (row + 1 + count) * TABLE_ROW_LENGTH;
       table[at] = g.weight;

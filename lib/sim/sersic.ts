@@ -32,6 +32,7 @@
  * Supported indices: 1 and 4 (the simulated sky uses only these).
  */
 import type { GaussianMixture } from './types.js';
+import { libm } from '../math/libm.js';
 
 export {
   convolveMixtures, mixtureValue, mixtureFwhm, mixtureHalfLightRadius, mixtureEnclosedFlux, mixtureTotalWeight,
@@ -103,7 +104,7 @@ export function sersicMixture(n: number, halfLightRadiusPx: number, axisRatio: n
     throw new RangeError(`sersicMixture: half-light radius must be a positive number of pixels, got ${halfLightRadiusPx}`);
   }
   if (!(axisRatio > 0 && axisRatio <= 1)) throw new RangeError(`sersicMixture: axis ratio must be in (0, 1], got ${axisRatio}`);
-  const c = Math.cos(positionAngleRad), s = Math.sin(positionAngleRad);
+  const c = libm.cos(positionAngleRad), s = libm.sin(positionAngleRad);
   const q2 = axisRatio * axisRatio;
   const r2 = halfLightRadiusPx * halfLightRadiusPx;
   return fit.weights.map((weight, k) => {

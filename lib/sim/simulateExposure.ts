@@ -29,6 +29,7 @@ import { magToElectrons, skyElectronsPerPixel, mjdToIso, type Visit } from './ob
 import { cosmicRays, ghostOf, renderGhost, depositWorm, CHARGE_DIFFUSION_SIGMA_PX, type CosmicRay, type Ghost, type SatelliteTrail } from './artifacts.js';
 import type { GaussianMixture, PsfField, RenderSource, SkyObject } from './types.js';
 import { magToNanojansky } from './types.js';
+import { libm } from '../math/libm.js';
 
 /** Bits of the truth artifact mask (LSST plane names). */
 export const TRUTH_MASK_PLANES = { BAD: 0, SAT: 1, CR: 3, STREAK: 14, GHOST: 15 } as const;
@@ -175,10 +176,10 @@ export function detectorPlacement(camera: Camera, detector: Detector): DetectorP
 function localSkyToPixel(wcs: Wcs, x: number, y: number, ra: number, dec: number, positionAngleDeg: number): { pxPerArcsec: number; angle: number } {
   const pa = (positionAngleDeg * Math.PI) / 180;
   const step = 1 / 3600; // 1 arcsec
-  const dRa = (step * Math.sin(pa)) / Math.cos((dec * Math.PI) / 180);
-  const dDec = step * Math.cos(pa);
+  const dRa = (step * libm.sin(pa)) / libm.cos((dec * Math.PI) / 180);
+  const dDec = step * libm.cos(pa);
   const [x1, y1] = wcs.skyToPixel(ra + dRa, dec + dDec);
-  return { pxPerArcsec: Math.hypot(x1 - x, y1 - y), angle: Math.atan2(y1 - y, x1 - x) };
+  return { pxPerArcsec: Math.hypot(x1 - x, y1 - y), angle: libm.atan2(y1 - y, x1 - x) };
 }
 
 function secondMoments(profile: GaussianMixture): { xx: number; yy: number; xy: number } {

@@ -30,6 +30,7 @@ import type { SkyObject } from './types.js';
 import { drawStellarColours, starMagnitudes } from './stellarLocus.js';
 import { DEFAULT_GALACTIC_LATITUDE, starCounts } from './starCounts.js';
 import { drawGalaxyProperties, drawLargeGalaxy, galaxyCounts } from './galaxyCounts.js';
+import { libm } from '../math/libm.js';
 
 export type SkyRegion =
   | { kind: 'circle'; centerRa: number; centerDec: number; radiusDeg: number }
@@ -88,8 +89,8 @@ const SQ_DEG_PER_SR = (180 / Math.PI) ** 2;
 
 /** Area of a region in deg^2. */
 export function regionAreaDeg2(region: SkyRegion): number {
-  if (region.kind === 'circle') return 2 * Math.PI * (1 - Math.cos(region.radiusDeg * DEG)) * SQ_DEG_PER_SR;
-  return (region.raMax - region.raMin) * DEG * (Math.sin(region.decMax * DEG) - Math.sin(region.decMin * DEG)) * SQ_DEG_PER_SR;
+  if (region.kind === 'circle') return 2 * Math.PI * (1 - libm.cos(region.radiusDeg * DEG)) * SQ_DEG_PER_SR;
+  return (region.raMax - region.raMin) * DEG * (libm.sin(region.decMax * DEG) - libm.sin(region.decMin * DEG)) * SQ_DEG_PER_SR;
 }
 
 function resolveRegion(p: SkyCatalogParams): SkyRegion {
@@ -110,28 +111,28 @@ function resolveRegion(p: SkyCatalogParams): SkyRegion {
 function positionSampler(region: SkyRegion): (rng: Random, out: Float64Array) => void {
   if (region.kind === 'circle') {
     const a = region.centerRa * DEG, d = region.centerDec * DEG;
-    const c = [Math.cos(d) * Math.cos(a), Math.cos(d) * Math.sin(a), Math.sin(d)];
-    const east = [-Math.sin(a), Math.cos(a), 0];
-    const north = [-Math.sin(d) * Math.cos(a), -Math.sin(d) * Math.sin(a), Math.cos(d)];
-    const oneMinusCosR = 1 - Math.cos(region.radiusDeg * DEG);
+    const c = [libm.cos(d) * libm.cos(a), libm.cos(d) * libm.sin(a), libm.sin(d)];
+    const east = [-libm.sin(a), libm.cos(a), 0];
+    const north = [-libm.sin(d) * libm.cos(a), -libm.sin(d) * libm.sin(a), libm.cos(d)];
+    const oneMinusCosR = 1 - libm.cos(region.radiusDeg * DEG);
     return (rng, out) => {
       const cosT = 1 - rng.uniform() * oneMinusCosR;
       const sinT = Math.sqrt(Math.max(0, 1 - cosT * cosT));
       const phi = 2 * Math.PI * rng.uniform();
-      const cn = sinT * Math.cos(phi), ce = sinT * Math.sin(phi);
+      const cn = sinT * libm.cos(phi), ce = sinT * libm.sin(phi);
       const x = cosT * c[0]! + cn * north[0]! + ce * east[0]!;
       const y = cosT * c[1]! + cn * north[1]! + ce * east[1]!;
       const z = cosT * c[2]! + cn * north[2]! + ce * east[2]!;
-      const ra = Math.atan2(y, x) / DEG;
+      const ra = libm.atan2(y, x) / DEG;
       out[0] = ra < 0 ? ra + 360 : ra;
-      out[1] = Math.asin(Math.max(-1, Math.min(1, z))) / DEG;
+      out[1] = libm.asin(Math.max(-1, Math.min(1, z))) / DEG;
     };
   }
-  const s0 = Math.sin(region.decMin * DEG), s1 = Math.sin(region.decMax * DEG);
+  const s0 = libm.sin(region.decMin * DEG), s1 = libm.sin(region.decMax * DEG);
   return (rng, out) => {
     const ra = (region.raMin + (region.raMax - region.raMin) * rng.uniform()) % 360;
     out[0] = ra < 0 ? ra + 360 : ra;
-    out[1] = Math.asin(s0 + (s1 - s0) * rng.uniform()) / DEG;
+    out[1] = libm.asin(s0 + (s1 - s0) * rng.uniform()) / DEG;
   };
 }
 

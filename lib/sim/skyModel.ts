@@ -17,6 +17,7 @@ import { detectorToFocalPlane } from './opticalModel.js';
 import type { SimConfig } from './presets.js';
 import type { Visit } from './observations.js';
 import type { GaussianMixture, PsfField, SkyObject } from './types.js';
+import { libm } from '../math/libm.js';
 
 /** Margin around the footprint (degrees) so bright wings and large galaxies reach in from outside. */
 const CATALOG_MARGIN_DEG = 80 / 3600;
@@ -34,10 +35,10 @@ function meanDirection(points: readonly [number, number][]): [number, number] {
   let x = 0, y = 0, z = 0;
   for (const [ra, dec] of points) {
     const a = (ra * Math.PI) / 180, d = (dec * Math.PI) / 180;
-    x += Math.cos(d) * Math.cos(a); y += Math.cos(d) * Math.sin(a); z += Math.sin(d);
+    x += libm.cos(d) * libm.cos(a); y += libm.cos(d) * libm.sin(a); z += libm.sin(d);
   }
-  const ra = ((Math.atan2(y, x) * 180) / Math.PI + 360) % 360;
-  return [ra, (Math.atan2(z, Math.hypot(x, y)) * 180) / Math.PI];
+  const ra = ((libm.atan2(y, x) * 180) / Math.PI + 360) % 360;
+  return [ra, (libm.atan2(z, Math.hypot(x, y)) * 180) / Math.PI];
 }
 
 export function defaultSkyModel(): SkyModel {

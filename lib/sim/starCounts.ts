@@ -31,6 +31,7 @@
  * P(N >= 50) > 0.999; about 1.2e5 objects deg^-2 with the galaxies, so isolation costs ~1 %).
  */
 import { NumberCounts } from './numberCounts.js';
+import { libm } from '../math/libm.js';
 
 export interface DoublePowerLaw { amplitude: number; breakMag: number; brightSlope: number; faintSlope: number }
 
@@ -48,7 +49,7 @@ export const DEFAULT_GALACTIC_LATITUDE = 3;
 export const BRIGHT_STAR_MAG_RANGE: readonly [number, number] = [17.5, 22];
 
 function doublePowerLaw(c: DoublePowerLaw, m: number): number {
-  return c.amplitude / (10 ** (-c.brightSlope * (m - c.breakMag)) + 10 ** (-c.faintSlope * (m - c.breakMag)));
+  return c.amplitude / (libm.pow(10, -c.brightSlope * (m - c.breakMag)) + libm.pow(10, -c.faintSlope * (m - c.breakMag)));
 }
 
 function checkLatitude(b: number): number {
@@ -59,8 +60,8 @@ function checkLatitude(b: number): number {
 /** Disk and halo latitude factors at latitude b (deg). */
 export function latitudeFactors(b: number): { disk: number; halo: number } {
   const rad = (Math.max(Math.abs(checkLatitude(b)), STAR_COUNT_MODEL.minimumLatitude) * Math.PI) / 180;
-  const c = Math.cos((b * Math.PI) / 180);
-  return { disk: 1 / Math.sin(rad), halo: 1 + c * c };
+  const c = libm.cos((b * Math.PI) / 180);
+  return { disk: 1 / libm.sin(rad), halo: 1 + c * c };
 }
 
 /** The model's differential counts (stars deg^-2 mag^-1) at r and latitude b (deg), from the formula. */
@@ -74,7 +75,7 @@ export function starCounts(b: number): NumberCounts {
   const [m0, m1] = STAR_COUNT_MODEL.magRange;
   const n = Math.round((m1 - m0) / STAR_COUNT_MODEL.nodeStep);
   const mags = Array.from({ length: n + 1 }, (_, k) => m0 + k * STAR_COUNT_MODEL.nodeStep);
-  return new NumberCounts(mags, mags.map((m) => Math.log10(starDifferentialCounts(m, b))));
+  return new NumberCounts(mags, mags.map((m) => libm.log10(starDifferentialCounts(m, b))));
 }
 
 /** Expected stars per deg^2 with rMin <= r < rMax at latitude b (default: the bright-star band). */

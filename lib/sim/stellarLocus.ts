@@ -28,6 +28,7 @@
  */
 import type { Random } from './random.js';
 import type { Band } from './types.js';
+import { libm } from '../math/libm.js';
 
 export const IVEZIC_2004 = {
   wPerp: { gr: -0.227, ri: 0.567, constant: 0.050 },
@@ -193,7 +194,7 @@ export function drawStellarColours(rng: Random): StellarColours {
   } else {
     population = 'mDwarfs';
     let extra: number;
-    do extra = -pop.mDwarfs.riScale * Math.log(1 - rng.uniform());
+    do extra = -pop.mDwarfs.riScale * libm.log(1 - rng.uniform());
     while (extra > RED_LENGTH);
     s = BLUE_LENGTH + BEND_LENGTH + extra;
   }

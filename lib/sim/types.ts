@@ -6,6 +6,7 @@
  * - Second moments (xx, yy, xy) in pixel^2 for rendering; sky-plane shapes in arcsec.
  * - Angles in degrees; sky positions ICRS degrees.
  */
+import { libm } from '../math/libm.js';
 
 export type Band = 'g' | 'r' | 'i';
 export const BANDS: readonly Band[] = ['g', 'r', 'i'];
@@ -56,5 +57,5 @@ export interface PsfField {
 
 /** AB magnitude to flux density in nanojansky. */
 export function magToNanojansky(mag: number): number {
-  return 10 ** ((31.4 - mag) / 2.5);
+  return libm.pow(10, (31.4 - mag) / 2.5);
 }

@@ -11,6 +11,7 @@ import type { Wcs } from '../wcs/index.js';
 import { SkyMapError } from './errors.js';
 import type { Point } from './regionOverlap.js';
 import { patchesOverlappingSky, type Patch, type Tract } from './tract.js';
+import { libm } from '../math/libm.js';
 
 export const DEFAULT_REGION_MARGIN_PX = 100;
 
@@ -51,14 +52,14 @@ export function regionFromJson(text: string, source: string): Point[] {
 
 function unitVector(ra: number, dec: number): [number, number, number] {
   const a = (ra * Math.PI) / 180, d = (dec * Math.PI) / 180;
-  return [Math.cos(d) * Math.cos(a), Math.cos(d) * Math.sin(a), Math.sin(d)];
+  return [libm.cos(d) * libm.cos(a), libm.cos(d) * libm.sin(a), libm.sin(d)];
 }
 
 /** Angular distance (degrees). */
 function separation(a: Point, b: Point): number {
   const u = unitVector(a[0], a[1]), v = unitVector(b[0], b[1]);
   const dot = Math.min(1, Math.max(-1, u[0] * v[0] + u[1] * v[1] + u[2] * v[2]));
-  return (Math.acos(dot) * 180) / Math.PI;
+  return (libm.acos(dot) * 180) / Math.PI;
 }
 
 /**

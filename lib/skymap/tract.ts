@@ -19,6 +19,7 @@ import { FitsHeader } from '../fits/header.js';
 import { parseWcs, type Wcs } from '../wcs/index.js';
 import { SkyMapError } from './errors.js';
 import { overlapArea, type Point, type Rect } from './regionOverlap.js';
+import { libm } from '../math/libm.js';
 
 export interface PixelBox {
   x0: number;
@@ -235,14 +236,14 @@ function meanDirection(points: readonly Point[]): [number, number] {
   let sx = 0, sy = 0, sz = 0;
   for (const [ra, dec] of points) {
     const a = (ra * Math.PI) / 180, d = (dec * Math.PI) / 180;
-    sx += Math.cos(d) * Math.cos(a);
-    sy += Math.cos(d) * Math.sin(a);
-    sz += Math.sin(d);
+    sx += libm.cos(d) * libm.cos(a);
+    sy += libm.cos(d) * libm.sin(a);
+    sz += libm.sin(d);
   }
   const n = Math.hypot(sx, sy, sz);
   if (!(n > 1e-9 * points.length)) throw new SkyMapError('makeTractCovering', 'the points have no mean direction (they are spread over the whole sky)');
-  const ra = (Math.atan2(sy, sx) * 180) / Math.PI;
-  return [(ra + 360) % 360, (Math.asin(Math.max(-1, Math.min(1, sz / n))) * 180) / Math.PI];
+  const ra = (libm.atan2(sy, sx) * 180) / Math.PI;
+  return [(ra + 360) % 360, (libm.asin(Math.max(-1, Math.min(1, sz / n))) * 180) / Math.PI];
 }
 
 export interface CoveringOptions {
@@ -270,9 +271,9 @@ export function makeTractCovering(raDecPoints: readonly Point[], options: Coveri
   let half = 0;
   let halfY = 0;
   for (const [pra, pdec] of raDecPoints) {
-    const cosSep = Math.sin((dec * Math.PI) / 180) * Math.sin((pdec * Math.PI) / 180)
-      + Math.cos((dec * Math.PI) / 180) * Math.cos((pdec * Math.PI) / 180) * Math.cos(((pra - ra) * Math.PI) / 180);
-    if (cosSep < Math.cos((80 * Math.PI) / 180)) throw new SkyMapError('makeTractCovering', `(${pra}, ${pdec}) is more than 80 deg from the tract centre (${ra.toFixed(4)}, ${dec.toFixed(4)}); a TAN tract cannot hold it`);
+    const cosSep = libm.sin((dec * Math.PI) / 180) * libm.sin((pdec * Math.PI) / 180)
+      + libm.cos((dec * Math.PI) / 180) * libm.cos((pdec * Math.PI) / 180) * libm.cos(((pra - ra) * Math.PI) / 180);
+    if (cosSep < libm.cos((80 * Math.PI) / 180)) throw new SkyMapError('makeTractCovering', `(${pra}, ${pdec}) is more than 80 deg from the tract centre (${ra.toFixed(4)}, ${dec.toFixed(4)}); a TAN tract cannot hold it`);
     const [x, y] = probe.skyToPixel(pra, pdec);
     half = Math.max(half, Math.abs(x));
     halfY = Math.max(halfY, Math.abs(y));

@@ -31,6 +31,7 @@ import { NoWorkError } from '../pipeline/errors.js';
 import { badInput, inputRef, quantumNumber, type Task, type TaskContext } from '../pipeline/task.js';
 import { patchById, patchWcsHeader, tractById, tractWcs, type SkyMap } from '../skymap/index.js';
 import { parseWcs, type Wcs } from '../wcs/index.js';
+import { libm } from '../math/libm.js';
 
 export interface MakeWarpConfig {
   warpingKernelOrder: number;
@@ -211,7 +212,7 @@ function warpMetadata(first: FitsHeader, tractId: number, patchId: number, confi
 /** Pixel scale (arcsec) of a WCS at a pixel: the square root of the local pixel area. */
 function localScaleArcsec(wcs: Wcs, x: number, y: number): number {
   const [r0, d0] = wcs.pixelToSky(x, y), [r1, d1] = wcs.pixelToSky(x + 1, y), [r2, d2] = wcs.pixelToSky(x, y + 1);
-  const c = Math.cos((d0 * Math.PI) / 180);
+  const c = libm.cos((d0 * Math.PI) / 180);
   const ax = (r1 - r0) * c, ay = d1 - d0, bx = (r2 - r0) * c, by = d2 - d0;
   return Math.sqrt(Math.abs(ax * by - ay * bx)) * 3600;
 }

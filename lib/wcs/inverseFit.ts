@@ -6,6 +6,7 @@
  */
 import { solveLeastSquares } from './leastSquares.js';
 import { Polynomial2 } from './polynomial.js';
+import { libm } from '../math/libm.js';
 
 export interface Box { xMin: number; xMax: number; yMin: number; yMax: number }
 
@@ -56,7 +57,7 @@ export class FittedInverse {
     for (let k = 0; k < m; k++) {
       const a = (as[k]! - ac) / scale;
       const b = (bs[k]! - bc) / scale;
-      terms.forEach(([p, q], t) => { rows[k * terms.length + t] = a ** p * b ** q; });
+      terms.forEach(([p, q], t) => { rows[k * terms.length + t] = libm.pow(a, p) * libm.pow(b, q); });
     }
     const solved = solveLeastSquares(rows, m, terms.length, [xs, ys]);
     if (!solved) return undefined;

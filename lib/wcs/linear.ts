@@ -11,6 +11,7 @@
  * CUNITi of 'deg' (default), 'arcmin', 'arcsec', 'mas' or 'rad' rescale the rows of M and CRVAL to degrees.
  */
 import type { WcsKeywords } from './keywords.js';
+import { libm } from '../math/libm.js';
 
 export type MatrixConvention = 'PC' | 'CD' | 'CROTA';
 
@@ -81,8 +82,8 @@ export function readLinear(kw: WcsKeywords, axes: [number, number], latAxisIndex
     } else {
       convention = 'CROTA';
       const rho = (kw.numberExact(crotaKey, 0) * Math.PI) / 180;
-      const c = Math.cos(rho);
-      const s = Math.sin(rho);
+      const c = libm.cos(rho);
+      const s = libm.sin(rho);
       const li = lng === a ? 0 : 1; // row/column of the longitude axis
       const bi = 1 - li;
       const cdl = cdelt[li]!;

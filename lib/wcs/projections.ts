@@ -18,6 +18,7 @@
  * ZEA and STG do so algebraically (no trigonometry), which is the fast path Wcs uses with a rotation
  * matrix (spherical.ts).
  */
+import { libm } from '../math/libm.js';
 
 export const R2D = 180 / Math.PI;
 export const D2R = Math.PI / 180;
@@ -111,15 +112,15 @@ abstract class CoreProjection {
     this.planeToNative(x, y, out);
     const p = out[0]! * D2R;
     const t = out[1]! * D2R;
-    const ct = Math.cos(t);
-    out[0] = ct * Math.cos(p);
-    out[1] = ct * Math.sin(p);
-    out[2] = Math.sin(t);
+    const ct = libm.cos(t);
+    out[0] = ct * libm.cos(p);
+    out[1] = ct * libm.sin(p);
+    out[2] = libm.sin(t);
   }
 
   vectorToPlane(nx: number, ny: number, nz: number, out: Float64Array): void {
-    const phi = nx === 0 && ny === 0 ? 0 : Math.atan2(ny, nx) * R2D;
-    this.nativeToPlane(phi, Math.atan2(nz, Math.sqrt(nx * nx + ny * ny)) * R2D, out);
+    const phi = nx === 0 && ny === 0 ? 0 : libm.atan2(ny, nx) * R2D;
+    this.nativeToPlane(phi, libm.atan2(nz, Math.sqrt(nx * nx + ny * ny)) * R2D, out);
   }
 }
 
@@ -156,27 +157,27 @@ class Shifted implements Projection {
 
 /** Native longitude of a zenithal plane point (Paper II eq. 14): phi = arg(-y, x). */
 function zenithalPhi(x: number, y: number): number {
-  return x === 0 && y === 0 ? 0 : Math.atan2(x, -y) * R2D;
+  return x === 0 && y === 0 ? 0 : libm.atan2(x, -y) * R2D;
 }
 
 /** Zenithal plane point from the radius R_theta (degrees) and phi (Paper II eq. 12-13). */
 function zenithalPlane(r: number, phi: number, out: Float64Array): void {
   const p = phi * D2R;
-  out[0] = r * Math.sin(p);
-  out[1] = -r * Math.cos(p);
+  out[0] = r * libm.sin(p);
+  out[1] = -r * libm.cos(p);
 }
 
 /** TAN, gnomonic (Paper II §5.1.3): R = R0 cot(theta). Only theta > 0 maps. */
 class Gnomonic extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     out[0] = zenithalPhi(x, y);
-    out[1] = Math.atan2(R0, Math.sqrt(x * x + y * y)) * R2D;
+    out[1] = libm.atan2(R0, Math.sqrt(x * x + y * y)) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     const t = theta * D2R;
-    const s = Math.sin(t);
+    const s = libm.sin(t);
     if (!(s > 0)) { out[0] = NaN; out[1] = NaN; return; }
-    zenithalPlane((R0 * Math.cos(t)) / s, phi, out);
+    zenithalPlane((R0 * libm.cos(t)) / s, phi, out);
   }
   // Native direction ~ (-y, x, R0): cos(phi) = -y/r, sin(phi) = x/r, cot(theta) = r/R0.
   override planeToVector(x: number, y: number, out: Float64Array): void {
@@ -217,7 +218,7 @@ class Orthographic extends CoreProjection {
       }
       out[0] = zenithalPhi(x, y);
       // cos(theta) = r; theta = atan2(sqrt(1 - r^2), r) is accurate near both 0 and 90 degrees.
-      out[1] = Math.atan2(Math.sqrt(1 - c), Math.sqrt(c)) * R2D;
+      out[1] = libm.atan2(Math.sqrt(1 - c), Math.sqrt(c)) * R2D;
       return;
     }
     const { xi, eta, a } = this;
@@ -233,17 +234,17 @@ class Orthographic extends CoreProjection {
       else { out[0] = NaN; out[1] = NaN; return; }
     }
     const cosTheta = Math.sqrt(Math.max(0, w * (2 - w)));
-    out[1] = Math.atan2(1 - w, cosTheta) * R2D;
+    out[1] = libm.atan2(1 - w, cosTheta) * R2D;
     const px = X - xi * w;
     const py = -(Y - eta * w);
-    out[0] = px === 0 && py === 0 ? 0 : Math.atan2(px, py) * R2D;
+    out[0] = px === 0 && py === 0 ? 0 : libm.atan2(px, py) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     const t = theta * D2R;
     const p = phi * D2R;
-    const ct = Math.cos(t);
-    const sp = Math.sin(p);
-    const cp = Math.cos(p);
+    const ct = libm.cos(t);
+    const sp = libm.sin(p);
+    const cp = libm.cos(p);
     if (this.plain) {
       if (theta < 0) { out[0] = NaN; out[1] = NaN; return; }
       out[0] = R0 * ct * sp;
@@ -251,9 +252,9 @@ class Orthographic extends CoreProjection {
       return;
     }
     // The visible hemisphere ends where the line of sight grazes the sphere (wcslib's sins2x bound).
-    const limit = -Math.atan(this.xi * sp - this.eta * cp) * R2D;
+    const limit = -libm.atan(this.xi * sp - this.eta * cp) * R2D;
     if (theta < limit) { out[0] = NaN; out[1] = NaN; return; }
-    const w = 1 - Math.sin(t);
+    const w = 1 - libm.sin(t);
     out[0] = R0 * (ct * sp + this.xi * w);
     out[1] = -R0 * (ct * cp - this.eta * w);
   }
@@ -285,10 +286,10 @@ class ZenithalEqualArea extends CoreProjection {
       out[0] = zenithalPhi(x, y); out[1] = -90; return;
     }
     out[0] = zenithalPhi(x, y);
-    out[1] = 90 - 2 * Math.asin(s) * R2D;
+    out[1] = 90 - 2 * libm.asin(s) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
-    zenithalPlane(2 * R0 * Math.sin(((90 - theta) / 2) * D2R), phi, out);
+    zenithalPlane(2 * R0 * libm.sin(((90 - theta) / 2) * D2R), phi, out);
   }
   // With s = r/(2 R0) = sin((90 - theta)/2): sin(theta) = 1 - 2s^2, cos(theta) = 2s sqrt(1 - s^2).
   override planeToVector(x: number, y: number, out: Float64Array): void {
@@ -325,13 +326,13 @@ class ZenithalEquidistant extends CoreProjection {
 class Stereographic extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     out[0] = zenithalPhi(x, y);
-    out[1] = 90 - 2 * Math.atan(Math.sqrt(x * x + y * y) / (2 * R0)) * R2D;
+    out[1] = 90 - 2 * libm.atan(Math.sqrt(x * x + y * y) / (2 * R0)) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     const t = theta * D2R;
-    const d = 1 + Math.sin(t);
+    const d = 1 + libm.sin(t);
     if (!(d > 0)) { out[0] = NaN; out[1] = NaN; return; }
-    zenithalPlane((2 * R0 * Math.cos(t)) / d, phi, out);
+    zenithalPlane((2 * R0 * libm.cos(t)) / d, phi, out);
   }
   // With t = r/(2 R0): cos(theta) = 2t/(1 + t^2), sin(theta) = (1 - t^2)/(1 + t^2).
   override planeToVector(x: number, y: number, out: Float64Array): void {
@@ -372,12 +373,12 @@ class PlateCarree extends CoreProjection {
 class Mercator extends CoreProjection {
   planeToNative(x: number, y: number, out: Float64Array): void {
     out[0] = checkedPhi(x);
-    out[1] = out[0] !== out[0] ? NaN : 2 * Math.atan(Math.exp(y / R0)) * R2D - 90;
+    out[1] = out[0] !== out[0] ? NaN : 2 * libm.atan(libm.exp(y / R0)) * R2D - 90;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     if (!(Math.abs(theta) < 90)) { out[0] = NaN; out[1] = NaN; return; }
     out[0] = phi;
-    out[1] = R0 * Math.log(Math.tan(((90 + theta) / 2) * D2R));
+    out[1] = R0 * libm.log(libm.tan(((90 + theta) / 2) * D2R));
   }
 }
 
@@ -391,11 +392,11 @@ class CylindricalEqualArea extends CoreProjection {
     const phi = checkedPhi(x);
     if (Math.abs(s) > 1 + 1e-13 || phi !== phi) { out[0] = NaN; out[1] = NaN; return; }
     out[0] = phi;
-    out[1] = Math.asin(Math.max(-1, Math.min(1, s))) * R2D;
+    out[1] = libm.asin(Math.max(-1, Math.min(1, s))) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     out[0] = phi;
-    out[1] = (R0 * Math.sin(theta * D2R)) / this.lambda;
+    out[1] = (R0 * libm.sin(theta * D2R)) / this.lambda;
   }
 }
 
@@ -414,16 +415,16 @@ class HammerAitoff extends CoreProjection {
     const z = Math.sqrt(Math.max(z2, 0.5));
     const sx = (z * x) / (2 * R0);
     const cx = 2 * z * z - 1;
-    out[0] = sx === 0 && cx === 0 ? 0 : 2 * Math.atan2(sx, cx) * R2D;
+    out[0] = sx === 0 && cx === 0 ? 0 : 2 * libm.atan2(sx, cx) * R2D;
     const s = (z * y) / R0;
-    out[1] = Math.asin(Math.max(-1, Math.min(1, s))) * R2D;
+    out[1] = libm.asin(Math.max(-1, Math.min(1, s))) * R2D;
   }
   nativeToPlane(phi: number, theta: number, out: Float64Array): void {
     const t = theta * D2R;
     const h = (phi / 2) * D2R;
-    const ct = Math.cos(t);
-    const g = R0 * Math.sqrt(2 / (1 + ct * Math.cos(h)));
-    out[0] = 2 * g * ct * Math.sin(h);
-    out[1] = g * Math.sin(t);
+    const ct = libm.cos(t);
+    const g = R0 * Math.sqrt(2 / (1 + ct * libm.cos(h)));
+    out[0] = 2 * g * ct * libm.sin(h);
+    out[1] = g * libm.sin(t);
   }
 }

@@ -10,6 +10,7 @@
  * Longitudes come out in [0, 360), native longitudes in [-180, 180].
  */
 import { D2R, R2D } from './projections.js';
+import { libm } from '../math/libm.js';
 
 export interface RotationInput {
   /** CRVAL of the longitude and latitude axes, degrees. */
@@ -54,7 +55,7 @@ function sinCosDeg(a: number): [number, number] {
   if (r === 90) return [1, 0];
   if (r === 180) return [0, -1];
   if (r === 270) return [-1, 0];
-  return [Math.sin(a * D2R), Math.cos(a * D2R)];
+  return [libm.sin(a * D2R), libm.cos(a * D2R)];
 }
 
 export class CelestialRotation {
@@ -90,10 +91,10 @@ export class CelestialRotation {
       lngp = lng0;
       latp = lat0;
     } else {
-      const slat0 = Math.sin(lat0 * D2R);
-      const clat0 = Math.cos(lat0 * D2R);
-      const sthe0 = Math.sin(theta0 * D2R);
-      const cthe0 = Math.cos(theta0 * D2R);
+      const slat0 = libm.sin(lat0 * D2R);
+      const clat0 = libm.cos(lat0 * D2R);
+      const sthe0 = libm.sin(theta0 * D2R);
+      const cthe0 = libm.cos(theta0 * D2R);
       let sphip: number;
       let u = 0;
       let v = 0;
@@ -103,8 +104,8 @@ export class CelestialRotation {
         u = theta0;
         v = 90 - lat0;
       } else {
-        sphip = Math.sin((phip - phi0) * D2R);
-        const cphip = Math.cos((phip - phi0) * D2R);
+        sphip = libm.sin((phip - phi0) * D2R);
+        const cphip = libm.cos((phip - phi0) * D2R);
         const x = cthe0 * cphip;
         const y = sthe0;
         const z = Math.sqrt(x * x + y * y);
@@ -116,10 +117,10 @@ export class CelestialRotation {
           let slz = slat0 / z;
           if (Math.abs(slz) > 1) {
             if (Math.abs(slz) - 1 < TOL) slz = slz > 0 ? 1 : -1;
-            else throw new Error(`|CRVAL of the latitude axis| <= ${(Math.asin(z) * R2D).toFixed(3)} is required for these LONPOLE, phi0 and theta0`);
+            else throw new Error(`|CRVAL of the latitude axis| <= ${(libm.asin(z) * R2D).toFixed(3)} is required for these LONPOLE, phi0 and theta0`);
           }
-          u = Math.atan2(y, x) * R2D;
-          v = Math.acos(slz) * R2D;
+          u = libm.atan2(y, x) * R2D;
+          v = libm.acos(slz) * R2D;
         }
       }
       if (!onlyLatpole) {
@@ -132,16 +133,16 @@ export class CelestialRotation {
         }
         if (Math.abs(latp) < 90 + TOL) latp = Math.max(-90, Math.min(90, latp));
       }
-      const z = Math.cos(latp * D2R) * clat0;
+      const z = libm.cos(latp * D2R) * clat0;
       if (Math.abs(z) < TOL) {
         if (Math.abs(clat0) < TOL) lngp = lng0; // celestial pole at the fiducial point
         else if (latp > 0) lngp = lng0 + phip - phi0 - 180; // celestial north pole at the native pole
         else lngp = lng0 - phip + phi0; // celestial south pole at the native pole
       } else {
-        const x = (sthe0 - Math.sin(latp * D2R) * slat0) / z;
+        const x = (sthe0 - libm.sin(latp * D2R) * slat0) / z;
         const y = (sphip * cthe0) / clat0;
         if (x === 0 && y === 0) throw new Error('no native pole satisfies these CRVAL, LONPOLE and theta0');
-        lngp = lng0 - Math.atan2(y, x) * R2D;
+        lngp = lng0 - libm.atan2(y, x) * R2D;
       }
       if (lng0 >= 0) {
         if (lngp < 0) lngp += 360;
@@ -155,8 +156,8 @@ export class CelestialRotation {
     this.lngPole = lngp;
     this.latPole = latp;
     this.phiPole = phip;
-    this.sinLatP = Math.sin(latp * D2R);
-    this.cosLatP = Math.cos(latp * D2R);
+    this.sinLatP = libm.sin(latp * D2R);
+    this.cosLatP = libm.cos(latp * D2R);
     this.polar = latp === 90 ? 1 : latp === -90 ? -1 : 0;
     const [sa, ca] = sinCosDeg(lngp);
     const [sd, cd] = sinCosDeg(latp);
@@ -181,18 +182,18 @@ export class CelestialRotation {
     const c1 = m[3]! * n0 + m[4]! * n1 + m[5]! * n2;
     const c2 = m[6]! * n0 + m[7]! * n1 + m[8]! * n2;
     const h = Math.sqrt(c0 * c0 + c1 * c1);
-    out[0] = h === 0 ? 0 : normalise360(Math.atan2(c1, c0) * R2D);
-    out[1] = Math.atan2(c2, h) * R2D;
+    out[0] = h === 0 ? 0 : normalise360(libm.atan2(c1, c0) * R2D);
+    out[1] = libm.atan2(c2, h) * R2D;
   }
 
   /** Celestial (lng, lat) in degrees -> the unit native direction vector, into out[0..2]. */
   celestialToNativeVector(lng: number, lat: number, out: Float64Array): void {
     const d = lat * D2R;
     const a = lng * D2R;
-    const cd = Math.cos(d);
-    const c0 = cd * Math.cos(a);
-    const c1 = cd * Math.sin(a);
-    const c2 = Math.sin(d);
+    const cd = libm.cos(d);
+    const c0 = cd * libm.cos(a);
+    const c1 = cd * libm.sin(a);
+    const c2 = libm.sin(d);
     const m = this.matrix;
     out[0] = m[0]! * c0 + m[3]! * c1 + m[6]! * c2;
     out[1] = m[1]! * c0 + m[4]! * c1 + m[7]! * c2;
@@ -211,16 +212,16 @@ export class CelestialRotation {
     }
     const t = theta * D2R;
     const dphi = (phi - this.phiPole) * D2R;
-    const st = Math.sin(t);
-    const ct = Math.cos(t);
-    const sd = Math.sin(dphi);
-    const cd = Math.cos(dphi);
+    const st = libm.sin(t);
+    const ct = libm.cos(t);
+    const sd = libm.sin(dphi);
+    const cd = libm.cos(dphi);
     const x = st * this.cosLatP - ct * this.sinLatP * cd; // cos(lat) cos(lng - lngp)
     const y = -ct * sd; // cos(lat) sin(lng - lngp)
     const z = st * this.sinLatP + ct * this.cosLatP * cd; // sin(lat)
-    out[0] = normalise360(this.lngPole + Math.atan2(y, x) * R2D);
+    out[0] = normalise360(this.lngPole + libm.atan2(y, x) * R2D);
     // Near the poles asin loses precision: take the latitude from the horizontal component instead.
-    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * Math.acos(Math.min(1, Math.sqrt(x * x + y * y))) * R2D : Math.asin(z) * R2D;
+    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * libm.acos(Math.min(1, Math.sqrt(x * x + y * y))) * R2D : libm.asin(z) * R2D;
   }
 
   /** Celestial (lng, lat) -> native (phi, theta), degrees (Paper II eq. 5). phi in [-180, 180]. */
@@ -233,14 +234,14 @@ export class CelestialRotation {
     }
     const d = lat * D2R;
     const dl = (lng - this.lngPole) * D2R;
-    const sd = Math.sin(d);
-    const cd = Math.cos(d);
-    const sl = Math.sin(dl);
-    const cl = Math.cos(dl);
+    const sd = libm.sin(d);
+    const cd = libm.cos(d);
+    const sl = libm.sin(dl);
+    const cl = libm.cos(dl);
     const x = sd * this.cosLatP - cd * this.sinLatP * cl;
     const y = -cd * sl;
     const z = sd * this.sinLatP + cd * this.cosLatP * cl;
-    out[0] = normalise180(this.phiPole + Math.atan2(y, x) * R2D);
-    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * Math.acos(Math.min(1, Math.sqrt(x * x + y * y))) * R2D : Math.asin(z) * R2D;
+    out[0] = normalise180(this.phiPole + libm.atan2(y, x) * R2D);
+    out[1] = Math.abs(z) > 0.99 ? Math.sign(z) * libm.acos(Math.min(1, Math.sqrt(x * x + y * y))) * R2D : libm.asin(z) * R2D;
   }
 }

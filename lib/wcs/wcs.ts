@@ -42,6 +42,7 @@ import { D2R, R2D, SUPPORTED_PROJECTIONS, makeProjection, type Projection, type 
 import { CelestialRotation } from './spherical.js';
 import { SipDistortion, readSipPolynomial, type SipInverseSeed } from './sip.js';
 import { TPV_MAX_INDEX, TpvDistortion } from './tpv.js';
+import { libm } from '../math/libm.js';
 
 export interface ParseWcsOptions {
   /** Which coordinate description: ' ' or '' (default) for the primary, 'A'..'Z' for an alternate. */
@@ -203,7 +204,7 @@ export function parseWcs(header: FitsHeader, opts: ParseWcsOptions = {}): Wcs | 
   if (isNcp) {
     if (crvalLat === 0) kw.fail(`NCP needs CRVAL${lat.axis}${rawAlt} != 0`);
     latParams.set(1, 0);
-    latParams.set(2, Math.cos(crvalLat * D2R) / Math.sin(crvalLat * D2R));
+    latParams.set(2, libm.cos(crvalLat * D2R) / libm.sin(crvalLat * D2R));
   }
 
   let projection: Projection;
@@ -525,7 +526,7 @@ export class Wcs {
     const [ly0, by0] = this.pixelToSky(px, py - h);
     const [ly1, by1] = this.pixelToSky(px, py + h);
     const [, b] = this.pixelToSky(px, py);
-    const cosb = Math.cos(b * D2R);
+    const cosb = libm.cos(b * D2R);
     const dl = (a1: number, a0: number) => ((((a1 - a0) % 360) + 540) % 360) - 180;
     const j00 = (dl(lx1, lx0) * cosb) / (2 * h);
     const j10 = (bx1 - bx0) / (2 * h);
@@ -553,10 +554,10 @@ export function angularSeparation(lng1: number, lat1: number, lng2: number, lat2
   const dl = (lng2 - lng1) * D2R;
   const p1 = lat1 * D2R;
   const p2 = lat2 * D2R;
-  const sdl = Math.sin(dl);
-  const cdl = Math.cos(dl);
-  const num1 = Math.cos(p2) * sdl;
-  const num2 = Math.cos(p1) * Math.sin(p2) - Math.sin(p1) * Math.cos(p2) * cdl;
-  const den = Math.sin(p1) * Math.sin(p2) + Math.cos(p1) * Math.cos(p2) * cdl;
-  return Math.atan2(Math.hypot(num1, num2), den) * R2D;
+  const sdl = libm.sin(dl);
+  const cdl = libm.cos(dl);
+  const num1 = libm.cos(p2) * sdl;
+  const num2 = libm.cos(p1) * libm.sin(p2) - libm.sin(p1) * libm.cos(p2) * cdl;
+  const den = libm.sin(p1) * libm.sin(p2) + libm.cos(p1) * libm.cos(p2) * cdl;
+  return libm.atan2(Math.hypot(num1, num2), den) * R2D;
 }

@@ -27,6 +27,7 @@
  * Coordinates are 0-based pixel indices (x along a row); flags use SExtractor's FLAGS bits. Arithmetic:
  * double intermediates rounded to float where the C code stores a float (as in ./background.ts).
  */
+import { libm } from '../../math/libm.js';
 
 /** SExtractor's FLAGS bits. */
 export const SEXTRACTOR_FLAGS = Object.freeze({
@@ -373,7 +374,7 @@ export function analyse(o: IsophotalObject, planes: DetectionPlanes, robust: boo
     }
   }
   let temp = xm2 - ym2;
-  const theta = Math.abs(temp) > 0 ? Math.atan2(2 * xym, temp) / 2 : SEX_PI / 4;
+  const theta = Math.abs(temp) > 0 ? libm.atan2(2 * xym, temp) / 2 : SEX_PI / 4;
   temp = Math.sqrt(0.25 * temp * temp + xym * xym);
   const pmx2 = 0.5 * (xm2 + ym2) + temp, pmy2 = 0.5 * (xm2 + ym2) - temp;
   o.dnpix = dnpix;
@@ -395,7 +396,7 @@ export function analyse(o: IsophotalObject, planes: DetectionPlanes, robust: boo
   const darea = area2 - dnpix;
   const t1t2 = thresh / thresh2;
   if (t1t2 > 0) {
-    let abcor = f((darea < 0 ? darea : -1) / (2 * SEX_PI * Math.log(t1t2 < 1 ? t1t2 : 0.99) * o.a * o.b));
+    let abcor = f((darea < 0 ? darea : -1) / (2 * SEX_PI * libm.log(t1t2 < 1 ? t1t2 : 0.99) * o.a * o.b));
     if (abcor > 1) abcor = 1;
     o.abcor = abcor;
   } else {
@@ -445,7 +446,7 @@ export function cleanObjects(objects: readonly IsophotalObject[], cleanParam: nu
     const o1 = objects[i]!;
     const unitareain = SEX_PI * o1.a * o1.b;
     const ampin = o1.fdflux / (2 * unitareain * o1.abcor);
-    const alphain = (Math.pow(ampin / o1.thresh, 1 / beta) - 1) * unitareain / o1.fdnpix;
+    const alphain = (libm.pow(ampin / o1.thresh, 1 / beta) - 1) * unitareain / o1.fdnpix;
     for (let j = i + 1; j < n; j++) {
       if (!survives[j]) continue;
       const o2 = objects[j]!;
@@ -455,13 +456,13 @@ export function cleanObjects(objects: readonly IsophotalObject[], cleanParam: nu
       if (dx * dx + dy * dy > rlim * limit2) continue;
       if (o2.fdflux < o1.fdflux) {
         const val = 1 + alphain * (o1.cxx * dx * dx + o1.cyy * dy * dy + o1.cxy * dx * dy);
-        if (val > 1 && f(val < 1e10 ? ampin * Math.pow(val, -beta) : 0) > o2.mthresh) survives[j] = false;
+        if (val > 1 && f(val < 1e10 ? ampin * libm.pow(val, -beta) : 0) > o2.mthresh) survives[j] = false;
       } else {
         const unitarea = SEX_PI * o2.a * o2.b;
         const amp = o2.fdflux / (2 * unitarea * o2.abcor);
-        const alpha = (Math.pow(amp / o2.thresh, 1 / beta) - 1) * unitarea / o2.fdnpix;
+        const alpha = (libm.pow(amp / o2.thresh, 1 / beta) - 1) * unitarea / o2.fdnpix;
         const val = 1 + alpha * (o2.cxx * dx * dx + o2.cyy * dy * dy + o2.cxy * dx * dy);
-        if (val > 1 && f(val < 1e10 ? amp * Math.pow(val, -beta) : 0) > o1.mthresh) survives[i] = false;
+        if (val > 1 && f(val < 1e10 ? amp * libm.pow(val, -beta) : 0) > o1.mthresh) survives[i] = false;
       }
     }
   }
@@ -523,7 +524,7 @@ function gatherUp(root: IsophotalObject, children: IsophotalObject[], thresh0: n
     }
     out.push({ obj: copyObject(o), extra: [] });
     const dist = f(o.fdnpix / (2 * SEX_PI * o.abcor * o.a * o.b));
-    amp[i] = dist < 70 ? f(o.thresh * Math.exp(dist)) : f(4 * o.fdpeak);
+    amp[i] = dist < 70 ? f(o.thresh * libm.exp(dist)) : f(4 * o.fdpeak);
     if (amp[i]! > 4 * o.fdpeak) amp[i] = f(4 * o.fdpeak);
   }
   for (const q of root.pixels) {
@@ -534,7 +535,7 @@ function gatherUp(root: IsophotalObject, children: IsophotalObject[], thresh0: n
       const o = objs[i]!;
       const dx = f(x - o.mx), dy = f(y - o.my);
       const dist = f(0.5 * (o.cxx * dx * dx + o.cyy * dy * dy + o.cxy * dx * dy) / o.abcor);
-      p[i] = f(p[i - 1]! + (dist < 70 ? amp[i]! * Math.exp(-dist) : 0));
+      p[i] = f(p[i - 1]! + (dist < 70 ? amp[i]! * libm.exp(-dist) : 0));
       if (dist < distmin) { distmin = dist; iclst = i; }
     }
     let i: number;
@@ -579,7 +580,7 @@ export function deblend(root: IsophotalObject, planes: DetectionPlanes, settings
   const value0 = root.fdflux * settings.deblendMinCont;
   for (let k = 1; k < xn; k++) {
     const peak = root.fdpeak;
-    const levelThresh = f(peak > 0 ? thresh0 * Math.pow(peak / thresh0, k / xn) : thresh0);
+    const levelThresh = f(peak > 0 ? thresh0 * libm.pow(peak / thresh0, k / xn) : thresh0);
     const prev = levels[k - 1]!;
     if (prev.length >= NSONMAX) throw new DeblendOverflow(`more than ${NSONMAX} sub-objects at level ${k}`);
     const level: IsophotalObject[] = [];

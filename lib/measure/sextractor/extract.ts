@@ -28,6 +28,7 @@ import {
   apertureFlux, autoFlux, fluxRadius, windowedPosition,
   type AutoMeasurement, type FluxMeasurement, type GrowthMeasurement, type PhotometryPlanes, type WindowedPosition,
 } from './photometry.js';
+import { libm } from '../../math/libm.js';
 
 const f = Math.fround;
 
@@ -90,7 +91,7 @@ export function sextractorColumnNames(parameters: SextractorConfig['parameters']
 }
 
 function magnitude(flux: number, zeropoint: number): number {
-  return flux > 0 ? -2.5 * Math.log10(flux) + zeropoint : 99;
+  return flux > 0 ? -2.5 * libm.log10(flux) + zeropoint : 99;
 }
 
 function magnitudeError(flux: number, err: number): number {

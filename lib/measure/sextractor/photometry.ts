@@ -23,6 +23,7 @@
  * global background rms squared; GAIN > 0 adds the Poisson term of positive fluxes.
  */
 import { SEXTRACTOR_FLAGS, type IsophotalObject } from './detection.js';
+import { libm } from '../../math/libm.js';
 
 const f = Math.fround;
 const APER_OVERSAMP = 5;
@@ -326,7 +327,7 @@ export function windowedPosition(planes: PhotometryPlanes, o: IsophotalObject, h
             for (let sx = WINPOS_OVERSAMP; sx--; dx1 = f(dx1 + scale)) if (dx1 * dx1 + dy2 < raper2) locarea = f(locarea + scale2);
           }
         } else locarea = 1;
-        locarea = f(locarea * Math.exp(-r2 * invtwosig2));
+        locarea = f(locarea * libm.exp(-r2 * invtwosig2));
         const pix = pixelValue(planes, y * width + x) ?? 0;
         const ddx = f(x - mx), ddy = f(y - my);
         const locpix = locarea * pix;
