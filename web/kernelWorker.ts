@@ -15,6 +15,8 @@ import type { Wcs } from '../lib/wcs/index.js';
 import type { BackgroundView } from '../lib/display/backgroundViews.js';
 import type { DisplayPlanes } from '../lib/display/imageSource.js';
 import type { ByteSource } from '../lib/fits/source.js';
+import type { SimulatedCcdProgress, SimulatedCcdStep } from '../lib/pipeline/simulatedCcd.js';
+import type { DataId } from '../lib/pipeline/errors.js';
 
 async function loadKernels() {
   const [{ instantiateTessera }, { default: wasmUrl }] = await Promise.all([
@@ -89,6 +91,16 @@ export interface Readout {
   maskNames: string[];
   ra?: number;
   dec?: number;
+}
+
+export interface SimulatedCcdAnswer {
+  /** The calexp and src, held here as dropped files are. */
+  calexp: number;
+  src: number;
+  dataId: DataId;
+  timings: Record<SimulatedCcdStep, number>;
+  /** Every dataset made, with a file name for saving. */
+  datasets: { type: string; name: string; bytes: Uint8Array }[];
 }
 
 export interface StretchSettings { kind: StretchKind; colormap: Colormap; lo: number; hi: number }
@@ -269,6 +281,28 @@ const api = {
       return { rows: table.nrows, columns };
     }
     return undefined;
+  },
+  /**
+   * Simulates one CCD of the tiny preset (seed, visit, detector) and runs single-frame processing on it
+   * here (lib/pipeline/simulatedCcd.ts with pipelines/DRP.yaml's configs), reporting each step as it
+   * starts. The calexp and src are kept as dropped files are (open / readCatalog take them); every
+   * dataset made comes back too (transferred), for saving.
+   */
+  async simulateCcd(request: { seed: number; visit: number; detector: number }, onProgress: (p: SimulatedCcdProgress) => void | Promise<void>): Promise<SimulatedCcdAnswer> {
+    kernels ??= loadKernels();
+    const [tessera, { processSimulatedCcd }, { PRESETS }, { parsePipeline }, { default: drpYaml }] = await Promise.all([
+      kernels, import('../lib/pipeline/simulatedCcd.js'), import('../lib/sim/presets.js'), import('../lib/pipeline/pipelineDefinition.js'), import('../pipelines/DRP.yaml?raw'),
+    ]);
+    const result = await processSimulatedCcd(tessera, { ...PRESETS.tiny, seed: request.seed }, parsePipeline(drpYaml, 'pipelines/DRP.yaml'),
+      { visit: request.visit, detector: request.detector }, async (p) => { await onProgress(p); });
+    const name = (type: string): string => `${type}-${result.dataId.visit}-${result.dataId.detector}.fits`;
+    const keep = (type: string): number => {
+      const file = nextFile++;
+      files.set(file, { name: name(type), bytes: result.datasets[type]!.slice() });
+      return file;
+    };
+    const datasets = Object.entries(result.datasets).map(([type, bytes]) => ({ type, name: name(type), bytes }));
+    return transfer({ calexp: keep('calexp'), src: keep('src'), dataId: result.dataId, timings: result.timings, datasets }, [...new Set(datasets.map((d) => d.bytes.buffer as ArrayBuffer))]);
   },
   /** Sky (degrees) of image coordinates (0-based pixels); null without a WCS. */
   pixelToSky(id: number, x: number, y: number): [number, number] | null {

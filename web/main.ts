@@ -21,6 +21,7 @@ import { renderFileError, renderInspection } from './viewer/inspectList.js';
 import { VerdictStore } from './viewer/verdictStore.js';
 import { CertifyPanel } from './viewer/certifyPanel.js';
 import { CatalogLayer, type CatalogColumns } from './viewer/catalogLayer.js';
+import { SimulatePanel } from './viewer/simulatePanel.js';
 
 const worker = wrap<KernelWorkerApi>(new Worker(new URL('./kernelWorker.ts', import.meta.url), { type: 'module' }));
 const viewer = byId<HTMLElement>('viewer');
@@ -553,32 +554,50 @@ async function openFiles(files: Iterable<File>): Promise<void> {
       // Only the first image opens; the others were listed.
       if (!first) { void worker.forget(held); continue; }
       first = false;
-      delete state.dataset;
-      delete state.url;
-      await certifyPanel?.show(undefined);
-      await showCatalogChoices(undefined);
-      byId('bg-controls').hidden = true;
-      byId('rgb-controls').hidden = true;
-      state.background = 'image';
-      await openImage({ file: held }, file.name);
+      await openLocalImage(held, file.name);
     } catch (err) {
       results.prepend(renderFileError(file.name, (err as Error).message));
     }
   }
   for (const c of catalogs) {
     try {
-      const table = await worker.readCatalog(c.file);
-      if (!table) throw new Error(`${c.name}: no table with positions (base_SdssCentroid_x/y or X_IMAGE/Y_IMAGE)`);
-      if (!imageView.opened) throw new Error(`${c.name}: open an image first, then drop its catalogue`);
-      localCatalog = c.name;
-      byId('catalog-panel').hidden = false;
-      fillSelect(catalogType, [[c.name, c.name]], c.name);
-      showCatalogColumns(table.columns, table.rows);
+      await showLocalCatalog(c.file, c.name);
     } catch (err) {
       results.prepend(renderFileError(c.name, (err as Error).message));
     }
   }
 }
+
+/** Shows an image held by the worker (a dropped file, or a calexp made in the page): no repository dataset. */
+async function openLocalImage(file: number, name: string): Promise<void> {
+  delete state.dataset;
+  delete state.url;
+  await certifyPanel?.show(undefined);
+  await showCatalogChoices(undefined);
+  byId('bg-controls').hidden = true;
+  byId('rgb-controls').hidden = true;
+  state.background = 'image';
+  await openImage({ file }, name);
+}
+
+/** Draws a catalogue held by the worker over the image shown. */
+async function showLocalCatalog(file: number, name: string): Promise<void> {
+  const table = await worker.readCatalog(file);
+  if (!table) throw new Error(`${name}: no table with positions (base_SdssCentroid_x/y or X_IMAGE/Y_IMAGE)`);
+  if (!imageView.opened) throw new Error(`${name}: open an image first, then drop its catalogue`);
+  localCatalog = name;
+  byId('catalog-panel').hidden = false;
+  fillSelect(catalogType, [[name, name]], name);
+  showCatalogColumns(table.columns, table.rows);
+}
+
+// ---- the pipeline in the page -------------------------------------------------------------------------
+const simulatePanel = new SimulatePanel(worker);
+simulatePanel.onDone = async (answer) => {
+  const id = `visit ${answer.dataId.visit}, detector ${answer.dataId.detector}`;
+  await openLocalImage(answer.calexp, `calexp of ${id} (made in this page)`);
+  await showLocalCatalog(answer.src, `src of ${id}`);
+};
 
 const drop = byId<HTMLElement>('drop');
 for (const target of [drop, viewer]) {

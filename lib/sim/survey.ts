@@ -3,7 +3,11 @@
  * reference-catalogue shards, the truth catalogue, the calibration raws (biases, darks, flats per
  * band), then each visit's raws with their truth, and last the manifest that lists everything with
  * its data ID. Pure: it yields paths and bytes and the caller (node/commands/sim.ts, or a browser
- * demo) writes them, so the same seed gives byte-identical files on any host.
+ * demo) writes them, so the same seed gives byte-identical files on any host (every elementary function
+ * from lib/math/libm.ts, the same in every JavaScript engine). With `only`, it simulates just what
+ * processing one CCD needs (lib/pipeline/simulatedCcd.ts): the camera, sky map, catalogues, that
+ * detector's calibration raws (flats of the visit's band only) and its raw, and no truth files; each file
+ * it yields is byte-identical to the full survey's.
  */
 import { writeFits } from '../fits/writer.js';
 import type { Tessera } from '../wasm/loader.js';
@@ -73,7 +77,12 @@ function footprint(camera: Camera, visits: readonly Visit[], optics: OpticalMode
   return points;
 }
 
-export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyModel): Generator<SimFile, SimManifest> {
+export interface SurveyOptions {
+  /** Simulate only what processing this visit's raw of this detector needs (no truth files). */
+  only?: { visit: number; detector: number };
+}
+
+export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyModel, options: SurveyOptions = {}): Generator<SimFile, SimManifest> {
   const camera = makeCamera(config.preset, { detectors: config.detectors, width: config.width, height: config.height, seed: config.seed });
   const optics: OpticalModel = { pixelScale: camera.plateScaleArcsecPerMm * camera.pixelSizeMm, k1: DEFAULT_DISTORTION_K1 };
   const halfX = Math.max(...camera.detectors.map((d) => Math.abs(d.centerMm[0]) + (d.width * camera.pixelSizeMm) / 2)) / camera.pixelSizeMm;
@@ -86,6 +95,12 @@ export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyMod
     trailFraction: config.trailFraction, focalPlaneRadiusPx: fieldRadius,
   });
   const instrument = camera.instrument;
+  const { only } = options;
+  const onlyBand = only ? visits.find((v) => v.visit === only.visit)?.band : undefined;
+  if (only && onlyBand === undefined) throw new RangeError(`visit ${only.visit} is not in the survey (visits ${visits.map((v) => v.visit).join(', ')})`);
+  if (only && !camera.detectors.some((d) => d.id === only.detector)) throw new RangeError(`detector ${only.detector} is not in the camera (detectors ${camera.detectors.map((d) => d.id).join(', ')})`);
+  const wanted = (visit: number | undefined, detector: number, band: string | null | undefined): boolean =>
+    !only || (detector === only.detector && (visit === undefined ? band == null || band === onlyBand : visit === only.visit));
   const files: ManifestEntry[] = [];
   const emit = (path: string, bytes: Uint8Array, datasetType: string, dataId: Record<string, string | number>): SimFile => {
     const entry: ManifestEntry = { path, datasetType, dataId: { instrument, ...dataId } };
@@ -109,6 +124,7 @@ export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyMod
     biases: config.biasFrames, darks: config.darkFrames, flatsPerBand: config.flatFramesPerBand, bands: config.bands,
   })) {
     for (const detector of camera.detectors) {
+      if (!wanted(undefined, detector.id, exposure.band)) continue;
       const raw = makeCalibrationRaw(camera, detector, exposure, { seed: config.seed });
       const kind = exposure.imageType.toLowerCase();
       const bytes = writeFits([{ data: raw.data, shape: raw.shape, header: raw.header }], { checksum: true, name: `calibration ${exposure.id}` });
@@ -140,6 +156,7 @@ export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyMod
   for (const band of config.bands) {
     for (const detector of camera.detectors) {
       for (const visit of visits.filter((v) => v.band === band)) {
+        if (!wanted(visit.visit, detector.id, band)) continue;
         const { brightStars, trail } = visitArtifacts.get(visit.visit)!;
         const exposure: SimulatedExposure = simulateExposure({
           tessera, camera, detector, visit, objects: catalogue.objects,
@@ -150,6 +167,7 @@ export function* simulateSurvey(config: SimConfig, tessera: Tessera, sky: SkyMod
         const dataId = { exposure: visit.visit, visit: visit.visit, detector: detector.id, band: visit.band, physical_filter: filterOfBand(camera, visit.band) };
         const rawBytes = writeFits([{ data: exposure.raw.data, shape: exposure.raw.shape, header: exposure.raw.header }], { checksum: true, name: `raw ${visit.visit} ${detector.id}` });
         yield emit(`raw/${visit.band}/raw-${visit.visit}-${detector.id}.fits`, rawBytes, 'raw', { ...dataId, observation_type: 'science' });
+        if (only) continue;
         const snr = matchedFilterSnr(tessera, exposure);
         const primary = sky.psfCards(visit, fieldRadius, optics.pixelScale);
         yield emit(`truth/${visit.band}/truth-${visit.visit}-${detector.id}.fits`, exposureTruthFits(exposure, snr, primary, { images: config.truthImages }), 'truth', dataId);

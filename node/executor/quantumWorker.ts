@@ -1,17 +1,16 @@
 /**
  * A worker thread of the executor's pool: loads the release wasm once, then runs quantum jobs
- * (workerProtocol.ts) one at a time: read and decode the input files (transient I/O errors retried),
- * run the task through lib/pipeline/task.ts's runTask with the executor's references (so a bad input
- * names its data ID and file), encode the outputs, and measure the thread's CPU time around it. Any
+ * (workerProtocol.ts) one at a time: read the input files (transient I/O errors retried), then decode,
+ * run and encode through lib/pipeline/quantumOnBytes.ts (with the executor's references, so a bad input
+ * names its data ID and file), and measure the thread's CPU time around it. Any
  * error becomes a described failure (lib/pipeline/errors.ts), never a crash of the worker.
  */
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { BadInputError, describeFailure, type InputRef } from '../../lib/pipeline/errors.js';
 import { memoryLogger } from '../../lib/pipeline/logger.js';
-import { decodeDataset, encodeDataset, type TaskLogRecord } from '../../lib/pipeline/storageClasses.js';
-import { outputValue, runTask } from '../../lib/pipeline/task.js';
-import { getTask } from '../../lib/pipeline/tasks.js';
+import { runQuantumOnBytes, type InputBytes } from '../../lib/pipeline/quantumOnBytes.js';
+import type { TaskLogRecord } from '../../lib/pipeline/storageClasses.js';
 import { loadTessera } from '../wasm.js';
 import { threadCpu } from './threadCpu.js';
 import { withTransientRetry } from './transientRetry.js';
@@ -21,17 +20,12 @@ if (!parentPort) throw new Error('quantumWorker.ts runs as a worker thread');
 const port = parentPort;
 const tessera = await loadTessera('release');
 
-async function readInput(job: QuantumJob, connection: string, input: InputFile): Promise<unknown> {
-  let bytes: Uint8Array;
+async function readInput(job: QuantumJob, connection: string, input: InputFile): Promise<InputBytes> {
+  const ref: InputRef = { datasetType: input.datasetType, dataId: input.dataId, file: input.file };
   try {
-    bytes = await withTransientRetry(() => fs.readFileSync(input.file));
+    return { bytes: await withTransientRetry(() => fs.readFileSync(input.file)), storageClass: input.storageClass, ref };
   } catch (err) {
-    throw new BadInputError(job.taskName, connection, `cannot read ${input.file}: ${(err as Error).message}`, { datasetType: input.datasetType, dataId: input.dataId, file: input.file });
-  }
-  try {
-    return await decodeDataset(input.storageClass, bytes, input.file);
-  } catch (err) {
-    throw new BadInputError(job.taskName, connection, (err as Error).message, { datasetType: input.datasetType, dataId: input.dataId, file: input.file });
+    throw new BadInputError(job.taskName, connection, `cannot read ${input.file}: ${(err as Error).message}`, ref);
   }
 }
 
@@ -53,23 +47,14 @@ async function run(job: QuantumJob): Promise<QuantumJobResult> {
     for (const e of log.entries.splice(0)) records.push({ time: now, level: e.level, message: e.message, ...(e.fields ? { fields: e.fields } : {}) });
   };
   try {
-    const inputs: Record<string, unknown> = {};
-    const refs: Record<string, InputRef | InputRef[]> = {};
+    const inputs: Record<string, InputBytes | InputBytes[]> = {};
     for (const [name, spec] of Object.entries(job.inputs)) {
-      if (Array.isArray(spec)) {
-        const list = spec as readonly InputFile[];
-        inputs[name] = await Promise.all(list.map((s) => readInput(job, name, s)));
-        refs[name] = list.map((s) => ({ datasetType: s.datasetType, dataId: s.dataId, file: s.file }));
-      } else {
-        const single = spec as InputFile;
-        inputs[name] = await readInput(job, name, single);
-        refs[name] = { datasetType: single.datasetType, dataId: single.dataId, file: single.file };
-      }
+      inputs[name] = Array.isArray(spec)
+        ? await Promise.all((spec as readonly InputFile[]).map((s) => readInput(job, name, s)))
+        : await readInput(job, name, spec as InputFile);
     }
-    const outputs = runTask(getTask(job.taskName), inputs as object, job.config, { tessera, log, refs: { quantum: job.dataId, inputs: refs } }) as Record<string, unknown>;
+    const encoded = await runQuantumOnBytes({ taskName: job.taskName, dataId: job.dataId, config: job.config, inputs, outputs: job.outputs }, { tessera, log });
     flushLog();
-    const encoded: Record<string, Uint8Array> = {};
-    for (const [name, spec] of Object.entries(job.outputs)) encoded[name] = encodeDataset(spec.storageClass, outputValue(outputs, name), spec.name);
     return { jobId: job.jobId, ok: true, outputs: encoded, log: records, cost: cost() };
   } catch (err) {
     flushLog();
