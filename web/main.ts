@@ -15,7 +15,7 @@ import { formatViewState, LIMITS, parseViewState, type LimitsChoice, type ViewSt
 import { COLORMAPS, EXTRA_MASK_COLOURS, MASK_COLOURS, STRETCHES, type Colormap, type StretchKind } from '../lib/display/stretch.js';
 import type { LimitsMethod } from '../lib/display/displayImage.js';
 import type { BackgroundView } from '../lib/display/backgroundViews.js';
-import { formatDataId, repositoryApi, whereDataId, type DatasetInfo } from './viewer/repositoryApi.js';
+import { formatDataId, repositoryApi, shortDataId, whereDataId, type DatasetInfo } from './viewer/repositoryApi.js';
 import { byId, element, fillSelect } from './viewer/dom.js';
 import { renderFileError, renderInspection } from './viewer/inspectList.js';
 import { VerdictStore } from './viewer/verdictStore.js';
@@ -417,7 +417,8 @@ let verdictStore: VerdictStore | undefined, certifyPanel: CertifyPanel | undefin
 async function openDataset(id: string, restore?: ViewState): Promise<void> {
   state.dataset = id;
   delete state.url;
-  for (const li of byId('datasets').querySelectorAll('li')) li.classList.toggle('current', (li as HTMLElement).dataset.id === id);
+  for (const e of document.querySelectorAll<HTMLElement>('#datasets li, #thumbs figure')) e.classList.toggle('current', e.dataset.id === id);
+  document.querySelector('#thumbs .current')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   let info = listed.find((d) => d.id === id) ?? await repositoryApi.dataset(id);
   // Coadds: the patch's i, r, g as the colour composite when asked (the i band is the one shown).
   const bands = await colourBands(info);
@@ -466,7 +467,7 @@ async function showVerdicts(): Promise<void> {
     else if (v === 'rejected') rejected++;
     else if (v === 'needs-work') needsWork++;
   }
-  for (const li of byId('datasets').querySelectorAll<HTMLElement>('li')) li.dataset.verdict = latest.get(li.dataset.id!)?.verdict ?? '';
+  for (const e of document.querySelectorAll<HTMLElement>('#datasets li, #thumbs figure')) e.dataset.verdict = latest.get(e.dataset.id!)?.verdict ?? '';
   const progress = byId('progress');
   progress.textContent = `${byId<HTMLSelectElement>('run').value} ${byId<HTMLSelectElement>('dtype').value}: certified ${certified} / ${listed.length}`
     + ` (rejected ${rejected}, needs work ${needsWork}, not yet ${listed.length - certified - rejected - needsWork})`;
@@ -481,21 +482,42 @@ function step(delta: number): void {
   if (next && next.dataset.id !== state.dataset) { next.scrollIntoView({ block: 'nearest' }); void openDataset(next.dataset.id!); }
 }
 
+/** The list and the thumbnail strip: the listed datasets that match the search. */
 function showList(): void {
   const filter = byId<HTMLInputElement>('search').value.trim().toLowerCase();
   const shown = listed.filter((d) => formatDataId(d.dataId).toLowerCase().includes(filter));
   byId('count').textContent = `${shown.length} of ${listed.length}`;
+  const entry = <K extends 'li' | 'figure'>(tag: K, d: DatasetInfo): HTMLElementTagNameMap[K] => {
+    const e = element(tag);
+    e.dataset.id = d.id;
+    e.tabIndex = 0;
+    e.title = `${formatDataId(d.dataId)}\nclick: show; shift-click: compare (blink) with the image shown`;
+    if (d.id === state.dataset) e.classList.add('current');
+    (e as HTMLElement).addEventListener('click', (ev) => void (ev.shiftKey ? openCompare(d.id) : openDataset(d.id)));
+    return e;
+  };
   byId('datasets').replaceChildren(...shown.map((d) => {
-    const li = element('li', formatDataId(d.dataId));
-    li.dataset.id = d.id;
-    li.tabIndex = 0;
-    li.title = 'click: show; shift-click: compare (blink) with the image shown';
-    if (d.id === state.dataset) li.classList.add('current');
-    li.addEventListener('click', (e) => void (e.shiftKey ? openCompare(d.id) : openDataset(d.id)));
+    const li = entry('li', d);
+    li.textContent = formatDataId(d.dataId);
     return li;
   }));
+  // Thumbnails load as they scroll into view (the server makes each once).
+  const thumbs = byId('thumbs');
+  thumbs.hidden = shown.length === 0;
+  thumbs.replaceChildren(...shown.map((d) => {
+    const figure = entry('figure', d);
+    const img = element('img');
+    img.loading = 'lazy';
+    img.alt = formatDataId(d.dataId);
+    img.src = repositoryApi.thumbnailUrl(d.id, THUMBNAIL_SIZE);
+    figure.append(img, element('figcaption', shortDataId(d.dataId)));
+    return figure;
+  }));
+  thumbs.querySelector('.current')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   void showVerdicts();
 }
+// Made at up to 128 px (power-of-two block means), shown at up to 96.
+const THUMBNAIL_SIZE = 128;
 
 async function listDatasets(): Promise<void> {
   const run = byId<HTMLSelectElement>('run').value, type = byId<HTMLSelectElement>('dtype').value;

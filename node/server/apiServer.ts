@@ -10,6 +10,9 @@
  *   GET /api/datasets/ID              one dataset, with its storage class and, for FITS files, every
  *                                     HDU's type, EXTNAME, shape and byte offsets (header and data)
  *   GET /api/datasets/ID/file         its bytes; one HTTP Range (node/server/httpRange.ts) gives 206
+ *   GET /api/datasets/ID/thumbnail?size=N
+ *                                     an image dataset's thumbnail, PNG, at most N x N pixels (16..512,
+ *                                     default 128; lib/display/thumbnail.ts), kept in memory once made
  *   GET /api/datasets/ID/catalog?columns=A,B
  *                                     a SourceCatalog's table as columns: name, unit, TFORM, values
  *                                     (NaN and infinities as null, 64-bit integers as numbers when exact)
@@ -35,6 +38,11 @@ import { WhereSyntaxError } from '../repository/whereExpression.js';
 import { fileSource } from '../fits/fileSource.js';
 import { openFits, readFitsBytes } from '../../lib/fits/index.js';
 import { parseRange } from './httpRange.js';
+import { loadTessera } from '../wasm.js';
+import { readDisplayPlanes } from '../../lib/display/imageSource.js';
+import { thumbnailPng } from '../../lib/display/thumbnail.js';
+import { FitsError } from '../../lib/fits/errors.js';
+import type { Tessera } from '../../lib/wasm/loader.js';
 
 export interface ServeOptions {
   /** The repository behind /api; without one only the app is served (/api answers 404). */
@@ -69,7 +77,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png',
   '.fits': 'application/fits', '.parquet': 'application/vnd.apache.parquet', '.jsonl': 'application/x-ndjson', '.yaml': 'text/yaml',
 };
-const ENDPOINTS = ['/api/collections', '/api/dataset-types', '/api/datasets', '/api/datasets/{id}', '/api/datasets/{id}/file', '/api/datasets/{id}/catalog', '/api/verdicts'];
+const ENDPOINTS = ['/api/collections', '/api/dataset-types', '/api/datasets', '/api/datasets/{id}', '/api/datasets/{id}/file', '/api/datasets/{id}/thumbnail', '/api/datasets/{id}/catalog', '/api/verdicts'];
+/** Thumbnails kept in memory (a dataset's bytes never change under its ID): the oldest go first. */
+const MAX_THUMBNAILS = 2000;
 const MAX_BODY = 64 * 1024;
 
 /** Whether a request comes from this machine. */
@@ -150,6 +160,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return ref;
   };
 
+  const thumbnails = new Map<string, Uint8Array>();
+  let tessera: Promise<Tessera> | undefined;
+
   const list = (value: string | null): string[] | undefined => (value === null || value.trim() === '' ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean));
 
   async function api(url: URL, req: http.IncomingMessage, res: http.ServerResponse, head: boolean): Promise<void> {
@@ -217,6 +230,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return sendJson(res, 200, { ...describeRef(ref), storageClass: type?.storageClass ?? null, ...(hdus ? { hdus } : {}) }, head);
     }
     if (sub === 'file') return sendFile(file, req, res, head);
+    if (sub === 'thumbnail') {
+      const sizeText = url.searchParams.get('size') ?? '128', size = Number(sizeText);
+      if (!(Number.isInteger(size) && size >= 16 && size <= 512)) throw new HttpError(400, `size=${sizeText}: give an integer from 16 to 512`);
+      const key = `${ref.id}/${size}`;
+      let png = thumbnails.get(key);
+      if (!png) {
+        const source = await fileSource(file);
+        let planes: Awaited<ReturnType<typeof readDisplayPlanes>>;
+        try {
+          planes = await readDisplayPlanes(source);
+        } catch (err) {
+          if (err instanceof FitsError) throw new HttpError(400, `dataset ${ref.id} (${ref.datasetType}) has no image to show: ${err.message}`);
+          throw err;
+        } finally {
+          await source.close();
+        }
+        tessera ??= loadTessera('release');
+        png = thumbnailPng(await tessera, planes, size);
+        thumbnails.set(key, png);
+        if (thumbnails.size > MAX_THUMBNAILS) thumbnails.delete(thumbnails.keys().next().value!);
+      }
+      res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': png.length, 'Cache-Control': 'public, max-age=86400' });
+      res.end(head ? undefined : png);
+      return;
+    }
     if (sub === 'catalog') {
       const storageClass = (await repo.registry.getDatasetType(ref.datasetType))?.storageClass;
       if (storageClass !== 'SourceCatalog') throw new HttpError(400, `dataset ${ref.id} (${ref.datasetType}) has storage class ${storageClass ?? 'unknown'}, not SourceCatalog: it is no catalogue`);

@@ -11,7 +11,8 @@
 // residual equal to numpy's normalised Gaussian smoothing of the unmasked pixels; blinking a calexp
 // against the coadd it fed keeps the same sky at the canvas centre (0.3"), before and after a pan on the
 // coadd; a reload restores the view from the URL, pixel for pixel; a FITS file
-// chosen from disk renders.
+// chosen from disk renders; the listed calexps show as a strip of thumbnails that load from the server and
+// open on a click.
 // Certification, against a writable copy of the registry (tests/helpers/repositoryCopy.ts) served with
 // verdicts on: a verdict given with the keyboard is recorded, survives a reload and is what
 // `tessera certifications --json` lists; a verdict that another reviewer's overtook is shown as a
@@ -120,6 +121,29 @@ describe('the viewer', () => {
     expect(sd).toBeGreaterThan(5);
     expect(outsideBright).toBe(0);
     await page.screenshot({ path: path.join(out, 'first-calexp.png') });
+  });
+
+  it('shows the listed calexps as a thumbnail strip: thumbnails load from the server, the shown one is marked, a click opens another', async () => {
+    await page.goto(`${server.url}/`);
+    await waitReady();
+    const listed = await page.locator('#datasets li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.id));
+    const strip = await page.locator('#thumbs figure').evaluateAll((fs) => fs.map((f) => (f as HTMLElement).dataset.id));
+    expect(strip).toEqual(listed);
+    expect(await page.getAttribute('#thumbs figure.current', 'data-id')).toBe(calexp.id);
+    // The thumbnails in view load (lazily: the server makes each once).
+    await page.waitForFunction(() => {
+      const imgs = [...document.querySelectorAll<HTMLImageElement>('#thumbs img')].slice(0, 4);
+      return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+    }, null, { timeout: 60_000 });
+    const sizes = await page.locator('#thumbs img').evaluateAll((imgs) => imgs.slice(0, 4).map((i) => [(i as HTMLImageElement).naturalWidth, (i as HTMLImageElement).naturalHeight]));
+    for (const [w, h] of sizes) expect(Math.max(w!, h!)).toBeLessThanOrEqual(128);
+    console.log(`thumbnail strip: ${strip.length} calexps; the first thumbnails ${sizes.map((s) => s.join(' x ')).join(', ')} px`);
+    const other = strip.find((id) => id !== calexp.id)!;
+    await page.click(`#thumbs figure[data-id="${other}"]`);
+    await page.waitForFunction((id) => new URL(location.href).hash.includes(`dataset=${id}`) && document.querySelector('#viewer')!.getAttribute('data-state') === 'ready', other, { timeout: 60_000 });
+    expect(await page.getAttribute('#thumbs figure.current', 'data-id')).toBe(other);
+    expect(await page.getAttribute('#datasets li.current', 'data-id')).toBe(other);
+    await page.screenshot({ path: path.join(out, 'thumbnail-strip.png') });
   });
 
   it('at 1:1 shows astropy\'s asinh/zscale grey levels (within 1), and the DETECTED overlay on exactly its pixels', async () => {

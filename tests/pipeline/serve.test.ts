@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { repoRoot, testOutputDir } from '../helpers/paths.js';
-import { runPythonJson } from '../helpers/python.js';
+import { PY_PNG, runPythonJson } from '../helpers/python.js';
 import { Repository } from '../../node/repository/repository.js';
 import { startServer, type RunningServer } from '../../node/server/apiServer.js';
 import { registryCopy } from '../helpers/repositoryCopy.js';
@@ -141,6 +141,48 @@ print(json.dumps({c: {'unit': None if t[c].unit is None else str(t[c].unit), 'va
       expect(c.values, c.name).toEqual(astropy[c.name]!.values);
     }
     expect(got.columns.find((c) => c.name === 'base_PsfFlux_instFlux')!.values.some((v) => v === null || typeof v === 'number')).toBe(true);
+  });
+
+  it('makes a calexp\'s thumbnail as astropy would: block means of the finite pixels, zscale, asinh (within 1 level), row 0 at the bottom', async () => {
+    const [calexp] = await json<{ id: string }[]>(`/api/datasets?type=calexp&collection=${processed.run}&limit=1`);
+    const r = await request(`/api/datasets/${calexp!.id}/thumbnail?size=128`);
+    expect(r.status, r.body.toString()).toBe(200);
+    expect(r.headers['content-type']).toBe('image/png');
+    const png = path.join(out, 'calexp-thumbnail.png');
+    fs.writeFileSync(png, r.body);
+    const file = repo.getPath((await repo.registry.getDataset(calexp!.id))!);
+    const check = runPythonJson<{ size: [number, number]; factor: number; worst: number; n: number; opaque: boolean }>(`${PY_PNG}
+import math
+from astropy.io import fits
+from astropy.visualization import ZScaleInterval, AsinhStretch
+rows, _ = read_png(sys.argv[1])
+image = fits.getdata(sys.argv[2], 'IMAGE').astype(np.float64)
+h, w = image.shape
+factor = 2 ** max(0, math.ceil(math.log2(max(h, w) / 128)))
+H, W = -(-h // factor), -(-w // factor)
+padded = np.full((H * factor, W * factor), np.nan); padded[:h, :w] = image
+blocks = padded.reshape(H, factor, W, factor).swapaxes(1, 2).reshape(H, W, factor * factor)
+with np.errstate(invalid='ignore'):
+    means = np.nanmean(blocks, axis=2).astype(np.float32)
+lo, hi = ZScaleInterval().get_limits(image[np.isfinite(image)])
+t = np.nan_to_num(np.clip((means - lo) / (hi - lo), 0, 1), nan=0.0)
+want = 255 * AsinhStretch()(t)
+got = rows[::-1, :, 0].astype(np.float64)
+print(json.dumps({'size': [int(rows.shape[1]), int(rows.shape[0])], 'factor': factor, 'worst': float(np.max(np.abs(got - want))), 'n': int(got.size), 'opaque': bool(np.all(rows[:, :, 3] == 255))}))
+`, [png, file]);
+    console.log(`calexp thumbnail: ${check.size.join(' x ')} px (${check.factor} x ${check.factor} blocks), worst difference from astropy ${check.worst.toFixed(3)} level over ${check.n} pixels`);
+    expect(Math.max(...check.size)).toBeLessThanOrEqual(128);
+    expect(check.worst).toBeLessThanOrEqual(1);
+    expect(check.opaque).toBe(true);
+    // Made once: the second answer is the same bytes.
+    expect((await request(`/api/datasets/${calexp!.id}/thumbnail?size=128`)).body.equals(r.body)).toBe(true);
+    const [src] = await json<{ id: string }[]>(`/api/datasets?type=src&collection=${processed.run}&limit=1`);
+    const notImage = await request(`/api/datasets/${src!.id}/thumbnail`);
+    expect(notImage.status).toBe(400);
+    expect(JSON.parse(notImage.body.toString()).error).toMatch(/has no image to show/);
+    const badSize = await request(`/api/datasets/${calexp!.id}/thumbnail?size=8`);
+    expect(badSize.status).toBe(400);
+    expect(JSON.parse(badSize.body.toString()).error).toMatch(/size=8: give an integer from 16 to 512/);
   });
 
   it('never serves a file outside the app folder, however the path is written', async () => {

@@ -51,11 +51,20 @@ export const repositoryApi = {
     getJson(`api/datasets/${encodeURIComponent(id)}/catalog`),
   /** Absolute URL of a dataset's bytes (the worker fetches byte ranges from it). */
   fileUrl: (id: string): string => new URL(`api/datasets/${encodeURIComponent(id)}/file`, document.baseURI).href,
+  /** An image dataset's thumbnail (PNG, at most size x size pixels). */
+  thumbnailUrl: (id: string, size: number): string => new URL(`api/datasets/${encodeURIComponent(id)}/thumbnail?size=${size}`, document.baseURI).href,
 };
 
 /** A data ID as "visit 1000, detector 2" (instrument and skymap left out). */
 export function formatDataId(dataId: Record<string, string | number>): string {
   return Object.entries(dataId).filter(([k]) => k !== 'instrument' && k !== 'skymap').map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+const SHORT_KEYS: Record<string, string> = { visit: 'v', exposure: 'e', detector: 'd', tract: 't', patch: 'p', band: '', physical_filter: '' };
+
+/** A data ID in a few characters for a thumbnail's caption: "d0 v1001", "t0 p3 i". */
+export function shortDataId(dataId: Record<string, string | number>): string {
+  return Object.entries(dataId).filter(([k]) => k !== 'instrument' && k !== 'skymap' && k !== 'physical_filter').map(([k, v]) => `${SHORT_KEYS[k] ?? `${k} `}${v}`).join(' ');
 }
 
 /** A `where` expression (tessera query's language) that selects exactly this data ID. */
