@@ -246,6 +246,23 @@ const api = {
     }));
   },
   /**
+   * Marks spans of parent-frame pixels (row y, columns x0..x1 inclusive: an artifact mask's rows) in
+   * mask plane `plane` of image `id`, adding the plane at the lowest free bit when the mask has none of
+   * that name. Returns the mask planes and the number of image pixels marked.
+   */
+  addMaskSpans(id: number, plane: string, spans: { y: number[]; x0: number[]; x1: number[] }): { maskPlanes: Record<string, number>; pixels: number } {
+    const h = held(id);
+    let bit = h.maskPlanes[plane];
+    if (bit === undefined) {
+      const used = new Set(Object.values(h.maskPlanes));
+      const free = Array.from({ length: 31 }, (_, b) => b).find((b) => !used.has(b));
+      if (free === undefined) throw new Error(`the mask has no free bit for ${plane}`);
+      h.maskPlanes[plane] = bit = free;
+    }
+    const pixels = h.display.orMaskSpans(spans.y.map((v) => v - h.y0), spans.x0.map((v) => v - h.x0), spans.x1.map((v) => v - h.x0), 1 << bit);
+    return { maskPlanes: { ...h.maskPlanes }, pixels };
+  },
+  /**
    * A catalogue file's rows for the overlay (a dropped FITS table): Tessera/LSST columns as they are;
    * SExtractor's X_IMAGE, Y_IMAGE (1-based) as base_SdssCentroid_x/y (0-based), X2/Y2/XY_IMAGE as the
    * moments, FLUX_AUTO and FLUXERR_AUTO as the flux and its error, FLAGS > 0 as a flag. Undefined when

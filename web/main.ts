@@ -441,6 +441,28 @@ async function openDataset(id: string, restore?: ViewState): Promise<void> {
   await openImage({ url: repositoryApi.fileUrl(info.id) }, title, restore, colour);
   if (state.background !== 'image') await applyBackgroundView(state.background);
   await showCatalogChoices(info);
+  if (/Warp$/.test(info.datasetType)) await showClippedSpans(info);
+}
+
+/**
+ * A warp's CLIPPED spans: the pixels assembleCoadd's artifact rejection left out of the coadd for this
+ * visit (its deepCoadd_artifactMask), marked in the warp's mask plane CLIPPED and shown.
+ */
+async function showClippedSpans(warp: DatasetInfo): Promise<void> {
+  const image = imageView.opened;
+  if (!image || !image.hasMask) return;
+  const where = whereDataId(Object.fromEntries(['visit', 'tract', 'patch', 'band'].filter((k) => warp.dataId[k] !== undefined).map((k) => [k, warp.dataId[k]!])));
+  const [mask] = await repositoryApi.datasets({ type: 'deepCoadd_artifactMask', collection: warp.run, where });
+  if (!mask || imageView.opened !== image) return;
+  const table = await repositoryApi.catalog(mask.id);
+  const column = (name: string): number[] => table.columns.find((c) => c.name === name)!.values.map(Number);
+  const marked = await worker.addMaskSpans(image.id, 'CLIPPED', { y: column('y'), x0: column('x0'), x1: column('x1') });
+  if (imageView.opened !== image) return;
+  Object.assign(image.maskPlanes, marked.maskPlanes);
+  viewer.dataset.clipped = String(marked.pixels);
+  if (marked.pixels > 0 && !state.masks.includes('CLIPPED')) state.masks = [...state.masks, 'CLIPPED'];
+  showMaskPlanes(image);
+  applyMasks();
 }
 
 /** The background model dataset of each image dataset type that has one. */

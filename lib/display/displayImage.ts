@@ -61,6 +61,30 @@ export class DisplayImage {
     this.lutCache = undefined;
   }
 
+  /**
+   * ORs `bits` into the mask over spans of full-resolution pixels (row y[k], columns x0[k]..x1[k]
+   * inclusive; clipped to the image), e.g. a warp's CLIPPED spans from its artifact mask. Coarser levels
+   * are rebuilt on use. Returns the number of pixels inside the image that the spans cover.
+   */
+  orMaskSpans(y: ArrayLike<number>, x0: ArrayLike<number>, x1: ArrayLike<number>, bits: number): number {
+    const base = this.levels[0]!;
+    if (!base.mask || !this.mask) throw new RangeError('the image has no mask plane');
+    for (const l of this.levels.splice(1)) if (l) this.releaseLevel(l);
+    const wasmMask = this.tessera.planes.i32(base.mask, this.width * this.height);
+    let n = 0;
+    for (let k = 0; k < y.length; k++) {
+      const row = y[k]!, a = Math.max(0, x0[k]!), b = Math.min(this.width - 1, x1[k]!);
+      if (row < 0 || row >= this.height) continue;
+      for (let x = a; x <= b; x++) {
+        const i = row * this.width + x;
+        wasmMask[i] = wasmMask[i]! | bits;
+        this.mask[i] = this.mask[i]! | bits;
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** A copy of the full-resolution image plane as it is now. */
   imageCopy(): Float32Array {
     return this.tessera.planes.f32(this.levels[0]!.image, this.width * this.height).slice();

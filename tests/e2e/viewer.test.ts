@@ -11,7 +11,7 @@
 // residual equal to numpy's normalised Gaussian smoothing of the unmasked pixels; blinking a calexp
 // against the coadd it fed keeps the same sky at the canvas centre (0.3"), before and after a pan on the
 // coadd; a reload restores the view from the URL, pixel for pixel; a FITS file
-// chosen from disk renders; the listed calexps show as a strip of thumbnails that load from the server and
+// chosen from disk renders; a warp's CLIPPED overlay covers exactly the spans of its artifact mask; the listed calexps show as a strip of thumbnails that load from the server and
 // open on a click.
 // Certification, against a writable copy of the registry (tests/helpers/repositoryCopy.ts) served with
 // verdicts on: a verdict given with the keyboard is recorded, survives a reload and is what
@@ -205,6 +205,56 @@ print(json.dumps({'grey': [None if not np.isfinite(v) else float(v) for v in gre
     expect(expected).toBeGreaterThan(1000);
     expect(wrong).toBe(0);
     await page.screenshot({ path: path.join(out, 'detected-overlay.png') });
+  });
+
+  it('marks a warp\'s CLIPPED spans from its artifact mask: the overlay covers exactly the spans\' pixels (astropy\'s reading)', async () => {
+    // The artifact mask with the most clipped spans, and its visit's direct warp.
+    const masks = await repo.queryDatasets({ datasetTypes: ['deepCoadd_artifactMask'], collections: [processed.run] });
+    const rows = masks.map((m) => ({ m, n: readSourceCatalog(repo.getBytes(m), repo.getPath(m)).length }));
+    const { m: mask } = rows.reduce((a, b) => (b.n > a.n ? b : a));
+    const warp = (await repo.findDataset('deepCoadd_directWarp', mask.dataId, [processed.run]))!;
+    const ref = runPythonJson<{ x0: number; y0: number; width: number; height: number; spans: [number, number, number][]; bit: number | null; alreadySet: number[] }>(`
+import json, sys
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+t = Table.read(sys.argv[2], hdu='SOURCES')
+with fits.open(sys.argv[1]) as f:
+    h = f['MASK'].header; m = f['MASK'].data
+    x0, y0 = -int(h.get('LTV1', 0)), -int(h.get('LTV2', 0))
+    bit = h.get('MP_CLIPPED')
+    already = np.argwhere((m & (1 << bit)) != 0).tolist() if bit is not None else []
+print(json.dumps({'x0': x0, 'y0': y0, 'width': int(m.shape[1]), 'height': int(m.shape[0]), 'spans': [[int(r['y']), int(r['x0']), int(r['x1'])] for r in t], 'bit': bit, 'alreadySet': [j * m.shape[1] + i for j, i in already]}))
+`, [repo.getPath(warp), repo.getPath(mask)]);
+    const clipped = new Set(ref.alreadySet);
+    for (const [y, a, b] of ref.spans) for (let x = a; x <= b; x++) clipped.add((y - ref.y0) * ref.width + (x - ref.x0));
+    // Centre the view at 1:1 on the middle span.
+    const [sy0, sa, sb] = ref.spans[Math.floor(ref.spans.length / 2)]!;
+    const cx = Math.round((sa + sb) / 2) - ref.x0, cy = sy0 - ref.y0;
+    await openAt(`#dataset=${warp.id}&x=${cx}&y=${cy}&zoom=1&stretch=linear&limits=minmax`);
+    await page.waitForSelector('#viewer[data-clipped]', { timeout: 30_000 });
+    await waitReady();
+    await page.uncheck('#masks input[data-plane="CLIPPED"]');
+    await waitReady();
+    const plain = await canvasPixels();
+    await page.check('#masks input[data-plane="CLIPPED"]');
+    await waitReady();
+    const marked = await canvasPixels();
+    const [ox, oy] = origin(plain, cx, cy);
+    const i0 = Math.max(0, -ox), i1 = Math.min(ref.width, plain.width - ox), j0 = Math.max(0, oy - plain.height), j1 = Math.min(ref.height, oy);
+    let changed = 0, expected = 0, wrong = 0;
+    for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) {
+      const sx = ox + i, sy = oy - 1 - j, k = 4 * (sy * plain.width + sx);
+      const differs = plain.rgba[k] !== marked.rgba[k] || plain.rgba[k + 1] !== marked.rgba[k + 1] || plain.rgba[k + 2] !== marked.rgba[k + 2];
+      const set = clipped.has(j * ref.width + i);
+      if (differs) changed++;
+      if (set) expected++;
+      if (differs !== set) wrong++;
+    }
+    console.log(`CLIPPED on visit ${mask.dataId.visit}'s warp (patch ${mask.dataId.patch}, ${mask.dataId.band}): ${ref.spans.length} spans, ${clipped.size} pixels in all; in view ${changed} pixels changed, ${expected} clipped, ${wrong} disagree`);
+    expect(expected).toBeGreaterThan(0);
+    expect(wrong).toBe(0);
+    await page.screenshot({ path: path.join(out, 'warp-clipped.png') });
   });
 
   it('reads the pixel under the cursor: coordinates, and astropy\'s RA/Dec within 1 mas', async () => {
