@@ -680,8 +680,11 @@ worker.kernelInfo().then(
   (err: Error) => { status.textContent = `wasm kernels failed to load: ${err.message}`; status.dataset.state = 'error'; },
 );
 
-await imageView.init();
-await compareView.init();
+const rendererChoice = new URLSearchParams(location.search).get('renderer');
+const preference = rendererChoice === 'canvas' || rendererChoice === 'webgpu' ? rendererChoice : 'webgl';
+await imageView.init(preference);
+await compareView.init(preference);
+viewer.dataset.renderer = imageView.app.renderer.name;
 for (const view of [imageView, compareView]) {
   view.app.canvas.addEventListener('pointermove', (e) => {
     if (!view.opened) return;

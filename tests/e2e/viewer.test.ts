@@ -502,6 +502,29 @@ print(best)
     await page.screenshot({ path: path.join(out, 'restored.png') });
   });
 
+  it('draws the same view with pixi\'s 2-D canvas renderer (its fallback without WebGL) as with WebGL', async () => {
+    const cx = Math.round(calexp.width / 2), cy = Math.round(calexp.height / 2);
+    const hash = `#dataset=${calexp.id}&x=${cx}&y=${cy}&zoom=1&stretch=asinh&limits=zscale&masks=DETECTED&alpha=0.5`;
+    await openAt(hash);
+    expect(await page.getAttribute('#viewer', 'data-renderer')).toBe('webgl');
+    const gl = await canvasPixels();
+    await page.goto('about:blank');
+    await page.goto(`${server.url}/?renderer=canvas${hash}`);
+    await waitReady();
+    expect(await page.getAttribute('#viewer', 'data-renderer')).toBe('canvas');
+    const canvas = await canvasPixels();
+    expect([canvas.width, canvas.height]).toEqual([gl.width, gl.height]);
+    let worst = 0, lit = 0;
+    for (let k = 0; k < gl.rgba.length; k += 4) {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(gl.rgba[k + c]! - canvas.rgba[k + c]!));
+      if (canvas.rgba[k]! > 0) lit++;
+    }
+    console.log(`canvas renderer vs WebGL: ${gl.width} x ${gl.height} px, worst difference ${worst} level(s); ${lit} pixels lit`);
+    expect(lit).toBeGreaterThan(50_000);
+    expect(worst).toBeLessThanOrEqual(1);
+    await page.screenshot({ path: path.join(out, 'canvas-renderer.png') });
+  });
+
   it('renders a FITS file chosen from disk, with no server involved', async () => {
     const file = realFile('hsc_afw/HSC-0908120-056-small.fits');
     await page.setInputFiles('#files', file);

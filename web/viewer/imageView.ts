@@ -60,9 +60,13 @@ export class ImageView {
 
   constructor(private readonly worker: Remote<KernelWorkerApi>, private readonly host: HTMLElement) {}
 
-  async init(): Promise<void> {
+  /**
+   * Starts pixi: WebGL first; where a browser has no WebGL, pixi falls back to WebGPU and then to its 2-D
+   * canvas renderer (`preference` 'canvas' asks for that one: ?renderer=canvas in the page's URL).
+   */
+  async init(preference: 'webgl' | 'webgpu' | 'canvas' = 'webgl'): Promise<void> {
     await this.app.init({
-      resizeTo: this.host, background: '#000000', preference: 'webgl', antialias: false, preserveDrawingBuffer: true, autoStart: false,
+      resizeTo: this.host, background: '#000000', preference, antialias: false, preserveDrawingBuffer: true, autoStart: false,
       autoDensity: true, resolution: window.devicePixelRatio || 1,
     });
     this.host.append(this.app.canvas);
