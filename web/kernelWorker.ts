@@ -137,8 +137,8 @@ const api = {
     files.delete(file);
   },
   /**
-   * Opens an image for display from a URL (byte ranges) or a dropped file. The image plane is read
-   * straight into wasm memory (readDisplayPlanes' imageInto), which the display image then owns.
+   * Opens an image for display from a URL (byte ranges) or a dropped file. A dropped file's image plane
+   * is read straight into wasm memory (readDisplayPlanes' imageInto), which the display image then owns.
    */
   async open(input: ImageInput): Promise<OpenedImage> {
     kernels ??= loadKernels();
@@ -153,7 +153,10 @@ const api = {
     };
     let planes: DisplayPlanes;
     try {
-      planes = await readDisplayPlanes(source, { imageInto });
+      // Only a dropped file's bytes are read straight into wasm memory: they are read synchronously, so no
+      // other request can grow the memory (and detach the view) in between, as it could between the
+      // byte-range fetches of a URL.
+      planes = await readDisplayPlanes(source, 'file' in input ? { imageInto } : {});
     } catch (err) {
       if (imagePtr) allocator.release(imagePtr);
       throw err;

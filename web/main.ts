@@ -22,6 +22,7 @@ import { VerdictStore } from './viewer/verdictStore.js';
 import { CertifyPanel } from './viewer/certifyPanel.js';
 import { CatalogLayer, type CatalogColumns } from './viewer/catalogLayer.js';
 import { SimulatePanel } from './viewer/simulatePanel.js';
+import { ThumbnailLoader } from './viewer/thumbnailLoader.js';
 
 const worker = wrap<KernelWorkerApi>(new Worker(new URL('./kernelWorker.ts', import.meta.url), { type: 'module' }));
 const viewer = byId<HTMLElement>('viewer');
@@ -168,7 +169,8 @@ function applyMasks(): void {
 maskAlpha.addEventListener('input', () => { state.maskAlpha = Number(maskAlpha.value); applyMasks(); });
 
 // ---- readout --------------------------------------------------------------------------------------
-let readoutPending: [number, number] | undefined, readoutBusy = false;
+/** The image pixel to read out next, and the canvas point (CSS pixels) it is under. */
+let readoutPending: { pixel: [number, number]; at: [number, number] } | undefined, readoutBusy = false;
 
 function formatReadout(r: Readout): string {
   const parts = [`x ${r.parentX} y ${r.parentY} (parent)`, `FITS ${r.fitsX}, ${r.fitsY}`, `value ${r.value.toPrecision(6)}`];
@@ -182,14 +184,14 @@ async function updateReadout(): Promise<void> {
   const image = activeView().opened;
   if (readoutBusy || !readoutPending || !image) return;
   readoutBusy = true;
-  const [x, y] = readoutPending;
+  const { pixel: [x, y], at } = readoutPending;
   readoutPending = undefined;
   try {
     const r = await worker.readout(image.id, x, y);
     if (r) {
       readoutBox.textContent = formatReadout(r);
       Object.assign(readoutBox.dataset, { x: String(r.x), y: String(r.y), parentX: String(r.parentX), parentY: String(r.parentY), value: String(r.value),
-        ra: r.ra === undefined ? '' : String(r.ra), dec: r.dec === undefined ? '' : String(r.dec), mask: r.maskNames.join(',') });
+        ra: r.ra === undefined ? '' : String(r.ra), dec: r.dec === undefined ? '' : String(r.dec), mask: r.maskNames.join(','), at: at.join(',') });
     }
   } finally {
     readoutBusy = false;
@@ -346,16 +348,31 @@ imageView.onClick = (wx, wy) => {
 // ---- compare and blink ------------------------------------------------------------------------------
 let syncing = false;
 
-/** `to`'s view showing the sky `from` shows: the same centre, the same scale on the sky (rotation not followed). */
+/**
+ * `to`'s view showing the sky `from` shows, the same way up: the same sky at the centre, the same scale
+ * on the sky, and the orientation (rotation, and a mirror where the WCSs differ in parity) that the
+ * two WCSs give about the centre (J: d to-pixel / d from-pixel there, from 100 screen pixels' steps).
+ */
 async function mapView(from: ImageView, to: ImageView): Promise<View | undefined> {
   const a = from.opened, b = to.opened;
   if (!a || !b) return undefined;
-  const v = from.currentView;
-  const centre = await worker.pixelToSky(a.id, v.cx - 0.5, v.cy - 0.5), side = await worker.pixelToSky(a.id, v.cx - 0.5 + 100 / v.zoom, v.cy - 0.5);
-  if (!centre || !side) return undefined;
-  const pc = await worker.skyToPixel(b.id, ...centre), ps = await worker.skyToPixel(b.id, ...side);
-  if (!pc || !ps) return undefined;
-  return { cx: pc[0] + 0.5, cy: pc[1] + 0.5, zoom: 100 / Math.hypot(ps[0] - pc[0], ps[1] - pc[1]) };
+  const v = from.currentView, h = 100 / v.zoom;
+  const through = async (x: number, y: number): Promise<[number, number] | undefined> => {
+    const sky = await worker.pixelToSky(a.id, x - 0.5, y - 0.5);
+    return (sky && await worker.skyToPixel(b.id, ...sky)) ?? undefined;
+  };
+  const [p0, px, py] = await Promise.all([through(v.cx, v.cy), through(v.cx + h, v.cy), through(v.cx, v.cy + h)]);
+  if (!p0 || !px || !py) return undefined;
+  // K = Q_from J^-1: to-pixel offsets -> from's oriented offsets; its scale is the zoom ratio.
+  const j00 = (px[0] - p0[0]) / h, j01 = (py[0] - p0[0]) / h, j10 = (px[1] - p0[1]) / h, j11 = (py[1] - p0[1]) / h;
+  const det = j00 * j11 - j01 * j10;
+  const [qa, qb, qc, qd] = v.orient ?? [1, 0, 0, 1];
+  const i00 = j11 / det, i01 = -j01 / det, i10 = -j10 / det, i11 = j00 / det;
+  const k = [qa * i00 + qb * i10, qa * i01 + qb * i11, qc * i00 + qd * i10, qc * i01 + qd * i11] as const;
+  const scale = Math.sqrt(Math.abs(k[0] * k[3] - k[1] * k[2]));
+  const orient = k.map((e) => e / scale) as unknown as [number, number, number, number];
+  const upright = Math.abs(orient[0] - 1) + Math.abs(orient[1]) + Math.abs(orient[2]) + Math.abs(orient[3] - 1) < 1e-6;
+  return { cx: p0[0] + 0.5, cy: p0[1] + 0.5, zoom: v.zoom * scale, ...(upright ? {} : { orient }) };
 }
 
 async function follow(from: ImageView, to: ImageView): Promise<void> {
@@ -523,23 +540,27 @@ function showList(): void {
     li.textContent = formatDataId(d.dataId);
     return li;
   }));
-  // Thumbnails load as they scroll into view (the server makes each once).
+  // Thumbnails load as they scroll into view, two at a time (the server makes each once).
   const thumbs = byId('thumbs');
   thumbs.hidden = shown.length === 0;
-  thumbs.replaceChildren(...shown.map((d) => {
-    const figure = entry('figure', d);
+  const images = shown.map((d) => {
     const img = element('img');
-    img.loading = 'lazy';
     img.alt = formatDataId(d.dataId);
-    img.src = repositoryApi.thumbnailUrl(d.id, THUMBNAIL_SIZE);
-    figure.append(img, element('figcaption', shortDataId(d.dataId)));
+    img.dataset.src = repositoryApi.thumbnailUrl(d.id, THUMBNAIL_SIZE);
+    return img;
+  });
+  thumbs.replaceChildren(...shown.map((d, k) => {
+    const figure = entry('figure', d);
+    figure.append(images[k]!, element('figcaption', shortDataId(d.dataId)));
     return figure;
   }));
+  thumbnailLoader.watch(images);
   thumbs.querySelector('.current')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   void showVerdicts();
 }
 // Made at up to 128 px (power-of-two block means), shown at up to 96.
 const THUMBNAIL_SIZE = 128;
+const thumbnailLoader = new ThumbnailLoader(byId('thumbs'));
 
 async function listDatasets(): Promise<void> {
   const run = byId<HTMLSelectElement>('run').value, type = byId<HTMLSelectElement>('dtype').value;
@@ -688,7 +709,7 @@ viewer.dataset.renderer = imageView.app.renderer.name;
 for (const view of [imageView, compareView]) {
   view.app.canvas.addEventListener('pointermove', (e) => {
     if (!view.opened) return;
-    readoutPending = view.pixelAt(e.offsetX, e.offsetY);
+    readoutPending = { pixel: view.pixelAt(e.offsetX, e.offsetY), at: [e.offsetX, e.offsetY] };
     void updateReadout();
   });
 }

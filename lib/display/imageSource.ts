@@ -84,3 +84,17 @@ export async function readDisplayPlanes(source: ByteSource, options: ReadExposur
     maskPlanes: {}, hdu: hdu.index, ...(wcs ? { wcs } : {}), summary: summaryOf(primary, hdu.imageHeader),
   };
 }
+
+/**
+ * Only the image to show, for a thumbnail: an afw Exposure's IMAGE HDU, else the first 2-D image HDU
+ * with data (values as f32); no mask, variance or WCS is read.
+ */
+export async function readDisplayImage(source: ByteSource): Promise<{ name: string; width: number; height: number; image: Float32Array }> {
+  const file: FitsFile | FitsBytes = await openFits(source);
+  const shown = (h: (typeof file.hdus)[number]): boolean => h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0;
+  const hdu = file.hdus.find((h) => shown(h) && h.extname?.trim().toUpperCase() === 'IMAGE') ?? file.hdus.find(shown);
+  if (!hdu) throw new FitsError(file.name, undefined, 'no 2-D image to show (no image HDU with data)');
+  const image = await file.readImage(hdu.index);
+  const data = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data as ArrayLike<number | bigint>, Number);
+  return { name: file.name, width: hdu.shape[1]!, height: hdu.shape[0]!, image: data };
+}

@@ -121,7 +121,9 @@ function asMask(data: ImageArray, name: string, hdu: number): Int32Array {
 export interface ReadExposureOptions {
   /**
    * Where the image plane's stored bytes go (called once with their length): e.g. a wasm plane, so the
-   * image reaches wasm memory with no other copy. Not called for a tile-compressed image. The image
+   * image reaches wasm memory with no other copy. The buffer must stay usable until the read is done (a
+   * wasm view is detached by any memory growth: use it only where nothing else runs in between, as with
+   * bytes already in memory). Not called for a tile-compressed image. The image
    * returned is a view over it when its pixels are unscaled float32 (readImage's `into`); otherwise a
    * fresh array.
    */

@@ -39,7 +39,7 @@ import { fileSource } from '../fits/fileSource.js';
 import { openFits, readFitsBytes } from '../../lib/fits/index.js';
 import { parseRange } from './httpRange.js';
 import { loadTessera } from '../wasm.js';
-import { readDisplayPlanes } from '../../lib/display/imageSource.js';
+import { readDisplayImage } from '../../lib/display/imageSource.js';
 import { thumbnailPng } from '../../lib/display/thumbnail.js';
 import { FitsError } from '../../lib/fits/errors.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
@@ -161,6 +161,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   const thumbnails = new Map<string, Uint8Array>();
+  let thumbnailQueue: Promise<unknown> = Promise.resolve();
   let tessera: Promise<Tessera> | undefined;
 
   const list = (value: string | null): string[] | undefined => (value === null || value.trim() === '' ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean));
@@ -236,20 +237,29 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const key = `${ref.id}/${size}`;
       let png = thumbnails.get(key);
       if (!png) {
-        const source = await fileSource(file);
-        let planes: Awaited<ReturnType<typeof readDisplayPlanes>>;
-        try {
-          planes = await readDisplayPlanes(source);
-        } catch (err) {
-          if (err instanceof FitsError) throw new HttpError(400, `dataset ${ref.id} (${ref.datasetType}) has no image to show: ${err.message}`);
-          throw err;
-        } finally {
-          await source.close();
-        }
-        tessera ??= loadTessera('release');
-        png = thumbnailPng(await tessera, planes, size);
-        thumbnails.set(key, png);
-        if (thumbnails.size > MAX_THUMBNAILS) thumbnails.delete(thumbnails.keys().next().value!);
+        // One thumbnail at a time (a strip asks for dozens at once), so the viewer's byte ranges are
+        // answered in between instead of waiting behind all of them.
+        const made = thumbnailQueue.then(async () => {
+          const cached = thumbnails.get(key);
+          if (cached) return cached;
+          const source = await fileSource(file);
+          let image: Awaited<ReturnType<typeof readDisplayImage>>;
+          try {
+            image = await readDisplayImage(source);
+          } catch (err) {
+            if (err instanceof FitsError) throw new HttpError(400, `dataset ${ref.id} (${ref.datasetType}) has no image to show: ${err.message}`);
+            throw err;
+          } finally {
+            await source.close();
+          }
+          tessera ??= loadTessera('release');
+          const bytes = thumbnailPng(await tessera, image, size);
+          thumbnails.set(key, bytes);
+          if (thumbnails.size > MAX_THUMBNAILS) thumbnails.delete(thumbnails.keys().next().value!);
+          return bytes;
+        });
+        thumbnailQueue = made.catch(() => undefined);
+        png = await made;
       }
       res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': png.length, 'Cache-Control': 'public, max-age=86400' });
       res.end(head ? undefined : png);

@@ -455,23 +455,53 @@ print(best)
     const coadd = coadds[inside]!;
     await openAt(`#dataset=${calexp.id}&x=${cx}&y=${cy}&zoom=1&compare=${coadd.id}`);
     await page.waitForSelector('#compare-host[data-state="ready"]', { state: 'attached' });
-    const centreSky = async (): Promise<[number, number]> => {
+    /** The sky the readout gives at (dx, dy) screen pixels from the canvas centre (once the readout is for that point). */
+    const skyAt = async (dx: number, dy: number): Promise<[number, number]> => {
       const box = (await page.locator('#stage').boundingBox())!;
+      const sx = Math.round(box.width / 2 + dx), sy = Math.round(box.height / 2 + dy);
       await page.mouse.move(box.x + 3, box.y + 3);
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      await page.waitForFunction(() => (document.querySelector<HTMLElement>('#readout')!.dataset.ra ?? '') !== '');
-      await page.waitForTimeout(200);
+      await page.mouse.move(box.x + sx, box.y + sy);
+      await page.waitForFunction(([x, y]) => {
+        const [ax, ay] = (document.querySelector<HTMLElement>('#readout')!.dataset.at ?? '').split(',').map(Number);
+        return Math.abs(ax! - x!) <= 1 && Math.abs(ay! - y!) <= 1;
+      }, [sx, sy]);
       const d = await page.evaluate(() => ({ ...document.querySelector<HTMLElement>('#readout')!.dataset }));
       return [Number(d.ra), Number(d.dec)];
     };
+    const centreSky = (): Promise<[number, number]> => skyAt(0, 0);
     const apart = (a: [number, number], b: [number, number]): number => Math.hypot((a[0] - b[0]) * Math.cos((a[1] * Math.PI) / 180), a[1] - b[1]) * 3600;
     const onCalexp = await centreSky();
     expect(apart(onCalexp, [ra, dec])).toBeLessThan(0.3);
     await page.keyboard.press('b');
     expect(await page.getAttribute('#viewer', 'data-showing')).toBe('compare');
     const onCoadd = await centreSky();
-    console.log(`blink: the canvas centre on the calexp and on the coadd ${apart(onCalexp, onCoadd).toFixed(3)}" apart`);
+    // The same sky under every screen point, the visit's rotation against the tract followed: the two
+    // views' image points under the canvas corners (from the views the hosts report), through astropy's WCSs.
+    const views = await page.evaluate(() => ['#canvas-host', '#compare-host'].map((h) => document.querySelector<HTMLElement>(h)!.dataset.view!));
+    const canvas = (await page.locator('#stage').boundingBox())!;
+    const corners = runPythonJson<{ apart: number[]; rotation: number }>(`
+import json, sys, math
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+w, h = float(sys.argv[3]), float(sys.argv[4])
+def world(view, dx, dy):
+    q = view.get('orient', [1, 0, 0, 1]); z = view['zoom']
+    m = np.array([[z * q[0], z * q[1]], [-z * q[2], -z * q[3]]])
+    return np.array([view['cx'], view['cy']]) + np.linalg.solve(m, [dx, dy])
+out, sky = [], {}
+for dx, dy in ((-0.45 * w, -0.45 * h), (0.45 * w, -0.45 * h), (-0.45 * w, 0.45 * h), (0.45 * w, 0.45 * h)):
+    s = []
+    for f, view in zip(sys.argv[1:3], json.loads(sys.argv[5])):
+        x, y = world(json.loads(view), dx, dy) - 0.5
+        s.append(WCS(fits.getheader(f, 'IMAGE')).all_pix2world(x, y, 0))
+    out.append(float(math.hypot((s[0][0] - s[1][0]) * math.cos(math.radians(s[0][1])), s[0][1] - s[1][1]) * 3600))
+q = json.loads(json.loads(sys.argv[5])[1]).get('orient', [1, 0, 0, 1])
+print(json.dumps({'apart': out, 'rotation': math.degrees(math.atan2(q[2], q[0]))}))
+`, [calexp.file, repo.getPath(coadd), String(canvas.width), String(canvas.height), JSON.stringify(views)]);
+    console.log(`blink: the canvas centre on the calexp and on the coadd ${apart(onCalexp, onCoadd).toFixed(3)}" apart (readout); the canvas corners ${corners.apart.map((a) => a.toFixed(4)).join(', ')}" apart; the coadd turned ${corners.rotation.toFixed(3)} deg`);
     expect(apart(onCalexp, onCoadd)).toBeLessThan(0.3);
+    for (const a of corners.apart) expect(a).toBeLessThan(0.02);
     await page.screenshot({ path: path.join(out, 'blink-coadd.png') });
     // Pan on the coadd; the calexp follows.
     const box = (await page.locator('#stage').boundingBox())!;

@@ -7,11 +7,11 @@
  * requested for the current view only, at most two at a time; a view change drops queued requests and
  * tells the worker to drop older ones (generation numbers), so panning on never waits for stale tiles.
  * World coordinates are the image's 0-based pixels: pixel (i, j) covers [i, i + 1) x [j, j + 1).
- * The canvas is drawn on demand (once in the next animation frame after a change), not every frame: an
- * idle viewer costs no CPU, which matters most with software WebGL. onIdle follows the drawing of the
- * view's last tile.
+ * The canvas is drawn on demand (once in the next animation frame after a change, or at once when the
+ * view's last tile is in), not every frame: an idle viewer costs no CPU, which matters most with
+ * software WebGL. onIdle follows the drawing of the view's last tile.
  */
-import { Application, BufferImageSource, Container, CullerPlugin, Sprite, Texture, extensions } from 'pixi.js';
+import { Application, BufferImageSource, Container, CullerPlugin, Matrix, Sprite, Texture, extensions } from 'pixi.js';
 import type { Remote } from 'comlink';
 import type { DisplaySettings, KernelWorkerApi, OpenedImage, TileAnswer } from '../kernelWorker.js';
 
@@ -20,7 +20,16 @@ export const TILE = 512;
 // Objects marked cullable (the catalogue's marker cells) are skipped when off screen.
 extensions.add(CullerPlugin);
 
-export interface View { cx: number; cy: number; zoom: number }
+/**
+ * A view: the image point at the canvas centre, screen pixels per image pixel, and optionally an
+ * orientation: a 2x2 matrix [a, b, c, d] (row-major, |det| 1) applied to image offsets before the zoom,
+ * so that an image compared with another shows the same sky the same way up (a rotation, and a mirror
+ * where the two WCSs differ in parity). Without it, x runs right and y up.
+ */
+export interface View { cx: number; cy: number; zoom: number; orient?: readonly [number, number, number, number] }
+
+/** world -> screen: screen = (a x + c y + tx, b x + d y + ty), as pixi's Matrix. */
+interface Affine { a: number; b: number; c: number; d: number; tx: number; ty: number }
 
 interface TileSprite { sprite: Sprite; key: string }
 
@@ -49,6 +58,8 @@ export class ImageView {
   private queue: (() => Promise<void>)[] = [];
   private inFlight = 0;
   private renderQueued = false;
+  /** Something changed since the last drawing. */
+  private dirty = false;
   /** Every tile of the view is in: onIdle is due once they are drawn. */
   private idleDue = false;
   /** Called after every view change (pan, zoom, resize). */
@@ -126,57 +137,72 @@ export class ImageView {
 
   /** Image pixel (0-based, integers) under a canvas position in CSS pixels. */
   pixelAt(sx: number, sy: number): [number, number] {
-    const [ox, oy] = this.origin();
-    return [Math.floor((sx - ox) / this.view.zoom), Math.floor((oy - sy) / this.view.zoom)];
+    const [x, y] = this.worldAt(sx, sy);
+    return [Math.floor(x), Math.floor(y)];
   }
 
   /** World point (image pixels, continuous) under a canvas position in CSS pixels. */
   worldAt(sx: number, sy: number): [number, number] {
-    const [ox, oy] = this.origin();
-    return [(sx - ox) / this.view.zoom, (oy - sy) / this.view.zoom];
+    return invert(this.transform(this.view), sx, sy);
   }
 
-  /** The world box the canvas shows: [x0, x1) x [y0, y1). */
+  /** The world box the canvas shows (the box around it when the view is oriented): [x0, x1) x [y0, y1). */
   visibleWorld(): { x0: number; x1: number; y0: number; y1: number } {
     const { width, height } = this.app.screen;
-    const [x0, y1] = this.worldAt(0, 0), [x1, y0] = this.worldAt(width, height);
-    return { x0, x1, y0, y1 };
+    const corners = [this.worldAt(0, 0), this.worldAt(width, 0), this.worldAt(0, height), this.worldAt(width, height)];
+    const xs = corners.map((c) => c[0]), ys = corners.map((c) => c[1]);
+    return { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
   }
 
   /** Canvas position (CSS pixels) of the centre of image pixel (x, y). */
   screenOf(x: number, y: number): [number, number] {
-    const [ox, oy] = this.origin();
-    return [ox + (x + 0.5) * this.view.zoom, oy - (y + 0.5) * this.view.zoom];
+    const t = this.transform(this.view);
+    return [t.a * (x + 0.5) + t.c * (y + 0.5) + t.tx, t.b * (x + 0.5) + t.d * (y + 0.5) + t.ty];
   }
 
-  /** Screen position of world (0, 0), whole pixels when zoomed in so image pixels land on screen pixels. */
-  private origin(): [number, number] {
+  /**
+   * The view's world -> screen map: y up (FITS orientation), the view's orientation, the zoom, the
+   * centre at the canvas centre; without an orientation, world (0, 0) on whole screen pixels when
+   * zoomed in, so image pixels land on screen pixels.
+   */
+  private transform(view: View): Affine {
     const { width, height } = this.app.screen;
-    let ox = width / 2 - this.view.cx * this.view.zoom, oy = height / 2 + this.view.cy * this.view.zoom;
-    if (this.view.zoom >= 1) { ox = Math.round(ox); oy = Math.round(oy); }
-    return [ox, oy];
+    const [qa, qb, qc, qd] = view.orient ?? [1, 0, 0, 1];
+    // M = zoom * diag(1, -1) * Q.
+    const m00 = view.zoom * qa, m01 = view.zoom * qb, m10 = -view.zoom * qc, m11 = -view.zoom * qd;
+    let tx = width / 2 - (m00 * view.cx + m01 * view.cy), ty = height / 2 - (m10 * view.cx + m11 * view.cy);
+    if (!view.orient && view.zoom >= 1) { tx = Math.round(tx); ty = Math.round(ty); }
+    return { a: m00, b: m10, c: m01, d: m11, tx, ty };
   }
 
   /** Draws the scene in the next animation frame (one drawing however many changes came before it). */
   requestRender(): void {
+    this.dirty = true;
     if (this.renderQueued) return;
     this.renderQueued = true;
     requestAnimationFrame(() => {
       this.renderQueued = false;
-      this.app.render();
-      if (this.idleDue) {
-        this.idleDue = false;
-        this.onIdle?.();
-      }
+      if (this.dirty) this.renderNow();
     });
+  }
+
+  /** Draws the scene now (the view's last tile is in: no reason to wait for the next frame). */
+  private renderNow(): void {
+    this.dirty = false;
+    this.app.render();
+    if (this.idleDue) {
+      this.idleDue = false;
+      this.onIdle?.();
+    }
   }
 
   private changed(): void {
     this.requestRender();
     if (!this.image) return;
-    const [ox, oy] = this.origin();
-    this.world.position.set(ox, oy);
-    this.world.scale.set(this.view.zoom, -this.view.zoom);
+    const t = this.transform(this.view);
+    this.world.setFromMatrix(new Matrix(t.a, t.b, t.c, t.d, t.tx, t.ty));
+    // The view as numbers, for scripts and tests that check what is shown where.
+    this.host.dataset.view = JSON.stringify(this.view);
     // The change is announced before the tiles are asked for: when none are missing, the view is idle at once.
     this.onViewChange?.(this.currentView);
     this.request();
@@ -196,11 +222,9 @@ export class ImageView {
     this.queue = [];
     const level = this.levelFor(this.view.zoom), scale = 2 ** level;
     const size = this.levels[level]!;
-    const { width, height } = this.app.screen;
-    const [ox, oy] = this.origin();
     // Visible world box, in level pixels.
-    const x0 = Math.floor(-ox / this.view.zoom / scale), x1 = Math.ceil((width - ox) / this.view.zoom / scale);
-    const y0 = Math.floor((oy - height) / this.view.zoom / scale), y1 = Math.ceil(oy / this.view.zoom / scale);
+    const box = this.visibleWorld();
+    const x0 = Math.floor(box.x0 / scale), x1 = Math.ceil(box.x1 / scale), y0 = Math.floor(box.y0 / scale), y1 = Math.ceil(box.y1 / scale);
     const wanted = new Set<string>();
     const jobs: { key: string; make: () => Promise<TileAnswer | null>; layer: Container; alpha?: number }[] = [];
     for (let ty = Math.max(0, Math.floor(y0 / TILE)); ty <= Math.min(Math.ceil(size.height / TILE) - 1, Math.floor(y1 / TILE)); ty++) {
@@ -251,7 +275,7 @@ export class ImageView {
   private settle(): void {
     this.pruneStale();
     this.idleDue = true;
-    this.requestRender();
+    this.renderNow();
   }
 
   /** Once the view's tiles are drawn, those of other levels and older stretches go. */
@@ -302,7 +326,10 @@ export class ImageView {
       if (!drag) return;
       if (Math.hypot(e.offsetX - drag.x, e.offsetY - drag.y) < 3 && !drag.moved) return;
       drag.moved = true;
-      this.setView({ ...this.view, cx: drag.cx - (e.offsetX - drag.x) / this.view.zoom, cy: drag.cy + (e.offsetY - drag.y) / this.view.zoom });
+      // The world point grabbed stays under the pointer.
+      const grabbed = invert(this.transform({ ...this.view, cx: drag.cx, cy: drag.cy }), drag.x, drag.y);
+      const now = invert(this.transform({ ...this.view, cx: drag.cx, cy: drag.cy }), e.offsetX, e.offsetY);
+      this.setView({ ...this.view, cx: drag.cx - (now[0] - grabbed[0]), cy: drag.cy - (now[1] - grabbed[1]) });
     });
     const end = (): void => { drag = undefined; };
     canvas.addEventListener('pointerup', (e) => {
@@ -316,9 +343,22 @@ export class ImageView {
       const factor = e.deltaY < 0 ? 2 : 0.5;
       const { width, height } = this.app.screen;
       // Keep the world point under the cursor where it is.
-      const wx = this.view.cx + (e.offsetX - width / 2) / this.view.zoom, wy = this.view.cy - (e.offsetY - height / 2) / this.view.zoom;
       const zoom = Math.min(64, Math.max(1 / 2 ** 12, this.view.zoom * factor));
-      this.setView({ zoom, cx: wx - (e.offsetX - width / 2) / zoom, cy: wy + (e.offsetY - height / 2) / zoom });
+      const [ux, uy] = worldOffset(this.view, e.offsetX - width / 2, e.offsetY - height / 2);
+      const [vx, vy] = worldOffset({ ...this.view, zoom }, e.offsetX - width / 2, e.offsetY - height / 2);
+      this.setView({ ...this.view, zoom, cx: this.view.cx + ux - vx, cy: this.view.cy + uy - vy });
     }, { passive: false });
   }
+}
+
+/** The world point an affine map sends to screen point (sx, sy). */
+function invert(t: Affine, sx: number, sy: number): [number, number] {
+  const det = t.a * t.d - t.b * t.c, x = sx - t.tx, y = sy - t.ty;
+  return [(t.d * x - t.c * y) / det, (t.a * y - t.b * x) / det];
+}
+
+/** The world offset from a view's centre of a screen offset (dx, dy) from the canvas centre (no rounding). */
+function worldOffset(view: View, dx: number, dy: number): [number, number] {
+  const [qa, qb, qc, qd] = view.orient ?? [1, 0, 0, 1];
+  return invert({ a: view.zoom * qa, b: -view.zoom * qc, c: view.zoom * qb, d: -view.zoom * qd, tx: 0, ty: 0 }, dx, dy);
 }
