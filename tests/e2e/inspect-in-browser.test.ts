@@ -31,6 +31,7 @@ describe('web app', () => {
   it('loads the SIMD wasm build in its worker', async () => {
     await page.waitForSelector('#kernels[data-state="ready"]', { timeout: 20_000 });
     expect(await page.textContent('#kernels')).toContain('SIMD');
+    await page.screenshot({ path: path.join(out, 'wasm-loaded.png') });
   });
 
   for (const rel of ['hsc_afw/HSC-0908120-056-small.fits', 'decam_legacypipe_testcase6/survey-ccds-1.fits.gz']) {
@@ -64,5 +65,6 @@ describe('web app', () => {
     const section = page.locator('section.file', { hasText: 'notes.fits' });
     await section.locator('.error').waitFor({ timeout: 20_000 });
     expect(await section.locator('.error').textContent()).toMatch(/notes\.fits/);
+    await section.screenshot({ path: path.join(out, 'not-fits-error.png') });
   });
 });

@@ -85,5 +85,6 @@ describe('the pipeline in the page', () => {
     await runInPage(PRESETS.tiny.seed, 999, 0);
     expect(await page.getAttribute('#sim-result', 'data-state')).toBe('error');
     expect(await page.textContent('#sim-result')).toMatch(/visit 999 is not in the survey \(visits 1000, 1001/);
+    await page.locator('#simulate').screenshot({ path: path.join(out, 'unknown-visit.png') });
   }, 60_000);
 });
