@@ -124,7 +124,8 @@ export class ImageView {
   setStretch(stretch: DisplaySettings): void {
     this.stretch = stretch;
     this.stretchVersion++;
-    this.changed();
+    // Nothing to draw until the new tiles come (the view itself did not change).
+    if (this.image) this.request();
   }
 
   setMasks(masks: { name: string; bits: number; colour: string }[], alpha: number): void {
@@ -132,7 +133,8 @@ export class ImageView {
     for (const [key, t] of this.tiles) if (key.startsWith('mask/') && !keep.has(key.split('/').slice(1, 3).join('/'))) this.dropTile(key, t);
     this.masks = masks;
     this.maskLayer.alpha = alpha;
-    this.changed();
+    this.requestRender();
+    if (this.image) this.request();
   }
 
   /** Image pixel (0-based, integers) under a canvas position in CSS pixels. */
