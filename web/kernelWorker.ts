@@ -44,6 +44,13 @@ let nextFile = 1;
 /** An image to open: a URL (read by byte ranges) or a dropped file held here (`receive`). */
 export type ImageInput = { url: string } | { file: number };
 
+/** Keeps a file's bytes here (a dropped file, or one made in the page) under a new number. */
+function hold(name: string, bytes: Uint8Array): number {
+  const file = nextFile++;
+  files.set(file, { name, bytes });
+  return file;
+}
+
 /** The bytes of dropped file `file`, which the worker no longer holds after this. */
 function takeFile(file: number): { name: string; bytes: Uint8Array } {
   const f = files.get(file);
@@ -129,9 +136,7 @@ const api = {
    */
   async receive(name: string, bytes: Uint8Array): Promise<{ file: number; inspection: Inspection }> {
     const [{ inspectFits }, { bytesSource }] = await Promise.all([import('../lib/inspect.js'), import('../lib/fits/source.js')]);
-    const file = nextFile++;
-    files.set(file, { name, bytes });
-    return { file, inspection: await inspectFits(bytesSource(name, bytes)) };
+    return { file: hold(name, bytes), inspection: await inspectFits(bytesSource(name, bytes)) };
   },
   forget(file: number): void {
     files.delete(file);
@@ -316,11 +321,7 @@ const api = {
     const result = await processSimulatedCcd(tessera, { ...PRESETS.tiny, seed: request.seed }, parsePipeline(drpYaml, 'pipelines/DRP.yaml'),
       { visit: request.visit, detector: request.detector }, async (p) => { await onProgress(p); });
     const name = (type: string): string => `${type}-${result.dataId.visit}-${result.dataId.detector}.fits`;
-    const keep = (type: string): number => {
-      const file = nextFile++;
-      files.set(file, { name: name(type), bytes: result.datasets[type]!.slice() });
-      return file;
-    };
+    const keep = (type: string): number => hold(name(type), result.datasets[type]!.slice());
     const datasets = Object.entries(result.datasets).map(([type, bytes]) => ({ type, name: name(type), bytes }));
     return transfer({ calexp: keep('calexp'), src: keep('src'), dataId: result.dataId, timings: result.timings, datasets }, [...new Set(datasets.map((d) => d.bytes.buffer as ArrayBuffer))]);
   },

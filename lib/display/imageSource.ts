@@ -6,8 +6,9 @@
  * them.
  */
 import { FitsError } from '../fits/errors.js';
-import { openFits, type FitsFile, type FitsBytes } from '../fits/file.js';
-import { readExposure, xy0FromHeader, type ReadExposureOptions } from '../fits/exposure.js';
+import { openFits, type FitsFile, type FitsBytes, type HduInfo } from '../fits/file.js';
+import { readExposure, readImagePlane, xy0FromHeader, type ReadExposureOptions } from '../fits/exposure.js';
+import type { ImageArray } from '../fits/image.js';
 import type { ByteSource } from '../fits/source.js';
 import type { FitsHeader } from '../fits/header.js';
 import { parseWcs, type Wcs } from '../wcs/index.js';
@@ -73,14 +74,12 @@ export async function readDisplayPlanes(source: ByteSource, options: ReadExposur
   } catch (err) {
     if (!(err instanceof FitsError) || !/not an afw Exposure/.test(err.message)) throw err;
   }
-  const hdu = file.hdus.find((h) => h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0);
+  const hdu = file.hdus.find(hasImage);
   if (!hdu) throw new FitsError(file.name, undefined, 'no 2-D image to show (no afw Exposure and no image HDU with data)');
-  const into = hdu.compressed ? undefined : options.imageInto?.(hdu.shape[0]! * hdu.shape[1]! * Math.abs(hdu.bitpix) / 8);
-  const image = await file.readImage(hdu.index, into ? { into } : {});
-  const data = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data as ArrayLike<number | bigint>, Number);
+  const image = float32((await readImagePlane(file, hdu, options.imageInto)).data);
   const wcs = wcsOf(hdu.imageHeader, primary);
   return {
-    name: file.name, width: hdu.shape[1]!, height: hdu.shape[0]!, ...xy0FromHeader(hdu.imageHeader, file.name, hdu.index), image: data,
+    name: file.name, width: hdu.shape[1]!, height: hdu.shape[0]!, ...xy0FromHeader(hdu.imageHeader, file.name, hdu.index), image,
     maskPlanes: {}, hdu: hdu.index, ...(wcs ? { wcs } : {}), summary: summaryOf(primary, hdu.imageHeader),
   };
 }
@@ -91,10 +90,17 @@ export async function readDisplayPlanes(source: ByteSource, options: ReadExposur
  */
 export async function readDisplayImage(source: ByteSource): Promise<{ name: string; width: number; height: number; image: Float32Array }> {
   const file: FitsFile | FitsBytes = await openFits(source);
-  const shown = (h: (typeof file.hdus)[number]): boolean => h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0;
-  const hdu = file.hdus.find((h) => shown(h) && h.extname?.trim().toUpperCase() === 'IMAGE') ?? file.hdus.find(shown);
+  const hdu = file.hdus.find((h) => hasImage(h) && h.extname?.trim().toUpperCase() === 'IMAGE') ?? file.hdus.find(hasImage);
   if (!hdu) throw new FitsError(file.name, undefined, 'no 2-D image to show (no image HDU with data)');
-  const image = await file.readImage(hdu.index);
-  const data = image.data instanceof Float32Array ? image.data : Float32Array.from(image.data as ArrayLike<number | bigint>, Number);
-  return { name: file.name, width: hdu.shape[1]!, height: hdu.shape[0]!, image: data };
+  return { name: file.name, width: hdu.shape[1]!, height: hdu.shape[0]!, image: float32((await file.readImage(hdu.index)).data) };
+}
+
+/** A 2-D image HDU with pixels. */
+function hasImage(h: HduInfo): boolean {
+  return h.type === 'IMAGE' && h.shape.length === 2 && h.shape[0]! > 0 && h.shape[1]! > 0;
+}
+
+/** Pixel values as f32 (the array itself when it is one). */
+function float32(data: ImageArray): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number | bigint>, Number);
 }

@@ -8,7 +8,7 @@
  */
 import { FitsError } from './errors.js';
 import { FitsHeader } from './header.js';
-import { openFits, type FitsBytes, type FitsFile, type HduInfo } from './file.js';
+import { openFits, type FitsBytes, type FitsFile, type FitsImage, type HduInfo } from './file.js';
 import type { ByteSource } from './source.js';
 import type { ImageArray } from './image.js';
 import { writeFits, type RawHduSpec, type TableHduSpec, type WriteOptions } from './writer.js';
@@ -130,6 +130,12 @@ export interface ReadExposureOptions {
   imageInto?: (bytes: number) => Uint8Array;
 }
 
+/** Reads a 2-D image HDU's pixels, its stored bytes into `imageInto`'s buffer when given (not for a tile-compressed HDU). */
+export async function readImagePlane(file: FitsFile | FitsBytes, hdu: HduInfo, imageInto?: (bytes: number) => Uint8Array): Promise<FitsImage> {
+  const into = hdu.compressed ? undefined : imageInto?.(hdu.shape[0]! * hdu.shape[1]! * Math.abs(hdu.bitpix) / 8);
+  return file.readImage(hdu.index, into ? { into } : {});
+}
+
 /** Reads an afw Exposure from an open FITS file (lazy or in memory) or a byte source. */
 export async function readExposure(input: FitsFile | FitsBytes | ByteSource, options: ReadExposureOptions = {}): Promise<Exposure> {
   const file: FitsFile | FitsBytes = 'hdus' in input ? input : await openFits(input);
@@ -141,8 +147,7 @@ export async function readExposure(input: FitsFile | FitsBytes | ByteSource, opt
       throw new FitsError(file.name, hdu.index, `plane shape [${hdu.shape.join(', ')}] differs from the image's [${img.shape.join(', ')}]`);
     }
   }
-  const into = img.compressed ? undefined : options.imageInto?.(img.shape[0]! * img.shape[1]! * Math.abs(img.bitpix) / 8);
-  const [image, mask, variance] = await Promise.all([file.readImage(img.index, into ? { into } : {}), file.readImage(msk.index), file.readImage(vr.index)]);
+  const [image, mask, variance] = await Promise.all([readImagePlane(file, img, options.imageInto), file.readImage(msk.index), file.readImage(vr.index)]);
   const used = new Set([0, img.index, msk.index, vr.index]);
   const components: ExposureComponentHdu[] = file.hdus.filter((h) => !used.has(h.index)).map((h) => {
     const c: ExposureComponentHdu = { index: h.index, type: h.type, header: h.header };

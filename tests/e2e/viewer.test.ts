@@ -71,6 +71,28 @@ function origin(c: Canvas, cx: number, cy: number): [number, number] {
   return [Math.round(c.width / 2 - cx), Math.round(c.height / 2 + cy)];
 }
 
+/** The image pixels [i0, i1) x [j0, j1) a canvas shows at 1:1 with world (0, 0) at screen (ox, oy). */
+function visiblePixels(c: Canvas, ox: number, oy: number, width: number, height: number): { i0: number; i1: number; j0: number; j1: number } {
+  return { i0: Math.max(0, -ox), i1: Math.min(width, c.width - ox), j0: Math.max(0, oy - c.height), j1: Math.min(height, oy) };
+}
+
+/**
+ * An overlay against where it should be: over the visible pixels, those whose colour changed from
+ * `plain` to `marked`, those `isSet` names, and those where the two disagree.
+ */
+function overlayChanges(plain: Canvas, marked: Canvas, ox: number, oy: number, box: { i0: number; i1: number; j0: number; j1: number }, isSet: (i: number, j: number) => boolean): { changed: number; expected: number; wrong: number } {
+  let changed = 0, expected = 0, wrong = 0;
+  for (let j = box.j0; j < box.j1; j++) for (let i = box.i0; i < box.i1; i++) {
+    const sx = ox + i, sy = oy - 1 - j, k = 4 * (sy * plain.width + sx);
+    const differs = plain.rgba[k] !== marked.rgba[k] || plain.rgba[k + 1] !== marked.rgba[k + 1] || plain.rgba[k + 2] !== marked.rgba[k + 2];
+    const set = isSet(i, j);
+    if (differs) changed++;
+    if (set) expected++;
+    if (differs !== set) wrong++;
+  }
+  return { changed, expected, wrong };
+}
+
 beforeAll(async () => {
   processed = processedRepository(PRESET);
   repo = await Repository.open(processed.root);
@@ -152,7 +174,7 @@ describe('the viewer', () => {
     const plain = await canvasPixels();
     const [ox, oy] = origin(plain, cx, cy);
     // Visible image pixels: i = sx - ox, j = oy - 1 - sy.
-    const i0 = Math.max(0, -ox), i1 = Math.min(calexp.width, plain.width - ox), j0 = Math.max(0, oy - plain.height), j1 = Math.min(calexp.height, oy);
+    const { i0, i1, j0, j1 } = visiblePixels(plain, ox, oy, calexp.width, calexp.height);
     const ref = runPythonJson<{ grey: (number | null)[]; detected: number[]; limits: [number, number] }>(`
 import json, sys
 import numpy as np
@@ -192,15 +214,7 @@ print(json.dumps({'grey': [None if not np.isfinite(v) else float(v) for v in gre
     await waitReady();
     expect(new URL(page.url()).hash).toContain('masks=DETECTED');
     const masked = await canvasPixels();
-    let changed = 0, expected = 0, wrong = 0;
-    for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) {
-      const sx = ox + i, sy = oy - 1 - j, k = 4 * (sy * plain.width + sx);
-      const differs = plain.rgba[k] !== masked.rgba[k] || plain.rgba[k + 1] !== masked.rgba[k + 1] || plain.rgba[k + 2] !== masked.rgba[k + 2];
-      const set = ref.detected[(j - j0) * w + (i - i0)] === 1;
-      if (differs) changed++;
-      if (set) expected++;
-      if (differs !== set) wrong++;
-    }
+    const { changed, expected, wrong } = overlayChanges(plain, masked, ox, oy, { i0, i1, j0, j1 }, (i, j) => ref.detected[(j - j0) * w + (i - i0)] === 1);
     console.log(`DETECTED overlay: ${changed} pixels changed, ${expected} with the bit set, ${wrong} disagree`);
     expect(expected).toBeGreaterThan(1000);
     expect(wrong).toBe(0);
@@ -241,16 +255,7 @@ print(json.dumps({'x0': x0, 'y0': y0, 'width': int(m.shape[1]), 'height': int(m.
     await waitReady();
     const marked = await canvasPixels();
     const [ox, oy] = origin(plain, cx, cy);
-    const i0 = Math.max(0, -ox), i1 = Math.min(ref.width, plain.width - ox), j0 = Math.max(0, oy - plain.height), j1 = Math.min(ref.height, oy);
-    let changed = 0, expected = 0, wrong = 0;
-    for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) {
-      const sx = ox + i, sy = oy - 1 - j, k = 4 * (sy * plain.width + sx);
-      const differs = plain.rgba[k] !== marked.rgba[k] || plain.rgba[k + 1] !== marked.rgba[k + 1] || plain.rgba[k + 2] !== marked.rgba[k + 2];
-      const set = clipped.has(j * ref.width + i);
-      if (differs) changed++;
-      if (set) expected++;
-      if (differs !== set) wrong++;
-    }
+    const { changed, expected, wrong } = overlayChanges(plain, marked, ox, oy, visiblePixels(plain, ox, oy, ref.width, ref.height), (i, j) => clipped.has(j * ref.width + i));
     console.log(`CLIPPED on visit ${mask.dataId.visit}'s warp (patch ${mask.dataId.patch}, ${mask.dataId.band}): ${ref.spans.length} spans, ${clipped.size} pixels in all; in view ${changed} pixels changed, ${expected} clipped, ${wrong} disagree`);
     expect(expected).toBeGreaterThan(0);
     expect(wrong).toBe(0);
@@ -350,7 +355,7 @@ print(json.dumps(list(fits.getdata(sys.argv[1], 'IMAGE').shape)))`, [files[0]!])
     expect(new URL(page.url()).hash).toContain(`dataset=${band('i').id}`);
     const c = await canvasPixels();
     const [ox, oy] = origin(c, cx, cy);
-    const i0 = Math.max(0, -ox), i1 = Math.min(shape[1], c.width - ox), j0 = Math.max(0, oy - c.height), j1 = Math.min(shape[0], oy);
+    const { i0, i1, j0, j1 } = visiblePixels(c, ox, oy, shape[1], shape[0]);
     const want = runPythonJson<number[]>(`
 import json, sys
 import numpy as np

@@ -169,12 +169,10 @@ export class ImageView {
    */
   private transform(view: View): Affine {
     const { width, height } = this.app.screen;
-    const [qa, qb, qc, qd] = view.orient ?? [1, 0, 0, 1];
-    // M = zoom * diag(1, -1) * Q.
-    const m00 = view.zoom * qa, m01 = view.zoom * qb, m10 = -view.zoom * qc, m11 = -view.zoom * qd;
-    let tx = width / 2 - (m00 * view.cx + m01 * view.cy), ty = height / 2 - (m10 * view.cx + m11 * view.cy);
+    const m = linear(view);
+    let tx = width / 2 - (m.a * view.cx + m.c * view.cy), ty = height / 2 - (m.b * view.cx + m.d * view.cy);
     if (!view.orient && view.zoom >= 1) { tx = Math.round(tx); ty = Math.round(ty); }
-    return { a: m00, b: m10, c: m01, d: m11, tx, ty };
+    return { ...m, tx, ty };
   }
 
   /** Draws the scene in the next animation frame (one drawing however many changes came before it). */
@@ -329,9 +327,8 @@ export class ImageView {
       if (Math.hypot(e.offsetX - drag.x, e.offsetY - drag.y) < 3 && !drag.moved) return;
       drag.moved = true;
       // The world point grabbed stays under the pointer.
-      const grabbed = invert(this.transform({ ...this.view, cx: drag.cx, cy: drag.cy }), drag.x, drag.y);
-      const now = invert(this.transform({ ...this.view, cx: drag.cx, cy: drag.cy }), e.offsetX, e.offsetY);
-      this.setView({ ...this.view, cx: drag.cx - (now[0] - grabbed[0]), cy: drag.cy - (now[1] - grabbed[1]) });
+      const [dx, dy] = invert(linear(this.view), e.offsetX - drag.x, e.offsetY - drag.y);
+      this.setView({ ...this.view, cx: drag.cx - dx, cy: drag.cy - dy });
     });
     const end = (): void => { drag = undefined; };
     canvas.addEventListener('pointerup', (e) => {
@@ -346,8 +343,8 @@ export class ImageView {
       const { width, height } = this.app.screen;
       // Keep the world point under the cursor where it is.
       const zoom = Math.min(64, Math.max(1 / 2 ** 12, this.view.zoom * factor));
-      const [ux, uy] = worldOffset(this.view, e.offsetX - width / 2, e.offsetY - height / 2);
-      const [vx, vy] = worldOffset({ ...this.view, zoom }, e.offsetX - width / 2, e.offsetY - height / 2);
+      const [ux, uy] = invert(linear(this.view), e.offsetX - width / 2, e.offsetY - height / 2);
+      const [vx, vy] = invert(linear({ ...this.view, zoom }), e.offsetX - width / 2, e.offsetY - height / 2);
       this.setView({ ...this.view, zoom, cx: this.view.cx + ux - vx, cy: this.view.cy + uy - vy });
     }, { passive: false });
   }
@@ -359,8 +356,8 @@ function invert(t: Affine, sx: number, sy: number): [number, number] {
   return [(t.d * x - t.c * y) / det, (t.a * y - t.b * x) / det];
 }
 
-/** The world offset from a view's centre of a screen offset (dx, dy) from the canvas centre (no rounding). */
-function worldOffset(view: View, dx: number, dy: number): [number, number] {
+/** A view's world -> screen map without its translation: zoom * diag(1, -1) * orientation (y up on screen). */
+function linear(view: View): Affine {
   const [qa, qb, qc, qd] = view.orient ?? [1, 0, 0, 1];
-  return invert({ a: view.zoom * qa, b: -view.zoom * qc, c: view.zoom * qb, d: -view.zoom * qd, tx: 0, ty: 0 }, dx, dy);
+  return { a: view.zoom * qa, b: -view.zoom * qc, c: view.zoom * qb, d: -view.zoom * qd, tx: 0, ty: 0 };
 }
