@@ -8,10 +8,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
-import { readFitsBytes, readExposure } from '../../lib/fits/index.js';
+import { readFitsBytes } from '../../lib/fits/index.js';
+import { openFitsFile } from '../../node/fits/fileSource.js';
+import { psfexModelFromTable, PSFEX_EXTNAME } from '../../lib/measure/psfexFile.js';
+import { readExposurePlanes } from '../helpers/exposurePlanes.js';
 import { findColumn } from '../../lib/fits/bintable.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
-import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { truthPsfField } from '../../lib/sim/skyModel.js';
 import { mixtureValue } from '../../lib/sim/gaussianMixture.js';
 import type { GaussianMixture } from '../../lib/sim/types.js';
@@ -91,9 +93,9 @@ async function load(repo: Repository): Promise<void> {
     const t = truthOf.get(byKey(s));
     if (!t) continue;
     const calexp = (await repo.findDataset('calexp', s.dataId, [processed.run]))!;
-    const exposure = await readExposure(readFitsBytes(repo.getPath(calexp), repo.getBytes(calexp)));
     detectors.push({
-      key: byKey(s), src: readSourceCatalog(repo.getBytes(s), repo.getPath(s)), truth: readTruth(repo.getBytes(t), repo.getPath(t)), calexpMetadata: exposure.metadata,
+      key: byKey(s), src: readSourceCatalog(repo.getBytes(s), repo.getPath(s)), truth: readTruth(repo.getBytes(t), repo.getPath(t)),
+      calexpMetadata: (await readExposurePlanes(repo.getPath(calexp), [])).metadata,
     });
   }
 }
@@ -283,9 +285,16 @@ describe(`PSF model accuracy on the ${PRESET} preset`, () => {
       const truths = await repo.registry.queryDatasets({ datasetTypes: ['truth'], collections: ['HSC-SIM/truth'] });
       for (const ref of calexps) {
         const t = truths.find((x) => x.dataId.visit === ref.dataId.visit && x.dataId.detector === ref.dataId.detector)!;
-        const exposure = await decodeDataset('Exposure', repo.getBytes(ref), repo.getPath(ref)) as { width: number; height: number; psf?: { momentsAt(x: number, y: number): { xx: number; yy: number; xy: number } } };
-        expect(exposure.psf, `${repo.getPath(ref)}: no PSF model`).toBeDefined();
-        const truePsf = truthPsfField(readFitsBytes(repo.getPath(t), repo.getBytes(t)).hdu(0).header, repo.getPath(t));
+        // The calexp's size and its PSF model (the PSFEx table HDU), not its pixels.
+        const file = await openFitsFile(repo.getPath(ref));
+        const psfIndex = file.indexOf(PSFEX_EXTNAME);
+        expect(psfIndex, `${repo.getPath(ref)}: no PSF model`).toBeGreaterThan(0);
+        const image = file.hdu(file.indexOf('IMAGE'));
+        const exposure = { width: image.shape[1]!, height: image.shape[0]!, psf: psfexModelFromTable(file.hdu(psfIndex).header, await file.readTable(psfIndex), file.name, psfIndex) };
+        await file.close();
+        const truthFile = await openFitsFile(repo.getPath(t));
+        const truePsf = truthPsfField(truthFile.hdus[0]!.header, repo.getPath(t));
+        await truthFile.close();
         for (let j = 0; j < 5; j++) for (let i = 0; i < 5; i++) {
           const x = ((i + 0.5) / 5) * exposure.width, y = ((j + 0.5) / 5) * exposure.height;
           ratios.push(momentsFwhm(exposure.psf!.momentsAt(x, y)) / momentsFwhm(mixtureAdaptiveMoments(truePsf.at(x, y))));
@@ -308,13 +317,14 @@ describe(`cosmic rays on the ${PRESET} preset`, () => {
       const truths = await repo.registry.queryDatasets({ datasetTypes: ['truth'], collections: ['HSC-SIM/truth'] });
       for (const ref of calexps) {
         const t = truths.find((x) => x.dataId.visit === ref.dataId.visit && x.dataId.detector === ref.dataId.detector)!;
-        const file = readFitsBytes(repo.getPath(t), repo.getBytes(t));
-        const truthMask = file.readImage(file.indexOf('MASK')).data as Int32Array;
+        const truthBytes = repo.getBytes(t);
+        const truth = readTruth(truthBytes, repo.getPath(t)), truthMask = truth.mask;
+        const file = readFitsBytes(repo.getPath(t), truthBytes);
         const artifacts = file.readImage(file.indexOf('ARTIFACTS')).data as Float32Array;
-        const exposure = await readExposure(readFitsBytes(repo.getPath(ref), repo.getBytes(ref)));
-        const { width, height, mask, variance } = exposure;
-        const crBit = 1 << exposure.maskPlanes.CR!;
-        const cannot = (1 << exposure.maskPlanes.BAD!) | (1 << exposure.maskPlanes.SAT!) | (1 << exposure.maskPlanes.NO_DATA!);
+        const exposure = await readExposurePlanes(repo.getPath(ref), ['MASK', 'VARIANCE']);
+        const { width, height } = exposure, mask = exposure.mask!, variance = exposure.variance!, maskPlanes = exposure.maskPlanes!;
+        const crBit = 1 << maskPlanes.CR!;
+        const cannot = (1 << maskPlanes.BAD!) | (1 << maskPlanes.SAT!) | (1 << maskPlanes.NO_DATA!);
         const truthCr = 1 << 3, truthOther = (1 << 0) | (1 << 1) | (1 << 14) | (1 << 15);
         for (let y = 1; y < height - 1; y++) {
           for (let x = 1; x < width - 1; x++) {
@@ -333,7 +343,6 @@ describe(`cosmic rays on the ${PRESET} preset`, () => {
             if (mask[i]! & crBit) found++;
           }
         }
-        const truth = readTruth(repo.getBytes(t), repo.getPath(t));
         const psf = truthPsfField(truth.header, repo.getPath(t));
         for (let s = 0; s < truth.x.length; s++) {
           if (!truth.star[s]) continue;
