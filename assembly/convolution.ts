@@ -149,3 +149,25 @@ export function convolveSeparableXY(src: usize, dst: usize, scratch: usize, widt
   convolveColumns(scratch, dst, width, height, kernelY, half);
   return OK;
 }
+
+/**
+ * dst += src over `n` f32 pixels (f32 adds, the same in the SIMD and the scalar build): the sum of the
+ * separable terms of a kernel that is not itself separable (lib/image/psfMatch.ts's convolveTerms).
+ */
+export function addPlane(dst: usize, src: usize, n: i32): i32 {
+  if (n < 0) return BAD_ARGUMENT;
+  assertInMemory(dst, <usize>n << 2);
+  assertInMemory(src, <usize>n << 2);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+  return OK;
+}

@@ -1,7 +1,7 @@
 // Tessera's kernels: pure compute on pixel planes in linear memory (see DESIGN.md, "Layers").
 // Planes cross the boundary as (ptr, width, height); the host's plane allocator owns all memory above
 // heapBase(), so kernels never allocate.
-export { convolveSeparable, convolveSeparableXY } from './convolution';
+export { convolveSeparable, convolveSeparableXY, addPlane } from './convolution';
 export { renderMixtures, mixtureSnr } from './render';
 export { poissonInPlace, addGaussian } from './noise';
 export { bleedSaturation } from './saturation';
@@ -24,3 +24,4 @@ export { apertureFluxes, psfFluxes, pixelDiscOverlap } from './measure';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';
 export { warpLanczos } from './warp';
 export { lutToRgba, maskToRgba, histogram, finiteRange, percentiles, zscale, binMean, luptonRgb } from './display';
+export { stackWarpPixels } from './coadd';

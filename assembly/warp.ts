@@ -20,8 +20,8 @@ const MAX_ORDER: i32 = 5;
 // L_a(x) sampled every 1/TABLE_PER_UNIT on [0, a], two zeros after: interpolated linearly (error < 1e-7).
 const table: usize = memory.data(<i32>((MAX_ORDER * TABLE_PER_UNIT + 2) << 3));
 let tableOrder: i32 = 0;
-// Per-pixel taps: weights and squared weights along x and y.
-const taps: usize = memory.data(4 * 2 * MAX_ORDER * 8);
+// Per-pixel taps along x and y (f32, zero-padded to 12): weights and squared weights.
+const taps: usize = memory.data(4 * 12 * 4);
 
 function buildTable(a: i32): void {
   const n = a * TABLE_PER_UNIT;
@@ -43,22 +43,56 @@ function lanczosAt(d: f64): f64 {
   return lo + (t - <f64>i) * (load<f64>(table + (<usize>(i + 1) << 3)) - lo);
 }
 
-// Normalised taps for fractional offset f in [0, 1): weight k is that of sample floor + k - a + 1.
+// Normalised taps (computed in f64, stored f32) for fractional offset f in [0, 1): weight k is that of
+// sample floor + k - a + 1; w2 gets their squares.
 @inline
 function fillTaps(f: f64, a: i32, w: usize, w2: usize): void {
   const n = 2 * a;
   let sum = 0.0;
-  for (let k = 0; k < n; k++) {
-    const v = lanczosAt(f + <f64>(a - 1 - k));
-    store<f64>(w + (<usize>k << 3), v);
-    sum += v;
-  }
+  for (let k = 0; k < n; k++) sum += lanczosAt(f + <f64>(a - 1 - k));
   const inv = 1.0 / sum;
   for (let k = 0; k < n; k++) {
-    const v = load<f64>(w + (<usize>k << 3)) * inv;
-    store<f64>(w + (<usize>k << 3), v);
-    store<f64>(w2 + (<usize>k << 3), v * v);
+    const v = lanczosAt(f + <f64>(a - 1 - k)) * inv;
+    store<f32>(w + (<usize>k << 2), <f32>v);
+    store<f32>(w2 + (<usize>k << 2), <f32>(v * v));
   }
+}
+
+// Sum over the n = 2a taps of the rows y0 .. y0 + n - 1 of `plane` from column x0, row weights wy and
+// column weights wx, in four f32 lanes: lane l holds the columns l, l + 4, l + 8 of each row; the lanes
+// are added (0 + 1) + (2 + 3) at the end. The scalar build sums in the same order, so both builds agree
+// bit for bit. Columns past the n taps are never read (a tail of two is a 64-bit load).
+@inline
+function tapSum(plane: usize, srcWidth: i32, x0: i32, y0: i32, n: i32, wx: usize, wy: usize): f32 {
+  const quads = n >> 2, pair = (n & 2) != 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (let k = 0; k < n; k++) {
+      const p = plane + ((<usize>(y0 + k) * <usize>srcWidth + <usize>x0) << 2);
+      let row = f32x4.splat(0);
+      for (let q = 0; q < quads; q++) row = f32x4.add(row, f32x4.mul(v128.load(wx + (<usize>q << 4)), v128.load(p + (<usize>q << 4))));
+      if (pair) row = f32x4.add(row, f32x4.mul(v128.load(wx + (<usize>quads << 4)), v128.load64_zero(p + (<usize>quads << 4))));
+      acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(wy + (<usize>k << 2))), row));
+    }
+    return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  }
+  let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+  const m = (quads << 2) + (pair ? 2 : 0);
+  for (let k = 0; k < n; k++) {
+    const p = plane + ((<usize>(y0 + k) * <usize>srcWidth + <usize>x0) << 2);
+    let r0: f32 = 0, r1: f32 = 0, r2: f32 = 0, r3: f32 = 0;
+    for (let c = 0; c < m; c += 4) {
+      r0 += load<f32>(wx + (<usize>c << 2)) * load<f32>(p + (<usize>c << 2));
+      r1 += load<f32>(wx + (<usize>(c + 1) << 2)) * load<f32>(p + (<usize>(c + 1) << 2));
+      if (c + 2 < m) {
+        r2 += load<f32>(wx + (<usize>(c + 2) << 2)) * load<f32>(p + (<usize>(c + 2) << 2));
+        r3 += load<f32>(wx + (<usize>(c + 3) << 2)) * load<f32>(p + (<usize>(c + 3) << 2));
+      }
+    }
+    const wk = load<f32>(wy + (<usize>k << 2));
+    a0 += wk * r0; a1 += wk * r1; a2 += wk * r2; a3 += wk * r3;
+  }
+  return (a0 + a1) + (a2 + a3);
 }
 
 // Output box [boxX0, boxX0 + boxWidth) x [boxY0, boxY0 + boxHeight) of planes outWidth wide; grid: f64
@@ -79,63 +113,62 @@ export function warpLanczos(
   assertInMemory(grid, <usize>(gridNx * gridNy) << 4);
   if (tableOrder != order) buildTable(order);
   const a = order, n = 2 * order;
-  const wx = taps, wx2 = taps + (<usize>MAX_ORDER << 4), wy = taps + (<usize>MAX_ORDER << 5), wy2 = taps + (<usize>MAX_ORDER * 48);
+  // Taps zero-padded to 12 so that the SIMD loads of whole quads of weights read zeros past n.
+  memory.fill(taps, 0, 4 * 12 * 4);
+  const wx = taps, wx2 = taps + 48, wy = taps + 96, wy2 = taps + 144;
+  const cells = max(gridNx - 1, 1);
   for (let v = 0; v < boxHeight; v++) {
     const j = gridNy == 1 ? 0 : min(v / step, gridNy - 2);
+    const j1 = gridNy == 1 ? j : j + 1;
     const v0 = j * step, v1 = gridNy == 1 ? v0 + 1 : min((j + 1) * step, boxHeight - 1);
     const fv = <f64>(v - v0), lv = <f64>(v1 - v0);
     const row = <usize>(boxY0 + v) * <usize>outWidth;
-    for (let u = 0; u < boxWidth; u++) {
-      const o = row + <usize>(boxX0 + u);
-      if ((load<i32>(outMask + (o << 2)) & noDataBits) == 0) continue;
-      const i = gridNx == 1 ? 0 : min(u / step, gridNx - 2);
+    for (let i = 0; i < cells; i++) {
+      const i1 = gridNx == 1 ? i : i + 1;
       const u0 = i * step, u1 = gridNx == 1 ? u0 + 1 : min((i + 1) * step, boxWidth - 1);
-      const fu = <f64>(u - u0), lu = <f64>(u1 - u0);
-      // Grid corners (i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1); a one-node axis repeats its node.
-      const i1 = gridNx == 1 ? i : i + 1, j1 = gridNy == 1 ? j : j + 1;
+      const uEnd = i == cells - 1 ? boxWidth : u1;
+      const lu = <f64>(u1 - u0), invLu = 1.0 / lu;
+      // The cell's corners (i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1); a one-node axis repeats its node.
       const p00 = grid + (<usize>(j * gridNx + i) << 4), p10 = grid + (<usize>(j * gridNx + i1) << 4);
       const p01 = grid + (<usize>(j1 * gridNx + i) << 4), p11 = grid + (<usize>(j1 * gridNx + i1) << 4);
       const x00 = load<f64>(p00), x10 = load<f64>(p10), x01 = load<f64>(p01), x11 = load<f64>(p11);
       const y00 = load<f64>(p00, 8), y10 = load<f64>(p10, 8), y01 = load<f64>(p01, 8), y11 = load<f64>(p11, 8);
-      // Differences times offsets over lengths: exact for a mapping that is an integer shift.
-      const dxdu0 = (x10 - x00) / lu, dxdu1 = (x11 - x01) / lu, dydu0 = (y10 - y00) / lu, dydu1 = (y11 - y01) / lu;
-      const xa = x00 + ((x10 - x00) * fu) / lu, xb = x01 + ((x11 - x01) * fu) / lu;
-      const ya = y00 + ((y10 - y00) * fu) / lu, yb = y01 + ((y11 - y01) * fu) / lu;
-      const sx = xa + ((xb - xa) * fv) / lv, sy = ya + ((yb - ya) * fv) / lv;
-      const dxdu = dxdu0 + ((dxdu1 - dxdu0) * fv) / lv, dydu = dydu0 + ((dydu1 - dydu0) * fv) / lv;
-      const dxdv = (xb - xa) / lv, dydv = (yb - ya) / lv;
-      const det = Math.abs(dxdu * dydv - dxdv * dydu) * scale;
-      const ix = <i32>Math.floor(sx), iy = <i32>Math.floor(sy);
-      const x0 = ix - a + 1, y0 = iy - a + 1;
-      if (x0 < 0 || y0 < 0 || x0 + n > srcWidth || y0 + n > srcHeight) continue;
-      const fx = sx - <f64>ix, fy = sy - <f64>iy;
-      fillTaps(fx, a, wx, wx2);
-      fillTaps(fy, a, wy, wy2);
-      let s = 0.0, var_ = 0.0;
-      for (let k = 0; k < n; k++) {
-        const base = <usize>(y0 + k) * <usize>srcWidth + <usize>x0;
-        let rs = 0.0, rv = 0.0;
-        for (let m = 0; m < n; m++) {
-          const q = (base + <usize>m) << 2;
-          rs += load<f64>(wx + (<usize>m << 3)) * <f64>load<f32>(srcImage + q);
-          rv += load<f64>(wx2 + (<usize>m << 3)) * <f64>load<f32>(srcVariance + q);
+      // Along v at this row, left (L) and right (R) edges of the cell; differences times offsets over
+      // lengths, so that a mapping that is an integer shift is reproduced exactly.
+      const lx = x00 + ((x01 - x00) * fv) / lv, rx = x10 + ((x11 - x10) * fv) / lv;
+      const ly = y00 + ((y01 - y00) * fv) / lv, ry = y10 + ((y11 - y10) * fv) / lv;
+      const dxdu = (rx - lx) / lu, dydu = (ry - ly) / lu;
+      const dxdv0 = (x01 - x00) / lv, dydv0 = (y01 - y00) / lv;
+      const dxdvStep = ((x11 - x10) / lv - dxdv0) * invLu, dydvStep = ((y11 - y10) / lv - dydv0) * invLu;
+      for (let u = u0; u < uEnd; u++) {
+        const o = row + <usize>(boxX0 + u);
+        if ((load<i32>(outMask + (o << 2)) & noDataBits) == 0) continue;
+        const fu = <f64>(u - u0);
+        const sx = lx + ((rx - lx) * fu) / lu, sy = ly + ((ry - ly) * fu) / lu;
+        const dxdv = dxdv0 + dxdvStep * fu, dydv = dydv0 + dydvStep * fu;
+        const det = Math.abs(dxdu * dydv - dxdv * dydu) * scale;
+        const ix = <i32>Math.floor(sx), iy = <i32>Math.floor(sy);
+        const x0 = ix - a + 1, y0 = iy - a + 1;
+        if (x0 < 0 || y0 < 0 || x0 + n > srcWidth || y0 + n > srcHeight) continue;
+        const fx = sx - <f64>ix, fy = sy - <f64>iy;
+        fillTaps(fx, a, wx, wx2);
+        fillTaps(fy, a, wy, wy2);
+        const s = <f64>tapSum(srcImage, srcWidth, x0, y0, n, wx, wy);
+        const var_ = <f64>tapSum(srcVariance, srcWidth, x0, y0, n, wx2, wy2);
+        // A non-finite source value (a convolved exposure's border) leaves the pixel NO_DATA.
+        if (!isFinite(s) || !isFinite(var_)) continue;
+        // Mask: bilinear footprint.
+        const mrow = <usize>iy * <usize>srcWidth + <usize>ix;
+        let bits = load<i32>(srcMask + (mrow << 2));
+        if (fx > 0) bits |= load<i32>(srcMask + ((mrow + 1) << 2));
+        if (fy > 0) {
+          bits |= load<i32>(srcMask + ((mrow + <usize>srcWidth) << 2));
+          if (fx > 0) bits |= load<i32>(srcMask + ((mrow + <usize>srcWidth + 1) << 2));
         }
-        s += load<f64>(wy + (<usize>k << 3)) * rs;
-        var_ += load<f64>(wy2 + (<usize>k << 3)) * rv;
+        store<f32>(outImage + (o << 2), <f32>(s * det));
+        store<f32>(outVariance + (o << 2), <f32>(var_ * det * det));
+        store<i32>(outMask + (o << 2), bits);
       }
-      // A non-finite source value (a convolved exposure's border) leaves the pixel NO_DATA.
-      if (!isFinite(s) || !isFinite(var_)) continue;
-      // Mask: bilinear footprint.
-      const mrow = <usize>iy * <usize>srcWidth + <usize>ix;
-      let bits = load<i32>(srcMask + (mrow << 2));
-      if (fx > 0) bits |= load<i32>(srcMask + ((mrow + 1) << 2));
-      if (fy > 0) {
-        bits |= load<i32>(srcMask + ((mrow + <usize>srcWidth) << 2));
-        if (fx > 0) bits |= load<i32>(srcMask + ((mrow + <usize>srcWidth + 1) << 2));
-      }
-      store<f32>(outImage + (o << 2), <f32>(s * det));
-      store<f32>(outVariance + (o << 2), <f32>(var_ * det * det));
-      store<i32>(outMask + (o << 2), bits);
     }
   }
   return OK;

@@ -105,7 +105,7 @@ if (mode === 'prepare') {
     const directWarpMs = performance.now() - t;
     t = performance.now();
     const planes = direct[0]!.maskPlanes;
-    const stack = stackWarps(direct, direct.map((d) => new Uint8Array(d.width * d.height)), planes);
+    const stack = stackWarps(tessera, direct, direct.map((d) => new Uint8Array(d.width * d.height)), planes);
     const stackMs = performance.now() - t;
     if (run === 0) {
       const header = direct[0]!.wcsHeader.clone();

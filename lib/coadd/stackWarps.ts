@@ -10,16 +10,23 @@
  * where the visits rejected for SAT hold more than 0.1 of the weight (maskPropagationThresholds); and the
  * OR of the other planes of the used pixels (CR, INTRP, SUSPECT, ...: interpolated cosmic rays stay in
  * the coadd, LSST DM-9953), DETECTED and DETECTED_NEGATIVE excluded (coadd detection sets its own).
- * Units: the warps' (nJy).
+ * Units: the warps' (nJy). The per-pixel mean runs in wasm (assembly/coadd.ts's stackWarpPixels, f64 sums
+ * in visit order), the warps copied in chunks of pixels so that wasm memory holds at most CHUNK_BYTES of them.
  */
 import type { WarpPlanes } from '../image/warp.js';
+import type { Tessera } from '../wasm/loader.js';
+import { checkStatus } from '../wasm/kernels.js';
+
+/** Wasm memory for one chunk of every warp's pixels and the outputs. */
+const CHUNK_BYTES = 64 << 20;
 
 export interface StackResult extends WarpPlanes {
   nImage: Int32Array;
   weights: number[];
 }
 
-export function stackWarps(warps: readonly WarpPlanes[], clipped: readonly Uint8Array[], planes: Readonly<Record<string, number>>): StackResult {
+/** `chunkBytes`: the wasm memory a chunk may take (CHUNK_BYTES; tests give less to cross chunk boundaries). */
+export function stackWarps(tessera: Tessera, warps: readonly WarpPlanes[], clipped: readonly Uint8Array[], planes: Readonly<Record<string, number>>, chunkBytes = CHUNK_BYTES): StackResult {
   const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
   const NO_DATA = bit('NO_DATA'), BAD = bit('BAD'), SAT = bit('SAT'), EDGE = bit('EDGE'), CLIPPED = bit('CLIPPED');
   const REJECTED = bit('REJECTED'), SENSOR_EDGE = bit('SENSOR_EDGE'), INEXACT_PSF = bit('INEXACT_PSF');
@@ -35,35 +42,30 @@ export function stackWarps(warps: readonly WarpPlanes[], clipped: readonly Uint8
     return count > 0 ? count / sum : 0;
   });
   const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n), nImage = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let sw = 0, swx = 0, sw2v = 0, bits = 0, satWeight = 0, rejectedWeight = 0, used = 0;
-    for (let v = 0; v < warps.length; v++) {
-      const w = warps[v]!, m = w.mask[i]!, x = w.image[i]!;
-      if (m & NO_DATA || !Number.isFinite(x) || weights[v] === 0) continue;
-      if (clipped[v]![i]) { bits |= CLIPPED; continue; }
-      if (m & (BAD | SAT)) {
-        bits |= REJECTED;
-        if (m & SAT) satWeight += weights[v]!;
-        rejectedWeight += weights[v]!;
-        continue;
-      }
-      const wt = weights[v]!;
-      sw += wt; swx += wt * x; sw2v += wt * wt * w.variance[i]!;
-      bits |= m & ~notCarried;
-      if (m & EDGE) bits |= SENSOR_EDGE;
-      used++;
+  const { planes: memory, kernels } = tessera;
+  const k = warps.length;
+  const chunk = Math.max(1, Math.min(n, Math.floor(chunkBytes / (13 * k + 16))));
+  memory.scope(() => {
+    const inputs = warps.map(() => [memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(chunk)] as const);
+    const table = memory.alloc(16 * Math.max(k, 1)), weightsPtr = memory.alloc(8 * Math.max(k, 1)), bits = memory.alloc(36);
+    const outImage = memory.alloc(4 * chunk), outVariance = memory.alloc(4 * chunk), outMask = memory.alloc(4 * chunk), outNImage = memory.alloc(4 * chunk);
+    new Uint32Array(memory.u8(table, 16 * k).buffer, table, 4 * k).set(inputs.flat());
+    memory.f64(weightsPtr, k).set(weights);
+    memory.i32(bits, 9).set([NO_DATA, BAD, SAT, EDGE, CLIPPED, REJECTED, SENSOR_EDGE, INEXACT_PSF, notCarried]);
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start), end = start + m;
+      inputs.forEach(([pi, pv, pm, pc], v) => {
+        memory.f32(pi, m).set(warps[v]!.image.subarray(start, end));
+        memory.f32(pv, m).set(warps[v]!.variance.subarray(start, end));
+        memory.i32(pm, m).set(warps[v]!.mask.subarray(start, end));
+        memory.u8(pc, m).set(clipped[v]!.subarray(start, end));
+      });
+      checkStatus('stackWarpPixels', kernels.stackWarpPixels(table, weightsPtr, k, m, bits, outImage, outVariance, outMask, outNImage));
+      image.set(memory.f32(outImage, m), start);
+      variance.set(memory.f32(outVariance, m), start);
+      mask.set(memory.i32(outMask, m), start);
+      nImage.set(memory.i32(outNImage, m), start);
     }
-    if (used === 0) {
-      image[i] = NaN; variance[i] = NaN;
-      bits |= NO_DATA;
-    } else {
-      image[i] = swx / sw;
-      variance[i] = sw2v / (sw * sw);
-    }
-    if (satWeight > 0.1 * (sw + rejectedWeight)) bits |= SAT;
-    if (bits & (SENSOR_EDGE | CLIPPED | REJECTED)) bits |= INEXACT_PSF;
-    mask[i] = bits;
-    nImage[i] = used;
-  }
+  });
   return { width, height, image, variance, mask, nImage, weights };
 }

@@ -140,26 +140,28 @@ export function separableTerms(kernel: ArrayLike<number>, size: number, toleranc
   return terms;
 }
 
-/** `image` convolved with the sum of separable terms (wasm convolveSeparableXY); NaN within half a kernel of the edge. */
+/** `image` convolved with the sum of separable terms (wasm convolveSeparableXY, summed by addPlane); NaN within half a kernel of the edge. */
 export function convolveTerms(tessera: Tessera, image: Float32Array, width: number, height: number, terms: readonly SeparableTerm[]): Float32Array {
   if (terms.length === 0) throw new RangeError('convolveTerms: no kernel terms');
   const size = terms[0]!.x.length, half = size >> 1;
   const n = width * height;
-  const out = new Float32Array(n);
   const { planes, kernels } = tessera;
-  planes.scope(() => {
-    const src = planes.allocFrom(image), dst = planes.alloc(4 * n), scratch = planes.alloc(4 * n);
-    for (const t of terms) {
+  return planes.scope(() => {
+    const src = planes.allocFrom(image), sum = planes.alloc(4 * n), term = planes.alloc(4 * n), scratch = planes.alloc(4 * n);
+    terms.forEach((t, k) => {
       planes.scope(() => {
         const kx = planes.allocFrom(t.x), ky = planes.allocFrom(t.y);
-        checkStatus('convolveSeparableXY', kernels.convolveSeparableXY(src, dst, scratch, width, height, kx, ky, half));
-        const v = planes.f32(dst, n);
-        for (let i = 0; i < n; i++) out[i] += v[i]!;
+        checkStatus('convolveSeparableXY', kernels.convolveSeparableXY(src, k === 0 ? sum : term, scratch, width, height, kx, ky, half));
+        if (k > 0) checkStatus('addPlane', kernels.addPlane(sum, term, n));
       });
+    });
+    const out = planes.f32(sum, n);
+    out.fill(NaN, 0, Math.min(n, half * width));
+    out.fill(NaN, Math.max(0, (height - half) * width));
+    for (let y = half; y < height - half; y++) {
+      out.fill(NaN, y * width, y * width + Math.min(half, width));
+      out.fill(NaN, y * width + Math.max(0, width - half), (y + 1) * width);
     }
+    return out.slice();
   });
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    if (x < half || y < half || x >= width - half || y >= height - half) out[y * width + x] = NaN;
-  }
-  return out;
 }

@@ -106,7 +106,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     const comparison = compareWarps(context.tessera, matched, { noData, bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT') }, fwhm / FWHM_PER_SIGMA,
       { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs,
         doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } });
-    const stack = stackWarps(direct, comparison.clipped, planes);
+    const stack = stackWarps(context.tessera, direct, comparison.clipped, planes);
 
     const psf = coaddPsf(direct, visits, stack.weights, noData);
     const n = first.width * first.height;

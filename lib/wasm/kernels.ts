@@ -14,6 +14,13 @@ export interface KernelExports {
   convolveSeparable(src: number, dst: number, scratch: number, width: number, height: number, kernel: number, half: number): number;
   /** convolveSeparable with kernelX along rows and kernelY along columns (both 2 half + 1 f32 taps). */
   convolveSeparableXY(src: number, dst: number, scratch: number, width: number, height: number, kernelX: number, kernelY: number, half: number): number;
+  /** dst += src over n f32 pixels. */
+  addPlane(dst: number, src: number, n: number): number;
+  /**
+   * The weighted mean of nWarps direct warps over n pixels (layout in assembly/coadd.ts): `warps` nWarps
+   * rows of (image, variance, mask, clipped u8) pointers, `weights` f64, `bits` nine i32 mask values.
+   */
+  stackWarpPixels(warps: number, weights: number, nWarps: number, n: number, bits: number, outImage: number, outVariance: number, outMask: number, outNImage: number): number;
   /** Adds Gaussian-mixture sources; `table` holds `nRows` rows of 5 f64 (layout in assembly/render.ts). */
   renderMixtures(plane: number, width: number, height: number, table: number, nRows: number): number;
   /**

@@ -1,0 +1,65 @@
+// The weighted mean of a patch's direct warps, per pixel (LSST AssembleCoaddTask's MEAN statistic with
+// CompareWarp's exclusions; lib/coadd/stackWarps.ts documents the rules and owns the weights): for each
+// pixel, the visits whose warp has data there (no NO_DATA bit, a finite value, a non-zero weight) and
+// that are not CLIPPED there (clipped byte set) nor BAD or SAT; image sum(w x) / sum(w), variance
+// sum(w^2 V) / (sum w)^2 (f64 sums in visit order, rounded to f32), nImage the visits used, and the mask
+// bits of stackWarps. Units are the warps' (nJy).
+// Layout: `warps` holds nWarps rows of four u32 pointers (image f32, variance f32, mask i32, clipped u8),
+// each to `n` pixels; `weights` nWarps f64; `bits` nine i32 mask values: NO_DATA, BAD, SAT, EDGE, CLIPPED,
+// REJECTED, SENSOR_EDGE, INEXACT_PSF, and the planes not carried from the inputs.
+import { OK, BAD_ARGUMENT } from './status';
+import { assertInMemory } from './planes';
+
+export function stackWarpPixels(warps: usize, weights: usize, nWarps: i32, n: i32, bits: usize,
+  outImage: usize, outVariance: usize, outMask: usize, outNImage: usize): i32 {
+  if (nWarps < 0 || n < 0) return BAD_ARGUMENT;
+  const bytes = <usize>n << 2;
+  assertInMemory(warps, <usize>nWarps << 4);
+  assertInMemory(weights, <usize>nWarps << 3);
+  assertInMemory(bits, 36);
+  for (let v = 0; v < nWarps; v++) {
+    const row = warps + (<usize>v << 4);
+    assertInMemory(<usize>load<u32>(row), bytes);
+    assertInMemory(<usize>load<u32>(row, 4), bytes);
+    assertInMemory(<usize>load<u32>(row, 8), bytes);
+    assertInMemory(<usize>load<u32>(row, 12), <usize>n);
+  }
+  assertInMemory(outImage, bytes); assertInMemory(outVariance, bytes); assertInMemory(outMask, bytes); assertInMemory(outNImage, bytes);
+  const NO_DATA = load<i32>(bits), BAD = load<i32>(bits, 4), SAT = load<i32>(bits, 8), EDGE = load<i32>(bits, 12), CLIPPED = load<i32>(bits, 16);
+  const REJECTED = load<i32>(bits, 20), SENSOR_EDGE = load<i32>(bits, 24), INEXACT_PSF = load<i32>(bits, 28), notCarried = load<i32>(bits, 32);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let sw = 0.0, swx = 0.0, sw2v = 0.0, satWeight = 0.0, rejectedWeight = 0.0;
+    let m = 0, used = 0;
+    for (let v = 0; v < nWarps; v++) {
+      const row = warps + (<usize>v << 4);
+      const mask = load<i32>(<usize>load<u32>(row, 8) + o), x = load<f32>(<usize>load<u32>(row) + o);
+      const wt = load<f64>(weights + (<usize>v << 3));
+      if ((mask & NO_DATA) != 0 || !isFinite(x) || wt == 0) continue;
+      if (load<u8>(<usize>load<u32>(row, 12) + <usize>i) != 0) { m |= CLIPPED; continue; }
+      if ((mask & (BAD | SAT)) != 0) {
+        m |= REJECTED;
+        if ((mask & SAT) != 0) satWeight += wt;
+        rejectedWeight += wt;
+        continue;
+      }
+      sw += wt; swx += wt * <f64>x; sw2v += wt * wt * <f64>load<f32>(<usize>load<u32>(row, 4) + o);
+      m |= mask & ~notCarried;
+      if ((mask & EDGE) != 0) m |= SENSOR_EDGE;
+      used++;
+    }
+    if (used == 0) {
+      store<f32>(outImage + o, NaN);
+      store<f32>(outVariance + o, NaN);
+      m |= NO_DATA;
+    } else {
+      store<f32>(outImage + o, <f32>(swx / sw));
+      store<f32>(outVariance + o, <f32>(sw2v / (sw * sw)));
+    }
+    if (satWeight > 0.1 * (sw + rejectedWeight)) m |= SAT;
+    if ((m & (SENSOR_EDGE | CLIPPED | REJECTED)) != 0) m |= INEXACT_PSF;
+    store<i32>(outMask + o, m);
+    store<i32>(outNImage + o, used);
+  }
+  return OK;
+}

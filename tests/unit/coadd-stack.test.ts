@@ -1,0 +1,93 @@
+// stackWarps (lib/coadd/stackWarps.ts, the wasm kernel stackWarpPixels) against a plain-JS statement of
+// its rules, bit for bit: random warps with NO_DATA, NaN, BAD, SAT, EDGE, CR and CLIPPED pixels and a
+// visit of weight 0, stacked in several chunks (a small chunk size) and in one.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTessera } from '../../node/wasm.js';
+import type { Tessera } from '../../lib/wasm/loader.js';
+import { stackWarps } from '../../lib/coadd/stackWarps.js';
+import type { WarpPlanes } from '../../lib/image/warp.js';
+
+const PLANES = { BAD: 0, SAT: 1, INTRP: 2, CR: 3, EDGE: 4, DETECTED: 5, NO_DATA: 8, CLIPPED: 9, REJECTED: 10, SENSOR_EDGE: 11, INEXACT_PSF: 12 };
+const B = Object.fromEntries(Object.entries(PLANES).map(([k, v]) => [k, 1 << v])) as Record<keyof typeof PLANES, number>;
+
+function randomWarps(count: number, width: number, height: number, seed: number): { warps: WarpPlanes[]; clipped: Uint8Array[] } {
+  let s = seed >>> 0;
+  const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const n = width * height;
+  const warps: WarpPlanes[] = [], clipped: Uint8Array[] = [];
+  for (let v = 0; v < count; v++) {
+    const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n), clip = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      image[i] = next() * 200 - 20;
+      variance[i] = 5 + next() * (v + 1) * 10;
+      const r = next();
+      if (r < 0.08) { mask[i] = B.NO_DATA; image[i] = NaN; variance[i] = NaN; }
+      else if (r < 0.1) image[i] = NaN;
+      else if (r < 0.13) mask[i] = B.BAD;
+      else if (r < 0.16) mask[i] = B.SAT;
+      else if (r < 0.2) mask[i] = B.EDGE;
+      else if (r < 0.25) mask[i] = B.CR | B.INTRP;
+      else if (r < 0.27) mask[i] = B.DETECTED;
+      if (next() < 0.05) clip[i] = 1;
+    }
+    warps.push({ width, height, image, variance, mask });
+    clipped.push(clip);
+  }
+  // A visit with no usable pixel gets weight 0.
+  warps[count - 1]!.mask.fill(B.BAD);
+  return { warps, clipped };
+}
+
+/** The rules as plain JS (f64 sums in visit order). */
+function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[]): { image: Float32Array; variance: Float32Array; mask: Int32Array; nImage: Int32Array; weights: number[] } {
+  const n = warps[0]!.image.length;
+  const notCarried = B.NO_DATA | B.SAT | B.EDGE | B.CLIPPED | B.DETECTED | B.REJECTED | B.SENSOR_EDGE | B.INEXACT_PSF;
+  const weights = warps.map((w) => {
+    let sum = 0, count = 0;
+    for (let i = 0; i < n; i++) if ((w.mask[i]! & (B.NO_DATA | B.BAD | B.SAT)) === 0 && Number.isFinite(w.variance[i]!) && w.variance[i]! > 0) { sum += w.variance[i]!; count++; }
+    return count > 0 ? count / sum : 0;
+  });
+  const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n), nImage = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let sw = 0, swx = 0, sw2v = 0, bits = 0, sat = 0, rejected = 0, used = 0;
+    warps.forEach((w, v) => {
+      const m = w.mask[i]!, x = w.image[i]!, wt = weights[v]!;
+      if (m & B.NO_DATA || !Number.isFinite(x) || wt === 0) return;
+      if (clipped[v]![i]) { bits |= B.CLIPPED; return; }
+      if (m & (B.BAD | B.SAT)) { bits |= B.REJECTED; if (m & B.SAT) sat += wt; rejected += wt; return; }
+      sw += wt; swx += wt * x; sw2v += wt * wt * w.variance[i]!;
+      bits |= m & ~notCarried;
+      if (m & B.EDGE) bits |= B.SENSOR_EDGE;
+      used++;
+    });
+    if (used === 0) { image[i] = NaN; variance[i] = NaN; bits |= B.NO_DATA; } else { image[i] = swx / sw; variance[i] = sw2v / (sw * sw); }
+    if (sat > 0.1 * (sw + rejected)) bits |= B.SAT;
+    if (bits & (B.SENSOR_EDGE | B.CLIPPED | B.REJECTED)) bits |= B.INEXACT_PSF;
+    mask[i] = bits;
+    nImage[i] = used;
+  }
+  return { image, variance, mask, nImage, weights };
+}
+
+let tessera: Tessera;
+beforeAll(async () => { tessera = await loadTessera('release'); });
+
+describe('stackWarps', () => {
+  const { warps, clipped } = randomWarps(5, 97, 61, 3);
+  const ref = referenceStack(warps, clipped);
+  for (const [label, chunkBytes] of [['in chunks of 211 pixels', 211 * (13 * 5 + 16)], ['in one chunk', undefined]] as const) {
+    it(`is the plain-JS weighted mean bit for bit, with its mask, nImage and weights (${label})`, () => {
+      const out = stackWarps(tessera, warps, clipped, PLANES, chunkBytes);
+      expect(out.weights).toEqual(ref.weights);
+      expect(out.weights[4]).toBe(0);
+      expect(new Uint8Array(out.image.buffer)).toEqual(new Uint8Array(ref.image.buffer));
+      expect(new Uint8Array(out.variance.buffer)).toEqual(new Uint8Array(ref.variance.buffer));
+      expect(out.mask).toEqual(ref.mask);
+      expect(out.nImage).toEqual(ref.nImage);
+      // Every rule was exercised.
+      for (const bit of [B.NO_DATA, B.CLIPPED, B.REJECTED, B.SAT, B.SENSOR_EDGE, B.INEXACT_PSF, B.CR]) expect(out.mask.some((m) => (m & bit) !== 0)).toBe(true);
+      expect(out.mask.some((m) => (m & B.DETECTED) !== 0)).toBe(false);
+      expect(tessera.planes.inUseBytes).toBe(0);
+    });
+  }
+});
