@@ -10,6 +10,26 @@
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
+// A visit's coadd weight is 1 / its mean variance over its good pixels (lib/coadd/stackWarps.ts): adds to
+// acc[0] the f64 sum (in pixel order) and to acc[1] the count of the n pixels of `variance` that are
+// finite and positive and whose `mask` has none of `badBits`. Called chunk after chunk, it continues
+// the running sum.
+export function accumulateGoodVariance(variance: usize, mask: usize, n: i32, badBits: i32, acc: usize): i32 {
+  if (n < 0) return BAD_ARGUMENT;
+  assertInMemory(variance, <usize>n << 2);
+  assertInMemory(mask, <usize>n << 2);
+  assertInMemory(acc, 16);
+  let sum = load<f64>(acc), count = load<f64>(acc, 8);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(variance + o);
+    if ((load<i32>(mask + o) & badBits) == 0 && isFinite(v) && v > 0) { sum += <f64>v; count += 1; }
+  }
+  store<f64>(acc, sum);
+  store<f64>(acc + 8, count);
+  return OK;
+}
+
 export function stackWarpPixels(warps: usize, weights: usize, nWarps: i32, n: i32, bits: usize,
   outImage: usize, outVariance: usize, outMask: usize, outNImage: usize): i32 {
   if (nWarps < 0 || n < 0) return BAD_ARGUMENT;

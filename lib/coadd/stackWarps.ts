@@ -11,7 +11,7 @@
  * OR of the other planes of the used pixels (CR, INTRP, SUSPECT, ...: interpolated cosmic rays stay in
  * the coadd, LSST DM-9953), DETECTED and DETECTED_NEGATIVE excluded (coadd detection sets its own).
  * Units: the warps' (nJy). The per-pixel mean runs in wasm (assembly/coadd.ts's stackWarpPixels, f64 sums
- * in visit order), the warps copied in chunks of pixels so that wasm memory holds at most CHUNK_BYTES of them.
+ * in visit order) and the visits' weights too (accumulateGoodVariance, f64 sums in pixel order), the warps copied in chunks of pixels so that wasm memory holds at most CHUNK_BYTES of them.
  */
 import type { WarpPlanes } from '../image/warp.js';
 import type { Tessera } from '../wasm/loader.js';
@@ -33,22 +33,28 @@ export function stackWarps(tessera: Tessera, warps: readonly WarpPlanes[], clipp
   const notCarried = NO_DATA | SAT | EDGE | CLIPPED | bit('DETECTED') | bit('DETECTED_NEGATIVE') | REJECTED | SENSOR_EDGE | INEXACT_PSF;
   const { width, height } = warps[0]!;
   const n = width * height;
-  const weights = warps.map((w) => {
-    let sum = 0, count = 0;
-    for (let i = 0; i < n; i++) {
-      const v = w.variance[i]!;
-      if ((w.mask[i]! & (NO_DATA | BAD | SAT)) === 0 && Number.isFinite(v) && v > 0) { sum += v; count++; }
-    }
-    return count > 0 ? count / sum : 0;
-  });
   const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n), nImage = new Int32Array(n);
   const { planes: memory, kernels } = tessera;
   const k = warps.length;
   const chunk = Math.max(1, Math.min(n, Math.floor(chunkBytes / (13 * k + 16))));
+  let weights: number[] = [];
   memory.scope(() => {
     const inputs = warps.map(() => [memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(chunk)] as const);
-    const table = memory.alloc(16 * Math.max(k, 1)), weightsPtr = memory.alloc(8 * Math.max(k, 1)), bits = memory.alloc(36);
+    const table = memory.alloc(16 * Math.max(k, 1)), weightsPtr = memory.alloc(8 * Math.max(k, 1)), bits = memory.alloc(36), sums = memory.alloc(16 * Math.max(k, 1));
     const outImage = memory.alloc(4 * chunk), outVariance = memory.alloc(4 * chunk), outMask = memory.alloc(4 * chunk), outNImage = memory.alloc(4 * chunk);
+    // Pass 1: each visit's weight, 1 / the mean variance of its pixels that have data and are not BAD or SAT.
+    memory.f64(sums, 2 * k).fill(0);
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start), end = start + m;
+      inputs.forEach(([, pv, pm], v) => {
+        memory.f32(pv, m).set(warps[v]!.variance.subarray(start, end));
+        memory.i32(pm, m).set(warps[v]!.mask.subarray(start, end));
+        checkStatus('accumulateGoodVariance', kernels.accumulateGoodVariance(pv, pm, m, NO_DATA | BAD | SAT, sums + 16 * v));
+      });
+    }
+    const totals = memory.f64(sums, 2 * k);
+    weights = warps.map((_, v) => (totals[2 * v + 1]! > 0 ? totals[2 * v + 1]! / totals[2 * v]! : 0));
+    // Pass 2: the weighted mean.
     new Uint32Array(memory.u8(table, 16 * k).buffer, table, 4 * k).set(inputs.flat());
     memory.f64(weightsPtr, k).set(weights);
     memory.i32(bits, 9).set([NO_DATA, BAD, SAT, EDGE, CLIPPED, REJECTED, SENSOR_EDGE, INEXACT_PSF, notCarried]);

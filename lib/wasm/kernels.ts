@@ -16,6 +16,8 @@ export interface KernelExports {
   convolveSeparableXY(src: number, dst: number, scratch: number, width: number, height: number, kernelX: number, kernelY: number, half: number): number;
   /** dst += src over n f32 pixels. */
   addPlane(dst: number, src: number, n: number): number;
+  /** Adds to acc (f64 sum, count) the good variance pixels (finite, positive, none of badBits in mask) of n. */
+  accumulateGoodVariance(variance: number, mask: number, n: number, badBits: number, acc: number): number;
   /**
    * The weighted mean of nWarps direct warps over n pixels (layout in assembly/coadd.ts): `warps` nWarps
    * rows of (image, variance, mask, clipped u8) pointers, `weights` f64, `bits` nine i32 mask values.
