@@ -3,6 +3,8 @@
  * pipeline (pipelines/DRP.yaml) and the compiled lib/ and node/ (dist/). Equal identities mean a
  * repository processed by one build is what the other would make: the demo records it beside the
  * repository it processed (PROCESSED_BY_FILE), and the tests' processed repositories are keyed by it.
+ * The simulator's identity (the release wasm and the compiled lib/, all that `tessera sim` runs) keys
+ * the simulated surveys the demo and the tests keep between runs the same way.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -18,6 +20,13 @@ function hashTree(hash: crypto.Hash, dir: string): void {
     if (entry.isDirectory()) hashTree(hash, p);
     else if (entry.name.endsWith('.js')) hash.update(entry.name).update(fs.readFileSync(p));
   }
+}
+
+export function simulatorIdentity(root: string = packageRoot()): string {
+  const hash = crypto.createHash('sha256');
+  hash.update(fs.readFileSync(path.join(root, 'build', 'tessera.wasm')));
+  hashTree(hash, path.join(root, 'dist', 'lib'));
+  return hash.digest('hex').slice(0, 16);
 }
 
 export function buildIdentity(root: string = packageRoot()): string {

@@ -40,7 +40,7 @@ import { extractCommand } from './extract.js';
 import { Repository } from '../repository/repository.js';
 import { startServer } from '../server/apiServer.js';
 import { readPackageVersion } from '../version.js';
-import { buildIdentity, PROCESSED_BY_SUFFIX } from '../buildIdentity.js';
+import { buildIdentity, PROCESSED_BY_SUFFIX, simulatorIdentity } from '../buildIdentity.js';
 
 const WIDTH = 512;
 const HEIGHT = 1024;
@@ -175,12 +175,20 @@ export const demoCommand: Command = {
     const hsc = path.resolve(packageRoot(), '..', 'shared', 'data', 'real', 'hsc_afw', 'HSC-0908120-056-small.fits');
     if (fs.existsSync(hsc)) console.log(`\n$ tessera inspect ${hsc}\n${await inspectPath(hsc)}`);
 
-    // The simulated survey the pipeline will process (kept between demo runs: it is deterministic).
+    // The simulated survey the pipeline will process (kept between demo runs while the simulator is the
+    // same build: it is deterministic; its identity is written beside it).
     const simDir = path.join(out, 'sim-demo');
     const manifestPath = path.join(simDir, 'manifest.json');
+    const simStamp = `${simDir}${PROCESSED_BY_SUFFIX}`, simBuild = simulatorIdentity();
     console.log(`\n$ tessera sim ${path.relative(process.cwd(), simDir)} --preset demo`);
-    if (fs.existsSync(manifestPath)) step(`${simDir} already holds the demo preset's dataset (same seed, same bytes); kept`);
-    else await simulateInto(simDir, { ...PRESETS.demo });
+    if (fs.existsSync(manifestPath) && fs.existsSync(simStamp) && fs.readFileSync(simStamp, 'utf8').trim() === simBuild) {
+      step(`${simDir} already holds the demo preset's dataset from this simulator build (${simBuild}: same seed, same bytes); kept`);
+    } else {
+      fs.rmSync(simDir, { recursive: true, force: true });
+      fs.rmSync(simStamp, { force: true });
+      await simulateInto(simDir, { ...PRESETS.demo });
+      fs.writeFileSync(simStamp, `${simBuild}\n`);
+    }
     const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as SimManifest;
     const count = (type: string, kind?: string) => manifest.files.filter((f) => f.datasetType === type && (kind === undefined || f.dataId.observation_type === kind)).length;
     step(`simulated survey: ${count('raw', 'science')} science raws, ${count('raw') - count('raw', 'science')} calibration raws, `

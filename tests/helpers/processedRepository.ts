@@ -3,9 +3,11 @@
  * once and cached (DESIGN.md "How we measure ourselves"): keyed by the preset, its seed and a hash of the
  * build (the release wasm, the compiled lib/ and node/ and the shipped pipeline), so a code change
  * rebuilds it and an unchanged build reuses it across test runs. The demo preset's simulated survey made
- * by `npm run demo` (demo-output/sim-demo) is reused when present; else it is simulated here; and the
- * repository the demo processed (demo-output/repo) is used as it is when the same build processed it
- * (its demo-output/repo.build holds that build's identity, node/buildIdentity.ts). Test files
+ * by `npm run demo` (demo-output/sim-demo) is reused when the same simulator build made it (its
+ * demo-output/sim-demo.build, node/buildIdentity.ts's simulatorIdentity); else it is simulated here and
+ * kept as test-output/processed/sim-PRESET-SEED-IDENTITY; and the repository the demo processed
+ * (demo-output/repo) is used as it is when the same build processed it (its demo-output/repo.build
+ * holds that build's identity, node/buildIdentity.ts). Test files
  * run in parallel workers: the first to need a repository builds it under a lock file (holding its pid;
  * a lock whose process is gone is taken over), the others wait for it.
  */
@@ -14,7 +16,7 @@ import path from 'node:path';
 import { repoRoot } from './paths.js';
 import { tessera, tesseraWithin } from './cli.js';
 import { PRESETS } from '../../lib/sim/presets.js';
-import { buildIdentity, PROCESSED_BY_SUFFIX } from '../../node/buildIdentity.js';
+import { buildIdentity, PROCESSED_BY_SUFFIX, simulatorIdentity } from '../../node/buildIdentity.js';
 
 /** sha256 of the build that processes the data (wasm, compiled lib and node, DRP pipeline). */
 export function buildHash(): string {
@@ -82,10 +84,14 @@ function processAlive(pid: number): boolean {
 function buildProcessed(preset: 'tiny' | 'demo', key: string, base: string, root: string, done: string): ProcessedRepository {
   for (const stale of fs.readdirSync(base)) if (stale.startsWith(`${preset}-`) && stale !== key) fs.rmSync(path.join(base, stale), { recursive: true, force: true });
   fs.rmSync(path.join(base, key), { recursive: true, force: true });
-  const demoSim = path.join(repoRoot, 'demo-output', 'sim-demo');
-  let sim = path.join(base, `sim-${preset}-${PRESETS[preset].seed}`);
-  if (preset === 'demo' && fs.existsSync(path.join(demoSim, 'manifest.json'))) sim = demoSim;
+  const demoSim = path.join(repoRoot, 'demo-output', 'sim-demo'), simBuild = simulatorIdentity(repoRoot);
+  const simKey = `sim-${preset}-${PRESETS[preset].seed}-`;
+  let sim = path.join(base, `${simKey}${simBuild}`);
+  for (const stale of fs.readdirSync(base)) if (stale.startsWith(simKey) && stale !== path.basename(sim)) fs.rmSync(path.join(base, stale), { recursive: true, force: true });
+  const demoStamp = `${demoSim}${PROCESSED_BY_SUFFIX}`;
+  if (preset === 'demo' && fs.existsSync(path.join(demoSim, 'manifest.json')) && fs.existsSync(demoStamp) && fs.readFileSync(demoStamp, 'utf8').trim() === simBuild) sim = demoSim;
   else if (!fs.existsSync(path.join(sim, 'manifest.json'))) {
+    fs.rmSync(sim, { recursive: true, force: true });
     const s = tessera('sim', sim, '--preset', preset);
     if (s.status !== 0) throw new Error(`tessera sim --preset ${preset}: ${s.stderr}`);
   }
