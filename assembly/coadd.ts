@@ -83,3 +83,38 @@ export function stackWarpPixels(warps: usize, weights: usize, nWarps: i32, n: i3
   }
   return OK;
 }
+
+// Votes of image blocks in a Hough (Radon) accumulator (lib/coadd/streaks.ts): block b (column b % bw,
+// row b / bw; centre at +0.5) adds sign * means[b] (f64) to accSum and sign to accCount (i32) in the
+// cell (t, rho) for each of the nTheta angles, rho = round(bx cos_t + by sin_t) (halves up, as JS's
+// Math.round) + rhoMax, cells t * nRho + rho. `blocks` lists nBlocks block indices (i32) into the nMeans
+// means.
+export function houghVote(blocks: usize, nBlocks: i32, means: usize, nMeans: i32, bw: i32, cosines: usize, sines: usize, nTheta: i32,
+  nRho: i32, rhoMax: i32, sign: i32, accSum: usize, accCount: usize): i32 {
+  if (nBlocks < 0 || bw <= 0 || nTheta <= 0 || nRho <= 0 || (sign != 1 && sign != -1)) return BAD_ARGUMENT;
+  assertInMemory(blocks, <usize>nBlocks << 2);
+  assertInMemory(means, <usize>nMeans << 3);
+  assertInMemory(cosines, <usize>nTheta << 3);
+  assertInMemory(sines, <usize>nTheta << 3);
+  assertInMemory(accSum, <usize>(nTheta * nRho) << 3);
+  assertInMemory(accCount, <usize>(nTheta * nRho) << 2);
+  for (let i = 0; i < nBlocks; i++) {
+    const b = load<i32>(blocks + (<usize>i << 2));
+    if (b < 0 || b >= nMeans) return BAD_ARGUMENT;
+  }
+  // Angle by angle (each cell still gets its votes in block order): one accumulator row stays in cache.
+  for (let t = 0; t < nTheta; t++) {
+    const c = load<f64>(cosines + (<usize>t << 3)), sn = load<f64>(sines + (<usize>t << 3));
+    const rowSum = accSum + (<usize>(t * nRho + rhoMax) << 3), rowCount = accCount + (<usize>(t * nRho + rhoMax) << 2);
+    for (let i = 0; i < nBlocks; i++) {
+      const b = load<i32>(blocks + (<usize>i << 2));
+      const x = (<f64>(b % bw) + 0.5) * c + (<f64>(b / bw) + 0.5) * sn;
+      let r = Math.floor(x);
+      if (x - r >= 0.5) r += 1;
+      const k = <isize>(<i32>r);
+      store<f64>(rowSum + (k << 3), load<f64>(rowSum + (k << 3)) + <f64>sign * load<f64>(means + (<usize>b << 3)));
+      store<i32>(rowCount + (k << 2), load<i32>(rowCount + (k << 2)) + sign);
+    }
+  }
+  return OK;
+}

@@ -121,7 +121,7 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
     if (config.doStreaks) {
       const significance = new Float32Array(n);
       for (let i = 0; i < n; i++) significance[i] = diff[i]! / Math.sqrt(diffVariance[i]!);
-      const found = findStreaks(significance, width, height, psfSigma, config.streaks);
+      const found = findStreaks(tessera, significance, width, height, psfSigma, config.streaks);
       streaks[v] = found.streaks;
       if (found.streaks.length) streakMasks[v] = found.mask;
     }

@@ -6,7 +6,7 @@
  *  1. the significance averaged over blocks of 4x4 pixels (8x8 beyond 8 Mpix: an LSST-sized patch's
  *     transform then costs a quarter; non-finite pixels left out), each block mean held
  *     within 5 robust sigma of the block means (a single bright residual makes no line);
- *  2. a weighted Hough (Radon) transform of the blocks (theta every 0.5 deg over 180 deg, rho in 1-block
+ *  2. a weighted Hough (Radon) transform of the blocks (wasm houghVote; theta every 0.5 deg over 180 deg, rho in 1-block
  *     bins): each cell sums its blocks' means over the square root of their number, and is compared with
  *     the cells' robust scatter (noise, correlated or not, sets it; a trail adds along its line): the
  *     strongest cell at least lineThreshold (8) robust sigma above the median, over at least minLength /
@@ -26,6 +26,8 @@
 
 import { interquartileSigma, kthSmallest } from '../math/median.js';
 import { libm } from '../math/libm.js';
+import type { Tessera } from '../wasm/loader.js';
+import { checkStatus } from '../wasm/kernels.js';
 
 export interface StreakConfig {
   lineThreshold: number;
@@ -55,7 +57,7 @@ const THETAS = 360;
  * The streaks of a difference image (`significance`: difference / noise, NaN without data), and the
  * mask of their pixels (1 = streak).
  */
-export function findStreaks(significance: Float32Array, width: number, height: number, psfSigma: number,
+export function findStreaks(tessera: Tessera, significance: Float32Array, width: number, height: number, psfSigma: number,
   config: StreakConfig = DEFAULT_STREAK_CONFIG): { streaks: Streak[]; mask: Uint8Array } {
   const BLOCK = width * height > 8e6 ? 8 : 4;
   const bw = Math.ceil(width / BLOCK), bh = Math.ceil(height / BLOCK), nb = bw * bh;
@@ -82,90 +84,95 @@ export function findStreaks(significance: Float32Array, width: number, height: n
   const mask = new Uint8Array(width * height);
   const streaks: Streak[] = [];
   const minBlocks = config.minLength / BLOCK;
-  // 2. The weighted Hough transform, once: per cell, the sum of its blocks' means and their number; blocks
-  // explained by a line are taken out of it again, and the cells' noise is that of the first transform.
-  const accSum = new Float64Array(THETAS * nRho), accCount = new Int32Array(THETAS * nRho);
-  const vote = (b: number, sign: 1 | -1): void => {
-    const bx = (b % bw) + 0.5, by = Math.floor(b / bw) + 0.5, m = sign * means[b]!;
-    for (let t = 0; t < THETAS; t++) {
-      const k = t * nRho + Math.round(bx * cos[t]! + by * sin[t]!) + rhoMax;
-      accSum[k]! += m;
-      accCount[k]! += sign;
+  const { planes, kernels } = tessera;
+  return planes.scope(() => {
+    // 2. The weighted Hough transform, once: per cell, the sum of its blocks' means and their number; blocks
+    // explained by a line are taken out of it again, and the cells' noise is that of the first transform.
+    // The accumulator lives in wasm memory for the whole search (nothing is allocated after these views).
+    const meansPtr = planes.allocFrom(means), cosPtr = planes.allocFrom(cos), sinPtr = planes.allocFrom(sin);
+    const sumPtr = planes.alloc(8 * THETAS * nRho), countPtr = planes.alloc(4 * THETAS * nRho), blocksPtr = planes.alloc(4 * nb);
+    const accSum = planes.f64(sumPtr, THETAS * nRho).fill(0), accCount = planes.i32(countPtr, THETAS * nRho).fill(0), blockList = planes.i32(blocksPtr, nb);
+    const vote = (blocks: readonly number[], sign: 1 | -1): void => {
+      if (blocks.length === 0) return;
+      blockList.set(blocks);
+      checkStatus('houghVote', kernels.houghVote(blocksPtr, blocks.length, meansPtr, nb, bw, cosPtr, sinPtr, THETAS, nRho, rhoMax, sign, sumPtr, countPtr));
+    };
+    vote(live, 1);
+    const z: number[] = [];
+    for (let k = 0; k < accSum.length; k++) if (accCount[k]! >= minBlocks) z.push(accSum[k]! / Math.sqrt(accCount[k]!));
+    if (z.length < 100) return { streaks: [], mask };
+    const zs = Float64Array.from(z);
+    const zMedian = kthSmallest(zs, zs.length, zs.length >> 1), zSigma = interquartileSigma(zs);
+    const alive = new Uint8Array(nb);
+    for (const b of live) alive[b] = 1;
+    const remove = (blocks: readonly number[]): void => {
+      const gone: number[] = [];
+      for (const b of blocks) if (alive[b]) { alive[b] = 0; gone.push(b); }
+      vote(gone, -1);
+      live = live.filter((b) => alive[b] === 1);
+    };
+    for (let round = 0; round < config.maxStreaks; round++) {
+      let best = -1, bestZ = -Infinity;
+      for (let k = 0; k < accSum.length; k++) {
+        if (accCount[k]! < minBlocks) continue;
+        const v = accSum[k]! / Math.sqrt(accCount[k]!);
+        if (v > bestZ) { bestZ = v; best = k; }
+      }
+      if (best < 0 || !((bestZ - zMedian) / zSigma >= config.lineThreshold)) break;
+      const t0 = Math.floor(best / nRho), rho0 = (best % nRho) - rhoMax;
+      // 3. Total least squares on the line's brighter blocks.
+      const near = live.filter((b) => Math.abs(((b % bw) + 0.5) * cos[t0]! + (Math.floor(b / bw) + 0.5) * sin[t0]! - rho0) <= 1.5);
+      const support = near.filter((b) => means[b]! >= blockSigma);
+      // The blocks along this line are explained either way.
+      remove(near);
+      if (support.length < 3) continue;
+      let mx = 0, my = 0;
+      for (const b of support) { mx += ((b % bw) + 0.5) * BLOCK; my += (Math.floor(b / bw) + 0.5) * BLOCK; }
+      mx /= support.length;
+      my /= support.length;
+      let sxx = 0, syy = 0, sxy = 0;
+      for (const b of support) {
+        const dx = ((b % bw) + 0.5) * BLOCK - mx, dy = (Math.floor(b / bw) + 0.5) * BLOCK - my;
+        sxx += dx * dx; syy += dy * dy; sxy += dx * dy;
+      }
+      const angle = 0.5 * libm.atan2(2 * sxy, sxx - syy); // direction of the principal axis
+      const ux = libm.cos(angle), uy = libm.sin(angle), nx = -uy, ny = ux;
+      let sMin = Infinity, sMax = -Infinity;
+      for (const b of support) {
+        const s = (((b % bw) + 0.5) * BLOCK - mx) * ux + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * uy;
+        sMin = Math.min(sMin, s); sMax = Math.max(sMax, s);
+      }
+      // 4. The cross profile over the supported extent.
+      const reach = MAX_HALF_WIDTH;
+      const binSum = new Float64Array(reach + 1), binCount = new Float64Array(reach + 1);
+      let core = 0, coreCount = 0;
+      forEachPixelNear(width, height, mx, my, nx, ny, reach, (x, y) => {
+        const dx = x - mx, dy = y - my, s = dx * ux + dy * uy;
+        if (s < sMin - BLOCK || s > sMax + BLOCK) return;
+        const d = Math.abs(dx * nx + dy * ny);
+        if (d > reach) return;
+        const raw = significance[y * width + x]!;
+        if (!Number.isFinite(raw)) return;
+        const v = Math.max(-5, Math.min(5, raw));
+        binSum[Math.floor(d)]! += v;
+        binCount[Math.floor(d)]!++;
+        if (d <= psfSigma) { core += v; coreCount++; }
+      });
+      const snr = coreCount ? (core / coreCount) * Math.sqrt(coreCount) : 0;
+      if (snr < config.minSnr) continue;
+      let halfWidth = 0;
+      while (halfWidth < reach && binCount[halfWidth]! > 0 && binSum[halfWidth]! / binCount[halfWidth]! >= 3 / Math.sqrt(binCount[halfWidth]!)) halfWidth++;
+      if (halfWidth >= reach) continue;
+      halfWidth = Math.max(halfWidth, psfSigma);
+      // 5. Its pixels across the image.
+      const limit = halfWidth + psfSigma;
+      forEachPixelNear(width, height, mx, my, nx, ny, limit, (x, y) => { if (Math.abs((x - mx) * nx + (y - my) * ny) <= limit) mask[y * width + x] = 1; });
+      streaks.push({ x: mx, y: my, nx, ny, halfWidth, snr, length: sMax - sMin + BLOCK });
+      // Blocks the streak covers explain nothing further (a wide trail is one line, not several).
+      remove(live.filter((b) => Math.abs((((b % bw) + 0.5) * BLOCK - mx) * nx + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * ny) <= limit + BLOCK));
     }
-  };
-  for (const b of live) vote(b, 1);
-  const z: number[] = [];
-  for (let k = 0; k < accSum.length; k++) if (accCount[k]! >= minBlocks) z.push(accSum[k]! / Math.sqrt(accCount[k]!));
-  if (z.length < 100) return { streaks: [], mask };
-  const zs = Float64Array.from(z);
-  const zMedian = kthSmallest(zs, zs.length, zs.length >> 1), zSigma = interquartileSigma(zs);
-  const alive = new Uint8Array(nb);
-  for (const b of live) alive[b] = 1;
-  const remove = (blocks: readonly number[]): void => {
-    for (const b of blocks) if (alive[b]) { alive[b] = 0; vote(b, -1); }
-    live = live.filter((b) => alive[b] === 1);
-  };
-  for (let round = 0; round < config.maxStreaks; round++) {
-    let best = -1, bestZ = -Infinity;
-    for (let k = 0; k < accSum.length; k++) {
-      if (accCount[k]! < minBlocks) continue;
-      const v = accSum[k]! / Math.sqrt(accCount[k]!);
-      if (v > bestZ) { bestZ = v; best = k; }
-    }
-    if (best < 0 || !((bestZ - zMedian) / zSigma >= config.lineThreshold)) break;
-    const t0 = Math.floor(best / nRho), rho0 = (best % nRho) - rhoMax;
-    // 3. Total least squares on the line's brighter blocks.
-    const near = live.filter((b) => Math.abs(((b % bw) + 0.5) * cos[t0]! + (Math.floor(b / bw) + 0.5) * sin[t0]! - rho0) <= 1.5);
-    const support = near.filter((b) => means[b]! >= blockSigma);
-    // The blocks along this line are explained either way.
-    remove(near);
-    if (support.length < 3) continue;
-    let mx = 0, my = 0;
-    for (const b of support) { mx += ((b % bw) + 0.5) * BLOCK; my += (Math.floor(b / bw) + 0.5) * BLOCK; }
-    mx /= support.length;
-    my /= support.length;
-    let sxx = 0, syy = 0, sxy = 0;
-    for (const b of support) {
-      const dx = ((b % bw) + 0.5) * BLOCK - mx, dy = (Math.floor(b / bw) + 0.5) * BLOCK - my;
-      sxx += dx * dx; syy += dy * dy; sxy += dx * dy;
-    }
-    const angle = 0.5 * libm.atan2(2 * sxy, sxx - syy); // direction of the principal axis
-    const ux = libm.cos(angle), uy = libm.sin(angle), nx = -uy, ny = ux;
-    let sMin = Infinity, sMax = -Infinity;
-    for (const b of support) {
-      const s = (((b % bw) + 0.5) * BLOCK - mx) * ux + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * uy;
-      sMin = Math.min(sMin, s); sMax = Math.max(sMax, s);
-    }
-    // 4. The cross profile over the supported extent.
-    const reach = MAX_HALF_WIDTH;
-    const binSum = new Float64Array(reach + 1), binCount = new Float64Array(reach + 1);
-    let core = 0, coreCount = 0;
-    forEachPixelNear(width, height, mx, my, nx, ny, reach, (x, y) => {
-      const dx = x - mx, dy = y - my, s = dx * ux + dy * uy;
-      if (s < sMin - BLOCK || s > sMax + BLOCK) return;
-      const d = Math.abs(dx * nx + dy * ny);
-      if (d > reach) return;
-      const raw = significance[y * width + x]!;
-      if (!Number.isFinite(raw)) return;
-      const v = Math.max(-5, Math.min(5, raw));
-      binSum[Math.floor(d)]! += v;
-      binCount[Math.floor(d)]!++;
-      if (d <= psfSigma) { core += v; coreCount++; }
-    });
-    const snr = coreCount ? (core / coreCount) * Math.sqrt(coreCount) : 0;
-    if (snr < config.minSnr) continue;
-    let halfWidth = 0;
-    while (halfWidth < reach && binCount[halfWidth]! > 0 && binSum[halfWidth]! / binCount[halfWidth]! >= 3 / Math.sqrt(binCount[halfWidth]!)) halfWidth++;
-    if (halfWidth >= reach) continue;
-    halfWidth = Math.max(halfWidth, psfSigma);
-    // 5. Its pixels across the image.
-    const limit = halfWidth + psfSigma;
-    forEachPixelNear(width, height, mx, my, nx, ny, limit, (x, y) => { if (Math.abs((x - mx) * nx + (y - my) * ny) <= limit) mask[y * width + x] = 1; });
-    streaks.push({ x: mx, y: my, nx, ny, halfWidth, snr, length: sMax - sMin + BLOCK });
-    // Blocks the streak covers explain nothing further (a wide trail is one line, not several).
-    remove(live.filter((b) => Math.abs((((b % bw) + 0.5) * BLOCK - mx) * nx + ((Math.floor(b / bw) + 0.5) * BLOCK - my) * ny) <= limit + BLOCK));
-  }
-  return { streaks, mask };
+    return { streaks, mask };
+  });
 }
 
 /** Calls `visit` for every pixel of each row within `reach` (and a pixel) of the line through (mx, my) with unit normal (nx, ny) (and possibly a few more). */

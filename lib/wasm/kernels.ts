@@ -16,6 +16,8 @@ export interface KernelExports {
   convolveSeparableXY(src: number, dst: number, scratch: number, width: number, height: number, kernelX: number, kernelY: number, half: number): number;
   /** dst += src over n f32 pixels. */
   addPlane(dst: number, src: number, n: number): number;
+  /** Hough votes of nBlocks blocks (i32 indices) with f64 means into accSum (f64) / accCount (i32); layout in assembly/coadd.ts. */
+  houghVote(blocks: number, nBlocks: number, means: number, nMeans: number, bw: number, cosines: number, sines: number, nTheta: number, nRho: number, rhoMax: number, sign: number, accSum: number, accCount: number): number;
   /** Adds to acc (f64 sum, count) the good variance pixels (finite, positive, none of badBits in mask) of n. */
   accumulateGoodVariance(variance: number, mask: number, n: number, badBits: number, acc: number): number;
   /**
