@@ -573,7 +573,7 @@ async function startBrowser(): Promise<void> {
   const browse = byId<HTMLElement>('browse');
   browse.hidden = false;
   const [collections, types] = await Promise.all([repositoryApi.collections(), repositoryApi.datasetTypes()]);
-  const imageTypes = types.filter((t) => t.storageClass === 'Exposure').map((t) => t.name);
+  const imageTypes = types.filter((t) => t.storageClass === 'Exposure' || t.storageClass === 'ImageU').map((t) => t.name);
   const runs = collections.filter((c) => c.type === 'RUN').map((c) => c.name);
   // The newest run with calexps, by their registration time; its first calexp opens unless the URL names a dataset.
   const calexps = imageTypes.includes('calexp') ? await repositoryApi.datasets({ type: 'calexp' }) : [];

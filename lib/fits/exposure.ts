@@ -181,17 +181,22 @@ function planeHeader(exposure: Exposure, plane: Plane): FitsHeader {
   if (plane === 'MASK') {
     for (const [name, bit] of Object.entries(exposure.maskPlanes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) h.set(`MP_${name}`, bit);
   }
-  h.set('LTV1', -exposure.x0);
-  h.set('LTV2', -exposure.y0);
-  h.set('CRVAL1A', exposure.x0, 'Column pixel of Reference Pixel');
-  h.set('CRVAL2A', exposure.y0, 'Row pixel of Reference Pixel');
+  setImageOrigin(h, exposure.x0, exposure.y0);
+  return h;
+}
+
+/** afw's record of an image's origin (xy0) in its parent frame: LTV1/2 and the 'A' (LINEAR) WCS, which xy0FromHeader reads back. */
+export function setImageOrigin(h: FitsHeader, x0: number, y0: number): void {
+  h.set('LTV1', -x0);
+  h.set('LTV2', -y0);
+  h.set('CRVAL1A', x0, 'Column pixel of Reference Pixel');
+  h.set('CRVAL2A', y0, 'Row pixel of Reference Pixel');
   h.set('CRPIX1A', 1, 'Column Pixel Coordinate of Reference');
   h.set('CRPIX2A', 1, 'Row Pixel Coordinate of Reference');
   h.set('CTYPE1A', 'LINEAR', 'Type of projection');
   h.set('CTYPE2A', 'LINEAR', 'Type of projection');
   h.set('CUNIT1A', 'PIXEL', 'Column unit');
   h.set('CUNIT2A', 'PIXEL', 'Row unit');
-  return h;
 }
 
 export interface WriteExposureOptions extends WriteOptions {

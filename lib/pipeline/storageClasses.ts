@@ -10,6 +10,8 @@
  *   PSF_DATA table after VARIANCE (PSFEx, GalSim and this reader read it back); a calibration product is
  *   an Exposure whose primary header carries its validity (VALIDBEG, VALIDEND:
  *   lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
+ * - ImageU: an afw ImageU, one unsigned 16-bit image with its frame's WCS and origin (lib/fits/imageU.ts:
+ *   a coadd's nImage);
  * - SourceCatalog: a columnar source table, a FITS binary table (lib/measure/sourceCatalog.ts);
  * - FootprintSet: footprints and peaks, SPANS and PEAKS binary tables (lib/measure/footprintSet.ts);
  * - DataFrame: a flat table (the object table, lib/coadd/objectTable.ts) as Parquet
@@ -23,6 +25,7 @@
  */
 import { readFitsBytes } from '../fits/file.js';
 import { readExposure, writeExposure, type Exposure } from '../fits/exposure.js';
+import { readImageU, writeImageU, type ImageU } from '../fits/imageU.js';
 import type { PsfexModel } from '../measure/psfModel.js';
 import { CoaddPsf } from '../coadd/coaddPsf.js';
 import { coaddPsfHdus, readCoaddPsf } from '../coadd/coaddPsfFile.js';
@@ -56,6 +59,7 @@ export const STORAGE_CLASS_EXTENSIONS: Readonly<Record<string, string>> = {
   RawFrame: 'fits',
   Camera: 'yaml',
   Exposure: 'fits',
+  ImageU: 'fits',
   SourceCatalog: 'fits',
   FootprintSet: 'fits',
   DataFrame: 'parquet',
@@ -97,6 +101,8 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
       }
       return exposure;
     }
+    case 'ImageU':
+      return readImageU(bytes, name);
     case 'SourceCatalog':
       return readSourceCatalog(bytes, name);
     case 'FootprintSet':
@@ -135,6 +141,8 @@ export function encodeDataset(storageClass: string, value: unknown, name: string
       const components = psf instanceof CoaddPsf ? [psfexTableHdu(psf.grid), ...coaddPsfHdus(psf, exposure.x0, exposure.y0)] : psf ? [psfexTableHdu(psf)] : [];
       return writeExposure(exposure, { checksum: true, name, ...(components.length ? { components } : {}) });
     }
+    case 'ImageU':
+      return writeImageU(value as ImageU, { name });
     case 'SourceCatalog':
       return writeSourceCatalog(value as SourceCatalog, name);
     case 'FootprintSet':

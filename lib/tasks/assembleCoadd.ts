@@ -6,8 +6,8 @@
  * only (CLIPPED) when the weighted mean of the direct warps is taken (lib/coadd/stackWarps.ts).
  * Outputs: deepCoadd (nJy per pixel, the patch WCS and box, the mask planes of stackWarps; metadata:
  * visits, weights, clipped footprints, ARTREJ = whether at least 3 visits allowed a comparison and
- * ARTCOMP the fraction of pixels where they did), deepCoadd_nImage (visits used per pixel, as an
- * Exposure's image) and deepCoadd_artifactMask per visit (the spans clipped from that visit's warp, in
+ * ARTCOMP the fraction of pixels where they did), deepCoadd_nImage (visits used per pixel: an afw
+ * ImageU, as LSST stores it, on the coadd's box with its WCS) and deepCoadd_artifactMask per visit (the spans clipped from that visit's warp, in
  * tract pixels: columns y, x0, x1 inclusive). Direct and PSF-matched warps are paired by visit; a visit
  * whose PSF-matched warp has no data (PSFMOK F) has no template input and no artifacts found.
  * The coadd carries its PSF (lib/coadd/coaddPsf.ts, LSST's CoaddPsf): at each point the visits' warp
@@ -19,6 +19,7 @@
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
+import type { ImageU } from '../fits/imageU.js';
 import { badInput, inputRef, type Task } from '../pipeline/task.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import { compareWarps, maskSpans, DEFAULT_COMPARE_WARPS_CONFIG } from '../coadd/compareWarps.js';
@@ -44,7 +45,7 @@ export interface AssembleCoaddInputs {
 
 export interface AssembleCoaddOutputs {
   coadd: ExposureWithPsf;
-  nImage: Exposure;
+  nImage: ImageU;
   artifactMasks: SourceCatalog[];
 }
 
@@ -62,7 +63,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     },
     outputs: {
       coadd: { datasetType: 'deepCoadd', dimensions: COADD_DIMENSIONS, storageClass: 'Exposure', doc: 'The coadd, nJy per pixel.' },
-      nImage: { datasetType: 'deepCoadd_nImage', dimensions: COADD_DIMENSIONS, storageClass: 'Exposure', doc: 'Visits used per pixel (the image plane).' },
+      nImage: { datasetType: 'deepCoadd_nImage', dimensions: COADD_DIMENSIONS, storageClass: 'ImageU', doc: 'Visits used per pixel (unsigned 16-bit, the coadd\'s box and WCS).' },
       artifactMasks: {
         datasetType: 'deepCoadd_artifactMask', dimensions: WARP_DIMENSIONS, storageClass: 'SourceCatalog', perInput: 'directWarps',
         doc: 'Per visit: the spans clipped from its warp (y, x0, x1 in tract pixels).',
@@ -152,7 +153,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     const { psf: _firstPsf, ...frame } = first;
     return {
       coadd: { ...frame, image: stack.image, variance: stack.variance, mask: stack.mask, metadata, ...(psf ? { psf } : {}) },
-      nImage: { ...frame, image: Float32Array.from(stack.nImage), variance: new Float32Array(n), mask: new Int32Array(n), metadata: metadata.clone() },
+      nImage: { width: first.width, height: first.height, x0: first.x0, y0: first.y0, image: Uint16Array.from(stack.nImage, (v) => Math.min(v, 65535)), metadata: metadata.clone(), wcsHeader: first.wcsHeader },
       artifactMasks,
     };
   },

@@ -11,6 +11,7 @@ import { withRepo } from '../helpers/repository.js';
 import { readExposurePlanes, type ExposurePlanes } from '../helpers/exposurePlanes.js';
 import { readFitsBytes } from '../../lib/fits/index.js';
 import type { Exposure } from '../../lib/fits/exposure.js';
+import type { ImageU } from '../../lib/fits/imageU.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { readSourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
@@ -59,7 +60,7 @@ function matchedTrailSignal(w: VisitWarp, grid: ExposurePlanes): Float32Array {
 }
 
 /** Both checks on one coadd's patch: its warps' planes are read here and dropped afterwards. */
-async function examinePatch(c: Coadd, nImage: Float32Array): Promise<void> {
+async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
   const patchWarps = warps.filter((w) => w.band === c.band && w.tract === c.tract && w.patch === c.patch && c.visits.includes(w.visit));
   const loaded = await Promise.all(patchWarps.map(async (w) => {
     const direct = await readExposurePlanes(w.directPath, ['MASK']);
@@ -136,7 +137,8 @@ beforeAll(async () => {
     }
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd'], collections: [processed.run] })) {
       const header = (await readExposurePlanes(repo.getPath(ref), [])).metadata;
-      const nImage = (await readExposurePlanes(repo.getPath((await repo.findDataset('deepCoadd_nImage', ref.dataId, [processed.run]))!), ['IMAGE'])).image!;
+      const nImageRef = (await repo.findDataset('deepCoadd_nImage', ref.dataId, [processed.run]))!;
+      const nImage = (await decodeDataset('ImageU', repo.getBytes(nImageRef), repo.getPath(nImageRef)) as ImageU).image;
       const coadd: Coadd = {
         band: String(ref.dataId.band), tract: ref.dataId.tract as number, patch: ref.dataId.patch as number,
         visits: header.getString('VISITS')!.split(',').map(Number), bunit: header.getString('BUNIT'), maxNImage: nImage.reduce((a, v) => Math.max(a, v), 0),
