@@ -11,7 +11,8 @@
  * OR of the other planes of the used pixels (CR, INTRP, SUSPECT, ...: interpolated cosmic rays stay in
  * the coadd, LSST DM-9953), DETECTED and DETECTED_NEGATIVE excluded (coadd detection sets its own).
  * Units: the warps' (nJy). The per-pixel mean runs in wasm (assembly/coadd.ts's stackWarpPixels, f64 sums
- * in visit order) and the visits' weights too (accumulateGoodVariance, f64 sums in pixel order), the warps copied in chunks of pixels so that wasm memory holds at most CHUNK_BYTES of them.
+ * in visit order) and the visits' weights too (accumulateGoodVariance, f64 sums in pixel order), the
+ * warps copied in chunks of pixels so that wasm memory holds at most CHUNK_BYTES of them.
  */
 import type { WarpPlanes } from '../image/warp.js';
 import type { Tessera } from '../wasm/loader.js';

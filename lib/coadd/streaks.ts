@@ -6,8 +6,8 @@
  *  1. the significance averaged over blocks of 4x4 pixels (8x8 beyond 8 Mpix: an LSST-sized patch's
  *     transform then costs a quarter; non-finite pixels left out), each block mean held
  *     within 5 robust sigma of the block means (a single bright residual makes no line);
- *  2. a weighted Hough (Radon) transform of the blocks (wasm houghVote; theta every 0.5 deg over 180 deg, rho in 1-block
- *     bins): each cell sums its blocks' means over the square root of their number, and is compared with
+ *  2. a weighted Hough (Radon) transform of the blocks (wasm houghVote; theta every 0.5 deg over 180 deg,
+ *     rho in 1-block bins): each cell sums its blocks' means over the square root of their number, and is compared with
  *     the cells' robust scatter (noise, correlated or not, sets it; a trail adds along its line): the
  *     strongest cell at least lineThreshold (8) robust sigma above the median, over at least minLength /
  *     4 blocks (minLength 300 px), is a line;

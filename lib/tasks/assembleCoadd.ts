@@ -7,9 +7,10 @@
  * Outputs: deepCoadd (nJy per pixel, the patch WCS and box, the mask planes of stackWarps; metadata:
  * visits, weights, clipped footprints, ARTREJ = whether at least 3 visits allowed a comparison and
  * ARTCOMP the fraction of pixels where they did), deepCoadd_nImage (visits used per pixel: an afw
- * ImageU, as LSST stores it, on the coadd's box with its WCS) and deepCoadd_artifactMask per visit (the spans clipped from that visit's warp, in
- * tract pixels: columns y, x0, x1 inclusive). Direct and PSF-matched warps are paired by visit; a visit
- * whose PSF-matched warp has no data (PSFMOK F) has no template input and no artifacts found.
+ * ImageU, as LSST stores it, on the coadd's box with its WCS) and deepCoadd_artifactMask per visit (the
+ * spans clipped from that visit's warp, in tract pixels: columns y, x0, x1 inclusive). Direct and
+ * PSF-matched warps are paired by visit; a visit whose PSF-matched warp has no data (PSFMOK F) has no
+ * template input and no artifacts found.
  * The coadd carries its PSF (lib/coadd/coaddPsf.ts, LSST's CoaddPsf): at each point the visits' warp
  * PSFs weighted by their coadd weights, over the visits whose warps have data at that pixel (each warp's
  * coverage kept as spans), with a fit of it on a 7 x 7 grid of patch positions in PSFEx's representation

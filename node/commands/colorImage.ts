@@ -15,8 +15,7 @@ import { parseCommandArgs, UsageError, type Command } from '../command.js';
 import { Repository } from '../repository/repository.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { patchById, tractById, type SkyMap } from '../../lib/skymap/index.js';
-import { xy0FromHeader } from '../../lib/fits/exposure.js';
-import { openFitsFile } from '../fits/fileSource.js';
+import { readExposurePlanes } from '../fits/exposurePlanes.js';
 import { FitsHeader, writeFits } from '../../lib/fits/index.js';
 import { luptonComposite } from '../../lib/display/colorComposite.js';
 import { encodePng } from '../../lib/image/png.js';
@@ -80,7 +79,7 @@ export const colorImageCommand: Command = {
       let box: { x0: number; y0: number; width: number; height: number };
       if (patchId !== undefined) {
         const ref = inTract.find((r) => r.dataId.band === bands[0])!;
-        const e = await readCoaddImage(repo.getPath(ref));
+        const e = await readExposurePlanes(repo.getPath(ref), []);
         box = { x0: e.x0, y0: e.y0, width: e.width, height: e.height };
       } else {
         const inner = patches.map((p) => patchById(tract, p).inner);
@@ -94,11 +93,11 @@ export const colorImageCommand: Command = {
         for (const p of patches) {
           const ref = inTract.find((r) => r.dataId.band === band && r.dataId.patch === p)!;
           const region = patchId !== undefined ? box : patchById(tract, p).inner;
-          const e = await readCoaddImage(repo.getPath(ref), region);
+          const e = await readExposurePlanes(repo.getPath(ref), ['IMAGE'], region);
           wcsSource ??= e.wcsHeader;
           if (wcsSource === e.wcsHeader) wcsOrigin = [e.x0, e.y0];
           for (let y = 0; y < region.height; y++) {
-            images[k]!.set(e.image.subarray(y * region.width, (y + 1) * region.width), (y + region.y0 - box.y0) * box.width + (region.x0 - box.x0));
+            images[k]!.set(e.image!.subarray(y * region.width, (y + 1) * region.width), (y + region.y0 - box.y0) * box.width + (region.x0 - box.x0));
           }
         }
       }
@@ -133,27 +132,3 @@ export const colorImageCommand: Command = {
   },
 };
 
-/**
- * A coadd's image plane, read lazily (only its header blocks and the rows asked for, not the mask,
- * variance or PSF): its box in the tract, its WCS header, and the pixels of `region` (tract pixels, inside
- * the box; row-major, region.width wide), or of the whole box.
- */
-async function readCoaddImage(file: string, region?: { x0: number; y0: number; width: number; height: number }):
-  Promise<{ x0: number; y0: number; width: number; height: number; wcsHeader: FitsHeader; image: Float32Array }> {
-  const fits = await openFitsFile(file);
-  try {
-    const index = fits.indexOf('IMAGE');
-    const hdu = fits.hdu(index);
-    const { x0, y0 } = xy0FromHeader(hdu.imageHeader, file, index);
-    const width = hdu.shape[1]!, height = hdu.shape[0]!;
-    if (region && (region.x0 < x0 || region.y0 < y0 || region.x0 + region.width > x0 + width || region.y0 + region.height > y0 + height)) {
-      throw new Error(`${file}: the coadd's box (${x0}, ${y0}) ${width}x${height} does not hold the patch region (${region.x0}, ${region.y0}) ${region.width}x${region.height}`);
-    }
-    const data = region
-      ? (await fits.readImageSection(index, { x0: region.x0 - x0, y0: region.y0 - y0, width: region.width, height: region.height })).data
-      : undefined;
-    return { x0, y0, width, height, wcsHeader: hdu.imageHeader, image: data === undefined ? new Float32Array(0) : data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>) };
-  } finally {
-    await fits.close();
-  }
-}

@@ -40,7 +40,7 @@ import { extractCommand } from './extract.js';
 import { Repository } from '../repository/repository.js';
 import { startServer } from '../server/apiServer.js';
 import { readPackageVersion } from '../version.js';
-import { buildIdentity, PROCESSED_BY_SUFFIX, simulatorIdentity } from '../buildIdentity.js';
+import { buildIdentity, simulatorIdentity, stamp, stampedBy } from '../buildIdentity.js';
 
 const WIDTH = 512;
 const HEIGHT = 1024;
@@ -179,15 +179,15 @@ export const demoCommand: Command = {
     // same build: it is deterministic; its identity is written beside it).
     const simDir = path.join(out, 'sim-demo');
     const manifestPath = path.join(simDir, 'manifest.json');
-    const simStamp = `${simDir}${PROCESSED_BY_SUFFIX}`, simBuild = simulatorIdentity();
+    const simBuild = simulatorIdentity();
     console.log(`\n$ tessera sim ${path.relative(process.cwd(), simDir)} --preset demo`);
-    if (fs.existsSync(manifestPath) && fs.existsSync(simStamp) && fs.readFileSync(simStamp, 'utf8').trim() === simBuild) {
+    if (fs.existsSync(manifestPath) && stampedBy(simDir, simBuild)) {
       step(`${simDir} already holds the demo preset's dataset from this simulator build (${simBuild}: same seed, same bytes); kept`);
     } else {
       fs.rmSync(simDir, { recursive: true, force: true });
-      fs.rmSync(simStamp, { force: true });
+      stamp(simDir, undefined);
       await simulateInto(simDir, { ...PRESETS.demo });
-      fs.writeFileSync(simStamp, `${simBuild}\n`);
+      stamp(simDir, simBuild);
     }
     const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as SimManifest;
     const count = (type: string, kind?: string) => manifest.files.filter((f) => f.datasetType === type && (kind === undefined || f.dataId.observation_type === kind)).length;
@@ -199,7 +199,7 @@ export const demoCommand: Command = {
     // A data repository holding the simulated survey (made afresh each run: the demo owns it).
     const repoDir = path.join(out, 'repo');
     fs.rmSync(repoDir, { recursive: true, force: true });
-    fs.rmSync(`${repoDir}${PROCESSED_BY_SUFFIX}`, { force: true });
+    stamp(repoDir, undefined);
     const rel = (p: string): string => path.relative(process.cwd(), p);
     console.log(`\n$ tessera repo create ${rel(repoDir)}`);
     await repoCommand.run(['create', repoDir]);
@@ -213,7 +213,7 @@ export const demoCommand: Command = {
     const status = await runCommand.run([repoDir, '--output', 'drp']);
     if (status !== 0) throw new Error(`tessera run ${repoDir} --output drp: exit status ${status}`);
     // Which build processed it: the tests use this repository instead of processing the survey again.
-    fs.writeFileSync(`${repoDir}${PROCESSED_BY_SUFFIX}`, `${buildIdentity()}\n`);
+    stamp(repoDir, buildIdentity());
     console.log(`\n$ tessera report ${rel(repoDir)} drp`);
     await reportCommand.run([repoDir, 'drp']);
     const repo = await Repository.open(repoDir);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { repoRoot } from './paths.js';
 import { tessera, tesseraWithin } from './cli.js';
 import { PRESETS } from '../../lib/sim/presets.js';
-import { buildIdentity, PROCESSED_BY_SUFFIX, simulatorIdentity } from '../../node/buildIdentity.js';
+import { buildIdentity, simulatorIdentity, stampedBy } from '../../node/buildIdentity.js';
 
 /** sha256 of the build that processes the data (wasm, compiled lib and node, DRP pipeline). */
 export function buildHash(): string {
@@ -49,8 +49,7 @@ export function processedRepository(preset: 'tiny' | 'demo'): ProcessedRepositor
   const done = path.join(base, key, 'done');
   if (preset === 'demo') {
     const demoRepo = path.join(repoRoot, 'demo-output', 'repo');
-    const stamp = `${demoRepo}${PROCESSED_BY_SUFFIX}`;
-    if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === buildHash()) return { root: demoRepo, run: 'drp', log: `processed by npm run demo (build ${buildHash()})` };
+    if (stampedBy(demoRepo, buildHash())) return { root: demoRepo, run: 'drp', log: `processed by npm run demo (build ${buildHash()})` };
   }
   const lock = path.join(base, `.lock-${key}`);
   for (;;) {
@@ -88,8 +87,7 @@ function buildProcessed(preset: 'tiny' | 'demo', key: string, base: string, root
   const simKey = `sim-${preset}-${PRESETS[preset].seed}-`;
   let sim = path.join(base, `${simKey}${simBuild}`);
   for (const stale of fs.readdirSync(base)) if (stale.startsWith(simKey) && stale !== path.basename(sim)) fs.rmSync(path.join(base, stale), { recursive: true, force: true });
-  const demoStamp = `${demoSim}${PROCESSED_BY_SUFFIX}`;
-  if (preset === 'demo' && fs.existsSync(path.join(demoSim, 'manifest.json')) && fs.existsSync(demoStamp) && fs.readFileSync(demoStamp, 'utf8').trim() === simBuild) sim = demoSim;
+  if (preset === 'demo' && fs.existsSync(path.join(demoSim, 'manifest.json')) && stampedBy(demoSim, simBuild)) sim = demoSim;
   else if (!fs.existsSync(path.join(sim, 'manifest.json'))) {
     fs.rmSync(sim, { recursive: true, force: true });
     const s = tessera('sim', sim, '--preset', preset);

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
-import { readExposurePlanes, type ExposurePlanes } from '../helpers/exposurePlanes.js';
+import { readExposurePlanes, type ExposurePlanes } from '../../node/fits/exposurePlanes.js';
 import { readFitsBytes } from '../../lib/fits/index.js';
 import type { Exposure } from '../../lib/fits/exposure.js';
 import type { ImageU } from '../../lib/fits/imageU.js';

@@ -12,7 +12,7 @@ import { processedRepository, type ProcessedRepository } from '../helpers/proces
 import { withRepo } from '../helpers/repository.js';
 import { readFitsBytes } from '../../lib/fits/index.js';
 import { findColumn } from '../../lib/fits/bintable.js';
-import { readExposurePlanes, type ExposurePlanes } from '../helpers/exposurePlanes.js';
+import { readExposurePlanes, type ExposurePlanes } from '../../node/fits/exposurePlanes.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { sdssCentroid } from '../../lib/measure/sdssCentroid.js';

@@ -11,7 +11,7 @@ import { withRepo } from '../helpers/repository.js';
 import { readFitsBytes } from '../../lib/fits/index.js';
 import { openFitsFile } from '../../node/fits/fileSource.js';
 import { psfexModelFromTable, PSFEX_EXTNAME } from '../../lib/measure/psfexFile.js';
-import { readExposurePlanes } from '../helpers/exposurePlanes.js';
+import { readExposurePlanes } from '../../node/fits/exposurePlanes.js';
 import { findColumn } from '../../lib/fits/bintable.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { truthPsfField } from '../../lib/sim/skyModel.js';
