@@ -7,7 +7,9 @@
  *   (bench/coaddRun.ts prepare);
  * - Tessera (bench/coaddRun.ts coadd, one thread, its own process): direct warps (makeWarp, Lanczos3)
  *   plus their inverse-variance weighted mean (stackWarps), timed together, then the PSF-matched warps
- *   and the artifact rejection (compareWarps) timed separately; medians of runs 2-3;
+ *   and the artifact rejection (compareWarps) timed separately; medians of runs 2-3; then, in a process
+ *   of its own, the assembleCoadd quantum on those warps' files as the executor runs it (the warps read
+ *   deferred, a band of rows at a time): its time and peak RSS, the coadd's memory per patch;
  * - SWarp 2.41 (NTHREADS 1, as Tessera's one worker): LANCZOS3, COMBINE_TYPE WEIGHTED, SUBTRACT_BACK N,
  *   MAP_WEIGHT from our variance planes (each visit's 1 / mean variance, as stackWarps weights it, 0 on
  *   NO_DATA, BAD, SAT: a per-pixel 1 / variance, which holds each star's own signal, biased SWarp's star
@@ -40,6 +42,8 @@ export interface CoaddBenchResult {
   tessera: {
     directWarpS: number; stackS: number; directTotalS: number; mpixPerS: number;
     psfMatchedWarpS: number; psfMatchingS: number; artifactRejectionS: number; readS: number; cpuS: number; maxRssMb: number; clipped: number;
+    /** The assembleCoadd quantum from the warp files (median of runs 2-3) and its process's peak RSS. */
+    assembleS: number; assembleMaxRssMb: number; assembleVisits: number;
   };
   swarp: (CommandCost & { mpixPerS: number }) | { error: string };
   /** Tessera's input Mpix/s over SWarp's. */
@@ -70,6 +74,7 @@ export async function benchCoadd(visits = 5, runs = 3): Promise<CoaddBenchResult
       runs: { directWarpMs: number; stackMs: number; psfMatchedWarpMs: number; compareMs: number; clipped: number }[];
       readMs: number; inputPixels: number; cpuSeconds: number; maxRssBytes: number;
     };
+    const assemble = JSON.parse(execFileSync(process.execPath, [child, 'assemble', dir, String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as { runs: number[]; visits: number; maxRssBytes: number };
     const later = out.runs.length > 1 ? out.runs.slice(1) : out.runs;
     const m = (f: (r: (typeof later)[number]) => number): number => median(later.map(f)) / 1000;
     const inputMpix = out.inputPixels / 1e6;
@@ -80,6 +85,7 @@ export async function benchCoadd(visits = 5, runs = 3): Promise<CoaddBenchResult
         directWarpS, stackS, directTotalS: directWarpS + stackS, mpixPerS: inputMpix / (directWarpS + stackS),
         psfMatchedWarpS, psfMatchingS: psfMatchedWarpS - directWarpS, artifactRejectionS: m((r) => r.compareMs),
         readS: out.readMs / 1000, cpuS: out.cpuSeconds, maxRssMb: out.maxRssBytes / 2 ** 20, clipped: later[0]!.clipped,
+        assembleS: median(assemble.runs.length > 1 ? assemble.runs.slice(1) : assemble.runs) / 1000, assembleMaxRssMb: assemble.maxRssBytes / 2 ** 20, assembleVisits: assemble.visits,
       },
       swarp: { error: '' },
     };

@@ -8,15 +8,21 @@
  *   the patch's WCS and size for SWarp's output.
  * - `coadd DIR RUNS`: reads the calexps, then RUNS times on the main thread: the direct warps (makeWarp
  *   without PSF matching) and their weighted mean (stackWarps), then the PSF-matched warps, then the
- *   artifact rejection (compareWarps on them); writes the first run's direct coadd to DIR/tessera.fits;
- *   prints one JSON document: per run the milliseconds of each stage, the read time, the input pixels,
- *   CPU seconds and peak RSS.
+ *   artifact rejection (compareWarps on them); writes the first run's direct coadd to DIR/tessera.fits
+ *   and its warps to DIR/warp_direct_<v>.fits and DIR/warp_matched_<v>.fits; prints one JSON document:
+ *   per run the milliseconds of each stage, the read time, the input pixels, CPU seconds and peak RSS.
+ * - `assemble DIR RUNS`: the assembleCoadd quantum on those warp files as the executor's worker runs it
+ *   (lib/pipeline/quantumOnBytes.ts, the warps opened deferred over the files), RUNS times; prints the
+ *   milliseconds per run and the process's peak RSS: the coadd's memory per patch.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadTessera } from '../node/wasm.js';
 import { decodeDataset, encodeDataset } from '../lib/pipeline/storageClasses.js';
+import { runQuantumOnBytes } from '../lib/pipeline/quantumOnBytes.js';
+import { deferExposure } from '../lib/fits/deferredExposure.js';
+import { syncFileSource } from '../node/fits/fileSource.js';
 import { runTask, type TaskContext } from '../lib/pipeline/task.js';
 import { memoryLogger } from '../lib/pipeline/logger.js';
 import { isr } from '../lib/tasks/isr.js';
@@ -36,7 +42,7 @@ import { makeSkyMap, makeTract, patchById, patchWcsHeader, skyMapFromJson, skyMa
 import { parseWcs } from '../lib/wcs/index.js';
 
 const [mode, dir, countText] = process.argv.slice(2);
-if ((mode !== 'prepare' && mode !== 'coadd') || !dir) throw new Error('usage: coaddRun.js prepare|coadd DIR N');
+if ((mode !== 'prepare' && mode !== 'coadd' && mode !== 'assemble') || !dir) throw new Error('usage: coaddRun.js prepare|coadd|assemble DIR N');
 const count = Number(countText ?? 3);
 const tessera = await loadTessera('release');
 const read = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(dir, name)));
@@ -90,6 +96,27 @@ if (mode === 'prepare') {
     if (v !== undefined) lines.push(`${key.padEnd(8)}= ${typeof v === 'string' ? `'${v}'` : String(v)}`);
   }
   fs.writeFileSync(path.join(dir, 'swarp.head'), `${lines.join('\n')}\nEND\n`);
+} else if (mode === 'assemble') {
+  const visits: number[] = [];
+  for (let v = 0; fs.existsSync(path.join(dir, `warp_direct_${v}.fits`)); v++) visits.push(v);
+  const input = (kind: 'direct' | 'matched', v: number) => {
+    const file = path.join(dir, `warp_${kind}_${v}.fits`);
+    return { source: syncFileSource(file), storageClass: 'Exposure', ref: { datasetType: kind === 'direct' ? 'deepCoadd_directWarp' : 'deepCoadd_psfMatchedWarp', dataId: { visit: 1000 + v }, file } };
+  };
+  const runs: number[] = [];
+  let visitsCoadded = 0;
+  for (let run = 0; run < count; run++) {
+    const t = performance.now();
+    const log = memoryLogger();
+    const out = await runQuantumOnBytes({
+      taskName: 'assembleCoadd', dataId: { band: 'r', skymap: 'bench', tract: 0, patch: 0 }, config: {},
+      inputs: { directWarps: visits.map((v) => input('direct', v)), psfMatchedWarps: visits.map((v) => input('matched', v)) },
+      outputs: { coadd: { storageClass: 'Exposure', name: 'coadd' }, nImage: { storageClass: 'ImageU', name: 'nImage' } },
+    }, { tessera, log });
+    runs.push(performance.now() - t);
+    visitsCoadded = (await decodeDataset('Exposure', out.coadd!, 'coadd') as Exposure).metadata.getNumber('NVISITS') ?? 0;
+  }
+  console.log(JSON.stringify({ runs, visits: visitsCoadded, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
 } else {
   const skyMap = skyMapFromJson(fs.readFileSync(path.join(dir, 'skymap.json'), 'utf8')) as SkyMap;
   let t = performance.now();
@@ -105,11 +132,13 @@ if (mode === 'prepare') {
     const directWarpMs = performance.now() - t;
     t = performance.now();
     const planes = direct[0]!.maskPlanes;
-    const stack = stackWarps(tessera, direct, direct.map((d) => new Uint8Array(d.width * d.height)), planes);
+    const none = { y: new Int32Array(0), x0: new Int32Array(0), x1: new Int32Array(0) };
+    const stack = stackWarps(tessera, direct.map((d) => deferExposure(d)), direct.map(() => none), planes);
     const stackMs = performance.now() - t;
     if (run === 0) {
       const header = direct[0]!.wcsHeader.clone();
       fs.writeFileSync(path.join(dir, 'tessera.fits'), writeFits([{ data: stack.image, shape: [stack.height, stack.width], header }]));
+      direct.forEach((d, v) => fs.writeFileSync(path.join(dir, `warp_direct_${v}.fits`), encodeDataset('Exposure', d, `warp_direct_${v}.fits`)));
     }
     direct.length = 0;
     t = performance.now();
@@ -117,7 +146,8 @@ if (mode === 'prepare') {
     const psfMatchedWarpMs = performance.now() - t;
     t = performance.now();
     const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
-    const comparison = compareWarps(tessera, matched, { noData: bit('NO_DATA'), bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT') }, 7.7 / FWHM_PER_SIGMA, DEFAULT_COMPARE_WARPS_CONFIG);
+    if (run === 0) matched.forEach((d, v) => fs.writeFileSync(path.join(dir, `warp_matched_${v}.fits`), encodeDataset('Exposure', d, `warp_matched_${v}.fits`)));
+    const comparison = compareWarps(tessera, matched.map((d) => deferExposure(d)), { noData: bit('NO_DATA'), bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT') }, 7.7 / FWHM_PER_SIGMA, DEFAULT_COMPARE_WARPS_CONFIG);
     const compareMs = performance.now() - t;
     runs.push({ directWarpMs, stackMs, psfMatchedWarpMs, compareMs, clipped: comparison.nClipped.reduce((a, b) => a + b, 0) });
   }

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   console.log(`  tessera warps + weighted mean               ${s(t.directTotalS)}   ${t.mpixPerS.toFixed(2)} Mpix/s in, peak RSS ${t.maxRssMb.toFixed(0)} MB (five calexps, warps and PSF-matched warps held)`);
   console.log(`  tessera PSF matching (on top of warping)    ${s(t.psfMatchingS)}`);
   console.log(`  tessera artifact rejection (compareWarps)   ${s(t.artifactRejectionS)}   ${t.clipped} footprints clipped`);
+  console.log(`  tessera assembleCoadd quantum, warp files   ${s(t.assembleS)}   ${t.assembleVisits} visits, peak RSS ${t.assembleMaxRssMb.toFixed(0)} MB (target: under 1 GB per patch)`);
   if ('error' in coadd.swarp) console.log(`  SWarp: ${coadd.swarp.error}`);
   else {
     console.log(`  SWarp LANCZOS3 weighted (NTHREADS 1)        ${s(coadd.swarp.wallS)}   ${coadd.swarp.mpixPerS.toFixed(2)} Mpix/s in, CPU ${coadd.swarp.cpuS.toFixed(2)}, RSS ${coadd.swarp.maxRssMb.toFixed(0)} MB`);

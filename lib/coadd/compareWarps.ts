@@ -25,13 +25,18 @@
  *  7. streaks (doStreaks, HSC's configuration): each visit's difference, in units of its noise, searched
  *     for long straight lines (lib/coadd/streaks.ts); a streak's pixels are clipped from that visit
  *     whatever the epoch count (trails too faint per pixel for step 2 but long).
- * Returns, per visit, its clipped pixels (u8), the footprints and streaks clipped.
+ * Memory: the warps are DeferredExposures. The template is made a band of rows at a time (every visit's
+ * rows of the band, at most `bandBytes` of them), and the differences one visit at a time (that visit's
+ * image and variance read into planes reused for every visit, its mask a band at a time), so the peak
+ * holds the template and one warp, whatever the number of visits.
+ * Returns, per visit, its clipped pixels (as spans of rows), the footprints and streaks clipped.
  */
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
+import { rowsOf, type DeferredExposure } from '../fits/deferredExposure.js';
 import { significantFootprints } from './differenceFootprints.js';
-import type { WarpPlanes } from '../image/warp.js';
 import { findStreaks, DEFAULT_STREAK_CONFIG, type Streak, type StreakConfig } from './streaks.js';
+import { spansOfPixels, type MaskSpans } from './maskSpans.js';
 
 export interface CompareWarpsConfig {
   templateSigmaClip: number;
@@ -56,9 +61,12 @@ export const DEFAULT_COMPARE_WARPS_CONFIG: Readonly<CompareWarpsConfig> = Object
   doStreaks: true, streaks: DEFAULT_STREAK_CONFIG,
 });
 
+/** Wasm memory for one band of every visit's rows while the template is made. */
+const BAND_BYTES = 64 << 20;
+
 export interface CompareWarpsResult {
-  /** Per visit: 1 where the pixel is clipped in that visit. */
-  clipped: Uint8Array[];
+  /** Per visit: the pixels clipped from it (spans in the warp's pixel coordinates). */
+  clipped: MaskSpans[];
   /** Per visit: how many artifact footprints were clipped, and how many difference footprints were found. */
   nClipped: number[];
   nCandidates: number[];
@@ -66,40 +74,53 @@ export interface CompareWarpsResult {
   streaks: Streak[][];
   /** Pixels where at least 3 visits have data (a comparison is possible). */
   comparable: number;
-  /** The template (nJy) and how many visits it used per pixel. */
-  template: Float32Array;
-  templateCount: Int32Array;
 }
 
-/** Finds each visit's artifacts among `psfMatched` warps (one per visit, same box), given the model PSF's sigma (px). */
-export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[], maskBits: { noData: number; bad: number; sat: number; suspect: number },
-  psfSigma: number, config: CompareWarpsConfig = DEFAULT_COMPARE_WARPS_CONFIG): CompareWarpsResult {
+/** A warp's image with NO_DATA pixels as NaN (the template's clipped mean ignores non-finite values). */
+function imageWithNoData(image: Float32Array, mask: Int32Array, noData: number): Float32Array {
+  for (let i = 0; i < image.length; i++) if (mask[i]! & noData) image[i] = NaN;
+  return image;
+}
+
+/**
+ * Finds each visit's artifacts among `psfMatched` warps (one per visit, same box), given the model PSF's
+ * sigma (px). `bandBytes`: the wasm memory for a band of the template (tests give less to cross bands).
+ */
+export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExposure[], maskBits: { noData: number; bad: number; sat: number; suspect: number },
+  psfSigma: number, config: CompareWarpsConfig = DEFAULT_COMPARE_WARPS_CONFIG, bandBytes = BAND_BYTES): CompareWarpsResult {
   const nv = psfMatched.length;
   if (nv === 0) throw new RangeError('compareWarps: no warps');
-  const { width, height } = psfMatched[0]!;
+  const { width, height, y0 } = psfMatched[0]!;
   const n = width * height;
   for (const w of psfMatched) if (w.width !== width || w.height !== height) throw new RangeError(`compareWarps: warps of ${w.width}x${w.height} and ${width}x${height} px`);
   const noData = maskBits.noData;
-  // Inputs with NO_DATA pixels as NaN (the template's clipped mean ignores non-finite values).
-  // (Loops, not Float32Array.from with a map function: V8 runs that 20x slower on image-sized arrays.)
-  const images = psfMatched.map((w) => {
-    const out = Float32Array.from(w.image);
-    for (let i = 0; i < n; i++) if (w.mask[i]! & noData) out[i] = NaN;
-    return out;
-  });
 
-  // 1. The template.
-  const template = new Float32Array(n), templateVariance = new Float32Array(n), templateCount = new Int32Array(n);
+  // 1. The template, a band of rows at a time; and nImage, the visits with data per pixel.
+  const template = new Float32Array(n), templateVariance = new Float32Array(n);
+  const nImage = new Uint16Array(n);
   const { planes, kernels } = tessera;
+  const rows = Math.max(1, Math.min(height, Math.floor(bandBytes / (8 * nv * width + 12 * width))));
   planes.scope(() => {
-    const ptrs = images.map((im) => planes.allocFrom(im)), vptrs = psfMatched.map((w) => planes.allocFrom(w.variance));
+    const band = rows * width;
+    const ptrs = psfMatched.map(() => planes.alloc(4 * band)), vptrs = psfMatched.map(() => planes.alloc(4 * band));
     const table = planes.allocFrom(Int32Array.from(ptrs)), vtable = planes.allocFrom(Int32Array.from(vptrs));
-    const scratch = planes.alloc(32 * nv), mean = planes.alloc(4 * n), variance = planes.alloc(4 * n), count = planes.alloc(4 * n);
-    checkStatus('combineClippedMean', kernels.combineClippedMean(table, vtable, nv, n, config.templateSigmaClip, config.templateClipIter, 1, scratch, mean, variance, count));
-    template.set(planes.f32(mean, n));
-    templateVariance.set(planes.f32(variance, n));
-    templateCount.set(planes.i32(count, n));
+    const scratch = planes.alloc(32 * nv), mean = planes.alloc(4 * band), variance = planes.alloc(4 * band), count = planes.alloc(4 * band);
+    for (let y = 0; y < height; y += rows) {
+      const h = Math.min(rows, height - y), m = h * width, offset = y * width;
+      psfMatched.forEach((w, v) => {
+        const px = w.read(['IMAGE', 'VARIANCE', 'MASK'], rowsOf(w, y0 + y, h));
+        const image = imageWithNoData(px.image!, px.mask!, noData);
+        for (let i = 0; i < m; i++) if (Number.isFinite(image[i]!)) nImage[offset + i]++;
+        planes.f32(ptrs[v]!, m).set(image);
+        planes.f32(vptrs[v]!, m).set(px.variance!);
+      });
+      checkStatus('combineClippedMean', kernels.combineClippedMean(table, vtable, nv, m, config.templateSigmaClip, config.templateClipIter, 1, scratch, mean, variance, count));
+      template.set(planes.f32(mean, m), offset);
+      templateVariance.set(planes.f32(variance, m), offset);
+    }
   });
+  let comparable = 0;
+  for (let i = 0; i < n; i++) if (nImage[i]! >= 3) comparable++;
 
   // 6 (prepared). Pixels inside sources detected on the template.
   const inTemplateSource = new Uint8Array(n);
@@ -107,29 +128,47 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
     { threshold: config.templateThreshold, minPixels: config.minPixels, growRadius: Math.round(config.templateNSigmaToGrow * psfSigma), polarity: 'positive' });
   for (let i = 0; i < n; i++) if (templateFootprints.labels[i]! > 0) inTemplateSource[i] = 1;
 
-  // 2-3. Each visit's difference footprints, prefiltered.
+  // 2-3. Each visit's difference footprints, prefiltered, one visit's warp at a time: its image and
+  // variance are read into two planes reused for every visit and become the difference and its variance
+  // there; its mask, read a band at a time, gives NO_DATA (NaN) and the pixels the prefilter does not
+  // count as good.
   const good = maskBits.noData | maskBits.bad | maskBits.sat | maskBits.suspect;
   const candidates: { visit: number; pixels: Int32Array }[] = [];
   const nCandidates = new Array<number>(nv).fill(0);
-  const diff = new Float32Array(n), diffVariance = new Float32Array(n);
-  const streaks: Streak[][] = psfMatched.map(() => []), streakMasks: (Uint8Array | undefined)[] = psfMatched.map(() => undefined);
+  const diff = new Float32Array(n), diffVariance = new Float32Array(n), unusable = new Uint8Array(n);
+  // The streak finder's significance, then (no longer needed) the footprint labels: one buffer.
+  const shared = new ArrayBuffer(4 * n), significance = new Float32Array(shared), labels = new Int32Array(shared);
+  const maskRows = Math.max(1, Math.min(height, Math.floor((4 << 20) / width))), maskBand = new Int32Array(maskRows * width);
+  const streaks: Streak[][] = psfMatched.map(() => []), streakPixels: (Int32Array | undefined)[] = psfMatched.map(() => undefined);
   psfMatched.forEach((w, v) => {
+    w.read(['IMAGE', 'VARIANCE'], undefined, { image: diff, variance: diffVariance });
+    for (let y = 0; y < height; y += maskRows) {
+      const h = Math.min(maskRows, height - y), mask = w.read(['MASK'], rowsOf(w, y0 + y, h), { mask: maskBand }).mask!;
+      for (let k = 0, i = y * width; k < h * width; k++, i++) {
+        if (mask[k]! & noData) diff[i] = NaN;
+        unusable[i] = (mask[k]! & good) !== 0 || !Number.isFinite(diff[i]!) ? 1 : 0;
+      }
+    }
     for (let i = 0; i < n; i++) {
-      diff[i] = images[v]![i]! - template[i]!;
-      diffVariance[i] = w.variance[i]! + templateVariance[i]!;
+      diff[i] = diff[i]! - template[i]!;
+      diffVariance[i] = diffVariance[i]! + templateVariance[i]!;
     }
     if (config.doStreaks) {
-      const significance = new Float32Array(n);
       for (let i = 0; i < n; i++) significance[i] = diff[i]! / Math.sqrt(diffVariance[i]!);
       const found = findStreaks(tessera, significance, width, height, psfSigma, config.streaks);
       streaks[v] = found.streaks;
-      if (found.streaks.length) streakMasks[v] = found.mask;
+      if (found.streaks.length) {
+        let count = 0;
+        for (let i = 0; i < n; i++) if (found.mask[i]) count++;
+        const list = new Int32Array(count);
+        for (let i = 0, k = 0; i < n; i++) if (found.mask[i]) list[k++] = i;
+        streakPixels[v] = list;
+      }
     }
     const found = significantFootprints(tessera, diff, diffVariance, width, height,
-      { threshold: config.threshold, minPixels: config.minPixels, growRadius: Math.round(config.nSigmaToGrow * psfSigma), polarity: 'both' });
+      { threshold: config.threshold, minPixels: config.minPixels, growRadius: Math.round(config.nSigmaToGrow * psfSigma), polarity: 'both' }, labels);
     if (found.count === 0) return;
     // Each footprint's pixels, grouped by a counting sort of the labels (no per-pixel allocation).
-    const labels = found.labels;
     const start = new Int32Array(found.count + 2);
     for (let i = 0; i < n; i++) if (labels[i]! > 0) start[labels[i]! + 1]++;
     for (let l = 1; l <= found.count + 1; l++) start[l] = start[l]! + start[l - 1]!;
@@ -138,25 +177,19 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
     for (let l = 1; l <= found.count; l++) {
       const pixels = order.subarray(start[l]!, start[l + 1]!);
       let goodPixels = 0;
-      for (const i of pixels) if ((w.mask[i]! & good) === 0 && Number.isFinite(images[v]![i]!)) goodPixels++;
+      for (const i of pixels) if (!unusable[i]) goodPixels++;
       if (goodPixels <= config.prefilterRatio * pixels.length) continue;
       candidates.push({ visit: v, pixels: pixels.slice() });
       nCandidates[v]++;
     }
   });
 
-  // 4. Epoch count and nImage.
+  // 4. Epoch count.
   const epochs = new Uint16Array(n);
   for (const c of candidates) for (const i of c.pixels) epochs[i]++;
-  const nImage = new Uint16Array(n);
-  let comparable = 0;
-  for (let i = 0; i < n; i++) {
-    for (let v = 0; v < nv; v++) if (Number.isFinite(images[v]![i]!)) nImage[i]++;
-    if (nImage[i]! >= 3) comparable++;
-  }
 
   // 5-6. Temporal and spatial filter, and the template-source rescue.
-  const clipped = psfMatched.map(() => new Uint8Array(n));
+  const clippedPixels: Int32Array[][] = psfMatched.map((_, v) => (streakPixels[v] ? [streakPixels[v]!] : []));
   const nClipped = new Array<number>(nv).fill(0);
   for (const c of candidates) {
     let sumN = 0, inside = true;
@@ -167,30 +200,9 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly WarpPlanes[]
     let few = 0;
     for (const i of c.pixels) if (epochs[i]! > 0 && epochs[i]! <= effMax) few++;
     if (few <= config.spatialThreshold * c.pixels.length) continue;
-    const mask = clipped[c.visit]!;
-    for (const i of c.pixels) mask[i] = 1;
+    clippedPixels[c.visit]!.push(c.pixels);
     nClipped[c.visit]++;
   }
-  streakMasks.forEach((m, v) => {
-    if (!m) return;
-    const mask = clipped[v]!;
-    for (let i = 0; i < n; i++) if (m[i]) mask[i] = 1;
-  });
-  return { clipped, nClipped, nCandidates, streaks, comparable, template, templateCount };
-}
-
-/** The runs of set pixels of a u8 mask (width wide), as (y, x0, x1) rows, x1 inclusive, offset by (x0, y0). */
-export function maskSpans(mask: Uint8Array, width: number, x0: number, y0: number): { y: Int32Array; x0: Int32Array; x1: Int32Array } {
-  const ys: number[] = [], starts: number[] = [], ends: number[] = [];
-  const height = mask.length / width;
-  for (let y = 0; y < height; y++) {
-    let x = 0;
-    while (x < width) {
-      if (!mask[y * width + x]) { x++; continue; }
-      const start = x;
-      while (x < width && mask[y * width + x]) x++;
-      ys.push(y + y0); starts.push(start + x0); ends.push(x - 1 + x0);
-    }
-  }
-  return { y: Int32Array.from(ys), x0: Int32Array.from(starts), x1: Int32Array.from(ends) };
+  const clipped = clippedPixels.map((lists) => spansOfPixels(lists, width));
+  return { clipped, nClipped, nCandidates, streaks, comparable };
 }

@@ -11,46 +11,75 @@
  * OR of the other planes of the used pixels (CR, INTRP, SUSPECT, ...: interpolated cosmic rays stay in
  * the coadd, LSST DM-9953), DETECTED and DETECTED_NEGATIVE excluded (coadd detection sets its own).
  * Units: the warps' (nJy). The per-pixel mean runs in wasm (assembly/coadd.ts's stackWarpPixels, f64 sums
- * in visit order) and the visits' weights too (accumulateGoodVariance, f64 sums in pixel order), the
- * warps copied in chunks of pixels so that wasm memory holds at most CHUNK_BYTES of them.
+ * in visit order) and the visits' weights too (accumulateGoodVariance, f64 sums in pixel order). The warps
+ * are DeferredExposures read a band of rows at a time, so that memory (wasm and JS) holds at most
+ * CHUNK_BYTES of them whatever the number of visits; each visit's clipped pixels come as spans.
+ * Also returned: each visit's coverage (its pixels without NO_DATA, as spans), which CoaddPsf keeps.
  */
-import type { WarpPlanes } from '../image/warp.js';
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
+import { rowsOf, type DeferredExposure } from '../fits/deferredExposure.js';
+import { fillSpanRows, maskSpans, type MaskSpans } from './maskSpans.js';
 
-/** Wasm memory for one chunk of every warp's pixels and the outputs. */
+/** Wasm memory for one band of every warp's pixels and the outputs. */
 const CHUNK_BYTES = 64 << 20;
 
-export interface StackResult extends WarpPlanes {
-  nImage: Int32Array;
+export interface StackResult {
+  width: number;
+  height: number;
+  image: Float32Array;
+  variance: Float32Array;
+  mask: Int32Array;
+  /** Visits used per pixel (at most 65535, as afw's ImageU holds it). */
+  nImage: Uint16Array;
   weights: number[];
+  /** Per visit: its pixels with data (not NO_DATA), as spans in the warps' pixel coordinates. */
+  coverage: MaskSpans[];
 }
 
-/** `chunkBytes`: the wasm memory a chunk may take (CHUNK_BYTES; tests give less to cross chunk boundaries). */
-export function stackWarps(tessera: Tessera, warps: readonly WarpPlanes[], clipped: readonly Uint8Array[], planes: Readonly<Record<string, number>>, chunkBytes = CHUNK_BYTES): StackResult {
+/** Concatenates spans made band by band (in row order). */
+function concatSpans(parts: readonly MaskSpans[]): MaskSpans {
+  const join = (key: keyof MaskSpans): Int32Array => {
+    const out = new Int32Array(parts.reduce((s, p) => s + p.y.length, 0));
+    let k = 0;
+    for (const p of parts) { out.set(p[key], k); k += p.y.length; }
+    return out;
+  };
+  return { y: join('y'), x0: join('x0'), x1: join('x1') };
+}
+
+/** `chunkBytes`: the wasm memory a band may take (CHUNK_BYTES; tests give less to cross band boundaries). */
+export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[], clipped: readonly MaskSpans[], planes: Readonly<Record<string, number>>, chunkBytes = CHUNK_BYTES): StackResult {
   const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
   const NO_DATA = bit('NO_DATA'), BAD = bit('BAD'), SAT = bit('SAT'), EDGE = bit('EDGE'), CLIPPED = bit('CLIPPED');
   const REJECTED = bit('REJECTED'), SENSOR_EDGE = bit('SENSOR_EDGE'), INEXACT_PSF = bit('INEXACT_PSF');
   const notCarried = NO_DATA | SAT | EDGE | CLIPPED | bit('DETECTED') | bit('DETECTED_NEGATIVE') | REJECTED | SENSOR_EDGE | INEXACT_PSF;
-  const { width, height } = warps[0]!;
+  const { width, height, y0 } = warps[0]!;
   const n = width * height;
-  const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n), nImage = new Int32Array(n);
+  const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n), nImage = new Uint16Array(n);
   const { planes: memory, kernels } = tessera;
   const k = warps.length;
-  const chunk = Math.max(1, Math.min(n, Math.floor(chunkBytes / (13 * k + 16))));
+  const rows = Math.max(1, Math.min(height, Math.floor(chunkBytes / ((13 * k + 16) * width))));
+  const chunk = rows * width;
   let weights: number[] = [];
+  const coverageParts: MaskSpans[][] = warps.map(() => []);
   memory.scope(() => {
     const inputs = warps.map(() => [memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(chunk)] as const);
     const table = memory.alloc(16 * Math.max(k, 1)), weightsPtr = memory.alloc(8 * Math.max(k, 1)), bits = memory.alloc(36), sums = memory.alloc(16 * Math.max(k, 1));
     const outImage = memory.alloc(4 * chunk), outVariance = memory.alloc(4 * chunk), outMask = memory.alloc(4 * chunk), outNImage = memory.alloc(4 * chunk);
-    // Pass 1: each visit's weight, 1 / the mean variance of its pixels that have data and are not BAD or SAT.
+    // Pass 1: each visit's weight, 1 / the mean variance of its pixels that have data and are not BAD or SAT; its coverage.
     memory.f64(sums, 2 * k).fill(0);
-    for (let start = 0; start < n; start += chunk) {
-      const m = Math.min(chunk, n - start), end = start + m;
+    const hasData = new Uint8Array(chunk);
+    for (let y = 0; y < height; y += rows) {
+      const h = Math.min(rows, height - y), m = h * width;
       inputs.forEach(([, pv, pm], v) => {
-        memory.f32(pv, m).set(warps[v]!.variance.subarray(start, end));
-        memory.i32(pm, m).set(warps[v]!.mask.subarray(start, end));
+        const px = warps[v]!.read(['VARIANCE', 'MASK'], rowsOf(warps[v]!, y0 + y, h));
+        memory.f32(pv, m).set(px.variance!);
+        memory.i32(pm, m).set(px.mask!);
         checkStatus('accumulateGoodVariance', kernels.accumulateGoodVariance(pv, pm, m, NO_DATA | BAD | SAT, sums + 16 * v));
+        const band = hasData.subarray(0, m);
+        for (let i = 0; i < m; i++) band[i] = px.mask![i]! & NO_DATA ? 0 : 1;
+        coverageParts[v]!.push(maskSpans(band, width, 0, y));
       });
     }
     const totals = memory.f64(sums, 2 * k);
@@ -59,20 +88,23 @@ export function stackWarps(tessera: Tessera, warps: readonly WarpPlanes[], clipp
     new Uint32Array(memory.u8(table, 16 * k).buffer, table, 4 * k).set(inputs.flat());
     memory.f64(weightsPtr, k).set(weights);
     memory.i32(bits, 9).set([NO_DATA, BAD, SAT, EDGE, CLIPPED, REJECTED, SENSOR_EDGE, INEXACT_PSF, notCarried]);
-    for (let start = 0; start < n; start += chunk) {
-      const m = Math.min(chunk, n - start), end = start + m;
+    for (let y = 0; y < height; y += rows) {
+      const h = Math.min(rows, height - y), m = h * width, start = y * width;
       inputs.forEach(([pi, pv, pm, pc], v) => {
-        memory.f32(pi, m).set(warps[v]!.image.subarray(start, end));
-        memory.f32(pv, m).set(warps[v]!.variance.subarray(start, end));
-        memory.i32(pm, m).set(warps[v]!.mask.subarray(start, end));
-        memory.u8(pc, m).set(clipped[v]!.subarray(start, end));
+        const px = warps[v]!.read(['IMAGE', 'VARIANCE', 'MASK'], rowsOf(warps[v]!, y0 + y, h));
+        memory.f32(pi, m).set(px.image!);
+        memory.f32(pv, m).set(px.variance!);
+        memory.i32(pm, m).set(px.mask!);
+        const clip = memory.u8(pc, m).fill(0);
+        fillSpanRows(clipped[v]!, width, y, h, clip);
       });
       checkStatus('stackWarpPixels', kernels.stackWarpPixels(table, weightsPtr, k, m, bits, outImage, outVariance, outMask, outNImage));
       image.set(memory.f32(outImage, m), start);
       variance.set(memory.f32(outVariance, m), start);
       mask.set(memory.i32(outMask, m), start);
-      nImage.set(memory.i32(outNImage, m), start);
+      const used = memory.i32(outNImage, m);
+      for (let i = 0; i < m; i++) nImage[start + i] = Math.min(used[i]!, 65535);
     }
   });
-  return { width, height, image, variance, mask, nImage, weights };
+  return { width, height, image, variance, mask, nImage, weights, coverage: coverageParts.map(concatSpans) };
 }

@@ -42,7 +42,7 @@ export interface Exposure {
 }
 
 const PLANES = ['IMAGE', 'MASK', 'VARIANCE'] as const;
-type Plane = (typeof PLANES)[number];
+export type Plane = (typeof PLANES)[number];
 
 function planeName(hdu: HduInfo): string | undefined {
   return (hdu.extname ?? hdu.header.getString('EXTTYPE'))?.trim().toUpperCase();
@@ -136,9 +136,20 @@ export async function readImagePlane(file: FitsFile | FitsBytes, hdu: HduInfo, i
   return file.readImage(hdu.index, into ? { into } : {});
 }
 
-/** Reads an afw Exposure from an open FITS file (lazy or in memory) or a byte source. */
-export async function readExposure(input: FitsFile | FitsBytes | ByteSource, options: ReadExposureOptions = {}): Promise<Exposure> {
-  const file: FitsFile | FitsBytes = 'hdus' in input ? input : await openFits(input);
+/** Where an afw Exposure file keeps its planes, and its box, mask planes and headers (validated). */
+export interface ExposureLayout {
+  planes: Record<Plane, HduInfo>;
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+  maskPlanes: Record<string, number>;
+  metadata: FitsHeader;
+  wcsHeader: FitsHeader;
+}
+
+/** The layout of an afw Exposure in an open FITS file: three 2-D planes of one shape, or a FitsError naming the file. */
+export function exposureLayout(file: FitsFile | FitsBytes): ExposureLayout {
   const planes = locatePlanes(file);
   const { IMAGE: img, MASK: msk, VARIANCE: vr } = planes;
   for (const hdu of [img, msk, vr]) {
@@ -147,6 +158,21 @@ export async function readExposure(input: FitsFile | FitsBytes | ByteSource, opt
       throw new FitsError(file.name, hdu.index, `plane shape [${hdu.shape.join(', ')}] differs from the image's [${img.shape.join(', ')}]`);
     }
   }
+  return {
+    planes, width: img.shape[1]!, height: img.shape[0]!, ...xy0FromHeader(img.imageHeader, file.name, img.index),
+    maskPlanes: maskPlanesFromHeader(msk.imageHeader, file.name, msk.index), metadata: file.hdus[0]!.header, wcsHeader: img.imageHeader,
+  };
+}
+
+/** A plane's pixels as the Exposure holds them (IMAGE and VARIANCE float32, MASK int32), or a FitsError naming the file. */
+export function exposurePlaneData(plane: Plane, data: FitsImage['data'], name: string, hdu: number): Float32Array | Int32Array {
+  return plane === 'MASK' ? asMask(data, name, hdu) : asFloat32(data, name, hdu);
+}
+
+/** Reads an afw Exposure from an open FITS file (lazy or in memory) or a byte source. */
+export async function readExposure(input: FitsFile | FitsBytes | ByteSource, options: ReadExposureOptions = {}): Promise<Exposure> {
+  const file: FitsFile | FitsBytes = 'hdus' in input ? input : await openFits(input);
+  const { planes: { IMAGE: img, MASK: msk, VARIANCE: vr }, ...layout } = exposureLayout(file);
   const [image, mask, variance] = await Promise.all([readImagePlane(file, img, options.imageInto), file.readImage(msk.index), file.readImage(vr.index)]);
   const used = new Set([0, img.index, msk.index, vr.index]);
   const components: ExposureComponentHdu[] = file.hdus.filter((h) => !used.has(h.index)).map((h) => {
@@ -157,15 +183,10 @@ export async function readExposure(input: FitsFile | FitsBytes | ByteSource, opt
     return c;
   });
   return {
-    width: img.shape[1]!,
-    height: img.shape[0]!,
-    ...xy0FromHeader(img.imageHeader, file.name, img.index),
+    ...layout,
     image: asFloat32(image.data, file.name, img.index),
     mask: asMask(mask.data, file.name, msk.index),
     variance: asFloat32(variance.data, file.name, vr.index),
-    maskPlanes: maskPlanesFromHeader(msk.imageHeader, file.name, msk.index),
-    metadata: file.hdus[0]!.header,
-    wcsHeader: img.imageHeader,
     components,
   };
 }

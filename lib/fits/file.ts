@@ -6,11 +6,11 @@
  *
  * Every read is written once as a "plan" (a generator that yields the byte ranges it needs and gets
  * them back), then driven either asynchronously over a ByteSource (`openFits`) or synchronously over
- * bytes in memory (`readFitsBytes`), so both APIs share one implementation.
+ * bytes in memory (`readFitsBytes`) or any SyncByteSource (`openFitsSync`), so they share one implementation.
  */
 import { FitsError } from './errors.js';
 import { BLOCK, CARD, FitsHeader } from './header.js';
-import { bytesSource, readExact, type ByteSource } from './source.js';
+import { bytesSource, readExact, syncBytesSource, type ByteSource, type SyncByteSource } from './source.js';
 import { gunzipBytes, isGzip } from './gzip.js';
 import {
   bytesPerPixel, cropPixels, decodePixels, gatherColumns, isBitpix, scalingFromHeader,
@@ -117,20 +117,35 @@ async function runAsync<T>(plan: Plan<T>, source: ByteSource): Promise<T> {
   return step.value;
 }
 
-function runSync<T>(plan: Plan<T>, name: string, bytes: Uint8Array): T {
+function runSync<T>(plan: Plan<T>, source: SyncByteSource): T {
   let step = plan.next();
   while (!step.done) {
     const r = step.value;
-    const end = Math.min(bytes.length, r.offset + r.length);
-    if (r.exact && end - r.offset < r.length) {
-      throw new FitsError(name, r.hdu, `file is truncated: needs bytes ${r.offset}..${r.offset + r.length} but ends at ${bytes.length}`);
+    let view: Uint8Array;
+    try {
+      if (r.target && source.readInto && r.length > 0) {
+        const into = r.target.subarray(0, r.length);
+        view = into.subarray(0, source.readInto(r.offset, into));
+        if (view.length === r.length) {
+          freshReads.add(view);
+          step = plan.next(view);
+          continue;
+        }
+      } else view = r.length === 0 ? new Uint8Array(0) : source.read(r.offset, r.length);
+    } catch (e) {
+      throw new FitsError(source.name, r.hdu, `read of ${r.length} bytes at ${r.offset} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const view = bytes.subarray(Math.min(r.offset, bytes.length), end);
+    if (r.exact && view.length < r.length) {
+      throw new FitsError(source.name, r.hdu, `file is truncated: needs bytes ${r.offset}..${r.offset + r.length} but ends at ${source.size}`);
+    }
     if (r.target) {
       const copy = copyInto(r.target, view);
       freshReads.add(copy);
       step = plan.next(copy);
-    } else step = plan.next(view);
+    } else {
+      if (source.readsAreFresh) freshReads.add(view);
+      step = plan.next(view);
+    }
   }
   return step.value;
 }
@@ -532,19 +547,18 @@ export class FitsFile {
   }
 }
 
-/** The same operations as FitsFile, synchronous, over a whole file in memory. */
+/** The same operations as FitsFile, synchronous: over a whole file in memory, or a SyncByteSource (a file read as needed). */
 export class FitsBytes {
   readonly name: string;
   readonly hdus: HduInfo[];
   readonly warnings: string[];
   readonly compression: 'gzip' | 'none';
-  /** The (inflated) file bytes. */
-  readonly bytes: Uint8Array;
+  private readonly source: SyncByteSource;
   private readonly defaults: OpenOptions;
 
-  constructor(name: string, bytes: Uint8Array, structure: FitsStructure, compression: 'gzip' | 'none', defaults: OpenOptions) {
-    this.name = name;
-    this.bytes = bytes;
+  constructor(source: SyncByteSource, structure: FitsStructure, compression: 'gzip' | 'none', defaults: OpenOptions) {
+    this.name = source.name;
+    this.source = source;
     this.hdus = structure.hdus;
     this.warnings = structure.warnings;
     this.compression = compression;
@@ -560,23 +574,28 @@ export class FitsBytes {
   }
 
   readImage(index: number, options: ReadOptions = {}): FitsImage {
-    return runSync(imagePlan(this.name, this.hdu(index), { ...this.defaults, ...options }), this.name, this.bytes);
+    return runSync(imagePlan(this.name, this.hdu(index), { ...this.defaults, ...options }), this.source);
   }
 
   readImageSection(index: number, rect: Rect, options: SectionOptions = {}): FitsImage {
-    return runSync(sectionPlan(this.name, this.hdu(index), rect, { ...this.defaults, ...options }), this.name, this.bytes);
+    return runSync(sectionPlan(this.name, this.hdu(index), rect, { ...this.defaults, ...options }), this.source);
   }
 
   readTable(index: number, options: ReadOptions = {}): BinTable {
-    return runSync(tablePlan(this.name, this.hdu(index), { ...this.defaults, ...options }), this.name, this.bytes);
+    return runSync(tablePlan(this.name, this.hdu(index), { ...this.defaults, ...options }), this.source);
   }
 
   readRawData(index: number): Uint8Array {
-    return runSync(rawDataPlan(this.hdu(index)), this.name, this.bytes);
+    return runSync(rawDataPlan(this.hdu(index)), this.source);
   }
 
   verifyChecksums(): HduChecksumResult[] {
-    return runSync(verifyAll(this.hdus), this.name, this.bytes);
+    return runSync(verifyAll(this.hdus), this.source);
+  }
+
+  /** Releases the source (a file descriptor); a no-op in memory. */
+  close(): void {
+    this.source.close?.();
   }
 }
 
@@ -591,7 +610,7 @@ export async function openFits(source: ByteSource, options: OpenOptions = {}): P
     const inflated = gunzipBytes(source.name, await readExact(source, 0, size));
     await source.close?.();
     const memory = bytesSource(source.name, inflated);
-    return new FitsFile(memory, runSync(structurePlan(source.name, inflated.length), source.name, inflated), 'gzip', options);
+    return new FitsFile(memory, runSync(structurePlan(source.name, inflated.length), syncBytesSource(source.name, inflated)), 'gzip', options);
   }
   const structure = await runAsync(structurePlan(source.name, size), source);
   return new FitsFile(source, structure, 'none', options);
@@ -603,10 +622,28 @@ export async function openFits(source: ByteSource, options: OpenOptions = {}): P
  */
 export function readFitsBytes(name: string, bytes: Uint8Array, options: OpenOptions = {}): FitsBytes {
   const gz = isGzip(bytes);
-  const data = gz ? gunzipBytes(name, bytes) : bytes;
-  const file = new FitsBytes(name, data, runSync(structurePlan(name, data.length), name, data), gz ? 'gzip' : 'none', options);
+  const source = syncBytesSource(name, gz ? gunzipBytes(name, bytes) : bytes);
+  const file = new FitsBytes(source, runSync(structurePlan(name, source.size), source), gz ? 'gzip' : 'none', options);
   if (options.checksum === 'verify') throwOnChecksumProblems(name, file.verifyChecksums());
   return file;
+}
+
+/**
+ * Opens a FITS file over a SyncByteSource: headers now, data read as asked for, synchronously (a gzip
+ * file is inflated into memory and the source closed). Close the result when done.
+ */
+export function openFitsSync(source: SyncByteSource, options: OpenOptions = {}): FitsBytes {
+  if (isGzip(source.read(0, 2))) {
+    const inflated = gunzipBytes(source.name, source.read(0, source.size));
+    source.close?.();
+    return readFitsBytes(source.name, inflated, options);
+  }
+  try {
+    return new FitsBytes(source, runSync(structurePlan(source.name, source.size), source), 'none', options);
+  } catch (err) {
+    source.close?.();
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -261,19 +261,30 @@ function naturalBitpix(data: ImageArray): { bitpix: Bitpix; bzero?: number | big
 const INT_RANGE: Record<8 | 16 | 32, [number, number]> = { 8: [0, 255], 16: [-32768, 32767], 32: [-2147483648, 2147483647] };
 
 /**
+ * The stored BITPIX (and BZERO convention) when `options` write `data` losslessly in its natural type,
+ * as encodePixels then does; undefined when they convert it. The stored bytes are data.byteLength.
+ */
+export function losslessEncoding(data: ImageArray, options: EncodeOptions = {}): { bitpix: Bitpix; bzero?: number | bigint } | undefined {
+  const natural = naturalBitpix(data);
+  const scaled = options.bscale !== undefined || options.bzero !== undefined;
+  return !scaled && (options.bitpix ?? natural.bitpix) === natural.bitpix ? natural : undefined;
+}
+
+/**
  * Encodes pixels for writing. Without options an array is written losslessly in its natural BITPIX
- * (unsigned and signed-byte arrays with their BZERO convention). With `bitpix` (and optionally
+ * (unsigned and signed-byte arrays with their BZERO convention), into `into` when given (at least
+ * data.byteLength bytes; the writer's output, saving a copy). With `bitpix` (and optionally
  * `bscale`/`bzero`) numeric pixels are converted, integers rounded to nearest, NaN written as BLANK;
  * a value outside the stored type's range is an error naming `source`/`hdu`.
  */
-export function encodePixels(data: ImageArray, options: EncodeOptions = {}, source = 'image', hdu?: number): EncodedPixels {
+export function encodePixels(data: ImageArray, options: EncodeOptions = {}, source = 'image', hdu?: number, into?: Uint8Array): EncodedPixels {
   const fail = (problem: string): never => { throw new FitsError(source, hdu, problem); };
   const natural = naturalBitpix(data);
   const bitpix = options.bitpix ?? natural.bitpix;
-  const scaled = options.bscale !== undefined || options.bzero !== undefined;
-  if (!scaled && bitpix === natural.bitpix) {
+  if (losslessEncoding(data, options)) {
     // Lossless: copy, apply the offset convention exactly by flipping the sign bit, swap.
-    const copy = new Uint8Array(data.byteLength);
+    if (into && into.length < data.byteLength) fail(`encodePixels: ${into.length} bytes cannot hold ${data.byteLength}`);
+    const copy = into ? into.subarray(0, data.byteLength) : new Uint8Array(data.byteLength);
     copy.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     if (natural.bzero !== undefined) flipSignBit(copy, bitpix);
     swapInPlace(copy, bitpix);
@@ -322,7 +333,7 @@ export function encodePixels(data: ImageArray, options: EncodeOptions = {}, sour
   const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
   swapInPlace(bytes, bitpix);
   const out: EncodedPixels = { bitpix, bytes };
-  if (scaled) { out.bscale = bscale; out.bzero = bzero; }
+  if (options.bscale !== undefined || options.bzero !== undefined) { out.bscale = bscale; out.bzero = bzero; }
   if (blankUsed !== undefined || (options.blank !== undefined && bitpix > 0)) out.blank = options.blank ?? blankUsed;
   return out;
 }

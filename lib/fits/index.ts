@@ -4,9 +4,9 @@
  */
 export { FitsError } from './errors.js';
 export { FitsHeader, BLOCK, CARD, type Card, type CardValue } from './header.js';
-export { bytesSource, readExact, type ByteSource } from './source.js';
+export { bytesSource, readExact, syncBytesSource, type ByteSource, type SyncByteSource } from './source.js';
 export {
-  openFits, readFitsBytes, describeHdu, FitsFile, FitsBytes,
+  openFits, openFitsSync, readFitsBytes, describeHdu, FitsFile, FitsBytes,
   type HduInfo, type HduType, type FitsImage, type ReadOptions, type SectionOptions, type OpenOptions, type FitsStructure,
 } from './file.js';
 export {

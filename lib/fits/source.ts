@@ -22,6 +22,29 @@ export interface ByteSource {
   close?(): Promise<void>;
 }
 
+/**
+ * Synchronous random access: bytes in memory, or a local file read with positional reads (Node's
+ * node/fits/fileSource.ts syncFileSource), for code that must not await (a task's run(), which reads a
+ * deferred input's rows as it needs them).
+ */
+export interface SyncByteSource {
+  readonly name: string;
+  readonly size: number;
+  /** The bytes [offset, offset + length); fewer only at the end of the source. */
+  read(offset: number, length: number): Uint8Array;
+  /** As ByteSource.readsAreFresh. */
+  readonly readsAreFresh?: boolean;
+  /** Reads [offset, offset + target.length) into `target`; returns the bytes read (fewer only at the end). */
+  readInto?(offset: number, target: Uint8Array): number;
+  /** Releases the underlying resource (a file descriptor); optional. */
+  close?(): void;
+}
+
+/** A SyncByteSource over bytes in memory; reads are zero-copy views. */
+export function syncBytesSource(name: string, bytes: Uint8Array): SyncByteSource {
+  return { name, size: bytes.length, read: (offset, length) => bytes.subarray(Math.min(offset, bytes.length), Math.min(bytes.length, offset + length)) };
+}
+
 /** A ByteSource over bytes already in memory; reads are zero-copy views. */
 export function bytesSource(name: string, bytes: Uint8Array): ByteSource {
   return {

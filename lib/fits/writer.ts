@@ -6,7 +6,7 @@
  */
 import { FitsError } from './errors.js';
 import { BLOCK, FitsHeader, type Card } from './header.js';
-import { encodePixels, type EncodeOptions, type ImageArray } from './image.js';
+import { encodePixels, losslessEncoding, type EncodeOptions, type ImageArray } from './image.js';
 import { addSums, CHECKSUM_PLACEHOLDER, encodeChecksum, onesComplementSum } from './checksum.js';
 import { describeHdu } from './file.js';
 import { gzipBytes } from './gzip.js';
@@ -52,9 +52,11 @@ export interface WriteOptions {
 
 const STRUCTURAL = /^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|EXTEND|PCOUNT|GCOUNT|GROUPS|BSCALE|BZERO|BLANK|CHECKSUM|DATASUM|END)$/;
 
+/** An HDU ready to write: its header, its data's size, and how to write the data (unpadded) into the file. */
 interface PreparedHdu {
   header: FitsHeader;
-  data: Uint8Array;
+  size: number;
+  fill(target: Uint8Array): void;
 }
 
 function prepareImage(spec: ImageHduSpec, index: number, name: string): PreparedHdu {
@@ -65,21 +67,26 @@ function prepareImage(spec: ImageHduSpec, index: number, name: string): Prepared
   if (shape.length > 999) fail(`an image has at most 999 axes (asked for ${shape.length})`);
   const count = shape.length === 0 ? 0 : shape.reduce((a, b) => a * b, 1);
   if ((data?.length ?? 0) !== count) fail(`image shape [${shape.join(', ')}] holds ${count} pixels but the data have ${data?.length ?? 0}`);
-  const encoded = data ? encodePixels(data, spec.encode, name, index) : { bitpix: (spec.encode?.bitpix ?? 8), bytes: new Uint8Array(0) };
+  // A lossless encoding is written straight into the file when it is assembled; a converting one now.
+  const lossless = data ? losslessEncoding(data, spec.encode) : undefined;
+  const encoded = data && !lossless ? encodePixels(data, spec.encode, name, index) : undefined;
+  const scaling = lossless ? (lossless.bzero === undefined ? {} : { bscale: 1, bzero: lossless.bzero }) : encoded ?? {};
   const h = new FitsHeader();
   if (index === 0) h.set('SIMPLE', true, 'conforms to FITS standard');
   else h.set('XTENSION', 'IMAGE', 'Image extension');
-  h.set('BITPIX', encoded.bitpix, 'array data type');
+  h.set('BITPIX', lossless?.bitpix ?? encoded?.bitpix ?? (spec.encode?.bitpix ?? 8), 'array data type');
   h.set('NAXIS', shape.length, 'number of array dimensions');
   [...shape].reverse().forEach((n, i) => h.set(`NAXIS${i + 1}`, n));
   if (index === 0) h.set('EXTEND', true);
   else { h.set('PCOUNT', 0, 'number of parameters'); h.set('GCOUNT', 1, 'number of groups'); }
   appendUserCards(h, spec.header);
-  if ('bscale' in encoded && encoded.bscale !== undefined) h.set('BSCALE', encoded.bscale, undefined, { real: !Number.isInteger(encoded.bscale) });
-  if ('bzero' in encoded && encoded.bzero !== undefined) h.set('BZERO', encoded.bzero, undefined, { real: typeof encoded.bzero === 'number' && !Number.isInteger(encoded.bzero) });
-  if ('blank' in encoded && encoded.blank !== undefined) h.set('BLANK', encoded.blank);
+  if ('bscale' in scaling && scaling.bscale !== undefined) h.set('BSCALE', scaling.bscale, undefined, { real: !Number.isInteger(scaling.bscale) });
+  if ('bzero' in scaling && scaling.bzero !== undefined) h.set('BZERO', scaling.bzero, undefined, { real: typeof scaling.bzero === 'number' && !Number.isInteger(scaling.bzero) });
+  if (encoded && 'blank' in encoded && encoded.blank !== undefined) h.set('BLANK', encoded.blank);
   if (spec.extname !== undefined) h.set('EXTNAME', spec.extname, 'extension name');
-  return { header: h, data: encoded.bytes };
+  if (data && lossless) return { header: h, size: data.byteLength, fill: (target) => { encodePixels(data, spec.encode, name, index, target); } };
+  const bytes = encoded?.bytes ?? new Uint8Array(0);
+  return { header: h, size: bytes.length, fill: (target) => target.set(bytes) };
 }
 
 function appendUserCards(target: FitsHeader, user: FitsHeader | undefined): void {
@@ -120,16 +127,17 @@ function prepareRaw(spec: RawHduSpec, index: number, name: string): PreparedHdu 
   if (info.dataSize !== spec.data.length) {
     throw new FitsError(name, index, `the header declares ${info.dataSize} data bytes but ${spec.data.length} were given`);
   }
-  return { header, data: spec.data };
+  return { header, size: spec.data.length, fill: (target) => target.set(spec.data) };
 }
 
-function withChecksum(hdu: PreparedHdu, name: string, index: number): Uint8Array {
-  const dataSum = onesComplementSum(hdu.data);
-  hdu.header.set('CHECKSUM', CHECKSUM_PLACEHOLDER, 'HDU checksum');
-  hdu.header.set('DATASUM', String(dataSum), 'data unit checksum');
-  const sum = addSums(onesComplementSum(hdu.header.toBytes(name, index)), dataSum);
-  hdu.header.set('CHECKSUM', encodeChecksum(sum));
-  return hdu.header.toBytes(name, index);
+/** The header's bytes with DATASUM and CHECKSUM for its data (written already). */
+function withChecksum(header: FitsHeader, data: Uint8Array, name: string, index: number): Uint8Array {
+  const dataSum = onesComplementSum(data);
+  header.set('CHECKSUM', CHECKSUM_PLACEHOLDER, 'HDU checksum');
+  header.set('DATASUM', String(dataSum), 'data unit checksum');
+  const sum = addSums(onesComplementSum(header.toBytes(name, index)), dataSum);
+  header.set('CHECKSUM', encodeChecksum(sum));
+  return header.toBytes(name, index);
 }
 
 /** Serialises HDUs into a FITS file. A first HDU that is not an image gets an empty primary HDU before it. */
@@ -137,23 +145,28 @@ export function writeFits(hdus: HduSpec[], options: WriteOptions = {}): Uint8Arr
   const name = options.name ?? 'written FITS';
   const first = hdus[0];
   const specs: HduSpec[] = !first || first.kind === 'raw' || first.kind === 'table' ? [{ kind: 'image' }, ...hdus] : hdus;
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  specs.forEach((spec, index) => {
-    const hdu = spec.kind === 'raw' ? prepareRaw(spec, index, name)
-      : spec.kind === 'table' ? prepareTable(spec, index, name)
-        : prepareImage(spec, index, name);
-    const headerBytes = options.checksum ? withChecksum(hdu, name, index) : hdu.header.toBytes(name, index);
-    parts.push(headerBytes, hdu.data);
-    total += headerBytes.length + Math.ceil(hdu.data.length / BLOCK) * BLOCK;
+  const prepared = specs.map((spec, index) => (spec.kind === 'raw' ? prepareRaw(spec, index, name)
+    : spec.kind === 'table' ? prepareTable(spec, index, name)
+      : prepareImage(spec, index, name)));
+  // The header's size is known before its checksum cards get their values (fixed-width cards).
+  const headerSizes = prepared.map((hdu, index) => {
+    if (options.checksum) {
+      hdu.header.set('CHECKSUM', CHECKSUM_PLACEHOLDER, 'HDU checksum');
+      hdu.header.set('DATASUM', '0', 'data unit checksum');
+    }
+    return hdu.header.toBytes(name, index).length;
   });
+  const total = prepared.reduce((t, hdu, index) => t + headerSizes[index]! + Math.ceil(hdu.size / BLOCK) * BLOCK, 0);
+  // Each HDU's data is written in place in the file (zero padding: the array starts zeroed), then its header.
   const out = new Uint8Array(total);
   let at = 0;
-  for (let i = 0; i < parts.length; i += 2) {
-    out.set(parts[i]!, at);
-    at += parts[i]!.length;
-    out.set(parts[i + 1]!, at);
-    at += Math.ceil(parts[i + 1]!.length / BLOCK) * BLOCK; // zero padding: the array starts zeroed
-  }
+  prepared.forEach((hdu, index) => {
+    const data = out.subarray(at + headerSizes[index]!, at + headerSizes[index]! + hdu.size);
+    hdu.fill(data);
+    const headerBytes = options.checksum ? withChecksum(hdu.header, data, name, index) : hdu.header.toBytes(name, index);
+    if (headerBytes.length !== headerSizes[index]) throw new FitsError(name, index, `header size changed from ${headerSizes[index]} to ${headerBytes.length} bytes (a writer bug)`);
+    out.set(headerBytes, at);
+    at += headerBytes.length + Math.ceil(hdu.size / BLOCK) * BLOCK;
+  });
   return options.gzip ? gzipBytes(out) : out;
 }

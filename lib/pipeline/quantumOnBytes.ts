@@ -4,17 +4,23 @@
  * encoded (encodeDataset). The executor's worker threads run every quantum through this after reading
  * the input files (node/executor/quantumWorker.ts), and the browser's single-CCD page runs its tasks
  * through it too (lib/pipeline/simulatedCcd.ts), so both make the same bytes from the same bytes.
+ * An input of a deferLoad connection is opened, not decoded (openDeferredDataset), over the source the
+ * caller gives (a file read as the task asks, in Node) or over its bytes, and released after the run.
  * An input that does not decode is a BadInputError naming its data ID and file.
  */
 import type { Tessera } from '../wasm/loader.js';
 import { BadInputError, type DataId, type InputRef } from './errors.js';
 import type { TaskLogger } from './logger.js';
-import { decodeDataset, encodeDataset } from './storageClasses.js';
-import { outputValue, runTask } from './task.js';
+import { decodeDataset, encodeDataset, openDeferredDataset } from './storageClasses.js';
+import { syncBytesSource, type SyncByteSource } from '../fits/source.js';
+import { outputValue, runTask, type Connection } from './task.js';
 import { getTask } from './tasks.js';
 
 export interface InputBytes {
-  readonly bytes: Uint8Array;
+  /** The dataset's bytes; for a deferLoad connection a `source` may be given instead. */
+  readonly bytes?: Uint8Array;
+  /** For a deferLoad connection: where the task reads the dataset from as it runs (closed after it). */
+  readonly source?: SyncByteSource;
   readonly storageClass: string;
   /** What it is (data ID, and the file it came from when it did), for messages. */
   readonly ref: InputRef;
@@ -31,28 +37,42 @@ export interface QuantumOnBytes {
 }
 
 export async function runQuantumOnBytes(quantum: QuantumOnBytes, context: { tessera: Tessera; log: TaskLogger }): Promise<Record<string, Uint8Array>> {
+  const task = getTask(quantum.taskName);
+  const opened: (() => void)[] = [];
+  const name = (input: InputBytes): string => input.ref.file ?? `${input.ref.datasetType} ${JSON.stringify(input.ref.dataId)}`;
   const decode = async (connection: string, input: InputBytes): Promise<unknown> => {
     try {
-      return await decodeDataset(input.storageClass, input.bytes, input.ref.file ?? `${input.ref.datasetType} ${JSON.stringify(input.ref.dataId)}`);
+      if ((task.connections.inputs as Record<string, Connection>)[connection]?.deferLoad) {
+        const deferred = openDeferredDataset(input.storageClass, input.source ?? syncBytesSource(name(input), input.bytes ?? new Uint8Array(0)));
+        opened.push(deferred.close);
+        return deferred.value;
+      }
+      if (!input.bytes) throw new Error('no bytes given');
+      return await decodeDataset(input.storageClass, input.bytes, name(input));
     } catch (err) {
       throw new BadInputError(quantum.taskName, connection, (err as Error).message, input.ref);
     }
   };
-  const inputs: Record<string, unknown> = {};
-  const refs: Record<string, InputRef | InputRef[]> = {};
-  for (const [name, spec] of Object.entries(quantum.inputs)) {
-    if (Array.isArray(spec)) {
-      const list = spec as readonly InputBytes[];
-      inputs[name] = await Promise.all(list.map((s) => decode(name, s)));
-      refs[name] = list.map((s) => s.ref);
-    } else {
-      const single = spec as InputBytes;
-      inputs[name] = await decode(name, single);
-      refs[name] = single.ref;
+  try {
+    const inputs: Record<string, unknown> = {};
+    const refs: Record<string, InputRef | InputRef[]> = {};
+    for (const [connection, spec] of Object.entries(quantum.inputs)) {
+      if (Array.isArray(spec)) {
+        const list = spec as readonly InputBytes[];
+        inputs[connection] = await Promise.all(list.map((s) => decode(connection, s)));
+        refs[connection] = list.map((s) => s.ref);
+      } else {
+        const single = spec as InputBytes;
+        inputs[connection] = await decode(connection, single);
+        refs[connection] = single.ref;
+      }
     }
+    const outputs = runTask(task, inputs as object, quantum.config, { ...context, refs: { quantum: quantum.dataId, inputs: refs } }) as Record<string, unknown>;
+    const encoded: Record<string, Uint8Array> = {};
+    for (const [key, spec] of Object.entries(quantum.outputs)) encoded[key] = encodeDataset(spec.storageClass, outputValue(outputs, key), spec.name);
+    return encoded;
+  } finally {
+    for (const close of opened) close();
+    for (const spec of Object.values(quantum.inputs)) for (const input of [spec].flat() as InputBytes[]) input.source?.close?.();
   }
-  const outputs = runTask(getTask(quantum.taskName), inputs as object, quantum.config, { ...context, refs: { quantum: quantum.dataId, inputs: refs } }) as Record<string, unknown>;
-  const encoded: Record<string, Uint8Array> = {};
-  for (const [name, spec] of Object.entries(quantum.outputs)) encoded[name] = encodeDataset(spec.storageClass, outputValue(outputs, name), spec.name);
-  return encoded;
 }

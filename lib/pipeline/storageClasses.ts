@@ -23,7 +23,9 @@
  * Output is deterministic (the same object gives the same bytes), which resumable, bit-identical runs
  * rely on. A file that does not decode is a StorageClassError naming it and what is wrong.
  */
-import { readFitsBytes } from '../fits/file.js';
+import { openFitsSync, readFitsBytes, type FitsBytes } from '../fits/file.js';
+import type { SyncByteSource } from '../fits/source.js';
+import { deferredExposureFile } from '../fits/deferredExposure.js';
 import { readExposure, writeExposure, type Exposure } from '../fits/exposure.js';
 import { readImageU, writeImageU, type ImageU } from '../fits/imageU.js';
 import type { PsfexModel } from '../measure/psfModel.js';
@@ -94,11 +96,8 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
     case 'Exposure': {
       const file = readFitsBytes(name, bytes);
       const exposure: Exposure & { psf?: PsfexModel | CoaddPsf } = await readExposure(file);
-      const psfIndex = file.indexOf(PSFEX_EXTNAME);
-      if (psfIndex > 0) {
-        const grid = psfexModelFromTable(file.hdu(psfIndex).header, file.readTable(psfIndex), name, psfIndex);
-        exposure.psf = readCoaddPsf(file, grid, name) ?? grid;
-      }
+      const psf = exposurePsf(file);
+      if (psf) exposure.psf = psf;
       return exposure;
     }
     case 'ImageU':
@@ -129,6 +128,41 @@ export async function decodeDataset(storageClass: string, bytes: Uint8Array, nam
       });
     default:
       throw new StorageClassError(`${name}: no reader for storage class '${storageClass}' (known: ${Object.keys(STORAGE_CLASS_EXTENSIONS).join(', ')})`);
+  }
+}
+
+/** The PSF model an Exposure file carries (a PSFEx grid, or a CoaddPsf with it), if any. */
+function exposurePsf(file: FitsBytes): PsfexModel | CoaddPsf | undefined {
+  const psfIndex = file.indexOf(PSFEX_EXTNAME);
+  if (psfIndex <= 0) return undefined;
+  const grid = psfexModelFromTable(file.hdu(psfIndex).header, file.readTable(psfIndex), file.name, psfIndex);
+  return readCoaddPsf(file, grid, file.name) ?? grid;
+}
+
+/** A deferred dataset (a connection's deferLoad) and how to release its source. */
+export interface DeferredDataset {
+  value: unknown;
+  close(): void;
+}
+
+/**
+ * Opens a dataset for deferred reading over a synchronous source (a file, or bytes in memory): for an
+ * Exposure, a DeferredExposure (its PSF model decoded now, its planes read when asked for). The
+ * storage classes that can be deferred: Exposure.
+ */
+export function openDeferredDataset(storageClass: string, source: SyncByteSource): DeferredDataset {
+  if (storageClass !== 'Exposure') {
+    source.close?.();
+    throw new StorageClassError(`${source.name}: storage class '${storageClass}' cannot be read deferred (only Exposure)`);
+  }
+  const file = openFitsSync(source);
+  try {
+    const psf = exposurePsf(file);
+    const value = deferredExposureFile(file);
+    return { value: psf ? Object.assign(value, { psf }) : value, close: () => file.close() };
+  } catch (err) {
+    file.close();
+    throw err;
   }
 }
 

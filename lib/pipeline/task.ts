@@ -4,8 +4,9 @@
  * - its connections: each input and output dataset type with its dimensions and storage class, whether
  *   it is a prerequisite (must exist before the graph is built: calibrations, the camera), a calibration
  *   (looked up in a CALIBRATION collection by validity range at the quantum's time), `multiple` (a list:
- *   every matching dataset, at least `minimum`), and `enabledBy` (a boolean config field that switches it
- *   off, as isr's doDark drops the dark input);
+ *   every matching dataset, at least `minimum`), `enabledBy` (a boolean config field that switches it
+ *   off, as isr's doDark drops the dark input), and `deferLoad` (the task gets a handle that reads the
+ *   dataset's pixels as it asks for them, LSST's deferLoad);
  * - a config schema with defaults and validation (lib/pipeline/config.ts);
  * - `run(inputs, config, context)`: pure computation, no I/O. Inputs and outputs are in-memory objects keyed
  *   by connection name. The context carries the Tessera wasm instance (kernels and plane allocator), a
@@ -37,6 +38,11 @@ export interface Connection {
   minimum?: number;
   /** A boolean config field; when it is false the connection is not used. */
   enabledBy?: string;
+  /**
+   * For an input: the task gets a deferred handle (lib/fits/deferredExposure.ts for an Exposure), not the
+   * decoded dataset, and reads its pixels as it needs them, a region at a time (LSST's deferLoad).
+   */
+  deferLoad?: boolean;
   /**
    * For an output: one dataset per item of this (multiple) input connection, its data ID the item's
    * projected on the output's dimensions (assembleCoadd's artifact mask per visit warp). The task returns

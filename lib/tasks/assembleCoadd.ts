@@ -17,19 +17,26 @@
  * beside (COADDPSF T; F and a warning when no warp has a PSF).
  * Streaks (long straight trails too faint per pixel for the footprints) are clipped too (doStreaks,
  * lib/coadd/streaks.ts; NSTREAKS per visit).
+ * The warps are deferred inputs (deferLoad, lib/fits/deferredExposure.ts): the template and the mean read
+ * every visit a band of rows at a time, the comparison one visit's warp at a time, so the quantum's memory
+ * does not grow with the number of visits (LSST reads warps by subregion for the same reason).
  */
 import { FitsHeader } from '../fits/header.js';
-import type { Exposure } from '../fits/exposure.js';
 import type { ImageU } from '../fits/imageU.js';
+import type { DeferredExposure, ExposurePixels } from '../fits/deferredExposure.js';
 import { badInput, inputRef, type Task } from '../pipeline/task.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
-import { compareWarps, maskSpans, DEFAULT_COMPARE_WARPS_CONFIG } from '../coadd/compareWarps.js';
+import { compareWarps, DEFAULT_COMPARE_WARPS_CONFIG } from '../coadd/compareWarps.js';
+import { offsetSpans, type MaskSpans } from '../coadd/maskSpans.js';
 import { DEFAULT_STREAK_CONFIG } from '../coadd/streaks.js';
 import { stackWarps } from '../coadd/stackWarps.js';
 import { FWHM_PER_SIGMA } from '../image/psfMatch.js';
 import { PsfexModel } from '../measure/psfModel.js';
-import { CoaddPsf, coverageFromSpans, fitGridPsf, psfGridNodes, weightedStamp, type PsfNode } from '../coadd/coaddPsf.js';
+import { CoaddPsf, coverageFromSpans, covers, fitGridPsf, psfGridNodes, weightedStamp, type PsfNode } from '../coadd/coaddPsf.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
+
+/** A warp read as the task asks (deferLoad), with the PSF a direct warp carries. */
+export type DeferredWarp = DeferredExposure & { psf?: ExposureWithPsf['psf'] };
 
 export interface AssembleCoaddConfig {
   threshold: number;
@@ -40,8 +47,8 @@ export interface AssembleCoaddConfig {
 }
 
 export interface AssembleCoaddInputs {
-  directWarps: ExposureWithPsf[];
-  psfMatchedWarps: Exposure[];
+  directWarps: DeferredWarp[];
+  psfMatchedWarps: DeferredWarp[];
 }
 
 export interface AssembleCoaddOutputs {
@@ -59,8 +66,8 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
   dimensions: COADD_DIMENSIONS,
   connections: {
     inputs: {
-      directWarps: { datasetType: 'deepCoadd_directWarp', dimensions: WARP_DIMENSIONS, storageClass: 'Exposure', multiple: true, minimum: 1, doc: 'Every visit\'s direct warp of the patch in the band.' },
-      psfMatchedWarps: { datasetType: 'deepCoadd_psfMatchedWarp', dimensions: WARP_DIMENSIONS, storageClass: 'Exposure', multiple: true, minimum: 1, doc: 'The same visits\' PSF-matched warps.' },
+      directWarps: { datasetType: 'deepCoadd_directWarp', dimensions: WARP_DIMENSIONS, storageClass: 'Exposure', multiple: true, minimum: 1, deferLoad: true, doc: 'Every visit\'s direct warp of the patch in the band.' },
+      psfMatchedWarps: { datasetType: 'deepCoadd_psfMatchedWarp', dimensions: WARP_DIMENSIONS, storageClass: 'Exposure', multiple: true, minimum: 1, deferLoad: true, doc: 'The same visits\' PSF-matched warps.' },
     },
     outputs: {
       coadd: { datasetType: 'deepCoadd', dimensions: COADD_DIMENSIONS, storageClass: 'Exposure', doc: 'The coadd, nJy per pixel.' },
@@ -82,7 +89,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
   run(inputs, config, context) {
     const direct = inputs.directWarps, matchedList = inputs.psfMatchedWarps;
     const first = direct[0]!;
-    const visitOf = (connection: 'directWarps' | 'psfMatchedWarps', k: number, e: Exposure): string =>
+    const visitOf = (connection: 'directWarps' | 'psfMatchedWarps', k: number, e: DeferredWarp): string =>
       String(inputRef(context, connection, k)?.dataId?.visit ?? e.metadata.getNumber('VISIT') ?? k);
     direct.forEach((w, k) => {
       if (w.width !== first.width || w.height !== first.height || w.x0 !== first.x0 || w.y0 !== first.y0) {
@@ -96,12 +103,24 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     const planes = first.maskPlanes;
     const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
     const noData = bit('NO_DATA');
-    const empty = (): Exposure => ({ ...first, image: new Float32Array(first.image.length).fill(NaN), variance: new Float32Array(first.image.length).fill(NaN), mask: new Int32Array(first.image.length).fill(noData) });
+    // A visit whose PSF matching failed: a warp with no data.
+    const empty = (like: DeferredWarp): DeferredWarp => ({
+      ...like,
+      read(wanted, region) {
+        const m = region ? region.width * region.height : first.width * first.height;
+        const out: ExposurePixels = {};
+        for (const plane of wanted) {
+          if (plane === 'MASK') out.mask = new Int32Array(m).fill(noData);
+          else out[plane === 'IMAGE' ? 'image' : 'variance'] = new Float32Array(m).fill(NaN);
+        }
+        return out;
+      },
+    });
     const matched = visits.map((v, k) => {
       const m = matchedByVisit.get(v);
       if (!m) throw badInput(assembleCoadd, context, 'psfMatchedWarps', `no PSF-matched warp for visit ${v} (direct warp ${k})`);
       if (m.width !== first.width || m.height !== first.height) throw badInput(assembleCoadd, context, 'psfMatchedWarps', `visit ${v}: ${m.width}x${m.height} px, the direct warp ${first.width}x${first.height}`);
-      return m.metadata.getBoolean('PSFMOK') === false ? empty() : m;
+      return m.metadata.getBoolean('PSFMOK') === false ? empty(m) : m;
     });
     const fwhm = matched.map((m) => m.metadata.getNumber('PSFMFWHM')).find((f) => f !== undefined) ?? 7.7;
 
@@ -110,7 +129,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
         doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } });
     const stack = stackWarps(context.tessera, direct, comparison.clipped, planes);
 
-    const psf = coaddPsf(direct, visits, stack.weights, noData);
+    const psf = coaddPsf(direct, visits, stack.weights, stack.coverage);
     const n = first.width * first.height;
     let good = 0;
     for (let i = 0; i < n; i++) if (stack.nImage[i]! > 0) good++;
@@ -143,8 +162,8 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     context.log.info(`coadded ${visits.length} visit(s); ${clippedTotal} artifact footprint(s) clipped (${comparison.nCandidates.reduce((a, b) => a + b, 0)} candidates); ${(100 * good / n).toFixed(1)} % of pixels with data`,
       { visits: visits.length, clipped: clippedTotal });
 
-    const artifactMasks: SourceCatalog[] = comparison.clipped.map((mask, k) => {
-      const spans = maskSpans(mask, first.width, first.x0, first.y0);
+    const artifactMasks: SourceCatalog[] = comparison.clipped.map((clipped, k) => {
+      const spans = offsetSpans(clipped, first.x0, first.y0);
       const header = new FitsHeader();
       header.set('VISIT', Number(visits[k]) || 0, 'the visit whose warp these spans were clipped from');
       header.set('NFOOTPR', comparison.nClipped[k]!, 'artifact footprints clipped');
@@ -154,29 +173,25 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     const { psf: _firstPsf, ...frame } = first;
     return {
       coadd: { ...frame, image: stack.image, variance: stack.variance, mask: stack.mask, metadata, ...(psf ? { psf } : {}) },
-      nImage: { width: first.width, height: first.height, x0: first.x0, y0: first.y0, image: Uint16Array.from(stack.nImage, (v) => Math.min(v, 65535)), metadata: metadata.clone(), wcsHeader: first.wcsHeader },
+      nImage: { width: first.width, height: first.height, x0: first.x0, y0: first.y0, image: stack.nImage, metadata: metadata.clone(), wcsHeader: first.wcsHeader },
       artifactMasks,
     };
   },
 };
 
-/** The coadd PSF (see lib/coadd/coaddPsf.ts): the warps' PSFs, coadd weights and pixels with data, and the node-grid fit. */
-function coaddPsf(warps: readonly ExposureWithPsf[], visits: readonly (string | number)[], weights: readonly number[], noData: number): CoaddPsf | undefined {
+/** The coadd PSF (see lib/coadd/coaddPsf.ts): the warps' PSFs, coadd weights and coverage (pixels with data), and the node-grid fit. */
+function coaddPsf(warps: readonly DeferredWarp[], visits: readonly (string | number)[], weights: readonly number[], coverage: readonly MaskSpans[]): CoaddPsf | undefined {
   const size = warps.reduce((s, w) => Math.max(s, w.psf?.stampSize ?? 0), 0);
   if (size === 0) return undefined;
   const { width, height } = warps[0]!;
   const used = warps.map((warp, v) => (warp.psf instanceof PsfexModel && weights[v]! > 0 ? v : -1)).filter((v) => v >= 0);
+  const covered = warps.map((_, v) => coverageFromSpans(height, coverage[v]!.y, coverage[v]!.x0, coverage[v]!.x1));
   const nodes: PsfNode[] = [];
   for (const { x, y } of psfGridNodes(width, height)) {
-    const at = used.filter((v) => !(warps[v]!.mask[y * width + x]! & noData));
+    const at = used.filter((v) => covers(covered[v]!, x, y));
     if (at.length) nodes.push({ x, y, stamp: weightedStamp(at.map((v) => warps[v]!.psf!.kernelImageAt(x, y, size)), at.map((v) => weights[v]!)) });
   }
   if (nodes.length === 0) return undefined;
-  const inputs = used.map((v) => {
-    const mask = warps[v]!.mask, hasData = new Uint8Array(mask.length);
-    for (let i = 0; i < mask.length; i++) hasData[i] = mask[i]! & noData ? 0 : 1;
-    const spans = maskSpans(hasData, width, 0, 0);
-    return { visit: Number(visits[v]), weight: weights[v]!, psf: warps[v]!.psf as PsfexModel, coverage: coverageFromSpans(height, spans.y, spans.x0, spans.x1) };
-  });
+  const inputs = used.map((v) => ({ visit: Number(visits[v]), weight: weights[v]!, psf: warps[v]!.psf as PsfexModel, coverage: covered[v]! }));
   return new CoaddPsf(fitGridPsf(nodes, size), inputs);
 }

@@ -1,6 +1,7 @@
 /**
  * A worker thread of the executor's pool: loads the release wasm once, then runs quantum jobs
- * (workerProtocol.ts) one at a time: read the input files (transient I/O errors retried), then decode,
+ * (workerProtocol.ts) one at a time: read the input files (transient I/O errors retried; a deferLoad
+ * connection's files are opened for the task to read as it goes), then decode,
  * run and encode through lib/pipeline/quantumOnBytes.ts (with the executor's references, so a bad input
  * names its data ID and file), and measure the thread's CPU time around it. Any
  * error becomes a described failure (lib/pipeline/errors.ts), never a crash of the worker.
@@ -10,6 +11,9 @@ import { parentPort } from 'node:worker_threads';
 import { BadInputError, describeFailure, type InputRef } from '../../lib/pipeline/errors.js';
 import { memoryLogger } from '../../lib/pipeline/logger.js';
 import { runQuantumOnBytes, type InputBytes } from '../../lib/pipeline/quantumOnBytes.js';
+import { getTask } from '../../lib/pipeline/tasks.js';
+import type { Connection } from '../../lib/pipeline/task.js';
+import { syncFileSource } from '../fits/fileSource.js';
 import type { TaskLogRecord } from '../../lib/pipeline/storageClasses.js';
 import { loadTessera } from '../wasm.js';
 import { threadCpu } from './threadCpu.js';
@@ -20,9 +24,13 @@ if (!parentPort) throw new Error('quantumWorker.ts runs as a worker thread');
 const port = parentPort;
 const tessera = await loadTessera('release');
 
+/** An input's bytes, or for a deferLoad connection its file opened for the task to read as it goes. */
 async function readInput(job: QuantumJob, connection: string, input: InputFile): Promise<InputBytes> {
   const ref: InputRef = { datasetType: input.datasetType, dataId: input.dataId, file: input.file };
   try {
+    if ((getTask(job.taskName).connections.inputs as Record<string, Connection>)[connection]?.deferLoad) {
+      return { source: await withTransientRetry(() => syncFileSource(input.file)), storageClass: input.storageClass, ref };
+    }
     return { bytes: await withTransientRetry(() => fs.readFileSync(input.file)), storageClass: input.storageClass, ref };
   } catch (err) {
     throw new BadInputError(job.taskName, connection, `cannot read ${input.file}: ${(err as Error).message}`, ref);
@@ -46,17 +54,24 @@ async function run(job: QuantumJob): Promise<QuantumJobResult> {
     const now = new Date().toISOString();
     for (const e of log.entries.splice(0)) records.push({ time: now, level: e.level, message: e.message, ...(e.fields ? { fields: e.fields } : {}) });
   };
+  const read: InputBytes[] = [];
+  const readOne = async (name: string, s: InputFile): Promise<InputBytes> => {
+    const input = await readInput(job, name, s);
+    read.push(input);
+    return input;
+  };
   try {
     const inputs: Record<string, InputBytes | InputBytes[]> = {};
     for (const [name, spec] of Object.entries(job.inputs)) {
       inputs[name] = Array.isArray(spec)
-        ? await Promise.all((spec as readonly InputFile[]).map((s) => readInput(job, name, s)))
-        : await readInput(job, name, spec as InputFile);
+        ? await Promise.all((spec as readonly InputFile[]).map((s) => readOne(name, s)))
+        : await readOne(name, spec as InputFile);
     }
     const encoded = await runQuantumOnBytes({ taskName: job.taskName, dataId: job.dataId, config: job.config, inputs, outputs: job.outputs }, { tessera, log });
     flushLog();
     return { jobId: job.jobId, ok: true, outputs: encoded, log: records, cost: cost() };
   } catch (err) {
+    for (const input of read) input.source?.close?.();
     flushLog();
     return { jobId: job.jobId, ok: false, failure: describeFailure(err), log: records, cost: cost() };
   }

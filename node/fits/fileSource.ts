@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { ByteSource } from '../../lib/fits/source.js';
+import type { ByteSource, SyncByteSource } from '../../lib/fits/source.js';
 import { openFits, readFitsBytes, type FitsBytes, type FitsFile, type OpenOptions } from '../../lib/fits/file.js';
 
 /** A file that cannot be read as FITS (missing, unreadable, damaged, bad checksums); the message names it. */
@@ -72,4 +72,36 @@ export async function fileSource(path: string): Promise<FileByteSource> {
 /** Opens a local FITS file lazily (headers now, data on demand); call `close()` on the result when done. */
 export async function openFitsFile(path: string, options: OpenOptions = {}): Promise<FitsFile> {
   return openFits(await fileSource(path), options);
+}
+
+/** A SyncByteSource over a local file (positional fs.readSync into fresh buffers, or into the caller's); close it when done. */
+export function syncFileSource(path: string): SyncByteSource & { close(): void } {
+  const fd = fs.openSync(path, 'r');
+  const size = fs.fstatSync(fd).size;
+  let closed = false;
+  const readInto = (offset: number, target: Uint8Array): number => {
+    let filled = 0;
+    while (filled < target.length) {
+      const got = fs.readSync(fd, target, filled, target.length - filled, offset + filled);
+      if (got === 0) break;
+      filled += got;
+    }
+    return filled;
+  };
+  return {
+    name: path,
+    size,
+    readsAreFresh: true,
+    read(offset: number, length: number) {
+      const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      const filled = readInto(offset, out);
+      return filled === out.length ? out : out.subarray(0, filled);
+    },
+    readInto,
+    close() {
+      if (closed) return;
+      closed = true;
+      fs.closeSync(fd);
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
 import { FitsHeader } from '../../lib/fits/header.js';
 import type { Exposure } from '../../lib/fits/exposure.js';
+import { deferExposure } from '../../lib/fits/deferredExposure.js';
 import { runTask, type TaskContext } from '../../lib/pipeline/task.js';
 import { memoryLogger } from '../../lib/pipeline/logger.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
@@ -57,6 +58,10 @@ function warp(visit: number, kind: 'direct' | 'psfMatched', extra: (x: number, y
 
 let tessera: Tessera;
 const direct: Exposure[] = [], matched: Exposure[] = [];
+/** The task's inputs: the warps as deferred exposures (the executor opens their files so). */
+const deferred = <E extends Exposure>(d: E[], m: Exposure[]) => ({
+  directWarps: d.map((e, k) => deferExposure(e, `direct warp ${k}`)), psfMatchedWarps: m.map((e, k) => deferExposure(e, `PSF-matched warp ${k}`)),
+});
 const context = (n: number, log = memoryLogger()): TaskContext & { log: ReturnType<typeof memoryLogger> } => ({
   tessera, log,
   refs: {
@@ -80,7 +85,7 @@ beforeAll(async () => {
 
 describe('assembleCoadd', () => {
   it('clips the satellite trail from its visit only, keeps the spike on the star, and fills the coadd from the other visits', () => {
-    const out = runTask(assembleCoadd, { directWarps: direct, psfMatchedWarps: matched }, {}, context(5));
+    const out = runTask(assembleCoadd, deferred(direct, matched), {}, context(5));
     expect(out.artifactMasks.length).toBe(5);
     const clippedOf = (v: number): Set<number> => {
       const m = out.artifactMasks[v]!, set = new Set<number>();
@@ -119,7 +124,7 @@ describe('assembleCoadd', () => {
   });
 
   it('is the inverse-variance-weighted mean of the direct warps where nothing is clipped', () => {
-    const out = runTask(assembleCoadd, { directWarps: direct, psfMatchedWarps: matched }, {}, context(5));
+    const out = runTask(assembleCoadd, deferred(direct, matched), {}, context(5));
     const i = 5 * W + 5;
     const w = NOISE.map((s) => 1 / (s * s));
     const expected = direct.reduce((a, d, v) => a + w[v]! * d.image[i]!, 0) / w.reduce((a, b) => a + b, 0);
@@ -130,7 +135,7 @@ describe('assembleCoadd', () => {
   it('carries the coadd PSF: the visits\' PSF models weighted by their coadd weights (1e-5 of the peak)', () => {
     const size = 31, sigmas = [2.8, 3.1, 3.4, 3.0, 3.6];
     const withPsf = direct.map((d, v) => ({ ...d, psf: gaussianPsfModel(sigmas[v]!, size) }));
-    const out = runTask(assembleCoadd, { directWarps: withPsf, psfMatchedWarps: matched }, {}, context(5));
+    const out = runTask(assembleCoadd, deferred(withPsf, matched), {}, context(5));
     expect(out.coadd.metadata.getBoolean('COADDPSF')).toBe(true);
     const w = NOISE.map((s) => 1 / (s * s));
     const want = weightedStamp(withPsf.map((d) => d.psf.kernelImageAt(100, 75, size)), w);
@@ -140,7 +145,7 @@ describe('assembleCoadd', () => {
     expect(worst / Math.max(...want)).toBeLessThan(1e-5);
     // Without PSF models in the warps the coadd has none, and says so.
     const ctx = context(5);
-    const bare = runTask(assembleCoadd, { directWarps: direct, psfMatchedWarps: matched }, {}, ctx);
+    const bare = runTask(assembleCoadd, deferred(direct, matched), {}, ctx);
     expect(bare.coadd.psf).toBeUndefined();
     expect(bare.coadd.metadata.getBoolean('COADDPSF')).toBe(false);
     expect(ctx.log.entries.some((e) => e.level === 'warn' && /the coadd has none/.test(e.message))).toBe(true);
@@ -152,7 +157,7 @@ describe('assembleCoadd', () => {
     const withFaint = (list: Exposure[]): Exposure[] => list.map((e, v) => (v === 2 ? { ...e, image: e.image.map((val, i) => val + faint(i % W, Math.floor(i / W))) } : e));
     const ctx = context(5);
     // This test's warps are 200 px wide: streaks of 150 px and more (the default asks 300).
-    const out = runTask(assembleCoadd, { directWarps: withFaint(direct), psfMatchedWarps: withFaint(matched) }, { streakMinLength: 150 }, ctx);
+    const out = runTask(assembleCoadd, deferred(withFaint(direct), withFaint(matched)), { streakMinLength: 150 }, ctx);
     // Visit 1's bright trail is a streak too.
     expect(out.coadd.metadata.getString('NSTREAKS')).toBe('0,1,1,0,0');
     const m = out.artifactMasks[2]!, clipped = new Set<number>();
@@ -164,14 +169,14 @@ describe('assembleCoadd', () => {
     expect(caught / above, `${caught} of ${above} faint-trail pixels above 1 sigma clipped`).toBeGreaterThanOrEqual(0.95);
     expect(ctx.log.entries.some((e) => /2 streak\(s\) clipped: visit 1001 .*visit 1002/.test(e.message))).toBe(true);
     // Without the streak finder the 5-sigma footprints miss it.
-    const off = runTask(assembleCoadd, { directWarps: withFaint(direct), psfMatchedWarps: withFaint(matched) }, { doStreaks: false, streakMinLength: 150 }, context(5));
+    const off = runTask(assembleCoadd, deferred(withFaint(direct), withFaint(matched)), { doStreaks: false, streakMinLength: 150 }, context(5));
     expect(off.coadd.metadata.getString('NSTREAKS')).toBe('0,0,0,0,0');
     expect(off.artifactMasks[2]!.length).toBeLessThan(10);
   });
 
   it('turns artifact rejection off with fewer than 3 visits, and says so', () => {
     const ctx = context(2);
-    const out = runTask(assembleCoadd, { directWarps: direct.slice(0, 2), psfMatchedWarps: matched.slice(0, 2) }, {}, ctx);
+    const out = runTask(assembleCoadd, deferred(direct.slice(0, 2), matched.slice(0, 2)), {}, ctx);
     expect(out.coadd.metadata.getBoolean('ARTREJ')).toBe(false);
     expect(out.coadd.metadata.getNumber('ARTCOMP')).toBe(0);
     expect(out.artifactMasks.every((m) => m.length === 0)).toBe(true);
@@ -180,9 +185,9 @@ describe('assembleCoadd', () => {
 
   it('names a warp whose box differs, and a visit without its PSF-matched warp', () => {
     const odd = { ...direct[2]!, x0: 901 };
-    expect(() => runTask(assembleCoadd, { directWarps: [direct[0]!, direct[1]!, odd], psfMatchedWarps: matched.slice(0, 3) }, {}, context(3)))
+    expect(() => runTask(assembleCoadd, deferred([direct[0]!, direct[1]!, odd], matched.slice(0, 3)), {}, context(3)))
       .toThrow(/input 'directWarps'.*item 2: box 200x150\+901\+1900 differs from the first warp's 200x150\+900\+1900/);
-    expect(() => runTask(assembleCoadd, { directWarps: direct.slice(0, 3), psfMatchedWarps: matched.slice(0, 2) }, {}, context(3)))
+    expect(() => runTask(assembleCoadd, deferred(direct.slice(0, 3), matched.slice(0, 2)), {}, context(3)))
       .toThrow(/no PSF-matched warp for visit 1002/);
   });
 });

@@ -1,11 +1,13 @@
 // stackWarps (lib/coadd/stackWarps.ts, the wasm kernel stackWarpPixels) against a plain-JS statement of
 // its rules, bit for bit: random warps with NO_DATA, NaN, BAD, SAT, EDGE, CR and CLIPPED pixels and a
-// visit of weight 0, stacked in several chunks (a small chunk size) and in one.
+// visit of weight 0, stacked in bands of 2 rows (a small band size) and in one band; each visit's coverage.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
 import { stackWarps } from '../../lib/coadd/stackWarps.js';
 import type { WarpPlanes } from '../../lib/image/warp.js';
+import { deferExposure } from '../../lib/fits/deferredExposure.js';
+import { maskSpans } from '../../lib/coadd/maskSpans.js';
 
 const PLANES = { BAD: 0, SAT: 1, INTRP: 2, CR: 3, EDGE: 4, DETECTED: 5, NO_DATA: 8, CLIPPED: 9, REJECTED: 10, SENSOR_EDGE: 11, INEXACT_PSF: 12 };
 const B = Object.fromEntries(Object.entries(PLANES).map(([k, v]) => [k, 1 << v])) as Record<keyof typeof PLANES, number>;
@@ -75,18 +77,20 @@ beforeAll(async () => { tessera = await loadTessera('release'); });
 describe('stackWarps', () => {
   const { warps, clipped } = randomWarps(5, 97, 61, 3);
   const ref = referenceStack(warps, clipped);
-  for (const [label, chunkBytes] of [['in chunks of 211 pixels', 211 * (13 * 5 + 16)], ['in one chunk', undefined]] as const) {
+  for (const [label, chunkBytes] of [['in bands of 2 rows', 2 * 97 * (13 * 5 + 16)], ['in one band', undefined]] as const) {
     it(`is the plain-JS weighted mean bit for bit, with its mask, nImage and weights (${label})`, () => {
-      const out = stackWarps(tessera, warps, clipped, PLANES, chunkBytes);
+      const out = stackWarps(tessera, warps.map((w) => deferExposure(w)), clipped.map((c) => maskSpans(c, 97)), PLANES, chunkBytes);
       expect(out.weights).toEqual(ref.weights);
       expect(out.weights[4]).toBe(0);
       expect(new Uint8Array(out.image.buffer)).toEqual(new Uint8Array(ref.image.buffer));
       expect(new Uint8Array(out.variance.buffer)).toEqual(new Uint8Array(ref.variance.buffer));
       expect(out.mask).toEqual(ref.mask);
-      expect(out.nImage).toEqual(ref.nImage);
+      expect(Int32Array.from(out.nImage)).toEqual(ref.nImage);
       // Every rule was exercised.
       for (const bit of [B.NO_DATA, B.CLIPPED, B.REJECTED, B.SAT, B.SENSOR_EDGE, B.INEXACT_PSF, B.CR]) expect(out.mask.some((m) => (m & bit) !== 0)).toBe(true);
       expect(out.mask.some((m) => (m & B.DETECTED) !== 0)).toBe(false);
+      // Each visit's coverage: its pixels without NO_DATA.
+      out.coverage.forEach((c, v) => expect(c).toEqual(maskSpans(Uint8Array.from(warps[v]!.mask, (m) => (m & B.NO_DATA ? 0 : 1)), 97)));
       expect(tessera.planes.inUseBytes).toBe(0);
     });
   }

@@ -1,0 +1,60 @@
+/**
+ * Sets of pixels as spans of rows (afw's SpanSet: y, x0, x1 inclusive, ordered by y then x): how
+ * artifact rejection keeps each visit's clipped pixels (sparse, whatever the patch size), how the coadd
+ * writes them (deepCoadd_artifactMask) and how CoaddPsf keeps each warp's coverage.
+ */
+
+export interface MaskSpans {
+  y: Int32Array;
+  x0: Int32Array;
+  x1: Int32Array;
+}
+
+/** The runs of set pixels of a u8 mask (width wide), as spans offset by (x0, y0). */
+export function maskSpans(mask: Uint8Array, width: number, x0 = 0, y0 = 0): MaskSpans {
+  const ys: number[] = [], starts: number[] = [], ends: number[] = [];
+  const height = mask.length / width;
+  for (let y = 0; y < height; y++) {
+    let x = 0;
+    while (x < width) {
+      if (!mask[y * width + x]) { x++; continue; }
+      const start = x;
+      while (x < width && mask[y * width + x]) x++;
+      ys.push(y + y0); starts.push(start + x0); ends.push(x - 1 + x0);
+    }
+  }
+  return { y: Int32Array.from(ys), x0: Int32Array.from(starts), x1: Int32Array.from(ends) };
+}
+
+/** The union of lists of pixel indices (row-major, `width` wide; any order, repeats allowed) as spans. */
+export function spansOfPixels(lists: readonly Int32Array[], width: number): MaskSpans {
+  const all = new Int32Array(lists.reduce((s, l) => s + l.length, 0));
+  let k = 0;
+  for (const l of lists) { all.set(l, k); k += l.length; }
+  all.sort();
+  const ys: number[] = [], starts: number[] = [], ends: number[] = [];
+  for (let i = 0; i < all.length;) {
+    const first = all[i]!, y = Math.floor(first / width);
+    let last = first;
+    i++;
+    while (i < all.length && all[i]! <= last + 1 && Math.floor(all[i]! / width) === y) last = Math.max(last, all[i++]!);
+    ys.push(y); starts.push(first - y * width); ends.push(last - y * width);
+  }
+  return { y: Int32Array.from(ys), x0: Int32Array.from(starts), x1: Int32Array.from(ends) };
+}
+
+/** Sets to 1 the pixels of `spans` on rows y0 .. y0 + height - 1 in `out` (those rows, `width` wide, row y0 first). */
+export function fillSpanRows(spans: MaskSpans, width: number, y0: number, height: number, out: Uint8Array): void {
+  // The first span on or after row y0 (spans are ordered by row).
+  let lo = 0, hi = spans.y.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans.y[mid]! < y0) lo = mid + 1; else hi = mid;
+  }
+  for (let k = lo; k < spans.y.length && spans.y[k]! < y0 + height; k++) out.fill(1, (spans.y[k]! - y0) * width + spans.x0[k]!, (spans.y[k]! - y0) * width + spans.x1[k]! + 1);
+}
+
+/** `spans` moved by (dx, dy) (e.g. from a warp's pixels to tract pixels). */
+export function offsetSpans(spans: MaskSpans, dx: number, dy: number): MaskSpans {
+  return { y: spans.y.map((v) => v + dy), x0: spans.x0.map((v) => v + dx), x1: spans.x1.map((v) => v + dx) };
+}
