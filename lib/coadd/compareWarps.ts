@@ -76,12 +76,6 @@ export interface CompareWarpsResult {
   comparable: number;
 }
 
-/** A warp's image with NO_DATA pixels as NaN (the template's clipped mean ignores non-finite values). */
-function imageWithNoData(image: Float32Array, mask: Int32Array, noData: number): Float32Array {
-  for (let i = 0; i < image.length; i++) if (mask[i]! & noData) image[i] = NaN;
-  return image;
-}
-
 /**
  * Finds each visit's artifacts among `psfMatched` warps (one per visit, same box), given the model PSF's
  * sigma (px). `bandBytes`: the wasm memory for a band of the template (tests give less to cross bands).
@@ -108,10 +102,14 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExpo
     for (let y = 0; y < height; y += rows) {
       const h = Math.min(rows, height - y), m = h * width, offset = y * width;
       psfMatched.forEach((w, v) => {
+        // NO_DATA pixels as NaN (the clipped mean ignores non-finite values), set in the wasm copy.
         const px = w.read(['IMAGE', 'VARIANCE', 'MASK'], rowsOf(w, y0 + y, h));
-        const image = imageWithNoData(px.image!, px.mask!, noData);
-        for (let i = 0; i < m; i++) if (Number.isFinite(image[i]!)) nImage[offset + i]++;
-        planes.f32(ptrs[v]!, m).set(image);
+        const image = planes.f32(ptrs[v]!, m), mask = px.mask!;
+        image.set(px.image!);
+        for (let i = 0; i < m; i++) {
+          if (mask[i]! & noData) image[i] = NaN;
+          if (Number.isFinite(image[i]!)) nImage[offset + i]++;
+        }
         planes.f32(vptrs[v]!, m).set(px.variance!);
       });
       checkStatus('combineClippedMean', kernels.combineClippedMean(table, vtable, nv, m, config.templateSigmaClip, config.templateClipIter, 1, scratch, mean, variance, count));

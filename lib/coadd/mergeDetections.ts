@@ -9,8 +9,9 @@
  *   minNewPeak (1") from every kept peak is a new source; one in between is dropped (too close to call);
  * - merged footprints are in raster order of their first pixel; peaks in the order they were kept.
  * Every input covers the same box. Units: pixels of that box (the caller converts the arcsec settings).
- * Not done: LSST's sky objects (the pseudo-band "sky") and its rank-based peak culling (peaks were culled
- * by prominence at detection, lib/tasks/detectCoaddSources.ts).
+ * Sky objects (LSST's pseudo-band "sky") are added by the task (lib/tasks/mergeCoaddDetections.ts). Not
+ * done: LSST's rank-based peak culling (peaks were culled by prominence at detection,
+ * lib/tasks/detectCoaddSources.ts).
  */
 import { normalizeSpans, type Footprint, type Peak } from '../measure/footprint.js';
 import type { FootprintSet } from '../measure/footprintSet.js';

@@ -4,9 +4,11 @@
  * deepCoadd_ref (every parent and child; detect_isPrimary selects each object of the sky once), with
  * - objectId = tract x 10^12 + patch x 10^7 + id, parentObjectId (0 for none), tract, patch, refBand;
  * - the reference band's position (coord_ra, coord_dec in deg; x, y in tract pixels) and shape
- *   (shape_xx, _yy, _xy in pix^2), detect_isPrimary, detect_isPatchInner, deblend_nChild;
+ *   (shape_xx, _yy, _xy in pix^2), detect_isPrimary, detect_isPatchInner, deblend_nChild, sky_object
+ *   (the row is a sky object: merge_peak_sky);
  * - per band, forced measurement (deepCoadd_forced_src, at the reference position and shape):
- *   <band>_psfFlux, _ap12Flux, _gaussianFlux, _kronFlux (nJy) with their Err and _flag, psfMag and
+ *   <band>_psfFlux, _ap09Flux (the sky objects' statistic), _ap12Flux, _gaussianFlux, _kronFlux (nJy)
+ *   with their Err and _flag, psfMag and
  *   kronMag (AB) with their errors, kronRad, and the pixel flags (anywhere and at the centre);
  * - per band, unforced measurement (deepCoadd_meas) with LSST's `free_` prefix: <band>_free_psfFlux,
  *   _free_kronFlux, _free_gaussianFlux (nJy, Err, _flag), free_psfMag and its error, the band's own
@@ -47,7 +49,7 @@ export interface ObjectTable {
   sources: Record<string, ObjectColumnSource>;
 }
 
-const FORCED_FLUXES: [string, string][] = [['psfFlux', 'base_PsfFlux'], ['ap12Flux', 'base_CircularApertureFlux_12_0'], ['gaussianFlux', 'base_GaussianFlux'], ['kronFlux', 'ext_photometryKron_KronFlux']];
+const FORCED_FLUXES: [string, string][] = [['psfFlux', 'base_PsfFlux'], ['ap09Flux', 'base_CircularApertureFlux_9_0'], ['ap12Flux', 'base_CircularApertureFlux_12_0'], ['gaussianFlux', 'base_GaussianFlux'], ['kronFlux', 'ext_photometryKron_KronFlux']];
 const FREE_FLUXES: [string, string][] = [['free_psfFlux', 'base_PsfFlux'], ['free_gaussianFlux', 'base_GaussianFlux'], ['free_kronFlux', 'ext_photometryKron_KronFlux']];
 const PIXEL_FLAGS = ['edge', 'interpolated', 'interpolatedCenter', 'saturated', 'saturatedCenter', 'cr', 'crCenter', 'bad', 'badCenter', 'clipped', 'clippedCenter', 'sensor_edge', 'sensor_edgeCenter', 'inexact_psf', 'inexact_psfCenter'];
 
@@ -120,6 +122,7 @@ export function buildObjectTable(inputs: ObjectTableInputs): ObjectTable {
   add('detect_isPrimary', undefined, r('detect_isPrimary'));
   add('detect_isPatchInner', undefined, r('detect_isPatchInner'));
   add('deblend_nChild', undefined, r('deblend_nChild'));
+  if (inputs.ref.columns.merge_peak_sky) add('sky_object', undefined, r('merge_peak_sky'));
   for (const band of bands) {
     const f = (column: string, transform: Transform = 'copy'): ObjectColumnSource => ({ dataset: 'deepCoadd_forced_src', band, column, transform });
     const m = (column: string, transform: Transform = 'copy'): ObjectColumnSource => ({ dataset: 'deepCoadd_meas', band, column, transform });

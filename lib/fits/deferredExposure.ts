@@ -5,9 +5,10 @@
  * time, so its memory is bounded by the band, not by the number of inputs (DMTR-51: assembleCoadd took
  * up to 7.5 GB holding every warp). Two kinds: over a FITS file opened synchronously (openFitsSync:
  * bytes in memory in the browser, a local file read as needed in Node), and over an Exposure already in
- * memory (tests, benchmarks). Reads return fresh arrays the caller may keep or modify, or fill arrays the
- * caller gives (`into`: a plane reused from visit to visit, or a view of wasm memory), decoding the file's
- * bytes in place there when its pixels are stored as the Exposure holds them (float32, int32).
+ * memory (tests, benchmarks). Reads return arrays the caller must not modify (from memory, whole rows are
+ * views of the exposure's planes), or fill arrays the caller gives (`into`: a plane reused from visit to
+ * visit), decoding the file's bytes in place there when its pixels are stored as the Exposure holds them
+ * (float32, int32).
  */
 import type { FitsBytes } from './file.js';
 import { FitsHeader } from './header.js';
@@ -94,7 +95,7 @@ export function deferredExposureFile(file: FitsBytes): DeferredExposure {
 /** What deferExposure needs: the planes and box; the origin defaults to (0, 0), the headers to empty ones. */
 export type PlanesInMemory = Pick<Exposure, 'width' | 'height' | 'image' | 'mask' | 'variance'> & Partial<Exposure>;
 
-/** A deferred view of an Exposure in memory (its planes copied out on each read); other properties (a PSF) carried along. */
+/** A deferred view of an Exposure in memory (whole rows as views of its planes, other regions copied); other properties (a PSF) carried along. */
 export function deferExposure<E extends PlanesInMemory>(exposure: E, name = 'exposure'): DeferredExposure & Omit<E, keyof Exposure> {
   const { image, mask, variance, components: _components, ...rest } = exposure;
   const box = { x0: exposure.x0 ?? 0, y0: exposure.y0 ?? 0, width: exposure.width, height: exposure.height };
@@ -108,6 +109,7 @@ export function deferExposure<E extends PlanesInMemory>(exposure: E, name = 'exp
       checkRegion(handle, r);
       const crop = <T extends Float32Array | Int32Array>(plane: T, given: T | undefined): T => {
         const n = r.width * r.height;
+        if (!given && r.x0 === box.x0 && r.width === box.width) return plane.subarray((r.y0 - box.y0) * box.width, (r.y0 - box.y0) * box.width + n) as T;
         const out = given ?? new (plane.constructor as new (n: number) => T)(n);
         for (let y = 0; y < r.height; y++) {
           const start = (r.y0 - box.y0 + y) * box.width + r.x0 - box.x0;

@@ -5,7 +5,7 @@
  * without data (NaN) measured as 0 with variance 0 (they flag the sources that touch them through
  * NO_DATA); with `forced`, each row at its reference position and shape. And the nJy columns: a coadd's
  * pixels are nJy (PHOTCALB 1), so each calibrated flux algorithm's `*_flux` / `*_fluxErr` is its
- * (aperture-corrected) instFlux.
+ * (aperture-corrected) instFlux; the 9-px aperture too, the statistic of sky objects (LSST's ap09Flux).
  */
 import type { Tessera } from '../wasm/loader.js';
 import type { Exposure } from '../fits/exposure.js';
@@ -27,9 +27,12 @@ export function measureCoaddFootprints(tessera: Tessera, coadd: Exposure, footpr
   return deblendAndMeasure(tessera, masked, footprints, psf, { pixelFlagPlanes: COADD_PIXEL_FLAG_PLANES }, { cullPeaks: false }, forced);
 }
 
-/** Adds `*_flux` and `*_fluxErr` (nJy) for each calibrated flux algorithm: copies of its instFlux on a coadd. */
+/** The flux algorithms with nJy columns on a coadd: the calibrated ones, and the sky objects' 9-px aperture. */
+const COADD_FLUX_ALGORITHMS = [...CALIBRATED_FLUX_ALGORITHMS, 'base_CircularApertureFlux_9_0'];
+
+/** Adds `*_flux` and `*_fluxErr` (nJy) for each of COADD_FLUX_ALGORITHMS: copies of its instFlux on a coadd. */
 export function addCoaddFluxColumns(catalog: SourceCatalog): void {
-  for (const a of CALIBRATED_FLUX_ALGORITHMS) {
+  for (const a of COADD_FLUX_ALGORITHMS) {
     const f = catalog.columns[`${a}_instFlux`] as Float64Array | undefined, e = catalog.columns[`${a}_instFluxErr`] as Float64Array | undefined;
     if (!f || !e) continue;
     catalog.columns[`${a}_flux`] = Float64Array.from(f);

@@ -12,9 +12,10 @@
  *     input visits' aperture-correction maps (CoaddApCorrMap); the coadd's stars measure the same ratio
  *     on the pixels measured;
  *  3. coord_ra, coord_dec through the patch WCS; `*_flux` / `*_fluxErr` in nJy (the coadd's pixels are
- *     nJy: PHOTCALB 1); merge_peak_<band> of each row's peak; detect_isPatchInner (the centroid in the
- *     patch's inner region) and detect_isPrimary (a deblended leaf inside the inner region: each object of
- *     the sky once, as LSST's setPrimaryFlags).
+ *     nJy: PHOTCALB 1); merge_peak_<band> of each row's peak (merge_peak_sky: a sky object, measured
+ *     like every source); detect_isPatchInner (the centroid in the patch's inner region) and
+ *     detect_isPrimary (a deblended leaf inside the inner region and not a sky object: each object of the
+ *     sky once, as LSST's setPrimaryFlags with its pseudo-filter "sky").
  * NO_DATA pixels (NaN) are measured as 0 with variance 0 and flag the sources that touch them.
  * Output: deepCoadd_meas, positions in patch pixels (0-based; add the patch x0, y0 in the metadata for
  * tract pixels).
@@ -134,7 +135,8 @@ export const measureCoaddSources: Task<MeasureCoaddSourcesConfig, MeasureCoaddSo
     });
     const deblendPrimary = flag('detect_isPrimary');
     catalog.columns.detect_isPatchInner = isInner;
-    catalog.columns.detect_isPrimary = deblendPrimary.map((p, k) => p && isInner[k]!);
+    const sky = catalog.columns.merge_peak_sky as boolean[] | undefined;
+    catalog.columns.detect_isPrimary = deblendPrimary.map((p, k) => p && isInner[k]! && !sky?.[k]);
 
     metadata.set('FLUXNORM', config.doApCorr ? 'apCorr 12px' : 'instrumental', 'flux normalisation: aperture-corrected to the 12-px aperture');
     metadata.set('BUNIT', 'nJy', 'fluxes (instFlux and flux) in nJy');

@@ -3,7 +3,8 @@
  * (workerProtocol.ts) one at a time: read the input files (transient I/O errors retried; a deferLoad
  * connection's files are opened for the task to read as it goes), then decode,
  * run and encode through lib/pipeline/quantumOnBytes.ts (with the executor's references, so a bad input
- * names its data ID and file), and measure the thread's CPU time around it. Any
+ * names its data ID and file), and measure the thread's CPU time around it; after posting the result it
+ * collects garbage (collectGarbage.ts), so that a quantum's peak memory is its own. Any
  * error becomes a described failure (lib/pipeline/errors.ts), never a crash of the worker.
  */
 import fs from 'node:fs';
@@ -17,6 +18,7 @@ import { syncFileSource } from '../fits/fileSource.js';
 import type { TaskLogRecord } from '../../lib/pipeline/storageClasses.js';
 import { loadTessera } from '../wasm.js';
 import { threadCpu } from './threadCpu.js';
+import { collectGarbage } from './collectGarbage.js';
 import { withTransientRetry } from './transientRetry.js';
 import type { InputFile, QuantumJob, QuantumJobResult } from './workerProtocol.js';
 
@@ -81,6 +83,8 @@ port.on('message', (job: QuantumJob) => {
   void run(job).then((result) => {
     const transfer = result.ok ? [...new Set(Object.values(result.outputs).map((b) => b.buffer as ArrayBuffer))] : [];
     port.postMessage(result, transfer);
+    // The quantum's planes are garbage now: collect them before the next quantum allocates its own.
+    collectGarbage();
   });
 });
 port.postMessage({ ready: true });

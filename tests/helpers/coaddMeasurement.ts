@@ -5,7 +5,8 @@
  * primary, no truth object within 2.5" brighter than 2.5 mag fainter than the star) with their position
  * and PSF-flux offsets from the truth and their size against the coadd PSF model's; their forced
  * photometry against the unforced one and against the 12-px aperture; each patch's object table read by
- * hyparquet beside astropy's reading of the FITS catalogues it came from; completeness and spurious
+ * hyparquet beside astropy's reading of the FITS catalogues it came from; per band and patch the sky
+ * objects (their footprints against the merged ones, their forced 9-px aperture fluxes); completeness and spurious
  * detections per patch (DESIGN.md's definitions; an object's coadd S/N in a band is the quadrature sum of
  * its single-visit matched-filter S/N, its S/N the best band's); and the stellar locus of the object
  * tables' forced PSF magnitudes: primary unblended rows matched to a truth star within 0.3", with PSF
@@ -19,6 +20,8 @@ import { readFitsBytes } from '../../lib/fits/index.js';
 import { findColumn } from '../../lib/fits/bintable.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
+import { readFootprintSet, type FootprintSet } from '../../lib/measure/footprintSet.js';
+import type { Footprint } from '../../lib/measure/footprint.js';
 import { PSFEX_EXTNAME } from '../../lib/measure/psfexFile.js';
 import { patchById, tractById, tractWcs, type SkyMap } from '../../lib/skymap/index.js';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
@@ -67,8 +70,26 @@ export const median = (v: number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** One band and patch's sky objects (deepCoadd_mergeDet rows flagged merge_peak_sky) and their forced 9-px aperture fluxes. */
+export interface SkyObjectCheck {
+  band: string;
+  patch: number;
+  count: number;
+  /** Sky objects flagged detect_isPrimary (none should be) and those touching a merged footprint's pixel. */
+  primary: number;
+  overlapping: number;
+  /** Radius (px) of their footprints: the largest distance of a footprint pixel from its peak. */
+  radius: number;
+  /** base_CircularApertureFlux_9_0 (nJy) of those wholly on data (no flag_edge): how many, their mean and its standard error, and the robust sigma of flux / error. */
+  onData: number;
+  mean: number;
+  stderr: number;
+  pullSigma: number;
+}
+
 export interface CoaddMeasurement {
   measured: Measured[];
+  skyObjects: SkyObjectCheck[];
   mergedPatches: number[];
   stars: StarMatch[];
   forcedStars: ForcedStar[];
@@ -79,7 +100,7 @@ export interface CoaddMeasurement {
 }
 
 export async function loadCoaddMeasurement(processed: ProcessedRepository): Promise<CoaddMeasurement> {
-  const out: CoaddMeasurement = { measured: [], mergedPatches: [], stars: [], forcedStars: [], tables: [], completeness: [], locus: [], locusTruth: { widthWPerp: NaN, blueSlope: NaN } };
+  const out: CoaddMeasurement = { measured: [], skyObjects: [], mergedPatches: [], stars: [], forcedStars: [], tables: [], completeness: [], locus: [], locusTruth: { widthWPerp: NaN, blueSlope: NaN } };
   await withRepo(processed.root, async (repo) => {
     const [truthRef] = await repo.registry.queryDatasets({ datasetTypes: ['truth_catalog'] });
     const file = readFitsBytes(truthRef!.path, repo.getBytes(truthRef!));
@@ -150,6 +171,41 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
           psfMinusAp12: (mag(f(forced, 'base_PsfFlux_flux')[k]!) - mag(f(forced, 'base_CircularApertureFlux_12_0_flux')[k]!)) * 1000,
         });
       }
+    }
+    // Sky objects: their footprints in deepCoadd_mergeDet, their forced 9-px aperture fluxes per band.
+    const mergedOf = new Map<number, FootprintSet>();
+    for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_mergeDet'], collections: [processed.run] })) mergedOf.set(ref.dataId.patch as number, readFootprintSet(repo.getBytes(ref), repo.getPath(ref)));
+    for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_forced_src'], collections: [processed.run] })) {
+      const band = String(ref.dataId.band), patch = ref.dataId.patch as number;
+      const merged = mergedOf.get(patch)!, skyFlags = merged.peakFlags!.merge_peak_sky!;
+      const covered = new Uint8Array(merged.width * merged.height);
+      const sky: Footprint[] = [];
+      let peak = 0;
+      for (const fp of merged.footprints) {
+        if (skyFlags[peak]) sky.push(fp);
+        else for (const sp of fp.spans) covered.fill(1, sp.y * merged.width + sp.x0, sp.y * merged.width + sp.x1 + 1);
+        peak += fp.peaks.length;
+      }
+      let overlapping = 0, radius = 0;
+      for (const fp of sky) {
+        const { x, y } = fp.peaks[0]!;
+        if (fp.spans.some((sp) => covered.subarray(sp.y * merged.width + sp.x0, sp.y * merged.width + sp.x1 + 1).some((v) => v === 1))) overlapping++;
+        for (const sp of fp.spans) radius = Math.max(radius, Math.hypot(sp.x0 - x, sp.y - y), Math.hypot(sp.x1 - x, sp.y - y));
+      }
+      const refCat = refOf.get(patch)!.columns, forced = readSourceCatalog(repo.getBytes(ref), repo.getPath(ref)).columns;
+      const isSky = refCat.merge_peak_sky as boolean[], primary = refCat.detect_isPrimary as boolean[];
+      const flux = forced.base_CircularApertureFlux_9_0_flux as Float64Array, err = forced.base_CircularApertureFlux_9_0_fluxErr as Float64Array;
+      // Statistics over those wholly on data (LSST, too, places them without looking at NO_DATA; those get flag_edge).
+      const edge = forced.base_PixelFlags_flag_edge as boolean[];
+      const rows = [...isSky.keys()].filter((k) => isSky[k]), onData = rows.filter((k) => !edge[k] && Number.isFinite(flux[k]!) && err[k]! > 0);
+      const fluxes = onData.map((k) => flux[k]!), pulls = onData.map((k) => flux[k]! / err[k]!);
+      const mean = fluxes.reduce((a, v) => a + v, 0) / fluxes.length;
+      const sd = Math.sqrt(fluxes.reduce((a, v) => a + (v - mean) ** 2, 0) / (fluxes.length - 1));
+      const mp = median(pulls);
+      out.skyObjects.push({
+        band, patch, count: rows.length, primary: rows.filter((k) => primary[k]).length, overlapping, radius, onData: fluxes.length,
+        mean, stderr: sd / Math.sqrt(fluxes.length), pullSigma: 1.4826 * median(pulls.map((p) => Math.abs(p - mp))),
+      });
     }
     // Completeness and spurious detections per patch, on the merged catalogue's primary rows.
     const snr2 = new Map<string, Record<string, number>>(), position = new Map<string, [number, number]>();

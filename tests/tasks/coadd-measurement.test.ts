@@ -5,6 +5,10 @@
 // (12 px) stays two peaks; every band measures the same rows, with isolated stars' PSF fluxes within 3 sigma
 // (aperture-corrected to the 12-px aperture: for a Gaussian, 1 - exp(-12^2 / (2 sigma^2)) of the total)
 // and centroids within 4 sigma (errors under 0.02 px); a source outside the patch's inner region is not primary; NO_DATA flags edge.
+// Sky objects: placed on pixels no merged footprint covers and with data, flagged merge_peak_sky and no band, never
+// primary, and their 9-px fluxes over their errors have a mean within 3 standard errors of 0 and a robust
+// sigma within 0.25 of 1. (The noise is drawn with splitmix32: with the LCG used before, Box-Muller on
+// consecutive pairs gave 9-px sums at the sky objects' positions a robust sigma of 0.61.)
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
@@ -39,8 +43,15 @@ const STARS: [number, number, number, number][] = [];
 function coadd(band: 'g' | 'r', seed: number): ExposureWithPsf {
   const { width: W, height: H, x0, y0 } = box;
   const image = new Float32Array(W * H), variance = new Float32Array(W * H).fill(1 / 1.5), mask = new Int32Array(W * H);
+  // splitmix32 (an LCG's consecutive pairs through Box-Muller sum to too little over some pixel sets).
   let s = seed >>> 0;
-  const u = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const u = (): number => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (((z ^ (z >>> 16)) >>> 0) + 0.5) / 2 ** 32;
+  };
   for (let i = 0; i < image.length; i++) image[i] = BACKGROUND + Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   for (const [tx, ty, fg, fr] of STARS) {
     const f = band === 'g' ? fg : fr, cx = tx - x0, cy = ty - y0;
@@ -89,7 +100,12 @@ beforeAll(async () => {
     det[band] = readFootprintSet(writeFootprintSet(out.outputSources), `det ${band}`);
     calexps[band] = out.outputExposure;
   }
-  merged = readFootprintSet(writeFootprintSet(runTask(mergeCoaddDetections, { catalogs: [det.g, det.r], skyMap }, {}, context(undefined)).outputCatalog), 'mergeDet');
+  // Each band's nImage: one visit wherever the coadd has data.
+  const nImages = (['g', 'r'] as const).map((band) => {
+    const c = calexps[band];
+    return { width: c.width, height: c.height, x0: c.x0, y0: c.y0, image: Uint16Array.from(c.mask, (m) => (m & NO_DATA ? 0 : 1)), metadata: new FitsHeader(), wcsHeader };
+  });
+  merged = readFootprintSet(writeFootprintSet(runTask(mergeCoaddDetections, { catalogs: [det.g, det.r], nImages, skyMap }, {}, context(undefined)).outputCatalog), 'mergeDet');
   meas = {
     g: runTask(measureCoaddSources, { exposure: calexps.g, sources: merged, skyMap }, {}, context('g')).outputSources,
     r: runTask(measureCoaddSources, { exposure: calexps.r, sources: merged, skyMap }, {}, context('r')).outputSources,
@@ -131,12 +147,46 @@ describe('mergeCoaddDetections', () => {
       expect(p.r).toBe(true);
       expect(p.g).toBe(fg > 0);
     }
-    expect(merged.footprints.reduce((s, f) => s + f.peaks.length, 0)).toBe(STARS.length);
+    const nSky = merged.metadata!.getNumber('NSKYOBJ')!;
+    expect(merged.footprints.reduce((s, f) => s + f.peaks.length, 0)).toBe(STARS.length + nSky);
     expect(merged.metadata!.getString('MRGBANDS')).toBe('r,g');
+    // Sky objects: the last footprints, one peak each, flagged sky and no band, on pixels no source footprint covers.
+    expect(nSky).toBeGreaterThan(30);
+    const sky = merged.peakFlags!.merge_peak_sky!;
+    expect(sky.filter(Boolean).length).toBe(nSky);
+    expect(sky.slice(-nSky).every(Boolean)).toBe(true);
+    for (const band of ['g', 'r']) expect(merged.peakFlags![`merge_peak_${band}`]!.slice(-nSky).some(Boolean)).toBe(false);
+    const covered = new Set<number>();
+    for (const fp of merged.footprints.slice(0, -nSky)) for (const sp of fp.spans) for (let x = sp.x0; x <= sp.x1; x++) covered.add(sp.y * merged.width + x);
+    for (const fp of merged.footprints.slice(-nSky)) {
+      expect(fp.peaks.length).toBe(1);
+      for (const sp of fp.spans) for (let x = sp.x0; x <= sp.x1; x++) expect(covered.has(sp.y * merged.width + x)).toBe(false);
+      // Nor on the columns without data (the last 12).
+      for (const sp of fp.spans) expect(sp.x1).toBeLessThan(merged.width - 12);
+    }
   });
 });
 
 describe('measureCoaddSources', () => {
+  it('measures the sky objects in every band, never primary, their 9-px fluxes the noise their errors predict', () => {
+    for (const band of ['g', 'r'] as const) {
+      const c = meas[band].columns;
+      const sky = c.merge_peak_sky as boolean[], primary = c.detect_isPrimary as boolean[];
+      const flux = c.base_CircularApertureFlux_9_0_flux as Float64Array, err = c.base_CircularApertureFlux_9_0_fluxErr as Float64Array;
+      const edge = c.base_PixelFlags_flag_edge as boolean[];
+      expect(sky.filter((v, k) => v && edge[k]).length).toBe(0);
+      const rows = [...sky.keys()].filter((k) => sky[k]);
+      expect(rows.length).toBeGreaterThan(30);
+      expect(rows.some((k) => primary[k])).toBe(false);
+      const pulls = rows.map((k) => flux[k]! / err[k]!);
+      const mean = pulls.reduce((a, v) => a + v, 0) / pulls.length;
+      const sorted = [...pulls].sort((a, b) => a - b), med = sorted[sorted.length >> 1]!;
+      const robust = 1.4826 * [...pulls.map((p) => Math.abs(p - med))].sort((a, b) => a - b)[pulls.length >> 1]!;
+      expect(Math.abs(mean), `${band}: mean pull ${mean.toFixed(2)} over ${pulls.length}`).toBeLessThan(3 / Math.sqrt(pulls.length));
+      expect(Math.abs(robust - 1), `${band}: robust sigma ${robust.toFixed(2)}`).toBeLessThan(0.25);
+    }
+  });
+
   it('measures the same rows in every band, with PSF fluxes within 3 sigma and centroids within 4 sigma (errors under 0.02 px)', () => {
     expect(meas.g.length).toBe(meas.r.length);
     expect(Array.from(meas.g.columns.id as Int32Array)).toEqual(Array.from(meas.r.columns.id as Int32Array));
