@@ -12,7 +12,8 @@
 //   is above -0.05 sigma_coadd (no dark rings).
 // NOT PART OF `npm test` (tests/measures is no test layer): these criteria are not met yet (the calexps'
 // backgrounds absorb undetected sources' light and bright stars' wings; see the README's coadd section),
-// and a test that fails cannot land. Run it with `npx vitest run tests/measures` (12 minutes on 2 cores).
+// and a test that fails cannot land. Run it with `npx vitest run tests/measures` (about 3 minutes on 2 cores once the
+// processed demo repository exists: TESSERA_PROCESSED_REPO=ROOT:RUN names one).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
