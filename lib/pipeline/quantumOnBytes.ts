@@ -38,14 +38,12 @@ export interface QuantumOnBytes {
 
 export async function runQuantumOnBytes(quantum: QuantumOnBytes, context: { tessera: Tessera; log: TaskLogger }): Promise<Record<string, Uint8Array>> {
   const task = getTask(quantum.taskName);
-  const opened: (() => void)[] = [];
   const name = (input: InputBytes): string => input.ref.file ?? `${input.ref.datasetType} ${JSON.stringify(input.ref.dataId)}`;
   const decode = async (connection: string, input: InputBytes): Promise<unknown> => {
     try {
       if ((task.connections.inputs as Record<string, Connection>)[connection]?.deferLoad) {
-        const deferred = openDeferredDataset(input.storageClass, input.source ?? syncBytesSource(name(input), input.bytes ?? new Uint8Array(0)));
-        opened.push(deferred.close);
-        return deferred.value;
+        // The source is released after the run (below); its FITS reader holds nothing else.
+        return openDeferredDataset(input.storageClass, input.source ?? syncBytesSource(name(input), input.bytes ?? new Uint8Array(0))).value;
       }
       if (!input.bytes) throw new Error('no bytes given');
       return await decodeDataset(input.storageClass, input.bytes, name(input));
@@ -72,7 +70,6 @@ export async function runQuantumOnBytes(quantum: QuantumOnBytes, context: { tess
     for (const [key, spec] of Object.entries(quantum.outputs)) encoded[key] = encodeDataset(spec.storageClass, outputValue(outputs, key), spec.name);
     return encoded;
   } finally {
-    for (const close of opened) close();
     for (const spec of Object.values(quantum.inputs)) for (const input of [spec].flat() as InputBytes[]) input.source?.close?.();
   }
 }

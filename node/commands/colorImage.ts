@@ -131,4 +131,3 @@ export const colorImageCommand: Command = {
     }
   },
 };
-

@@ -195,7 +195,7 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
       const refCat = refOf.get(patch)!.columns, forced = readSourceCatalog(repo.getBytes(ref), repo.getPath(ref)).columns;
       const isSky = refCat.merge_peak_sky as boolean[], primary = refCat.detect_isPrimary as boolean[];
       const flux = forced.base_CircularApertureFlux_9_0_flux as Float64Array, err = forced.base_CircularApertureFlux_9_0_fluxErr as Float64Array;
-      // Statistics over those wholly on data (LSST, too, places them without looking at NO_DATA; those get flag_edge).
+      // Statistics over those wholly on data: not touching a pixel this band has no data on (flag_edge).
       const edge = forced.base_PixelFlags_flag_edge as boolean[];
       const rows = [...isSky.keys()].filter((k) => isSky[k]), onData = rows.filter((k) => !edge[k] && Number.isFinite(flux[k]!) && err[k]! > 0);
       const fluxes = onData.map((k) => flux[k]!), pulls = onData.map((k) => flux[k]! / err[k]!);
