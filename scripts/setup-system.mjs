@@ -13,12 +13,12 @@ const NEEDS = [
   { pkg: 'chromium', why: 'headless browser tests', present: () => fs.existsSync('/usr/bin/chromium') },
   { pkg: 'python3-astropy', why: 'astropy cross-checks of FITS and WCS', present: () => python('import astropy') },
   { pkg: 'python3-numpy', why: 'astropy cross-checks', present: () => python('import numpy') },
+  { pkg: 'python3-scipy', why: 'scipy.stats.sigmaclip cross-check (tests/unit/astrometry-parts) and reference/peers/make_image.py (simulator benchmark)', present: () => python('import scipy') },
   { pkg: 'libcfitsio-bin', why: 'fpack/funpack for tile-compression tests', present: () => fs.existsSync('/usr/bin/funpack') && fs.existsSync('/usr/bin/fpack') },
 ];
 
 /** What `npm run bench` needs besides: the peer tools it is compared with. */
 const BENCH_NEEDS = [
-  { pkg: 'python3-scipy', why: 'reference/peers/make_image.py (simulator benchmark)', present: () => python('import scipy') },
   { pkg: 'source-extractor', why: 'the peer chain of the processCcd and extract benchmarks', present: () => fs.existsSync('/usr/bin/source-extractor') },
   { pkg: 'psfex', why: 'the peer chain of the processCcd benchmark (PSF model)', present: () => fs.existsSync('/usr/bin/psfex') },
   { pkg: 'swarp', why: 'the peer of the coadd benchmark (warping and weighted mean)', present: () => fs.existsSync('/usr/bin/SWarp') },

@@ -136,6 +136,8 @@ export interface SimulatedExposure {
   planes: { sky: Float32Array; sources: Float32Array; artifacts: Float32Array };
   /** The rendered profile of each truth source (same order as `sources`), times the flat at its centre. */
   profiles: RenderSource[];
+  /** Pixel centres of the objects rendered from outside the detector (their wings reach in; not in `sources`). */
+  neighbours: { x: number; y: number }[];
 }
 
 /** A detector's fixed response in one band: true flat, dark current (e-/s), defects and their mask. */
@@ -207,6 +209,7 @@ export function simulateExposure(inputs: ExposureInputs): SimulatedExposure {
   const truthSources: TruthSource[] = [];
   const profiles: RenderSource[] = [];
   const render: RenderSource[] = [];
+  const neighbours: { x: number; y: number }[] = [];
   inputs.objects.forEach((o, k) => {
     const x = pix.x[k]!;
     const y = pix.y[k]!;
@@ -230,6 +233,8 @@ export function simulateExposure(inputs: ExposureInputs): SimulatedExposure {
         id: o.id, star: o.kind === 'star', ra: o.ra, dec: o.dec, x, y, flux,
         fluxNanojansky: magToNanojansky(mag), mag, ...secondMoments(profile), ...truthShape,
       });
+    } else {
+      neighbours.push({ x, y });
     }
   });
 
@@ -341,6 +346,7 @@ export function simulateExposure(inputs: ExposureInputs): SimulatedExposure {
       skyLevel, skyGradient: [gx, gy], cosmicRays: rays, ghosts, trail, defects: signature.defects, mask,
       planes: { sky: skyDetected, sources: sourcesDetected, artifacts },
       profiles: profiles.map((p) => ({ ...p, flux: p.flux * flat[Math.round(p.y) * width + Math.round(p.x)]! })),
+      neighbours,
     };
     return result;
   } finally {

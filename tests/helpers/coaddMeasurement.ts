@@ -1,6 +1,6 @@
 /**
  * The demo (or tiny) preset's coadd catalogues matched to the simulator's truth, for the coadd
- * measurement tests (tests/pipeline/coadd-measure.test.ts) and measures (tests/measures): per band and
+ * measurement tests (tests/pipeline/coadd-measure.test.ts): per band and
  * patch the deepCoadd_meas catalogue; bright isolated stars (PSF S/N > 100, unblended, unflagged,
  * primary, no truth object within 2.5" brighter than 2.5 mag fainter than the star) with their position
  * and PSF-flux offsets from the truth and their size against the coadd PSF model's; their forced

@@ -164,7 +164,7 @@ describe('coadd detection and measurement (demo preset)', () => {
 
   // Sky objects (LSST's SkyObjectsTask in mergeCoaddDetections): 100 per patch where blank sky allows, 8 px
   // in radius, on pixels no merged footprint covers and with data, never primary; measured in every band. Their mean 9-px
-  // flux is reported here; whether it matches the truth is the background measure (tests/measures), and the
+  // flux is reported here; whether it matches the truth is tests/pipeline/coadd-background.test.ts, and the
   // robust scatter of flux / error says how well the coadd variance predicts an aperture's noise (Lanczos
   // warping correlates neighbouring pixels, which the per-pixel variance does not carry: 0.9-1.9 on the
   // tiny preset, held between 0.8 and 2.5). Those touching a band's NO_DATA (flag_edge) are left out.

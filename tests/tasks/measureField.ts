@@ -126,11 +126,14 @@ export function standardExposure(tessera: Tessera, camera: Camera, seed: number,
   return scienceExposure(tessera, camera, seed, band);
 }
 
-/** Pixels farther than `radius` px from every truth source centre (1) or not (0). */
+/**
+ * Pixels farther than `radius` px from every truth source centre (1) or not (0): the sources on the detector
+ * and those rendered from outside it whose centres lie within `radius` of its edge.
+ */
 export function farFromSources(field: ProcessedField, radius: number): Uint8Array {
   const { width, height } = field.exposure.detector;
   const far = new Uint8Array(width * height).fill(1);
-  for (const s of field.exposure.sources) {
+  for (const s of [...field.exposure.sources, ...field.exposure.neighbours]) {
     for (let y = Math.max(0, Math.floor(s.y - radius)); y <= Math.min(height - 1, Math.ceil(s.y + radius)); y++) {
       for (let x = Math.max(0, Math.floor(s.x - radius)); x <= Math.min(width - 1, Math.ceil(s.x + radius)); x++) {
         if ((x - s.x) ** 2 + (y - s.y) ** 2 <= radius * radius) far[y * width + x] = 0;

@@ -1,0 +1,69 @@
+// Kernels of the halo search that keeps the light of bright sources beyond their footprints out of the
+// background (lib/measure/halos.ts).
+//
+// blockSums: per block of `block` x `block` pixels (the last row and column of blocks clipped to the
+//   image), the sum of the image, the sum of the variance and the number of good pixels: finite image
+//   value and none of `skipBits` in the i32 mask word. Output 3 f64 per block at out + 24 x (j x nbx + i),
+//   nbx = ceil(width / block), row-major. Units: the image's and its variance's. Arithmetic: f64, in
+//   raster order within each block row, so every build gives the same bits.
+// setBlockMaskBit: sets mask bit `bit` on every pixel of the blocks whose u8 flag (nbx x nby, row-major)
+//   is non-zero and clears it elsewhere; `flags` 0 clears it everywhere.
+import { OK, BAD_ARGUMENT } from './status';
+import { assertInMemory } from './planes';
+
+export function blockSums(image: usize, mask: usize, variance: usize, width: i32, height: i32, block: i32, skipBits: i32, out: usize): i32 {
+  if (width <= 0 || height <= 0 || block <= 0) return BAD_ARGUMENT;
+  const n = <usize>width * <usize>height;
+  assertInMemory(image, n << 2);
+  assertInMemory(mask, n << 2);
+  assertInMemory(variance, n << 2);
+  const nbx = (width + block - 1) / block;
+  const nby = (height + block - 1) / block;
+  assertInMemory(out, <usize>nbx * <usize>nby * 24);
+  memory.fill(out, 0, <usize>nbx * <usize>nby * 24);
+  for (let y = 0; y < height; y++) {
+    const rowBlocks = out + <usize>(y / block) * <usize>nbx * 24;
+    const row = <usize>y * <usize>width;
+    for (let bx = 0; bx < nbx; bx++) {
+      const x0 = bx * block;
+      const x1 = min(x0 + block, width);
+      let s: f64 = 0, v: f64 = 0, c: f64 = 0;
+      for (let x = x0; x < x1; x++) {
+        const p = (row + <usize>x) << 2;
+        const value = load<f32>(image + p);
+        if (!(value - value == 0) || (load<i32>(mask + p) & skipBits) != 0) continue;
+        s += <f64>value;
+        v += <f64>load<f32>(variance + p);
+        c += 1;
+      }
+      const o = rowBlocks + <usize>bx * 24;
+      store<f64>(o, load<f64>(o) + s);
+      store<f64>(o + 8, load<f64>(o + 8) + v);
+      store<f64>(o + 16, load<f64>(o + 16) + c);
+    }
+  }
+  return OK;
+}
+
+export function setBlockMaskBit(mask: usize, width: i32, height: i32, block: i32, flags: usize, bit: i32): i32 {
+  if (width <= 0 || height <= 0 || block <= 0 || bit < 0 || bit > 31) return BAD_ARGUMENT;
+  assertInMemory(mask, <usize>width * <usize>height << 2);
+  const nbx = (width + block - 1) / block;
+  const nby = (height + block - 1) / block;
+  if (flags != 0) assertInMemory(flags, <usize>nbx * <usize>nby);
+  const value = 1 << bit;
+  for (let y = 0; y < height; y++) {
+    const row = mask + ((<usize>y * <usize>width) << 2);
+    const rowFlags = flags + <usize>(y / block) * <usize>nbx;
+    for (let bx = 0; bx < nbx; bx++) {
+      const on = flags != 0 && load<u8>(rowFlags + <usize>bx) != 0;
+      const x1 = min((bx + 1) * block, width);
+      for (let x = bx * block; x < x1; x++) {
+        const p = row + (<usize>x << 2);
+        const m = load<i32>(p);
+        store<i32>(p, on ? m | value : m & ~value);
+      }
+    }
+  }
+  return OK;
+}
