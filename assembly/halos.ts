@@ -3,7 +3,7 @@
 //
 // blockSums: per block of `block` x `block` pixels (the last row and column of blocks clipped to the
 //   image), the sum of the image, the sum of the variance and the number of good pixels: finite image
-//   value and none of `skipBits` in the i32 mask word. Output 3 f64 per block at out + 24 x (j x nbx + i),
+//   and variance values and none of `skipBits` in the i32 mask word. Output 3 f64 per block at out + 24 x (j x nbx + i),
 //   nbx = ceil(width / block), row-major. Units: the image's and its variance's. Arithmetic: f64, in
 //   raster order within each block row, so every build gives the same bits.
 // setBlockMaskBit: sets mask bit `bit` on every pixel of the blocks whose u8 flag (nbx x nby, row-major)
@@ -31,9 +31,10 @@ export function blockSums(image: usize, mask: usize, variance: usize, width: i32
       for (let x = x0; x < x1; x++) {
         const p = (row + <usize>x) << 2;
         const value = load<f32>(image + p);
-        if (!(value - value == 0) || (load<i32>(mask + p) & skipBits) != 0) continue;
+        const w = load<f32>(variance + p);
+        if (!(value - value == 0) || !(w - w == 0) || (load<i32>(mask + p) & skipBits) != 0) continue;
         s += <f64>value;
-        v += <f64>load<f32>(variance + p);
+        v += <f64>w;
         c += 1;
       }
       const o = rowBlocks + <usize>bx * 24;

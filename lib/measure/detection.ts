@@ -45,10 +45,10 @@
  * Why three rounds: each round's footprints are larger (the background under them is less biased), so
  * less source light reaches the bins. Measured on the tiny preset's full field of seed 77 (bright and
  * saturated stars), the worst bin of the background acceptance measure (tests/tasks/background.test.ts)
- * drops from 0.54 sigma after one round to 0.32 after three without halos, and to 0.03 with them; for an
- * exponential galaxy of r_e 20 px and 16 mag the background excess over its 4 r_e ellipse from
- * 0.15-0.19 % to 0.13-0.16 % of its flux (without halos). The footprints returned are those of the last
- * round.
+ * dropped from 0.54 sigma after one round to 0.32 after three (measured before the halo search; with it,
+ * three rounds give 0.03), and for an exponential galaxy of r_e 20 px and 16 mag the background excess
+ * over its 4 r_e ellipse from 0.15-0.19 % to 0.13-0.16 % of its flux (also before the halo search). The
+ * footprints returned are those of the last round.
  */
 import { gaussianKernel } from '../image/gaussianKernel.js';
 import { interquartileSigma } from '../math/median.js';
@@ -468,36 +468,42 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
   let background = initialBackground;
   const image = subtractBackground(tessera, exposure.image, background, config.into?.image);
   let detection = detectSources(tessera, { ...exposure, image }, config.detection, config.into?.mask);
-  // Halos (lib/measure/halos.ts) ride in the detection mask on a bit no plane uses, cleared at the end.
+  // Halos (lib/measure/halos.ts) ride in the detection mask on a bit that no plane names and no pixel
+  // carries, cleared before returning (also when a round fails).
   const planes = exposure.maskPlanes ?? MASK_PLANES;
   const ignored = backgroundConfig(config.background).ignoredPixelMask;
-  const haloBit = config.halos === false ? -1 : unusedMaskBit(planes);
+  const haloBit = config.halos === false || iterations === 0 ? -1 : unusedMaskBit(planes, detection.mask);
   const reEstimate: Partial<BackgroundConfig> = haloBit < 0 ? config.background ?? {} : { ...config.background, ignoredPixelMask: [...ignored, HALO_PLANE] };
   const reEstimatePlanes = haloBit < 0 ? planes : { ...planes, [HALO_PLANE]: haloBit };
-  for (let k = 0; k < iterations; k++) {
-    if (haloBit >= 0) {
-      const halos = findHalos(tessera, { ...exposure, mask: detection.mask }, background, maskBits(ignored, planes), config.halos || {});
-      setHaloBit(tessera, detection.mask, width, height, halos, haloBit);
+  try {
+    for (let k = 0; k < iterations; k++) {
+      try {
+        if (haloBit >= 0) {
+          const halos = findHalos(tessera, { ...exposure, mask: detection.mask }, background, maskBits(ignored, planes), config.halos || {});
+          setHaloBit(tessera, detection.mask, width, height, halos, haloBit);
+        }
+        background = estimateBackground(tessera, { ...exposure, mask: detection.mask, maskPlanes: reEstimatePlanes }, reEstimate);
+      } catch (e) {
+        if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
+        throw e;
+      }
+      subtractBackground(tessera, exposure.image, background, image);
+      if (k < iterations - 1) detection = detectSources(tessera, { ...exposure, image }, config.detection, detection.mask);
     }
-    try {
-      background = estimateBackground(tessera, { ...exposure, mask: detection.mask, maskPlanes: reEstimatePlanes }, reEstimate);
-    } catch (e) {
-      if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
-      throw e;
-    }
-    subtractBackground(tessera, exposure.image, background, image);
-    if (k < iterations - 1) detection = detectSources(tessera, { ...exposure, image }, config.detection, detection.mask);
+  } finally {
+    if (haloBit >= 0) setHaloBit(tessera, detection.mask, width, height, undefined, haloBit);
   }
-  if (haloBit >= 0 && iterations > 0) setHaloBit(tessera, detection.mask, width, height, undefined, haloBit);
   return { initialBackground, background, detection, image };
 }
 
 /** The mask plane name the background's re-estimates ignore for halos (recorded in the model's ignoredPixelMask). */
 export const HALO_PLANE = 'HALO';
 
-/** The highest bit below 31 that `planes` leaves free (a transient plane's). */
-function unusedMaskBit(planes: Readonly<Record<string, number>>): number {
-  const used = new Set(Object.values(planes));
-  for (let bit = 30; bit >= 0; bit--) if (!used.has(bit)) return bit;
-  throw new DetectionError('every mask bit is taken: no room for the transient halo plane');
+/** The highest bit below 31 that `planes` does not name and no pixel of `mask` carries (a transient plane's). */
+function unusedMaskBit(planes: Readonly<Record<string, number>>, mask: Int32Array): number {
+  let carried = 0;
+  for (let i = 0; i < mask.length; i++) carried |= mask[i]!;
+  const named = new Set(Object.values(planes));
+  for (let bit = 30; bit >= 0; bit--) if (!named.has(bit) && !(carried & (1 << bit))) return bit;
+  throw new DetectionError('every mask bit is named or set: no room for the transient halo plane');
 }

@@ -11,7 +11,7 @@
  *     a plane cannot follow a halo as the 128-px model does);
  *  2. at each block size (8, 16, 32, 64 px), the block's summed residual over the square root of its
  *     summed variance (its significance), for blocks with at least minGoodFraction (20 %) of their pixels
- *     usable and not in a halo found at a smaller size;
+ *     (within the image) usable and not in a halo found at a smaller size;
  *  3. hysteresis: blocks above seedThreshold (2.5 sigma) seed a halo, which grows into 8-connected blocks
  *     above growThreshold (1 sigma).
  * The halo is a union of 8-px blocks (the smallest size), flagged per block.
@@ -99,7 +99,8 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
     checkStatus('blockSums', kernels.blockSums(img, msk, variance, width, height, block, skipBits, out));
     return planes.f64(out, 3 * nbx * nby).slice();
   });
-  // Residual per smallest block against the plane at the block's centre (the plane's mean over it).
+  // Residual per smallest block against the plane at the block's centre (the plane's mean over the block;
+  // over its usable pixels when some are masked, to within the plane's change across 8 px).
   const sky = referencePlane(background);
   const residual = new Float64Array(nbx * nby);
   for (let j = 0; j < nby; j++) {
@@ -110,12 +111,14 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
     }
   }
   const flags = new Uint8Array(nbx * nby);
-  for (const size of config.blockSizes) haloAtScale(size / block, residual, sums, flags, nbx, nby, block, config);
+  for (const size of config.blockSizes) haloAtScale(size / block, residual, sums, flags, nbx, nby, block, width, height, config);
   return { block, nbx, nby, flags };
 }
 
 /** One block size (`f` smallest blocks a side): significance, hysteresis, and the smallest blocks flagged. */
-function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flags: Uint8Array, nbx: number, nby: number, block: number, config: HaloConfig): void {
+function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flags: Uint8Array, nbx: number, nby: number, block: number,
+  width: number, height: number, config: HaloConfig): void {
+  const size = f * block;
   const mx = Math.ceil(nbx / f), my = Math.ceil(nby / f);
   const significance = new Float64Array(mx * my);
   for (let J = 0; J < my; J++) {
@@ -130,7 +133,9 @@ function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flag
           c += sums[3 * k + 2]!;
         }
       }
-      significance[J * mx + I] = c >= config.minGoodFraction * (f * block) ** 2 && v > 0 ? r / Math.sqrt(v) : 0;
+      // The block's area within the image (the last row and column of blocks are clipped).
+      const area = (Math.min((I + 1) * size, width) - I * size) * (Math.min((J + 1) * size, height) - J * size);
+      significance[J * mx + I] = c >= config.minGoodFraction * area && v > 0 ? r / Math.sqrt(v) : 0;
     }
   }
   const on = new Uint8Array(mx * my);
@@ -157,7 +162,8 @@ function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flag
 }
 
 /** Sets mask bit `bit` on the halo blocks and clears it elsewhere (halos undefined: clears it everywhere), in place. */
-export function setHaloBit(tessera: Tessera, mask: Int32Array, width: number, height: number, halos: HaloBlocks | undefined, bit: number, block = halos?.block ?? 1): void {
+export function setHaloBit(tessera: Tessera, mask: Int32Array, width: number, height: number, halos: HaloBlocks | undefined, bit: number): void {
+  const block = halos?.block ?? 1;
   tessera.planes.scope(() => {
     const { planes, kernels } = tessera;
     const msk = planes.allocFrom(mask);

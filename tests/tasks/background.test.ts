@@ -106,7 +106,7 @@ describe('background against the simulated sky', () => {
     expect(worst(bins)).toBeLessThan(0.5 * worst(initial));
   });
 
-  it('acceptance on the 16 full fields (seeds 70-85): every worst bin under 0.11 sigma, their median under 0.05 (15 of 16 meet 0.1: see the header); the halo search at least halves the worst', () => {
+  it('acceptance on the 16 full fields (seeds 70-85): every worst bin under 0.11 sigma, their median under 0.05 (15 of 16 meet 0.1: see the header); the halo search at least halves the worst over the 16', () => {
     const lines: string[] = [];
     const worst: number[] = [], without: number[] = [];
     for (let seed = 70; seed <= 85; seed++) {
@@ -119,7 +119,8 @@ describe('background against the simulated sky', () => {
     }
     console.log(`full fields, (model - sky) / sigma, worst bin per field:\n  ${lines.join('\n  ')}`);
     for (const w of worst) expect(w).toBeLessThan(0.11);
-    expect([...worst].sort((a, b) => a - b)[7]!).toBeLessThan(0.05);
+    const sorted = [...worst].sort((a, b) => a - b);
+    expect((sorted[7]! + sorted[8]!) / 2).toBeLessThan(0.05);
     expect(Math.max(...worst)).toBeLessThan(0.5 * Math.max(...without));
   });
 
