@@ -67,7 +67,7 @@ interface TrailCheck {
 }
 
 /** sqrt(scatter of 16 x 16 block means of `diff` / their mean predicted variance), over usable blocks off the trails and sources. */
-function noiseCorrelationFactor(diff: Float64Array, variance: Float32Array, cover: Uint8Array, onSource: Uint8Array, trails: Float32Array[], width: number, height: number): number {
+function noiseCorrelationFactor(diff: Float64Array, variance: Float32Array, cover: Uint8Array, onSource: Uint8Array, onAnyTrail: Uint8Array, width: number, height: number): number {
   const means: number[] = [];
   let predicted = 0;
   for (let by = 0; by + 16 <= height; by += 16) {
@@ -76,7 +76,7 @@ function noiseCorrelationFactor(diff: Float64Array, variance: Float32Array, cove
       for (let y = by; y < by + 16 && ok; y++) {
         for (let x = bx; x < bx + 16; x++) {
           const i = y * width + x;
-          if (!Number.isFinite(diff[i]!) || cover[i]! < 3 || onSource[i] || trails.some((t) => t[i]! > 0)) { ok = false; break; }
+          if (!Number.isFinite(diff[i]!) || cover[i]! < 3 || onSource[i] || onAnyTrail[i]) { ok = false; break; }
           s += diff[i]!;
           v += variance[i]!;
         }
@@ -207,9 +207,9 @@ beforeAll(async () => {
       // the factor, measured on this patch as the scatter of the difference's means over 16 x 16 blocks
       // against their per-pixel prediction (blocks wholly with data, 3 or more visits, off every trail and source).
       const onSource = Uint8Array.from(diff, (d, i) => (Number.isFinite(d) && truthAt(i) > 0.3 * Math.sqrt(coadd.variance[i]!) ? 1 : 0));
-      const correlation = trailSignals.size === 0 ? 1 : noiseCorrelationFactor(diff, coadd.variance, cover, onSource, [...trailSignals.values()].map((t) => t.signal), width, height);
       const onAnyTrail = new Uint8Array(n);
       for (const t of trailSignals.values()) for (let i = 0; i < n; i++) if (t.signal[i]! > 0) onAnyTrail[i] = 1;
+      const correlation = trailSignals.size === 0 ? 1 : noiseCorrelationFactor(diff, coadd.variance, cover, onSource, onAnyTrail, width, height);
       for (const [visit, t] of trailSignals) {
         const onTrail = Uint8Array.from(t.signal, (v) => (v > 0 ? 1 : 0));
         const near = boxCount(onTrail, width, height, 60), close = boxCount(onTrail, width, height, 20);
