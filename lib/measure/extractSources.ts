@@ -23,6 +23,7 @@
  * a bad configuration) throws the BackgroundError or DetectionError that says why.
  */
 import type { Tessera } from '../wasm/loader.js';
+import type { FitsHeader } from '../fits/header.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { adaptiveMoments, traceRadius } from './adaptiveMoments.js';
 import type { BackgroundConfig, BackgroundModel, MaskedImage } from './background.js';
@@ -113,6 +114,19 @@ export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: Ext
   const median = locus[Math.floor((locus.length - 1) / 2)]!;
   // Adaptive moments of a pixelised Gaussian include the pixel's 1/12 px^2.
   return { sigma: Math.sqrt(Math.max(median * median - 1 / 12, 0.25)), stars: radii.length, background: first.background, found: first };
+}
+
+/**
+ * The Gaussian sigma (px) of the seeing an image's header states, for when it cannot be measured: FWHM in
+ * pixels, as DECam's Community Pipeline writes it, in the image HDU's header or else the primary's. That
+ * FWHM is measured on stars' pixels, so the pixel's 1/12 px^2 comes off, as estimateSeeing takes it off
+ * (GaussianPsf integrates its sigma over pixels).
+ */
+export function headerSeeingSigma(headers: { wcsHeader: FitsHeader; metadata: FitsHeader }): number | undefined {
+  const fwhm = headers.wcsHeader.getNumber('FWHM') ?? headers.metadata.getNumber('FWHM');
+  if (fwhm === undefined || !(fwhm > 0) || !Number.isFinite(fwhm)) return undefined;
+  const sigma = fwhm / (2 * Math.sqrt(2 * Math.LN2));
+  return Math.sqrt(Math.max(sigma * sigma - 1 / 12, 0.25));
 }
 
 export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLike | undefined, overrides: Partial<ExtractConfig> = {}): Extraction {

@@ -29,7 +29,7 @@
  */
 import { adaptiveMoments, ellipticity, momentsFwhm, type Moments } from './adaptiveMoments.js';
 import { lanczosTaps } from './lanczos.js';
-import type { PsfLike, PsfStamp } from './psf.js';
+import { GaussianPsf, type PsfLike, type PsfStamp } from './psf.js';
 import { libm } from '../math/libm.js';
 
 /** Everything a PSFEx `.psf` file holds that the model needs, plus the fit's bookkeeping. */
@@ -191,6 +191,19 @@ export class PsfexModel implements PsfLike {
     this.loaded = data.loaded;
     this.accepted = data.accepted;
     this.interpolationOrder = order;
+  }
+
+  /**
+   * A round Gaussian of `sigma` px, pixel-integrated, as a constant model (POLDEG 0) of size x size samples
+   * one pixel apart (size made odd): the PSF characterizeImage's psfFallback installs when too few stars
+   * make one, in the form a calexp stores (LOADED and ACCEPTED 0 say no star was fitted).
+   */
+  static gaussian(sigma: number, size: number): PsfexModel {
+    const n = size | 1, c = (n - 1) / 2;
+    return new PsfexModel({
+      polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [0, 0], polScale: [1, 1], polDeg: 0, sampling: 1, width: n, height: n,
+      basis: new GaussianPsf(sigma).stampAt(c, c, n).stamp, fwhm: 2 * Math.sqrt(2 * Math.LN2) * sigma, loaded: 0, accepted: 0,
+    });
   }
 
   /** The model's data (shares the basis array). */

@@ -38,6 +38,7 @@ import { findColumn, type BinTable } from '../fits/bintable.js';
 import { Random } from './random.js';
 import { BANDS, magToNanojansky, type Band, type SkyObject } from './types.js';
 import { libm } from '../math/libm.js';
+import { MAG_PER_LN } from '../photometry/magnitudes.js';
 
 export const REFERENCE_COLOUR_TERMS: Readonly<Record<Band, { blue: Band; red: Band; coefficient: number }>> = {
   g: { blue: 'g', red: 'r', coefficient: 0.080 },
@@ -71,7 +72,6 @@ export const REFERENCE_DEFAULTS = {
 
 const MAS_PER_DEG = 3.6e6;
 const DEG = Math.PI / 180;
-const MAG_PER_LN = 2.5 / Math.LN10;
 
 /** True reference-band magnitudes of an object from its camera magnitudes. */
 export function referenceMagnitudes(mag: Record<Band, number>): Record<Band, number> {
@@ -306,7 +306,12 @@ function numberColumn(table: BinTable, name: string, file: string): ArrayLike<nu
   return c.values;
 }
 
-/** Reads one shard file written by writeReferenceShards. */
+/**
+ * Reads one shard file written by writeReferenceShards, or by `tessera ingest-refcat`
+ * (node/repository/refcatIngest.ts), which carries only id, ra, dec and the bands' `_ref` magnitudes it
+ * was given (and `_ref_err` where given): columns it lacks read as NaN, and fluxes (nJy) come from the
+ * magnitudes where the shard has no `_flux` columns.
+ */
 export function readReferenceShard(name: string, bytes: Uint8Array): ReferenceShard {
   const file = readFitsBytes(name, bytes);
   const index = file.indexOf(TABLE_EXTNAME);
@@ -315,17 +320,27 @@ export function readReferenceShard(name: string, bytes: Uint8Array): ReferenceSh
   if (id === undefined) throw new Error(`${name}: the '${TABLE_EXTNAME}' header lacks SHARDID`);
   const table = file.readTable(index);
   const get = (c: string): ArrayLike<number> => numberColumn(table, c, name);
-  const ids = get('id'), ra = get('ra'), dec = get('dec'), raErr = get('ra_err'), decErr = get('dec_err');
+  const missing = new Float64Array(table.nrows).fill(NaN);
+  const optional = (c: string): ArrayLike<number> => (findColumn(table, c) ? get(c) : missing);
+  const ids = get('id'), ra = get('ra'), dec = get('dec'), raErr = optional('ra_err'), decErr = optional('dec_err');
   const per = (suffix: string): Record<Band, ArrayLike<number>> =>
-    ({ g: get(`g${suffix}`), r: get(`r${suffix}`), i: get(`i${suffix}`) });
-  const mag = per('_ref'), magErr = per('_ref_err'), flux = per('_flux'), fluxErr = per('_fluxErr');
+    ({ g: optional(`g${suffix}`), r: optional(`r${suffix}`), i: optional(`i${suffix}`) });
+  const mag = per('_ref'), magErr = per('_ref_err');
+  const hasFlux = findColumn(table, 'r_flux') !== undefined;
+  const flux = hasFlux ? per('_flux') : undefined, fluxErr = hasFlux ? per('_fluxErr') : undefined;
   const pick = (cols: Record<Band, ArrayLike<number>>, k: number): Record<Band, number> =>
     ({ g: cols.g[k]!, r: cols.r[k]!, i: cols.i[k]! });
+  // AB fluxes of the magnitudes, and their first-order errors.
+  const fromMag = (m: Record<Band, number>, e: Record<Band, number>, error: boolean): Record<Band, number> => {
+    const one = (b: Band): number => (error ? (magToNanojansky(m[b]) * e[b]) / MAG_PER_LN : magToNanojansky(m[b]));
+    return { g: one('g'), r: one('r'), i: one('i') };
+  };
   const stars: ReferenceStar[] = [];
   for (let k = 0; k < table.nrows; k++) {
+    const m = pick(mag, k), e = pick(magErr, k);
     stars.push({
-      id: ids[k]!, ra: ra[k]!, dec: dec[k]!, raErr: raErr[k]!, decErr: decErr[k]!,
-      mag: pick(mag, k), magErr: pick(magErr, k), flux: pick(flux, k), fluxErr: pick(fluxErr, k),
+      id: ids[k]!, ra: ra[k]!, dec: dec[k]!, raErr: raErr[k]!, decErr: decErr[k]!, mag: m, magErr: e,
+      flux: flux ? pick(flux, k) : fromMag(m, e, false), fluxErr: fluxErr ? pick(fluxErr, k) : fromMag(m, e, true),
     });
   }
   return { id, stars };

@@ -18,7 +18,9 @@
  *     reference catalogue's colour terms (applyColorTerms; without them the simulated catalogue's g zero
  *     point is off by ~15 mmag));
  *     calibrated fluxes in nJy (`*_flux`, `*_fluxErr`) beside the instrumental ones; on failure the
- *     metadata says so (PHOTOCOK F) and no nJy columns are written. Steps 4 and 5 are
+ *     metadata says so (PHOTOCOK F) and no nJy columns are written, unless the exposure carries an external
+ *     zero point (MAGZERO, AB mag of one count per second, with EXPTIME: `ingest-images --zero-points`),
+ *     which then calibrates it (PHOTSRC names its source). Steps 4 and 5 are
  *     lib/tasks/calibrateCatalog.ts, which `tessera extract --refcat` runs too.
  * Outputs: calexp (the exposure with the fitted WCS in its image header, the PSF model, the calibration
  * in its metadata: PHOTCALB nJy per count and its error, ZEROPT), calexpBackground (the list of
@@ -26,6 +28,7 @@
  * source-reference matches of the astrometric fit).
  */
 import { FitsHeader } from '../fits/header.js';
+import { libm } from '../math/libm.js';
 import type { Task, TaskContext } from '../pipeline/task.js';
 import { stepTimer } from '../pipeline/logger.js';
 import { algorithmErrorFrom } from './measurementErrors.js';
@@ -165,6 +168,7 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   // 4-5. Astrometry against the reference stars around the detector, then the photometric calibration.
   const calibrated = calibrateCatalog({
     catalog, width, height, wcsHeader: exposure.wcsHeader, band: exposureBand(exposure.metadata), references: inputs.refCat.flatMap((shard) => shard.stars), source: 'icExp',
+    ...externalZeroPoint(exposure.metadata),
   }, config, metadata);
   lap();
   for (const r of calibrated.reports) log.info(`calibrate: ${r.message}`, { ...r.fields, step: r.step, ms: r.ms });
@@ -174,4 +178,11 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   catalog.metadata = header;
   const outputExposure: ExposureWithPsf = { ...exposure, image: extraction.image, mask: extraction.mask, metadata, wcsHeader };
   return { outputExposure, outputBackground: [...inputs.background, extraction.background], outputCat: catalog, matches };
+}
+
+/** The exposure's external zero point per count (MAGZERO + 2.5 log10 EXPTIME), when it has one. */
+function externalZeroPoint(metadata: FitsHeader): { externalZeroPoint?: { zeroPoint: number; source: string } } {
+  const magZero = metadata.getNumber('MAGZERO'), exposureTime = metadata.getNumber('EXPTIME');
+  if (magZero === undefined || !Number.isFinite(magZero) || !(exposureTime !== undefined && exposureTime > 0)) return {};
+  return { externalZeroPoint: { zeroPoint: magZero + 2.5 * libm.log10(exposureTime), source: `MAGZERO (${metadata.getString('MAGZSRC') ?? 'header'})` } };
 }

@@ -11,15 +11,19 @@
  *    the references' flux in `band` (nJy), with the reference catalogue's colour term when
  *    applyColorTerms is set and the references carry the secondary band; magnitude limit
  *    photoCalMagLimit (22); every flux algorithm then gets `*_flux`, `*_fluxErr` in nJy. On failure
- *    PHOTOCOK says F and no nJy column is written.
- * The metadata cards (ASTROMOK, ASTRORMS, ASTRONM, PHOTOCOK, PHOTCALB, PHOTCALE, ZEROPT, ZEROPTE) go into
+ *    PHOTOCOK says F and no nJy column is written, unless an external zero point was given (e.g. from
+ *    `ingest-images --zero-points`; LSST's external PhotoCalib): then it calibrates, PHOTOCOK stays F
+ *    and PHOTSRC names it ('fit' when fitted).
+ * The metadata cards (ASTROMOK, ASTRORMS, ASTRONM, PHOTOCOK, PHOTSRC, PHOTCALB, PHOTCALE, ZEROPT, ZEROPTE) go into
  * the header given; the catalogue gains its columns in place; the matches come back as a catalogue
  * (srcMatch: src_id, ref_id, both positions, separation).
  */
 import type { FitsHeader } from '../fits/header.js';
 import { parseWcs, type Wcs } from '../wcs/index.js';
 import { ASTROMETRY_DEFAULTS, referenceSearchCircle, solveAstrometry } from '../astrometry/astrometry.js';
-import { photoCal, calibrateFluxes, type PhotoCalStar } from '../photometry/photoCal.js';
+import { AB_NJY } from '../photometry/magnitudes.js';
+import { libm } from '../math/libm.js';
+import { photoCal, calibrateFluxes, type PhotoCalibration, type PhotoCalStar } from '../photometry/photoCal.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import { angularDistanceDeg, referenceColorTerm, type ReferenceStar } from '../sim/referenceCatalog.js';
 import type { Band } from '../sim/types.js';
@@ -45,6 +49,11 @@ export interface CatalogCalibrationInputs {
   references: readonly ReferenceStar[];
   /** Where the header WCS came from, for error messages. */
   source: string;
+  /**
+   * A calibration from elsewhere (AB magnitude of one count, and where it came from), used only when the
+   * photometric calibration cannot be fitted: PHOTOCOK stays F and PHOTSRC names it.
+   */
+  externalZeroPoint?: { zeroPoint: number; source: string };
 }
 
 export interface CatalogCalibration {
@@ -116,6 +125,7 @@ export function calibrateCatalog(inputs: CatalogCalibrationInputs, config: Reado
 
   // Photometric calibration of the (aperture-corrected, when they were) PSF fluxes.
   start = performance.now();
+  let cal: PhotoCalibration | undefined;
   if (config.doPhotoCal && band && matchRows.length) {
     const psfFlux = catalog.columns.base_PsfFlux_instFlux as Float64Array, psfErr = catalog.columns.base_PsfFlux_instFluxErr as Float64Array;
     const term = referenceColorTerm(band);
@@ -126,21 +136,29 @@ export function calibrateCatalog(inputs: CatalogCalibrationInputs, config: Reado
     const result = photoCal(stars, { magLimit: config.photoCalMagLimit, applyColorTerms: config.applyColorTerms, colorTerm: { c0: 0, c1: term.c1, c2: 0 } });
     metadata.set('PHOTOCOK', result.ok, 'photometric calibration succeeded');
     reports.push({ message: `photometric calibration ${result.status}: ${result.message}`, fields: { stars: result.nUsed }, step: 'photoCal', ms: performance.now() - start });
-    if (result.ok && result.calibration) {
-      const cal = result.calibration;
-      metadata.set('PHOTCALB', cal.calibrationMean, '[nJy/ct] mean photometric calibration', { real: true });
-      metadata.set('PHOTCALE', cal.calibrationErr, '[nJy/ct] its error', { real: true });
-      metadata.set('ZEROPT', cal.zeroPoint, '[mag] AB magnitude of one count', { real: true });
-      metadata.set('ZEROPTE', cal.zeroPointErr, '[mag] its error', { real: true });
-      for (const a of CALIBRATED_FLUX_ALGORITHMS) {
-        const f = catalog.columns[`${a}_instFlux`] as Float64Array | undefined, e = catalog.columns[`${a}_instFluxErr`] as Float64Array | undefined;
-        if (!f || !e) continue;
-        const c = calibrateFluxes(cal, f, e);
-        catalog.columns[`${a}_flux`] = c.flux;
-        catalog.columns[`${a}_fluxErr`] = c.fluxErr;
-      }
-    }
+    if (result.ok && result.calibration) cal = result.calibration;
   } else metadata.set('PHOTOCOK', false, 'photometric calibration succeeded');
+  if (cal) metadata.set('PHOTSRC', 'fit', 'photometric calibration: fitted to the reference stars');
+  else if (inputs.externalZeroPoint) {
+    // An external calibration (LSST's external PhotoCalib): used, and said so, only where none could be fitted.
+    const zp = inputs.externalZeroPoint.zeroPoint;
+    cal = { calibrationMean: libm.pow(10, -0.4 * (zp - AB_NJY)), calibrationErr: 0, zeroPoint: zp, zeroPointErr: 0 };
+    metadata.set('PHOTSRC', inputs.externalZeroPoint.source, 'photometric calibration: external (no fit possible)');
+    reports.push({ message: `photometric calibration from ${inputs.externalZeroPoint.source}: zero point ${zp.toFixed(4)} mag per count`, fields: { zeroPoint: zp }, step: 'photoCal', ms: performance.now() - start });
+  }
+  if (cal) {
+    metadata.set('PHOTCALB', cal.calibrationMean, '[nJy/ct] mean photometric calibration', { real: true });
+    metadata.set('PHOTCALE', cal.calibrationErr, '[nJy/ct] its error', { real: true });
+    metadata.set('ZEROPT', cal.zeroPoint, '[mag] AB magnitude of one count', { real: true });
+    metadata.set('ZEROPTE', cal.zeroPointErr, '[mag] its error', { real: true });
+    for (const a of CALIBRATED_FLUX_ALGORITHMS) {
+      const f = catalog.columns[`${a}_instFlux`] as Float64Array | undefined, e = catalog.columns[`${a}_instFluxErr`] as Float64Array | undefined;
+      if (!f || !e) continue;
+      const c = calibrateFluxes(cal, f, e);
+      catalog.columns[`${a}_flux`] = c.flux;
+      catalog.columns[`${a}_fluxErr`] = c.fluxErr;
+    }
+  }
 
   const matches: SourceCatalog = {
     length: matchRows.length,

@@ -16,7 +16,12 @@
  *     icExpBackground, the background model.
  * Defaults are LSST's (thresholdValue 5, includeThresholdMultiplier 10, psfIterations 2, background bins
  * 128 px, reserve fraction 0.2). A detector the algorithms cannot work on (all NaN, saturated, too few
- * stars for a PSF) fails as an AlgorithmError with the library's reason, as LSST's MeasurePsfTask does.
+ * stars for a PSF) fails as an AlgorithmError with the library's reason, as LSST's MeasurePsfTask does;
+ * with psfFallback (off by default; the `images` subset of pipelines/DRP.yaml sets it for cut-outs of other
+ * telescopes' images) too few stars instead leave the Gaussian of the seeing as the PSF model (measured
+ * on 3 or more bright sources, else the header's FWHM in pixels: headerSeeingSigma), as LSST's
+ * InstallGaussianPsfTask installs one before measuring, and the exposure says so (PSFMODEL 'gaussian',
+ * PSFNOTE the reason).
  */
 import type { Exposure } from '../fits/exposure.js';
 import type { Task, TaskContext } from '../pipeline/task.js';
@@ -24,13 +29,13 @@ import { stepTimer } from '../pipeline/logger.js';
 import { algorithmErrorFrom } from './measurementErrors.js';
 import type { BackgroundModel } from '../measure/background.js';
 import { findCosmicRays } from '../measure/cosmicRays.js';
-import { extractSources, type Extraction } from '../measure/extractSources.js';
-import { determinePsf, type PsfSource } from '../measure/psfDeterminer.js';
-import type { PsfexModel } from '../measure/psfModel.js';
+import { extractSources, headerSeeingSigma, type Extraction } from '../measure/extractSources.js';
+import { determinePsf, PsfDeterminerError, type PsfDeterminerResult, type PsfSource } from '../measure/psfDeterminer.js';
+import { PsfexModel } from '../measure/psfModel.js';
 import type { CoaddPsf } from '../coadd/coaddPsf.js';
 import type { PsfLike } from '../measure/psf.js';
 import { measureSources } from '../measure/measurement.js';
-import { DEFAULT_OBJECT_SIZE_CONFIG } from '../measure/starSelector.js';
+import { DEFAULT_OBJECT_SIZE_CONFIG, StarSelectionError } from '../measure/starSelector.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 
 /**
@@ -50,6 +55,7 @@ export interface CharacterizeImageConfig {
   psfSpatialOrder: number;
   psfKernelSize: number;
   starFluxMin: number;
+  psfFallback: boolean;
 }
 
 export interface CharacterizeImageInputs {
@@ -103,6 +109,10 @@ export const characterizeImage: Task<CharacterizeImageConfig, CharacterizeImageI
     psfSpatialOrder: { type: 'number', integer: true, min: 0, max: 4, default: 2, description: 'Degree of the PSF model\'s variation over the detector (PSFEx POLDEG, LSST spatialOrder 2).' },
     psfKernelSize: { type: 'number', integer: true, min: 9, max: 101, default: 25, description: 'PSF stamp size, pixels (LSST kernelSize 25).' },
     starFluxMin: { type: 'number', min: 0, default: 4000, description: 'Least Gaussian flux (e-) of a PSF star (LSST objectSize fluxMin; HSC 4000).' },
+    psfFallback: {
+      type: 'boolean', default: false,
+      description: 'With too few stars for a PSF model, carry on with a Gaussian of the seeing (measured, else the header FWHM) and flag it (PSFMODEL gaussian), instead of failing as LSST does.',
+    },
   },
   run(inputs, config, context) {
     return algorithmErrorFrom(characterizeImage.name, () => characterize(inputs, config, context));
@@ -121,8 +131,11 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
 
   // 1. Seeing and a first background from the bright sources, with a Gaussian PSF.
   let work: Exposure = exposure;
-  let extraction: Extraction = extractSources(tessera, work, undefined, firstConfig);
-  log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px from ${extraction.seeing.stars} bright sources`, { psfSigma: extraction.psf.sigma, step: 'seeing', ms: lap() });
+  const headerSigma = headerSeeingSigma(exposure);
+  let extraction: Extraction = extractSources(tessera, work, undefined, { ...firstConfig, ...(headerSigma !== undefined ? { fallbackSigma: headerSigma } : {}) });
+  const seeingFrom = extraction.seeing.source === 'measured' ? `from ${extraction.seeing.stars} bright sources`
+    : `${headerSigma !== undefined ? 'from the header FWHM' : 'guessed'}: only ${extraction.seeing.stars} bright sources to measure it on`;
+  log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px ${seeingFrom}`, { psfSigma: extraction.psf.sigma, step: 'seeing', ms: lap() });
 
   // 2. Cosmic rays, found on the background-subtracted image and repaired in the original.
   if (config.doRepairCosmicRays) {
@@ -143,6 +156,7 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   let psf: PsfLike = extraction.psf;
   let model: PsfexModel | undefined;
   let flags = { candidate: [] as boolean[], used: [] as boolean[], reserved: [] as boolean[] };
+  let fallbackReason: string | undefined;
   for (let iteration = 0; iteration < config.psfIterations; iteration++) {
     if (iteration === 0) {
       // Step 1's footprints, detected with the measured seeing, measured on the repaired image.
@@ -153,10 +167,22 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
       extraction = extractSources(tessera, work, psf, { ...extractConfig, initialBackground: extraction.background, reuse: { image: extraction.image, mask: extraction.mask } });
     }
     const extractMs = lap();
-    const result = determinePsf({ ...work, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
-      reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,
-      starSelector: { ...DEFAULT_OBJECT_SIZE_CONFIG, fluxMin: config.starFluxMin },
-    });
+    let result: PsfDeterminerResult;
+    try {
+      result = determinePsf({ ...work, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
+        reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,
+        starSelector: { ...DEFAULT_OBJECT_SIZE_CONFIG, fluxMin: config.starFluxMin },
+      });
+    } catch (err) {
+      if (!(config.psfFallback && (err instanceof PsfDeterminerError || err instanceof StarSelectionError))) throw err;
+      fallbackReason = err.message;
+      model = PsfexModel.gaussian(psf.sigma, config.psfKernelSize);
+      psf = model;
+      const none = (): boolean[] => new Array<boolean>(extraction.catalog.length).fill(false);
+      flags = { candidate: none(), used: none(), reserved: none() };
+      log.warn(`characterizeImage: no PSF model (${err.message}); the Gaussian of the seeing, FWHM ${(model.fwhm ?? 0).toFixed(2)} px, stands in for it (psfFallback)`, { step: 'psf', fwhm: model.fwhm ?? 0 });
+      break;
+    }
     model = result.model;
     psf = model;
     flags = { candidate: result.candidate, used: result.used, reserved: result.reserved };
@@ -174,6 +200,8 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   catalog.columns.calib_psf_reserved = flags.reserved;
   const characterized: ExposureWithPsf = { ...subtracted, metadata: work.metadata.clone(), ...(model ? { psf: model } : {}) };
   characterized.metadata.set('PSFSIGMA', psf.sigma, '[pixel] Gaussian-equivalent PSF sigma', { real: true });
+  characterized.metadata.set('PSFMODEL', fallbackReason === undefined ? 'psfex' : 'gaussian', 'PSF model: fitted pixel basis, or the seeing\'s Gaussian (psfFallback)');
+  if (fallbackReason !== undefined) characterized.metadata.set('PSFNOTE', fallbackReason, 'why no PSF model was fitted');
   log.info(`characterizeImage: ${catalog.length} bright sources measured with the PSF model`, { sources: catalog.length, step: 'measure', ms: lap() });
   return { characterized, sourceCat: catalog, backgroundModel: [extraction.background] };
 }

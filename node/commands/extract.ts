@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { parseCommandArgs, UsageError, type Command } from '../command.js';
 import { loadTessera } from '../wasm.js';
 import { readCalibratedImageAsync } from '../fits/calibratedImage.js';
-import { DEFAULT_EXTRACT_CONFIG, estimateSeeing, extractSources } from '../../lib/measure/extractSources.js';
+import { DEFAULT_EXTRACT_CONFIG, estimateSeeing, extractSources, headerSeeingSigma } from '../../lib/measure/extractSources.js';
 import { measureSources } from '../../lib/measure/measurement.js';
 import { normalizeSpans, type Footprint } from '../../lib/measure/footprint.js';
 import { loadSextractorConfig } from '../../lib/measure/sextractor/config.js';
@@ -92,12 +92,12 @@ function positive(text: string | undefined, option: string): number | undefined 
 /** The PSF for the LSST measurements: given, measured on the bright stars, or the fallback (with a note on stderr). */
 function choosePsf(tessera: Tessera, exposure: Exposure, source: string, psfSigma: number | undefined): GaussianPsf {
   if (psfSigma !== undefined) return new GaussianPsf(psfSigma);
-  const headerFwhm = exposure.wcsHeader.getNumber('FWHM') ?? exposure.metadata.getNumber('FWHM');
+  const headerSigma = headerSeeingSigma(exposure);
   const measured = estimateSeeing(tessera, exposure, { ...DEFAULT_EXTRACT_CONFIG });
   if (measured.sigma !== undefined) return new GaussianPsf(measured.sigma);
-  const sigma = headerFwhm !== undefined && headerFwhm > 0 ? headerFwhm / (2 * Math.sqrt(2 * Math.LN2)) : DEFAULT_EXTRACT_CONFIG.initialPsfSigma;
+  const sigma = headerSigma ?? DEFAULT_EXTRACT_CONFIG.initialPsfSigma;
   console.error(`${source}: only ${measured.stars} bright unmasked stars to measure the seeing on; using PSF sigma ${sigma.toFixed(2)} px `
-    + `(${headerFwhm !== undefined ? 'from the header FWHM' : 'a guess'}); give --psf-sigma to set it`);
+    + `(${headerSigma !== undefined ? 'from the header FWHM' : 'a guess'}); give --psf-sigma to set it`);
   return new GaussianPsf(sigma);
 }
 
@@ -225,15 +225,15 @@ export const extractCommand: Command = {
       return 0;
     }
     // When the seeing cannot be measured: the header's FWHM (pixels, as DECam's Community Pipeline writes it).
-    const headerFwhm = exposure.wcsHeader.getNumber('FWHM') ?? exposure.metadata.getNumber('FWHM');
+    const headerSigma = headerSeeingSigma(exposure);
     const result = extractSources(tessera, exposure, psfSigma === undefined ? undefined : new GaussianPsf(psfSigma), {
-      ...(headerFwhm !== undefined && headerFwhm > 0 ? { fallbackSigma: headerFwhm / (2 * Math.sqrt(2 * Math.LN2)) } : {}),
+      ...(headerSigma !== undefined ? { fallbackSigma: headerSigma } : {}),
       ...(threshold !== undefined ? { detection: { thresholdValue: threshold } } : {}),
       ...(binSize !== undefined ? { background: { binSize: Math.round(binSize) } } : {}),
     });
     if (result.seeing.source === 'fallback') {
       console.error(`${source}: only ${result.seeing.stars} bright unmasked stars to measure the seeing on; using PSF sigma ${result.psf.sigma.toFixed(2)} px `
-        + `(${headerFwhm !== undefined ? 'from the header FWHM' : 'a guess'}); give --psf-sigma to set it`);
+        + `(${headerSigma !== undefined ? 'from the header FWHM' : 'a guess'}); give --psf-sigma to set it`);
     }
     let catalog = result.catalog;
     let psfNote = `PSF sigma ${result.psf.sigma.toFixed(2)} px`;

@@ -23,9 +23,10 @@ export const ingestRefcatCommand: Command = {
   name: 'ingest-refcat',
   summary: 'shard a CSV or FITS table of reference stars into refCat datasets',
   usage: [
-    'Usage: tessera ingest-refcat REPO FILE --ra COL --dec COL --mag BAND=COL[,BAND=COL] [--mag-err BAND=COL[,...]] [--name NAME]',
+    'Usage: tessera ingest-refcat REPO FILE... --ra COL --dec COL --mag BAND=COL[,BAND=COL] [--mag-err BAND=COL[,...]] [--name NAME]',
     '',
-    'FILE is a .csv (a header line of column names) or a .fits table (the REFCAT or first binary table);',
+    'Each FILE is a .csv (a header line of column names) or a .fits table (the REFCAT or first binary table),',
+    'all with the same columns (chunks of one catalogue are ingested together, as their stars share shards);',
     'RA and Dec in degrees. Stars are sharded by the simulator\'s reference-catalogue scheme (the shard',
     'id is the data ID\'s htm) into RUN refcats, or refcats/NAME with --name. A non-numeric value or an',
     'out-of-range RA/Dec is an error naming the line or row and the column; nothing is registered then.',
@@ -36,13 +37,13 @@ export const ingestRefcatCommand: Command = {
       args, allowPositionals: true,
       options: { ra: { type: 'string' }, dec: { type: 'string' }, mag: { type: 'string' }, 'mag-err': { type: 'string' }, name: { type: 'string' } },
     });
-    if (positionals.length !== 2) throw new UsageError('give a repository and a table file');
+    if (positionals.length < 2) throw new UsageError('give a repository and at least one table file');
     if (values.ra === undefined || values.dec === undefined || values.mag === undefined) throw new UsageError('--ra, --dec and --mag are required');
     const mag = parseBandColumns(values.mag, '--mag');
     const magErr = values['mag-err'] === undefined ? undefined : parseBandColumns(values['mag-err'], '--mag-err');
     const repo = await Repository.open(positionals[0]!);
     try {
-      const report = await ingestRefcat(repo, positionals[1]!, { ra: values.ra, dec: values.dec, mag, ...(magErr ? { magErr } : {}) },
+      const report = await ingestRefcat(repo, positionals.slice(1), { ra: values.ra, dec: values.dec, mag, ...(magErr ? { magErr } : {}) },
         values.name === undefined ? {} : { name: values.name });
       console.log(`ingested ${report.stars} stars in ${report.shards.size} shard(s) into run ${report.run}`
         + ` (${report.ingested.length} new, ${report.skipped.length} already registered)`);

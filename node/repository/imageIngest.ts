@@ -1,9 +1,12 @@
 /**
- * Ingest of already-calibrated single-CCD images from other telescopes (e.g. DECam Community Pipeline
- * InstCal `*_ooi_*` files) as calexp-like datasets: dataset type 'calexp' (instrument, detector, visit;
- * storage class Exposure), each written in the afw Exposure layout by writeExposure, into RUN
- * `<instrument>/calexp/ingested` (or the run given), with the instrument, detector, physical filter,
- * band, exposure, visit and visit_definition records, all in one batch.
+ * Ingest of instrument-signature-removed single-CCD images from other telescopes (e.g. DECam Community
+ * Pipeline InstCal `*_ooi_*` files: bias, flat and crosstalk done, sky still in) as what they are in
+ * LSST's terms, dataset type 'postISRCCD' (instrument, exposure, detector; storage class Exposure), as
+ * obs_decam's DecamNullIsrTask hands InstCal images to characterizeImage: the single-frame tasks from
+ * characterizeImage on then give them a background, PSF, WCS fit and photometric calibration (the
+ * `images` subset of pipelines/DRP.yaml). Each is written in the afw Exposure layout by writeExposure,
+ * into RUN `<instrument>/postISRCCD/ingested` (or the run given), with the instrument, detector, physical
+ * filter, band, exposure, visit and visit_definition records, all in one batch.
  *
  * Per image file (the first HDU holding a 2-d image; keywords looked up in that HDU, then the primary)
  * the planes are read as node/fits/calibratedImage.ts does: IMAGE as float32, VARIANCE = 1/weight from the
@@ -13,26 +16,28 @@
  * Records: instrument from --instrument or INSTRUME; detector id = CCDNUM, else a stable number from the
  * detector name (CRC-32 of CCDNAME or EXTNAME, 31 bits); physical filter = FILTER, band = its first word;
  * exposure = visit = EXPNUM with MJD-OBS, EXPTIME, DATE-OBS (computed from MJD-OBS when absent) and the
- * observation type of OBSTYPE/IMAGETYP (science when absent). Every file is checked before anything is
- * written; errors name the file and what is missing.
+ * observation type of OBSTYPE/IMAGETYP (science when absent). With a zero-point table
+ * (node/repository/zeroPointTable.ts, e.g. legacyzpts' survey-ccds) each image's metadata gets MAGZERO
+ * (AB magnitude of one count per second) and MAGZSRC (the table): an external photometric calibration
+ * that calibrate falls back on. Every file is checked before anything is written; errors name the file
+ * and what is missing.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32, writeExposure, type FitsHeader } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
 import { detectorSkyPolygon, regionToJson } from '../../lib/skymap/index.js';
-import type { DatasetType } from './datasetTypes.js';
+import { taskDatasetType, type DatasetType } from './datasetTypes.js';
 import type { DimensionRecord, DimensionRecords } from './dimensions.js';
 import { withScratchDir } from './ingestCommon.js';
 import { readFitsChecked } from '../fits/fileSource.js';
 import { companionHdu, firstImageHdu, readCalibratedImage } from '../fits/calibratedImage.js';
 import { observationTypeOf } from './rawIngest.js';
 import { RepositoryError, type IngestFile, type IngestReport, type Repository } from './repository.js';
+import { readZeroPointTable, zeroPointKey } from './zeroPointTable.js';
 
-export const CALEXP_DATASET_TYPE: DatasetType = {
-  name: 'calexp', dimensions: ['instrument', 'detector', 'visit'], implied: ['band', 'physical_filter', 'exposure'], storageClass: 'Exposure',
-  pathTemplate: '{run}/{datasetType}/{band:?}/{datasetType}_{instrument}_{visit}_{detector}.fits',
-};
+/** The ISR output's dataset type as the pipeline registers it (lib/tasks/isr.ts), which characterizeImage reads. */
+export const POST_ISR_DATASET_TYPE: DatasetType = taskDatasetType('postISRCCD', ['instrument', 'exposure', 'detector'], 'Exposure', 'fits');
 
 /** Default companion-file substitutions (DECam CP names). */
 export const DEFAULT_WEIGHT_PATTERN = '_ooi_=_oow_';
@@ -90,6 +95,8 @@ export interface ImageInfo {
   /** The image's outline on the sky through its WCS (lib/skymap/detectorRegion.ts), registry form. */
   readonly region: string;
   readonly saturation?: number;
+  /** External zero point: AB magnitude of one count per second, and the table it came from. */
+  readonly zeroPoint?: { readonly value: number; readonly source: string };
 }
 
 function text(headers: readonly FitsHeader[], key: string): string | undefined {
@@ -172,7 +179,11 @@ export function buildExposureBytes(info: ImageInfo): Uint8Array {
     hdu: info.hdu, ...(info.weight ? { weight: info.weight } : {}), ...(info.mask ? { mask: info.mask } : {}),
     ...(info.saturation !== undefined ? { saturation: info.saturation } : {}),
   });
-  exposure.metadata.set('INGSRC', path.basename(info.source), 'calibrated image this calexp was ingested from');
+  exposure.metadata.set('INGSRC', path.basename(info.source), 'image file this exposure was ingested from');
+  if (info.zeroPoint) {
+    exposure.metadata.set('MAGZERO', info.zeroPoint.value, '[mag] external AB zero point of one count per second', { real: true });
+    exposure.metadata.set('MAGZSRC', path.basename(info.zeroPoint.source), 'table the external zero point came from');
+  }
   return writeExposure(exposure, { checksum: true, name: info.source });
 }
 
@@ -222,6 +233,8 @@ export interface ImageIngestOptions {
   /** `FROM=TO` or 'none'; default DEFAULT_MASK_PATTERN. */
   readonly mask?: string;
   readonly run?: string;
+  /** A zero-point table (node/repository/zeroPointTable.ts); every image must have a row in it. */
+  readonly zeroPoints?: string;
 }
 
 export interface ImageIngestReport extends IngestReport {
@@ -230,29 +243,36 @@ export interface ImageIngestReport extends IngestReport {
   readonly images: readonly ImageInfo[];
 }
 
-/** Ingests calibrated images as calexp datasets (see the module comment). */
+/** Ingests instrument-signature-removed images as postISRCCD datasets (see the module comment). */
 export async function ingestImages(repository: Repository, files: readonly string[], options: ImageIngestOptions = {}): Promise<ImageIngestReport> {
   if (files.length === 0) throw new RepositoryError('no image files to ingest');
   const weight = parseCompanionPattern(options.weight ?? DEFAULT_WEIGHT_PATTERN, 'weight', options.weight !== undefined);
   const mask = parseCompanionPattern(options.mask ?? DEFAULT_MASK_PATTERN, 'mask', options.mask !== undefined);
-  const images = files.map((f) => readImageInfo(path.resolve(f), {
-    ...(options.instrument !== undefined ? { instrument: options.instrument } : {}), ...(weight ? { weight } : {}), ...(mask ? { mask } : {}),
-  }));
+  const zeroPoints = options.zeroPoints !== undefined ? readZeroPointTable(path.resolve(options.zeroPoints)) : undefined;
+  const images = files.map((f) => {
+    const info = readImageInfo(path.resolve(f), {
+      ...(options.instrument !== undefined ? { instrument: options.instrument } : {}), ...(weight ? { weight } : {}), ...(mask ? { mask } : {}),
+    });
+    if (!zeroPoints) return info;
+    const value = zeroPoints.get(zeroPointKey(info.exposure, info.detectorName));
+    if (value === undefined) throw new RepositoryError(`${info.source}: the zero-point table ${options.zeroPoints} has no row for exposure ${info.exposure}, CCD ${info.detectorName}`);
+    return { ...info, zeroPoint: { value, source: options.zeroPoints! } };
+  });
   const instrument = images[0]!.instrument;
   const other = images.find((i) => i.instrument !== instrument);
   if (other) throw new RepositoryError(`${other.source}: instrument ${other.instrument} differs from ${instrument} of ${images[0]!.source}; ingest one instrument at a time`);
-  const run = options.run ?? `${instrument}/calexp/ingested`;
+  const run = options.run ?? `${instrument}/postISRCCD/ingested`;
   const records = await imageRecords(repository, images);
   const report = await withScratchDir('images', async (dir) => {
     const ingestFiles: IngestFile[] = images.map((im, i) => {
       const out = path.join(dir, `${i}-${path.basename(im.source).replace(/\.fits?(\.fz|\.gz)?$/i, '')}.fits`);
       fs.writeFileSync(out, buildExposureBytes(im));
       return {
-        datasetType: CALEXP_DATASET_TYPE.name, run, source: out,
-        dataId: { instrument, detector: im.detector, visit: im.exposure, exposure: im.exposure, band: im.band, physical_filter: im.physicalFilter },
+        datasetType: POST_ISR_DATASET_TYPE.name, run, source: out,
+        dataId: { instrument, detector: im.detector, exposure: im.exposure, visit: im.exposure, band: im.band, physical_filter: im.physicalFilter, observation_type: im.observationType },
       };
     });
-    return repository.ingest({ files: ingestFiles, dimensionRecords: records, datasetTypes: [CALEXP_DATASET_TYPE], transfer: 'copy' });
+    return repository.ingest({ files: ingestFiles, dimensionRecords: records, datasetTypes: [POST_ISR_DATASET_TYPE], transfer: 'copy' });
   });
   return { ...report, instrument, run, images };
 }

@@ -3,7 +3,7 @@
  * 'refCat' datasets sharded like the simulator's reference catalogue (lib/sim/referenceCatalog.ts:
  * `shardIdAt` with its default shard size; the shard id is the data ID's 'htm'), into the RUN
  * `refcats` or `refcats/NAME`. Each shard file: an empty primary HDU and a BINTABLE 'REFCAT' with
- * columns id (J, the star's 1-based row in the input table), ra, dec (D, deg, ra in [0, 360)) and per
+ * columns id (J, the star's 1-based row in the input table, or in the input tables one after another), ra, dec (D, deg, ra in [0, 360)) and per
  * band `<band>_ref` and, where an error column is given, `<band>_ref_err` (D, mag; NaN where the input
  * has none), rows in input order; header SHARDID, SHARDDEG, REFNAME, REFSRC. Every row is read and
  * checked before anything is written: a non-numeric value, or an RA/Dec that is missing or out of
@@ -199,7 +199,7 @@ export function writeRefcatShard(id: number, stars: readonly RefStar[], columns:
   header.set('SHARDID', id, 'shard id = dec band * 10000 + RA cell');
   header.set('SHARDDEG', REFERENCE_DEFAULTS.shardSizeDeg, 'shard size (deg)', { real: true });
   header.set('REFNAME', meta.name, 'reference catalogue name');
-  header.set('REFSRC', path.basename(meta.source).slice(0, 60), 'table the stars were read from');
+  header.set('REFSRC', meta.source, 'table(s) the stars were read from');
   return writeFits([{ kind: 'table', table: { nrows: stars.length, columns: out, extname: REFCAT_TABLE }, header }], { name: referenceShardFileName(id) });
 }
 
@@ -210,12 +210,25 @@ export interface RefcatIngestReport extends IngestReport {
   readonly shards: ReadonlyMap<number, number>;
 }
 
-/** Reads, shards and ingests a reference table (see the module comment). */
-export async function ingestRefcat(repository: Repository, source: string, columns: RefcatColumns, options: { name?: string } = {}): Promise<RefcatIngestReport> {
+/**
+ * Reads, shards and ingests a reference table, or several that together make one catalogue (chunks of
+ * Gaia, say, whose stars share shards): every table is read and checked before anything is written.
+ */
+export async function ingestRefcat(repository: Repository, sources: string | readonly string[], columns: RefcatColumns, options: { name?: string } = {}): Promise<RefcatIngestReport> {
   if (options.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.name)) throw new RepositoryError(`reference catalogue name '${options.name}' must be letters, digits, '_', '.' or '-'`);
-  const file = path.resolve(source);
-  const stars = readReferenceTable(file, columns);
+  const files = (typeof sources === 'string' ? [sources] : sources).map((s) => path.resolve(s));
+  if (files.length === 0) throw new RepositoryError('no reference table to ingest');
+  // Ids are 1-based rows of the tables taken one after another.
+  let offset = 0;
+  const stars = files.flatMap((file) => {
+    const read = readReferenceTable(file, columns);
+    const rows = read.reduce((m, s) => Math.max(m, s.row), 0);
+    const shifted = read.map((s) => ({ ...s, row: s.row + offset }));
+    offset += rows;
+    return shifted;
+  });
   const shards = shardStars(stars);
+  const file = files.map((f) => path.basename(f)).join(',');
   const run = refcatRun(options.name);
   const report = await withScratchDir('refcat', async (dir) => {
     const files = [...shards].map(([id, list]) => {

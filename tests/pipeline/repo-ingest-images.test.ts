@@ -1,6 +1,11 @@
 // `tessera ingest-images`: the six real DECam CP InstCal cut-outs of legacypipe testcase6 (ooi images with
-// their oow weights and ood data-quality codes) become calexp datasets in the afw Exposure layout, read
-// back pixel for pixel, with variance = 1/weight, the CP codes as mask planes and the TPV WCS kept.
+// their oow weights and ood data-quality codes) become postISRCCD datasets in the afw Exposure layout, read
+// back pixel for pixel, with variance = 1/weight, the CP codes as mask planes and the TPV WCS kept; then
+// (issue 6) they go through the pipeline's `images` subset: characterizeImage, calibrate, warps, coadds and
+// the object table. The cut-outs (101 px, 26") hold one saturated G = 10.5 star and up to 5 fainter
+// sources: no star to fit a PSF, WCS or zero point on, so the PSF is the header seeing's Gaussian
+// (psfFallback), the header TPV WCS is kept (ASTROMOK F) and the zero points are legacyzpts' (survey-ccds,
+// `--zero-points`), each flagged; two visits per band cannot be compared (ARTREJ F).
 import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +17,12 @@ import { ingestImages, readImageInfo } from '../../node/repository/imageIngest.j
 import { robustSkyVariance } from '../../node/fits/calibratedImage.js';
 import { tessera } from '../helpers/cli.js';
 import { withRepo } from '../helpers/repository.js';
+import { runPythonJson } from '../helpers/python.js';
+import { parquetReadObjects } from 'hyparquet';
+import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
+import { readImageU } from '../../lib/fits/imageU.js';
+import { readSourceCatalog } from '../../lib/measure/sourceCatalog.js';
+import type { ExposureWithPsf } from '../../lib/tasks/characterizeImage.js';
 
 const out = testOutputDir('repo-ingest-images');
 const imagesDir = realFile('decam_legacypipe_testcase6/images/decam/CP/V4.8.2a');
@@ -21,7 +32,7 @@ function readFits(file: string): ReturnType<typeof readFitsBytes> {
   return readFitsBytes(file, fs.readFileSync(file));
 }
 
-describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
+describe('tessera ingest-images (DECam CP InstCal images as postISRCCDs)', () => {
   const root = path.join(out, 'repo');
   let first: { status: number; stdout: string; stderr: string };
   beforeAll(() => {
@@ -35,14 +46,16 @@ describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
     expect(tessera('--help').stdout).toMatch(/^ {2}ingest-images +\S/m);
   });
 
-  it('registers 6 calexps with their visit, detector and filter records', async () => {
+  it('registers 6 postISRCCDs with their visit, detector and filter records', async () => {
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stdout).toContain('ingested 6 calexps of DECam into DECam/calexp/ingested (6 with weight files, 6 with mask files)');
+    expect(first.stdout).toContain('ingested 6 postISRCCDs of DECam into DECam/postISRCCD/ingested (6 with weight files, 6 with mask files)');
     await withRepo(root, async (repo) => {
-      const refs = await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['DECam/calexp/ingested'] });
+      const refs = await repo.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['DECam/postISRCCD/ingested'] });
       expect(refs).toHaveLength(6);
-      const r803291 = refs.find((r) => r.dataId.visit === 803291)!;
-      expect(r803291.dataId).toEqual({ instrument: 'DECam', band: 'r', physical_filter: 'r DECam SDSS c0002 6415.0 1480.0', detector: 20, visit: 803291, exposure: 803291 });
+      const r803291 = refs.find((r) => r.dataId.exposure === 803291)!;
+      expect(r803291.dataId).toEqual({
+        instrument: 'DECam', band: 'r', physical_filter: 'r DECam SDSS c0002 6415.0 1480.0', detector: 20, visit: 803291, exposure: 803291, observation_type: 'science',
+      });
       expect(new Set(refs.map((r) => r.dataId.band))).toEqual(new Set(['g', 'r', 'z']));
       const detectors = await repo.registry.dimensionRecords('detector');
       expect(detectors.map((d) => [d.id, d.name]).sort()).toEqual([[20, 'S9'], [28, 'S4']]);
@@ -56,7 +69,7 @@ describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
     await withRepo(root, async (repo) => {
       for (const source of ooi) {
         const info = readImageInfo(source);
-        const ref = (await repo.findDataset('calexp', { instrument: 'DECam', visit: info.exposure, detector: info.detector }, ['DECam/calexp/ingested']))!;
+        const ref = (await repo.findDataset('postISRCCD', { instrument: 'DECam', exposure: info.exposure, detector: info.detector }, ['DECam/postISRCCD/ingested']))!;
         const exposure = await readExposure(readFitsBytes(source, repo.getBytes(ref)));
         const original = readFits(source);
         const pixels = original.readImage(1).data as Float32Array;
@@ -103,10 +116,10 @@ describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
   it('re-ingest is idempotent', async () => {
     const again = tessera('ingest-images', root, ...ooi);
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stdout).toContain('ingested 0 calexps of DECam into DECam/calexp/ingested');
+    expect(again.stdout).toContain('ingested 0 postISRCCDs of DECam into DECam/postISRCCD/ingested');
     expect(again.stdout).toContain('skipped 6 already registered');
     await withRepo(root, async (repo) => {
-      expect(await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['DECam/calexp/ingested'] })).toHaveLength(6);
+      expect(await repo.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['DECam/postISRCCD/ingested'] })).toHaveLength(6);
     });
   });
 
@@ -123,7 +136,7 @@ describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${bad}: HDU 1 has no celestial WCS`);
     await withRepo(fresh, async (repo) => {
-      expect((await repo.registry.listCollections()).map((c) => c.name)).not.toContain('DECam/calexp/ingested');
+      expect((await repo.registry.listCollections()).map((c) => c.name)).not.toContain('DECam/postISRCCD/ingested');
       expect(await repo.registry.dimensionRecords('visit')).toHaveLength(0);
     });
   });
@@ -134,7 +147,7 @@ describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
     await withRepo(fresh, async (repo) => {
       const report = await ingestImages(repo, [ooi[0]!], { weight: 'none', mask: 'none', run: 'test/sky' });
       expect(report.run).toBe('test/sky');
-      const exposure = await readExposure(readFitsBytes('calexp', repo.getBytes(report.ingested[0]!)));
+      const exposure = await readExposure(readFitsBytes('postISRCCD', repo.getBytes(report.ingested[0]!)));
       expect(exposure.metadata.getString('VARSRC')).toBe('sky MAD');
       const pixels = readFits(ooi[0]!).readImage(1).data as Float32Array;
       const expected = robustSkyVariance(pixels, exposure.mask);
@@ -153,5 +166,94 @@ describe('tessera ingest-images (DECam CP InstCal images as calexps)', () => {
     const bad = path.join(out, 'noexpnum.fits');
     fs.writeFileSync(bad, writeFits([{ header: primary }, { data: original.readImage(1).data, shape: original.hdu(1).shape, header: original.hdu(1).header, extname: 'S4' }]));
     expect(() => readImageInfo(bad)).toThrow(`${bad}: has no EXPNUM (the exposure number)`);
+  });
+});
+
+describe('the DECam images through the `images` subset (issue 6: other telescopes\' images)', () => {
+  const root = path.join(out, 'pipeline');
+  const decam = realFile('decam_legacypipe_testcase6');
+  const surveyCcds = path.join(decam, 'survey-ccds-1.fits.gz');
+  const gaia = fs.readdirSync(path.join(decam, 'gaia')).filter((f) => f.endsWith('.fits')).map((f) => path.join(decam, 'gaia', f)).sort();
+  // legacyzpts' zero points, exposure times and seeing, read by astropy (not Tessera's FITS reader).
+  const ccds = runPythonJson<{ expnum: number[]; ccdname: string[]; ccdzpt: number[]; exptime: number[]; fwhm: number[] }>(`
+import json, sys
+from astropy.table import Table
+t = Table.read(sys.argv[1])
+print(json.dumps({k: [v.strip() if isinstance(v, str) else float(v) for v in t[k]] for k in ['expnum', 'ccdname', 'ccdzpt', 'exptime', 'fwhm']}))
+`, [surveyCcds]);
+  const ccdRow = (exposure: number): number => ccds.expnum.indexOf(exposure);
+  // The G = 10.5 Gaia DR2 star the cut-outs are centred on (gaia/chunk-*.fits; proper motion 13 mas/yr: negligible here).
+  const star = { ra: 110.31236645, dec: 23.92000048 };
+  let run: { status: number; stdout: string; stderr: string };
+
+  beforeAll(() => {
+    expect(tessera('repo', 'create', root).status).toBe(0);
+    const ingest = tessera('ingest-images', root, ...ooi, '--zero-points', surveyCcds);
+    expect(ingest.stdout, ingest.stderr).toContain('(6 with weight files, 6 with mask files, 6 with zero points)');
+    // The two Gaia chunks together: their stars share shards.
+    const refcat = tessera('ingest-refcat', root, ...gaia, '--ra', 'ra', '--dec', 'dec', '--mag', 'G=phot_g_mean_mag');
+    expect(refcat.stdout, refcat.stderr).toMatch(/^ingested 1010 stars in \d+ shard/);
+    const skymap = tessera('make-skymap', root, '--around', 'DECam/postISRCCD/ingested', '--dataset-type', 'postISRCCD', '--pixel-scale', '0.262', '--patch-size', '200', '--patch-border', '20');
+    expect(skymap.status, skymap.stderr).toBe(0);
+    run = tessera('run', root, '--output', 'decam/drp', '--input', 'DECam/postISRCCD/ingested,refcats,skymaps', '--subset', 'images', '-c', 'characterizeImage.psfFallback=true', '-j', '1');
+  }, 600_000);
+
+  it('runs every quantum: 6 x characterizeImage and calibrate, 6 warps, 3 coadds, their measurement and one object table', () => {
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/^total +33 +0 +0 +0 +0 +0$/m);
+  });
+
+  it('without stars, each calexp carries the header seeing\'s Gaussian PSF, the header WCS and legacyzpts\' zero point, each flagged', async () => {
+    await withRepo(root, async (repo) => {
+      const refs = await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['decam/drp'] });
+      expect(refs).toHaveLength(6);
+      for (const ref of refs) {
+        const calexp = await decodeDataset('Exposure', repo.getBytes(ref), repo.getPath(ref)) as ExposureWithPsf;
+        const k = ccdRow(ref.dataId.visit as number);
+        expect(k, String(ref.dataId.visit)).toBeGreaterThanOrEqual(0);
+        const m = calexp.metadata;
+        expect(m.getString('PSFMODEL')).toBe('gaussian');
+        // The Gaussian stand-in, measured by adaptive moments on its kernel image: the seeing legacyzpts states (the header's FWHM).
+        expect(calexp.psf!.fwhmAt((calexp.width - 1) / 2, (calexp.height - 1) / 2) / ccds.fwhm[k]!).toBeCloseTo(1, 2);
+        expect(m.getBoolean('ASTROMOK')).toBe(false);
+        expect(calexp.wcsHeader.getString('CTYPE1')).toBe('RA---TPV');
+        expect(m.getBoolean('PHOTOCOK')).toBe(false);
+        expect(m.getString('PHOTSRC')).toBe('MAGZERO (survey-ccds-1.fits.gz)');
+        // nJy per count from the zero point of one count per second: 10^(-0.4 (zpt + 2.5 log10(exptime) - 31.4)).
+        const expected = 10 ** (-0.4 * (ccds.ccdzpt[k]! + 2.5 * Math.log10(ccds.exptime[k]!) - 31.4));
+        expect(m.getNumber('PHOTCALB')! / expected).toBeCloseTo(1, 9);
+        // The saturated G = 10.5 star: a source within 0.5" of Gaia's position through the header TPV WCS.
+        const src = readSourceCatalog(repo.getBytes((await repo.findDataset('src', ref.dataId, ['decam/drp']))!), 'src');
+        const ra = src.columns.coord_ra as Float64Array, dec = src.columns.coord_dec as Float64Array;
+        let nearest = Infinity;
+        for (let j = 0; j < src.length; j++) nearest = Math.min(nearest, Math.hypot((ra[j]! - star.ra) * Math.cos((star.dec * Math.PI) / 180), dec[j]! - star.dec) * 3600);
+        expect(nearest, String(ref.dataId.visit)).toBeLessThan(0.5);
+        expect((src.columns.base_PsfFlux_flux as Float64Array).length).toBe(src.length);
+      }
+    });
+  });
+
+  it('coadds each band\'s two visits, saying that artifact rejection was not possible, and writes the object table in g, r and z', async () => {
+    await withRepo(root, async (repo) => {
+      const coadds = await repo.queryDatasets({ datasetTypes: ['deepCoadd'], collections: ['decam/drp'] });
+      expect(coadds.map((c) => c.dataId.band).sort()).toEqual(['g', 'r', 'z']);
+      for (const ref of coadds) {
+        const coadd = await decodeDataset('Exposure', repo.getBytes(ref), repo.getPath(ref)) as ExposureWithPsf;
+        expect(coadd.metadata.getBoolean('ARTREJ')).toBe(false);
+        expect(coadd.metadata.getNumber('ARTCOMP')).toBe(0);
+        expect(coadd.metadata.getNumber('NVISITS')).toBe(2);
+        expect(coadd.metadata.getString('BUNIT')).toBe('nJy');
+        const nImage = readImageU(repo.getBytes((await repo.findDataset('deepCoadd_nImage', ref.dataId, ['decam/drp']))!), 'nImage');
+        expect(Math.max(...nImage.image)).toBe(2);
+      }
+      const table = (await repo.queryDatasets({ datasetTypes: ['objectTable'], collections: ['decam/drp'] }))[0]!;
+      const bytes = repo.getBytes(table);
+      const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
+      const objects = rows.filter((r) => !r.sky_object);
+      expect(objects.length).toBeGreaterThan(0);
+      for (const band of ['g', 'r', 'z']) expect(Object.keys(rows[0]!)).toContain(`${band}_psfFlux`);
+      expect(new Set(objects.map((r) => r.refBand)).size).toBeGreaterThan(0);
+      expect(rows.some((r) => r.sky_object)).toBe(true);
+    });
   });
 });
