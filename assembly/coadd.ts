@@ -1,7 +1,8 @@
 // The weighted mean of a patch's direct warps, per pixel (LSST AssembleCoaddTask's MEAN statistic with
 // CompareWarp's exclusions; lib/coadd/stackWarps.ts documents the rules and owns the weights): for each
 // pixel, the visits whose warp has data there (no NO_DATA bit, a finite value, a non-zero weight) and
-// that are not CLIPPED there (clipped byte set) nor BAD or SAT; image sum(w x) / sum(w), variance
+// that are not CLIPPED there (clipped byte set) nor BAD or SAT (a pixel without data that carries SAT, a
+// saturated core the calexp had no value for, counts as rejected for SAT); image sum(w x) / sum(w), variance
 // sum(w^2 V) / (sum w)^2 (f64 sums in visit order, rounded to f32), nImage the visits used, and the mask
 // bits of stackWarps. Units are the warps' (nJy).
 // Layout: `warps` holds nWarps rows of four u32 pointers (image f32, variance f32, mask i32, clipped u8),
@@ -55,7 +56,13 @@ export function stackWarpPixels(warps: usize, weights: usize, nWarps: i32, n: i3
       const row = warps + (<usize>v << 4);
       const mask = load<i32>(<usize>load<u32>(row, 8) + o), x = load<f32>(<usize>load<u32>(row) + o);
       const wt = load<f64>(weights + (<usize>v << 3));
-      if ((mask & NO_DATA) != 0 || !isFinite(x) || wt == 0) continue;
+      if (wt == 0) continue;
+      if ((mask & NO_DATA) != 0 || !isFinite(x)) {
+        // No value, but a saturated core is known (the warp keeps SAT on it): rejected for SAT, as afw's stack
+        // rejects a SAT pixel, so the coadd says SAT there.
+        if ((mask & SAT) != 0) { m |= REJECTED; satWeight += wt; rejectedWeight += wt; }
+        continue;
+      }
       if (load<u8>(<usize>load<u32>(row, 12) + <usize>i) != 0) { m |= CLIPPED; continue; }
       if ((mask & (BAD | SAT)) != 0) {
         m |= REJECTED;

@@ -10,7 +10,8 @@
 // `scale` (a photometric calibration: counts to nJy), the variance by (scale det)^2. An output pixel
 // whose kernel does not fit inside the source stays untouched (the host initialises the output to NaN with NO_DATA, as afw pads with NaN and NO_DATA); only output pixels
 // still carrying the noData bit are written, so several sources (the detectors of a visit) fill one
-// output in turn; a pixel whose interpolated value or variance is not finite stays NO_DATA.
+// output in turn; a pixel whose interpolated value or variance is not finite stays NaN and NO_DATA
+// with its mask bits ORed in.
 // Coordinates are 0-based pixel centres (LSST); units are the source planes'.
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
@@ -171,8 +172,6 @@ export function warpLanczos(
         fillTaps(fy, wy, wy2);
         const s = <f64>tapSum(srcImage, srcWidth, x0, y0, n, wx, wy);
         const var_ = <f64>tapSum(srcVariance, srcWidth, x0, y0, n, wx2, wy2);
-        // A non-finite source value (a convolved exposure's border) leaves the pixel NO_DATA.
-        if (!isFinite(s) || !isFinite(var_)) continue;
         // Mask: bilinear footprint.
         const mrow = <usize>iy * <usize>srcWidth + <usize>ix;
         let bits = load<i32>(srcMask + (mrow << 2));
@@ -180,6 +179,13 @@ export function warpLanczos(
         if (fy > 0) {
           bits |= load<i32>(srcMask + ((mrow + <usize>srcWidth) << 2));
           if (fx > 0) bits |= load<i32>(srcMask + ((mrow + <usize>srcWidth + 1) << 2));
+        }
+        // A non-finite source value (a convolved exposure's border; a saturated core without a variance)
+        // leaves the pixel NO_DATA, with the bits it would have had (SAT stays known, as afw warps the mask
+        // apart from the image); a later source may still fill it.
+        if (!isFinite(s) || !isFinite(var_)) {
+          store<i32>(outMask + (o << 2), bits | noDataBits);
+          continue;
         }
         store<f32>(outImage + (o << 2), <f32>(s * det));
         store<f32>(outVariance + (o << 2), <f32>(var_ * det * det));

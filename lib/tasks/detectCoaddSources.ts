@@ -77,14 +77,17 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     if (!psf) throw badInput(detectCoaddSources, context, 'exposure', 'the coadd has no PSF model (COADDPSF F: its warps carried none)');
     const planes = coadd.maskPlanes;
     const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
-    const noData = bit('NO_DATA');
+    const noData = bit('NO_DATA'), intrp = bit('INTRP');
     const n = coadd.width * coadd.height;
-    // NaN pixels (no data) become 0 for the convolution and background; NaN again in the output.
+    // Pixels without data become 0 for the convolution and background, and NaN again in the output; the
+    // holes assembleCoadd interpolated over (NO_DATA and INTRP: a saturated core) are kept, so that the
+    // star is detected whole.
+    const hole = (i: number): boolean => (coadd.mask[i]! & noData) !== 0 && (coadd.mask[i]! & intrp) === 0;
     const image = new Float32Array(n), variance = Float32Array.from(coadd.variance);
     let good = 0;
     for (let i = 0; i < n; i++) {
       const v = coadd.image[i]!;
-      if (Number.isFinite(v) && !(coadd.mask[i]! & noData)) { image[i] = v; good++; }
+      if (Number.isFinite(v) && !hole(i)) { image[i] = v; good++; }
     }
     if (good === 0) throw badInput(detectCoaddSources, context, 'exposure', 'the coadd has no pixel with data');
 
@@ -115,7 +118,7 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
       culled += fp.peaks.length - kept.length;
       return { spans: fp.spans, peaks: kept };
     });
-    for (let i = 0; i < n; i++) if (coadd.mask[i]! & noData) found.image[i] = NaN;
+    for (let i = 0; i < n; i++) if (hole(i)) found.image[i] = NaN;
 
     const metadata = coadd.metadata.clone();
     metadata.set('VARSCALE', factor, 'factor applied to the variance plane', { real: true });

@@ -1,5 +1,5 @@
 // stackWarps (lib/coadd/stackWarps.ts, the wasm kernel stackWarpPixels) against a plain-JS statement of
-// its rules, bit for bit: random warps with NO_DATA, NaN, BAD, SAT, EDGE, CR and CLIPPED pixels and a
+// its rules, bit for bit: random warps with NO_DATA (some with SAT), NaN, BAD, SAT, EDGE, CR and CLIPPED pixels and a
 // visit of weight 0, stacked in bands of 2 rows (a small band size) and in one band; each visit's coverage.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
@@ -23,7 +23,8 @@ function randomWarps(count: number, width: number, height: number, seed: number)
       image[i] = next() * 200 - 20;
       variance[i] = 5 + next() * (v + 1) * 10;
       const r = next();
-      if (r < 0.08) { mask[i] = B.NO_DATA; image[i] = NaN; variance[i] = NaN; }
+      if (r < 0.07) { mask[i] = B.NO_DATA; image[i] = NaN; variance[i] = NaN; }
+      else if (r < 0.08) { mask[i] = B.NO_DATA | B.SAT; image[i] = NaN; variance[i] = NaN; } // a saturated core without a value
       else if (r < 0.1) image[i] = NaN;
       else if (r < 0.13) mask[i] = B.BAD;
       else if (r < 0.16) mask[i] = B.SAT;
@@ -54,7 +55,11 @@ function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[]): { image: Fl
     let sw = 0, swx = 0, sw2v = 0, bits = 0, sat = 0, rejected = 0, used = 0;
     warps.forEach((w, v) => {
       const m = w.mask[i]!, x = w.image[i]!, wt = weights[v]!;
-      if (m & B.NO_DATA || !Number.isFinite(x) || wt === 0) return;
+      if (wt === 0) return;
+      if (m & B.NO_DATA || !Number.isFinite(x)) {
+        if (m & B.SAT) { bits |= B.REJECTED; sat += wt; rejected += wt; }
+        return;
+      }
       if (clipped[v]![i]) { bits |= B.CLIPPED; return; }
       if (m & (B.BAD | B.SAT)) { bits |= B.REJECTED; if (m & B.SAT) sat += wt; rejected += wt; return; }
       sw += wt; swx += wt * x; sw2v += wt * wt * w.variance[i]!;

@@ -203,6 +203,22 @@ describe('warpLanczos kernel', () => {
     expect(out.boxes.every((b) => b !== undefined)).toBe(true);
   });
 
+  it('leaves a pixel whose source has no value NO_DATA, with the source\'s mask bits (a saturated core stays SAT)', () => {
+    const SAT = 1 << 1;
+    const p = noisePlanes(30, 20, 3);
+    p.image[10 * 30 + 15] = NaN;
+    p.variance[10 * 30 + 15] = NaN;
+    p.mask[10 * 30 + 15] = SAT;
+    const out = warpSources(builds.release!, [affineSource(p, 1, 0, 0, 1, 0.5, 0)], 30, 20, { order: 3, interpLength: 10, noDataBit: NO_DATA });
+    // Output x 15 and 16 read source x 14.5 and 15.5: the NaN is under the Lanczos taps of x 13..18, the mask's bilinear footprint of 15, 16.
+    for (let u = 13; u <= 18; u++) {
+      expect(Number.isNaN(out.image[10 * 30 + u]!), String(u)).toBe(true);
+      expect(out.mask[10 * 30 + u]! & NO_DATA, String(u)).toBe(NO_DATA);
+      expect(out.mask[10 * 30 + u]! & SAT, String(u)).toBe(u === 15 || u === 16 ? SAT : 0);
+    }
+    expect(Number.isFinite(out.image[10 * 30 + 12]!) && out.mask[10 * 30 + 12] === 0).toBe(true);
+  });
+
   it('refuses a bad order or interpolation length', () => {
     const src = noisePlanes(20, 20, 1);
     expect(() => warpSources(builds.release!, [affineSource(src, 1, 0, 0, 1, 0, 0)], 20, 20, { order: 6, interpLength: 10, noDataBit: NO_DATA })).toThrow(/order/);
