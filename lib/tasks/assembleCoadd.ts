@@ -17,10 +17,10 @@
  * beside (COADDPSF T; F and a warning when no warp has a PSF).
  * Streaks (long straight trails too faint per pixel for the footprints) are clipped too (doStreaks,
  * lib/coadd/streaks.ts; NSTREAKS per visit).
- * Holes without data inside the coverage (a saturated star's core and bleed trail, rejected in every
- * visit) are interpolated across (doInterp, as LSST's assembleCoadd interpolates NO_DATA;
+ * Holes without data because every visit there was rejected (a saturated star's core and bleed trail)
+ * are interpolated across (doInterp, as LSST's assembleCoadd interpolates NO_DATA;
  * lib/coadd/interpolateHoles.ts), keeping NO_DATA and adding INTRP, so that coadd detection sees the star
- * whole rather than pieces around a hole; the area beyond the coverage stays NaN. COADDINT counts them.
+ * whole rather than pieces around a hole; pixels no visit reached stay NaN. COADDINT counts them.
  * The warps are deferred inputs (deferLoad, lib/fits/deferredExposure.ts): the template and the mean read
  * every visit a band of rows at a time, the comparison one visit's warp at a time, so the quantum's memory
  * does not grow with the number of visits (LSST reads warps by subregion for the same reason).
@@ -90,7 +90,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     maxNumEpochs: { type: 'number', integer: true, min: 0, default: 2, description: 'Most epochs an artifact may appear in (LSST maxNumEpochs 2, with maxFractionEpochsLow 0.4).' },
     streakMinLength: { type: 'number', min: 16, default: DEFAULT_STREAK_CONFIG.minLength, description: 'Shortest streak (px) the streak finder reports.' },
     doStreaks: { type: 'boolean', default: true, description: 'Find long straight streaks in each visit\'s difference and clip them (HSC\'s streak masking; lib/coadd/streaks.ts).' },
-    doInterp: { type: 'boolean', default: true, description: 'Interpolate over holes without data inside the coverage (saturated cores rejected in every visit), INTRP (LSST doInterp).' },
+    doInterp: { type: 'boolean', default: true, description: 'Interpolate over holes where every visit was rejected (saturated cores), INTRP (LSST doInterp).' },
   },
 
   run(inputs, config, context) {
@@ -135,7 +135,9 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
       { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs,
         doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } });
     const stack = stackWarps(context.tessera, direct, comparison.clipped, planes);
-    const interpolated = config.doInterp && planes.INTRP !== undefined ? interpolateHoles(stack, noData, planes.INTRP) : 0;
+    // The warps' kernel reach (WRPKERN lanczosN: N px) around a rejected pixel is NaN too.
+    const reach = Number(/^lanczos(\d)$/.exec(first.metadata.getString('WRPKERN') ?? '')?.[1] ?? 3);
+    const interpolated = config.doInterp && planes.INTRP !== undefined ? interpolateHoles(stack, noData, bit('REJECTED'), planes.INTRP, reach) : 0;
 
     const psf = coaddPsf(direct, visits, stack.weights, stack.coverage);
     const n = first.width * first.height;

@@ -11,7 +11,9 @@
  * table of each patch), then prints the run's report, one source catalogue's provenance, the
  * inspection of one warp and one coadd, a coadd catalogue's size and the object tables, extracts and
  * calibrates the sources of one postISRCCD against the reference catalogue (tessera extract --refcat),
- * and extracts the sources of the real HSC and SEP images (tessera extract, also in SExtractor's mode).
+ * and extracts the sources of the real HSC and SEP images (tessera extract, also in SExtractor's mode),
+ * and takes the six real DECam cut-outs through the pipeline's `images` subset in a repository of their
+ * own (DIR/decam-repo: single-frame processing, warps, coadds, the object table).
  * As later steps land the shipped pipeline and so the demo run them too.
  */
 import fs from 'node:fs';
@@ -37,6 +39,9 @@ import { runCommand } from './run.js';
 import { reportCommand } from './report.js';
 import { provenanceCommand } from './provenance.js';
 import { extractCommand } from './extract.js';
+import { ingestImagesCommand } from './ingestImages.js';
+import { ingestRefcatCommand } from './ingestRefcat.js';
+import { makeSkymapCommand } from './makeSkymap.js';
 import { Repository } from '../repository/repository.js';
 import { startServer } from '../server/apiServer.js';
 import { readPackageVersion } from '../version.js';
@@ -124,7 +129,8 @@ export const demoCommand: Command = {
     '(3 bands x 5 visits x 4 detectors; kept between runs), creates a repository in DIR/repo, ingests',
     'the survey and runs the pipeline into the run "drp" (calibration products, then isr, characterizeImage',
     "and calibrate), then prints the run's report and a catalogue's provenance, runs tessera extract with",
-    '--refcat on one postISRCCD and on the real HSC and SEP images. Files go to DIR (default demo-output/).',
+    '--refcat on one postISRCCD and on the real HSC and SEP images, and takes the real DECam cut-outs through',
+    'the pipeline in DIR/decam-repo. Files go to DIR (default demo-output/).',
   ].join('\n'),
   async run(args) {
     const { values } = parseCommandArgs({ args, options: { out: { type: 'string', default: 'demo-output' } }, strict: true });
@@ -269,6 +275,10 @@ export const demoCommand: Command = {
       console.log(`\n$ tessera extract ${path.join(sep, 'image.fits')} --sextractor ${path.join(sep, 'default.sex')} --catalog ${rel(catalog)}`);
       await extractCommand.run([path.join(sep, 'image.fits'), '--sextractor', path.join(sep, 'default.sex'), '--catalog', catalog]);
     }
+    // Other telescopes' images through the same pipeline: the six DECam CP cut-outs, from characterizeImage to the object table.
+    const decam = path.join(real, 'decam_legacypipe_testcase6');
+    if (fs.existsSync(path.join(decam, 'survey-ccds-1.fits.gz'))) await decamThroughPipeline(decam, path.join(out, 'decam-repo'), rel);
+
     // The viewer's server: its API over the repository, one calexp's primary header by an HTTP byte range.
     console.log(`\n$ tessera serve ${rel(repoDir)}`);
     const served = await Repository.open(repoDir);
@@ -288,3 +298,47 @@ export const demoCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * The six DECam Community Pipeline cut-outs (legacypipe testcase6) through the pipeline's `images` subset
+ * in a repository of their own: ingested as postISRCCD with legacyzpts' zero points, the Gaia chunks as
+ * reference catalogue, a sky map around them, then characterizeImage (the header seeing's Gaussian where
+ * no star makes a PSF), calibrate, warps, coadds (two visits per band: no artifact rejection) and the
+ * object table; prints what each step could and could not do.
+ */
+async function decamThroughPipeline(decam: string, repoDir: string, rel: (p: string) => string): Promise<void> {
+  fs.rmSync(repoDir, { recursive: true, force: true });
+  const images = (fs.readdirSync(path.join(decam, 'images'), { recursive: true }) as string[])
+    .filter((f) => /_ooi_.*\.fits$/.test(f)).map((f) => path.join(decam, 'images', f)).sort();
+  const gaia = fs.readdirSync(path.join(decam, 'gaia')).filter((f) => f.endsWith('.fits')).map((f) => path.join(decam, 'gaia', f)).sort();
+  const say = (command: string[]): void => console.log(`\n$ tessera ${command.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`);
+  const steps: [Command, string[]][] = [
+    [repoCommand, ['create', repoDir]],
+    [ingestImagesCommand, [repoDir, ...images, '--zero-points', path.join(decam, 'survey-ccds-1.fits.gz')]],
+    [ingestRefcatCommand, [repoDir, ...gaia, '--ra', 'ra', '--dec', 'dec', '--mag', 'G=phot_g_mean_mag']],
+    [makeSkymapCommand, [repoDir, '--around', 'DECam/postISRCCD/ingested', '--dataset-type', 'postISRCCD', '--pixel-scale', '0.262', '--patch-size', '200', '--patch-border', '20']],
+    [runCommand, [repoDir, '--output', 'decam/drp', '--input', 'DECam/postISRCCD/ingested,refcats,skymaps', '--subset', 'images', '-c', 'characterizeImage.psfFallback=true']],
+  ];
+  for (const [command, args] of steps) {
+    say([command.name, ...args]);
+    const status = await command.run(args);
+    if (status !== 0) throw new Error(`tessera ${command.name} failed (status ${status})`);
+  }
+  const repo = await Repository.open(repoDir);
+  try {
+    const calexps = await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['decam/drp'] });
+    for (const ref of calexps) {
+      const m = readFitsBytes(repo.getPath(ref), fs.readFileSync(repo.getPath(ref))).hdu(0).header;
+      console.log(`calexp visit ${String(ref.dataId.visit)} (${String(ref.dataId.band)}): PSF ${m.getString('PSFMODEL')} sigma ${m.getNumber('PSFSIGMA')!.toFixed(2)} px, `
+        + `astrometry ${m.getBoolean('ASTROMOK') ? 'fitted' : 'not possible (header TPV WCS kept)'}, zero point ${m.getNumber('ZEROPT')!.toFixed(3)} from ${m.getString('PHOTSRC')}`);
+    }
+    for (const ref of await repo.queryDatasets({ datasetTypes: ['deepCoadd'], collections: ['decam/drp'] })) {
+      const m = readFitsBytes(repo.getPath(ref), fs.readFileSync(repo.getPath(ref))).hdu(0).header;
+      console.log(`deepCoadd ${String(ref.dataId.band)}: ${m.getNumber('NVISITS')} visits, artifact rejection ${m.getBoolean('ARTREJ') ? 'done' : 'not possible (fewer than 3 visits)'}, ${m.getNumber('COADDINT')} pixels of the saturated star interpolated`);
+    }
+    const [table] = await repo.queryDatasets({ datasetTypes: ['objectTable'], collections: ['decam/drp'] });
+    if (table) console.log(`object table ${rel(repo.getPath(table))} (${fs.statSync(repo.getPath(table)).size} bytes)`);
+  } finally {
+    await repo.close();
+  }
+}

@@ -9,7 +9,10 @@ import fs from 'node:fs';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
 import { readExposurePlanes, type ExposurePlanes } from '../../node/fits/exposurePlanes.js';
-import { readFitsBytes } from '../../lib/fits/index.js';
+import { readFitsBytes, type FitsHeader } from '../../lib/fits/index.js';
+import { findColumn } from '../../lib/fits/bintable.js';
+import { renderGhost, type Ghost } from '../../lib/sim/artifacts.js';
+import { focalPlaneToDetector, type DetectorPlacement } from '../../lib/sim/opticalModel.js';
 import type { Exposure } from '../../lib/fits/exposure.js';
 import type { ImageU } from '../../lib/fits/imageU.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
@@ -36,26 +39,41 @@ let tessera: Tessera;
 let skyMap: SkyMap;
 const coadds: Coadd[] = [];
 const warps: VisitWarp[] = [];
-/** Per visit with a trail: its detectors' calexp WCS, size, PHOTCALB and the truth trail signal (e-, STREAK pixels only). */
-const trails = new Map<number, { seeing: number; detectors: { wcs: ReturnType<typeof parseWcs>; width: number; height: number; calibration: number; signal: Float32Array }[] }>();
+/** A visit's detector: its calexp WCS, size and PHOTCALB, and its placement on the focal plane. */
+interface TruthDetector { wcs: ReturnType<typeof parseWcs>; width: number; height: number; calibration: number; placement: DetectorPlacement }
+/** Per visit with a trail: its detectors and the truth trail signal (e-, STREAK pixels only). */
+const trails = new Map<number, { seeing: number; detectors: (TruthDetector & { signal: Float32Array })[] }>();
+/** Per visit: its detectors and the ghosts on them (focal plane; the truth's GHOSTS tables). */
+const ghostVisits = new Map<number, { seeing: number; detectors: TruthDetector[]; ghosts: Map<number, Ghost> }>();
+/** Per ghost and patch: its pixels above 3 sigma of the PSF-matched warp's noise with >= 3 visits, those clipped, its peak S/N there and its distance from its star (px). */
+const ghostResults: { visit: number; patch: number; starId: number; above: number; clipped: number; peakSnr: number; starDistance: number; radius: number }[] = [];
+/** Truth star positions (deg) by id. */
+const starPositions = new Map<number, [number, number]>();
 /** Trail pixels above 3 sigma with >= 3 visits, and those clipped, overall and by S/N. */
 const trail = { above: 0, caught: 0, bySnr: { '3-5': [0, 0], '5-10': [0, 0], '>10': [0, 0] } as Record<string, [number, number]> };
 /** Direct-warp CR pixels, those whose nImage counts every usable visit, and CR pixels clipped. */
 const cr = { pixels: 0, counted: 0, clipped: 0 };
 
-/** The truth trail of `w`'s visit (nJy), warped onto its patch and widened to the model PSF as PSF matching does. */
-function matchedTrailSignal(w: VisitWarp, grid: ExposurePlanes): Float32Array {
-  const t = trails.get(w.visit)!;
+/** A calexp's WCS, size and calibration, with its detector's placement from its truth header. */
+function truthDetector(calexp: { wcsHeader: FitsHeader; metadata: FitsHeader; width: number; height: number }, truth: FitsHeader): TruthDetector {
+  return {
+    wcs: parseWcs(calexp.wcsHeader), width: calexp.width, height: calexp.height, calibration: calexp.metadata.getNumber('PHOTCALB')!,
+    placement: { originX: truth.getNumber('DETORIGX')!, originY: truth.getNumber('DETORIGY')!, rotationDeg: truth.getNumber('DETROT')! },
+  };
+}
+
+/** Truth signal planes (e-, per detector) of `w`'s visit (nJy), warped onto its patch and widened to the model PSF as PSF matching does. */
+function matchedSignal(w: VisitWarp, grid: ExposurePlanes, seeing: number, detectors: readonly TruthDetector[], signals: readonly Float32Array[]): Float32Array {
   const tract = tractById(skyMap, w.tract);
   const { x0, y0, width, height } = grid;
-  const sources = t.detectors.map((d) => ({
-    planes: { width: d.width, height: d.height, image: d.signal, variance: new Float32Array(d.signal.length), mask: new Int32Array(d.signal.length) },
+  const sources = detectors.map((d, k) => ({
+    planes: { width: d.width, height: d.height, image: signals[k]!, variance: new Float32Array(d.width * d.height), mask: new Int32Array(d.width * d.height) },
     scale: d.calibration,
     ...wcsMapping(d.wcs!, tractWcs(tract), x0, y0),
   }));
   const warped = warpSources(tessera, sources, width, height, { order: 3, interpLength: 10, noDataBit: BIT('NO_DATA') });
   // Gaussian PSFs: sigma^2 adds.
-  const sigmaVisit = t.seeing / tract.pixelScaleArcsec / 2.3548, sigmaModel = 7.7 / 2.3548;
+  const sigmaVisit = seeing / tract.pixelScaleArcsec / 2.3548, sigmaModel = 7.7 / 2.3548;
   return convolveSeparable(tessera, warped.image.map((v) => (Number.isFinite(v) ? v : 0)), width, height, gaussianKernel(Math.sqrt(sigmaModel ** 2 - sigmaVisit ** 2)));
 }
 
@@ -64,7 +82,7 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
   const patchWarps = warps.filter((w) => w.band === c.band && w.tract === c.tract && w.patch === c.patch && c.visits.includes(w.visit));
   const loaded = await Promise.all(patchWarps.map(async (w) => {
     const direct = await readExposurePlanes(w.directPath, ['MASK']);
-    const matched = await readExposurePlanes(w.matchedPath, trails.has(w.visit) ? ['MASK', 'VARIANCE'] : ['MASK']);
+    const matched = await readExposurePlanes(w.matchedPath, trails.has(w.visit) || ghostVisits.has(w.visit) ? ['MASK', 'VARIANCE'] : ['MASK']);
     const spans = readSourceCatalog(fs.readFileSync(w.maskPath), w.maskPath);
     const clipped = new Uint8Array(direct.width * direct.height);
     const y = spans.columns.y as Int32Array, x0 = spans.columns.x0 as Int32Array, x1 = spans.columns.x1 as Int32Array;
@@ -75,7 +93,8 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
   // Satellite trails: clipped from their visit where above 3 sigma of its PSF-matched warp and >= 3 visits overlap.
   for (const { w, matched, clipped } of loaded) {
     if (!trails.has(w.visit)) continue;
-    const signal = matchedTrailSignal(w, matched);
+    const t = trails.get(w.visit)!;
+    const signal = matchedSignal(w, matched, t.seeing, t.detectors, t.detectors.map((d) => d.signal));
     for (let i = 0; i < n; i++) {
       const noise = Math.sqrt(matched.variance![i]!);
       if (!(signal[i]! > 3 * noise) || (matched.mask![i]! & BIT('NO_DATA'))) continue;
@@ -88,6 +107,40 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
       const snr = signal[i]! / noise, bin = snr > 10 ? '>10' : snr > 5 ? '5-10' : '3-5';
       trail.bySnr[bin]![0]++;
       if (hit) trail.bySnr[bin]![1]++;
+    }
+  }
+  // Ghosts: per ghost, its pixels above 3 sigma of its visit's PSF-matched warp where >= 3 visits overlap, and those clipped.
+  const overlapping = new Uint8Array(n);
+  for (const o of loaded) for (let i = 0; i < n; i++) if ((o.matched.mask![i]! & BIT('NO_DATA')) === 0) overlapping[i]!++;
+  for (const { w, matched, clipped } of loaded) {
+    const g = ghostVisits.get(w.visit);
+    if (!g) continue;
+    const tract = tractById(skyMap, w.tract), twcs = tractWcs(tract);
+    for (const ghost of g.ghosts.values()) {
+      const signals = g.detectors.map((d) => {
+        const plane = new Float32Array(d.width * d.height);
+        renderGhost(plane, d.width, d.height, ghost, (fx, fy) => focalPlaneToDetector(d.placement, fx, fy));
+        return plane;
+      });
+      const signal = matchedSignal(w, matched, g.seeing, g.detectors, signals);
+      let above = 0, hit = 0, peak = 0;
+      for (let i = 0; i < n; i++) {
+        if (!(signal[i]! > 0) || overlapping[i]! < 3 || (matched.mask![i]! & BIT('NO_DATA'))) continue;
+        const snr = signal[i]! / Math.sqrt(matched.variance![i]!);
+        peak = Math.max(peak, snr);
+        if (snr <= 3) continue;
+        above++;
+        if (clipped[i]) hit++;
+      }
+      if (peak === 0) continue;
+      // Distance (tract px) from the ghost's centre to its star, through the first detector's WCS.
+      const d0 = g.detectors[0]!;
+      const [gx, gy] = focalPlaneToDetector(d0.placement, ghost.x, ghost.y);
+      const [gra, gdec] = d0.wcs!.pixelToSky(gx, gy);
+      const [tgx, tgy] = twcs.skyToPixel(gra, gdec);
+      const star = starPositions.get(ghost.starId);
+      const [tsx, tsy] = star ? twcs.skyToPixel(star[0], star[1]) : [NaN, NaN];
+      ghostResults.push({ visit: w.visit, patch: w.patch, starId: ghost.starId, above, clipped: hit, peakSnr: peak, starDistance: Math.hypot(tgx - tsx, tgy - tsy), radius: ghost.radius });
     }
   }
   // Cosmic rays (DM-9953): nImage counts every visit with usable data at a direct warp's CR pixel.
@@ -124,16 +177,44 @@ beforeAll(async () => {
       });
     }
     const streak = 1 << TRUTH_MASK_PLANES.STREAK;
-    for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['truth'], collections: ['HSC-SIM/truth'] })) {
+    const [catalogRef] = await repo.registry.queryDatasets({ datasetTypes: ['truth_catalog'], collections: ['HSC-SIM/truth'] });
+    const catalog = readFitsBytes(repo.getPath(catalogRef!), repo.getBytes(catalogRef!));
+    const table = catalog.readTable(catalog.hdus.findIndex((h) => h.type === 'BINTABLE'));
+    const column = (name: string): ArrayLike<number> => findColumn(table, name)!.values as ArrayLike<number>;
+    const ids = column('id'), ras = column('ra'), decs = column('dec');
+    for (let k = 0; k < table.nrows; k++) starPositions.set(Number(ids[k]), [Number(ras[k]), Number(decs[k])]);
+    const truthRefs = await repo.registry.queryDatasets({ datasetTypes: ['truth'], collections: ['HSC-SIM/truth'] });
+    const ghostVisitIds = new Set<number>();
+    for (const ref of truthRefs) {
       const file = readFitsBytes(repo.getPath(ref), repo.getBytes(ref));
-      if (file.hdu(0).header.getBoolean('TRAIL') !== true) continue;
+      const header = file.hdu(0).header;
+      const visit = ref.dataId.visit as number;
+      const ghostTable = file.readTable(file.indexOf('GHOSTS'));
+      if (ghostTable.nrows > 0) ghostVisitIds.add(visit);
+      if (header.getBoolean('TRAIL') !== true) continue;
       const mask = file.readImage(file.indexOf('MASK')), artifacts = file.readImage(file.indexOf('ARTIFACTS'));
       const bits = mask.data as Int32Array;
       const signal = Float32Array.from(artifacts.data as ArrayLike<number>, (v, i) => ((bits[i]! & streak) !== 0 ? v : 0));
       const calexp = await read('calexp', { instrument: ref.dataId.instrument!, visit: ref.dataId.visit!, detector: ref.dataId.detector! });
+      const entry = trails.get(visit) ?? trails.set(visit, { seeing: header.getNumber('SEEING')!, detectors: [] }).get(visit)!;
+      entry.detectors.push({ ...truthDetector(calexp, header), signal });
+    }
+    // Every detector of a visit with ghosts (a ghost is rendered on each it reaches), and the ghosts themselves.
+    for (const ref of truthRefs) {
       const visit = ref.dataId.visit as number;
-      const entry = trails.get(visit) ?? trails.set(visit, { seeing: file.hdu(0).header.getNumber('SEEING')!, detectors: [] }).get(visit)!;
-      entry.detectors.push({ wcs: parseWcs(calexp.wcsHeader), width: calexp.width, height: calexp.height, calibration: calexp.metadata.getNumber('PHOTCALB')!, signal });
+      if (!ghostVisitIds.has(visit)) continue;
+      const file = readFitsBytes(repo.getPath(ref), repo.getBytes(ref));
+      const header = file.hdu(0).header;
+      const calexpRef = (await repo.findDataset('calexp', { instrument: ref.dataId.instrument!, visit, detector: ref.dataId.detector! }, [processed.run]))!;
+      const calexp = await readExposurePlanes(repo.getPath(calexpRef), []);
+      const entry = ghostVisits.get(visit) ?? ghostVisits.set(visit, { seeing: header.getNumber('SEEING')!, detectors: [], ghosts: new Map() }).get(visit)!;
+      entry.detectors.push(truthDetector(calexp, header));
+      const g = file.readTable(file.indexOf('GHOSTS'));
+      const gc = (name: string): ArrayLike<number> => findColumn(g, name)!.values as ArrayLike<number>;
+      for (let k = 0; k < g.nrows; k++) {
+        const starId = Number(gc('star_id')[k]);
+        entry.ghosts.set(starId, { starId, x: Number(gc('fp_x')[k]), y: Number(gc('fp_y')[k]), radius: Number(gc('radius')[k]), electrons: Number(gc('electrons')[k]) });
+      }
     }
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd'], collections: [processed.run] })) {
       const header = (await readExposurePlanes(repo.getPath(ref), [])).metadata;
@@ -170,6 +251,14 @@ describe(`assembleCoadd on the ${PRESET} preset`, () => {
     console.log(`trail pixels above 3 sigma with >= 3 visits: ${trail.caught} of ${trail.above} clipped (${(100 * trail.caught / Math.max(trail.above, 1)).toFixed(1)} %); by S/N: ${Object.entries(trail.bySnr).map(([b, [n, c]]) => `${b}: ${c}/${n}`).join(', ')}`);
     expect(trail.above).toBeGreaterThan(100);
     expect(trail.caught / trail.above).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('reports the ghosts: pixels above 3 sigma of the PSF-matched warp\'s noise where 3 or more visits overlap, and those clipped', () => {
+    for (const g of ghostResults) {
+      console.log(`ghost of star ${g.starId} in visit ${g.visit} on patch ${g.patch}: peak ${g.peakSnr.toFixed(1)} sigma, ${g.clipped} of ${g.above} pixels above 3 sigma clipped; `
+        + `${g.starDistance.toFixed(0)} px from its star (radius ${g.radius.toFixed(0)})`);
+    }
+    expect(ghostResults.length).toBeGreaterThan(0);
   });
 
   it('keeps cosmic-ray pixels interpolated in the calexps in the coadd: nImage counts every visit with data there (DM-9953)', () => {

@@ -57,7 +57,8 @@ describe('pipeline definitions', () => {
     expect(selectSubset(drp, 'processCcd').tasks.map((t) => t.label)).toEqual(['isr', 'characterizeImage', 'calibrate']);
     expect(selectSubset(drp, 'coadd').tasks.map((t) => t.label)).toEqual(['makeWarp', 'assembleCoadd']);
     expect(selectSubset(drp, 'coaddMeasure').tasks.map((t) => t.label)).toEqual(['detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources', 'mergeCoaddMeasurements', 'forcedPhotCoadd', 'writeObjectTable']);
-    expect(() => selectSubset(drp, 'multiBand')).toThrow(/DRP\.yaml: subsets\.multiBand: no such subset \(subsets: calibs, processCcd, coadd, coaddMeasure\)/);
+    expect(selectSubset(drp, 'images').tasks.map((t) => t.label)).toEqual(['characterizeImage', 'calibrate', 'makeWarp', 'assembleCoadd', 'detectCoaddSources', 'mergeCoaddDetections', 'measureCoaddSources', 'mergeCoaddMeasurements', 'forcedPhotCoadd', 'writeObjectTable']);
+    expect(() => selectSubset(drp, 'multiBand')).toThrow(/DRP\.yaml: subsets\.multiBand: no such subset \(subsets: calibs, processCcd, coadd, images, coaddMeasure\)/);
   });
 
   it('orders tasks by their dataset dependencies whatever the file order', () => {
