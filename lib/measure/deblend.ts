@@ -52,6 +52,31 @@ function boxMean(image: MaskedImage, x: number, y: number): { value: number; sig
   return n ? { value: s / n, sigma: Math.sqrt(v) / n } : { value: NaN, sigma: NaN };
 }
 
+/**
+ * The measured noise of the 3x3-mean image over what the variance plane predicts for it: the robust
+ * scatter (interquartile range / 1.349) of box mean / predicted sigma at every third pixel in x and y
+ * whose box holds none of `exclude` (DETECTED, NO_DATA, ...). About 1 for independent pixels; a coadd's
+ * pixels are correlated by warping and PSF matching, so its box means scatter more than their variances
+ * say and noise bumps would pass for prominent peaks. NaN with fewer than 100 usable boxes.
+ */
+export function boxMeanNoiseScale(image: MaskedImage, exclude: number): number {
+  const { width, height, mask } = image;
+  const z: number[] = [];
+  for (let y = 1; y < height - 1; y += 3) {
+    for (let x = 1; x < width - 1; x += 3) {
+      let clean = true;
+      for (let j = y - 1; j <= y + 1 && clean; j++) for (let i = x - 1; i <= x + 1; i++) if (mask[j * width + i]! & exclude) { clean = false; break; }
+      if (!clean) continue;
+      const b = boxMean(image, x, y);
+      if (b.sigma > 0 && Number.isFinite(b.value)) z.push(b.value / b.sigma);
+    }
+  }
+  if (z.length < 100) return NaN;
+  z.sort((a, b) => a - b);
+  const q = (f: number): number => z[Math.round(f * (z.length - 1))]!;
+  return (q(0.75) - q(0.25)) / 1.349;
+}
+
 /** The peaks of a footprint worth a child (see the module comment), brightest first. */
 export function significantPeaks(image: MaskedImage, footprint: Footprint, minProminence: number): Footprint['peaks'] {
   const kept: Footprint['peaks'][number][] = [];

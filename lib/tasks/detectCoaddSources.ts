@@ -14,7 +14,8 @@
  *     ScaleVarianceTask; LSST rescales first, its coadds carrying the calexps' DETECTED planes to keep
  *     sources out: without them a field whose sources cover 3 % of the pixels biases the factor by 9 %);
  *     a factor outside [1/maxVarianceScale, maxVarianceScale] is an error naming the coadd;
- *  4. each footprint's peaks culled by prominence (lib/measure/deblend.ts significantPeaks, 5 sigma) so
+ *  4. each footprint's peaks culled by prominence (lib/measure/deblend.ts significantPeaks, 5 sigma of the
+ *     3x3 mean's noise as measured off the detections: boxMeanNoiseScale, PEAKNSCL) so
  *     that the peaks merged across bands are the sources the deblender will make.
  * Pixels without data (NO_DATA, NaN in the coadd) take no part, and stay NaN in deepCoadd_calexp.
  * Not done: DynamicDetectionTask's sky objects and its background tweak.
@@ -23,7 +24,7 @@
  */
 import type { BackgroundModel } from '../measure/background.js';
 import { detectWithBackground } from '../measure/detection.js';
-import { significantPeaks } from '../measure/deblend.js';
+import { boxMeanNoiseScale, significantPeaks } from '../measure/deblend.js';
 import type { FootprintSet } from '../measure/footprintSet.js';
 import { varianceScaleFactor } from '../coadd/scaleVariance.js';
 import { badInput, type Task } from '../pipeline/task.js';
@@ -111,9 +112,15 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
       for (let i = 0; i < n; i++) variance[i] = variance[i]! * factor;
     }
     const subtracted = { ...masked, image: found.image, mask: found.detection.mask };
+    // Prominence in units of the 3x3 mean's measured noise: warping and PSF matching correlate the coadd's
+    // pixels, so its box means scatter more than the variance plane says and noise bumps inside extended
+    // footprints (a ghost's ring, a galaxy's outskirts) would pass as peaks.
+    const offSky = bit('DETECTED') | bit('DETECTED_NEGATIVE') | bit('BAD') | bit('SAT') | noData | bit('INTRP');
+    const measuredBoxNoise = boxMeanNoiseScale(subtracted, offSky);
+    const prominenceScale = Number.isFinite(measuredBoxNoise) ? Math.max(1, measuredBoxNoise) : 1;
     let peaks = 0, culled = 0;
     const footprints = found.detection.positive.map((fp) => {
-      const kept = fp.peaks.length > 1 ? significantPeaks(subtracted, fp, config.minPeakProminence) : fp.peaks;
+      const kept = fp.peaks.length > 1 ? significantPeaks(subtracted, fp, config.minPeakProminence * prominenceScale) : fp.peaks;
       peaks += kept.length;
       culled += fp.peaks.length - kept.length;
       return { spans: fp.spans, peaks: kept };
@@ -126,6 +133,7 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     metadata.set('DETSCALE', found.detection.noiseScale, 'measured / predicted noise of the smoothed image', { real: true });
     metadata.set('NFOOTPR', footprints.length, 'footprints detected');
     metadata.set('NPEAKS', peaks, 'peaks kept');
+    metadata.set('PEAKNSCL', prominenceScale, 'measured / predicted noise of the 3x3 mean (peak prominence)', { real: true });
     context.log.info(`${footprints.length} footprints, ${peaks} peaks (${culled} culled) at ${config.thresholdValue} sigma (smoothed noise ${found.detection.noiseScale.toFixed(3)} x the predicted); variance scaled by ${factor.toFixed(3)}`,
       { footprints: footprints.length, peaks, culled, varianceScale: factor, noiseScale: found.detection.noiseScale });
     const outputExposure: ExposureWithPsf = { ...coadd, image: found.image, variance, mask: found.detection.mask, metadata, psf };

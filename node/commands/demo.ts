@@ -329,7 +329,7 @@ async function decamThroughPipeline(decam: string, repoDir: string, rel: (p: str
     const calexps = await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['decam/drp'] });
     for (const ref of calexps) {
       const m = readFitsBytes(repo.getPath(ref), fs.readFileSync(repo.getPath(ref))).hdu(0).header;
-      console.log(`calexp visit ${String(ref.dataId.visit)} (${String(ref.dataId.band)}): PSF ${m.getString('PSFMODEL')} sigma ${m.getNumber('PSFSIGMA')!.toFixed(2)} px, `
+      console.log(`calexp visit ${String(ref.dataId.visit)} (${(m.getString('FILTER') ?? '').split(' ')[0]}): PSF ${m.getString('PSFMODEL')} sigma ${m.getNumber('PSFSIGMA')!.toFixed(2)} px, `
         + `astrometry ${m.getBoolean('ASTROMOK') ? 'fitted' : 'not possible (header TPV WCS kept)'}, zero point ${m.getNumber('ZEROPT')!.toFixed(3)} from ${m.getString('PHOTSRC')}`);
     }
     for (const ref of await repo.queryDatasets({ datasetTypes: ['deepCoadd'], collections: ['decam/drp'] })) {

@@ -160,6 +160,39 @@ describe('tessera ingest-images (DECam CP InstCal images as postISRCCDs)', () =>
     });
   });
 
+  it('refuses a zero-point table without a row for an image, or without the columns, naming the file, and registers nothing', async () => {
+    const fresh = path.join(out, 'zeropoints');
+    expect(tessera('repo', 'create', fresh).status).toBe(0);
+    const info = readImageInfo(ooi[0]!);
+    const partial = path.join(out, 'partial-ccds.fits');
+    fs.writeFileSync(partial, writeFits([{ data: null }, { kind: 'table', table: { nrows: 1, extname: 'CCDS', columns: [
+      { name: 'expnum', values: Int32Array.of(info.exposure) }, { name: 'ccdname', values: [info.detectorName] }, { name: 'ccdzpt', values: Float64Array.of(25) },
+    ] } }]));
+    const r = tessera('ingest-images', fresh, ooi[0]!, ooi[1]!, '--zero-points', partial);
+    expect(r.status).toBe(1);
+    const other = readImageInfo(ooi[1]!);
+    expect(r.stderr).toContain(`${ooi[1]}: the zero-point table ${partial} has no row for exposure ${other.exposure}, CCD ${other.detectorName}`);
+    const noColumn = path.join(out, 'nozpt-ccds.fits');
+    fs.writeFileSync(noColumn, writeFits([{ data: null }, { kind: 'table', table: { nrows: 1, extname: 'CCDS', columns: [
+      { name: 'expnum', values: Int32Array.of(info.exposure) }, { name: 'ccdname', values: [info.detectorName] },
+    ] } }]));
+    const r2 = tessera('ingest-images', fresh, ooi[0]!, '--zero-points', noColumn);
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toContain(`${noColumn}: HDU 1 has no column 'ccdzpt' (columns: expnum, ccdname)`);
+    await withRepo(fresh, async (repo) => {
+      expect(await repo.registry.dimensionRecords('visit')).toHaveLength(0);
+    });
+    // With its row, the zero point reaches the exposure's metadata.
+    const ok = tessera('ingest-images', fresh, ooi[0]!, '--zero-points', partial);
+    expect(ok.status, ok.stderr).toBe(0);
+    await withRepo(fresh, async (repo) => {
+      const [ref] = await repo.queryDatasets({ datasetTypes: ['postISRCCD'], collections: ['DECam/postISRCCD/ingested'] });
+      const exposure = await readExposure(readFitsBytes('postISRCCD', repo.getBytes(ref!)));
+      expect(exposure.metadata.getNumber('MAGZERO')).toBe(25);
+      expect(exposure.metadata.getString('MAGZSRC')).toBe('partial-ccds.fits');
+    });
+  });
+
   it('names the file and the missing keyword', () => {
     const original = readFits(ooi[0]!);
     const primary = new FitsHeader();
