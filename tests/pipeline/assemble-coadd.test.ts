@@ -64,19 +64,43 @@ function truthDetector(calexp: { wcsHeader: FitsHeader; metadata: FitsHeader; wi
   };
 }
 
-/** Truth signal planes (e-, per detector) of `w`'s visit (nJy), warped onto its patch and widened to the model PSF as PSF matching does. */
-function matchedSignal(w: VisitWarp, grid: ExposurePlanes, seeing: number, detectors: readonly TruthDetector[], signals: readonly Float32Array[]): Float32Array {
+/** A truth signal (e-) on a box of a detector's pixels: the whole detector, or a cut-out from (x0, y0). */
+interface SignalPiece { detector: TruthDetector; signal: Float32Array; x0: number; y0: number; width: number; height: number }
+
+/** Truth signal pieces of `w`'s visit (nJy), warped onto its patch and widened to the model PSF as PSF matching does. */
+function matchedSignal(w: VisitWarp, grid: ExposurePlanes, seeing: number, pieces: readonly SignalPiece[]): Float32Array {
   const tract = tractById(skyMap, w.tract);
   const { x0, y0, width, height } = grid;
-  const sources = detectors.map((d, k) => ({
-    planes: { width: d.width, height: d.height, image: signals[k]!, variance: new Float32Array(d.width * d.height), mask: new Int32Array(d.width * d.height) },
-    scale: d.calibration,
-    ...wcsMapping(d.wcs!, tractWcs(tract), x0, y0),
-  }));
+  const sources = pieces.map((p) => {
+    const mapping = wcsMapping(p.detector.wcs!, tractWcs(tract), x0, y0);
+    return {
+      planes: { width: p.width, height: p.height, image: p.signal, variance: new Float32Array(p.width * p.height), mask: new Int32Array(p.width * p.height) },
+      scale: p.detector.calibration,
+      toSource: (u: number, v: number): readonly [number, number] => { const [sx, sy] = mapping.toSource(u, v); return [sx - p.x0, sy - p.y0]; },
+      toOutput: (x: number, y: number): readonly [number, number] => mapping.toOutput(x + p.x0, y + p.y0),
+    };
+  });
   const warped = warpSources(tessera, sources, width, height, { order: 3, interpLength: 10, noDataBit: BIT('NO_DATA') });
   // Gaussian PSFs: sigma^2 adds.
   const sigmaVisit = seeing / tract.pixelScaleArcsec / 2.3548, sigmaModel = 7.7 / 2.3548;
   return convolveSeparable(tessera, warped.image.map((v) => (Number.isFinite(v) ? v : 0)), width, height, gaussianKernel(Math.sqrt(sigmaModel ** 2 - sigmaVisit ** 2)));
+}
+
+/** The ghost on each detector it reaches, rendered as the simulator does on a cut-out around it (warping a whole detector for it is slow). */
+function ghostPieces(detectors: readonly TruthDetector[], ghost: Ghost): SignalPiece[] {
+  const pieces: SignalPiece[] = [];
+  for (const d of detectors) {
+    const [cx, cy] = focalPlaneToDetector(d.placement, ghost.x, ghost.y);
+    const reach = 1.1 * ghost.radius + 8; // renderGhost's reach and the warping kernel's
+    const x0 = Math.max(0, Math.floor(cx - reach)), y0 = Math.max(0, Math.floor(cy - reach));
+    const x1 = Math.min(d.width - 1, Math.ceil(cx + reach)), y1 = Math.min(d.height - 1, Math.ceil(cy + reach));
+    if (x1 - x0 < 8 || y1 - y0 < 8) continue;
+    const width = x1 - x0 + 1, height = y1 - y0 + 1;
+    const signal = new Float32Array(width * height);
+    renderGhost(signal, width, height, ghost, (fx, fy) => { const [x, y] = focalPlaneToDetector(d.placement, fx, fy); return [x - x0, y - y0]; });
+    pieces.push({ detector: d, signal, x0, y0, width, height });
+  }
+  return pieces;
 }
 
 /** Both checks on one coadd's patch: its warps' planes are read here and dropped afterwards. */
@@ -96,7 +120,7 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
   for (const { w, matched, clipped } of loaded) {
     if (!trails.has(w.visit)) continue;
     const t = trails.get(w.visit)!;
-    const signal = matchedSignal(w, matched, t.seeing, t.detectors, t.detectors.map((d) => d.signal));
+    const signal = matchedSignal(w, matched, t.seeing, t.detectors.map((d) => ({ detector: d, signal: d.signal, x0: 0, y0: 0, width: d.width, height: d.height })));
     for (let i = 0; i < n; i++) {
       const noise = Math.sqrt(matched.variance![i]!);
       if (!(signal[i]! > 3 * noise) || (matched.mask![i]! & BIT('NO_DATA'))) continue;
@@ -119,12 +143,9 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
     if (!g) continue;
     const tract = tractById(skyMap, w.tract), twcs = tractWcs(tract);
     for (const ghost of g.ghosts.values()) {
-      const signals = g.detectors.map((d) => {
-        const plane = new Float32Array(d.width * d.height);
-        renderGhost(plane, d.width, d.height, ghost, (fx, fy) => focalPlaneToDetector(d.placement, fx, fy));
-        return plane;
-      });
-      const signal = matchedSignal(w, matched, g.seeing, g.detectors, signals);
+      const pieces = ghostPieces(g.detectors, ghost);
+      if (pieces.length === 0) continue;
+      const signal = matchedSignal(w, matched, g.seeing, pieces);
       let above = 0, hit = 0, peak = 0;
       for (let i = 0; i < n; i++) {
         if (!(signal[i]! > 0) || overlapping[i]! < 3 || (matched.mask![i]! & BIT('NO_DATA'))) continue;
@@ -256,14 +277,15 @@ describe(`assembleCoadd on the ${PRESET} preset`, () => {
   });
 
   // Ghosts (issue 6: those whose peak exceeds 3 sigma of the warp noise, outside their star's template
-  // footprint, at least 90 % masked): NOT MET. On the demo preset 7 ghosts of 2 stars, in 7 visits, peak
-  // above 3 sigma of their PSF-matched warps' noise (3.4-12 sigma), all 300-410 px from their star (off its
-  // footprint); of their 140,087 pixels above 3 sigma where 3 or more visits overlap, 10,656 (7.6 %) are
-  // clipped, in 2 of the 7. A ghost sits at 0.85 of its star's focal-plane position, so on the sky it
-  // moves by 0.15 of a dither: the demo's dithers move each ghost by at most 45 px, against its radius of
-  // 119 px, so every visit's ghost overlaps the others' and the comparison of warps takes it for static
-  // sky (CompareWarp's epoch filter), as it would in LSST with dithers this small. The test holds the
-  // measured level so that a regression fails it.
+  // footprint, at least 90 % masked): NOT MET. On the demo preset 12 ghosts (of 87 ghost-visit pairs on
+  // patches), all of one r = 10.4 star on patch 2 in 12 of its 15 visits, peak above 3 sigma of their
+  // PSF-matched warps' noise (3.4-12 sigma), 357-410 px from their star (radius 119 px: off its footprint);
+  // of their 196,967 pixels above 3 sigma where 3 or more visits overlap, 11,117 (5.6 %) are clipped, in 4
+  // of the 12. A ghost sits at 0.85 of its star's focal-plane position, so on the sky it moves by 0.15 of
+  // a dither: the demo's dithers put each ghost within 26-57 px of the same ghost in the band's other
+  // visits, against its radius of 119 px, so the comparison of warps takes it for static sky (CompareWarp's
+  // epoch filter), as LSST's would with dithers this small. The test holds the measured level so that a
+  // regression fails it.
   it('clips the ghosts above 3 sigma of the PSF-matched warp\'s noise at their measured level (issue: 90 %, not met; see above)', () => {
     const bright = ghostResults.filter((g) => g.peakSnr > 3);
     for (const g of bright) {
@@ -275,8 +297,8 @@ describe(`assembleCoadd on the ${PRESET} preset`, () => {
     }
     const above = bright.reduce((a, g) => a + g.above, 0), clipped = bright.reduce((a, g) => a + g.clipped, 0);
     console.log(`ghosts above 3 sigma: ${bright.length} (of ${ghostResults.length} ghost-visit pairs on patches); ${clipped} of ${above} of their pixels above 3 sigma clipped (${(100 * clipped / above).toFixed(1)} %)`);
-    expect(bright.length).toBeGreaterThanOrEqual(5);
-    expect(clipped / above).toBeGreaterThan(0.05);
+    expect(bright.length).toBeGreaterThanOrEqual(10);
+    expect(clipped / above).toBeGreaterThan(0.03);
   });
 
   it('keeps cosmic-ray pixels interpolated in the calexps in the coadd: nImage counts every visit with data there (DM-9953)', () => {
