@@ -99,6 +99,39 @@ export function psfexModelFromTable(header: FitsHeader, table: BinTable, name: s
   }
 }
 
+/** The keywords of a `.psf` file that legacypipe's merged tables carry as lowercase columns, one row per CCD. */
+const MERGED_KEYWORDS = ['LOADED', 'ACCEPTED', 'CHI2', 'POLNAXIS', 'POLGRP1', 'POLNAME1', 'POLZERO1', 'POLSCAL1', 'POLGRP2', 'POLNAME2',
+  'POLZERO2', 'POLSCAL2', 'POLNGRP', 'POLDEG1', 'PSF_FWHM', 'PSF_SAMP', 'PSFNAXIS', 'PSFAXIS1', 'PSFAXIS2', 'PSFAXIS3'];
+
+/**
+ * The models of a merged PSFEx table as legacypipe writes it (`calib/psfex/...-psfex.fits`: one row per
+ * CCD, the `.psf` keywords as lowercase columns beside `psf_mask`, `expnum` and `ccdname`): each row read
+ * as the `.psf` file it came from (psfexModelFromTable, the same checks), keyed by exposure and CCD name.
+ */
+export function readMergedPsfexTable(bytes: Uint8Array, name: string): { exposure: number; ccdName: string; model: PsfexModel }[] {
+  const file = readFitsBytes(name, bytes);
+  const index = file.hdus.findIndex((h) => h.type === 'BINTABLE');
+  if (index < 0) throw new FitsError(name, undefined, 'no binary table: not a merged PSFEx table');
+  const table = file.readTable(index);
+  const column = (key: string) => findColumn(table, key.toLowerCase()) ?? (() => { throw new FitsError(name, index, `no column '${key.toLowerCase()}': not a merged PSFEx table`); })();
+  const expnum = column('EXPNUM'), ccdname = column('CCDNAME'), mask = column('PSF_MASK');
+  const out: { exposure: number; ccdName: string; model: PsfexModel }[] = [];
+  for (let row = 0; row < table.nrows; row++) {
+    const header = new FitsHeader();
+    for (const key of MERGED_KEYWORDS) {
+      const c = findColumn(table, key.toLowerCase());
+      if (!c) continue;
+      const v = (c.values as ArrayLike<unknown>)[row * c.repeat];
+      if (typeof v === 'string') header.set(key, v.trim());
+      else if (typeof v === 'number' || typeof v === 'bigint') header.set(key, Number(v), undefined, { real: !Number.isInteger(Number(v)) || key.startsWith('POLZERO') || key.startsWith('POLSCAL') });
+    }
+    const rowMask = { ...mask, values: (mask.values as Float32Array | Float64Array).subarray(row * mask.repeat, (row + 1) * mask.repeat) };
+    const model = psfexModelFromTable(header, { ...table, nrows: 1, columns: [rowMask] }, `${name} row ${row + 1}`, index);
+    out.push({ exposure: Number((expnum.values as ArrayLike<number | bigint>)[row]), ccdName: String((ccdname.values as string[])[row]).trim(), model });
+  }
+  return out;
+}
+
 /** The PSF_DATA header cards for a model, in PSFEx's order. */
 export function psfexHeaderCards(model: PsfexModel): FitsHeader {
   const h = new FitsHeader();

@@ -17,11 +17,12 @@
  * Defaults are LSST's (thresholdValue 5, includeThresholdMultiplier 10, psfIterations 2, background bins
  * 128 px, reserve fraction 0.2). A detector the algorithms cannot work on (all NaN, saturated, too few
  * stars for a PSF) fails as an AlgorithmError with the library's reason, as LSST's MeasurePsfTask does;
- * with psfFallback (off by default; the `images` subset of pipelines/DRP.yaml sets it for cut-outs of other
- * telescopes' images) too few stars instead leave the Gaussian of the seeing as the PSF model (measured
- * on 3 or more bright sources, else the header's FWHM in pixels: headerSeeingSigma), as LSST's
- * InstallGaussianPsfTask installs one before measuring, and the exposure says so (PSFMODEL 'gaussian',
- * PSFNOTE the reason).
+ * with psfFallback (off by default; for cut-outs of other telescopes' images, `-c
+ * characterizeImage.psfFallback=true` with the `images` subset) too few stars instead leave as the PSF
+ * model the one the input exposure carries (its whole CCD's, from `ingest-images --psf-models`:
+ * PSFMODEL 'external'), else the Gaussian of the seeing (measured on 3 or more bright sources, else the
+ * header's FWHM in pixels: headerSeeingSigma), as LSST's InstallGaussianPsfTask installs one before
+ * measuring (PSFMODEL 'gaussian'); PSFNOTE says why none was fitted.
  */
 import type { Exposure } from '../fits/exposure.js';
 import type { Task, TaskContext } from '../pipeline/task.js';
@@ -111,7 +112,7 @@ export const characterizeImage: Task<CharacterizeImageConfig, CharacterizeImageI
     starFluxMin: { type: 'number', min: 0, default: 4000, description: 'Least Gaussian flux (e-) of a PSF star (LSST objectSize fluxMin; HSC 4000).' },
     psfFallback: {
       type: 'boolean', default: false,
-      description: 'With too few stars for a PSF model, carry on with a Gaussian of the seeing (measured, else the header FWHM) and flag it (PSFMODEL gaussian), instead of failing as LSST does.',
+      description: 'With too few stars for a PSF model, carry on with the input\'s own model or a Gaussian of the seeing (measured, else the header FWHM) and flag it (PSFMODEL external or gaussian), instead of failing as LSST does.',
     },
   },
   run(inputs, config, context) {
@@ -156,7 +157,7 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   let psf: PsfLike = extraction.psf;
   let model: PsfexModel | undefined;
   let flags = { candidate: [] as boolean[], used: [] as boolean[], reserved: [] as boolean[] };
-  let fallbackReason: string | undefined;
+  let fallbackReason: string | undefined, external = false;
   for (let iteration = 0; iteration < config.psfIterations; iteration++) {
     if (iteration === 0) {
       // Step 1's footprints, detected with the measured seeing, measured on the repaired image.
@@ -176,11 +177,15 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
     } catch (err) {
       if (!(config.psfFallback && (err instanceof PsfDeterminerError || err instanceof StarSelectionError))) throw err;
       fallbackReason = err.message;
-      model = PsfexModel.gaussian(psf.sigma, config.psfKernelSize);
+      // The model the input carries (e.g. its whole CCD's, from ingest-images --psf-models), else the seeing's Gaussian.
+      const given = (exposure as ExposureWithPsf).psf;
+      external = given instanceof PsfexModel;
+      model = given instanceof PsfexModel ? given : PsfexModel.gaussian(psf.sigma, config.psfKernelSize);
       psf = model;
       const none = (): boolean[] => new Array<boolean>(extraction.catalog.length).fill(false);
       flags = { candidate: none(), used: none(), reserved: none() };
-      log.warn(`characterizeImage: no PSF model (${err.message}); the Gaussian of the seeing, FWHM ${(model.fwhm ?? 0).toFixed(2)} px, stands in for it (psfFallback)`, { step: 'psf', fwhm: model.fwhm ?? 0 });
+      const fwhm = model.fwhmAt((exposure.width - 1) / 2, (exposure.height - 1) / 2);
+      log.warn(`characterizeImage: no PSF model could be fitted (${err.message}); ${external ? 'the input\'s own model' : 'the Gaussian of the seeing'}, FWHM ${fwhm.toFixed(2)} px, stands in for it (psfFallback)`, { step: 'psf', fwhm });
       break;
     }
     model = result.model;
@@ -200,7 +205,8 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   catalog.columns.calib_psf_reserved = flags.reserved;
   const characterized: ExposureWithPsf = { ...subtracted, metadata: work.metadata.clone(), ...(model ? { psf: model } : {}) };
   characterized.metadata.set('PSFSIGMA', psf.sigma, '[pixel] Gaussian-equivalent PSF sigma', { real: true });
-  characterized.metadata.set('PSFMODEL', fallbackReason === undefined ? 'psfex' : 'gaussian', 'PSF model: fitted pixel basis, or the seeing\'s Gaussian (psfFallback)');
+  characterized.metadata.set('PSFMODEL', fallbackReason === undefined ? 'psfex' : external ? 'external' : 'gaussian',
+    'PSF model: fitted pixel basis; psfFallback: the input\'s own, or the seeing\'s Gaussian');
   if (fallbackReason !== undefined) characterized.metadata.set('PSFNOTE', fallbackReason, 'why no PSF model was fitted');
   log.info(`characterizeImage: ${catalog.length} bright sources measured with the PSF model`, { sources: catalog.length, step: 'measure', ms: lap() });
   return { characterized, sourceCat: catalog, backgroundModel: [extraction.background] };

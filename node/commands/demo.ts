@@ -301,10 +301,10 @@ export const demoCommand: Command = {
 
 /**
  * The six DECam Community Pipeline cut-outs (legacypipe testcase6) through the pipeline's `images` subset
- * in a repository of their own: ingested as postISRCCD with legacyzpts' zero points, the Gaia chunks as
- * reference catalogue, a sky map around them, then characterizeImage (the header seeing's Gaussian where
- * no star makes a PSF), calibrate, warps, coadds (two visits per band: no artifact rejection) and the
- * object table; prints what each step could and could not do.
+ * in a repository of their own: ingested as postISRCCD with legacyzpts' zero points and legacypipe's PSF
+ * models of their CCDs, the Gaia chunks as reference catalogue, a sky map around them, then
+ * characterizeImage (the CCD's model where no star makes a PSF), calibrate, warps, coadds (two visits per
+ * band: no artifact rejection) and the object table; prints what each step could and could not do.
  */
 async function decamThroughPipeline(decam: string, repoDir: string, rel: (p: string) => string): Promise<void> {
   fs.rmSync(repoDir, { recursive: true, force: true });
@@ -314,7 +314,7 @@ async function decamThroughPipeline(decam: string, repoDir: string, rel: (p: str
   const say = (command: string[]): void => console.log(`\n$ tessera ${command.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`);
   const steps: [Command, string[]][] = [
     [repoCommand, ['create', repoDir]],
-    [ingestImagesCommand, [repoDir, ...images, '--zero-points', path.join(decam, 'survey-ccds-1.fits.gz')]],
+    [ingestImagesCommand, [repoDir, ...images, '--zero-points', path.join(decam, 'survey-ccds-1.fits.gz'), '--psf-models', path.join(decam, 'calib', 'psfex')]],
     [ingestRefcatCommand, [repoDir, ...gaia, '--ra', 'ra', '--dec', 'dec', '--mag', 'G=phot_g_mean_mag']],
     [makeSkymapCommand, [repoDir, '--around', 'DECam/postISRCCD/ingested', '--dataset-type', 'postISRCCD', '--pixel-scale', '0.262', '--patch-size', '200', '--patch-border', '20']],
     [runCommand, [repoDir, '--output', 'decam/drp', '--input', 'DECam/postISRCCD/ingested,refcats,skymaps', '--subset', 'images', '-c', 'characterizeImage.psfFallback=true']],
@@ -329,7 +329,7 @@ async function decamThroughPipeline(decam: string, repoDir: string, rel: (p: str
     const calexps = await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['decam/drp'] });
     for (const ref of calexps) {
       const m = readFitsBytes(repo.getPath(ref), fs.readFileSync(repo.getPath(ref))).hdu(0).header;
-      console.log(`calexp visit ${String(ref.dataId.visit)} (${(m.getString('FILTER') ?? '').split(' ')[0]}): PSF ${m.getString('PSFMODEL')} sigma ${m.getNumber('PSFSIGMA')!.toFixed(2)} px, `
+      console.log(`calexp visit ${String(ref.dataId.visit)} (${(m.getString('FILTER') ?? '').split(' ')[0]}): PSF ${m.getString('PSFMODEL')}${m.getString('PSFSRC') ? ` (${m.getString('PSFSRC')})` : ''} sigma ${m.getNumber('PSFSIGMA')!.toFixed(2)} px, `
         + `astrometry ${m.getBoolean('ASTROMOK') ? 'fitted' : 'not possible (header TPV WCS kept)'}, zero point ${m.getNumber('ZEROPT')!.toFixed(3)} from ${m.getString('PHOTSRC')}`);
     }
     for (const ref of await repo.queryDatasets({ datasetTypes: ['deepCoadd'], collections: ['decam/drp'] })) {

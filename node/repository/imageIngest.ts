@@ -19,8 +19,10 @@
  * observation type of OBSTYPE/IMAGETYP (science when absent). With a zero-point table
  * (node/repository/zeroPointTable.ts, e.g. legacyzpts' survey-ccds) each image's metadata gets MAGZERO
  * (AB magnitude of one count per second) and MAGZSRC (the table): an external photometric calibration
- * that calibrate falls back on. Every file is checked before anything is written; errors name the file
- * and what is missing.
+ * that calibrate falls back on. With PSF models (legacypipe's merged PSFEx tables, `calib/psfex`: a model
+ * of the whole CCD, which a cut-out's few stars cannot give) each exposure carries its model (PSF_DATA,
+ * PSFSRC), which characterizeImage's psfFallback takes before a Gaussian. Every file is checked before
+ * anything is written; errors name the file and what is missing.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,7 +36,10 @@ import { readFitsChecked } from '../fits/fileSource.js';
 import { companionHdu, firstImageHdu, readCalibratedImage } from '../fits/calibratedImage.js';
 import { observationTypeOf } from './rawIngest.js';
 import { RepositoryError, type IngestFile, type IngestReport, type Repository } from './repository.js';
-import { readZeroPointTable, zeroPointKey } from './zeroPointTable.js';
+import { readZeroPointTable, exposureCcdKey } from './zeroPointTable.js';
+import { readMergedPsfexTable } from '../../lib/measure/psfexFile.js';
+import type { PsfexModel } from '../../lib/measure/psfModel.js';
+import { encodeDataset } from '../../lib/pipeline/storageClasses.js';
 
 /** The ISR output's dataset type as the pipeline registers it (lib/tasks/isr.ts), which characterizeImage reads. */
 export const POST_ISR_DATASET_TYPE: DatasetType = taskDatasetType('postISRCCD', ['instrument', 'exposure', 'detector'], 'Exposure', 'fits');
@@ -97,6 +102,8 @@ export interface ImageInfo {
   readonly saturation?: number;
   /** External zero point: AB magnitude of one count per second, and the table it came from. */
   readonly zeroPoint?: { readonly value: number; readonly source: string };
+  /** External PSF model (a merged PSFEx table's row), and the file it came from. */
+  readonly psf?: { readonly model: PsfexModel; readonly source: string };
 }
 
 function text(headers: readonly FitsHeader[], key: string): string | undefined {
@@ -184,7 +191,9 @@ export function buildExposureBytes(info: ImageInfo): Uint8Array {
     exposure.metadata.set('MAGZERO', info.zeroPoint.value, '[mag] external AB zero point of one count per second', { real: true });
     exposure.metadata.set('MAGZSRC', path.basename(info.zeroPoint.source), 'table the external zero point came from');
   }
-  return writeExposure(exposure, { checksum: true, name: info.source });
+  if (!info.psf) return writeExposure(exposure, { checksum: true, name: info.source });
+  exposure.metadata.set('PSFSRC', path.basename(info.psf.source), 'file the external PSF model came from');
+  return encodeDataset('Exposure', { ...exposure, psf: info.psf.model }, info.source);
 }
 
 /** The dimension records of checked images; images of one exposure must agree, detectors and (visit, detector) pairs must not clash. */
@@ -235,6 +244,8 @@ export interface ImageIngestOptions {
   readonly run?: string;
   /** A zero-point table (node/repository/zeroPointTable.ts); every image must have a row in it. */
   readonly zeroPoints?: string;
+  /** A merged PSFEx table, or a folder searched for them (`*.fits`); every image must have a row in one. */
+  readonly psfModels?: string;
 }
 
 export interface ImageIngestReport extends IngestReport {
@@ -249,14 +260,24 @@ export async function ingestImages(repository: Repository, files: readonly strin
   const weight = parseCompanionPattern(options.weight ?? DEFAULT_WEIGHT_PATTERN, 'weight', options.weight !== undefined);
   const mask = parseCompanionPattern(options.mask ?? DEFAULT_MASK_PATTERN, 'mask', options.mask !== undefined);
   const zeroPoints = options.zeroPoints !== undefined ? readZeroPointTable(path.resolve(options.zeroPoints)) : undefined;
+  const psfModels = options.psfModels !== undefined ? readPsfModels(path.resolve(options.psfModels)) : undefined;
   const images = files.map((f) => {
     const info = readImageInfo(path.resolve(f), {
       ...(options.instrument !== undefined ? { instrument: options.instrument } : {}), ...(weight ? { weight } : {}), ...(mask ? { mask } : {}),
     });
-    if (!zeroPoints) return info;
-    const value = zeroPoints.get(zeroPointKey(info.exposure, info.detectorName));
-    if (value === undefined) throw new RepositoryError(`${info.source}: the zero-point table ${options.zeroPoints} has no row for exposure ${info.exposure}, CCD ${info.detectorName}`);
-    return { ...info, zeroPoint: { value, source: options.zeroPoints! } };
+    const key = exposureCcdKey(info.exposure, info.detectorName);
+    let out: ImageInfo = info;
+    if (zeroPoints) {
+      const value = zeroPoints.get(key);
+      if (value === undefined) throw new RepositoryError(`${info.source}: the zero-point table ${options.zeroPoints} has no row for exposure ${info.exposure}, CCD ${info.detectorName}`);
+      out = { ...out, zeroPoint: { value, source: options.zeroPoints! } };
+    }
+    if (psfModels) {
+      const psf = psfModels.get(key);
+      if (!psf) throw new RepositoryError(`${info.source}: no PSF model in ${options.psfModels} for exposure ${info.exposure}, CCD ${info.detectorName}`);
+      out = { ...out, psf };
+    }
+    return out;
   });
   const instrument = images[0]!.instrument;
   const other = images.find((i) => i.instrument !== instrument);
@@ -275,4 +296,24 @@ export async function ingestImages(repository: Repository, files: readonly strin
     return repository.ingest({ files: ingestFiles, dimensionRecords: records, datasetTypes: [POST_ISR_DATASET_TYPE], transfer: 'copy' });
   });
   return { ...report, instrument, run, images };
+}
+
+/** The PSF models of a merged PSFEx table, or of every `*.fits` under a folder, by `${exposure}/${CCD name}`. */
+function readPsfModels(source: string): Map<string, { model: PsfexModel; source: string }> {
+  if (!fs.existsSync(source)) throw new RepositoryError(`${source}: no such PSF model file or folder`);
+  const files = fs.statSync(source).isDirectory()
+    ? (fs.readdirSync(source, { recursive: true }) as string[]).filter((f) => /\.fits(\.gz)?$/i.test(f)).map((f) => path.join(source, f)).sort()
+    : [source];
+  if (files.length === 0) throw new RepositoryError(`${source}: no FITS file to read PSF models from`);
+  const out = new Map<string, { model: PsfexModel; source: string }>();
+  for (const file of files) {
+    let rows;
+    try {
+      rows = readMergedPsfexTable(fs.readFileSync(file), file);
+    } catch (err) {
+      throw new RepositoryError(`${file}: not a merged PSFEx table: ${(err as Error).message}`);
+    }
+    for (const r of rows) out.set(exposureCcdKey(r.exposure, r.ccdName), { model: r.model, source: file });
+  }
+  return out;
 }

@@ -12,7 +12,7 @@ import { RepositoryError } from './repository.js';
 /** Zero points (AB mag of one count per second) by `${exposure}/${detector name}`. */
 export type ZeroPointTable = ReadonlyMap<string, number>;
 
-export const zeroPointKey = (exposure: number, detectorName: string): string => `${exposure}/${detectorName.trim()}`;
+export const exposureCcdKey = (exposure: number, detectorName: string): string => `${exposure}/${detectorName.trim()}`;
 
 /** Reads the zero points of the first binary table in `source` (columns expnum, ccdname and `column`). */
 export function readZeroPointTable(source: string, column = 'ccdzpt'): ZeroPointTable {
@@ -38,7 +38,7 @@ export function readZeroPointTable(source: string, column = 'ccdzpt'): ZeroPoint
   for (let i = 0; i < names.length; i++) {
     const zp = Number(zps[i]);
     if (!Number.isFinite(zp)) continue;
-    out.set(zeroPointKey(Number(exposures[i]), names[i]!), zp);
+    out.set(exposureCcdKey(Number(exposures[i]), names[i]!), zp);
   }
   return out;
 }

@@ -3,9 +3,9 @@
 // back pixel for pixel, with variance = 1/weight, the CP codes as mask planes and the TPV WCS kept; then
 // (issue 6) they go through the pipeline's `images` subset: characterizeImage, calibrate, warps, coadds and
 // the object table. The cut-outs (101 px, 26") hold one saturated G = 10.5 star and up to 5 fainter
-// sources: no star to fit a PSF, WCS or zero point on, so the PSF is the header seeing's Gaussian
-// (psfFallback), the header TPV WCS is kept (ASTROMOK F) and the zero points are legacyzpts' (survey-ccds,
-// `--zero-points`), each flagged; two visits per band cannot be compared (ARTREJ F); the star, saturated
+// sources: no star to fit a PSF, WCS or zero point on, so the PSF is legacypipe's PSFEx model of the
+// whole CCD (`--psf-models`, psfFallback), the header TPV WCS is kept (ASTROMOK F) and the zero points are
+// legacyzpts' (survey-ccds, `--zero-points`), each flagged; two visits per band cannot be compared (ARTREJ F); the star, saturated
 // in every visit, is one object in the object table, flagged.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -160,7 +160,7 @@ describe('tessera ingest-images (DECam CP InstCal images as postISRCCDs)', () =>
     });
   });
 
-  it('refuses a zero-point table without a row for an image, or without the columns, naming the file, and registers nothing', async () => {
+  it('refuses a zero-point table without a row for an image, or without the columns, or a file of no PSF models, naming the file, and registers nothing', async () => {
     const fresh = path.join(out, 'zeropoints');
     expect(tessera('repo', 'create', fresh).status).toBe(0);
     const info = readImageInfo(ooi[0]!);
@@ -179,6 +179,11 @@ describe('tessera ingest-images (DECam CP InstCal images as postISRCCDs)', () =>
     const r2 = tessera('ingest-images', fresh, ooi[0]!, '--zero-points', noColumn);
     expect(r2.status).toBe(1);
     expect(r2.stderr).toContain(`${noColumn}: HDU 1 has no column 'ccdzpt' (columns: expnum, ccdname)`);
+    // A file that is not a merged PSFEx table, given as PSF models.
+    const notPsf = tessera('ingest-images', fresh, ooi[0]!, '--psf-models', partial);
+    expect(notPsf.status).toBe(1);
+    expect(notPsf.stderr).toContain(`${partial}: not a merged PSFEx table: `);
+    expect(notPsf.stderr).toContain("no column 'psf_mask'");
     await withRepo(fresh, async (repo) => {
       expect(await repo.registry.dimensionRecords('visit')).toHaveLength(0);
     });
@@ -222,8 +227,8 @@ print(json.dumps({k: [v.strip() if isinstance(v, str) else float(v) for v in t[k
 
   beforeAll(() => {
     expect(tessera('repo', 'create', root).status).toBe(0);
-    const ingest = tessera('ingest-images', root, ...ooi, '--zero-points', surveyCcds);
-    expect(ingest.stdout, ingest.stderr).toContain('(6 with weight files, 6 with mask files, 6 with zero points)');
+    const ingest = tessera('ingest-images', root, ...ooi, '--zero-points', surveyCcds, '--psf-models', path.join(decam, 'calib', 'psfex'));
+    expect(ingest.stdout, ingest.stderr).toContain('(6 with weight files, 6 with mask files, 6 with zero points, 6 with PSF models)');
     // The two Gaia chunks together: their stars share shards.
     const refcat = tessera('ingest-refcat', root, ...gaia, '--ra', 'ra', '--dec', 'dec', '--mag', 'G=phot_g_mean_mag');
     expect(refcat.stdout, refcat.stderr).toMatch(/^ingested 1010 stars in \d+ shard/);
@@ -237,7 +242,7 @@ print(json.dumps({k: [v.strip() if isinstance(v, str) else float(v) for v in t[k
     expect(run.stdout).toMatch(/^total +33 +0 +0 +0 +0 +0$/m);
   });
 
-  it('without stars, each calexp carries the header seeing\'s Gaussian PSF, the header WCS and legacyzpts\' zero point, each flagged', async () => {
+  it('without stars, each calexp carries legacypipe\'s PSF model of its CCD, the header WCS and legacyzpts\' zero point, each flagged', async () => {
     await withRepo(root, async (repo) => {
       const refs = await repo.queryDatasets({ datasetTypes: ['calexp'], collections: ['decam/drp'] });
       expect(refs).toHaveLength(6);
@@ -246,9 +251,14 @@ print(json.dumps({k: [v.strip() if isinstance(v, str) else float(v) for v in t[k
         const k = ccdRow(ref.dataId.visit as number);
         expect(k, String(ref.dataId.visit)).toBeGreaterThanOrEqual(0);
         const m = calexp.metadata;
-        expect(m.getString('PSFMODEL')).toBe('gaussian');
-        // The Gaussian stand-in, measured by adaptive moments on its kernel image: the seeing legacyzpts states (the header's FWHM).
-        expect(calexp.psf!.fwhmAt((calexp.width - 1) / 2, (calexp.height - 1) / 2) / ccds.fwhm[k]!).toBeCloseTo(1, 2);
+        expect(m.getString('PSFMODEL')).toBe('external');
+        expect(m.getString('PSFSRC')).toMatch(/-psfex\.fits$/);
+        // The model read from legacypipe's table, at the cut-out's centre (its POLZERO in cut-out pixels), measured by
+        // adaptive moments: within 6 % of the seeing legacyzpts measured on the stars (ratios 0.98-1.05; a wrong
+        // sampling or position would be off by far more).
+        const ratio = calexp.psf!.fwhmAt((calexp.width - 1) / 2, (calexp.height - 1) / 2) / ccds.fwhm[k]!;
+        console.log(`visit ${String(ref.dataId.visit)}: PSF model FWHM / legacyzpts fwhm = ${ratio.toFixed(3)}`);
+        expect(Math.abs(ratio - 1)).toBeLessThan(0.06);
         expect(m.getBoolean('ASTROMOK')).toBe(false);
         expect(calexp.wcsHeader.getString('CTYPE1')).toBe('RA---TPV');
         expect(m.getBoolean('PHOTOCOK')).toBe(false);

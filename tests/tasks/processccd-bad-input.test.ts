@@ -1,6 +1,7 @@
 // Bad input to characterizeImage and calibrate fails the quantum clearly, or degrades the result the
 // way LSST carries on, never a crash or a hang: an all-NaN detector, a fully saturated one, an image
-// with no stars (AlgorithmErrors with the library's reason), and an empty reference-catalogue region
+// with no stars (AlgorithmErrors with the library's reason; with psfFallback, the header seeing's Gaussian
+// or the model the input carries, flagged), and an empty reference-catalogue region
 // (calexp and src made with the header WCS kept and ASTROMOK/PHOTOCOK false).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
@@ -14,6 +15,7 @@ import { runTask } from '../../lib/pipeline/task.js';
 import { characterizeImage, type CharacterizeImageOutputs } from '../../lib/tasks/characterizeImage.js';
 import { calibrate } from '../../lib/tasks/calibrate.js';
 import { GaussianPsf } from '../../lib/measure/psf.js';
+import { PsfexModel } from '../../lib/measure/psfModel.js';
 import { Random } from '../../lib/sim/random.js';
 
 let tessera: Tessera;
@@ -70,6 +72,21 @@ describe('characterizeImage and calibrate on bad input', () => {
     }
     expect(error).toBeInstanceOf(AlgorithmError);
     expect((error as Error).message).toMatch(/^characterizeImage: .*(star|PSF|psf)/);
+  });
+
+  it('with psfFallback, carries on with the header seeing\'s Gaussian, or the model the input carries, and says so', () => {
+    const e = exposure(() => undefined);
+    e.wcsHeader.set('FWHM', 4.5, '[pixel] median FWHM', { real: true });
+    const run = (input: Exposure) => runTask(characterizeImage, { exposure: input }, { psfFallback: true }, { tessera, log: memoryLogger() }) as CharacterizeImageOutputs;
+    const gaussian = run(e).characterized;
+    expect(gaussian.metadata.getString('PSFMODEL')).toBe('gaussian');
+    expect(gaussian.metadata.getString('PSFNOTE')).toMatch(/star/);
+    // The model's adaptive-moment FWHM (pixel included) is the header's: the pixel's 1/12 px^2 came off the sigma.
+    expect((gaussian.psf as PsfexModel).fwhmAt(128, 128) / 4.5).toBeCloseTo(1, 2);
+    const given = PsfexModel.gaussian(2.5, 25);
+    const external = run(Object.assign(exposure(() => undefined), { psf: given })).characterized;
+    expect(external.metadata.getString('PSFMODEL')).toBe('external');
+    expect(external.psf).toBe(given);
   });
 
   it('keeps the header WCS and flags the calexp when the reference catalogue has no star in the region', () => {
