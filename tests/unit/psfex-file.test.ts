@@ -10,13 +10,15 @@
 //    (x - POLZERO) / POLSCAL in PSFEx's term order, Lanczos-3 interpolation of the PSF_MASK samples at
 //    the stamp's pixel centres, as GalSim's DES_PSFEx does) gives the same pixels;
 // 4. write -> read reproduces the model exactly (header reals and float32 cube), astropy reads the file
-//    we write with the same keywords and cube, and damaged headers fail with the keyword named.
+//    we write with the same keywords and cube, and damaged headers fail with the keyword named;
+// 5. legacypipe's merged tables (one model per CCD, decam_legacypipe_testcase6/calib/psfex): every row's
+//    keywords and cube as astropy reads them.
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FitsError, FitsHeader, readFitsBytes, writeFits } from '../../lib/fits/index.js';
 import { adaptiveMoments } from '../../lib/measure/adaptiveMoments.js';
-import { psfexHeaderCards, readPsfexFile, writePsfexFile } from '../../lib/measure/psfexFile.js';
+import { psfexHeaderCards, readMergedPsfexTable, readPsfexFile, writePsfexFile } from '../../lib/measure/psfexFile.js';
 import { PsfexModel, polynomialTerms, resampleToPixels } from '../../lib/measure/psfModel.js';
 import { realFile, testOutputDir } from '../helpers/paths.js';
 import { runPythonJson } from '../helpers/python.js';
@@ -253,5 +255,41 @@ with fits.open(sys.argv[1]) as f:
       expect((e as Error).message, label).toMatch(message);
     }
     expect(() => readPsfexFile(writeFits([{ data: new Float32Array(4), shape: [2, 2] }]), 'image.fits')).toThrow(/no PSF_DATA binary table/);
+  });
+});
+
+describe('legacypipe\'s merged PSFEx tables (decam_legacypipe_testcase6/calib/psfex)', () => {
+  it('reads each row as the .psf file it came from: the same keywords and PSF_MASK cube as astropy reads them', () => {
+    const dir = realFile('decam_legacypipe_testcase6/calib/psfex');
+    const files = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('-psfex.fits')).map((f) => path.join(dir, f)).sort();
+    expect(files).toHaveLength(6);
+    const reference = runPythonJson<{ expnum: number; ccdname: string; polzero: number[]; polscal: number[]; poldeg: number; samp: number; fwhm: number; mask: number[] }[]>(`
+import json, sys
+from astropy.io import fits
+out = []
+for name in sys.argv[1:]:
+    t = fits.open(name)[1].data
+    for r in t:
+        m = r['psf_mask']  # astropy: shape (6, 63, 63) from TDIM (63, 63, 6)
+        out.append({'expnum': int(r['expnum']), 'ccdname': r['ccdname'].strip(), 'polzero': [float(r['polzero1']), float(r['polzero2'])],
+                    'polscal': [float(r['polscal1']), float(r['polscal2'])], 'poldeg': int(r['poldeg1']), 'samp': float(r['psf_samp']),
+                    'fwhm': float(r['psf_fwhm']), 'mask': [float(v) for v in m.ravel()]})
+print(json.dumps(out))
+`, files);
+    const rows = files.flatMap((f) => readMergedPsfexTable(new Uint8Array(fs.readFileSync(f)), f));
+    expect(rows).toHaveLength(reference.length);
+    rows.forEach((row, k) => {
+      const ref = reference[k]!;
+      expect([row.exposure, row.ccdName]).toEqual([ref.expnum, ref.ccdname]);
+      const m = row.model;
+      expect([...m.polZero, ...m.polScale, m.polDeg, m.sampling, m.fwhm]).toEqual([...ref.polzero, ...ref.polscal, ref.poldeg, ref.samp, ref.fwhm]);
+      expect([m.width, m.height, m.nterms]).toEqual([63, 63, 6]);
+      expect(Array.from(m.basis)).toEqual(ref.mask.map((v) => Math.fround(v)));
+    });
+  });
+
+  it('names the file when it is not a merged table', () => {
+    const file = realFile(DES_PSF);
+    expect(() => readMergedPsfexTable(new Uint8Array(fs.readFileSync(file)), file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*no column 'expnum'`));
   });
 });
