@@ -112,21 +112,27 @@ export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: Ext
   const floor = radii[Math.floor(0.2 * (radii.length - 1))]!;
   const locus = radii.filter((r) => r <= 1.15 * floor);
   const median = locus[Math.floor((locus.length - 1) / 2)]!;
-  // Adaptive moments of a pixelised Gaussian include the pixel's 1/12 px^2.
-  return { sigma: Math.sqrt(Math.max(median * median - 1 / 12, 0.25)), stars: radii.length, background: first.background, found: first };
+  return { sigma: withoutPixel(median), stars: radii.length, background: first.background, found: first };
+}
+
+/**
+ * The sigma of the Gaussian whose pixel-integrated image (GaussianPsf) a star of measured width `sigma`
+ * (px) is: the pixel's 1/12 px^2 comes off (adaptive moments of a pixelised Gaussian include it), at
+ * least 0.5 px.
+ */
+function withoutPixel(sigma: number): number {
+  return Math.sqrt(Math.max(sigma * sigma - 1 / 12, 0.25));
 }
 
 /**
  * The Gaussian sigma (px) of the seeing an image's header states, for when it cannot be measured: FWHM in
  * pixels, as DECam's Community Pipeline writes it, in the image HDU's header or else the primary's. That
- * FWHM is measured on stars' pixels, so the pixel's 1/12 px^2 comes off, as estimateSeeing takes it off
- * (GaussianPsf integrates its sigma over pixels).
+ * FWHM is measured on stars' pixels, so the pixel comes off as it does from estimateSeeing's (withoutPixel).
  */
 export function headerSeeingSigma(headers: { wcsHeader: FitsHeader; metadata: FitsHeader }): number | undefined {
   const fwhm = headers.wcsHeader.getNumber('FWHM') ?? headers.metadata.getNumber('FWHM');
   if (fwhm === undefined || !(fwhm > 0) || !Number.isFinite(fwhm)) return undefined;
-  const sigma = fwhm / (2 * Math.sqrt(2 * Math.LN2));
-  return Math.sqrt(Math.max(sigma * sigma - 1 / 12, 0.25));
+  return withoutPixel(fwhm / (2 * Math.sqrt(2 * Math.LN2)));
 }
 
 export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLike | undefined, overrides: Partial<ExtractConfig> = {}): Extraction {

@@ -101,10 +101,11 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
       // 12-px aperture magnitudes in r at S/N 100-200 off by 5.1 mmag (1.6 without; issue 6: 5).
       halos: false,
     });
+    // Pixels that are not blank sky: left out of the variance scaling and of the peaks' noise scale below.
+    const offSky = bit('DETECTED') | bit('DETECTED_NEGATIVE') | bit('BAD') | bit('SAT') | noData | bit('INTRP');
     let factor = 1;
     if (config.doScaleVariance) {
-      const bad = bit('DETECTED') | bit('DETECTED_NEGATIVE') | bit('BAD') | bit('SAT') | noData | bit('INTRP');
-      const scale = varianceScaleFactor(found.image, variance, found.detection.mask, bad);
+      const scale = varianceScaleFactor(found.image, variance, found.detection.mask, offSky);
       if (!(scale.factor >= 1 / config.maxVarianceScale && scale.factor <= config.maxVarianceScale)) {
         throw badInput(detectCoaddSources, context, 'exposure', `its variance plane is off from the pixels' scatter by a factor ${scale.factor.toPrecision(3)} (${scale.pixels} good pixels; accepted within ${config.maxVarianceScale}x)`);
       }
@@ -115,7 +116,6 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     // Prominence in units of the 3x3 mean's measured noise: warping and PSF matching correlate the coadd's
     // pixels, so its box means scatter more than the variance plane says and noise bumps inside extended
     // footprints (a ghost's ring, a galaxy's outskirts) would pass as peaks.
-    const offSky = bit('DETECTED') | bit('DETECTED_NEGATIVE') | bit('BAD') | bit('SAT') | noData | bit('INTRP');
     const measuredBoxNoise = boxMeanNoiseScale(subtracted, offSky);
     const prominenceScale = Number.isFinite(measuredBoxNoise) ? Math.max(1, measuredBoxNoise) : 1;
     let peaks = 0, culled = 0;
