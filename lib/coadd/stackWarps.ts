@@ -19,7 +19,7 @@
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
 import { rowsOf, type DeferredExposure } from '../fits/deferredExposure.js';
-import { fillSpanRows, maskSpans, type MaskSpans } from './maskSpans.js';
+import { fillSpanRows, spansWithout, type MaskSpans } from './maskSpans.js';
 
 /** Wasm memory for one band of every warp's pixels and the outputs. */
 const CHUNK_BYTES = 64 << 20;
@@ -69,7 +69,6 @@ export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[],
     const outImage = memory.alloc(4 * chunk), outVariance = memory.alloc(4 * chunk), outMask = memory.alloc(4 * chunk), outNImage = memory.alloc(4 * chunk);
     // Pass 1: each visit's weight, 1 / the mean variance of its pixels that have data and are not BAD or SAT; its coverage.
     memory.f64(sums, 2 * k).fill(0);
-    const hasData = new Uint8Array(chunk);
     for (let y = 0; y < height; y += rows) {
       const h = Math.min(rows, height - y), m = h * width;
       inputs.forEach(([, pv, pm], v) => {
@@ -77,9 +76,7 @@ export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[],
         memory.f32(pv, m).set(px.variance!);
         memory.i32(pm, m).set(px.mask!);
         checkStatus('accumulateGoodVariance', kernels.accumulateGoodVariance(pv, pm, m, NO_DATA | BAD | SAT, sums + 16 * v));
-        const band = hasData.subarray(0, m);
-        for (let i = 0; i < m; i++) band[i] = px.mask![i]! & NO_DATA ? 0 : 1;
-        coverageParts[v]!.push(maskSpans(band, width, 0, y));
+        coverageParts[v]!.push(spansWithout(px.mask!, NO_DATA, width, 0, y));
       });
     }
     const totals = memory.f64(sums, 2 * k);
@@ -102,8 +99,7 @@ export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[],
       image.set(memory.f32(outImage, m), start);
       variance.set(memory.f32(outVariance, m), start);
       mask.set(memory.i32(outMask, m), start);
-      const used = memory.i32(outNImage, m);
-      for (let i = 0; i < m; i++) nImage[start + i] = Math.min(used[i]!, 65535);
+      nImage.set(memory.i32(outNImage, m), start);
     }
   });
   return { width, height, image, variance, mask, nImage, weights, coverage: coverageParts.map(concatSpans) };
