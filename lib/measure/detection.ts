@@ -46,7 +46,7 @@
  * less source light reaches the bins. Measured on the tiny preset's full field of seed 77 (bright and
  * saturated stars), the worst bin of the background acceptance measure (tests/tasks/background.test.ts)
  * dropped from 0.54 sigma after one round to 0.32 after three (measured before the halo search; with it,
- * three rounds give 0.03), and for an exponential galaxy of r_e 20 px and 16 mag the background excess
+ * three rounds give 0.02), and for an exponential galaxy of r_e 20 px and 16 mag the background excess
  * over its 4 r_e ellipse from 0.15-0.19 % to 0.13-0.16 % of its flux (also before the halo search). The
  * footprints returned are those of the last round.
  */

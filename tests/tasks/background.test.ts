@@ -5,21 +5,22 @@
 //   3 rounds, halos masked: lib/measure/halos.ts), in every 128 x 128 bin the mean of (model - true sky)
 //   over the pixels more than 5 FWHM from every truth source (on the detector or rendered from outside it)
 //   is under 0.1 sigma of the per-pixel noise. Asserted on four "clean" fields (the sky model's field
-//   without objects brighter than 17 mag and without a satellite trail; seeds 70-73: worst bins 0.01-0.04
+//   without objects brighter than 17 mag and without a satellite trail; seeds 70-73: worst bins 0.01-0.03
 //   sigma over the 16 seeds 70-85) and on the 16 full fields (scienceExposure: bright stars, four
-//   saturating stars, a trail, large galaxies): worst bins 0.01-0.10 sigma, 15 of 16 under 0.1 (seed 73:
-//   0.104, the corner bin 200-300 px from a 12.5 mag star). Without the halo search the full fields' worst
-//   bins were 0.02-0.58 sigma (the light of bright objects beyond their footprints raises the bins around
-//   them); the test asserts every field under 0.11 sigma and the median under 0.05, and that the halo
-//   search at least halves the worst bin over the 16 fields;
+//   saturating stars, a trail, large galaxies): worst bins 0.01-0.08 sigma, median 0.03 (0.01-0.09 on the
+//   32 seeds 86-117, not asserted). Without the halo search the full fields' worst bins were 0.02-0.58
+//   sigma (the light of bright objects beyond their footprints raises the bins around them); without its
+//   growth by one block 0.01-0.10 (seed 73: 0.104, the corner bin beside a de Vaucouleurs galaxy of 15.5
+//   mag and r_e 70 px centred 69 px off the detector's edge). The test asserts every field under 0.1 sigma
+//   and the median under 0.05, and that the halo search at least halves the worst bin over the 16 fields;
 // - the choice of the Chebyshev model (LSST's useApprox) over Akima splines, by the same measure;
 // - a large galaxy placed by hand (exponential, r_e 20 px = 3.4", axis ratio 0.7, 16 mag): (model - true
 //   sky) summed over its 4 r_e ellipse under 0.5 % of its flux after detect-and-re-estimate (measured
-//   0.13-0.16 %; 0.9 % before re-estimation), centred on a bin corner and on a bin centre. Not asserted,
+//   -0.07 %; 0.9 % before re-estimation), centred on a bin corner and on a bin centre. Not asserted,
 //   measured with the same code on clean field 70: the criterion also holds for that galaxy at 14 and 17 mag
-//   (0.02 %, 0.38-0.51 %) and for an r_e 40 px one at 14 mag (0.39 %), but not at 16 mag with r_e 40 px
-//   (2.2-2.4 %), nor for de Vaucouleurs profiles (r_e 20 px: 0.19 % at 14 mag, 1.1 % at 16 mag), whose
-//   light beyond the footprint (12 % of the flux lies beyond 4 r_e) raises the surrounding bins;
+//   (-0.01 %, -0.16 to -0.18 %), for an r_e 40 px one at 14 and 16 mag (-0.01 %, -0.01 to -0.02 %) and for
+//   de Vaucouleurs profiles of r_e 20 px (0.01 % at 14 mag, 0.04-0.05 % at 16 mag; before the halo search
+//   1.1 %: 12 % of their flux lies beyond 4 r_e);
 // - masks (ignored planes, filled bins), analytic surfaces reproduced, the model evaluated against its f64
 //   reference, the builds bit-identical, and the FITS round trip of the calexpBackground dataset.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -106,7 +107,7 @@ describe('background against the simulated sky', () => {
     expect(worst(bins)).toBeLessThan(0.5 * worst(initial));
   });
 
-  it('acceptance on the 16 full fields (seeds 70-85): every worst bin under 0.11 sigma, their median under 0.05 (15 of 16 meet 0.1: see the header); the halo search at least halves the worst over the 16', () => {
+  it('acceptance on the 16 full fields (seeds 70-85): every worst bin under 0.1 sigma, their median under 0.05; the halo search at least halves the worst over the 16', () => {
     const lines: string[] = [];
     const worst: number[] = [], without: number[] = [];
     for (let seed = 70; seed <= 85; seed++) {
@@ -118,7 +119,7 @@ describe('background against the simulated sky', () => {
       lines.push(`seed ${seed}: worst bin ${worst.at(-1)!.toFixed(3)} sigma (without halos ${without.at(-1)!.toFixed(3)})`);
     }
     console.log(`full fields, (model - sky) / sigma, worst bin per field:\n  ${lines.join('\n  ')}`);
-    for (const w of worst) expect(w).toBeLessThan(0.11);
+    for (const w of worst) expect(w).toBeLessThan(0.1);
     const sorted = [...worst].sort((a, b) => a - b);
     expect((sorted[7]! + sorted[8]!) / 2).toBeLessThan(0.05);
     expect(Math.max(...worst)).toBeLessThan(0.5 * Math.max(...without));

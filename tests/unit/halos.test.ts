@@ -1,7 +1,8 @@
 // The halo search (lib/measure/halos.ts, kernels in assembly/halos.ts) on synthetic images: a flat sky
 // with white noise of sigma 10, a "star" whose core is masked DETECTED and whose wing (a power law beyond
 // the core) reaches far past it. Asserts: the block sums match a direct sum; the wing is flagged where its
-// surface brightness is well above the blocks' noise and not far beyond; pure noise flags few blocks; a
+// surface brightness is well above the blocks' noise and not far beyond, the halo adjoining the core grown
+// by one block; pure noise flags few blocks (none grown: no footprint for them to adjoin); a
 // sky gradient is not a halo (the reference is a plane); in detectWithBackground the halos lower the
 // background under a star's wing and leave the returned mask as it was but for the detection planes; the
 // transient mask bit is set and cleared; bad configurations are refused.
@@ -93,11 +94,16 @@ describe('halos', () => {
     };
     const report = [30, 50, 80, 120, 200].map((r) => `r ${r}: ${(100 * ring(r)).toFixed(0)} %`).join(', ');
     console.log(`wing flagged per ring: ${report}`);
-    // r 30: 1.2 sigma per pixel; r 50: 0.26 sigma per pixel, 4 sigma per 16-px block (measured 81 %: the
-    // reference plane, refitted from bins that hold part of the wing, sits slightly above the sky).
+    // r 30: 1.2 sigma per pixel; r 50: 0.26 sigma per pixel, 4 sigma per 16-px block (measured 100 %; 81 %
+    // before the growth by one block: the reference plane, refitted from bins that hold part of the wing,
+    // sits slightly above the sky).
     expect(ring(30)).toBe(1);
     expect(ring(50)).toBeGreaterThan(0.75);
     expect(ring(200)).toBeLessThan(0.1);
+    // The halo adjoining the core is grown by one block: the ungrown halo's blocks and more.
+    const ungrown = findHalos(tessera, img, estimateBackground(tessera, img), SKIP, { growBlocks: 0 });
+    expect(ungrown.flags.every((f, k) => !f || halos.flags[k] === 1)).toBe(true);
+    expect(halos.flags.reduce((a, b) => a + b, 0)).toBeGreaterThan(ungrown.flags.reduce((a, b) => a + b, 0));
   });
 
   it('flags few blocks of pure noise, and hardly more (within 2 points) with a sky gradient of 100 sigma (the reference is a plane)', () => {
@@ -109,6 +115,8 @@ describe('halos', () => {
     const slopeFraction = onSlope.flags.reduce((a, b) => a + b, 0) / onSlope.flags.length;
     console.log(`blocks flagged: pure noise ${(100 * fraction).toFixed(2)} %, with a gradient of 100 sigma over the image ${(100 * slopeFraction).toFixed(2)} %`);
     expect(fraction).toBeLessThan(0.1);
+    // No pixel is left out of the sums, so no halo adjoins one: none is grown.
+    expect(findHalos(tessera, flat, estimateBackground(tessera, flat), SKIP, { growBlocks: 0 }).flags).toEqual(onFlat.flags);
     expect(Math.abs(slopeFraction - fraction)).toBeLessThan(0.02);
   });
 
@@ -129,7 +137,7 @@ describe('halos', () => {
     for (let i = 0; i < before.length; i++) if ((found.detection.mask[i]! & ~detectedBits) !== (before[i]! & ~detectedBits)) changed++;
     expect(changed).toBe(0);
     // The wing (r^-2: 0.2 sigma per pixel at 100 px) raises the background without the halo search; with it,
-    // by less than half as much (measured 0.67 against 1.96 counts, sigma 10; sky 1000).
+    // by less than half as much (measured 0.47 against 1.96 counts, sigma 10; sky 1000).
     const at = (m: typeof found.background): number => backgroundAt(m, cx, cy) - 1000;
     console.log(`background at the star: ${at(found.background).toFixed(3)} with halos, ${at(withoutHalos.background).toFixed(3)} without (sigma ${SIGMA})`);
     expect(Math.abs(at(found.background))).toBeLessThan(0.5 * Math.abs(at(withoutHalos.background)));
@@ -156,5 +164,6 @@ describe('halos', () => {
     expect(() => findHalos(tessera, img, model, SKIP, { blockSizes: [8, 12] })).toThrow(HaloError);
     expect(() => findHalos(tessera, img, model, SKIP, { seedThreshold: 1, growThreshold: 2 })).toThrow(/seedThreshold/);
     expect(() => findHalos(tessera, img, model, SKIP, { minGoodFraction: 0 })).toThrow(/minGoodFraction/);
+    expect(() => findHalos(tessera, img, model, SKIP, { growBlocks: 0.5 })).toThrow(/growBlocks/);
   });
 });
