@@ -41,7 +41,9 @@
  * Before each re-estimate, halos (lib/measure/halos.ts: light of the detected sources beyond their
  * footprints, found on 8-64 px blocks against a planar sky) are masked too, on a transient mask bit that
  * no plane of the image uses, recorded as 'HALO' in the model's ignoredPixelMask and cleared from the
- * returned mask (halos: false leaves them in, as LSST does).
+ * returned mask (halos: false leaves them in, as LSST does). A round whose halos would leave no bin
+ * enough pixels (an image filled by one source's light) fits with the footprints alone masked, and its
+ * model's ignoredPixelMask lacks HALO.
  * Why three rounds: each round's footprints are larger (the background under them is less biased), so
  * less source light reaches the bins. Measured on the tiny preset's full field of seed 77 (bright and
  * saturated stars), the worst bin of the background acceptance measure (tests/tasks/background.test.ts)
@@ -482,7 +484,16 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
           const halos = findHalos(tessera, { ...exposure, mask: detection.mask }, background, maskBits(ignored, planes), config.halos || {});
           setHaloBit(tessera, detection.mask, width, height, halos, haloBit);
         }
-        background = estimateBackground(tessera, { ...exposure, mask: detection.mask, maskPlanes: reEstimatePlanes }, reEstimate);
+        try {
+          background = estimateBackground(tessera, { ...exposure, mask: detection.mask, maskPlanes: reEstimatePlanes }, reEstimate);
+        } catch (e) {
+          // Halos that leave no bin enough pixels (an image filled by one source's light: a cut-out around a
+          // bright star) stay in this round's fit, the footprints alone masked; the model's
+          // ignoredPixelMask then lacks HALO, so the stored background says so.
+          if (!(haloBit >= 0 && e instanceof BackgroundError)) throw e;
+          setHaloBit(tessera, detection.mask, width, height, undefined, haloBit);
+          background = estimateBackground(tessera, { ...exposure, mask: detection.mask }, config.background);
+        }
       } catch (e) {
         if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
         throw e;

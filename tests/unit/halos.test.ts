@@ -5,7 +5,8 @@
 // by one block; pure noise flags few blocks (none grown: no footprint for them to adjoin); a
 // sky gradient is not a halo (the reference is a plane); in detectWithBackground the halos lower the
 // background under a star's wing and leave the returned mask as it was but for the detection planes; the
-// transient mask bit is set and cleared; bad configurations are refused.
+// transient mask bit is set and cleared; an image whose halos would leave the background no bin is fitted
+// with its footprints alone; bad configurations are refused.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
@@ -141,6 +142,22 @@ describe('halos', () => {
     const at = (m: typeof found.background): number => backgroundAt(m, cx, cy) - 1000;
     console.log(`background at the star: ${at(found.background).toFixed(3)} with halos, ${at(withoutHalos.background).toFixed(3)} without (sigma ${SIGMA})`);
     expect(Math.abs(at(found.background))).toBeLessThan(0.5 * Math.abs(at(withoutHalos.background)));
+  });
+
+  it('in detectWithBackground: on an image filled by one star\'s light, where the halos leave no background bin, fits with the footprints alone and says so', () => {
+    // A 128 x 128 cut-out around a star whose r^-2 wing is 1.2 sigma per pixel 64 px out (like the DECam
+    // cut-outs of tests/pipeline/repo-ingest-images.test.ts): footprint and halos cover the one bin
+    // (without this fallback the re-estimate fails: no bin has enough good pixels).
+    const n = 128, c = 63.5, u = splitmix(5);
+    const img = new Float32Array(n * n), variance = new Float32Array(n * n).fill(SIGMA * SIGMA);
+    for (let i = 0; i < n * n; i++) {
+      const r = Math.hypot((i % n) - c, Math.floor(i / n) - c);
+      img[i] = 1000 + 4500 * (Math.max(r, 4) / 4) ** -2 + SIGMA * Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
+    }
+    const found = detectWithBackground(tessera, { width: n, height: n, image: img, mask: new Int32Array(n * n), variance }, { detection: { psfSigma: 2 } });
+    expect(found.background.ignoredPixelMask).not.toContain('HALO');
+    expect(found.detection.mask.some((m) => (m & DETECTED) !== 0)).toBe(true);
+    expect(Number.isFinite(backgroundAt(found.background, c, c))).toBe(true);
   });
 
   it('sets the transient bit on halo blocks, clears it elsewhere and everywhere on request; refuses bad configurations', () => {
