@@ -16,7 +16,7 @@
  *   fluxes 1.9 % low against ours), FLXSCALE from our PHOTCALB,
  *   FSCALASTRO_TYPE FIXED (flux conserved), our patch grid as its .head; the reference configuration
  *   ../shared/reference/peers/conf/swarp_weighted.conf otherwise; medians of 3 runs by a getrusage
- *   wrapper;
+ *   wrapper, one run before Tessera's and two after (a change in the machine's load weighs on both sides);
  * - both coadds compared at the truth's stars (17 < r < 21.5, fully covered): 12-px aperture flux
  *   ratio (median and robust scatter) and centroid offsets (rms per axis, mas).
  * Throughput: input megapixels per second of wall time (5 x 8.55 Mpix in).
@@ -34,7 +34,7 @@ import { buildReferenceCatalog, writeReferenceShards } from '../lib/sim/referenc
 import { patchById, skyMapFromJson, tractWcs } from '../lib/skymap/index.js';
 import { adaptiveMoments } from '../lib/measure/adaptiveMoments.js';
 import { hscScene } from './simulator.js';
-import { measureCommands, type CommandCost } from './processCcd.js';
+import { commandSamples, medianCost, type CommandCost } from './processCcd.js';
 
 export interface CoaddBenchResult {
   visits: number;
@@ -70,10 +70,27 @@ export async function benchCoadd(visits = 5, runs = 3): Promise<CoaddBenchResult
     for (const shard of writeReferenceShards(buildReferenceCatalog(scene.objects, { seed: 1 }))) fs.writeFileSync(path.join(dir, 'refcat', shard.name), shard.bytes);
     const child = path.join(packageRoot(), 'dist', 'bench', 'coaddRun.js');
     execFileSync(process.execPath, [child, 'prepare', dir, String(visits)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // SWarp's runs bracket Tessera's (one before, the rest after), so that a change in the machine's load
+    // during the run weighs on both sides.
+    const conf = path.resolve(packageRoot(), '..', 'shared', 'reference', 'peers', 'conf', 'swarp_weighted.conf');
+    const haveSwarp = fs.existsSync('/usr/bin/SWarp') && fs.existsSync(conf);
+    const inputs = Array.from({ length: visits }, (_, v) => `sci_${v}.fits`);
+    const swarpCommand = {
+      swarp: ['/usr/bin/SWarp', ...inputs, '-c', 'swarp.conf', '-IMAGEOUT_NAME', 'swarp.fits', '-WEIGHTOUT_NAME', 'swarp.weight.fits', '-HEADER_SUFFIX', '.head',
+        '-SUBTRACT_BACK', 'N', '-COMBINE_TYPE', 'WEIGHTED', '-RESAMPLING_TYPE', 'LANCZOS3', '-WEIGHT_TYPE', 'MAP_WEIGHT', '-WEIGHT_SUFFIX', '.weight.fits',
+        '-FSCALE_KEYWORD', 'FLXSCALE', '-FSCALASTRO_TYPE', 'FIXED', '-NTHREADS', '1', '-RESAMPLE_DIR', 'resamp', '-WRITE_XML', 'N', '-VERBOSE_TYPE', 'QUIET'],
+    };
+    const swarpSamples: CommandCost[] = [];
+    if (haveSwarp) {
+      fs.copyFileSync(conf, path.join(dir, 'swarp.conf'));
+      fs.mkdirSync(path.join(dir, 'resamp'));
+      swarpSamples.push(...commandSamples(dir, swarpCommand, 1).swarp!);
+    }
     const out = JSON.parse(execFileSync(process.execPath, [child, 'coadd', dir, String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as {
       runs: { directWarpMs: number; stackMs: number; psfMatchedWarpMs: number; compareMs: number; clipped: number }[];
       readMs: number; inputPixels: number; cpuSeconds: number; maxRssBytes: number;
     };
+    if (haveSwarp && runs > 1) swarpSamples.push(...commandSamples(dir, swarpCommand, runs - 1).swarp!);
     const assemble = JSON.parse(execFileSync(process.execPath, [child, 'assemble', dir, String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as { runs: number[]; visits: number; maxRssBytes: number };
     const later = out.runs.length > 1 ? out.runs.slice(1) : out.runs;
     const m = (f: (r: (typeof later)[number]) => number): number => median(later.map(f)) / 1000;
@@ -89,19 +106,11 @@ export async function benchCoadd(visits = 5, runs = 3): Promise<CoaddBenchResult
       },
       swarp: { error: '' },
     };
-    const conf = path.resolve(packageRoot(), '..', 'shared', 'reference', 'peers', 'conf', 'swarp_weighted.conf');
-    if (!fs.existsSync('/usr/bin/SWarp') || !fs.existsSync(conf)) {
+    if (!haveSwarp) {
       result.swarp = { error: 'SWarp (npm run setup-system -- --bench) and ../shared/reference/peers/conf/swarp_weighted.conf are needed' };
       return result;
     }
-    fs.copyFileSync(conf, path.join(dir, 'swarp.conf'));
-    fs.mkdirSync(path.join(dir, 'resamp'));
-    const inputs = Array.from({ length: visits }, (_, v) => `sci_${v}.fits`);
-    const swarp = measureCommands(dir, {
-      swarp: ['/usr/bin/SWarp', ...inputs, '-c', 'swarp.conf', '-IMAGEOUT_NAME', 'swarp.fits', '-WEIGHTOUT_NAME', 'swarp.weight.fits', '-HEADER_SUFFIX', '.head',
-        '-SUBTRACT_BACK', 'N', '-COMBINE_TYPE', 'WEIGHTED', '-RESAMPLING_TYPE', 'LANCZOS3', '-WEIGHT_TYPE', 'MAP_WEIGHT', '-WEIGHT_SUFFIX', '.weight.fits',
-        '-FSCALE_KEYWORD', 'FLXSCALE', '-FSCALASTRO_TYPE', 'FIXED', '-NTHREADS', '1', '-RESAMPLE_DIR', 'resamp', '-WRITE_XML', 'N', '-VERBOSE_TYPE', 'QUIET'],
-    }, runs).swarp!;
+    const swarp = medianCost(swarpSamples);
     result.swarp = { ...swarp, mpixPerS: inputMpix / swarp.wallS };
     result.speedRatio = result.tessera.mpixPerS / result.swarp.mpixPerS;
     result.comparison = compareCoadds(dir, scene.objects);

@@ -40,6 +40,17 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >>
 
 /** Runs each command `runs` times under a Python getrusage wrapper; medians. */
 export function measureCommands(dir: string, commands: Record<string, string[]>, runs: number): Record<string, CommandCost> {
+  return Object.fromEntries(Object.entries(commandSamples(dir, commands, runs)).map(([name, samples]) => [name, medianCost(samples)]));
+}
+
+/** The median wall and CPU time of runs of one command, and the largest RSS. */
+export function medianCost(samples: readonly CommandCost[]): CommandCost {
+  // RUSAGE_CHILDREN's ru_maxrss is the largest child so far, so a command's figure is an upper bound once a larger one ran.
+  return { wallS: median(samples.map((s) => s.wallS)), cpuS: median(samples.map((s) => s.cpuS)), maxRssMb: Math.max(...samples.map((s) => s.maxRssMb)) };
+}
+
+/** Each command's `runs` runs under a Python getrusage wrapper: wall, CPU, peak RSS per run. */
+export function commandSamples(dir: string, commands: Record<string, string[]>, runs: number): Record<string, CommandCost[]> {
   const script = `
 import json, resource, subprocess, sys, time
 commands = json.loads(sys.argv[1]); runs = int(sys.argv[2]); out = {}
@@ -57,11 +68,7 @@ for name, cmd in commands.items():
     out[name] = samples
 print(json.dumps(out))
 `;
-  const out = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, JSON.stringify(commands), String(runs), dir], { encoding: 'utf8', maxBuffer: 1 << 24 })) as Record<string, CommandCost[]>;
-  // RUSAGE_CHILDREN's ru_maxrss is the largest child so far, so a command's figure is an upper bound once a larger one ran.
-  return Object.fromEntries(Object.entries(out).map(([name, samples]) => [name, {
-    wallS: median(samples.map((s) => s.wallS)), cpuS: median(samples.map((s) => s.cpuS)), maxRssMb: Math.max(...samples.map((s) => s.maxRssMb)),
-  }]));
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, JSON.stringify(commands), String(runs), dir], { encoding: 'utf8', maxBuffer: 1 << 24 })) as Record<string, CommandCost[]>;
 }
 
 export async function benchProcessCcd(runs = 3): Promise<ProcessCcdResult> {
