@@ -19,6 +19,7 @@ import { withRepo } from '../helpers/repository.js';
 import { readFitsBytes } from '../../lib/fits/index.js';
 import { findColumn } from '../../lib/fits/bintable.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
+import type { ImageU } from '../../lib/fits/imageU.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { readFootprintSet, type FootprintSet } from '../../lib/measure/footprintSet.js';
 import type { Footprint } from '../../lib/measure/footprint.js';
@@ -63,7 +64,13 @@ print(json.dumps(out))
 export interface LocusStar { gr: number; ri: number; wPerp: number; wPara: number; wPerpErr: number }
 export interface LocusTruth { widthWPerp: number; blueSlope: number }
 
-export interface PatchCompleteness { patch: number; truths: number; found: number; detections: number; spurious: number }
+export interface PatchCompleteness {
+  patch: number; truths: number; found: number; detections: number; spurious: number;
+  /** Spurious detections where some band's coadd has fewer than 3 visits (no comparison of warps there). */
+  spuriousFewVisits: number;
+  /** The most spurious detections that are children of one parent (a shredded footprint). */
+  spuriousOneParent: number;
+}
 
 export const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
@@ -223,13 +230,22 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
     }
     const [skyMapRef] = await repo.registry.queryDatasets({ datasetTypes: ['skyMap'] });
     const skyMap = await decodeDataset('SkyMap', repo.getBytes(skyMapRef!), repo.getPath(skyMapRef!)) as SkyMap;
+    const nImageRefs = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_nImage'], collections: [processed.run] });
     for (const [patch, ref] of refOf) {
       const tract = tractById(skyMap, 0), inner = patchById(tract, patch).inner, wcs = tractWcs(tract);
       const inside = (x: number, y: number): boolean => x >= inner.x0 - 0.5 && x < inner.x0 + inner.width - 0.5 && y >= inner.y0 - 0.5 && y < inner.y0 + inner.height - 0.5;
       const x0 = ref.metadata!.getNumber('X0')!, y0 = ref.metadata!.getNumber('Y0')!;
       const primary = ref.columns.detect_isPrimary as boolean[], rx = ref.columns.base_SdssCentroid_x as Float64Array, ry = ref.columns.base_SdssCentroid_y as Float64Array;
-      const detections: [number, number][] = [];
-      primary.forEach((p, k) => { if (p) detections.push([rx[k]! + x0, ry[k]! + y0]); });
+      const parent = ref.columns.parent as ArrayLike<number | bigint>;
+      const detections: [number, number][] = [], parentOf: string[] = [];
+      primary.forEach((p, k) => { if (p) { detections.push([rx[k]! + x0, ry[k]! + y0]); parentOf.push(String(parent[k])); } });
+      // The fewest visits of any band at each patch pixel.
+      let fewest: Uint16Array | undefined, nImageWidth = 0;
+      for (const nRef of nImageRefs.filter((r) => r.dataId.patch === patch)) {
+        const n = (await decodeDataset('ImageU', repo.getBytes(nRef), repo.getPath(nRef)) as ImageU);
+        nImageWidth = n.width;
+        fewest = fewest ? fewest.map((v, i) => Math.min(v, n.image[i]!)) : Uint16Array.from(n.image);
+      }
       const truths: { snr: number; x: number; y: number }[] = [];
       for (const [key, e] of snr2) {
         const [x, y] = wcs.skyToPixel(...position.get(key)!);
@@ -249,7 +265,17 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
       for (const [, i, j] of pairs) if (!matchedTruth.has(i) && !matchedDetection.has(j)) { matchedTruth.add(i); matchedDetection.add(j); }
       const bright = truths.map((t, i) => [t, i] as const).filter(([t]) => t.snr >= 10);
       const nearTruth = new Set(pairs.map(([, , j]) => j));
-      out.completeness.push({ patch, truths: bright.length, found: bright.filter(([, i]) => matchedTruth.has(i)).length, detections: detections.length, spurious: detections.length - nearTruth.size });
+      const spurious = [...detections.keys()].filter((j) => !nearTruth.has(j));
+      const families = new Map<string, number>();
+      for (const j of spurious) if (parentOf[j] !== '0') families.set(parentOf[j]!, (families.get(parentOf[j]!) ?? 0) + 1);
+      const few = spurious.filter((j) => {
+        const [x, y] = detections[j]!;
+        return fewest !== undefined && fewest[(Math.round(y) - y0) * nImageWidth + Math.round(x) - x0]! < 3;
+      });
+      out.completeness.push({
+        patch, truths: bright.length, found: bright.filter(([, i]) => matchedTruth.has(i)).length, detections: detections.length, spurious: spurious.length,
+        spuriousFewVisits: few.length, spuriousOneParent: Math.max(0, ...families.values()),
+      });
     }
     // The object tables, with the FITS catalogues they came from.
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['objectTable'], collections: [processed.run] })) {

@@ -187,7 +187,8 @@ describe('coadd detection and measurement (demo preset)', () => {
     expect(data.completeness.length).toBe(data.tables.length);
     for (const c of data.completeness) {
       console.log(`patch ${c.patch}: completeness ${(100 * c.found / c.truths).toFixed(1)} % (${c.found}/${c.truths}); `
-        + `${c.spurious} of ${c.detections} primary detections (${(100 * c.spurious / c.detections).toFixed(2)} %) have no truth object of S/N >= 3 within 1.5 px (truth artifacts not excluded)`);
+        + `${c.spurious} of ${c.detections} primary detections (${(100 * c.spurious / c.detections).toFixed(2)} %) have no truth object of S/N >= 3 within 1.5 px (truth artifacts not excluded); `
+        + `${c.spuriousFewVisits} of them where some band has fewer than 3 visits, at most ${c.spuriousOneParent} children of one parent`);
       expect(c.truths).toBeGreaterThan(PRESET === 'demo' ? 100 : 10);
       expect(c.found / c.truths, `patch ${c.patch}`).toBeGreaterThanOrEqual(0.9);
     }
