@@ -115,7 +115,7 @@ function tapSum(plane: usize, srcWidth: i32, x0: i32, y0: i32, n: i32, wx: usize
 }
 
 // Lanczos3 (n = 6, the default order) with the taps in registers: one pixel's taps about fractional
-// offset f (lanes 0-3 and 4-5 of the table rows, lerped as fillTaps does), and the sum of tapSum in the
+// offset f (lanes 0-3 and 4-7 of the table rows, 6-7 zero, lerped as fillTaps does), and the sum of tapSum in the
 // same operations and order (so the result is bit-identical to the general path), without the taps'
 // round trip through memory and the loops over taps: about 1.5x faster per output pixel.
 @inline
@@ -208,8 +208,8 @@ export function warpLanczos(
         const fx = sx - <f64>ix, fy = sy - <f64>iy;
         let s: f64, var_: f64;
         if (ASC_FEATURE_SIMD && n == 6) {
-          const lx = tableRow(fx), ly = tableRow(fy), frx = tableFrac(fx), fry = tableFrac(fy);
-          const wxA = lerpTaps(lx, 0, frx), wxB = lerpTaps(lx, 16, frx), wyA = lerpTaps(ly, 0, fry), wyB = lerpTaps(ly, 16, fry);
+          const rowX = tableRow(fx), rowY = tableRow(fy), frx = tableFrac(fx), fry = tableFrac(fy);
+          const wxA = lerpTaps(rowX, 0, frx), wxB = lerpTaps(rowX, 16, frx), wyA = lerpTaps(rowY, 0, fry), wyB = lerpTaps(rowY, 16, fry);
           const offset = (<usize>y0 * <usize>srcWidth + <usize>x0) << 2, stride = <usize>srcWidth << 2;
           s = <f64>tapSum6(srcImage + offset, stride, wxA, wxB, wyA, wyB);
           var_ = <f64>tapSum6(srcVariance + offset, stride, f32x4.mul(wxA, wxA), f32x4.mul(wxB, wxB), f32x4.mul(wyA, wyA), f32x4.mul(wyB, wyB));

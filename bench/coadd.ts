@@ -16,7 +16,8 @@
  *   fluxes 1.9 % low against ours), FLXSCALE from our PHOTCALB,
  *   FSCALASTRO_TYPE FIXED (flux conserved), our patch grid as its .head; the reference configuration
  *   ../shared/reference/peers/conf/swarp_weighted.conf otherwise; medians of 3 runs by a getrusage
- *   wrapper, one run before Tessera's and two after (a change in the machine's load weighs on both sides);
+ *   wrapper, one run before Tessera's and two after (a change in the machine's load weighs on both sides;
+ *   SWarp's first run counts, as a C program has no JIT to warm, where Tessera's first run is dropped);
  * - both coadds compared at the truth's stars (17 < r < 21.5, fully covered): 12-px aperture flux
  *   ratio (median and robust scatter) and centroid offsets (rms per axis, mas).
  * Throughput: input megapixels per second of wall time (5 x 8.55 Mpix in).

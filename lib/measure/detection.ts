@@ -487,9 +487,10 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
         try {
           background = estimateBackground(tessera, { ...exposure, mask: detection.mask, maskPlanes: reEstimatePlanes }, reEstimate);
         } catch (e) {
-          // Halos that leave no bin enough pixels (an image filled by one source's light: a cut-out around a
-          // bright star) stay in this round's fit, the footprints alone masked; the model's
-          // ignoredPixelMask then lacks HALO, so the stored background says so.
+          // A fit the halos make impossible (no bin with enough pixels left: an image filled by one source's
+          // light, a cut-out around a bright star; or a degenerate fit of the few bins left) is made with the
+          // footprints alone masked; the model's ignoredPixelMask then lacks HALO, so the stored background
+          // says so. Errors of the fit itself recur there and are raised.
           if (!(haloBit >= 0 && e instanceof BackgroundError)) throw e;
           setHaloBit(tessera, detection.mask, width, height, undefined, haloBit);
           background = estimateBackground(tessera, { ...exposure, mask: detection.mask }, config.background);

@@ -18,8 +18,8 @@
  *     mostly) grown by growBlocks (1) smallest blocks, 8-connected: a source's light goes on past the
  *     last blocks above growThreshold (as footprints are grown, LSST nSigmaToGrow, and NoiseChisel
  *     dilates its detections), and the blocks just outside a halo, kept for falling below
- *     growThreshold, would bias the background low. Halos away from every footprint (noise, mostly) are
- *     left as found.
+ *     growThreshold, would bias the background low. Halos that touch no block with pixels left out of the
+ *     sums (footprints mostly; also BAD, EDGE or NO_DATA pixels) are left as found: noise, mostly.
  * The halo is a union of 8-px blocks (the smallest size), flagged per block.
  * Measured (tests/tasks/background.test.ts, the tiny preset's full fields of seeds 70-85, 3 detect-and-
  * re-estimate rounds): the worst 128-px bin of the background acceptance measure went from 0.02-0.58 sigma

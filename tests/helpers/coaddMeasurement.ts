@@ -25,6 +25,7 @@ import { readFootprintSet, type FootprintSet } from '../../lib/measure/footprint
 import type { Footprint } from '../../lib/measure/footprint.js';
 import { PSFEX_EXTNAME } from '../../lib/measure/psfexFile.js';
 import { patchById, tractById, tractWcs, type SkyMap } from '../../lib/skymap/index.js';
+import { parseWcs, type Wcs } from '../../lib/wcs/index.js';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { runPythonJson } from '../helpers/python.js';
 import type { ObjectColumnSource } from '../../lib/coadd/objectTable.js';
@@ -66,7 +67,9 @@ export interface LocusTruth { widthWPerp: number; blueSlope: number }
 
 export interface PatchCompleteness {
   patch: number; truths: number; found: number; detections: number; spurious: number;
-  /** Spurious detections where some band's coadd has fewer than 3 visits (no comparison of warps there). */
+  /** Detections with no truth object of S/N >= 3 within 1.5 px that lie on a truth artifact of some visit (not spurious by DESIGN.md's definition). */
+  onArtifact: number;
+  /** Spurious detections where some band's coadd used fewer than 3 visits (nImage; mostly where fewer overlap: no comparison of warps there). */
   spuriousFewVisits: number;
   /** The most spurious detections that are children of one parent (a shredded footprint). */
   spuriousOneParent: number;
@@ -216,8 +219,15 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
     }
     // Completeness and spurious detections per patch, on the merged catalogue's primary rows.
     const snr2 = new Map<string, Record<string, number>>(), position = new Map<string, [number, number]>();
+    // Each visit's truth artifacts (any bit of its truth MASK: BAD, SAT, CR, STREAK, GHOST) as sorted pixel
+    // indices, with the exposure's true WCS: DESIGN.md's spurious detections are not on a truth artifact.
+    const artifacts: { wcs: Wcs; width: number; height: number; pixels: Int32Array }[] = [];
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['truth'] })) {
       const f = readFitsBytes(repo.getPath(ref), repo.getBytes(ref));
+      const maskIndex = f.indexOf('MASK'), maskImage = f.readImage(maskIndex), maskData = maskImage.data as ArrayLike<number>;
+      const pixels: number[] = [];
+      for (let i = 0; i < maskData.length; i++) if (maskData[i] !== 0) pixels.push(i);
+      artifacts.push({ wcs: parseWcs(f.hdu(maskIndex).header)!, width: maskImage.width, height: maskImage.height, pixels: Int32Array.from(pixels) });
       const band = f.hdu(0).header.getString('BAND')!;
       const t = f.readTable(f.indexOf('SOURCES'));
       const id = findColumn(t, 'id')!.values as BigInt64Array, snr = findColumn(t, 'snr_opt')!.values as Float64Array;
@@ -240,10 +250,10 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
       const detections: [number, number][] = [], parentOf: string[] = [];
       primary.forEach((p, k) => { if (p) { detections.push([rx[k]! + x0, ry[k]! + y0]); parentOf.push(String(parent[k])); } });
       // The fewest visits of any band at each patch pixel.
-      let fewest: Uint16Array | undefined, nImageWidth = 0;
+      let fewest: Uint16Array | undefined, nImageBox = { x0: 0, y0: 0, width: 0 };
       for (const nRef of nImageRefs.filter((r) => r.dataId.patch === patch)) {
         const n = (await decodeDataset('ImageU', repo.getBytes(nRef), repo.getPath(nRef)) as ImageU);
-        nImageWidth = n.width;
+        nImageBox = { x0: n.x0, y0: n.y0, width: n.width };
         fewest = fewest ? fewest.map((v, i) => Math.min(v, n.image[i]!)) : Uint16Array.from(n.image);
       }
       const truths: { snr: number; x: number; y: number }[] = [];
@@ -265,15 +275,29 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
       for (const [, i, j] of pairs) if (!matchedTruth.has(i) && !matchedDetection.has(j)) { matchedTruth.add(i); matchedDetection.add(j); }
       const bright = truths.map((t, i) => [t, i] as const).filter(([t]) => t.snr >= 10);
       const nearTruth = new Set(pairs.map(([, , j]) => j));
-      const spurious = [...detections.keys()].filter((j) => !nearTruth.has(j));
+      const onArtifact = (j: number): boolean => {
+        const [ra, dec] = wcs.pixelToSky(...detections[j]!);
+        return artifacts.some((a) => {
+          const [px, py] = a.wcs.skyToPixel(ra, dec);
+          const ix = Math.round(px), iy = Math.round(py);
+          if (!(ix >= 0 && iy >= 0 && ix < a.width && iy < a.height)) return false;
+          const i = iy * a.width + ix;
+          let lo = 0, hi = a.pixels.length;
+          while (lo < hi) { const mid = (lo + hi) >> 1; if (a.pixels[mid]! < i) lo = mid + 1; else hi = mid; }
+          return a.pixels[lo] === i;
+        });
+      };
+      const unmatched = [...detections.keys()].filter((j) => !nearTruth.has(j));
+      const spurious = unmatched.filter((j) => !onArtifact(j));
       const families = new Map<string, number>();
       for (const j of spurious) if (parentOf[j] !== '0') families.set(parentOf[j]!, (families.get(parentOf[j]!) ?? 0) + 1);
       const few = spurious.filter((j) => {
         const [x, y] = detections[j]!;
-        return fewest !== undefined && fewest[(Math.round(y) - y0) * nImageWidth + Math.round(x) - x0]! < 3;
+        return fewest !== undefined && fewest[(Math.round(y) - nImageBox.y0) * nImageBox.width + Math.round(x) - nImageBox.x0]! < 3;
       });
       out.completeness.push({
         patch, truths: bright.length, found: bright.filter(([, i]) => matchedTruth.has(i)).length, detections: detections.length, spurious: spurious.length,
+        onArtifact: unmatched.length - spurious.length,
         spuriousFewVisits: few.length, spuriousOneParent: Math.max(0, ...families.values()),
       });
     }

@@ -15,7 +15,9 @@
 // types and units as the FITS catalogues it came from read by astropy. Completeness per patch (DESIGN.md:
 // truth objects of S/N >= 10 matched one-to-one within 1.5 px; an object's coadd S/N in a band is the
 // quadrature sum of its single-visit matched-filter S/N, its S/N the best band's) is at least 90 %; the
-// spurious fraction is reported (issue 6 asks under 1 %; see the README). The stellar locus of the
+// spurious fraction is reported (DESIGN.md: no truth object of S/N >= 3 within 1.5 px and not on a truth
+// artifact of any visit; issue 6 asks under 1 %, not met: 0.8-2.5 % in 4 of the 6 demo patches, 5.5 and
+// 11.8 % in the other two; where they lie is printed; see the README). The stellar locus of the
 // object tables' forced PSF magnitudes (Ivezic et al. 2004's wPerp on the blue gri branch,
 // -0.2 < wPara < 0.6, stars with S/N > 100 in g, r and i): its robust scatter is within 20 % of
 // sqrt(intrinsic width^2 + median wPerp error^2), and its slope d(r-i)/d(g-r) within 0.02 of the
@@ -187,8 +189,9 @@ describe('coadd detection and measurement (demo preset)', () => {
     expect(data.completeness.length).toBe(data.tables.length);
     for (const c of data.completeness) {
       console.log(`patch ${c.patch}: completeness ${(100 * c.found / c.truths).toFixed(1)} % (${c.found}/${c.truths}); `
-        + `${c.spurious} of ${c.detections} primary detections (${(100 * c.spurious / c.detections).toFixed(2)} %) have no truth object of S/N >= 3 within 1.5 px (truth artifacts not excluded); `
-        + `${c.spuriousFewVisits} of them where some band has fewer than 3 visits, at most ${c.spuriousOneParent} children of one parent`);
+        + `${c.spurious} of ${c.detections} primary detections (${(100 * c.spurious / c.detections).toFixed(2)} %) are spurious (no truth object of S/N >= 3 within 1.5 px, not on a truth artifact; `
+        + `${c.spuriousFewVisits} of them where some band's coadd used fewer than 3 visits, at most ${c.spuriousOneParent} children of one parent); `
+        + `${c.onArtifact} more (${(100 * (c.spurious + c.onArtifact) / c.detections).toFixed(2)} % with them) lie on a visit's truth artifact`);
       expect(c.truths).toBeGreaterThan(PRESET === 'demo' ? 100 : 10);
       expect(c.found / c.truths, `patch ${c.patch}`).toBeGreaterThanOrEqual(0.9);
     }

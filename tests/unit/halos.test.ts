@@ -157,6 +157,9 @@ describe('halos', () => {
     const found = detectWithBackground(tessera, { width: n, height: n, image: img, mask: new Int32Array(n * n), variance }, { detection: { psfSigma: 2 } });
     expect(found.background.ignoredPixelMask).not.toContain('HALO');
     expect(found.detection.mask.some((m) => (m & DETECTED) !== 0)).toBe(true);
+    // No transient halo bit is left in the returned mask: only named planes' bits.
+    const named = Object.values(MASK_PLANES).reduce((a: number, b) => a | (1 << b), 0);
+    expect(found.detection.mask.every((m) => (m & ~named) === 0)).toBe(true);
     expect(Number.isFinite(backgroundAt(found.background, c, c))).toBe(true);
   });
 
