@@ -5,7 +5,8 @@
  * characterizeImage and calibrate on the main thread (one thread), `runs` times, and prints one JSON
  * document: per run the wall time of each task and the steps its log reports, the process's CPU time
  * and peak RSS. The first run's postISRCCD image is written to DIR/post.fits (with GAIN = 1, as it is in
- * electrons) for the peer tools.
+ * electrons) for the peer tools, and its sources' centroids to DIR/src-centroids.json (for the
+ * completeness check).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import type { Exposure } from '../lib/fits/exposure.js';
 import type { RawFrameInput } from '../lib/tasks/rawInput.js';
 import type { Camera } from '../lib/sim/camera.js';
 import type { ReferenceShard } from '../lib/sim/referenceCatalog.js';
+import type { SourceCatalog } from '../lib/measure/sourceCatalog.js';
 
 const [dir, runsText] = process.argv.slice(2);
 if (!dir) throw new Error('usage: processCcdRun.js DIR [RUNS]');
@@ -46,7 +48,7 @@ for (let run = 0; run < runs; run++) {
   const char = runTask(characterizeImage, { exposure: post }, {}, context) as CharacterizeImageOutputs;
   const characterizeMs = performance.now() - t;
   t = performance.now();
-  const cal = runTask(calibrate, { exposure: char.characterized, background: char.backgroundModel, icSourceCat: char.sourceCat, refCat }, {}, context) as { outputCat: { length: number } };
+  const cal = runTask(calibrate, { exposure: char.characterized, background: char.backgroundModel, icSourceCat: char.sourceCat, refCat }, {}, context) as { outputCat: SourceCatalog };
   const calibrateMs = performance.now() - t;
   const steps: Record<string, number> = {};
   for (const e of log.entries) {
@@ -59,6 +61,8 @@ for (let run = 0; run < runs; run++) {
     const header = post.metadata.clone();
     header.set('GAIN', 1, 'e-/e-: the image is in electrons', { real: true });
     fs.writeFileSync(path.join(dir, 'post.fits'), writeFits([{ data: post.image, shape: [post.height, post.width], header }]));
+    const { base_SdssCentroid_x: x, base_SdssCentroid_y: y } = cal.outputCat.columns;
+    fs.writeFileSync(path.join(dir, 'src-centroids.json'), JSON.stringify({ x: Array.from(x as Float64Array), y: Array.from(y as Float64Array) }));
   }
 }
 const cpu = process.cpuUsage(cpu0);
