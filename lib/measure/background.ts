@@ -154,7 +154,7 @@ export function binEdges(length: number, n: number): Int32Array {
 }
 
 /** Bin centres (pixel coordinates) from boundaries: (lo + hi - 1) / 2. */
-function binCentres(edges: Int32Array): Float64Array {
+export function binCentres(edges: Int32Array): Float64Array {
   return Float64Array.from({ length: edges.length - 1 }, (_, i) => (edges[i]! + edges[i + 1]! - 1) / 2);
 }
 
@@ -495,17 +495,22 @@ function chebyshevRows(model: BackgroundModel): RowPolynomials {
 
 /** The model at pixel (x, y), in f64 (a reference for tests and for single positions; the plane comes from backgroundImage). */
 export function backgroundAt(model: BackgroundModel, x: number, y: number): number {
-  if (model.interpolation === 'chebyshev') {
-    const { order, c } = chebyshevSolution(model);
-    const tx = chebyshevT(order, (2 * x + 1) / model.width - 1), ty = chebyshevT(order, (2 * y + 1) / model.height - 1);
-    let v = 0;
-    for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) v += c[i * (order + 1) + j]! * tx[i]! * ty[j]!;
-    return v;
-  }
+  if (model.interpolation === 'chebyshev') return chebyshevEvaluator(model)(x, y);
   const xc = binCentres(model.xEdges), yc = binCentres(model.yEdges);
   const rowValues = Float64Array.from({ length: model.nx }, (_, i) =>
     evaluateCubic(akima(yc, Float64Array.from({ length: model.ny }, (_, j) => model.values[j * model.nx + i]!)), y));
   return evaluateCubic(akima(xc, rowValues), x);
+}
+
+/** A 'chebyshev' model as a function of pixel position (x, y), its fit solved once. */
+export function chebyshevEvaluator(model: BackgroundModel): (x: number, y: number) => number {
+  const { order, c } = chebyshevSolution(model);
+  return (x, y) => {
+    const tx = chebyshevT(order, (2 * x + 1) / model.width - 1), ty = chebyshevT(order, (2 * y + 1) / model.height - 1);
+    let v = 0;
+    for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) v += c[i * (order + 1) + j]! * tx[i]! * ty[j]!;
+    return v;
+  };
 }
 
 /** The model evaluated at every pixel of its image (width x height f32, row-major), by the evaluateRowPolynomials kernel. */

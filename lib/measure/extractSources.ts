@@ -48,12 +48,6 @@ export interface ExtractConfig {
   /** Detect-and-re-estimate rounds of the background (LSST: one re-estimate). */
   backgroundIterations: number;
   /**
-   * Leave the halos of the detected sources out of each re-estimate (lib/measure/halos.ts). Only where the
-   * footprints hold every detectable source: around footprints of a high threshold the light of every
-   * fainter source is "halo".
-   */
-  halos: boolean;
-  /**
    * With the seeing measured here (no PSF given): detect again with it (true), or keep the seeing's own
    * detection, its background then re-estimated backgroundIterations times (false: one detection, as
    * LSST's characterizeImage detects once with its initial Gaussian PSF; for thresholds well above the
@@ -74,7 +68,6 @@ export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
   bootstrapThreshold: 10,
   deblend: true,
   backgroundIterations: 1,
-  halos: true,
   redetectAfterSeeing: true,
 });
 
@@ -101,7 +94,7 @@ export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: Ext
   const threshold = (config.detection.thresholdValue ?? 5) * config.bootstrapThreshold;
   const first = detectWithBackground(tessera, image, {
     background: config.background, detection: { ...config.detection, psfSigma: config.initialPsfSigma, thresholdValue: threshold },
-    iterations: reEstimates, halos: config.halos && {}, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
+    iterations: reEstimates, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
   });
   const bad = (1 << MASK_PLANES.SAT) | (1 << MASK_PLANES.BAD) | (1 << MASK_PLANES.INTRP) | (1 << MASK_PLANES.CR) | (1 << MASK_PLANES.NO_DATA);
   const radii: number[] = [];
@@ -156,7 +149,7 @@ export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLik
     if (!config.redetectAfterSeeing) found = measured.found;
   }
   found ??= detectWithBackground(tessera, image, {
-    background: config.background, detection: { ...config.detection, psfSigma: model.sigma }, iterations: config.backgroundIterations, halos: config.halos && {},
+    background: config.background, detection: { ...config.detection, psfSigma: model.sigma }, iterations: config.backgroundIterations,
     ...(initial ? { initial } : {}), ...(config.reuse ? { into: config.reuse } : {}),
   });
   const subtracted: MaskedImage = { ...image, image: found.image, mask: found.detection.mask };

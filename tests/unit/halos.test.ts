@@ -3,7 +3,8 @@
 // the core) reaches far past it. Asserts: the block sums match a direct sum; the wing is flagged where its
 // surface brightness is well above the blocks' noise and not far beyond, the halo adjoining the core grown
 // by one block; pure noise flags few blocks (none grown: no footprint for them to adjoin); a
-// sky gradient is not a halo (the reference is a plane); in detectWithBackground the halos lower the
+// sky gradient is not a halo (the reference is a plane), nor is vignetting where the bins allow a quadratic
+// reference (a plane takes it for one); in detectWithBackground the halos lower the
 // background under a star's wing and leave the returned mask as it was but for the detection planes; the
 // transient mask bit is set and cleared; an image whose halos would leave the background no bin is fitted
 // with its footprints alone; bad configurations are refused.
@@ -119,6 +120,20 @@ describe('halos', () => {
     // No pixel is left out of the sums, so no halo adjoins one: none is grown.
     expect(findHalos(tessera, flat, estimateBackground(tessera, flat), SKIP, { growBlocks: 0 }).flags).toEqual(onFlat.flags);
     expect(Math.abs(slopeFraction - fraction)).toBeLessThan(0.02);
+  });
+
+  it('takes no halo from a curved sky (vignetting left in: 8 % of the sky lower at the corners) where the bins allow a quadratic reference, and a plane would', () => {
+    const background = { binSize: 64 };
+    const flagged = (img: MaskedImage, overrides: { referenceOrder?: number } = {}): number => {
+      const halos = findHalos(tessera, img, estimateBackground(tessera, img, background), SKIP, overrides);
+      return halos.flags.reduce((a, b) => a + b, 0) / halos.flags.length;
+    };
+    const flat = image(3, () => 0);
+    const vignetted = image(3, (x, y) => -80 * ((x - W / 2) ** 2 + (y - H / 2) ** 2) / ((W / 2) ** 2 + (H / 2) ** 2));
+    const [onFlat, onCurve, againstPlane] = [flagged(flat), flagged(vignetted), flagged(vignetted, { referenceOrder: 1 })];
+    console.log(`blocks flagged: pure noise ${(100 * onFlat).toFixed(2)} %, vignetted ${(100 * onCurve).toFixed(2)} %, vignetted against a plane ${(100 * againstPlane).toFixed(2)} %`);
+    expect(Math.abs(onCurve - onFlat)).toBeLessThan(0.02);
+    expect(againstPlane).toBeGreaterThan(0.2);
   });
 
   it('in detectWithBackground: the background ignores the halos (HALO in its ignoredPixelMask), the returned mask keeps every bit it carried and no halo bit', () => {
