@@ -280,7 +280,7 @@ describe(`assembleCoadd on the ${PRESET} preset`, () => {
   // footprint, at least 90 % masked): NOT MET. On the demo preset 12 ghosts (of 87 ghost-visit pairs on
   // patches), all of one r = 10.4 star on patch 2 in 12 of its 15 visits, peak above 3 sigma of their
   // PSF-matched warps' noise (3.4-12 sigma), 357-410 px from their star (radius 119 px: off its footprint);
-  // of their 196,776 pixels above 3 sigma where 3 or more visits overlap, 12,724 (6.5 %) are clipped, in 4
+  // of their 196,778 pixels above 3 sigma where 3 or more visits overlap, 12,707 (6.5 %) are clipped, in 4
   // of the 12. A ghost sits at 0.85 of its star's focal-plane position, so on the sky it moves by 0.15 of
   // a dither: the demo's dithers put each ghost within 26-57 px of the same ghost in the band's other
   // visits, against its radius of 119 px, so the comparison of warps takes it for static sky (CompareWarp's

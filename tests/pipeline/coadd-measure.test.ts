@@ -16,7 +16,7 @@
 // truth objects of S/N >= 10 matched one-to-one within 1.5 px; an object's coadd S/N in a band is the
 // quadrature sum of its single-visit matched-filter S/N, its S/N the best band's) is at least 90 %; the
 // spurious fraction is reported (DESIGN.md: no truth object of S/N >= 3 within 1.5 px and not on a truth
-// artifact of any visit; issue 6 asks under 1 %, not met: 0.8-2.5 % in 4 of the 6 demo patches, 5.5 and
+// artifact of any visit; issue 6 asks under 1 %, not met: 0.8-2.5 % in 4 of the 6 demo patches, 5.4 and
 // 11.8 % in the other two; where they lie is printed; see the README). The stellar locus of the
 // object tables' forced PSF magnitudes (Ivezic et al. 2004's wPerp on the blue gri branch,
 // -0.2 < wPara < 0.6, stars with S/N > 100 in g, r and i): its robust scatter is within 20 % of

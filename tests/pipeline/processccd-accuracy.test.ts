@@ -107,8 +107,9 @@ beforeAll(async () => {
 
 describe(`processCcd accuracy on the ${PRESET} preset`, () => {
   // Completeness on the demo preset: 93.1 % on the worst of the 60 detectors, 97.3 % median. Spurious
-  // detections: the issue's target is under 1 %; measured 1.4-10.1 % per detector, 4.0 % over all (705 of
-  // 17,791 primary detections, 188 at the edge; NOT MET). What they were (of 640, at 3.7 %, before the
+  // detections: the issue's target is under 1 %; measured 1.4-10.1 % per detector, 4.0 % over all (708 of
+  // 17,798 primary detections, 188 at the edge; NOT MET; 3.7 %, 638 of 17,363, while characterizeImage
+  // searched no halos: 435 detections fewer, 70 of them spurious). What they were (of 640, at 3.7 %, before the
   // halo search): 187 at the image edge, from objects centred off the detector (the truth lists only
   // objects centred on it, and a truncated object's centroid is not its centre); 302 within
   // 1.5-5 px of a truth object, mostly faint galaxies (PSF S/N 4-8) whose centroid scatter is 0.6-0.75 px
