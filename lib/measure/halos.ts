@@ -13,7 +13,7 @@
  *     the 128-px model does; the quadratic follows what a plane cannot: vignetting left in (isr without
  *     a flat, as the benchmark runs it: 8 % from centre to corner), against which a plane took 47 % of
  *     the blocks for halo (tests/unit/halos.test.ts) and characterizeImage's background, fitted to the
- *     rest, cost calibrate 54 % of its sources on an HSC detector (1191 -> 555). On the tiny preset's
+ *     rest, cost calibrate 53 % of its sources on an HSC detector (1191 -> 555). On the tiny preset's
  *     4 x 8 bins a quadratic followed a bright star's halo (the worst bin below rose to 0.15 sigma);
  *  2. at each block size (8, 16, 32, 64 px), the block's summed residual over the square root of its
  *     summed variance (its significance), for blocks with at least minGoodFraction (20 %) of their pixels
@@ -53,7 +53,9 @@ export interface HaloConfig {
   growBlocks: number;
   /**
    * Highest order of the Chebyshev refit of the background's bins that is the reference sky (1: a plane),
-   * used where the bins are at least 4 per order along each axis (fewer: a lower order).
+   * used where the bins are at least 4 per order along each axis (fewer: a lower order, at least a plane).
+   * With the default 128-px bins a quadratic needs 1024 px on the shorter side: on smaller images it
+   * could follow a bright star's halo.
    */
   referenceOrder: number;
 }
@@ -97,15 +99,15 @@ export function haloConfig(overrides: Partial<HaloConfig> = {}): HaloConfig {
   return c;
 }
 
-
 /**
  * The reference sky: a Chebyshev fit of order `order` (lowered to a quarter of the bins along the shorter
- * axis) to the background's bins, refitted without the bins more than 3 robust sigma above it (a halo's
- * bins; a curved sky raises every bin a little, a halo a few bins a lot) until none changes (at most 5
- * fits). A bin's value is the sky's mean over the bin, not its value at the centre: on a curved sky the
- * two differ (by curvature x binSize^2 / 12: 0.4 e- for an 8 % vignetting over 512 px in 64-px bins, which
- * a 64-px block sums to 2.7 sigma of its noise), so each refit takes the previous fit's excess of its bin
- * mean (2-point Gauss-Legendre per axis: exact to order 3) over its centre value off the bins.
+ * axis, but at least a plane) to the background's bins, refitted without the bins more than 3 robust sigma
+ * above it (a halo's bins; a curved sky raises every bin a little, a halo a few bins a lot; the sigma at
+ * least the bins' own error) until none changes (at most 5 fits). A bin's value is the sky's mean over
+ * the bin, not its value at the centre: for a sky a x^2 the two differ by a binSize^2 / 12 (0.4 e- for
+ * the unit test's vignetting of 80 e- at the corners of 512 px, in 64-px bins, which a 64-px block of
+ * noise 10 e- per pixel sums to 2.7 sigma), so each refit takes the previous fit's excess of its bin mean
+ * (2-point Gauss-Legendre per axis: exact to order 3) over its centre value off the bins.
  */
 function referenceSky(background: BackgroundModel, order: number): (x: number, y: number) => number {
   const { nx, ny } = background;
@@ -116,13 +118,15 @@ function referenceSky(background: BackgroundModel, order: number): (x: number, y
     const dx = gauss * (background.xEdges[i + 1]! - background.xEdges[i]!), dy = gauss * (background.yEdges[j + 1]! - background.yEdges[j]!);
     return (sky(x - dx, y - dy) + sky(x + dx, y - dy) + sky(x - dx, y + dy) + sky(x + dx, y + dy)) / 4 - sky(x, y);
   };
-  let model: BackgroundModel = { ...background, interpolation: 'chebyshev', approxOrder: Math.min(order, Math.floor(Math.min(nx, ny) / 4)) };
+  let model: BackgroundModel = { ...background, interpolation: 'chebyshev', approxOrder: Math.min(order, Math.max(1, Math.floor(Math.min(nx, ny) / 4))) };
+  const measured = [...background.values.keys()].filter((k) => !background.filled[k]);
+  const binError = Math.sqrt(median(measured.map((k) => Math.max(background.variances[k]!, 0))));
   let sky = chebyshevEvaluator(model);
   for (let fit = 1; fit < 5; fit++) {
     const values = Float64Array.from(background.values, (v, k) => v - excess(sky, k));
     const residual = Float64Array.from(values, (v, k) => v - sky(xc[k % nx]!, yc[Math.floor(k / nx)]!));
-    const kept = [...residual].filter((_, k) => !background.filled[k]);
-    const centre = median(kept), spread = 1.4826 * median(kept.map((r) => Math.abs(r - centre)));
+    const kept = measured.map((k) => residual[k]!);
+    const centre = median(kept), spread = Math.max(1.4826 * median(kept.map((r) => Math.abs(r - centre))), binError);
     const excluded = Uint8Array.from(residual, (r, k) => (background.filled[k] || r > centre + 3 * spread ? 1 : 0));
     const settled = fit > 1 && excluded.every((e, k) => e === model.filled[k]);
     model = { ...model, values, filled: excluded };
@@ -150,8 +154,8 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
     checkStatus('blockSums', kernels.blockSums(img, msk, variance, width, height, block, skipBits, out));
     return planes.f64(out, 3 * nbx * nby).slice();
   });
-  // Residual per smallest block against the plane at the block's centre (the plane's mean over the block;
-  // over its usable pixels when some are masked, to within the plane's change across 8 px).
+  // Residual per smallest block against the reference sky at the block's centre (its mean over the block,
+  // or over the block's usable pixels when some are masked, to within its change across 8 px).
   const sky = referenceSky(background, config.referenceOrder);
   const residual = new Float64Array(nbx * nby);
   for (let j = 0; j < nby; j++) {

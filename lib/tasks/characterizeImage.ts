@@ -128,8 +128,9 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   // No deblending here (LSST's characterizeImage doDeblend False): blends fall out of the PSF star selection by size.
   // Its background re-estimates leave the halos of the 50-sigma footprints out (lib/measure/halos.ts), as
   // calibrate's do around its 5-sigma ones: on the benchmark's HSC detector calibrate then finds 1274
-  // sources against 1210 with no halo search here (r 23-24: 304 of 394 against 290); 1262 against 1191
-  // with the vignetting left in, as the benchmark runs it (tests/tasks/unflattened-field.test.ts).
+  // sources against 1210 with no halo search here (r 23-24: 304 of 394 against 290), divided by the true
+  // flat; 1262 against 1191 with the vignetting left in, as the benchmark runs it (BENCHMARKS.md, 2e68c04;
+  // tests/tasks/unflattened-field.test.ts checks that case's completeness).
   const extractConfig = { background: { binSize: config.backgroundBinSize }, detection: { thresholdValue: threshold }, deblend: false };
   // Step 1 keeps the seeing's own detection (50 sigma: the footprints hardly depend on the smoothing width).
   const firstConfig = { ...extractConfig, redetectAfterSeeing: false };
