@@ -105,6 +105,19 @@ export function completeness(exposure: SimulatedExposure, snr: Float64Array, cen
   };
 }
 
+/**
+ * PSFEx's accepted PSF stars (NStars_Accepted_Total) from its XML check file, a VOTable: the field's
+ * position among the PSF_Fields table's FIELDs picks the cell of its first row; undefined when absent.
+ */
+export function psfexAcceptedStars(xml: string): number | undefined {
+  const table = /<TABLE ID="PSF_Fields"[\s\S]*?<\/TABLE>/.exec(xml)?.[0];
+  if (!table) return undefined;
+  const fields = [...table.matchAll(/<FIELD name="([^"]+)"/g)].map((m) => m[1]);
+  const row = /<TR>([\s\S]*?)<\/TR>/.exec(table)?.[1] ?? '';
+  const cell = [...row.matchAll(/<TD>([^<]*)<\/TD>/g)].map((m) => m[1])[fields.indexOf('NStars_Accepted_Total')];
+  return cell !== undefined && /^\s*\d+\s*$/.test(cell) ? Number(cell) : undefined;
+}
+
 export async function benchProcessCcd(runs = 3): Promise<ProcessCcdResult> {
   const tessera = await loadTessera('release');
   const scene = hscScene(tessera);
@@ -153,11 +166,11 @@ export async function benchProcessCcd(runs = 3): Promise<ProcessCcdResult> {
       tesseraExtract: [process.execPath, path.join(packageRoot(), 'dist', 'node', 'cli.js'), 'extract', 'post.fits', '--catalog', 'tessera.fits'],
     }, runs);
     const xml = fs.existsSync(path.join(dir, 'psfex.xml')) ? fs.readFileSync(path.join(dir, 'psfex.xml'), 'utf8') : '';
-    const accepted = /<FIELD name="NStars_Accepted_Total"[\s\S]*?<TD>(\d+)<\/TD>/.exec(xml);
+    const accepted = psfexAcceptedStars(xml);
     result.peer = {
       ldac: timed.ldac!, psfex: timed.psfex!, psfPhotometry: timed.psfPhotometry!,
       totalS: timed.ldac!.wallS + timed.psfex!.wallS + timed.psfPhotometry!.wallS,
-      ...(accepted ? { stars: `${accepted[1]} PSF stars accepted` } : {}),
+      ...(accepted !== undefined ? { stars: `${accepted} PSF stars accepted` } : {}),
     };
     result.extract = { tessera: timed.tesseraExtract!, sourceExtractor: timed.sourceExtractor! };
     return result;
