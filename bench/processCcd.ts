@@ -21,8 +21,7 @@ import { writeFits } from '../lib/fits/writer.js';
 import { cameraDescriptionYaml } from '../lib/sim/camera.js';
 import { buildReferenceCatalog, writeReferenceShards } from '../lib/sim/referenceCatalog.js';
 import { matchedFilterSnr } from '../lib/sim/snr.js';
-import { matchOneToOne } from '../lib/astrometry/matchOneToOne.js';
-import { PointGrid } from '../lib/astrometry/pointGrid.js';
+import { matchedTruth } from '../lib/sim/truthMatch.js';
 import type { SimulatedExposure } from '../lib/sim/simulateExposure.js';
 import { hscScene } from './simulator.js';
 
@@ -90,11 +89,7 @@ print(json.dumps(out))
 export function completeness(exposure: SimulatedExposure, snr: Float64Array, centroids: { x: (number | null)[]; y: (number | null)[] }): Completeness {
   const truth = exposure.sources;
   const sx = centroids.x.map((v) => v ?? NaN), sy = centroids.y.map((v) => v ?? NaN);
-  /** Which of the truth objects `among` a source matches within 1.5 px, one-to-one. */
-  const matchedAmong = (among: number[]): Set<number> => {
-    const grid = new PointGrid(among.map((i) => truth[i]!.x), among.map((i) => truth[i]!.y), 8);
-    return new Set(matchOneToOne(sx, sy, grid, 1.5).map((m) => among[m.ref]!));
-  };
+  const matchedAmong = (among: number[]): Set<number> => matchedTruth(truth, among, sx, sy);
   const count = (among: number[], matched: Set<number>): { found: number; total: number } => ({ found: among.filter((i) => matched.has(i)).length, total: among.length });
   const all = truth.map((_, i) => i), bright = all.filter((i) => snr[i]! >= 10);
   const matched = matchedAmong(all);

@@ -502,11 +502,13 @@ export function backgroundAt(model: BackgroundModel, x: number, y: number): numb
   return evaluateCubic(akima(xc, rowValues), x);
 }
 
-/** A 'chebyshev' model as a function of pixel position (x, y), its fit solved once. */
+/** A 'chebyshev' model as a function of pixel position (x, y), its fit solved once (no allocation per call: the halo search calls it per 8-px block). */
 export function chebyshevEvaluator(model: BackgroundModel): (x: number, y: number) => number {
   const { order, c } = chebyshevSolution(model);
+  const tx = new Float64Array(order + 1), ty = new Float64Array(order + 1);
   return (x, y) => {
-    const tx = chebyshevT(order, (2 * x + 1) / model.width - 1), ty = chebyshevT(order, (2 * y + 1) / model.height - 1);
+    chebyshevT(order, (2 * x + 1) / model.width - 1, tx);
+    chebyshevT(order, (2 * y + 1) / model.height - 1, ty);
     let v = 0;
     for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) v += c[i * (order + 1) + j]! * tx[i]! * ty[j]!;
     return v;

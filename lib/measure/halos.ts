@@ -32,8 +32,8 @@
  * to 0.01-0.09 sigma (0.01-0.08 against a plain plane; 0.01-0.10 without step 4: the growth took seed 73
  * from 0.104 to 0.034); on fields without objects brighter than 17 mag from 0.01-0.04 to 0.01-0.03 sigma
  * (the mean bias there -0.006 sigma, -0.009 without step 4: masking noise peaks above 1 sigma lowers the
- * mean slightly). A plane fitted to 512-px bins, or Akima through them, as the reference masked real sky structure (up to 60 % of
- * the detector) and biased the background low by up to 0.24 sigma.
+ * mean slightly). A plane fitted to 512-px bins, or Akima through them, as the reference masked real sky
+ * structure (up to 60 % of the detector) and biased the background low by up to 0.24 sigma.
  * Kernels: assembly/halos.ts (blockSums, setBlockMaskBit).
  */
 import { checkStatus } from '../wasm/kernels.js';

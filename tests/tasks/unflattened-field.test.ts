@@ -21,8 +21,7 @@ import type { SourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { trueFlat } from '../../lib/sim/calibrationFrames.js';
 import { matchedFilterSnr } from '../../lib/sim/snr.js';
 import type { SimulatedExposure } from '../../lib/sim/simulateExposure.js';
-import { matchOneToOne } from '../../lib/astrometry/matchOneToOne.js';
-import { PointGrid } from '../../lib/astrometry/pointGrid.js';
+import { matchedTruth } from '../../lib/sim/truthMatch.js';
 import { rawInput, scienceExposure, testCamera } from './simulatedDetector.js';
 
 let tessera: Tessera;
@@ -35,8 +34,7 @@ function completeness(catalog: SourceCatalog): { snr10: number; faint: number } 
   const sx = catalog.columns.base_SdssCentroid_x as Float64Array, sy = catalog.columns.base_SdssCentroid_y as Float64Array;
   const fraction = (keep: (i: number) => boolean): number => {
     const which = truth.sources.map((_, i) => i).filter(keep);
-    const grid = new PointGrid(which.map((i) => truth.sources[i]!.x), which.map((i) => truth.sources[i]!.y), 8);
-    return matchOneToOne(sx, sy, grid, 1.5).length / which.length;
+    return matchedTruth(truth.sources, which, sx, sy).size / which.length;
   };
   return { snr10: fraction((i) => snr[i]! >= 10), faint: fraction((i) => truth.sources[i]!.mag >= 23 && truth.sources[i]!.mag < 24) };
 }
