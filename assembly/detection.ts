@@ -13,11 +13,13 @@
 //   label becomes the root): labels 1..N numbered in raster order of each component's first pixel, 0
 //   elsewhere. Scratch: ceil(w/2) x ceil(h/2) + 1 i32 (a new provisional label needs a 2x2 block of its
 //   own, so that bounds their number).
-// findPeaks: the pixels of labelled components that are local maxima of polarity x value among their
-//   8 neighbours inside the image (afw's peak finding in a footprint, on the smoothed image): strictly
-//   greater than the neighbours that come earlier in raster order and >= the later ones, so a plateau
-//   gives exactly one peak (its first pixel). Writes up to `capacity` pixel indices, in raster order,
-//   and the total count.
+// findPeaks: the pixels of labelled components that are local maxima of polarity x value / (columnScale[x]
+//   x rowScale[y]) among their 8 neighbours inside the image (afw's peak finding in a footprint, on the
+//   smoothed image; the scales, which may be absent, are the smoothed noise's rise towards the edges, so
+//   that there the maxima are those of significance): strictly greater than the neighbours that come
+//   earlier in raster order and >= the later ones, so a plateau gives exactly one peak (its first pixel).
+//   Compared in f64, so that where the scales are 1 the order is that of the f32 values themselves.
+//   Writes up to `capacity` pixel indices, in raster order, and the total count.
 // dilateDisk: isotropic growth of a flag plane by `radius` px: out = 1 wherever a flagged pixel lies
 //   within the disk dx^2 + dy^2 <= radius^2 (afw Footprint dilation with isotropic stencil, as
 //   SourceDetectionTask's nSigmaToGrow with isotropicGrow). Per row, the horizontal distance to the
@@ -195,23 +197,26 @@ export function labelComponents(flags: usize, width: i32, height: i32, labels: u
 }
 
 /**
- * Local maxima of polarity x `values` (f32) over the pixels with a nonzero label (see the header): up to
- * `capacity` pixel indices to `peaks` (i32) in raster order, the total count to out[0].
+ * Local maxima of polarity x `values` (f32) / (columnScale[x] x rowScale[y]) over the pixels with a
+ * nonzero label (see the header; either scale pointer may be 0, factor 1): up to `capacity` pixel
+ * indices to `peaks` (i32) in raster order, the total count to out[0].
  */
-export function findPeaks(values: usize, labels: usize, width: i32, height: i32, polarity: i32, peaks: usize, capacity: i32, out: usize): i32 {
+export function findPeaks(values: usize, labels: usize, width: i32, height: i32, columnScale: usize, rowScale: usize, polarity: i32, peaks: usize, capacity: i32, out: usize): i32 {
   if (width <= 0 || height <= 0 || capacity < 0 || (polarity != 1 && polarity != -1)) return BAD_ARGUMENT;
   const n = <usize>width * <usize>height;
   assertInMemory(values, n << 2);
   assertInMemory(labels, n << 2);
+  if (columnScale != 0) assertInMemory(columnScale, <usize>width << 2);
+  if (rowScale != 0) assertInMemory(rowScale, <usize>height << 2);
   if (capacity > 0) assertInMemory(peaks, <usize>capacity << 2);
   assertInMemory(out, 4);
-  const sign: f32 = <f32>polarity;
+  const sign: f64 = <f64>polarity;
   let count = 0;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = <usize>y * <usize>width + <usize>x;
       if (load<i32>(labels + (i << 2)) == 0) continue;
-      const v = load<f32>(values + (i << 2)) * sign;
+      const v = scaledValue(values, width, columnScale, rowScale, x, y) * sign;
       let peak = true;
       for (let dy = -1; dy <= 1 && peak; dy++) {
         const yy = y + dy;
@@ -220,7 +225,7 @@ export function findPeaks(values: usize, labels: usize, width: i32, height: i32,
           if (dx == 0 && dy == 0) continue;
           const xx = x + dx;
           if (xx < 0 || xx >= width) continue;
-          const u = load<f32>(values + ((<usize>yy * <usize>width + <usize>xx) << 2)) * sign;
+          const u = scaledValue(values, width, columnScale, rowScale, xx, yy) * sign;
           const earlier = dy < 0 || (dy == 0 && dx < 0);
           if (earlier ? !(v > u) : !(v >= u)) {
             peak = false;
@@ -235,6 +240,15 @@ export function findPeaks(values: usize, labels: usize, width: i32, height: i32,
   }
   store<i32>(out, count);
   return OK;
+}
+
+/** values[y][x] / (columnScale[x] x rowScale[y]) in f64 (an absent scale is 1; the product is exact). */
+@inline
+function scaledValue(values: usize, width: i32, columnScale: usize, rowScale: usize, x: i32, y: i32): f64 {
+  const v = <f64>load<f32>(values + ((<usize>y * <usize>width + <usize>x) << 2));
+  const c: f64 = columnScale != 0 ? <f64>load<f32>(columnScale + (<usize>x << 2)) : 1;
+  const r: f64 = rowScale != 0 ? <f64>load<f32>(rowScale + (<usize>y << 2)) : 1;
+  return v / (c * r);
 }
 
 /** floor(sqrt(v)) for v >= 0, exactly. */

@@ -12,13 +12,15 @@
 //   clean fields, 27 % on full ones. The spurious peaks are real light, not noise (pure noise gives what a
 //   Gaussian field should, checked below): peaks of faint galaxies (S/N 3-12, r_e 1-7 px) whose smoothed maximum is 1.5-4 px
 //   from the truth centre, secondary peaks inside extended objects and the halos of bright stars (hundreds
-//   in the footprints of saturated stars on full fields), and peaks at the image edge from objects centred
-//   off the detector, which the truth list does not hold. A deblender's peak culling is where this belongs.
+//   in the footprints of saturated stars on full fields). Peaks at the image edge from objects centred off
+//   the detector (which the truth list does not hold) are gone: detection leaves them out (on seeds 70-73,
+//   28 of 313 = 8.9 % with 4 at the edge before, 24 of 310 = 7.7 % with none after). A deblender's peak
+//   culling is where the rest belongs.
 // - the threshold on pure noise: the noise estimate against the analytic one, and false detections no more
 //   than a smoothed Gaussian field gives at 5 sigma;
 // - a hand-made image: peaks and their sub-pixel positions, growth (kernel against growFootprint), merging
 //   of footprints that touch after growth, DETECTED / DETECTED_NEGATIVE masks exactly on the footprints,
-//   minPixels, a source at the image edge;
+//   minPixels, sources at the image edge (peaks at their centres) and beyond it (no footprint);
 // - footprint operations against brute force; configuration errors.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
@@ -87,13 +89,38 @@ describe('detection on simulated exposures (DESIGN.md definitions)', () => {
     expect(s.found / s.targets).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('marks DETECTED exactly on the footprints of a real exposure, and every footprint has a peak', () => {
+  // The footprints of objects centred beyond the image (maxima only on its boundary) are DETECTED but not
+  // listed: every DETECTED pixel outside the listed footprints lies in a component that reaches the boundary.
+  it('marks DETECTED exactly on the footprints of a real exposure (and on edge objects), and every footprint has a peak', () => {
     const { field, result } = clean[0]!;
     const { width, height } = field.exposure.detector;
     const expected = new Int32Array(width * height);
     setFootprintMask(result.positive, expected, width, height, MASK_PLANES.DETECTED);
+    const unlisted = Uint8Array.from(expected, (e, i) => ((result.mask[i]! & bit('DETECTED')) !== 0 && e === 0 ? 1 : 0));
+    let edgeComponents = 0;
+    for (let start = 0; start < unlisted.length; start++) {
+      if (unlisted[start] !== 1) continue;
+      // Flood fill (8-connected) of one unlisted component; it must touch the boundary.
+      let touches = false;
+      const stack = [start];
+      unlisted[start] = 2;
+      while (stack.length > 0) {
+        const i = stack.pop()!;
+        const x = i % width, y = (i - x) / width;
+        if (x === 0 || y === 0 || x === width - 1 || y === height - 1) touches = true;
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx, yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= width || yy >= height || unlisted[yy * width + xx] !== 1) continue;
+          unlisted[yy * width + xx] = 2;
+          stack.push(yy * width + xx);
+        }
+      }
+      if (!touches) throw new Error(`DETECTED pixels outside the footprints from pixel ${start}, away from the edge`);
+      edgeComponents++;
+    }
+    console.log(`${result.positive.length} footprints; ${edgeComponents} detected components of objects centred beyond the edge`);
     for (let i = 0; i < expected.length; i++) {
-      if ((result.mask[i]! & bit('DETECTED')) !== expected[i]) throw new Error(`DETECTED differs from the footprints at pixel ${i}`);
+      if (expected[i] !== 0 && (result.mask[i]! & bit('DETECTED')) === 0) throw new Error(`a footprint's pixel ${i} is not DETECTED`);
       if ((result.mask[i]! & ~bit('DETECTED')) !== (field.post.mask[i]! & ~bit('DETECTED') & ~bit('DETECTED_NEGATIVE'))) throw new Error(`other mask bits changed at ${i}`);
     }
     for (const fp of result.positive) {
@@ -224,6 +251,35 @@ describe('detection on a hand-made image', () => {
     const edge = grown.positive.find((f) => footprintContains(f, 2, 80))!;
     expect(edge.peaks[0]!.x).toBeLessThanOrEqual(3);
     expect(Math.abs(edge.peaks[0]!.fy - 80.5)).toBeLessThan(0.5);
+  });
+
+  // The smoothed image, its kernel renormalised over the pixels inside, peaks on the boundary column for a
+  // source centred up to ~2 px in; its significance peaks at the source. A source centred more than half a
+  // pixel beyond the boundary pixel's centre (beyond the image) is DETECTED but makes no footprint (no
+  // source); one centred within the boundary pixel keeps its peak there.
+  it('puts the peaks of sources near the edge at their centres, and gives sources centred beyond it no footprint', () => {
+    const inside: [number, number, number][] = [[1.0, 15.5, 10], [2.2, 45.3, 10], [60.4, 1.3, 10], [30.5, 89.2, 10]];
+    const beyond: [number, number, number][] = [[-2.5, 75.5, 10], [120.2, 60.5, 10], [95.5, -0.8, 10]];
+    for (const type of ['pixel_stdev', 'stdev'] as const) {
+      const img = blobs([...inside, ...beyond]);
+      // 'stdev' measures the noise on the image: Gaussian noise of 0.3 (the sources' S/N is ~200).
+      if (type === 'stdev') img.image.set(noiseImage(W, H, 0.3, 5).image.map((v, i) => v + img.image[i]!));
+      const r = detectSources(tessera, img, { psfSigma: PSF, thresholdType: type });
+      console.log(`${type}: peaks ${r.positive.map((f) => f.peaks.map((p) => `(${p.fx.toFixed(2)}, ${p.fy.toFixed(2)})`).join(' ')).join(' ')}`);
+      expect(r.positive, type).toHaveLength(inside.length);
+      for (const [cx, cy] of inside) {
+        const [px, py] = [Math.min(W - 1, Math.max(0, Math.round(cx))), Math.min(H - 1, Math.max(0, Math.round(cy)))];
+        const fp = r.positive.find((f) => footprintContains(f, px, py))!;
+        expect(fp.peaks, `${type} (${cx}, ${cy})`).toHaveLength(1);
+        // Within 0.2 px; an axis on the boundary is not refined (the peak pixel's centre, 0.2 px off here).
+        expect(Math.hypot(fp.peaks[0]!.fx - cx, fp.peaks[0]!.fy - cy), `${type} (${cx}, ${cy})`).toBeLessThan(0.25);
+      }
+      for (const [cx, cy] of beyond) {
+        const [px, py] = [Math.min(W - 1, Math.max(0, Math.round(cx))), Math.min(H - 1, Math.max(0, Math.round(cy)))];
+        expect(r.mask[py * W + px]! & bit('DETECTED'), `${type} (${cx}, ${cy})`).not.toBe(0);
+        expect(r.positive.some((f) => footprintContains(f, px, py)), `${type} (${cx}, ${cy})`).toBe(false);
+      }
+    }
   });
 
   it('merges footprints that touch after growth (peaks sorted by value) and keeps far ones apart', () => {

@@ -367,24 +367,28 @@ describe('labelComponents', () => {
 });
 
 describe('findPeaks', () => {
-  it('finds the local maxima of labelled pixels with the raster-order tie rule, in every build', () => {
+  it('finds the local maxima of labelled pixels (divided by column and row scales when given) with the raster-order tie rule, in every build', () => {
     const width = 41, height = 27;
     const r = randoms(21);
     // Quantised values make ties (plateaus) common.
     const values = Float32Array.from({ length: width * height }, () => Math.round(4 * r.normal()));
     const f = randomFlags(22, width, height, 0.6);
     const labels = labelReference(f);
-    for (const polarity of [1, -1]) {
+    // Scales as the detection's edge factors: 1 inside, rising towards the edges (here random there).
+    const edgeScale = (n: number): Float32Array => Float32Array.from({ length: n }, (_, p) => (p < 4 || p >= n - 4 ? 1 + 0.5 * r.uniform() : 1));
+    const columnScale = edgeScale(width), rowScale = edgeScale(height);
+    for (const scaled of [false, true]) for (const polarity of [1, -1]) {
+      const at = (x: number, y: number): number => polarity * values[y * width + x]! / (scaled ? columnScale[x]! * rowScale[y]! : 1);
       const expected: number[] = [];
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
           const i = y * width + x;
           if (!labels[i]) continue;
-          const v = polarity * values[i]!;
+          const v = at(x, y);
           let peak = true;
           for (let dy = -1; dy <= 1 && peak; dy++) for (let dx = -1; dx <= 1; dx++) {
             if ((dx === 0 && dy === 0) || x + dx < 0 || y + dy < 0 || x + dx >= width || y + dy >= height) continue;
-            const u = polarity * values[(y + dy) * width + x + dx]!;
+            const u = at(x + dx, y + dy);
             const earlier = dy < 0 || (dy === 0 && dx < 0);
             if (earlier ? !(v > u) : !(v >= u)) { peak = false; break; }
           }
@@ -396,13 +400,14 @@ describe('findPeaks', () => {
         const { planes, kernels } = builds[b]!;
         const got = planes.scope(() => {
           const v = planes.allocFrom(values), l = planes.allocFrom(labels), out = planes.alloc(4);
+          const cs = scaled ? planes.allocFrom(columnScale) : 0, rs = scaled ? planes.allocFrom(rowScale) : 0;
           // Too small a buffer: the count is still the total, the buffer holds the first ones.
           const small = planes.alloc(4 * 3);
-          expect(kernels.findPeaks(v, l, width, height, polarity, small, 3, out)).toBe(0);
+          expect(kernels.findPeaks(v, l, width, height, cs, rs, polarity, small, 3, out)).toBe(0);
           expect(planes.i32(out, 1)[0]).toBe(expected.length);
           expect(Array.from(planes.i32(small, 3))).toEqual(expected.slice(0, 3));
           const peaks = planes.alloc(4 * expected.length);
-          expect(kernels.findPeaks(v, l, width, height, polarity, peaks, expected.length, out)).toBe(0);
+          expect(kernels.findPeaks(v, l, width, height, cs, rs, polarity, peaks, expected.length, out)).toBe(0);
           return Array.from(planes.i32(peaks, expected.length));
         });
         expect(got).toEqual(expected);
