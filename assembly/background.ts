@@ -20,7 +20,8 @@
 //   Units: whatever the image holds (e- after ISR). Arithmetic: f64 (pixel values are promoted exactly).
 //   SIMD: the clipping passes run over the good values in raster order four at a time, each lane a running
 //   f64 sum over the values whose index is the lane mod 4, combined as (l0 + l1) + (l2 + l3); the scalar build
-//   keeps the same four sums, so all builds are bit-identical. Gathering and quickselect are scalar.
+//   keeps the same four sums, so all builds are bit-identical. Gathering copies four pixels at once where all
+//   four are good (the same values in the same order); the bucket counts and quickselect are scalar.
 //   Scratch: the largest bin's pixel count of f32.
 //
 // evaluateRowPolynomials: writes a model plane from piecewise polynomials along rows: in row y, segment s
@@ -54,6 +55,8 @@ function minimumOf(base: usize, from: i32, to: i32): f32 {
 
 let quartileLow: f64 = 0;
 let quartileHigh: f64 = 0;
+/** Whether the last quartilesInPlace reordered its values (it selected rather than counted buckets). */
+let quartilesReordered = false;
 
 // Order statistics by buckets (see bucketStatistics): a sorted sample, a histogram, the wanted ranks'
 // buckets gathered and selected within.
@@ -177,11 +180,13 @@ function quartilesInPlace(base: usize, m: i32): f64 {
   setI32(RANKS, 3, min(km + 1, m - 1));
   setI32(RANKS, 4, kh);
   setI32(RANKS, 5, min(kh + 1, m - 1));
+  quartilesReordered = false;
   if (bucketStatistics(base, m)) {
     quartileLow = interpolateRank(statistic(0), statistic(1), hl, kl, m);
     quartileHigh = interpolateRank(statistic(4), statistic(5), hh, kh, m);
     return interpolateRank(statistic(2), statistic(3), hm, km, m);
   }
+  quartilesReordered = true;
   const am = selectInPlace(base, m, km);
   // After selection nothing beyond km is smaller than am: the next order statistic is their minimum.
   const median = interpolateRank(am, minimumOf(base, km + 1, m), hm, km, m);
@@ -295,16 +300,37 @@ function gather(image: usize, mask: usize, width: i32, badBits: i32, x0: i32, x1
   let m = 0;
   for (let y = y0; y < y1; y++) {
     const row = <usize>y * <usize>width;
-    for (let x = x0; x < x1; x++) {
-      const p = (row + <usize>x) << 2;
-      const v = load<f32>(image + p);
-      if (!(v - v == 0)) continue;
-      if (mask != 0 && (load<i32>(mask + p) & badBits) != 0) continue;
-      store<f32>(scratch + (<usize>m << 2), v);
-      m++;
+    let x = x0;
+    if (ASC_FEATURE_SIMD) {
+      // Four pixels at once, stored together when all are good (the common case), else one by one.
+      const bits = i32x4.splat(badBits);
+      const zero = f32x4.splat(0);
+      for (; x + 4 <= x1; x += 4) {
+        const p = (row + <usize>x) << 2;
+        const v = v128.load(image + p);
+        let good = f32x4.eq(f32x4.sub(v, v), zero);
+        if (mask != 0) good = v128.and(good, i32x4.eq(v128.and(v128.load(mask + p), bits), i32x4.splat(0)));
+        if (i32x4.all_true(good)) {
+          v128.store(scratch + (<usize>m << 2), v);
+          m += 4;
+        } else {
+          for (let k: usize = 0; k < 4; k++) m = gatherPixel(image, mask, badBits, p + (k << 2), scratch, m);
+        }
+      }
     }
+    for (; x < x1; x++) m = gatherPixel(image, mask, badBits, (row + <usize>x) << 2, scratch, m);
   }
   return m;
+}
+
+/** The pixel at byte offset p appended to scratch[m] when good; returns the new count. */
+@inline
+function gatherPixel(image: usize, mask: usize, badBits: i32, p: usize, scratch: usize, m: i32): i32 {
+  const v = load<f32>(image + p);
+  if (!(v - v == 0)) return m;
+  if (mask != 0 && (load<i32>(mask + p) & badBits) != 0) return m;
+  store<f32>(scratch + (<usize>m << 2), v);
+  return m + 1;
 }
 
 /**
@@ -358,7 +384,7 @@ export function binClippedMean(image: usize, mask: usize, width: i32, height: i3
         centre = quartilesInPlace(scratch, m);
         iqrWidth = nSigma * (IQ_TO_STDEV * (quartileHigh - quartileLow));
         // Selection reordered the values: gather them again so that the sums run in raster order.
-        gather(image, mask, width, badBits, x0, x1, y0, y1, scratch);
+        if (quartilesReordered) gather(image, mask, width, badBits, x0, x1, y0, y1, scratch);
       }
       let clipWidth: f64 = iqrWidth;
       let mean: f64 = centre;

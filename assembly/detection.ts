@@ -24,7 +24,8 @@
 //   within the disk dx^2 + dy^2 <= radius^2 (afw Footprint dilation with isotropic stencil, as
 //   SourceDetectionTask's nSigmaToGrow with isotropicGrow). Per row, the horizontal distance to the
 //   nearest flagged pixel (capped at radius + 1) goes to scratch; then a pixel is set when, for some dy,
-//   the distance in row y + dy is <= floor(sqrt(radius^2 - dy^2)). Scratch: width x height i32.
+//   the distance in row y + dy is <= floor(sqrt(radius^2 - dy^2)). Scratch: width x height u16 (so
+//   radius <= 65534).
 // labelRuns: the runs (maximal horizontal stretches of one label) of a label plane in raster order, as
 //   4 i32 each (label, y, x0, x1 inclusive), up to `capacity`, and their total count: the spans of the
 //   footprints.
@@ -32,7 +33,8 @@
 //   sets it anew).
 // Flags are u8 planes (0 or 1); labels i32; values and variances f32. Every kernel returns OK or
 // BAD_ARGUMENT and never allocates. SIMD paths (thresholdPlane, dilateDisk, setMaskBit, replaceNonFinite)
-// do the same operations as the scalar code lane by lane; labelling and peaks are scalar.
+// do the same operations as the scalar code lane by lane; labelling and runs are scalar but skip
+// unflagged stretches (16 flags, 4 labels) at once with SIMD; peaks are scalar.
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
@@ -153,6 +155,17 @@ export function labelComponents(flags: usize, width: i32, height: i32, labels: u
     const row = <usize>y * <usize>width;
     for (let x = 0; x < width; x++) {
       const i = row + <usize>x;
+      if (ASC_FEATURE_SIMD && x + 16 <= width && !v128.any_true(v128.load(flags + i))) {
+        // Sixteen unflagged pixels (most of an image): their labels zeroed at once.
+        const zero = i32x4.splat(0);
+        const l0 = labels + (i << 2);
+        v128.store(l0, zero);
+        v128.store(l0, zero, 16);
+        v128.store(l0, zero, 32);
+        v128.store(l0, zero, 48);
+        x += 15;
+        continue;
+      }
       if (load<u8>(flags + i) == 0) {
         store<i32>(labels + (i << 2), 0);
         continue;
@@ -189,6 +202,10 @@ export function labelComponents(flags: usize, width: i32, height: i32, labels: u
     else store<i32>(parents + (<usize>l << 2), load<i32>(parents + (<usize>p << 2)));
   }
   for (let i: usize = 0; i < n; i++) {
+    if (ASC_FEATURE_SIMD && i + 4 <= n && !v128.any_true(v128.load(labels + (i << 2)))) {
+      i += 3;
+      continue;
+    }
     const l = load<i32>(labels + (i << 2));
     if (l != 0) store<i32>(labels + (i << 2), -load<i32>(parents + (<usize>l << 2)));
   }
@@ -251,6 +268,9 @@ function scaledValue(values: usize, width: i32, columnScale: usize, rowScale: us
   return v / (c * r);
 }
 
+/** The largest dilateDisk radius: its distances are u16, capped at radius + 1. */
+const MAX_DILATION: i32 = 65534;
+
 /** floor(sqrt(v)) for v >= 0, exactly. */
 @inline
 function isqrt(v: i32): i32 {
@@ -261,30 +281,42 @@ function isqrt(v: i32): i32 {
 }
 
 /**
- * out (u8) = flags (u8) dilated by a disk of `radius` px (see the header); out may be flags. `scratch`
- * holds width x height i32.
+ * out (u8) = flags (u8) dilated by a disk of `radius` px (at most MAX_DILATION; see the header); out may
+ * be flags. `scratch` holds width x height u16.
  */
 export function dilateDisk(flags: usize, out: usize, width: i32, height: i32, radius: i32, scratch: usize): i32 {
-  if (width <= 0 || height <= 0 || radius < 0) return BAD_ARGUMENT;
+  if (width <= 0 || height <= 0 || radius < 0 || radius > MAX_DILATION) return BAD_ARGUMENT;
   const n = <usize>width * <usize>height;
   assertInMemory(flags, n);
   assertInMemory(out, n);
-  assertInMemory(scratch, n << 2);
+  assertInMemory(scratch, n << 1);
   const far = radius + 1;
-  // Horizontal distance to the nearest flagged pixel of the row, capped at radius + 1.
+  // Horizontal distance (u16) to the nearest flagged pixel of the row, capped at radius + 1. Sixteen
+  // unflagged pixels after a capped one are all capped (forwards) and leave the distances (backwards).
   for (let y = 0; y < height; y++) {
     const row = <usize>y * <usize>width;
     let d = far;
     for (let x = 0; x < width; x++) {
       const i = row + <usize>x;
+      if (ASC_FEATURE_SIMD && d == far && x + 16 <= width && !v128.any_true(v128.load(flags + i))) {
+        const farV = i16x8.splat(<i16>far);
+        v128.store(scratch + (i << 1), farV);
+        v128.store(scratch + (i << 1), farV, 16);
+        x += 15;
+        continue;
+      }
       d = load<u8>(flags + i) != 0 ? 0 : min(d + 1, far);
-      store<i32>(scratch + (i << 2), d);
+      store<u16>(scratch + (i << 1), <u16>d);
     }
     d = far;
     for (let x = width - 1; x >= 0; x--) {
       const i = row + <usize>x;
+      if (ASC_FEATURE_SIMD && d == far && x >= 15 && !v128.any_true(v128.load(flags + i - 15))) {
+        x -= 15;
+        continue;
+      }
       d = load<u8>(flags + i) != 0 ? 0 : min(d + 1, far);
-      store<i32>(scratch + (i << 2), min(d, load<i32>(scratch + (i << 2))));
+      store<u16>(scratch + (i << 1), <u16>min(d, <i32>load<u16>(scratch + (i << 1))));
     }
   }
   const r2 = radius * radius;
@@ -293,18 +325,19 @@ export function dilateDisk(flags: usize, out: usize, width: i32, height: i32, ra
     memory.fill(row, 0, <usize>width);
     for (let dy = max(-radius, -y); dy <= min(radius, height - 1 - y); dy++) {
       const w = isqrt(r2 - dy * dy);
-      const src = scratch + (<usize>(y + dy) * <usize>width << 2);
+      const src = scratch + (<usize>(y + dy) * <usize>width << 1);
       let x = 0;
       if (ASC_FEATURE_SIMD) {
-        const wV = i32x4.splat(w);
-        const zero = i32x4.splat(0);
-        for (; x + 4 <= width; x += 4) {
-          const before = i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(row + <usize>x))), zero);
-          storeFlags4(row + <usize>x, v128.or(before, i32x4.le_s(v128.load(src + (<usize>x << 2)), wV)));
+        const wV = i16x8.splat(<i16>w);
+        const one = i8x16.splat(1);
+        for (; x + 8 <= width; x += 8) {
+          const hit = i16x8.le_u(v128.load(src + (<usize>x << 1)), wV);
+          const set = v128.and(i8x16.narrow_i16x8_s(hit, hit), one);
+          v128.store64_lane(row + <usize>x, v128.or(v128.load64_zero(row + <usize>x), set), 0);
         }
       }
       for (; x < width; x++) {
-        if (load<i32>(src + (<usize>x << 2)) <= w) store<u8>(row + <usize>x, 1);
+        if (<i32>load<u16>(src + (<usize>x << 1)) <= w) store<u8>(row + <usize>x, 1);
       }
     }
   }
@@ -325,6 +358,10 @@ export function labelRuns(labels: usize, width: i32, height: i32, runs: usize, c
     const row = labels + (<usize>y * <usize>width << 2);
     let x = 0;
     while (x < width) {
+      if (ASC_FEATURE_SIMD && x + 4 <= width && !v128.any_true(v128.load(row + (<usize>x << 2)))) {
+        x += 4;
+        continue;
+      }
       const l = load<i32>(row + (<usize>x << 2));
       if (l == 0) {
         x++;

@@ -7,7 +7,8 @@
 //   nbx = ceil(width / block), row-major. Units: the image's and its variance's. Arithmetic: f64, in
 //   raster order within each block row, so every build gives the same bits.
 // setBlockMaskBit: sets mask bit `bit` on every pixel of the blocks whose u8 flag (nbx x nby, row-major)
-//   is non-zero and clears it elsewhere; `flags` 0 clears it everywhere.
+//   is non-zero and clears it elsewhere; `flags` 0 clears it everywhere. SIMD: four mask words at a time
+//   with the same bit operations.
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
@@ -59,7 +60,16 @@ export function setBlockMaskBit(mask: usize, width: i32, height: i32, block: i32
     for (let bx = 0; bx < nbx; bx++) {
       const on = flags != 0 && load<u8>(rowFlags + <usize>bx) != 0;
       const x1 = min((bx + 1) * block, width);
-      for (let x = bx * block; x < x1; x++) {
+      let x = bx * block;
+      if (ASC_FEATURE_SIMD) {
+        const set = i32x4.splat(on ? value : 0);
+        const keep = i32x4.splat(on ? -1 : ~value);
+        for (; x + 4 <= x1; x += 4) {
+          const p = row + (<usize>x << 2);
+          v128.store(p, v128.or(v128.and(v128.load(p), keep), set));
+        }
+      }
+      for (; x < x1; x++) {
         const p = row + (<usize>x << 2);
         const m = load<i32>(p);
         store<i32>(p, on ? m | value : m & ~value);
