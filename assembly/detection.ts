@@ -33,8 +33,8 @@
 //   sets it anew).
 // Flags are u8 planes (0 or 1); labels i32; values and variances f32. Every kernel returns OK or
 // BAD_ARGUMENT and never allocates. SIMD paths (thresholdPlane, dilateDisk, setMaskBit, replaceNonFinite)
-// do the same operations as the scalar code lane by lane; labelling and runs are scalar but skip
-// unflagged stretches (16 flags, 4 labels) at once with SIMD; peaks are scalar.
+// do the same operations as the scalar code lane by lane; labelling, runs and peaks are scalar but skip
+// unflagged stretches (16 flags, 4 labels) at once with SIMD.
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
@@ -232,6 +232,10 @@ export function findPeaks(values: usize, labels: usize, width: i32, height: i32,
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = <usize>y * <usize>width + <usize>x;
+      if (ASC_FEATURE_SIMD && x + 4 <= width && !v128.any_true(v128.load(labels + (i << 2)))) {
+        x += 3;
+        continue;
+      }
       if (load<i32>(labels + (i << 2)) == 0) continue;
       const v = scaledValue(values, width, columnScale, rowScale, x, y) * sign;
       let peak = true;

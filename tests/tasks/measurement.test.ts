@@ -110,14 +110,16 @@ describe('aperture kernel', () => {
     }
   });
 
-  it('sums each aperture as the raster-order sum of pixelDiscOverlap weights, bit for bit, in every wasm build', async () => {
-    // The kernel caches the half-chord integrals of the disc's boundary (radii up to 1024 px) instead of
-    // calling pixelDiscOverlap per pixel: the result must not change. Radii unsorted, one past the cache.
+  it('sums each aperture as the raster-order sum of pixelDiscOverlap weights (to 1e-13), the same bits in every wasm build', async () => {
+    // The kernel caches the half-chord integrals of the disc's boundary and each corner's area (radii up
+    // to 1024 px) instead of calling pixelDiscOverlap per pixel: the weights agree to rounding (a shared
+    // corner's offset is computed once, not per pixel). Radii unsorted, one past the cache.
     const width = 61, height = 47, radii = [12.25, 3, 0.3, 25.5, 4.5, 1100];
     const random = Random.stream(5, 'aperture-kernel-test', 0);
     const image = Float32Array.from({ length: width * height }, () => random.normal() * 10 + 3);
     const variance = Float32Array.from({ length: width * height }, () => 5 + random.uniform());
     const centres = [[30.137, 22.58], [2.5, 40.2], [59.9, 0.1]];
+    const builds: Float64Array[] = [];
     for (const variant of ['release', 'debug', 'scalar'] as const) {
       const t = await loadTessera(variant);
       const { planes, kernels } = t;
@@ -126,6 +128,7 @@ describe('aperture kernel', () => {
         expect(kernels.apertureFluxes(planes.allocFrom(image), planes.allocFrom(variance), width, height, planes.allocFrom(Float64Array.from(centres.flat())),
           centres.length, planes.allocFrom(Float64Array.from(radii)), radii.length, out, flags)).toBe(0);
         const result = planes.f64(out, 2 * centres.length * radii.length);
+        builds.push(result.slice());
         centres.forEach(([cx, cy], s) => radii.forEach((r, k) => {
           let flux = 0, vsum = 0;
           for (let y = Math.max(Math.floor(cy! - r + 0.5), 0); y <= Math.min(Math.ceil(cy! + r - 0.5), height - 1); y++) {
@@ -138,11 +141,14 @@ describe('aperture kernel', () => {
               vsum += w * w * variance[y * width + x]!;
             }
           }
-          expect(result[2 * (s * radii.length + k)], `${variant} source ${s} r ${r}`).toBe(flux);
-          expect(result[2 * (s * radii.length + k) + 1], `${variant} source ${s} r ${r}`).toBe(vsum);
+          // Relative to the sum of |pixel| values the aperture holds (the rounding's scale).
+          const scale = Math.PI * r * r * 20;
+          expect(Math.abs(result[2 * (s * radii.length + k)]! - flux) / scale, `${variant} source ${s} r ${r}`).toBeLessThan(1e-13);
+          expect(Math.abs(result[2 * (s * radii.length + k) + 1]! - vsum) / scale, `${variant} source ${s} r ${r}`).toBeLessThan(1e-13);
         }));
       });
     }
+    for (const b of builds.slice(1)) expect(Array.from(b)).toEqual(Array.from(builds[0]!));
   });
 });
 
