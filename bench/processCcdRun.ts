@@ -3,8 +3,9 @@
  * DIR/raw.fits, DIR/camera.yaml and DIR/refcat/*.fits as the pipeline's storage classes decode them,
  * then runs isr (no master calibrations: the raw is the simulator's, bias from the overscan),
  * characterizeImage and calibrate on the main thread (one thread), `runs` times, and prints one JSON
- * document: per run the wall time of each task and the steps its log reports, the process's CPU time
- * and peak RSS. The first run's postISRCCD image is written to DIR/post.fits (with GAIN = 1, as it is in
+ * document: per run the wall time of each task, the steps its log reports and the process's peak RSS so
+ * far (after the first run: one processCcd's, as a peer command's), then the CPU time per run and the
+ * peak RSS over all runs. The first run's postISRCCD image is written to DIR/post.fits (with GAIN = 1, as it is in
  * electrons) for the peer tools, and its sources' centroids to DIR/src-centroids.json (for the
  * completeness check).
  */
@@ -35,7 +36,7 @@ const camera = await decodeDataset('Camera', read('camera.yaml'), 'camera.yaml')
 const refCat: ReferenceShard[] = [];
 for (const name of fs.readdirSync(path.join(dir, 'refcat')).sort()) refCat.push(await decodeDataset('ReferenceShard', read(path.join('refcat', name)), name) as ReferenceShard);
 
-interface RunTiming { isrMs: number; characterizeMs: number; calibrateMs: number; steps: Record<string, number>; sources: number }
+interface RunTiming { isrMs: number; characterizeMs: number; calibrateMs: number; steps: Record<string, number>; sources: number; maxRssBytes: number }
 const results: RunTiming[] = [];
 const cpu0 = process.cpuUsage();
 for (let run = 0; run < runs; run++) {
@@ -56,7 +57,8 @@ for (let run = 0; run < runs; run++) {
     if (typeof step === 'string' && typeof ms === 'number') steps[step] = (steps[step] ?? 0) + ms;
     if (typeof e.fields?.extractMs === 'number') steps.psfExtract = (steps.psfExtract ?? 0) + e.fields.extractMs;
   }
-  results.push({ isrMs, characterizeMs, calibrateMs, steps, sources: cal.outputCat.length });
+  // The process's peak RSS so far: after the first run, that of one processCcd (as each peer command's).
+  results.push({ isrMs, characterizeMs, calibrateMs, steps, sources: cal.outputCat.length, maxRssBytes: process.resourceUsage().maxRSS * 1024 });
   if (run === 0) {
     const header = post.metadata.clone();
     header.set('GAIN', 1, 'e-/e-: the image is in electrons', { real: true });
