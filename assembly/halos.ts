@@ -6,9 +6,6 @@
 //   and variance values and none of `skipBits` in the i32 mask word. Output 3 f64 per block at out + 24 x (j x nbx + i),
 //   nbx = ceil(width / block), row-major. Units: the image's and its variance's. Arithmetic: f64, in
 //   raster order within each block row, so every build gives the same bits.
-// setBlockMaskBit: sets mask bit `bit` on every pixel of the blocks whose u8 flag (nbx x nby, row-major)
-//   is non-zero and clears it elsewhere; `flags` 0 clears it everywhere. SIMD: four mask words at a time
-//   with the same bit operations.
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
@@ -42,38 +39,6 @@ export function blockSums(image: usize, mask: usize, variance: usize, width: i32
       store<f64>(o, load<f64>(o) + s);
       store<f64>(o + 8, load<f64>(o + 8) + v);
       store<f64>(o + 16, load<f64>(o + 16) + c);
-    }
-  }
-  return OK;
-}
-
-export function setBlockMaskBit(mask: usize, width: i32, height: i32, block: i32, flags: usize, bit: i32): i32 {
-  if (width <= 0 || height <= 0 || block <= 0 || bit < 0 || bit > 31) return BAD_ARGUMENT;
-  assertInMemory(mask, <usize>width * <usize>height << 2);
-  const nbx = (width + block - 1) / block;
-  const nby = (height + block - 1) / block;
-  if (flags != 0) assertInMemory(flags, <usize>nbx * <usize>nby);
-  const value = 1 << bit;
-  for (let y = 0; y < height; y++) {
-    const row = mask + ((<usize>y * <usize>width) << 2);
-    const rowFlags = flags + <usize>(y / block) * <usize>nbx;
-    for (let bx = 0; bx < nbx; bx++) {
-      const on = flags != 0 && load<u8>(rowFlags + <usize>bx) != 0;
-      const x1 = min((bx + 1) * block, width);
-      let x = bx * block;
-      if (ASC_FEATURE_SIMD) {
-        const set = i32x4.splat(on ? value : 0);
-        const keep = i32x4.splat(on ? -1 : ~value);
-        for (; x + 4 <= x1; x += 4) {
-          const p = row + (<usize>x << 2);
-          v128.store(p, v128.or(v128.and(v128.load(p), keep), set));
-        }
-      }
-      for (; x < x1; x++) {
-        const p = row + (<usize>x << 2);
-        const m = load<i32>(p);
-        store<i32>(p, on ? m | value : m & ~value);
-      }
     }
   }
   return OK;

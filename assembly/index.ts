@@ -19,7 +19,7 @@ export function simdEnabled(): i32 {
 export { combineClippedMean, planeMedian, planeMean } from './combine';
 export { overscanRowLevels, overscanMedian, assembleAmplifier, subtractScaled, setVariance, divideByFlat, maskNonFinite, orMaskMapped, growMask, interpolateRows, scalePlanes, flagInvalid, nanWhereMasked } from './isr';
 export { binClippedMean, evaluateRowPolynomials, subtractRowPolynomials } from './background';
-export { blockSums, setBlockMaskBit } from './halos';
+export { blockSums } from './halos';
 export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit } from './detection';
 export { apertureFluxes, psfFluxes, pixelDiscOverlap } from './measure';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';

@@ -530,7 +530,7 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
       try {
         if (haloBit >= 0) {
           const halos = findHalos(tessera, { ...exposure, mask: detection.mask }, background, maskBits(ignored, planes), config.halos || {});
-          setHaloBit(tessera, detection.mask, width, height, halos, haloBit);
+          setHaloBit(detection.mask, width, height, halos, haloBit);
         }
         try {
           background = estimateBackground(tessera, { ...exposure, mask: detection.mask, maskPlanes: reEstimatePlanes }, reEstimate);
@@ -540,7 +540,7 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
           // footprints alone masked; the model's ignoredPixelMask then lacks HALO, so the stored background
           // says so. Errors of the fit itself recur there and are raised.
           if (!(haloBit >= 0 && e instanceof BackgroundError)) throw e;
-          setHaloBit(tessera, detection.mask, width, height, undefined, haloBit);
+          setHaloBit(detection.mask, width, height, undefined, haloBit);
           background = estimateBackground(tessera, { ...exposure, mask: detection.mask }, config.background);
         }
       } catch (e) {
@@ -551,7 +551,7 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
       if (k < iterations - 1) detection = detectSources(tessera, { ...exposure, image }, config.detection, detection.mask);
     }
   } finally {
-    if (haloBit >= 0) setHaloBit(tessera, detection.mask, width, height, undefined, haloBit);
+    if (haloBit >= 0) setHaloBit(detection.mask, width, height, undefined, haloBit);
   }
   return { initialBackground, background, detection, image };
 }

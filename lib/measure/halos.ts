@@ -34,7 +34,7 @@
  * (the mean bias there -0.006 sigma, -0.009 without step 4: masking noise peaks above 1 sigma lowers the
  * mean slightly). A plane fitted to 512-px bins, or Akima through them, as the reference masked real sky
  * structure (up to 60 % of the detector) and biased the background low by up to 0.24 sigma.
- * Kernels: assembly/halos.ts (blockSums, setBlockMaskBit).
+ * Kernels: assembly/halos.ts (blockSums).
  */
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
@@ -245,14 +245,23 @@ function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flag
   }
 }
 
-/** Sets mask bit `bit` on the halo blocks and clears it elsewhere (halos undefined: clears it everywhere), in place. */
-export function setHaloBit(tessera: Tessera, mask: Int32Array, width: number, height: number, halos: HaloBlocks | undefined, bit: number): void {
-  const block = halos?.block ?? 1;
-  tessera.planes.scope(() => {
-    const { planes, kernels } = tessera;
-    const msk = planes.allocFrom(mask);
-    const flags = halos ? planes.allocFrom(halos.flags) : 0;
-    checkStatus('setBlockMaskBit', kernels.setBlockMaskBit(msk, width, height, block, flags, bit));
-    mask.set(planes.i32(msk, width * height));
-  });
+/**
+ * Sets mask bit `bit` on the halo blocks and clears it elsewhere (halos undefined: clears it everywhere),
+ * in place, in JavaScript: a wasm kernel spent twice as long copying the mask in and out as the loop takes.
+ */
+export function setHaloBit(mask: Int32Array, width: number, height: number, halos: HaloBlocks | undefined, bit: number): void {
+  const value = 1 << bit, keep = ~value;
+  if (!halos) {
+    for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! & keep;
+    return;
+  }
+  const { block, nbx, flags } = halos;
+  for (let y = 0; y < height; y++) {
+    const row = y * width, blockRow = Math.floor(y / block) * nbx;
+    for (let bx = 0; bx < nbx; bx++) {
+      const from = row + bx * block, to = row + Math.min((bx + 1) * block, width);
+      if (flags[blockRow + bx]) for (let i = from; i < to; i++) mask[i] = mask[i]! | value;
+      else for (let i = from; i < to; i++) mask[i] = mask[i]! & keep;
+    }
+  }
 }

@@ -88,7 +88,6 @@ export interface KernelExports {
   /** Per block of block x block pixels: sum of image, sum of variance, good pixels (finite, none of skipBits); 3 f64 per block (assembly/halos.ts). */
   blockSums(image: number, mask: number, variance: number, width: number, height: number, block: number, skipBits: number, out: number): number;
   /** Sets mask bit `bit` on the pixels of flagged blocks (u8 per block) and clears it elsewhere; flags 0 clears it everywhere. */
-  setBlockMaskBit(mask: number, width: number, height: number, block: number, flags: number, bit: number): number;
   /** Model plane from per-row piecewise polynomials in u = (x - centre) x scale; coefficients height x nSeg x (degree + 1) f32, constant first. */
   evaluateRowPolynomials(out: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
   subtractRowPolynomials(image: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;

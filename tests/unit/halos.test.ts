@@ -189,17 +189,17 @@ describe('halos', () => {
     // Bit 30 set on every pixel first: a halo call must clear it off the halo blocks.
     const mask = new Int32Array(20 * 12).fill(DETECTED | (1 << 30));
     const halos = { block: 8, nbx: 3, nby: 2, flags: Uint8Array.of(0, 1, 0, 0, 0, 1) };
-    setHaloBit(tessera, mask, 20, 12, halos, 30);
+    setHaloBit(mask, 20, 12, halos, 30);
     for (let y = 0; y < 12; y++) {
       for (let x = 0; x < 20; x++) {
         const on = (y < 8 && x >= 8 && x < 16) || (y >= 8 && x >= 16);
         expect(mask[y * 20 + x], `(${x}, ${y})`).toBe(DETECTED | (on ? 1 << 30 : 0));
       }
     }
-    setHaloBit(tessera, mask, 20, 12, undefined, 30);
+    setHaloBit(mask, 20, 12, undefined, 30);
     expect(mask.every((m) => m === DETECTED)).toBe(true);
-    setHaloBit(tessera, mask, 20, 12, halos, 30);
-    setHaloBit(tessera, mask, 20, 12, undefined, 30);
+    setHaloBit(mask, 20, 12, halos, 30);
+    setHaloBit(mask, 20, 12, undefined, 30);
     expect(mask.every((m) => m === DETECTED)).toBe(true);
     const img = image(3, () => 0);
     const model = estimateBackground(tessera, img);
