@@ -15,8 +15,8 @@
 //   own, so that bounds their number).
 // findPeaks: the pixels of labelled components that are local maxima of polarity x value / (columnScale[x]
 //   x rowScale[y]) among their 8 neighbours inside the image (afw's peak finding in a footprint, on the
-//   smoothed image; the scales, which may be absent, are the smoothed noise's rise towards the edges, so
-//   that there the maxima are those of significance): strictly greater than the neighbours that come
+//   smoothed image; the scales, which may be absent, are the smoothed white noise's rise towards the
+//   edges, so that there the maxima are those of its significance): strictly greater than the neighbours that come
 //   earlier in raster order and >= the later ones, so a plateau gives exactly one peak (its first pixel).
 //   Compared in f64, so that where the scales are 1 the order is that of the f32 values themselves.
 //   Writes up to `capacity` pixel indices, in raster order, and the total count.
@@ -24,8 +24,8 @@
 //   within the disk dx^2 + dy^2 <= radius^2 (afw Footprint dilation with isotropic stencil, as
 //   SourceDetectionTask's nSigmaToGrow with isotropicGrow). Per row, the horizontal distance to the
 //   nearest flagged pixel (capped at radius + 1) goes to scratch; then a pixel is set when, for some dy,
-//   the distance in row y + dy is <= floor(sqrt(radius^2 - dy^2)). Scratch: width x height u16 (so
-//   radius <= 65534).
+//   the distance in row y + dy is <= floor(sqrt(radius^2 - dy^2)). Scratch: width x height u16; radius at
+//   most 46340 (radius^2 in i32).
 // labelRuns: the runs (maximal horizontal stretches of one label) of a label plane in raster order, as
 //   4 i32 each (label, y, x0, x1 inclusive), up to `capacity`, and their total count: the spans of the
 //   footprints.
@@ -272,8 +272,8 @@ function scaledValue(values: usize, width: i32, columnScale: usize, rowScale: us
   return v / (c * r);
 }
 
-/** The largest dilateDisk radius: its distances are u16, capped at radius + 1. */
-const MAX_DILATION: i32 = 65534;
+/** The largest dilateDisk radius: radius^2 must fit an i32 (its distances, u16 capped at radius + 1, would allow 65534). */
+const MAX_DILATION: i32 = 46340;
 
 /** floor(sqrt(v)) for v >= 0, exactly. */
 @inline

@@ -102,8 +102,9 @@ const CORNER_ROW = memory.data(CACHE_SLOTS << 3, 8); // i32 per corner slot: the
  * apertures up to 10 px, which agree with exact ones on well-sampled images to well under the noise).
  * Pixels whose farthest corner lies inside count 1, those whose nearest point lies outside 0; the others'
  * weight is cornerArea at their four corners combined (pixelDiscOverlap's rule), each corner's area
- * computed once per radius and shared by the pixels that meet there (within ~1e-15 of pixelDiscOverlap,
- * which shifts the edge offsets per pixel). Sums run in raster order in every build.
+ * computed once per radius and shared by the pixels that meet there (equal to pixelDiscOverlap's up to
+ * rounding, which grows with the corner areas, ~r^2 x 1e-16: 5e-13 at r = 30; pixelDiscOverlap computes
+ * the edge offsets per pixel). Sums run in raster order in every build.
  * centres: nSources (x, y) f64 pairs; radii: nRadii f64 (px); out: per source and radius (flux, variance)
  * f64 pairs, source-major; flags: per source and radius i32 (EDGE when the disc leaves the image,
  * NONFINITE when a non-finite pixel or variance was skipped). variance may be 0 (variances out 0).

@@ -20,9 +20,9 @@
  *  3. footprints: 8-connected components of those pixels (afw FootprintSet), at least minPixels (1) each;
  *     peaks: the local maxima inside them (assembly/detection.ts findPeaks) of the smoothed image divided
  *     by the edge factor above (in the interior, the smoothed image's own maxima as in LSST; in the
- *     border, the significance's, which for a point source the edge's truncation does not move off its
- *     centre, where the smoothed image's maximum moves to the boundary for sources centred up to ~2 px
- *     in), each with its pixel, a sub-pixel position (the vertex of the parabola through the peak and its
+ *     border, those of the significance against white noise (the variance plane is left out), which for a
+ *     point source the edge's truncation does not move off its centre, where the smoothed image's maximum
+ *     moves to the boundary for sources centred up to ~2 px in), each with its pixel, a sub-pixel position (the vertex of the parabola through the peak and its
  *     two neighbours along each axis, on the same values: SdssCentroid's estimate on the smoothed image),
  *     its smoothed value and significance (|value| / noise there). A maximum on the image's boundary
  *     (first or last row or column) where the matched filter over the inside pixels is more significant
@@ -33,8 +33,8 @@
  *     On the demo's single frames this took the spurious detections from 708 of 17,798 to 609 of 17,696
  *     (188 to 86 within 3 px of the edge), completeness unchanged; the test is exact for point sources
  *     only, and objects broader than the PSF (galaxies, bright stars' wings) centred beyond the edge can
- *     still pass it. With pixel_stdev a component's most significant
- *     pixel can border a higher, unflagged one and so be no local maximum: it gets that pixel as peak.
+ *     still pass it. With pixel_stdev a component's most significant pixel can border a higher, unflagged
+ *     one and so be no local maximum: it gets that pixel as peak.
  *  4. growth: every footprint grown isotropically by nGrow = int(nSigmaToGrow x psfSigma + 0.5) px
  *     (nSigmaToGrow 2.4; SourceDetectionTask's combinedGrow with isotropicGrow), footprints that then touch
  *     or overlap merged with their peaks (afw FootprintSet(set, nGrow, isotropic)).
@@ -346,7 +346,9 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       for (const i of peakPixels) hasMaximum[grownLabels[i]! - 1] = 1;
       // Where the threshold includes the variance (pixel_stdev), a component's most significant pixel can
       // border a higher, unflagged one and so be no local maximum: such a footprint gets its highest
-      // flagged pixel as peak, unless that belongs to an object beyond the edge too.
+      // flagged pixel (over the edge factor) as peak, unless that belongs to an object beyond the edge too.
+      // A footprint whose only maxima lie beyond the edge gets none, even when growth merged into it such
+      // a component without a maximum (pixel_stdev, at an image edge: rare).
       const flagView = planes.u8(flags, n);
       const values = planes.f32(smoothed, n);
       const hasSource = grouped.map((list, k) => {

@@ -87,7 +87,6 @@ export interface KernelExports {
     nSigma: number, nIter: number, scratch: number, out: number): number;
   /** Per block of block x block pixels: sum of image, sum of variance, good pixels (finite, none of skipBits); 3 f64 per block (assembly/halos.ts). */
   blockSums(image: number, mask: number, variance: number, width: number, height: number, block: number, skipBits: number, out: number): number;
-  /** Sets mask bit `bit` on the pixels of flagged blocks (u8 per block) and clears it elsewhere; flags 0 clears it everywhere. */
   /** Model plane from per-row piecewise polynomials in u = (x - centre) x scale; coefficients height x nSeg x (degree + 1) f32, constant first. */
   evaluateRowPolynomials(out: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
   subtractRowPolynomials(image: number, width: number, height: number, breaks: number, nSeg: number, centres: number, scales: number, degree: number, coefficients: number): number;
@@ -105,9 +104,12 @@ export interface KernelExports {
   thresholdPlane(src: number, width: number, height: number, variance: number, columnScale: number, rowScale: number, threshold: number, polarity: number, flags: number): number;
   /** 8-connected labels 1..N (raster order) of the nonzero u8 flags; N to out[0] (i32); parents: ceil(w/2) x ceil(h/2) + 1 i32. */
   labelComponents(flags: number, width: number, height: number, labels: number, parents: number, out: number): number;
-  /** Local maxima of polarity x values over labelled pixels: pixel indices (i32, raster order, up to capacity) to peaks, the count to out[0]. */
+  /**
+   * Local maxima of polarity x values / (columnScale[x] x rowScale[y]) (f32 scales, each 0: absent) over labelled pixels: pixel
+   * indices (i32, raster order, up to capacity) to peaks, the count to out[0].
+   */
   findPeaks(values: number, labels: number, width: number, height: number, columnScale: number, rowScale: number, polarity: number, peaks: number, capacity: number, out: number): number;
-  /** u8 flags dilated by a disk of `radius` px into out (may be flags); scratch width x height i32. */
+  /** u8 flags dilated by a disk of `radius` px (at most 46340) into out (may be flags); scratch width x height u16. */
   dilateDisk(flags: number, out: number, width: number, height: number, radius: number, scratch: number): number;
   /** Runs (label, y, x0, x1 inclusive; 4 i32 each, up to capacity) of a label plane in raster order; the count to out[0]. */
   labelRuns(labels: number, width: number, height: number, runs: number, capacity: number, out: number): number;

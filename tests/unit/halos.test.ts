@@ -201,6 +201,8 @@ describe('halos', () => {
     setHaloBit(mask, 20, 12, halos, 30);
     setHaloBit(mask, 20, 12, undefined, 30);
     expect(mask.every((m) => m === DETECTED)).toBe(true);
+    expect(() => setHaloBit(mask, 20, 12, halos, 32)).toThrow(HaloError);
+    expect(() => setHaloBit(mask, 20, 11, halos, 30)).toThrow(/240 pixels, expected 20x11/);
     const img = image(3, () => 0);
     const model = estimateBackground(tessera, img);
     expect(() => findHalos(tessera, img, model, SKIP, { blockSizes: [8, 12] })).toThrow(HaloError);

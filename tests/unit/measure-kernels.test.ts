@@ -418,8 +418,9 @@ describe('findPeaks', () => {
 
 describe('dilateDisk', () => {
   it('sets every pixel within a disk of the radius around a flagged one (brute force), in every build', () => {
-    for (const [seed, w, h, radius] of [[31, 43, 29, 0], [32, 43, 29, 1], [33, 37, 23, 3], [34, 26, 31, 6]] as const) {
-      const f = randomFlags(seed, w, h, 0.04);
+    // The last, sparse and wide: the kernel's skips over 16 unflagged pixels in both directions.
+    for (const [seed, w, h, radius, density] of [[31, 43, 29, 0, 0.04], [32, 43, 29, 1, 0.04], [33, 37, 23, 3, 0.04], [34, 26, 31, 6, 0.04], [35, 131, 17, 9, 0.005]] as const) {
+      const f = randomFlags(seed, w, h, density);
       const expected = new Uint8Array(w * h);
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
         if (!f.flags[y * w + x]) continue;
@@ -441,6 +442,16 @@ describe('dilateDisk', () => {
         expect(Array.from(got)).toEqual(Array.from(expected));
       }
     }
+  });
+
+  it('takes radii up to 46340 (radius^2 in i32) and refuses larger ones', () => {
+    const { planes, kernels } = builds.release!;
+    planes.scope(() => {
+      const w = 5, h = 3, src = planes.allocFrom(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0)), out = planes.alloc(w * h), scratch = planes.alloc(4 * w * h);
+      expect(kernels.dilateDisk(src, out, w, h, 46340, scratch)).toBe(0);
+      expect(Array.from(planes.u8(out, w * h)).every((v) => v === 1)).toBe(true);
+      expect(kernels.dilateDisk(src, out, w, h, 46341, scratch)).not.toBe(0);
+    });
   });
 });
 
