@@ -358,7 +358,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
         for (const s of spans[k]!) {
           for (let x = s.x0, i = s.y * width + s.x0; x <= s.x1; x++, i++) {
             if (!flagView[i]) continue;
-            const v = (polarity * values[i]!) / (columnScale[i % width]! * rowScale[(i - (i % width)) / width]!);
+            const v = (polarity * values[i]!) / (columnScale[x]! * rowScale[s.y]!);
             if (v > bestValue) { bestValue = v; best = i; }
           }
         }
