@@ -30,6 +30,8 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { runPythonJson } from '../helpers/python.js';
 import type { ObjectColumnSource } from '../../lib/coadd/objectTable.js';
 import { IVEZIC_2004, principalColours } from '../../lib/sim/stellarLocus.js';
+import { ghostProfile } from '../../lib/sim/artifacts.js';
+import { focalPlaneToDetector } from '../../lib/sim/opticalModel.js';
 
 export interface Measured { band: string; patch: number; catalog: SourceCatalog; hasPsf: boolean }
 export interface StarMatch { band: string; patch: number; row: number; dxMas: number; dyMas: number; dmag: number; size: number }
@@ -221,14 +223,25 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
     const snr2 = new Map<string, Record<string, number>>(), position = new Map<string, [number, number]>();
     // Each visit's truth artifacts (any bit of its truth MASK: BAD, SAT, CR, STREAK, GHOST) as sorted pixel
     // indices, with the exposure's true WCS: DESIGN.md's spurious detections are not on a truth artifact.
-    const artifacts: { wcs: Wcs; width: number; height: number; pixels: Int32Array }[] = [];
+    // A ghost is an artifact over its whole ring (the truth's GHOSTS table, as renderGhost draws it): its
+    // mask bit marks only the pixels above 1 sigma of one visit's noise, and the coadd, about sqrt(N)
+    // deeper, detects the ring below that.
+    const artifacts: { wcs: Wcs; width: number; height: number; pixels: Int32Array; ghosts: { x: number; y: number; profile: (r: number) => number }[] }[] = [];
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['truth'] })) {
       const f = readFitsBytes(repo.getPath(ref), repo.getBytes(ref));
       const maskIndex = f.indexOf('MASK'), maskImage = f.readImage(maskIndex), maskData = maskImage.data as ArrayLike<number>;
       const pixels: number[] = [];
       for (let i = 0; i < maskData.length; i++) if (maskData[i] !== 0) pixels.push(i);
-      artifacts.push({ wcs: parseWcs(f.hdu(maskIndex).header)!, width: maskImage.width, height: maskImage.height, pixels: Int32Array.from(pixels) });
-      const band = f.hdu(0).header.getString('BAND')!;
+      const header = f.hdu(0).header, g = f.readTable(f.indexOf('GHOSTS'));
+      const placement = { originX: header.getNumber('DETORIGX')!, originY: header.getNumber('DETORIGY')!, rotationDeg: header.getNumber('DETROT')! };
+      const gc = (name: string): ArrayLike<number> => findColumn(g, name)!.values as ArrayLike<number>;
+      const ghosts = Array.from({ length: g.nrows }, (_, k) => {
+        const ghost = { starId: Number(gc('star_id')[k]), x: Number(gc('fp_x')[k]), y: Number(gc('fp_y')[k]), radius: Number(gc('radius')[k]), electrons: Number(gc('electrons')[k]) };
+        const [x, y] = focalPlaneToDetector(placement, ghost.x, ghost.y);
+        return { x, y, profile: ghostProfile(ghost) };
+      });
+      artifacts.push({ wcs: parseWcs(f.hdu(maskIndex).header)!, width: maskImage.width, height: maskImage.height, pixels: Int32Array.from(pixels), ghosts });
+      const band = header.getString('BAND')!;
       const t = f.readTable(f.indexOf('SOURCES'));
       const id = findColumn(t, 'id')!.values as BigInt64Array, snr = findColumn(t, 'snr_opt')!.values as Float64Array;
       const ra = findColumn(t, 'ra')!.values as Float64Array, dec = findColumn(t, 'dec')!.values as Float64Array;
@@ -281,6 +294,7 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
           const [px, py] = a.wcs.skyToPixel(ra, dec);
           const ix = Math.round(px), iy = Math.round(py);
           if (!(ix >= 0 && iy >= 0 && ix < a.width && iy < a.height)) return false;
+          if (a.ghosts.some((g) => g.profile(Math.hypot(px - g.x, py - g.y)) > 0)) return true;
           const i = iy * a.width + ix;
           let lo = 0, hi = a.pixels.length;
           while (lo < hi) { const mid = (lo + hi) >> 1; if (a.pixels[mid]! < i) lo = mid + 1; else hi = mid; }

@@ -14,9 +14,23 @@
 //   on the coadd too, -29 to +11 nJy and at most 2.96, but the forced aperture corrections then miss by
 //   5.1 mmag in one bin: see lib/tasks/detectCoaddSources.ts); the test holds them within 6 as a guard;
 // - around stars brighter than 16 mag, the azimuthal mean of the difference in annuli from 5 to 50 FWHM
-//   is above -0.05 sigma_coadd (no dark rings). NOT MET: 16 of 28 stars have an annulus below it, the
-//   lowest -0.22 sigma_coadd (sigma_coadd the patch's median per-pixel noise); the test holds every star
-//   above -0.3 as a guard and prints the count;
+//   (9 logarithmic annuli) is above -0.05 sigma_coadd (no dark rings; sigma_coadd the patch's median
+//   per-pixel noise). Averaged over the stars, every annulus is above it (measured -0.031 +- 0.018 at
+//   worst, at 6.5-8.3 FWHM; asserted). NOT MET star by star: 16 of 28 have an annulus below it, the
+//   lowest -0.22; the test holds every star above -0.3 as a guard and prints the count. What those are
+//   (measured on the demo's r band, 5 visits):
+//   - not the background: off the sources, 200-px blocks of the difference sit at -0.010 to -0.019
+//     sigma_coadd per patch with a scatter of 0.007-0.018 (patch 2's ghost aside), the light of sources
+//     that no detection masked, which every background takes for sky (the sky objects below); each
+//     calexp's background minus the true sky has a 128-px block rms of 0.0066 sigma_visit (median of 20);
+//   - not light lost around the stars: the calexps' pixels with their backgrounds added back, minus the
+//     truth's sources and sky, stacked over the 85 star-visits 80 px or more inside a detector, are
+//     +0.002 to +0.010 (+- 0.003-0.006) sigma_visit in every annulus from 18 to 80 px;
+//   - but noise, and what lies near some stars: annulus means scatter between stars by 0.05-0.10
+//     sigma_coadd against a white noise of 0.004-0.033 (a bright star's own photon noise and warping's
+//     correlations add to it in the inner annuli); stars near patch 2's r = 10.4 star's ghost and halo
+//     reach +0.44 in their outer annuli, and one star of patch 4 at the coverage's edge sits at -0.07 to
+//     -0.17 in all nine;
 // - satellite trails: along each trail, the mean of (coadd - truth) is within 3 sigma_coadd / sqrt(N) of
 //   zero. Built in every band with a trail (the truth coadds of those patches too): the trail's pixels
 //   are those its true signal (the truth's STREAK pixels of the artifact plane, flat-fielded, calibrated
@@ -54,7 +68,8 @@ const BAND = 'r';
 const BIT = (name: keyof typeof MASK_PLANES): number => 1 << MASK_PLANES[name];
 
 interface GalaxyCheck { patch: number; mag: number; re: number; flux: number; residual: number }
-interface RingCheck { patch: number; mag: number; worst: number; annuli: number }
+/** A star's annuli (5 to 50 FWHM, 9 logarithmic): each one's mean (coadd - truth) in sigma_coadd (NaN: fewer than 50 pixels) and pixel count. */
+interface RingCheck { patch: number; mag: number; worst: number; annuli: number; means: number[]; counts: number[] }
 interface SkyCheck { patch: number; n: number; mean: number; stderr: number }
 interface TrailCheck {
   band: string; patch: number; visit: number;
@@ -266,6 +281,7 @@ beforeAll(async () => {
           if (!inner(cx, cy, 0)) continue;
           const edges = Array.from({ length: 10 }, (_, j) => 5 * fwhm * (10 ** (j / 9)));
           let worst = Infinity, annuli = 0;
+          const means: number[] = [], counts: number[] = [];
           for (let j = 0; j + 1 < edges.length; j++) {
             let s = 0, c = 0;
             const r0 = edges[j]!, r1 = edges[j + 1]!;
@@ -275,11 +291,13 @@ beforeAll(async () => {
               s += diff[i]!;
               c++;
             }
+            means.push(c < 50 ? NaN : s / c / sigma);
+            counts.push(c);
             if (c < 50) continue;
             annuli++;
             worst = Math.min(worst, s / c / sigma);
           }
-          if (annuli) rings.push({ patch, mag: mag[k]!, worst, annuli });
+          if (annuli) rings.push({ patch, mag: mag[k]!, worst, annuli, means, counts });
         }
         // Sky objects: the pipeline's (deepCoadd_mergeDet, merge_peak_sky), 9-px apertures at their centres
         // (the Object table's ap09Flux), those wholly on data.
@@ -337,10 +355,23 @@ describe(`coadd background on the ${PRESET} preset (${BAND} band)`, () => {
     for (const t of long) expect(Math.abs(t.mean - t.control), `visit ${t.visit} patch ${t.patch}`).toBeLessThan(3 * t.sigmaDifference);
   });
 
-  it('keeps the annuli around stars brighter than 16 mag above -0.3 sigma_coadd (a guard: the issue\'s -0.05 is not met, see the header)', () => {
+  it('shows no dark ring around stars brighter than 16 mag: each annulus (5 to 50 FWHM) averaged over the stars above -0.05 sigma_coadd; every star\'s above -0.3 (a guard: the issue\'s per-star -0.05 is not met, see the header)', () => {
     for (const r of rings) console.log(`patch ${r.patch}: star r = ${r.mag.toFixed(2)}, lowest annulus mean ${r.worst.toFixed(4)} sigma_coadd over ${r.annuli} annuli`);
     console.log(`${rings.filter((r) => r.worst < -0.05).length} of ${rings.length} stars have an annulus below -0.05 sigma_coadd (issue: none)`);
     expect(rings.length).toBeGreaterThan(PRESET === 'demo' ? 20 : 0);
     for (const r of rings) expect(r.worst, `patch ${r.patch} star r = ${r.mag.toFixed(2)}`).toBeGreaterThan(-0.3);
+    // The stack: per annulus, the mean over the stars that have it, its standard error, and the scatter
+    // between stars against a single star's white noise there (1 / sqrt(pixels), the median star's).
+    for (let j = 0; j < 9; j++) {
+      const have = rings.filter((r) => Number.isFinite(r.means[j]));
+      if (have.length < (PRESET === 'demo' ? 10 : 3)) continue;
+      const values = have.map((r) => r.means[j]!);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+      const white = 1 / Math.sqrt([...have.map((r) => r.counts[j]!)].sort((a, b) => a - b)[have.length >> 1]!);
+      console.log(`annulus ${j} (from ${(5 * 10 ** (j / 9)).toFixed(1)} FWHM): ${have.length} stars, mean ${mean.toFixed(4)} +- ${(sd / Math.sqrt(values.length)).toFixed(4)} sigma_coadd; `
+        + `between stars ${sd.toFixed(4)} against white noise ${white.toFixed(4)}`);
+      expect(mean, `annulus ${j}`).toBeGreaterThan(-0.05);
+    }
   });
 });

@@ -16,8 +16,10 @@
 // truth objects of S/N >= 10 matched one-to-one within 1.5 px; an object's coadd S/N in a band is the
 // quadrature sum of its single-visit matched-filter S/N, its S/N the best band's) is at least 90 %; the
 // spurious fraction is reported (DESIGN.md: no truth object of S/N >= 3 within 1.5 px and not on a truth
-// artifact of any visit; issue 6 asks under 1 %, not met: 0.8-2.5 % in 4 of the 6 demo patches, 5.4 and
-// 11.8 % in the other two; where they lie is printed; see the README). The stellar locus of the
+// artifact of any visit, a ghost's artifact being its whole ring: tests/helpers/coaddMeasurement.ts; issue 6
+// asks under 1 %, not met: 0.82-2.47 % in 4 of the 6 demo patches, 3.28 % in patch 2 and 5.35 % in patch 4,
+// most of those where some band's coadd used fewer than 3 visits; where they lie is printed, see the README;
+// the test holds every patch under 6 % as a guard). The stellar locus of the
 // object tables' forced PSF magnitudes (Ivezic et al. 2004's wPerp on the blue gri branch,
 // -0.2 < wPara < 0.6, stars with S/N > 100 in g, r and i): its robust scatter is within 20 % of
 // sqrt(intrinsic width^2 + median wPerp error^2), and its slope d(r-i)/d(g-r) within 0.02 of the
@@ -185,7 +187,7 @@ describe('coadd detection and measurement (demo preset)', () => {
     }
   });
 
-  it('detects at least 90 % of the truth objects with S/N >= 10 in every patch, and reports the spurious fraction', () => {
+  it('detects at least 90 % of the truth objects with S/N >= 10 in every patch, and keeps the spurious fraction under 6 % (issue: 1 %, not met)', () => {
     expect(data.completeness.length).toBe(data.tables.length);
     for (const c of data.completeness) {
       console.log(`patch ${c.patch}: completeness ${(100 * c.found / c.truths).toFixed(1)} % (${c.found}/${c.truths}); `
@@ -194,6 +196,7 @@ describe('coadd detection and measurement (demo preset)', () => {
         + `${c.onArtifact} more (${(100 * (c.spurious + c.onArtifact) / c.detections).toFixed(2)} % with them) lie on a visit's truth artifact`);
       expect(c.truths).toBeGreaterThan(PRESET === 'demo' ? 100 : 10);
       expect(c.found / c.truths, `patch ${c.patch}`).toBeGreaterThanOrEqual(0.9);
+      expect(c.spurious / c.detections, `patch ${c.patch}: spurious (a guard at the measured level; the issue's 1 % is not met)`).toBeLessThan(0.06);
     }
   });
 });
