@@ -32,6 +32,7 @@ import type { ObjectColumnSource } from '../../lib/coadd/objectTable.js';
 import { IVEZIC_2004, principalColours } from '../../lib/sim/stellarLocus.js';
 import { ghostProfile } from '../../lib/sim/artifacts.js';
 import { focalPlaneToDetector } from '../../lib/sim/opticalModel.js';
+import { truthGhosts, truthPlacement } from './truthGhosts.js';
 
 export interface Measured { band: string; patch: number; catalog: SourceCatalog; hasPsf: boolean }
 export interface StarMatch { band: string; patch: number; row: number; dxMas: number; dyMas: number; dmag: number; size: number }
@@ -232,11 +233,8 @@ export async function loadCoaddMeasurement(processed: ProcessedRepository): Prom
       const maskIndex = f.indexOf('MASK'), maskImage = f.readImage(maskIndex), maskData = maskImage.data as ArrayLike<number>;
       const pixels: number[] = [];
       for (let i = 0; i < maskData.length; i++) if (maskData[i] !== 0) pixels.push(i);
-      const header = f.hdu(0).header, g = f.readTable(f.indexOf('GHOSTS'));
-      const placement = { originX: header.getNumber('DETORIGX')!, originY: header.getNumber('DETORIGY')!, rotationDeg: header.getNumber('DETROT')! };
-      const gc = (name: string): ArrayLike<number> => findColumn(g, name)!.values as ArrayLike<number>;
-      const ghosts = Array.from({ length: g.nrows }, (_, k) => {
-        const ghost = { starId: Number(gc('star_id')[k]), x: Number(gc('fp_x')[k]), y: Number(gc('fp_y')[k]), radius: Number(gc('radius')[k]), electrons: Number(gc('electrons')[k]) };
+      const header = f.hdu(0).header, placement = truthPlacement(header);
+      const ghosts = truthGhosts(f).map((ghost) => {
         const [x, y] = focalPlaneToDetector(placement, ghost.x, ghost.y);
         return { x, y, profile: ghostProfile(ghost) };
       });

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { processedRepository, type ProcessedRepository } from '../helpers/processedRepository.js';
 import { withRepo } from '../helpers/repository.js';
+import { truthGhosts, truthPlacement } from '../helpers/truthGhosts.js';
 import { readExposurePlanes, type ExposurePlanes } from '../../node/fits/exposurePlanes.js';
 import { readFitsBytes, type FitsHeader } from '../../lib/fits/index.js';
 import { findColumn } from '../../lib/fits/bintable.js';
@@ -60,7 +61,7 @@ const cr = { pixels: 0, counted: 0, clipped: 0 };
 function truthDetector(calexp: { wcsHeader: FitsHeader; metadata: FitsHeader; width: number; height: number }, truth: FitsHeader): TruthDetector {
   return {
     wcs: parseWcs(calexp.wcsHeader), width: calexp.width, height: calexp.height, calibration: calexp.metadata.getNumber('PHOTCALB')!,
-    placement: { originX: truth.getNumber('DETORIGX')!, originY: truth.getNumber('DETORIGY')!, rotationDeg: truth.getNumber('DETROT')! },
+    placement: truthPlacement(truth),
   };
 }
 
@@ -232,12 +233,7 @@ beforeAll(async () => {
       const calexp = await readExposurePlanes(repo.getPath(calexpRef), []);
       const entry = ghostVisits.get(visit) ?? ghostVisits.set(visit, { seeing: header.getNumber('SEEING')!, detectors: [], ghosts: new Map() }).get(visit)!;
       entry.detectors.push(truthDetector(calexp, header));
-      const g = file.readTable(file.indexOf('GHOSTS'));
-      const gc = (name: string): ArrayLike<number> => findColumn(g, name)!.values as ArrayLike<number>;
-      for (let k = 0; k < g.nrows; k++) {
-        const starId = Number(gc('star_id')[k]);
-        entry.ghosts.set(starId, { starId, x: Number(gc('fp_x')[k]), y: Number(gc('fp_y')[k]), radius: Number(gc('radius')[k]), electrons: Number(gc('electrons')[k]) });
-      }
+      for (const ghost of truthGhosts(file)) entry.ghosts.set(ghost.starId, ghost);
     }
     for (const ref of await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd'], collections: [processed.run] })) {
       const header = (await readExposurePlanes(repo.getPath(ref), [])).metadata;

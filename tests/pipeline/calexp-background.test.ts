@@ -24,6 +24,7 @@ import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { backgroundListImage, readBackground } from '../../lib/measure/background.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { loadTessera } from '../../node/wasm.js';
+import { median } from '../../lib/math/median.js';
 
 const PRESET = (process.env.TESSERA_ACCURACY_PRESET ?? 'demo') as 'tiny' | 'demo';
 const BLOCK = 128;
@@ -35,11 +36,6 @@ interface CalexpCheck { key: string; worstBlock: number; blockScatter: number; m
 const calexps: CalexpCheck[] = [];
 /** Per annulus, each star-visit's mean of (calexp - truth sources) in sigma_visit. */
 const rings: number[][] = RINGS.map(() => []);
-
-const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 beforeAll(async () => {
   const processed = processedRepository(PRESET);
@@ -58,8 +54,7 @@ beforeAll(async () => {
       const flatRef = (await repo.findDataset('flat', { ...ref.dataId, physical_filter: filter }, [`${processed.run}/calib`], { timeMjd: calexp.metadata.getNumber('MJD-OBS')! }))!;
       const flat = (await decodeDataset('Exposure', repo.getBytes(flatRef), repo.getPath(flatRef)) as Exposure).image;
       const { width, height } = calexp;
-      const variances = Float64Array.from(calexp.variance).sort();
-      const sigma = Math.sqrt(variances[variances.length >> 1]!);
+      const sigma = Math.sqrt(median(calexp.variance));
       const key = `visit ${ref.dataId.visit} detector ${ref.dataId.detector} (${filter})`;
 
       // The background's error in 128-px blocks.
