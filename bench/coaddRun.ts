@@ -155,7 +155,7 @@ if (mode === 'prepare') {
     t = performance.now();
     const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
     if (run === 0) matched.forEach((d, v) => fs.writeFileSync(path.join(dir, `warp_matched_${v}.fits`), encodeDataset('Exposure', d, `warp_matched_${v}.fits`)));
-    const comparison = compareWarps(tessera, matched.map((d) => deferExposure(d)), { noData: bit('NO_DATA'), bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT') }, 7.7 / FWHM_PER_SIGMA, DEFAULT_COMPARE_WARPS_CONFIG);
+    const comparison = compareWarps(tessera, matched.map((d) => deferExposure(d)), { noData: bit('NO_DATA'), bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT'), ghost: bit('GHOST') }, 7.7 / FWHM_PER_SIGMA, DEFAULT_COMPARE_WARPS_CONFIG);
     const compareMs = performance.now() - t;
     runs.push({ directWarpMs, stackMs, psfMatchedWarpMs, compareMs, clipped: comparison.nClipped.reduce((a, b) => a + b, 0) });
   }

@@ -24,7 +24,13 @@
  * pixels where it can).
  *  7. streaks (doStreaks, HSC's configuration): each visit's difference, in units of its noise, searched
  *     for long straight lines (lib/coadd/streaks.ts); a streak's pixels are clipped from that visit
- *     whatever the epoch count (trails too faint per pixel for step 2 but long).
+ *     whatever the epoch count (trails too faint per pixel for step 2 but long);
+ *  8. ghosts: a visit's pixels that calibrate masked GHOST (its reference stars' predicted optical
+ *     ghosts, lib/measure/ghosts.ts), as `ghostSources` (the direct warps: the PSF-matched ones lose the
+ *     mask at the detectors' edges, where the matching kernel leaves no data) carry them, are clipped
+ *     from that visit too: on small dithers a ghost hardly
+ *     moves between visits, so step 5 takes it for static sky. Where every visit's pixel is a ghost's,
+ *     the coadd has no data (NO_DATA), as anywhere every visit is rejected.
  * Memory: the warps are DeferredExposures. The template is made a band of rows at a time (every visit's
  * rows of the band, at most `bandBytes` of them), and the differences one visit at a time (that visit's
  * image and variance read into planes reused for every visit, its mask a band at a time), so the peak
@@ -72,6 +78,8 @@ export interface CompareWarpsResult {
   nCandidates: number[];
   /** Per visit: the streaks found (their pixels are clipped too). */
   streaks: Streak[][];
+  /** Per visit: its GHOST pixels (clipped too). */
+  ghostPixels: number[];
   /** Pixels where at least 3 visits have data (a comparison is possible). */
   comparable: number;
 }
@@ -79,14 +87,16 @@ export interface CompareWarpsResult {
 /**
  * Finds each visit's artifacts among `psfMatched` warps (one per visit, same box), given the model PSF's
  * sigma (px). `bandBytes`: the wasm memory for a band of the template (tests give less to cross bands).
+ * `ghostSources`: per visit, the warp whose GHOST pixels are clipped (default the PSF-matched warp).
  */
-export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExposure[], maskBits: { noData: number; bad: number; sat: number; suspect: number },
-  psfSigma: number, config: CompareWarpsConfig = DEFAULT_COMPARE_WARPS_CONFIG, bandBytes = BAND_BYTES): CompareWarpsResult {
+export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExposure[], maskBits: { noData: number; bad: number; sat: number; suspect: number; ghost: number },
+  psfSigma: number, config: CompareWarpsConfig = DEFAULT_COMPARE_WARPS_CONFIG, bandBytes = BAND_BYTES, ghostSources: readonly DeferredExposure[] = psfMatched): CompareWarpsResult {
   const nv = psfMatched.length;
   if (nv === 0) throw new RangeError('compareWarps: no warps');
   const { width, height, y0 } = psfMatched[0]!;
   const n = width * height;
-  for (const w of psfMatched) if (w.width !== width || w.height !== height) throw new RangeError(`compareWarps: warps of ${w.width}x${w.height} and ${width}x${height} px`);
+  for (const w of [...psfMatched, ...ghostSources]) if (w.width !== width || w.height !== height) throw new RangeError(`compareWarps: warps of ${w.width}x${w.height} and ${width}x${height} px`);
+  if (ghostSources.length !== nv) throw new RangeError(`compareWarps: ${ghostSources.length} ghost sources for ${nv} warps`);
   const noData = maskBits.noData;
 
   // 1. The template, a band of rows at a time; and nImage, the visits with data per pixel.
@@ -136,17 +146,22 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExpo
   const diff = new Float32Array(n), diffVariance = new Float32Array(n), unusable = new Uint8Array(n);
   // The streak finder's significance, then (no longer needed) the footprint labels: one buffer.
   const shared = new ArrayBuffer(4 * n), significance = new Float32Array(shared), labels = new Int32Array(shared);
-  const maskRows = Math.max(1, Math.min(height, Math.floor((4 << 20) / width))), maskBand = new Int32Array(maskRows * width);
+  const maskRows = Math.max(1, Math.min(height, Math.floor((4 << 20) / width))), maskBand = new Int32Array(maskRows * width), ghostBand = new Int32Array(maskRows * width);
   const streaks: Streak[][] = psfMatched.map(() => []), streakPixels: (Int32Array | undefined)[] = psfMatched.map(() => undefined);
+  const ghosts: Int32Array[] = [];
   psfMatched.forEach((w, v) => {
     w.read(['IMAGE', 'VARIANCE'], undefined, { image: diff, variance: diffVariance });
+    const ghost: number[] = [], source = ghostSources[v]!;
     for (let y = 0; y < height; y += maskRows) {
       const h = Math.min(maskRows, height - y), mask = w.read(['MASK'], rowsOf(w, y0 + y, h), { mask: maskBand }).mask!;
+      const ghostMask = source === w ? mask : source.read(['MASK'], rowsOf(source, y0 + y, h), { mask: ghostBand }).mask!;
       for (let k = 0, i = y * width; k < h * width; k++, i++) {
         if (mask[k]! & noData) diff[i] = NaN;
+        if (ghostMask[k]! & maskBits.ghost) ghost.push(i);
         unusable[i] = (mask[k]! & good) !== 0 || !Number.isFinite(diff[i]!) ? 1 : 0;
       }
     }
+    ghosts[v] = Int32Array.from(ghost);
     for (let i = 0; i < n; i++) {
       diff[i] = diff[i]! - template[i]!;
       diffVariance[i] = diffVariance[i]! + templateVariance[i]!;
@@ -187,7 +202,7 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExpo
   for (const c of candidates) for (const i of c.pixels) epochs[i]++;
 
   // 5-6. Temporal and spatial filter, and the template-source rescue.
-  const clippedPixels: Int32Array[][] = psfMatched.map((_, v) => (streakPixels[v] ? [streakPixels[v]!] : []));
+  const clippedPixels: Int32Array[][] = psfMatched.map((_, v) => [...(streakPixels[v] ? [streakPixels[v]!] : []), ...(ghosts[v]!.length ? [ghosts[v]!] : [])]);
   const nClipped = new Array<number>(nv).fill(0);
   for (const c of candidates) {
     let sumN = 0, inside = true;
@@ -202,5 +217,5 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExpo
     nClipped[c.visit]++;
   }
   const clipped = clippedPixels.map((lists) => spansOfPixels(lists, width));
-  return { clipped, nClipped, nCandidates, streaks, comparable };
+  return { clipped, nClipped, nCandidates, streaks, ghostPixels: ghosts.map((g) => g.length), comparable };
 }

@@ -4,7 +4,8 @@
  * SAT, INTRP, CR, EDGE, DETECTED, DETECTED_NEGATIVE, SUSPECT, NO_DATA. The pipeline planes follow in
  * DESIGN.md's order: CLIPPED, REJECTED, SENSOR_EDGE, INEXACT_PSF (CompareWarp coadd assembly), CROSSTALK
  * (ISR), STREAK (streak masking), which puts STREAK at bit 14 as the simulator's truth masks have it
- * (lib/sim/simulateExposure.ts TRUTH_MASK_PLANES). Files read from elsewhere may use other bit indices;
+ * (lib/sim/simulateExposure.ts TRUTH_MASK_PLANES), then GHOST (calibrate's predicted optical ghosts,
+ * lib/measure/ghosts.ts; bit 15, the truth's GHOST). Files read from elsewhere may use other bit indices;
  * `maskTranslationTable` maps their planes onto these by name.
  */
 export const MASK_PLANES = {
@@ -23,6 +24,7 @@ export const MASK_PLANES = {
   INEXACT_PSF: 12,
   CROSSTALK: 13,
   STREAK: 14,
+  GHOST: 15,
 } as const;
 
 export type MaskPlaneName = keyof typeof MASK_PLANES;

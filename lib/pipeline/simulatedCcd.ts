@@ -106,7 +106,7 @@ export async function processSimulatedCcd(tessera: Tessera, config: SimConfig, p
     ...(isrConfig.doBias !== false ? { bias: made.bias! } : {}), ...(isrConfig.doDark !== false ? { dark: made.dark! } : {}), ...(isrConfig.doFlat !== false ? { flat: made.flat! } : {}),
   });
   await run('characterizeImage', dataId, { exposure: made.postISRCCD! });
-  await run('calibrate', dataId, { exposure: made.icExp!, background: made.icExpBackground!, icSourceCat: made.icSrc!, refCat: refCats });
+  await run('calibrate', dataId, { exposure: made.icExp!, background: made.icExpBackground!, icSourceCat: made.icSrc!, refCat: refCats, camera });
   timings.calibrate = performance.now() - last!.start;
 
   const datasets: Record<string, Uint8Array> = { raw: science.bytes };

@@ -34,6 +34,8 @@ export interface Connection {
   calibration?: boolean;
   /** A list of datasets: every one matching the quantum's data ID. */
   multiple?: boolean;
+  /** For a prerequisite: the task runs without it where the collections hold none (the camera, for images from elsewhere). */
+  optional?: boolean;
   /** For `multiple`: the fewest datasets the task accepts (default 1). */
   minimum?: number;
   /** A boolean config field; when it is false the connection is not used. */
@@ -132,7 +134,7 @@ export function activeConnections<C, I, O>(task: Task<C, I, O>, config: Readonly
 }
 
 /**
- * Checks the inputs against the enabled connections: each present (not undefined or null); a multiple
+ * Checks the inputs against the enabled connections: each present (not undefined or null) unless optional; a multiple
  * one an array of at least `minimum` items with none missing. (A single dataset may itself be a list,
  * as a Defects dataset is.)
  */
@@ -140,6 +142,7 @@ export function checkInputs<C, I, O>(task: Task<C, I, O>, config: Readonly<C>, i
   const given = inputs as Record<string, unknown>;
   for (const [name, connection] of Object.entries(activeConnections(task, config).inputs)) {
     const value = given[name];
+    if ((value === undefined || value === null) && connection.optional) continue;
     if (value === undefined || value === null) throw badInput(task, context, name, `missing (a ${connection.storageClass} of dataset type ${connection.datasetType})`);
     if (connection.multiple) {
       if (!Array.isArray(value)) throw badInput(task, context, name, `expected a list of ${connection.datasetType} datasets`);

@@ -67,6 +67,11 @@ export const GHOST_FLUX_FRACTION = 2e-3;
 export const GHOST_RADIUS_ARCSEC = 20;
 export const GHOST_RADIAL_SCALE = 0.85;
 export const GHOST_OBSCURATION = 0.3;
+export const GHOST_EDGE_WIDTH = 0.1;
+/** The simulated camera's ghost, as its description states it (lib/sim/camera.ts GhostModel). */
+export const SIMULATED_GHOST = Object.freeze({
+  radialScale: GHOST_RADIAL_SCALE, radiusArcsec: GHOST_RADIUS_ARCSEC, obscuration: GHOST_OBSCURATION, fluxFraction: GHOST_FLUX_FRACTION, edgeWidth: GHOST_EDGE_WIDTH,
+});
 
 /** Cosmic rays hitting one detector of `width` x `height` pixels during `exposureTime` seconds. */
 export function cosmicRays(rng: Random, width: number, height: number, exposureTime: number, ratePerCm2PerMin = 2.5): CosmicRay[] {
@@ -152,7 +157,7 @@ export function ghostOf(starId: number, x: number, y: number, electrons: number,
 export function ghostProfile(ghost: Ghost): (r: number) => number {
   const outer = ghost.radius;
   const inner = GHOST_OBSCURATION * outer;
-  const soft = 0.1 * outer;
+  const soft = GHOST_EDGE_WIDTH * outer;
   const step = (t: number): number => (t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t));
   const shape = (r: number): number => step((r - inner + soft / 2) / soft) * (1 - step((r - outer + soft / 2) / soft));
   // Normalise numerically (1-D integral over 2 pi r dr, 2000 steps: relative error < 1e-6).

@@ -45,6 +45,7 @@ import { BANDS } from './types.js';
 import { boxContains, boxesOverlap, boxArea, formatSection, parseSection, SectionError, type Box } from './irafSection.js';
 import { parseYaml, stringifyYaml, YamlError, type YamlMapping, type YamlValue } from './yamlSubset.js';
 import { libm } from '../math/libm.js';
+import { SIMULATED_GHOST } from './artifacts.js';
 
 export type { Box } from './irafSection.js';
 
@@ -110,6 +111,24 @@ export interface HeaderKeywords {
   exposureId: string;
 }
 
+/**
+ * The camera's optical ghost (an out-of-focus pupil image that each star casts, as HSC's and DECam's
+ * instrument teams characterise theirs): a ring centred at radialScale times the star's focal-plane
+ * position (both from the optical axis), between obscuration x radius and radius, with edges softened
+ * over edgeWidth x radius, carrying fluxFraction of the star's flux. The simulator draws it
+ * (lib/sim/artifacts.ts) and calibrate masks it (lib/measure/ghosts.ts).
+ */
+export interface GhostModel {
+  radialScale: number;
+  /** Outer radius, arcsec. */
+  radiusArcsec: number;
+  /** Inner radius / outer radius. */
+  obscuration: number;
+  fluxFraction: number;
+  /** Width of each soft edge / outer radius. */
+  edgeWidth: number;
+}
+
 export interface FilterDefinition {
   physical: string;
   band: string;
@@ -129,6 +148,8 @@ export interface Camera {
   detectors: Detector[];
   /** How the simulator made this camera (absent for a real camera's description). */
   simulation: { preset: CameraPreset; seed: number } | null;
+  /** The optical ghost, when the camera's description gives one. */
+  ghost?: GhostModel;
 }
 
 interface PresetGeometry {
@@ -224,6 +245,7 @@ export function makeCamera(preset: CameraPreset, overrides: CameraOverrides = {}
     filters: BANDS.map((band) => ({ physical: `HSC-${band.toUpperCase()}`, band })),
     detectors,
     simulation: { preset, seed },
+    ghost: { ...SIMULATED_GHOST },
   };
 }
 
@@ -362,6 +384,9 @@ const COMMENTS = [
   'mirrored relative to dataSection. gain e-/ADU, readNoise e-, biasLevel ADU, fullWell e-,',
   'saturation ADU (raw), centerMm mm on the focal plane, rotationDeg counter-clockwise.',
   'headerKeys: the raw header keywords that give each exposure property.',
+  'ghost (optional): the optical ghost each star casts: a ring at radialScale x the star\'s focal-plane',
+  'position, radius radiusArcsec, inner radius obscuration x radius, edges softened over edgeWidth x',
+  'radius, fluxFraction of the star\'s flux.',
 ];
 
 function sectionOrNull(box: Box | null): string | null {
@@ -381,6 +406,7 @@ export function cameraDescription(camera: Camera): YamlMapping {
     headerKeys: { ...camera.headerKeys },
     filters: camera.filters.map((f) => ({ physical: f.physical, band: f.band })),
     simulation: camera.simulation ? { preset: camera.simulation.preset, seed: camera.simulation.seed } : null,
+    ...(camera.ghost ? { ghost: { ...camera.ghost } } : {}),
     detectors: camera.detectors.map((d) => ({
       id: d.id,
       name: d.name,
@@ -500,7 +526,8 @@ class Reader {
   }
 }
 
-const TOP_FIELDS = ['format', 'name', 'instrument', 'pixelSizeMm', 'plateScaleArcsecPerMm', 'adcMax', 'rawHdu', 'headerKeys', 'filters', 'simulation', 'detectors'] as const;
+const TOP_FIELDS = ['format', 'name', 'instrument', 'pixelSizeMm', 'plateScaleArcsecPerMm', 'adcMax', 'rawHdu', 'headerKeys', 'filters', 'simulation', 'ghost', 'detectors'] as const;
+const GHOST_FIELDS = ['radialScale', 'radiusArcsec', 'obscuration', 'fluxFraction', 'edgeWidth'] as const;
 const DETECTOR_FIELDS = ['id', 'name', 'serial', 'width', 'height', 'rawWidth', 'rawHeight', 'centerMm', 'rotationDeg', 'amplifiers'] as const;
 const AMP_FIELDS = ['name', 'readoutCorner', 'gain', 'readNoise', 'biasLevel', 'fullWell', 'saturation', 'dataSection', 'rawSection', 'rawDataSection',
   'rawSerialPrescan', 'rawSerialOverscan', 'rawParallelPrescan', 'rawParallelOverscan', 'rawFlipX', 'rawFlipY'] as const;
@@ -635,6 +662,18 @@ export function parseCameraDescription(text: string, source = 'camera descriptio
     if (typeof preset !== 'string' || !CAMERA_PRESETS.includes(preset as CameraPreset)) r.fail('simulation.preset', `expected one of ${CAMERA_PRESETS.join(', ')}, got ${r.describe(preset)}`);
     simulation = { preset: preset as CameraPreset, seed: r.integer(sm['seed'], 'simulation.seed', Number.MIN_SAFE_INTEGER) };
   }
+  let ghost: GhostModel | undefined;
+  if (m['ghost'] !== undefined && m['ghost'] !== null) {
+    const gm = r.mapping(m['ghost'], 'ghost', GHOST_FIELDS);
+    ghost = {
+      radialScale: r.number(gm['radialScale'], 'ghost.radialScale', 'positive'),
+      radiusArcsec: r.number(gm['radiusArcsec'], 'ghost.radiusArcsec', 'positive'),
+      obscuration: r.number(gm['obscuration'], 'ghost.obscuration', 'nonNegative'),
+      fluxFraction: r.number(gm['fluxFraction'], 'ghost.fluxFraction', 'positive'),
+      edgeWidth: r.number(gm['edgeWidth'], 'ghost.edgeWidth', 'nonNegative'),
+    };
+    if (ghost.obscuration >= 1) r.fail('ghost.obscuration', `must be < 1 (inner / outer radius), got ${ghost.obscuration}`);
+  }
   const detectors = r.list(m['detectors'], 'detectors').map((d, i) => readDetector(r, d, `detectors[${i}]`, adcMax));
   detectors.forEach((d, i) => {
     if (detectors.findIndex((e) => e.id === d.id) !== i) r.fail(`detectors[${i}].id`, `duplicate detector id ${d.id}`);
@@ -651,5 +690,6 @@ export function parseCameraDescription(text: string, source = 'camera descriptio
     filters,
     detectors,
     simulation,
+    ...(ghost ? { ghost } : {}),
   };
 }

@@ -16,7 +16,8 @@
  * coverage kept as spans), with a fit of it on a 7 x 7 grid of patch positions in PSFEx's representation
  * beside (COADDPSF T; F and a warning when no warp has a PSF).
  * Streaks (long straight trails too faint per pixel for the footprints) are clipped too (doStreaks,
- * lib/coadd/streaks.ts; NSTREAKS per visit).
+ * lib/coadd/streaks.ts; NSTREAKS per visit), and the optical ghosts calibrate predicted and masked GHOST
+ * (NGHOSTPX per visit).
  * Holes without data because every visit there was rejected (a saturated star's core and bleed trail)
  * are interpolated across (doInterp, as LSST's assembleCoadd interpolates NO_DATA;
  * lib/coadd/interpolateHoles.ts), keeping NO_DATA and adding INTRP, so that coadd detection sees the star
@@ -131,9 +132,9 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     });
     const fwhm = matched.map((m) => m.metadata.getNumber('PSFMFWHM')).find((f) => f !== undefined) ?? 7.7;
 
-    const comparison = compareWarps(context.tessera, matched, { noData, bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT') }, fwhm / FWHM_PER_SIGMA,
+    const comparison = compareWarps(context.tessera, matched, { noData, bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT'), ghost: bit('GHOST') }, fwhm / FWHM_PER_SIGMA,
       { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs,
-        doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } });
+        doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } }, undefined, direct);
     const stack = stackWarps(context.tessera, direct, comparison.clipped, planes);
     // The warps' kernel reach (WRPKERN lanczosN: N px) around a rejected pixel is NaN too.
     const reach = Number(/^lanczos(\d)$/.exec(first.metadata.getString('WRPKERN') ?? '')?.[1] ?? 3);
@@ -160,6 +161,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     metadata.set('WEIGHTS', stack.weights.map((w) => w.toPrecision(6)).join(','), 'their weights (1 / mean variance)');
     metadata.set('NCLIPPED', comparison.nClipped.join(','), 'artifact footprints clipped per visit');
     metadata.set('NSTREAKS', comparison.streaks.map((s) => s.length).join(','), 'streaks clipped per visit');
+    metadata.set('NGHOSTPX', comparison.ghostPixels.join(','), 'ghost (GHOST) pixels clipped per visit');
     metadata.set('ARTREJ', enough, 'artifact rejection possible (at least 3 visits)');
     metadata.set('ARTCOMP', comparison.comparable / n, 'fraction of pixels with at least 3 visits to compare', { real: true });
     metadata.set('COADDGD', good / n, 'fraction of pixels with data', { real: true });
@@ -179,6 +181,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
       header.set('VISIT', Number(visits[k]) || 0, 'the visit whose warp these spans were clipped from');
       header.set('NFOOTPR', comparison.nClipped[k]!, 'artifact footprints clipped');
       header.set('NSTREAK', comparison.streaks[k]!.length, 'streaks clipped');
+      header.set('NGHOSTPX', comparison.ghostPixels[k]!, 'ghost (GHOST) pixels clipped');
       return { length: spans.y.length, columns: { y: spans.y, x0: spans.x0, x1: spans.x1 }, metadata: header };
     });
     const { psf: _firstPsf, ...frame } = first;

@@ -21,7 +21,12 @@
  *     metadata says so (PHOTOCOK F) and no nJy columns are written, unless the exposure carries an external
  *     zero point (MAGZERO, AB mag of one count per second, with EXPTIME: `ingest-images --zero-points`),
  *     which then calibrates it (PHOTSRC names its source). Steps 4 and 5 are
- *     lib/tasks/calibrateCatalog.ts, which `tessera extract --refcat` runs too.
+ *     lib/tasks/calibrateCatalog.ts, which `tessera extract --refcat` runs too;
+ *  6. optical ghosts (doMaskGhosts): where the camera's description gives a ghost model and the WCS and
+ *     calibration were fitted, the ghosts of reference stars that reach the detector with a mean surface
+ *     brightness of at least ghostThreshold (0.1) of the per-pixel noise are masked GHOST
+ *     (lib/measure/ghosts.ts; NGHOSTS, GHOSTPIX in the metadata), for coadd assembly to leave out of
+ *     that visit. The camera is an optional input: images from elsewhere have none.
  * Outputs: calexp (the exposure with the fitted WCS in its image header, the PSF model, the calibration
  * in its metadata: PHOTCALB nJy per count and its error, ZEROPT), calexpBackground (the list of
  * background models subtracted), src (coord_ra, coord_dec, fluxes, flags) and srcMatch (the
@@ -37,6 +42,11 @@ import { zeroBackground, type BackgroundModel } from '../measure/background.js';
 import { extractSources } from '../measure/extractSources.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import type { ReferenceShard } from '../sim/referenceCatalog.js';
+import type { Camera } from '../sim/camera.js';
+import { maskGhosts, predictGhosts } from '../measure/ghosts.js';
+import { MASK_PLANES } from '../pipeline/maskPlanes.js';
+import { median } from '../math/median.js';
+import { parseWcs } from '../wcs/index.js';
 import { calibrateCatalog, exposureBand } from './calibrateCatalog.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 
@@ -51,6 +61,9 @@ export interface CalibrateConfig {
   doPhotoCal: boolean;
   photoCalMagLimit: number;
   applyColorTerms: boolean;
+  doMaskGhosts: boolean;
+  ghostThreshold: number;
+  ghostMargin: number;
 }
 
 export interface CalibrateInputs {
@@ -58,6 +71,7 @@ export interface CalibrateInputs {
   background: BackgroundModel[];
   icSourceCat: SourceCatalog;
   refCat: readonly ReferenceShard[];
+  camera?: Camera;
 }
 
 export interface CalibrateOutputs {
@@ -105,6 +119,10 @@ export const calibrate: Task<CalibrateConfig, CalibrateInputs, CalibrateOutputs>
         datasetType: 'refCat', dimensions: ['htm'], storageClass: 'ReferenceShard', prerequisite: true, multiple: true, minimum: 1,
         doc: 'Reference catalogue shards (the task keeps the stars around its detector).',
       },
+      camera: {
+        datasetType: 'camera', dimensions: ['instrument'], storageClass: 'Camera', prerequisite: true, optional: true, enabledBy: 'doMaskGhosts',
+        doc: 'The camera description: detector placement and the optical ghost model (absent for images from elsewhere).',
+      },
     },
     outputs: {
       outputExposure: { datasetType: 'calexp', dimensions: ['instrument', 'visit', 'detector'], storageClass: 'Exposure', doc: 'The calibrated exposure: fitted WCS, PSF, photometric calibration.' },
@@ -127,6 +145,9 @@ export const calibrate: Task<CalibrateConfig, CalibrateInputs, CalibrateOutputs>
       type: 'boolean', default: true,
       description: "Apply the reference catalogue's colour terms (lib/sim/referenceCatalog.ts referenceColorTerm), as HSC's photoCal.applyColorTerms.",
     },
+    doMaskGhosts: { type: 'boolean', default: true, description: "Mask (GHOST) the reference stars' optical ghosts that the camera's ghost model predicts." },
+    ghostThreshold: { type: 'number', min: 0, exclusiveMin: true, default: 0.1, description: 'Faintest ghost masked: mean surface brightness over the per-pixel noise.' },
+    ghostMargin: { type: 'number', min: 0, default: 4, description: 'Pixels added inside and outside the ghost ring masked.' },
   },
   run(inputs, config, context) {
     return algorithmErrorFrom(calibrate.name, () => calibrateExposure(inputs, config, context));
@@ -176,8 +197,39 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   const header = new FitsHeader();
   header.set('FLUXNORM', config.doApCorr ? 'apCorr 12px' : 'instrumental', 'flux normalisation: aperture-corrected to the 12-px aperture');
   catalog.metadata = header;
+  if (config.doMaskGhosts) maskPredictedGhosts(inputs, config, context, extraction.mask, metadata, wcsHeader);
   const outputExposure: ExposureWithPsf = { ...exposure, image: extraction.image, mask: extraction.mask, metadata, wcsHeader };
   return { outputExposure, outputBackground: [...inputs.background, extraction.background], outputCat: catalog, matches };
+}
+
+/** Step 6: the reference stars' ghosts that the camera's model predicts on this detector, masked GHOST. */
+function maskPredictedGhosts(inputs: CalibrateInputs, config: Readonly<CalibrateConfig>, context: TaskContext, mask: Int32Array, metadata: FitsHeader, wcsHeader: FitsHeader): void {
+  const { camera, exposure } = inputs;
+  const skip = (why: string): void => context.log.info(`calibrate: ghosts not masked: ${why}`, { step: 'ghosts' });
+  if (!camera?.ghost) return skip(camera ? `camera ${camera.name} gives no ghost model` : 'no camera description');
+  const band = exposureBand(exposure.metadata);
+  const calibration = metadata.getNumber('PHOTCALB');
+  if (metadata.getBoolean('ASTROMOK') !== true || band === undefined || !(calibration !== undefined && calibration > 0)) return skip('no fitted WCS, band or photometric calibration');
+  const id = context.refs?.quantum?.detector ?? exposure.metadata.getNumber(camera.headerKeys.detector);
+  const detector = camera.detectors.find((d) => d.id === Number(id));
+  if (!detector || detector.width !== exposure.width || detector.height !== exposure.height) return skip(`detector ${String(id)} is not camera ${camera.name}'s ${exposure.width}x${exposure.height} detector`);
+  const wcs = parseWcs(wcsHeader);
+  if (!wcs) return skip('the WCS does not parse');
+  const noise = medianNoise(exposure.variance, exposure.mask) * calibration;
+  const stars = inputs.refCat.flatMap((shard) => shard.stars.map((s) => ({ id: s.id, ra: s.ra, dec: s.dec, flux: s.flux[band] })));
+  const ghosts = predictGhosts({ camera, detector, model: camera.ghost, wcs, width: exposure.width, height: exposure.height, stars, noise, threshold: config.ghostThreshold, margin: config.ghostMargin });
+  const pixels = maskGhosts(mask, exposure.width, exposure.height, ghosts, 1 << MASK_PLANES.GHOST);
+  metadata.set('NGHOSTS', ghosts.length, 'predicted optical ghosts masked (GHOST)');
+  metadata.set('GHOSTPIX', pixels, 'pixels masked GHOST');
+  context.log.info(`calibrate: ${ghosts.length} ghost(s) masked, ${pixels} px${ghosts.length ? ` (stars ${ghosts.map((g) => `${g.starId}: ${g.significance.toFixed(2)} sigma`).join(', ')})` : ''}`, { ghosts: ghosts.length, pixels, step: 'ghosts' });
+}
+
+/** Median per-pixel noise (sqrt of the variance) over a sparse grid of unmasked pixels. */
+function medianNoise(variance: Float32Array, mask: Int32Array): number {
+  const sample: number[] = [];
+  const step = Math.max(1, Math.floor(variance.length / 20000));
+  for (let i = 0; i < variance.length; i += step) if (mask[i] === 0 && variance[i]! > 0) sample.push(Math.sqrt(variance[i]!));
+  return median(sample);
 }
 
 /** The exposure's external zero point per count (MAGZERO + 2.5 log10 EXPTIME), when it has one. */

@@ -24,7 +24,7 @@ import { readSourceCatalog } from '../../lib/measure/sourceCatalog.js';
 import { loadTessera } from '../wasm.js';
 import { packageRoot } from '../packageRoot.js';
 import { fileSource } from '../fits/fileSource.js';
-import { FitsHeader, readExposure, readFitsBytes, writeExposure, type Exposure } from '../../lib/fits/index.js';
+import { FitsHeader, openFits, readExposure, readFitsBytes, writeExposure, type Exposure } from '../../lib/fits/index.js';
 import { parseWcs } from '../../lib/wcs/index.js';
 import { convolveSeparable } from '../../lib/image/convolve.js';
 import { gaussianKernel } from '../../lib/image/gaussianKernel.js';
@@ -230,6 +230,7 @@ export const demoCommand: Command = {
     const measured = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_meas'], collections: ['drp'] });
     const merged = await repo.registry.queryDatasets({ datasetTypes: ['deepCoadd_mergeDet'], collections: ['drp'] });
     const objectTables = await repo.registry.queryDatasets({ datasetTypes: ['objectTable'], collections: ['drp'] });
+    const calexps = await repo.registry.queryDatasets({ datasetTypes: ['calexp'], collections: ['drp'] });
     await repo.close();
     console.log(`\n$ tessera provenance ${rel(repoDir)} ${post.id}`);
     await provenanceCommand.run([repoDir, post.id]);
@@ -238,6 +239,20 @@ export const demoCommand: Command = {
       const warp = path.join(repoDir, warps[0]!.path);
       console.log(`\n${warps.length} direct warps; $ tessera inspect ${rel(warp)}\n${await inspectPath(warp)}`);
     }
+    // Optical ghosts: calibrate masks those its camera's ghost model predicts (GHOST); the coadds clip them from their visits.
+    let ghosts = 0, ghostPixels = 0, withGhosts = 0;
+    for (const ref of calexps) {
+      const source = await fileSource(path.join(repoDir, ref.path));
+      try {
+        const header = (await openFits(source)).hdu(0).header;
+        ghosts += header.getNumber('NGHOSTS') ?? 0;
+        ghostPixels += header.getNumber('GHOSTPIX') ?? 0;
+        if (header.getNumber('NGHOSTS')) withGhosts++;
+      } finally {
+        await source.close();
+      }
+    }
+    console.log(`\noptical ghosts: ${ghosts} predicted from the camera's ghost model and the reference stars, masked GHOST on ${withGhosts} of ${calexps.length} calexps (${ghostPixels} px), clipped from their visits in the coadds (NGHOSTPX)`);
     // The coadds: each patch and band, artifacts clipped per visit (deepCoadd_artifactMask).
     if (coadds.length) {
       const coadd = path.join(repoDir, coadds[0]!.path);

@@ -14,7 +14,8 @@
  *   so the task selects the shards that cover its detector.
  * - A prerequisite input comes from an upstream quantum of the same graph when one produces it for the
  *   data ID, else from the input collections: a calibration by validity at the quantum's MJD (the
- *   exposure's, or the earliest input's for a quantum without an exposure).
+ *   exposure's, or the earliest input's for a quantum without an exposure). An `optional` prerequisite
+ *   that neither holds is left out (calibrate's camera, for images from elsewhere).
  * - A quantum whose required input is missing is kept as "no work" with the reason; its outputs feed
  *   nothing downstream. Nothing is read but the registry.
  * - Spatial join (LSST's region overlap): a task whose dimensions hold `patch` (makeWarp) takes inputs
@@ -405,7 +406,7 @@ export async function buildQuantumGraph(repo: Repository, pipeline: PipelineDefi
           continue;
         }
         if (ref) inputs[name] = { datasetType: ref.datasetType, dataId: ref.dataId, datasetId: ref.id, run: ref.run };
-        else {
+        else if (!connection.optional) {
           const at = connection.calibration && timeMjd !== undefined ? ` valid at MJD ${timeMjd}` : '';
           problems.push(`${name}: no ${connection.datasetType} ${formatDataId(lookup)}${at} in ${options.collections.join(', ')} nor from a task of the graph`);
         }

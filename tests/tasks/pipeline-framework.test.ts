@@ -65,7 +65,7 @@ describe('config validation', () => {
     [isr, { overscanNumSigmaClip: Number.NaN }, 'isr.overscanNumSigmaClip', /finite number/],
     [isr, { overscanFitType: 'POLY' }, 'isr.overscanFitType', /expected one of "MEANCLIP_PER_ROW", "MEDIAN", got "POLY"/],
     [isr, { maskListToInterpolate: ['SAT', 'SAT'] }, 'isr.maskListToInterpolate', /twice/],
-    [isr, { maskListToInterpolate: ['SAT', 'GHOST'] }, 'isr.maskListToInterpolate', /"GHOST" is not one of/],
+    [isr, { maskListToInterpolate: ['SAT', 'BRIGHT_OBJECT'] }, 'isr.maskListToInterpolate', /"BRIGHT_OBJECT" is not one of/],
     [isr, { maskListToInterpolate: 'SAT' }, 'isr.maskListToInterpolate', /expected a list of strings/],
     [isr, { growSaturationFootprintSize: 51 }, 'isr.growSaturationFootprintSize', /must be <= 50/],
     [buildBias, { validityDays: 0 }, 'buildBias.validityDays', /must be > 0/],
@@ -135,17 +135,17 @@ describe('configHash', () => {
 });
 
 describe('mask planes', () => {
-  it("are afw's 0-8 then DESIGN.md's pipeline planes, STREAK at the simulator's bit 14", () => {
+  it("are afw's 0-8 then DESIGN.md's pipeline planes, STREAK and GHOST at the simulator's bits 14 and 15", () => {
     expect(Object.entries(MASK_PLANES).map(([k, v]) => `${k}=${v}`).join(' ')).toBe(
-      'BAD=0 SAT=1 INTRP=2 CR=3 EDGE=4 DETECTED=5 DETECTED_NEGATIVE=6 SUSPECT=7 NO_DATA=8 CLIPPED=9 REJECTED=10 SENSOR_EDGE=11 INEXACT_PSF=12 CROSSTALK=13 STREAK=14');
+      'BAD=0 SAT=1 INTRP=2 CR=3 EDGE=4 DETECTED=5 DETECTED_NEGATIVE=6 SUSPECT=7 NO_DATA=8 CLIPPED=9 REJECTED=10 SENSOR_EDGE=11 INEXACT_PSF=12 CROSSTALK=13 STREAK=14 GHOST=15');
     expect(maskValue('BAD', 'SAT')).toBe(3);
-    expect(() => maskValue('GHOST')).toThrow(/unknown mask plane 'GHOST'/);
+    expect(() => maskValue('BRIGHT_OBJECT')).toThrow(/unknown mask plane 'BRIGHT_OBJECT'/);
     const copy = standardMaskPlanes();
     copy.BAD = 5;
     expect(MASK_PLANES.BAD).toBe(0);
-    const t = maskTranslationTable({ SAT: 0, BAD: 3, GHOST: 15, CR: 40 });
-    expect([t[0], t[3], t[15]]).toEqual([2, 1, 0]);
-    expect(t.reduce((a, b) => a + b, 0)).toBe(3);
+    const t = maskTranslationTable({ SAT: 0, BAD: 3, GHOST: 16, BRIGHT_OBJECT: 15, CR: 40 });
+    expect([t[0], t[3], t[15], t[16]]).toEqual([2, 1, 0, 1 << 15]);
+    expect(t.reduce((a, b) => a + b, 0)).toBe(3 + (1 << 15));
   });
 });
 

@@ -214,7 +214,7 @@ detectors:
     ['a backwards section', (t) => t.replace("dataSection: '[1:256,1:1024]'", "dataSection: '[256:1,1:1024]'"), /runs backwards/],
     ['a duplicate detector id', (t) => t.replace('  - id: 1\n', '  - id: 0\n'), /detectors\[1\]\.id: duplicate detector id 0/],
     ['a bad readout corner', (t) => t.replace('readoutCorner: LL', 'readoutCorner: XX'), /readoutCorner: expected one of LL, LR, UL, UR, got 'XX'/],
-    ['a tab in the indentation', (t) => t.replace('  filter: FILTER', '\tfilter: FILTER'), /CAMERA\.yaml: line 15: tabs are not allowed/],
+    ['a tab in the indentation', (t) => t.replace('  filter: FILTER', '\tfilter: FILTER'), /CAMERA\.yaml: line 18: tabs are not allowed/],
     ['an unterminated quote', (t) => t.replace("dataSection: '[1:256,1:1024]'", "dataSection: '[1:256,1:1024]"), /line \d+: unterminated single-quoted string/],
     ['the wrong format', (t) => t.replace('format: tessera-camera-1', 'format: tessera-camera-9'), /format: expected 'tessera-camera-1', got 'tessera-camera-9'/],
     ['a saturation above the ADC', (t) => t.replace(/saturation: \d+/, 'saturation: 70000'), /saturation: 70000 ADU exceeds the ADC maximum 65535/],
