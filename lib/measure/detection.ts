@@ -33,7 +33,10 @@
  *     On the demo's single frames this took the spurious detections from 708 of 17,798 to 609 of 17,696
  *     (188 to 86 within 3 px of the edge), completeness unchanged; the test is exact for point sources
  *     only, and objects broader than the PSF (galaxies, bright stars' wings) centred beyond the edge can
- *     still pass it. With pixel_stdev a component's most significant pixel can border a higher, unflagged
+ *     still pass it. The same holds inside the image for pixels without data (non-finite: a coadd's
+ *     NO_DATA, where no visit reached or every visit was clipped): a maximum within the kernel's reach
+ *     of them from which the significance, over the finite pixels, climbs onto one of them belongs to an
+ *     object centred there and gets no peak. With pixel_stdev a component's most significant pixel can border a higher, unflagged
  *     one and so be no local maximum: it gets that pixel as peak.
  *  4. growth: every footprint grown isotropically by nGrow = int(nSigmaToGrow x psfSigma + 0.5) px
  *     (nSigmaToGrow 2.4; SourceDetectionTask's combinedGrow with isotropicGrow), footprints that then touch
@@ -211,6 +214,8 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
 
   return planes.scope(() => {
     // 1. The smoothed image.
+    let hasNoData = false;
+    for (let i = 0; i < n && !hasNoData; i++) if (!Number.isFinite(image.image[i]!)) hasNoData = true;
     const smoothed = planes.allocFrom(image.image);
     checkStatus('replaceNonFinite', kernels.replaceNonFinite(smoothed, n, 0));
     const scratch = planes.alloc(4 * n);
@@ -306,19 +311,52 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
         const outY = y === 0 ? -1 : y === height - 1 ? height : undefined;
         return (outX !== undefined && filterAt(outX, y) > filterAt(x, y)) || (outY !== undefined && filterAt(x, outY) > filterAt(x, y));
       };
-      /** polarity x the matched filter's significance at (cx, cy), which may lie one pixel outside the image. */
+      /**
+       * Whether a maximum within the kernel's reach of pixels without data (non-finite: a coadd's NO_DATA)
+       * belongs to an object centred among them: climbing the same significance over the finite pixels
+       * from the maximum (8-neighbour steps, at most 2 x half + 1) ends on a pixel without data. The
+       * smoothed image, its missing pixels taken as 0, peaks on the data's side of such an object.
+       */
+      const centredInNoData = (i: number): boolean => {
+        if (!hasNoData) return false;
+        let x = i % width, y = (i - x) / width, near = false;
+        for (let j = Math.max(0, y - half); j <= Math.min(height - 1, y + half) && !near; j++) {
+          for (let k = Math.max(0, x - half); k <= Math.min(width - 1, x + half); k++) if (!Number.isFinite(image.image[j * width + k]!)) { near = true; break; }
+        }
+        if (!near) return false;
+        let here = filterAt(x, y);
+        for (let step = 0; step <= 2 * half; step++) {
+          let bx = x, by = y, best = here;
+          for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+            const nx = x + dx, ny = y + dy;
+            if ((dx === 0 && dy === 0) || nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+            const v = filterAt(nx, ny);
+            if (v > best) { best = v; bx = nx; by = ny; }
+          }
+          if (bx === x && by === y) break;
+          x = bx; y = by; here = best;
+        }
+        return !Number.isFinite(image.image[y * width + x]!);
+      };
+      /** An object centred off the image or among pixels without data (no peak: its centroid would not be its centre). */
+      const centredOutside = (i: number): boolean => beyondEdge(i) || centredInNoData(i);
+      /**
+       * polarity x the matched filter's significance at (cx, cy), which may lie one pixel outside the image:
+       * over the finite pixels inside the image, its kernel's norm over the same pixels.
+       */
       const filterAt = (cx: number, cy: number): number => {
-        let sum = 0, kx2 = 0, ky2 = 0;
-        for (let j = Math.max(0, cy - half); j <= Math.min(height - 1, cy + half); j++) ky2 += kernel[j - cy + half]! ** 2;
-        for (let i = Math.max(0, cx - half); i <= Math.min(width - 1, cx + half); i++) kx2 += kernel[i - cx + half]! ** 2;
+        let sum = 0, norm = 0;
         for (let j = Math.max(0, cy - half); j <= Math.min(height - 1, cy + half); j++) {
           const ky = kernel[j - cy + half]!;
           for (let i = Math.max(0, cx - half); i <= Math.min(width - 1, cx + half); i++) {
             const v = image.image[j * width + i]!;
-            if (Number.isFinite(v)) sum += ky * kernel[i - cx + half]! * v;
+            if (!Number.isFinite(v)) continue;
+            const k = ky * kernel[i - cx + half]!;
+            sum += k * v;
+            norm += k * k;
           }
         }
-        return (polarity * sum) / Math.sqrt(kx2 * ky2);
+        return norm > 0 ? (polarity * sum) / Math.sqrt(norm) : -Infinity;
       };
       const peakAt = (view: Float32Array, i: number): Peak => {
         const x = i % width, y = (i - x) / width;
@@ -327,7 +365,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       };
       // An object centred beyond the image gets no peak (with the scales, the significance peaks at a
       // point source's centre however the edge truncates it, so such objects peak on the boundary).
-      const peaks = Array.from(peakPixels.filter((i) => !beyondEdge(i)), (i) => ({ pixel: i, peak: peakAt(smoothedView, i) }));
+      const peaks = Array.from(peakPixels.filter((i) => !centredOutside(i)), (i) => ({ pixel: i, peak: peakAt(smoothedView, i) }));
       // Growth and merging: the grown flags relabelled.
       if (growRadius > 0) {
         checkStatus('dilateDisk', kernels.dilateDisk(flags, grown, width, height, growRadius, labels));
@@ -362,7 +400,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
             if (v > bestValue) { bestValue = v; best = i; }
           }
         }
-        if (best < 0 || beyondEdge(best)) return false;
+        if (best < 0 || centredOutside(best)) return false;
         list.push(peakAt(values, best));
         return true;
       });

@@ -17,7 +17,8 @@
  *  4. each footprint's peaks culled by prominence (lib/measure/deblend.ts significantPeaks, 5 sigma of the
  *     3x3 mean's noise as measured off the detections: boxMeanNoiseScale, PEAKNSCL) so
  *     that the peaks merged across bands are the sources the deblender will make.
- * Pixels without data (NO_DATA, NaN in the coadd) take no part, and stay NaN in deepCoadd_calexp.
+ * Pixels without data (NO_DATA, NaN in the coadd) take no part, and stay NaN in deepCoadd_calexp; an
+ * object centred among them gets no peak (lib/measure/detection.ts), as one centred beyond the image.
  * Not done: DynamicDetectionTask's sky objects and its background tweak.
  * Outputs: deepCoadd_calexp (the coadd, background subtracted, variance scaled, DETECTED set, its PSF),
  * deepCoadd_calexp_background, and deepCoadd_det (the footprints and peaks).
@@ -80,11 +81,12 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
     const noData = bit('NO_DATA'), intrp = bit('INTRP');
     const n = coadd.width * coadd.height;
-    // Pixels without data become 0 for the convolution and background, and NaN again in the output; the
-    // holes assembleCoadd interpolated over (NO_DATA and INTRP: a saturated core) are kept, so that the
-    // star is detected whole.
+    // Pixels without data are NaN for detection (the background leaves NO_DATA out; the smoothing takes
+    // them as 0, and an object centred among them gets no peak), 0 for the peaks' prominence, and NaN in
+    // the output; the holes assembleCoadd interpolated over (NO_DATA and INTRP: a saturated core) are
+    // kept, so that the star is detected whole.
     const hole = (i: number): boolean => (coadd.mask[i]! & noData) !== 0 && (coadd.mask[i]! & intrp) === 0;
-    const image = new Float32Array(n), variance = Float32Array.from(coadd.variance);
+    const image = new Float32Array(n).fill(NaN), variance = Float32Array.from(coadd.variance);
     let good = 0;
     for (let i = 0; i < n; i++) {
       const v = coadd.image[i]!;
@@ -112,6 +114,7 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
       factor = scale.factor;
       for (let i = 0; i < n; i++) variance[i] = variance[i]! * factor;
     }
+    for (let i = 0; i < n; i++) if (!Number.isFinite(found.image[i]!)) found.image[i] = 0;
     const subtracted = { ...masked, image: found.image, mask: found.detection.mask };
     // Prominence in units of the 3x3 mean's measured noise: warping and PSF matching correlate the coadd's
     // pixels, so its box means scatter more than the variance plane says and noise bumps inside extended

@@ -17,7 +17,7 @@
 // quadrature sum of its single-visit matched-filter S/N, its S/N the best band's) is at least 90 %; the
 // spurious fraction is reported (DESIGN.md: no truth object of S/N >= 3 within 1.5 px and not on a truth
 // artifact of any visit, a ghost's artifact being its whole ring: tests/helpers/coaddMeasurement.ts; issue 6
-// asks under 1 %, not met: 0.82-2.47 % in 4 of the 6 demo patches, 3.28 % in patch 2 and 5.35 % in patch 4,
+// asks under 1 %, met in patch 0 (0.33 %), not in the others: 0.82-2.47 % in 3, 3.99 % in patch 2 and 5.14 % in patch 4,
 // most of those where some band's coadd used fewer than 3 visits; where they lie is printed, see the README;
 // the test holds every patch under 6 % as a guard). The stellar locus of the
 // object tables' forced PSF magnitudes (Ivezic et al. 2004's wPerp on the blue gri branch,

@@ -282,6 +282,31 @@ describe('detection on a hand-made image', () => {
     }
   });
 
+  // Pixels without data inside the image (a coadd's NO_DATA: NaN image and variance) are an edge too: a
+  // source centred among them, its light spilling onto the data, gets no footprint; one centred on a pixel
+  // with data beside them keeps its peak, within 1.5 px of its centre (the smoothed image, its missing
+  // pixels taken as 0, pulls the maximum away from them: 1.3 px for a source 0.2 px from the hole's edge).
+  it('gives sources centred among pixels without data no footprint, and keeps those centred beside them', () => {
+    const kept: [number, number, number][] = [[45.6, 40.3, 10], [49.3, 52.5, 10], [82.2, 35.5, 10], [65.5, 27.4, 10]];
+    const dropped: [number, number, number][] = [[52.2, 45.5, 10], [78.4, 50.5, 10], [64.5, 30.8, 10]];
+    const hole = (x: number, y: number): boolean => x >= 50 && x <= 79 && y >= 30 && y <= 59;
+    for (const type of ['pixel_stdev', 'stdev'] as const) {
+      const img = blobs([...kept, ...dropped]);
+      if (type === 'stdev') img.image.set(noiseImage(W, H, 0.3, 6).image.map((v, i) => v + img.image[i]!));
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+        if (!hole(x, y)) continue;
+        img.image[y * W + x] = NaN;
+        img.variance[y * W + x] = NaN;
+        img.mask[y * W + x] = 1 << MASK_PLANES.NO_DATA;
+      }
+      const r = detectSources(tessera, img, { psfSigma: PSF, thresholdType: type });
+      const peaks = r.positive.flatMap((f) => f.peaks);
+      console.log(`${type}: peaks ${peaks.map((p) => `(${p.fx.toFixed(2)}, ${p.fy.toFixed(2)})`).join(' ')}`);
+      for (const [cx, cy] of kept) expect(peaks.filter((p) => Math.hypot(p.fx - cx, p.fy - cy) < 1.5), `${type} (${cx}, ${cy})`).toHaveLength(1);
+      expect(peaks, type).toHaveLength(kept.length);
+    }
+  });
+
   it('merges footprints that touch after growth (peaks sorted by value) and keeps far ones apart', () => {
     const img = blobs([[40, 40, 8], [54, 40, 10], [100, 70, 10]]);
     const ungrown = detectSources(tessera, img, { ...options, nSigmaToGrow: 0 });
