@@ -12,22 +12,51 @@ import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
 // A visit's coadd weight is 1 / its mean variance over its good pixels (lib/coadd/stackWarps.ts): adds to
-// acc[0] the f64 sum (in pixel order) and to acc[1] the count of the n pixels of `variance` that are
-// finite and positive and whose `mask` has none of `badBits`. Called chunk after chunk, it continues
-// the running sum.
-export function accumulateGoodVariance(variance: usize, mask: usize, n: i32, badBits: i32, acc: usize): i32 {
-  if (n < 0) return BAD_ARGUMENT;
-  assertInMemory(variance, <usize>n << 2);
-  assertInMemory(mask, <usize>n << 2);
+// acc[0] the f64 sum (in pixel order) and to acc[1] the count of the pixels of columns first .. last of a
+// band of `height` rows `width` wide of `variance` that are finite and positive and whose `mask` has none
+// of `badBits` (the columns outside hold no good pixel). Called chunk after chunk, it continues the
+// running sum.
+export function accumulateGoodVariance(variance: usize, mask: usize, width: i32, height: i32, first: i32, last: i32, badBits: i32, acc: usize): i32 {
+  if (width < 0 || height < 0 || first < 0 || last >= width) return BAD_ARGUMENT;
+  const n = <usize>(width * height) << 2;
+  assertInMemory(variance, n);
+  assertInMemory(mask, n);
   assertInMemory(acc, 16);
   let sum = load<f64>(acc), count = load<f64>(acc, 8);
-  for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(variance + o);
-    if ((load<i32>(mask + o) & badBits) == 0 && isFinite(v) && v > 0) { sum += <f64>v; count += 1; }
+  for (let y = 0; y < height; y++) {
+    for (let x = first; x <= last; x++) {
+      const o = <usize>(y * width + x) << 2;
+      const v = load<f32>(variance + o);
+      if ((load<i32>(mask + o) & badBits) == 0 && isFinite(v) && v > 0) { sum += <f64>v; count += 1; }
+    }
   }
   store<f64>(acc, sum);
   store<f64>(acc + 8, count);
+  return OK;
+}
+
+// The columns a stack can use in a band of `height` rows `width` wide of a warp's mask: those of the
+// pixels with none of `emptyBits` (data) or any of `keepBits` (a saturated core without a value, which
+// the stack still flags). Widens out[0] (first column, i32) and out[1] (last) to hold them (start them at
+// width and -1): each row is read from each end only up to the columns already held.
+export function stackableColumns(mask: usize, width: i32, height: i32, emptyBits: i32, keepBits: i32, out: usize): i32 {
+  if (width < 0 || height < 0) return BAD_ARGUMENT;
+  assertInMemory(mask, <usize>(width * height) << 2);
+  assertInMemory(out, 8);
+  let first = load<i32>(out), last = load<i32>(out, 4);
+  for (let y = 0; y < height; y++) {
+    const row = mask + (<usize>(y * width) << 2);
+    for (let x = 0; x < min(first, width); x++) {
+      const m = load<i32>(row + (<usize>x << 2));
+      if ((m & emptyBits) == 0 || (m & keepBits) != 0) { first = x; break; }
+    }
+    for (let x = width - 1; x > max(last, -1); x--) {
+      const m = load<i32>(row + (<usize>x << 2));
+      if ((m & emptyBits) == 0 || (m & keepBits) != 0) { last = x; break; }
+    }
+  }
+  store<i32>(out, first);
+  store<i32>(out, last, 4);
   return OK;
 }
 

@@ -25,4 +25,4 @@ export { apertureFluxes, psfFluxes, pixelDiscOverlap } from './measure';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';
 export { warpLanczos } from './warp';
 export { lutToRgba, maskToRgba, histogram, finiteRange, percentiles, zscale, binMean, luptonRgb } from './display';
-export { accumulateGoodVariance, stackWarpPixels, houghVote } from './coadd';
+export { accumulateGoodVariance, stackableColumns, stackWarpPixels, houghVote } from './coadd';

@@ -13,13 +13,16 @@
  * Units: the warps' (nJy). The per-pixel mean runs in wasm (assembly/coadd.ts's stackWarpPixels, f64 sums
  * in visit order) and the visits' weights too (accumulateGoodVariance, f64 sums in pixel order). The warps
  * are DeferredExposures read a band of rows at a time, so that memory (wasm and JS) holds at most
- * CHUNK_BYTES of them whatever the number of visits; each visit's clipped pixels come as spans.
+ * CHUNK_BYTES of them whatever the number of visits; each visit's clipped pixels come as spans. A warp
+ * holds data only where its detectors land (about a third of an HSC patch per detector): the first pass
+ * finds each band's columns that any visit can add to (assembly/coadd.ts's stackableColumns), and the
+ * weights, coverage and mean are computed over those columns only.
  * Also returned: each visit's coverage (its pixels without NO_DATA, as spans), which CoaddPsf keeps.
  */
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
 import { rowsOf, type DeferredExposure } from '../fits/deferredExposure.js';
-import { fillSpanRows, spansWithout, type MaskSpans } from './maskSpans.js';
+import { fillSpanRows, spanColumns, spansWithout, type MaskSpans } from './maskSpans.js';
 
 /** Wasm memory for one band of every warp's pixels and the outputs. */
 const CHUNK_BYTES = 64 << 20;
@@ -67,40 +70,63 @@ export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[],
     const inputs = warps.map(() => [memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(4 * chunk), memory.alloc(chunk)] as const);
     const table = memory.alloc(16 * Math.max(k, 1)), weightsPtr = memory.alloc(8 * Math.max(k, 1)), bits = memory.alloc(36), sums = memory.alloc(16 * Math.max(k, 1));
     const outImage = memory.alloc(4 * chunk), outVariance = memory.alloc(4 * chunk), outMask = memory.alloc(4 * chunk), outNImage = memory.alloc(4 * chunk);
-    // Pass 1: each visit's weight, 1 / the mean variance of its pixels that have data and are not BAD or SAT; its coverage.
+    const extent = memory.alloc(8);
+    // Pass 1: each visit's weight, 1 / the mean variance of its pixels that have data and are not BAD or SAT;
+    // its coverage; each band's columns that some visit can add to (data, a saturated core, clipped pixels).
     memory.f64(sums, 2 * k).fill(0);
+    const bands: (readonly [number, number] | undefined)[] = [];
     for (let y = 0; y < height; y += rows) {
       const h = Math.min(rows, height - y), m = h * width;
+      let first = width, last = -1;
       inputs.forEach(([, pv, pm], v) => {
-        const px = warps[v]!.read(['VARIANCE', 'MASK'], rowsOf(warps[v]!, y0 + y, h));
-        memory.f32(pv, m).set(px.variance!);
-        memory.i32(pm, m).set(px.mask!);
-        checkStatus('accumulateGoodVariance', kernels.accumulateGoodVariance(pv, pm, m, NO_DATA | BAD | SAT, sums + 16 * v));
-        coverageParts[v]!.push(spansWithout(px.mask!, NO_DATA, width, 0, y));
+        const px = warps[v]!.read(['VARIANCE', 'MASK'], rowsOf(warps[v]!, y0 + y, h), { variance: memory.f32(pv, m), mask: memory.i32(pm, m) });
+        // The visit's columns in this band: outside them its pixels are all NO_DATA.
+        memory.i32(extent, 2).set([width, -1]);
+        checkStatus('stackableColumns', kernels.stackableColumns(pm, width, h, NO_DATA, SAT, extent));
+        const [from, to] = memory.i32(extent, 2) as unknown as [number, number];
+        if (from > to) return;
+        checkStatus('accumulateGoodVariance', kernels.accumulateGoodVariance(pv, pm, width, h, from, to, NO_DATA | BAD | SAT, sums + 16 * v));
+        coverageParts[v]!.push(spansWithout(px.mask!, NO_DATA, width, 0, y, from, to));
+        first = Math.min(first, from);
+        last = Math.max(last, to);
       });
+      for (const spans of clipped) {
+        const c = spanColumns(spans, y, h);
+        if (c) { first = Math.min(first, c[0]); last = Math.max(last, c[1]); }
+      }
+      bands.push(first <= last ? [first, last] : undefined);
     }
     const totals = memory.f64(sums, 2 * k);
     weights = warps.map((_, v) => (totals[2 * v + 1]! > 0 ? totals[2 * v + 1]! / totals[2 * v]! : 0));
-    // Pass 2: the weighted mean.
+    // Pass 2: the weighted mean over each band's columns; the rest has no visit: NaN, NO_DATA, nImage 0.
     new Uint32Array(memory.u8(table, 16 * k).buffer, table, 4 * k).set(inputs.flat());
     memory.f64(weightsPtr, k).set(weights);
     memory.i32(bits, 9).set([NO_DATA, BAD, SAT, EDGE, CLIPPED, REJECTED, SENSOR_EDGE, INEXACT_PSF, notCarried]);
-    for (let y = 0; y < height; y += rows) {
-      const h = Math.min(rows, height - y), m = h * width, start = y * width;
+    bands.forEach((band, b) => {
+      const y = b * rows, h = Math.min(rows, height - y);
+      const [first, last] = band ?? [width, width - 1];
+      for (let r = y; r < y + h; r++) {
+        image.fill(NaN, r * width, r * width + first); image.fill(NaN, r * width + last + 1, (r + 1) * width);
+        variance.fill(NaN, r * width, r * width + first); variance.fill(NaN, r * width + last + 1, (r + 1) * width);
+        mask.fill(NO_DATA, r * width, r * width + first); mask.fill(NO_DATA, r * width + last + 1, (r + 1) * width);
+      }
+      if (!band) return;
+      const w = last - first + 1, m = h * w;
+      const region = { x0: warps[0]!.x0 + first, y0: y0 + y, width: w, height: h };
       inputs.forEach(([pi, pv, pm, pc], v) => {
-        const px = warps[v]!.read(['IMAGE', 'VARIANCE', 'MASK'], rowsOf(warps[v]!, y0 + y, h));
-        memory.f32(pi, m).set(px.image!);
-        memory.f32(pv, m).set(px.variance!);
-        memory.i32(pm, m).set(px.mask!);
-        const clip = memory.u8(pc, m).fill(0);
-        fillSpanRows(clipped[v]!, width, y, h, clip);
+        warps[v]!.read(['IMAGE', 'VARIANCE', 'MASK'], region, { image: memory.f32(pi, m), variance: memory.f32(pv, m), mask: memory.i32(pm, m) });
+        fillSpanRows(clipped[v]!, w, y, h, memory.u8(pc, m).fill(0), first);
       });
       checkStatus('stackWarpPixels', kernels.stackWarpPixels(table, weightsPtr, k, m, bits, outImage, outVariance, outMask, outNImage));
-      image.set(memory.f32(outImage, m), start);
-      variance.set(memory.f32(outVariance, m), start);
-      mask.set(memory.i32(outMask, m), start);
-      nImage.set(memory.i32(outNImage, m), start);
-    }
+      const outI = memory.f32(outImage, m), outV = memory.f32(outVariance, m), outM = memory.i32(outMask, m), outN = memory.i32(outNImage, m);
+      for (let r = 0; r < h; r++) {
+        const at = (y + r) * width + first;
+        image.set(outI.subarray(r * w, (r + 1) * w), at);
+        variance.set(outV.subarray(r * w, (r + 1) * w), at);
+        mask.set(outM.subarray(r * w, (r + 1) * w), at);
+        nImage.set(outN.subarray(r * w, (r + 1) * w), at);
+      }
+    });
   });
   return { width, height, image, variance, mask, nImage, weights, coverage: coverageParts.map(concatSpans) };
 }

@@ -115,26 +115,57 @@ export function warpSources(tessera: Tessera, sources: readonly WarpSource[], wi
   if (!(Number.isInteger(options.interpLength) && options.interpLength >= 1)) throw new RangeError(`warp: interpLength must be a positive integer, got ${options.interpLength}`);
   const { planes, kernels } = tessera;
   const n = width * height;
-  return planes.scope(() => {
-    const outImage = planes.alloc(4 * n), outVariance = planes.alloc(4 * n), outMask = planes.alloc(4 * n);
-    planes.f32(outImage, n).fill(NaN);
-    planes.f32(outVariance, n).fill(NaN);
-    planes.i32(outMask, n).fill(options.noDataBit);
-    const boxes = sources.map((source) => {
-      const box = coveredBox(source, width, height, options.order + 1);
-      if (!box) return undefined;
+  const boxes = sources.map((source) => coveredBox(source, width, height, options.order + 1));
+  const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n);
+  const union = unionBox(boxes) ?? { x0: 0, y0: 0, width: 0, height: 0 };
+  fillOutside(image, width, union, NaN);
+  fillOutside(variance, width, union, NaN);
+  fillOutside(mask, width, union, options.noDataBit);
+  if (union.width === 0) return { width, height, boxes, image, variance, mask };
+  // Wasm holds only the union of the sources' boxes: the rest of the output is NaN and NO_DATA already.
+  const m = union.width * union.height;
+  planes.scope(() => {
+    const outImage = planes.alloc(4 * m), outVariance = planes.alloc(4 * m), outMask = planes.alloc(4 * m);
+    planes.f32(outImage, m).fill(NaN);
+    planes.f32(outVariance, m).fill(NaN);
+    planes.i32(outMask, m).fill(options.noDataBit);
+    sources.forEach((source, k) => {
+      const box = boxes[k];
+      if (!box) return;
       const { grid, nx, ny } = mappingGrid(source, box, options.interpLength);
       const p = source.planes;
       planes.scope(() => {
         const si = planes.allocFrom(p.image), sv = planes.allocFrom(p.variance), sm = planes.allocFrom(p.mask), g = planes.allocFrom(grid);
-        checkStatus('warpLanczos', kernels.warpLanczos(si, sv, sm, p.width, p.height, outImage, outVariance, outMask, width, height,
-          box.x0, box.y0, box.width, box.height, g, nx, ny, options.interpLength, options.order, options.noDataBit, source.scale ?? 1));
+        checkStatus('warpLanczos', kernels.warpLanczos(si, sv, sm, p.width, p.height, outImage, outVariance, outMask, union.width, union.height,
+          box.x0 - union.x0, box.y0 - union.y0, box.width, box.height, g, nx, ny, options.interpLength, options.order, options.noDataBit, source.scale ?? 1));
       });
-      return box;
     });
-    return {
-      width, height, boxes,
-      image: planes.f32(outImage, n).slice(), variance: planes.f32(outVariance, n).slice(), mask: planes.i32(outMask, n).slice(),
+    const rows = (out: Float32Array | Int32Array, from: Float32Array | Int32Array): void => {
+      if (union.width === width) { out.set(from, union.y0 * width); return; }
+      for (let y = 0; y < union.height; y++) out.set(from.subarray(y * union.width, (y + 1) * union.width), (union.y0 + y) * width + union.x0);
     };
+    rows(image, planes.f32(outImage, m));
+    rows(variance, planes.f32(outVariance, m));
+    rows(mask, planes.i32(outMask, m));
   });
+  return { width, height, boxes, image, variance, mask };
+}
+
+/** Sets the pixels of a plane `width` wide outside `box` to `value`. */
+function fillOutside(plane: Float32Array | Int32Array, width: number, box: OutputBox, value: number): void {
+  plane.fill(value, 0, box.y0 * width);
+  for (let y = box.y0; y < box.y0 + box.height; y++) {
+    plane.fill(value, y * width, y * width + box.x0);
+    plane.fill(value, y * width + box.x0 + box.width, (y + 1) * width);
+  }
+  plane.fill(value, (box.y0 + box.height) * width);
+}
+
+/** The smallest box holding every given box; undefined when none is given. */
+export function unionBox(boxes: readonly (OutputBox | undefined)[]): OutputBox | undefined {
+  const given = boxes.filter((b) => b !== undefined);
+  if (given.length === 0) return undefined;
+  const x0 = Math.min(...given.map((b) => b.x0)), y0 = Math.min(...given.map((b) => b.y0));
+  const x1 = Math.max(...given.map((b) => b.x0 + b.width)), y1 = Math.max(...given.map((b) => b.y0 + b.height));
+  return { x0, y0, width: x1 - x0, height: y1 - y0 };
 }

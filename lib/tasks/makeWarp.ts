@@ -22,7 +22,7 @@
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
-import { warpSources, wcsMapping, type OutputBox, type WarpPlanes, type WarpSource } from '../image/warp.js';
+import { unionBox, warpSources, wcsMapping, type OutputBox, type WarpPlanes, type WarpSource } from '../image/warp.js';
 import { FWHM_PER_SIGMA, convolveTerms, fitMatchingKernel, separableTerms } from '../image/psfMatch.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 import { fitGridPsf, psfGridNodes, warpedKernelImage, type PsfNode } from '../coadd/coaddPsf.js';
@@ -191,13 +191,11 @@ function warpPsf(sources: readonly WarpSource[], calexps: readonly ExposureWithP
 
 /** Pixels with data; only the sources' boxes can hold any (everything else is NO_DATA). */
 function goodPixels(w: WarpPlanes & { boxes: readonly (OutputBox | undefined)[] }, noDataBit: number): number {
+  const box = unionBox(w.boxes);
+  if (!box) return 0;
   let good = 0;
-  const boxes = w.boxes.filter((b) => b !== undefined);
-  if (boxes.length === 0) return 0;
-  const x0 = Math.min(...boxes.map((b) => b.x0)), x1 = Math.max(...boxes.map((b) => b.x0 + b.width));
-  const y0 = Math.min(...boxes.map((b) => b.y0)), y1 = Math.max(...boxes.map((b) => b.y0 + b.height));
-  for (let y = y0; y < y1; y++) {
-    for (let i = y * w.width + x0, end = y * w.width + x1; i < end; i++) if ((w.mask[i]! & noDataBit) === 0) good++;
+  for (let y = box.y0; y < box.y0 + box.height; y++) {
+    for (let i = y * w.width + box.x0, end = i + box.width; i < end; i++) if ((w.mask[i]! & noDataBit) === 0) good++;
   }
   return good;
 }

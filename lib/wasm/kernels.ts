@@ -19,7 +19,8 @@ export interface KernelExports {
   /** Hough votes of nBlocks blocks (i32 indices) with f64 means into accSum (f64) / accCount (i32); layout in assembly/coadd.ts. */
   houghVote(blocks: number, nBlocks: number, means: number, nMeans: number, bw: number, cosines: number, sines: number, nTheta: number, nRho: number, rhoMax: number, sign: number, accSum: number, accCount: number): number;
   /** Adds to acc (f64 sum, count) the good variance pixels (finite, positive, none of badBits in mask) of n. */
-  accumulateGoodVariance(variance: number, mask: number, n: number, badBits: number, acc: number): number;
+  accumulateGoodVariance(variance: number, mask: number, width: number, height: number, first: number, last: number, badBits: number, acc: number): number;
+  stackableColumns(mask: number, width: number, height: number, emptyBits: number, keepBits: number, out: number): number;
   /**
    * The weighted mean of nWarps direct warps over n pixels (layout in assembly/coadd.ts): `warps` nWarps
    * rows of (image, variance, mask, clipped u8) pointers, `weights` f64, `bits` nine i32 mask values.

@@ -1,6 +1,7 @@
 // stackWarps (lib/coadd/stackWarps.ts, the wasm kernel stackWarpPixels) against a plain-JS statement of
 // its rules, bit for bit: random warps with NO_DATA (some with SAT), NaN, BAD, SAT, EDGE, CR and CLIPPED pixels and a
-// visit of weight 0, stacked in bands of 2 rows (a small band size) and in one band; each visit's coverage.
+// visit of weight 0, stacked in bands of 2 rows (a small band size) and in one band; each visit's coverage;
+// the same with each visit on columns of its own and rows without data (the stack's columns per band).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
@@ -79,11 +80,35 @@ function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[]): { image: Fl
 let tessera: Tessera;
 beforeAll(async () => { tessera = await loadTessera('release'); });
 
+/**
+ * Each visit's warp cut to columns of its own (a detector's footprint on the patch), rows 40-44 to none
+ * (a band without data): NO_DATA and never clipped elsewhere, but for a saturated core without a value
+ * (NO_DATA | SAT) beyond every visit's columns and a clipped pixel on no data.
+ */
+function partialCoverage(warps: WarpPlanes[], clipped: Uint8Array[]): void {
+  const { width, height } = warps[0]!;
+  warps.forEach((w, v) => {
+    const from = 5 + 11 * v, to = 50 + 7 * v;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (x >= from && x <= to && (y < 40 || y > 44)) continue;
+        const i = y * width + x;
+        w.mask[i] = B.NO_DATA; w.image[i] = NaN; w.variance[i] = NaN; clipped[v]![i] = 0;
+      }
+    }
+  });
+  const last = warps[warps.length - 2]!;
+  last.mask[30 * width + 90] = B.NO_DATA | B.SAT;
+  clipped[0]![10 * width + 95] = 1;
+}
+
 describe('stackWarps', () => {
-  const { warps, clipped } = randomWarps(5, 97, 61, 3);
-  const ref = referenceStack(warps, clipped);
-  for (const [label, chunkBytes] of [['in bands of 2 rows', 2 * 97 * (13 * 5 + 16)], ['in one band', undefined]] as const) {
-    it(`is the plain-JS weighted mean bit for bit, with its mask, nImage and weights (${label})`, () => {
+  const random = randomWarps(5, 97, 61, 3), partial = randomWarps(5, 97, 61, 4);
+  partialCoverage(partial.warps, partial.clipped);
+  const cases = [['', random], [', each visit on columns of its own', partial]] as const;
+  for (const [coverage, { warps, clipped }] of cases) for (const [label, chunkBytes] of [['in bands of 2 rows', 2 * 97 * (13 * 5 + 16)], ['in one band', undefined]] as const) {
+    const ref = referenceStack(warps, clipped);
+    it(`is the plain-JS weighted mean bit for bit, with its mask, nImage and weights (${label}${coverage})`, () => {
       const out = stackWarps(tessera, warps.map((w) => deferExposure(w)), clipped.map((c) => maskSpans(c, 97)), PLANES, chunkBytes);
       expect(out.weights).toEqual(ref.weights);
       expect(out.weights[4]).toBe(0);

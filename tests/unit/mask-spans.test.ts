@@ -1,7 +1,8 @@
 // Pixel sets as spans (lib/coadd/maskSpans.ts): random masks round-trip through maskSpans, spansOfPixels
-// (lists in any order, with repeats) and fillSpanRows (any band of rows), and offsetSpans moves them.
+// (lists in any order, with repeats) and fillSpanRows (any band of rows, any columns), and offsetSpans moves
+// them; spansWithout over the columns that hold a plane's clear pixels; spanColumns of a band of rows.
 import { describe, expect, it } from 'vitest';
-import { fillSpanRows, maskSpans, offsetSpans, spansOfPixels } from '../../lib/coadd/maskSpans.js';
+import { fillSpanRows, maskSpans, offsetSpans, spanColumns, spansOfPixels, spansWithout } from '../../lib/coadd/maskSpans.js';
 
 function randomMask(width: number, height: number, seed: number): Uint8Array {
   let s = seed >>> 0;
@@ -29,6 +30,32 @@ describe('mask spans', () => {
       fillSpanRows(spans, width, y0, h, out);
       expect(out).toEqual(mask.subarray(y0 * width, (y0 + h) * width));
     }
+  });
+
+  it('fill any box back to the mask', () => {
+    for (const [x0, w, y0, h] of [[0, width, 3, 4], [5, 9, 0, height], [36, 1, 10, 2], [12, 20, 22, 1]] as const) {
+      const out = new Uint8Array(h * w);
+      fillSpanRows(spans, w, y0, h, out, x0);
+      const expected = new Uint8Array(h * w);
+      for (let y = 0; y < h; y++) expected.set(mask.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+      expect(out).toEqual(expected);
+    }
+  });
+
+  it('of a mask plane\'s clear pixels are found over just the columns that hold them', () => {
+    // A plane with bit 4 set but on columns 9-20 (where the random mask decides).
+    const plane = Int32Array.from(mask, (m, i) => (i % width >= 9 && i % width <= 20 && m ? 0 : 16));
+    expect(spansWithout(plane, 16, width, 0, 0, 9, 20)).toEqual(spansWithout(plane, 16, width));
+    expect(spansWithout(plane, 16, width, 0, 0, 9, 20)).toEqual(maskSpans(Uint8Array.from(plane, (m) => (m ? 0 : 1)), width));
+  });
+
+  it('give the first and last columns of a band of rows', () => {
+    for (const [y0, h] of [[0, height], [4, 3], [22, 1]] as const) {
+      let first = Infinity, last = -Infinity;
+      for (let y = y0; y < y0 + h; y++) for (let x = 0; x < width; x++) if (mask[y * width + x]) { first = Math.min(first, x); last = Math.max(last, x); }
+      expect(spanColumns(spans, y0, h)).toEqual([first, last]);
+    }
+    expect(spanColumns(spans, height, 5)).toBeUndefined();
   });
 
   it('move by an offset', () => {

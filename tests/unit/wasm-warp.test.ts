@@ -193,6 +193,27 @@ describe('warpLanczos kernel', () => {
     expect(worst).toBeLessThan(1e-3);
   });
 
+  it('warps a source that covers a small part of a large output within its box, NaN and NO_DATA elsewhere', () => {
+    const src = noisePlanes(40, 30, 5);
+    const source = affineSource(src, Math.cos(0.2), -Math.sin(0.2), Math.sin(0.2), Math.cos(0.2), 61.3, 47.8);
+    const out = warpSources(builds.release!, [source], 200, 150, { order: 3, interpLength: 10, noDataBit: NO_DATA });
+    const ref = referenceWarp(source, 200, 150, 3, 1);
+    const box = out.boxes[0]!;
+    expect(box.x0).toBeGreaterThan(40);
+    expect(box.x0 + box.width).toBeLessThan(120);
+    let worst = 0, compared = 0;
+    for (let i = 0; i < out.image.length; i++) {
+      if (Number.isNaN(ref.image[i]!)) {
+        expect(Number.isNaN(out.image[i]!) && Number.isNaN(out.variance[i]!) && out.mask[i] === NO_DATA, `pixel ${i}`).toBe(true);
+        continue;
+      }
+      compared++;
+      worst = Math.max(worst, Math.abs(out.image[i]! - ref.image[i]!) / 1000, Math.abs(out.variance[i]! - ref.variance[i]!) / 100);
+    }
+    expect(compared).toBeGreaterThan(600);
+    expect(worst).toBeLessThan(2e-6);
+  });
+
   it('lets a later source fill only what earlier ones left NO_DATA', () => {
     const left = noisePlanes(30, 20, 1), right = noisePlanes(30, 20, 2);
     const out = warpSources(builds.release!, [affineSource(left, 1, 0, 0, 1, 0, 0), affineSource(right, 1, 0, 0, 1, 20, 0)], 60, 20, { order: 3, interpLength: 10, noDataBit: NO_DATA });
