@@ -4,7 +4,7 @@
  * unsigned/signed-byte conventions (BZERO = 2^(n-1), BSCALE = 1; BZERO = -128 for bytes) give
  * Uint16/Uint32/BigUint64/Int8 arrays; other scalings give Float32 (BITPIX 8, 16) or Float64 (32, 64)
  * arrays with BLANK pixels as NaN, the types astropy returns. Decoding copies once and byte-swaps in
- * place through 16/32-bit views, with no per-pixel allocation.
+ * place (Node's native Buffer swap; in browsers, through 16/32-bit views), with no per-pixel allocation.
  */
 import { FitsError } from './errors.js';
 import type { FitsHeader } from './header.js';
@@ -63,10 +63,22 @@ export function integerConvention(bitpix: Bitpix, scaling: Scaling): IntegerConv
   return undefined;
 }
 
-/** Reverses the byte order of each element in place (big-endian <-> little-endian; its own inverse). */
-function swapInPlace(bytes: Uint8Array, bitpix: Bitpix): void {
+/** Node's Buffer, whose native swap16/32/64 reverse byte order about 3x faster than a JS loop; absent in browsers. */
+interface ByteSwapper { swap16(): void; swap32(): void; swap64(): void }
+const NODE_BUFFER = (globalThis as { Buffer?: { from(buffer: ArrayBufferLike, byteOffset: number, length: number): ByteSwapper } }).Buffer;
+
+/**
+ * Reverses the byte order of each element in place (big-endian <-> little-endian; its own inverse), with
+ * Node's native swap where there is one (`native`), else in JS through 16/32-bit views.
+ */
+export function swapInPlace(bytes: Uint8Array, bitpix: Bitpix, native = NODE_BUFFER !== undefined): void {
   if (!LITTLE_ENDIAN || bitpix === 8) return;
   const { buffer, byteOffset } = bytes;
+  if (native && NODE_BUFFER) {
+    const view = NODE_BUFFER.from(buffer, byteOffset, bytes.length);
+    if (bitpix === 16) view.swap16(); else if (bitpix === 32 || bitpix === -32) view.swap32(); else view.swap64();
+    return;
+  }
   if (bitpix === 16) {
     const a = new Uint16Array(buffer, byteOffset, bytes.length >>> 1);
     for (let i = 0; i < a.length; i++) { const x = a[i]!; a[i] = (x << 8) | (x >>> 8); }

@@ -1,11 +1,13 @@
 // Pixel coding: every BITPIX big-endian and exact, the unsigned/signed-byte BZERO conventions, scaled
-// integers with BLANK, quantisation on write, in-place decoding, sections (gatherColumns, cropPixels).
+// integers with BLANK, quantisation on write, in-place decoding, sections (gatherColumns, cropPixels);
+// byte swapping natively (Node) and in JS (browsers) alike.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   decodePixels, encodePixels, gatherColumns, cropPixels, integerConvention, scalingFromHeader, FitsHeader, FitsError,
   type Bitpix, type ImageArray,
 } from '../../lib/fits/index.js';
+import { swapInPlace } from '../../lib/fits/image.js';
 
 /** Elements of any typed array (or array-like) as a plain array, for toEqual. */
 function elements(a: ArrayLike<number | bigint> | ImageArray): (number | bigint)[] {
@@ -50,6 +52,18 @@ describe('decode and encode every BITPIX', () => {
       elements(values).forEach((x, i) => expect(Object.is(decoded[i], x)).toBe(true));
     });
   }
+
+  it('swaps byte order the same way with Node\'s native swap and in JS (the browsers\' path), for 16, 32 and 64 bits (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }).map((a) => a.subarray(0, a.length - (a.length % 8))), (bytes) => {
+      for (const bitpix of [16, 32, -32, 64, -64] as const) {
+        const native = bytes.slice(), js = bytes.slice(), size = Math.abs(bitpix) / 8;
+        swapInPlace(native, bitpix, true);
+        swapInPlace(js, bitpix, false);
+        expect(native).toEqual(js);
+        for (let i = 0; i < bytes.length; i++) expect(js[i]).toBe(bytes[i - (i % size) + size - 1 - (i % size)]);
+      }
+    }), { numRuns: 100 });
+  });
 
   it('round-trips random float64 and int32 arrays bit for bit (property, 200 cases)', () => {
     fc.assert(fc.property(fc.float64Array({ maxLength: 200 }), fc.int32Array({ maxLength: 200 }), (f, n) => {
