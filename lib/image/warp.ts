@@ -6,8 +6,8 @@
  * The mapping from output to source pixels is evaluated exactly on a grid every `interpLength` output
  * pixels (afw WarpingControl interpLength; makeWarp's default 10) and interpolated bilinearly between
  * nodes by the kernel. Each source is warped only over the output box its own pixels map into (its
- * perimeter mapped forward, grown by the kernel's reach). Output pixels no source reaches keep NaN and
- * the NO_DATA bit, as afw pads. Coordinates are 0-based pixel centres of each plane.
+ * perimeter mapped forward, grown by the kernel's reach), and wasm memory holds only the union of those
+ * boxes. Output pixels no source reaches keep NaN and the NO_DATA bit, as afw pads. Coordinates are 0-based pixel centres of each plane.
  * Defaults: Lanczos order 3 (afw "lanczos3", makeWarp's warpingKernelName), interpLength 10.
  */
 import type { Tessera } from '../wasm/loader.js';
