@@ -556,16 +556,15 @@ function rowPolynomialKernel(tessera: Tessera, model: BackgroundModel, kernel: '
 }
 
 /**
- * A model that is `level` everywhere (one bin, order 0). Zero: the starting estimate for an image whose
- * background was already subtracted, so that detection runs on it as it is and only the re-estimate is
- * measured (LSST calibrate's detection on characterizeImage's background-subtracted exposure); another
- * level: a constant adjustment (LSST DynamicDetectionTask's background tweak).
+ * A model that is zero everywhere (one bin, order 0): the starting estimate for an image whose background
+ * was already subtracted, so that detection runs on it as it is and only the re-estimate is measured
+ * (LSST calibrate's detection on characterizeImage's background-subtracted exposure).
  */
-export function constantBackground(width: number, height: number, level = 0, overrides: Partial<BackgroundConfig> = {}): BackgroundModel {
+export function zeroBackground(width: number, height: number, overrides: Partial<BackgroundConfig> = {}): BackgroundModel {
   const c = backgroundConfig(overrides);
   return {
     width, height, nx: 1, ny: 1, binSize: c.binSize, xEdges: Int32Array.of(0, width), yEdges: Int32Array.of(0, height),
-    values: Float64Array.of(level), variances: Float64Array.of(1), used: Int32Array.of(0), good: Int32Array.of(0), filled: Uint8Array.of(0),
+    values: Float64Array.of(0), variances: Float64Array.of(1), used: Int32Array.of(0), good: Int32Array.of(0), filled: Uint8Array.of(0),
     interpolation: 'chebyshev', approxOrder: 0, nSigma: c.nSigma, nIter: c.nIter, ignoredPixelMask: c.ignoredPixelMask, minGoodFraction: c.minGoodFraction,
   };
 }

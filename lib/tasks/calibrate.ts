@@ -38,7 +38,7 @@ import type { Task, TaskContext } from '../pipeline/task.js';
 import { stepTimer } from '../pipeline/logger.js';
 import { algorithmErrorFrom } from './measurementErrors.js';
 import { applyApertureCorrections, fitApertureCorrection, DEFAULT_APERTURE_CORRECTION_CONFIG } from '../measure/apertureCorrection.js';
-import { constantBackground, type BackgroundModel } from '../measure/background.js';
+import { zeroBackground, type BackgroundModel } from '../measure/background.js';
 import { extractSources } from '../measure/extractSources.js';
 import type { SourceCatalog } from '../measure/sourceCatalog.js';
 import type { ReferenceShard } from '../sim/referenceCatalog.js';
@@ -164,7 +164,7 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   // 1. Deep detection and measurement (a residual background joins the list).
   // icExp is background-subtracted: detect on it as it is, then re-estimate the residual (as LSST's calibrate).
   const background = { binSize: config.backgroundBinSize };
-  const extraction = extractSources(tessera, exposure, psf, { background, detection: { thresholdValue: config.thresholdValue }, initialBackground: constantBackground(width, height, 0, background) });
+  const extraction = extractSources(tessera, exposure, psf, { background, detection: { thresholdValue: config.thresholdValue }, initialBackground: zeroBackground(width, height, background) });
   const catalog = extraction.catalog;
   log.info(`calibrate: ${catalog.length} sources at ${config.thresholdValue} sigma`, { sources: catalog.length, step: 'detectMeasure', ms: lap() });
 

@@ -14,25 +14,16 @@
  *     ScaleVarianceTask; LSST rescales first, its coadds carrying the calexps' DETECTED planes to keep
  *     sources out: without them a field whose sources cover 3 % of the pixels biases the factor by 9 %);
  *     a factor outside [1/maxVarianceScale, maxVarianceScale] is an error naming the coadd;
- *  4. the background tweak (lib/coadd/backgroundTweak.ts, doBackgroundTweak: LSST DynamicDetectionTask's,
- *     which HSC's coadd detection runs): the median PSF-weighted level of 1000 sky objects on blank sky,
- *     what the large bins left, subtracted as a constant (BGTWEAK; a second model in the background list).
- *     A single 4096-px bin's clipped mean takes the faint light no detection masks for sky: on the demo
- *     preset, patch 4 (a r = 15.8 galaxy of r_e 8.4" just beyond the coverage, its wings over the patch)
- *     came out over-subtracted by 0.19 nJy per pixel, its sky objects 4.85 standard errors low;
- *  5. each footprint's peaks culled by prominence (lib/measure/deblend.ts significantPeaks, 5 sigma of the
+ *  4. each footprint's peaks culled by prominence (lib/measure/deblend.ts significantPeaks, 5 sigma of the
  *     3x3 mean's noise as measured off the detections: boxMeanNoiseScale, PEAKNSCL) so
  *     that the peaks merged across bands are the sources the deblender will make.
  * Pixels without data (NO_DATA, NaN in the coadd) take no part, and stay NaN in deepCoadd_calexp; an
  * object centred among them gets no peak (lib/measure/detection.ts), as one centred beyond the image.
- * DynamicDetectionTask's threshold rescaling is step 2's rescaleToMeasuredNoise.
+ * Not done: DynamicDetectionTask's sky objects and its background tweak.
  * Outputs: deepCoadd_calexp (the coadd, background subtracted, variance scaled, DETECTED set, its PSF),
- * deepCoadd_calexp_background (the large-bin model and the tweak), and deepCoadd_det (the footprints and
- * peaks).
+ * deepCoadd_calexp_background, and deepCoadd_det (the footprints and peaks).
  */
-import { constantBackground, type BackgroundModel } from '../measure/background.js';
-import { backgroundTweak, DEFAULT_BACKGROUND_TWEAK_CONFIG, type BackgroundTweak } from '../coadd/backgroundTweak.js';
-import type { FitsHeader } from '../fits/header.js';
+import type { BackgroundModel } from '../measure/background.js';
 import { detectWithBackground } from '../measure/detection.js';
 import { boxMeanNoiseScale, significantPeaks } from '../measure/deblend.js';
 import type { FootprintSet } from '../measure/footprintSet.js';
@@ -46,7 +37,6 @@ export interface DetectCoaddSourcesConfig {
   doScaleVariance: boolean;
   maxVarianceScale: number;
   minPeakProminence: number;
-  doBackgroundTweak: boolean;
 }
 
 export interface DetectCoaddSourcesInputs {
@@ -81,7 +71,6 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     doScaleVariance: { type: 'boolean', default: true, description: 'Rescale the variance plane to the pixels\' scatter (LSST ScaleVarianceTask).' },
     maxVarianceScale: { type: 'number', min: 1, default: 10, description: 'Largest variance factor (or its inverse) accepted (LSST ScaleVarianceTask limit 10).' },
     minPeakProminence: { type: 'number', min: 0, default: 5, description: 'Least rise of a peak above its saddle with a brighter one, sigma: fainter peaks are dropped.' },
-    doBackgroundTweak: { type: 'boolean', default: true, description: 'Subtract the median PSF-weighted level of 1000 sky objects as a constant (LSST DynamicDetectionTask doBackgroundTweak).' },
   },
 
   run(inputs, config, context) {
@@ -125,17 +114,6 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
       factor = scale.factor;
       for (let i = 0; i < n; i++) variance[i] = variance[i]! * factor;
     }
-    const backgrounds = [found.background];
-    let tweak: BackgroundTweak | undefined;
-    if (config.doBackgroundTweak) {
-      const radius = DEFAULT_BACKGROUND_TWEAK_CONFIG.sourceRadius, size = 2 * radius + 1;
-      const stamp = { values: psf.kernelImageAt((coadd.width - 1) / 2, (coadd.height - 1) / 2, size), size };
-      tweak = backgroundTweak(found.image, found.detection.mask, offSky, coadd.width, coadd.height, stamp, skySeed(coadd.metadata));
-      if (tweak) {
-        for (let i = 0; i < n; i++) found.image[i] = found.image[i]! - tweak.level;
-        backgrounds.push(constantBackground(coadd.width, coadd.height, tweak.level, { binSize: config.backgroundBinSize }));
-      } else context.log.warn(`too few sky objects fit on blank sky for the background tweak (${DEFAULT_BACKGROUND_TWEAK_CONFIG.minFraction * DEFAULT_BACKGROUND_TWEAK_CONFIG.nSources} needed): not tweaked`);
-    }
     for (let i = 0; i < n; i++) if (!Number.isFinite(found.image[i]!)) found.image[i] = 0;
     const subtracted = { ...masked, image: found.image, mask: found.detection.mask };
     // Prominence in units of the 3x3 mean's measured noise: warping and PSF matching correlate the coadd's
@@ -159,21 +137,11 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     metadata.set('NFOOTPR', footprints.length, 'footprints detected');
     metadata.set('NPEAKS', peaks, 'peaks kept');
     metadata.set('PEAKNSCL', prominenceScale, 'measured / predicted noise of the 3x3 mean (peak prominence)', { real: true });
-    metadata.set('BGTWEAK', tweak?.level ?? 0, '[nJy] constant background tweak subtracted (sky objects)', { real: true });
-    metadata.set('NSKYTWK', tweak?.count ?? 0, 'sky objects that measured the tweak');
-    context.log.info(`${footprints.length} footprints, ${peaks} peaks (${culled} culled) at ${config.thresholdValue} sigma (smoothed noise ${found.detection.noiseScale.toFixed(3)} x the predicted); variance scaled by ${factor.toFixed(3)}`
-      + (tweak ? `; background tweaked by ${tweak.level.toPrecision(3)} nJy per pixel from ${tweak.count} sky objects` : ''),
-    { footprints: footprints.length, peaks, culled, varianceScale: factor, noiseScale: found.detection.noiseScale, backgroundTweak: tweak?.level ?? 0 });
+    context.log.info(`${footprints.length} footprints, ${peaks} peaks (${culled} culled) at ${config.thresholdValue} sigma (smoothed noise ${found.detection.noiseScale.toFixed(3)} x the predicted); variance scaled by ${factor.toFixed(3)}`,
+      { footprints: footprints.length, peaks, culled, varianceScale: factor, noiseScale: found.detection.noiseScale });
     const outputExposure: ExposureWithPsf = { ...coadd, image: found.image, variance, mask: found.detection.mask, metadata, psf };
     const detMetadata = metadata.clone();
     const outputSources: FootprintSet = { footprints, x0: coadd.x0, y0: coadd.y0, width: coadd.width, height: coadd.height, metadata: detMetadata };
-    return { outputExposure, outputBackground: backgrounds, outputSources };
+    return { outputExposure, outputBackground: [found.background], outputSources };
   },
 };
-
-/** A seed for the tweak's sky objects from the coadd's tract, patch and band (not mergeCoaddDetections' seed: its sky objects are others). */
-function skySeed(metadata: FitsHeader): number {
-  let band = 0;
-  for (const c of metadata.getString('BAND') ?? '') band = (band * 31 + c.charCodeAt(0)) % 1_000_003;
-  return ((metadata.getNumber('TRACT') ?? 0) * 100_003 + (metadata.getNumber('PATCH') ?? 0)) * 1009 + band + 1;
-}

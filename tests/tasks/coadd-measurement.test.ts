@@ -1,7 +1,6 @@
 // detectCoaddSources, mergeCoaddDetections and measureCoaddSources on a simulated two-band coadd of one
 // patch (nJy, a Gaussian PSF of sigma 2.5 px, unit noise): the variance plane, deliberately 1.5x too
-// small, is rescaled to the pixels' scatter; a constant residual background is removed, and the sky objects'
-// background tweak is subtracted and recorded; stars seen in both
+// small, is rescaled to the pixels' scatter; a constant residual background is removed; stars seen in both
 // bands merge into one peak flagged in both, a star seen in r only is a peak of r only, a close pair
 // (12 px) stays two peaks; every band measures the same rows, with isolated stars' PSF fluxes within 3 sigma
 // (aperture-corrected to the 12-px aperture: for a Gaussian, 1 - exp(-12^2 / (2 sigma^2)) of the total)
@@ -137,31 +136,6 @@ describe('detectCoaddSources', () => {
       expect(c.psf).toBeDefined();
     }
     expect(det.g.metadata!.getNumber('NFOOTPR')).toBe(det.g.footprints.length);
-  });
-});
-
-describe('detectCoaddSources\' background tweak', () => {
-  it('subtracts the sky objects\' level (lib/coadd/backgroundTweak.ts) from every pixel with data and records it as a second background model', () => {
-    const input = coadd('r', 23);
-    // A residual the single large bin cannot follow: +0.3 over the left half.
-    for (let y = 0; y < input.height; y++) for (let x = 0; x < input.width / 2; x++) input.image[y * input.width + x] += 0.3;
-    const run = (doBackgroundTweak: boolean) => runTask(detectCoaddSources, { exposure: { ...input, image: Float32Array.from(input.image) } }, { doBackgroundTweak }, context('r'));
-    const plain = run(false), tweaked = run(true);
-    const level = tweaked.outputExposure.metadata.getNumber('BGTWEAK')!;
-    expect(plain.outputExposure.metadata.getNumber('BGTWEAK')).toBe(0);
-    expect(tweaked.outputExposure.metadata.getNumber('NSKYTWK')).toBeGreaterThan(60);
-    // Half the sky is 0.15 above the mean level and half below: the median of the sky objects lies between.
-    expect(Math.abs(level)).toBeLessThan(0.16);
-    let worst = 0;
-    for (let i = 0; i < input.image.length; i++) {
-      const a = plain.outputExposure.image[i]!, b = tweaked.outputExposure.image[i]!;
-      expect(Number.isNaN(a)).toBe(Number.isNaN(b));
-      if (Number.isFinite(a)) worst = Math.max(worst, Math.abs(a - b - level));
-    }
-    expect(worst).toBeLessThan(1e-5);
-    expect(plain.outputBackground.length).toBe(1);
-    expect(tweaked.outputBackground.length).toBe(2);
-    expect(tweaked.outputBackground[1]!.values[0]).toBe(level);
   });
 });
 
