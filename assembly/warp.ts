@@ -154,9 +154,12 @@ function tapSum6(p: usize, stride: usize, wxA: v128, wxB: v128, wyA: v128, wyB: 
 
 // Output box [boxX0, boxX0 + boxWidth) x [boxY0, boxY0 + boxHeight) of planes outWidth wide; grid: f64
 // pairs (sx, sy), gridNx x gridNy nodes, node (i, j) at box pixel (min(i step, boxWidth - 1),
-// min(j step, boxHeight - 1)). badFit: mask bits ORed where an output pixel's source value is not finite.
+// min(j step, boxHeight - 1)). The source planes (srcWidth x srcHeight) hold the source pixels from
+// (srcX0, srcY0) on (a cut-out: the grid's positions stay in the whole source's pixels, so a cut-out that
+// holds every tap gives the whole source's values bit for bit). badFit: mask bits ORed where an output
+// pixel's source value is not finite.
 export function warpLanczos(
-  srcImage: usize, srcVariance: usize, srcMask: usize, srcWidth: i32, srcHeight: i32,
+  srcImage: usize, srcVariance: usize, srcMask: usize, srcWidth: i32, srcHeight: i32, srcX0: i32, srcY0: i32,
   outImage: usize, outVariance: usize, outMask: usize, outWidth: i32, outHeight: i32,
   boxX0: i32, boxY0: i32, boxWidth: i32, boxHeight: i32,
   grid: usize, gridNx: i32, gridNy: i32, step: i32, order: i32, noDataBits: i32, scale: f64,
@@ -203,7 +206,8 @@ export function warpLanczos(
         const dxdv = dxdv0 + dxdvStep * fu, dydv = dydv0 + dydvStep * fu;
         const det = Math.abs(dxdu * dydv - dxdv * dydu) * scale;
         const ix = <i32>Math.floor(sx), iy = <i32>Math.floor(sy);
-        const x0 = ix - a + 1, y0 = iy - a + 1;
+        // The first tap's column and row in the planes.
+        const x0 = ix - a + 1 - srcX0, y0 = iy - a + 1 - srcY0;
         if (x0 < 0 || y0 < 0 || x0 + n > srcWidth || y0 + n > srcHeight) continue;
         const fx = sx - <f64>ix, fy = sy - <f64>iy;
         let s: f64, var_: f64;
@@ -220,7 +224,7 @@ export function warpLanczos(
           var_ = <f64>tapSum(srcVariance, srcWidth, x0, y0, n, wx2, wy2);
         }
         // Mask: bilinear footprint.
-        const mrow = <usize>iy * <usize>srcWidth + <usize>ix;
+        const mrow = <usize>(iy - srcY0) * <usize>srcWidth + <usize>(ix - srcX0);
         let bits = load<i32>(srcMask + (mrow << 2));
         if (fx > 0) bits |= load<i32>(srcMask + ((mrow + 1) << 2));
         if (fy > 0) {

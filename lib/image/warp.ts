@@ -7,7 +7,8 @@
  * pixels (afw WarpingControl interpLength; makeWarp's default 10) and interpolated bilinearly between
  * nodes by the kernel. Each source is warped only over the output box its own pixels map into (its
  * perimeter mapped forward, grown by the kernel's reach), and wasm memory holds only the union of those
- * boxes. Output pixels no source reaches keep NaN and the NO_DATA bit, as afw pads. Coordinates are 0-based pixel centres of each plane.
+ * boxes and, of each source, the pixels its box's taps read. A source may be a cut-out of a larger one
+ * (its planes' origin x0, y0). Output pixels no source reaches keep NaN and the NO_DATA bit, as afw pads. Coordinates are 0-based pixel centres of each plane.
  * Defaults: Lanczos order 3 (afw "lanczos3", makeWarp's warpingKernelName), interpLength 10.
  */
 import type { Tessera } from '../wasm/loader.js';
@@ -24,6 +25,17 @@ export interface WarpPlanes {
 
 export interface WarpSource {
   planes: WarpPlanes;
+  /**
+   * The source pixel that the planes' pixel (0, 0) is, when they are a cut-out of a larger source (default
+   * (0, 0)); toSource and toOutput speak the whole source's pixels.
+   */
+  x0?: number;
+  y0?: number;
+  /**
+   * The output box to warp over (default coveredBox's): a cut-out given its whole source's box warps the
+   * same pixels bit for bit (the mapping's grid nodes sit every interpLength px from the box's corner).
+   */
+  box?: OutputBox;
   /** Output pixel -> source pixel. */
   toSource(x: number, y: number): readonly [number, number];
   /** Source pixel -> output pixel (used only to find the output box the source covers). */
@@ -61,36 +73,90 @@ export interface WarpOptions {
 
 export const DEFAULT_WARP_OPTIONS: Readonly<Omit<WarpOptions, 'noDataBit'>> = Object.freeze({ order: 3, interpLength: 10 });
 
-export interface OutputBox {
+/** A box of whole pixels: columns x0 .. x0 + width - 1, rows y0 .. y0 + height - 1. */
+export interface PixelBox {
   x0: number;
   y0: number;
   width: number;
   height: number;
 }
 
-/** The output box (clipped to width x height) that a source's pixels map into, grown by `margin`; undefined when none. */
-export function coveredBox(source: WarpSource, width: number, height: number, margin: number): OutputBox | undefined {
-  const { width: w, height: h } = source.planes;
+/** A box of output pixels. */
+export type OutputBox = PixelBox;
+
+/**
+ * The pixel box that a box's perimeter (from (x0, y0) to (x1, y1), every 32 px: the mappings are smooth on
+ * that scale) maps into through `map`, grown by `margin` and clipped to `limit`; undefined when none.
+ */
+function mappedBox(map: (x: number, y: number) => readonly [number, number], x0: number, y0: number, x1: number, y1: number, margin: number, limit: PixelBox): PixelBox | undefined {
   let xmin = Infinity, xmax = -Infinity, ymin = Infinity, ymax = -Infinity;
   const visit = (x: number, y: number): void => {
-    const [u, v] = source.toOutput(x, y);
+    const [u, v] = map(x, y);
     if (!Number.isFinite(u) || !Number.isFinite(v)) return;
     xmin = Math.min(xmin, u); xmax = Math.max(xmax, u); ymin = Math.min(ymin, v); ymax = Math.max(ymax, v);
   };
-  // The perimeter, every 32 px (the mapping is smooth on that scale), with the pixel edges at -0.5 and n - 0.5.
-  const along = (n: number): number[] => {
+  const along = (from: number, to: number): number[] => {
     const out: number[] = [];
-    for (let t = -0.5; t < n - 0.5; t += 32) out.push(t);
-    out.push(n - 0.5);
+    for (let t = from; t < to; t += 32) out.push(t);
+    out.push(to);
     return out;
   };
-  for (const x of along(w)) { visit(x, -0.5); visit(x, h - 0.5); }
-  for (const y of along(h)) { visit(-0.5, y); visit(w - 0.5, y); }
+  for (const x of along(x0, x1)) { visit(x, y0); visit(x, y1); }
+  for (const y of along(y0, y1)) { visit(x0, y); visit(x1, y); }
   if (!Number.isFinite(xmin)) return undefined;
-  const x0 = Math.max(0, Math.floor(xmin - margin)), y0 = Math.max(0, Math.floor(ymin - margin));
-  const x1 = Math.min(width - 1, Math.ceil(xmax + margin)), y1 = Math.min(height - 1, Math.ceil(ymax + margin));
-  if (x1 < x0 || y1 < y0) return undefined;
-  return { x0, y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+  const bx0 = Math.max(limit.x0, Math.floor(xmin - margin)), by0 = Math.max(limit.y0, Math.floor(ymin - margin));
+  const bx1 = Math.min(limit.x0 + limit.width - 1, Math.ceil(xmax + margin)), by1 = Math.min(limit.y0 + limit.height - 1, Math.ceil(ymax + margin));
+  if (bx1 < bx0 || by1 < by0) return undefined;
+  return { x0: bx0, y0: by0, width: bx1 - bx0 + 1, height: by1 - by0 + 1 };
+}
+
+/** The source's own pixels: its planes' box in the source's pixels. */
+function planesBox(source: WarpSource): PixelBox {
+  return { x0: source.x0 ?? 0, y0: source.y0 ?? 0, width: source.planes.width, height: source.planes.height };
+}
+
+/** The output box (clipped to width x height) that a source's pixels map into (their outer edges), grown by `margin`; undefined when none. */
+export function coveredBox(source: WarpSource, width: number, height: number, margin: number): OutputBox | undefined {
+  const b = planesBox(source);
+  return mappedBox(source.toOutput, b.x0 - 0.5, b.y0 - 0.5, b.x0 + b.width - 0.5, b.y0 + b.height - 0.5, margin, { x0: 0, y0: 0, width, height });
+}
+
+/**
+ * The source pixels (of its planes) that the output `box` reads: the box's pixel centres mapped to the
+ * source, grown by `margin` (at least the Lanczos order + 1 for every tap); undefined when none.
+ */
+export function sourceBox(source: WarpSource, box: OutputBox, margin: number): PixelBox | undefined {
+  return mappedBox(source.toSource, box.x0, box.y0, box.x0 + box.width - 1, box.y0 + box.height - 1, margin, planesBox(source));
+}
+
+/** The planes' pixels inside `box` (the planes' own pixels), as new planes; the planes themselves when the box is all of them. */
+export function cutOut(planes: WarpPlanes, box: PixelBox): WarpPlanes {
+  if (box.x0 === 0 && box.y0 === 0 && box.width === planes.width && box.height === planes.height) return planes;
+  const cut = <T extends Float32Array | Int32Array>(plane: T, out: T): T => {
+    for (let y = 0; y < box.height; y++) {
+      const from = (box.y0 + y) * planes.width + box.x0;
+      out.set(plane.subarray(from, from + box.width), y * box.width);
+    }
+    return out;
+  };
+  const n = box.width * box.height;
+  return {
+    width: box.width, height: box.height,
+    image: cut(planes.image, new Float32Array(n)), variance: cut(planes.variance, new Float32Array(n)), mask: cut(planes.mask, new Int32Array(n)),
+  };
+}
+
+/** The pixels of `plane` (`width` wide, its pixel (0, 0) at (x0, y0)) inside `box`, as a new wasm block. */
+function allocBox(tessera: Tessera, plane: Float32Array | Int32Array, width: number, x0: number, y0: number, box: PixelBox): number {
+  const { planes } = tessera;
+  if (box.width === width && box.height * width === plane.length) return planes.allocFrom(plane);
+  const ptr = planes.alloc(4 * box.width * box.height);
+  const out = plane instanceof Float32Array ? planes.f32(ptr, box.width * box.height) : planes.i32(ptr, box.width * box.height);
+  for (let y = 0; y < box.height; y++) {
+    const from = (box.y0 - y0 + y) * width + box.x0 - x0;
+    out.set(plane.subarray(from, from + box.width), y * box.width);
+  }
+  return ptr;
 }
 
 /** Source positions of the output box's grid nodes (f64 pairs), as warpLanczos reads them. */
@@ -115,7 +181,7 @@ export function warpSources(tessera: Tessera, sources: readonly WarpSource[], wi
   if (!(Number.isInteger(options.interpLength) && options.interpLength >= 1)) throw new RangeError(`warp: interpLength must be a positive integer, got ${options.interpLength}`);
   const { planes, kernels } = tessera;
   const n = width * height;
-  const boxes = sources.map((source) => coveredBox(source, width, height, options.order + 1));
+  const boxes = sources.map((source) => source.box ?? coveredBox(source, width, height, options.order + 1));
   const image = new Float32Array(n), variance = new Float32Array(n), mask = new Int32Array(n);
   const union = unionBox(boxes) ?? { x0: 0, y0: 0, width: 0, height: 0 };
   fillOutside(image, width, union, NaN);
@@ -132,11 +198,15 @@ export function warpSources(tessera: Tessera, sources: readonly WarpSource[], wi
     sources.forEach((source, k) => {
       const box = boxes[k];
       if (!box) return;
+      // Only the source pixels the box's taps read go to wasm; narrower than the taps, none fits: no data.
+      const cut = sourceBox(source, box, options.order + 2);
+      if (!cut || cut.width < 2 * options.order || cut.height < 2 * options.order) return;
       const { grid, nx, ny } = mappingGrid(source, box, options.interpLength);
-      const p = source.planes;
+      const p = source.planes, px0 = source.x0 ?? 0, py0 = source.y0 ?? 0;
       planes.scope(() => {
-        const si = planes.allocFrom(p.image), sv = planes.allocFrom(p.variance), sm = planes.allocFrom(p.mask), g = planes.allocFrom(grid);
-        checkStatus('warpLanczos', kernels.warpLanczos(si, sv, sm, p.width, p.height, outImage, outVariance, outMask, union.width, union.height,
+        const si = allocBox(tessera, p.image, p.width, px0, py0, cut), sv = allocBox(tessera, p.variance, p.width, px0, py0, cut);
+        const sm = allocBox(tessera, p.mask, p.width, px0, py0, cut), g = planes.allocFrom(grid);
+        checkStatus('warpLanczos', kernels.warpLanczos(si, sv, sm, cut.width, cut.height, cut.x0, cut.y0, outImage, outVariance, outMask, union.width, union.height,
           box.x0 - union.x0, box.y0 - union.y0, box.width, box.height, g, nx, ny, options.interpLength, options.order, options.noDataBit, source.scale ?? 1));
       });
     });

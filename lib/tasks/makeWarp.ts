@@ -13,7 +13,8 @@
  * With makePsfMatched (LSST's DRP pipelines set it), each calexp is first convolved to a circular
  * Gaussian PSF of modelPsfFwhm (7.7 px at the tract's pixel scale, LSST's HSC setting) with a matching
  * kernel fitted to its PSF model at the detector's centre (lib/image/psfMatch.ts, matchingKernelSize 21),
- * and warped the same way into deepCoadd_psfMatchedWarp, the input of artifact rejection's template; a
+ * and warped the same way into deepCoadd_psfMatchedWarp, the input of artifact rejection's template (only
+ * the calexp's pixels that the patch's warp reads are convolved, with the kernel's half around them); a
  * calexp whose PSF is not narrower than the target, or that has no PSF model, is left out of it and
  * named in its metadata (PSFMDROP), and a visit with none left gives an all-NO_DATA warp with PSFMOK F.
  * The direct warp carries its PSF (lib/coadd/coaddPsf.ts: the calexps' PSF models warped to a 7 x 7
@@ -22,7 +23,7 @@
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
-import { unionBox, warpSources, wcsMapping, type OutputBox, type WarpPlanes, type WarpSource } from '../image/warp.js';
+import { coveredBox, cutOut, sourceBox, unionBox, warpSources, wcsMapping, type OutputBox, type PixelBox, type WarpPlanes, type WarpSource } from '../image/warp.js';
 import { FWHM_PER_SIGMA, convolveTerms, fitMatchingKernel, separableTerms } from '../image/psfMatch.js';
 import type { ExposureWithPsf } from './characterizeImage.js';
 import { fitGridPsf, psfGridNodes, warpedKernelImage, type PsfNode } from '../coadd/coaddPsf.js';
@@ -124,13 +125,21 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
       const inWcs = wcs;
       // Patch-image pixel -> tract pixel -> sky -> calexp array pixel, and back.
       const mapping = wcsMapping(inWcs, outWcs, px0, py0);
-      direct.push({ planes: calexp, scale: calibration, ...mapping });
+      const source: WarpSource = { planes: calexp, scale: calibration, ...mapping };
+      direct.push(source);
       directCalexps.push(calexp);
       used.push(name);
       if (!config.makePsfMatched) return;
-      const planes = psfMatchedPlanes(calexp, inWcs, tract.pixelScaleArcsec, config, context, name);
+      // Only the calexp's pixels the patch's warp reads are convolved, with the kernel's half beyond them
+      // (its values there are the whole calexp's convolution's: the same taps): a calexp on several patches
+      // is matched part by part.
+      // A calexp none of whose pixels reach the patch has nothing to match (its direct warp adds nothing either).
+      const box = coveredBox(source, width, height, config.warpingKernelOrder + 1);
+      const cut = box && sourceBox(source, box, config.warpingKernelOrder + 2 + (config.matchingKernelSize >> 1));
+      if (!cut) { matchedUsed.push(name); return; }
+      const planes = psfMatchedPlanes(calexp, cut, inWcs, tract.pixelScaleArcsec, config, context, name);
       if (planes) {
-        matched.push({ planes, scale: calibration, ...mapping });
+        matched.push({ planes, x0: cut.x0, y0: cut.y0, box, scale: calibration, ...mapping });
         matchedUsed.push(name);
       } else matchedDropped.push(name);
     });
@@ -222,8 +231,11 @@ function localScaleArcsec(wcs: Wcs, x: number, y: number): number {
   return Math.sqrt(Math.abs(ax * by - ay * bx)) * 3600;
 }
 
-/** The calexp's image and variance convolved to the model PSF, or undefined when it cannot be (no PSF, or not narrower than the model). */
-function psfMatchedPlanes(calexp: ExposureWithPsf, wcs: Wcs, tractScale: number, config: Readonly<MakeWarpConfig>, context: TaskContext, name: string): WarpPlanes | undefined {
+/**
+ * The calexp's image and variance inside `cut` convolved to the model PSF (NaN within the kernel's half of
+ * the cut's edges), or undefined when they cannot be (no PSF, or not narrower than the model).
+ */
+function psfMatchedPlanes(calexp: ExposureWithPsf, cut: PixelBox, wcs: Wcs, tractScale: number, config: Readonly<MakeWarpConfig>, context: TaskContext, name: string): WarpPlanes | undefined {
   if (!calexp.psf) return undefined;
   const cx = (calexp.width - 1) / 2, cy = (calexp.height - 1) / 2;
   const targetSigma = (config.modelPsfFwhm / FWHM_PER_SIGMA) * (tractScale / localScaleArcsec(wcs, cx, cy));
@@ -232,7 +244,8 @@ function psfMatchedPlanes(calexp: ExposureWithPsf, wcs: Wcs, tractScale: number,
   const fit = fitMatchingKernel(calexp.psf.kernelImageAt(cx, cy, n), n, psfSigma, targetSigma, { kernelSize: config.matchingKernelSize, degrees: [4, 2, 2], sigmaFactors: [0.5, 1, 2] });
   if (!fit) return undefined;
   context.log.debug(`detector ${name}: PSF FWHM ${(psfSigma * FWHM_PER_SIGMA).toFixed(2)} px matched to ${(targetSigma * FWHM_PER_SIGMA).toFixed(2)} px (residual ${fit.residual.toExponential(1)} of the peak)`);
-  const image = convolveTerms(context.tessera, calexp.image, calexp.width, calexp.height, separableTerms(fit.kernel, fit.size));
-  const variance = convolveTerms(context.tessera, calexp.variance, calexp.width, calexp.height, separableTerms(fit.kernel.map((k) => k * k), fit.size));
-  return { width: calexp.width, height: calexp.height, image, variance, mask: calexp.mask };
+  const part = cutOut(calexp, cut);
+  const image = convolveTerms(context.tessera, part.image, part.width, part.height, separableTerms(fit.kernel, fit.size));
+  const variance = convolveTerms(context.tessera, part.variance, part.width, part.height, separableTerms(fit.kernel.map((k) => k * k), fit.size));
+  return { width: part.width, height: part.height, image, variance, mask: part.mask };
 }

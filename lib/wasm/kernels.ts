@@ -96,7 +96,7 @@ export interface KernelExports {
    * mapping from a grid of f64 (sx, sy) source positions every `step` output pixels; writes only output pixels with a noDataBits bit set,
    * fluxes conserved by |det J| and multiplied by `scale`, variances by the square (assembly/warp.ts).
    */
-  warpLanczos(srcImage: number, srcVariance: number, srcMask: number, srcWidth: number, srcHeight: number,
+  warpLanczos(srcImage: number, srcVariance: number, srcMask: number, srcWidth: number, srcHeight: number, srcX0: number, srcY0: number,
     outImage: number, outVariance: number, outMask: number, outWidth: number, outHeight: number,
     boxX0: number, boxY0: number, boxWidth: number, boxHeight: number, grid: number, gridNx: number, gridNy: number, step: number, order: number, noDataBits: number, scale: number): number;
   /** Sets NaN and infinite pixels of an f32 plane to `value`. */

@@ -2,11 +2,12 @@
 // bit for bit the same in the scalar build:
 // against a plain-JS Lanczos resampler (lib/measure/lanczos.ts's taps, normalised), exact copies for
 // integer shifts, flux conservation under scale changes and rotation, variance and mask propagation,
-// the mapping grid's interpolation, and several sources filling one output.
+// the mapping grid's interpolation, several sources filling one output, and a cut-out of a source (its
+// planes' origin given) warping bit for bit as the whole source.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
-import { warpSources, type WarpPlanes, type WarpSource } from '../../lib/image/warp.js';
+import { cutOut, warpSources, type WarpPlanes, type WarpSource } from '../../lib/image/warp.js';
 import { lanczosTaps } from '../../lib/measure/lanczos.js';
 
 const NO_DATA = 1 << 8;
@@ -212,6 +213,31 @@ describe('warpLanczos kernel', () => {
     }
     expect(compared).toBeGreaterThan(600);
     expect(worst).toBeLessThan(2e-6);
+  });
+
+  it('warps a cut-out of a source, given the whole source\'s box, bit for bit as the whole source', () => {
+    const src = noisePlanes(90, 70, 8);
+    src.mask[30 * 90 + 40] = 1 << 2;
+    const whole = affineSource(src, 0.96 * Math.cos(0.3), -0.96 * Math.sin(0.3), 0.96 * Math.sin(0.3), 0.96 * Math.cos(0.3), 14.2, 6.7);
+    const options = { order: 3, interpLength: 10, noDataBit: NO_DATA };
+    const full = warpSources(builds.release!, [whole], 80, 60, options);
+    // The source pixels that the output's taps read, and the same with 30 px cut off the right and 10 off the top: still more than the output reads.
+    const box = full.boxes[0]!;
+    for (const cut of [{ x0: 0, y0: 0, width: 90, height: 70 }, { x0: 3, y0: 10, width: 60, height: 60 }]) {
+      const planes = cutOut(src, cut);
+      const part = warpSources(builds.release!, [{ ...whole, planes, x0: cut.x0, y0: cut.y0, box }], 80, 60, options);
+      const inside = (i: number): boolean => {
+        const [sx, sy] = whole.toSource(i % 80, Math.floor(i / 80));
+        return sx >= cut.x0 + 4 && sx <= cut.x0 + cut.width - 5 && sy >= cut.y0 + 4 && sy <= cut.y0 + cut.height - 5;
+      };
+      let compared = 0;
+      for (let i = 0; i < full.image.length; i++) {
+        if (!inside(i)) continue;
+        compared++;
+        expect(Object.is(part.image[i], full.image[i]) && Object.is(part.variance[i], full.variance[i]) && part.mask[i] === full.mask[i], `pixel ${i}`).toBe(true);
+      }
+      expect(compared).toBeGreaterThan(1500);
+    }
   });
 
   it('lets a later source fill only what earlier ones left NO_DATA', () => {
