@@ -221,7 +221,7 @@ describe('warpLanczos kernel', () => {
     const whole = affineSource(src, 0.96 * Math.cos(0.3), -0.96 * Math.sin(0.3), 0.96 * Math.sin(0.3), 0.96 * Math.cos(0.3), 14.2, 6.7);
     const options = { order: 3, interpLength: 10, noDataBit: NO_DATA };
     const full = warpSources(builds.release!, [whole], 80, 60, options);
-    // The source pixels that the output's taps read, and the same with 30 px cut off the right and 10 off the top: still more than the output reads.
+    // The whole source as a cut-out, and one cut on three sides (3 px off the left, 27 off the right, 10 off the top), compared where it holds every tap.
     const box = full.boxes[0]!;
     for (const cut of [{ x0: 0, y0: 0, width: 90, height: 70 }, { x0: 3, y0: 10, width: 60, height: 60 }]) {
       const planes = cutOut(src, cut);
