@@ -129,20 +129,23 @@ export function sourceBox(source: WarpSource, box: OutputBox, margin: number): P
   return mappedBox(source.toSource, box.x0, box.y0, box.x0 + box.width - 1, box.y0 + box.height - 1, margin, planesBox(source));
 }
 
+/** Copies the pixels of `plane` (`width` wide, its pixel (0, 0) at (x0, y0)) inside `box` into `out`, row by row. */
+function copyBox<T extends Float32Array | Int32Array>(plane: T, width: number, x0: number, y0: number, box: PixelBox, out: T): T {
+  for (let y = 0; y < box.height; y++) {
+    const from = (box.y0 - y0 + y) * width + box.x0 - x0;
+    out.set(plane.subarray(from, from + box.width), y * box.width);
+  }
+  return out;
+}
+
 /** The planes' pixels inside `box` (the planes' own pixels), as new planes; the planes themselves when the box is all of them. */
 export function cutOut(planes: WarpPlanes, box: PixelBox): WarpPlanes {
   if (box.x0 === 0 && box.y0 === 0 && box.width === planes.width && box.height === planes.height) return planes;
-  const cut = <T extends Float32Array | Int32Array>(plane: T, out: T): T => {
-    for (let y = 0; y < box.height; y++) {
-      const from = (box.y0 + y) * planes.width + box.x0;
-      out.set(plane.subarray(from, from + box.width), y * box.width);
-    }
-    return out;
-  };
-  const n = box.width * box.height;
+  const n = box.width * box.height, w = planes.width;
   return {
     width: box.width, height: box.height,
-    image: cut(planes.image, new Float32Array(n)), variance: cut(planes.variance, new Float32Array(n)), mask: cut(planes.mask, new Int32Array(n)),
+    image: copyBox(planes.image, w, 0, 0, box, new Float32Array(n)), variance: copyBox(planes.variance, w, 0, 0, box, new Float32Array(n)),
+    mask: copyBox(planes.mask, w, 0, 0, box, new Int32Array(n)),
   };
 }
 
@@ -150,12 +153,9 @@ export function cutOut(planes: WarpPlanes, box: PixelBox): WarpPlanes {
 function allocBox(tessera: Tessera, plane: Float32Array | Int32Array, width: number, x0: number, y0: number, box: PixelBox): number {
   const { planes } = tessera;
   if (box.width === width && box.height * width === plane.length) return planes.allocFrom(plane);
-  const ptr = planes.alloc(4 * box.width * box.height);
-  const out = plane instanceof Float32Array ? planes.f32(ptr, box.width * box.height) : planes.i32(ptr, box.width * box.height);
-  for (let y = 0; y < box.height; y++) {
-    const from = (box.y0 - y0 + y) * width + box.x0 - x0;
-    out.set(plane.subarray(from, from + box.width), y * box.width);
-  }
+  const ptr = planes.alloc(4 * box.width * box.height), n = box.width * box.height;
+  if (plane instanceof Float32Array) copyBox(plane, width, x0, y0, box, planes.f32(ptr, n));
+  else copyBox(plane, width, x0, y0, box, planes.i32(ptr, n));
   return ptr;
 }
 

@@ -126,15 +126,17 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
       // Patch-image pixel -> tract pixel -> sky -> calexp array pixel, and back.
       const mapping = wcsMapping(inWcs, outWcs, px0, py0);
       const source: WarpSource = { planes: calexp, scale: calibration, ...mapping };
+      // The patch pixels the calexp reaches, found once for both warps.
+      const box = coveredBox(source, width, height, config.warpingKernelOrder + 1);
+      source.box = box;
       direct.push(source);
       directCalexps.push(calexp);
       used.push(name);
       if (!config.makePsfMatched) return;
       // Only the calexp's pixels the patch's warp reads are convolved, with the kernel's half beyond them
       // (its values there are the whole calexp's convolution's: the same taps): a calexp on several patches
-      // is matched part by part.
-      // A calexp none of whose pixels reach the patch has nothing to match (its direct warp adds nothing either).
-      const box = coveredBox(source, width, height, config.warpingKernelOrder + 1);
+      // is matched part by part. A calexp none of whose pixels reach the patch has nothing to match (its
+      // direct warp adds nothing either).
       const cut = box && sourceBox(source, box, config.warpingKernelOrder + 2 + (config.matchingKernelSize >> 1));
       if (!cut) { matchedUsed.push(name); return; }
       const planes = psfMatchedPlanes(calexp, cut, inWcs, tract.pixelScaleArcsec, config, context, name);
