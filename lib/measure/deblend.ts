@@ -10,20 +10,20 @@
  *   it), and the footprint's flux is shared in proportion, child_k(x) = I(x) T_k(x) / sum_j T_j(x) (the
  *   pixel goes to the nearest peak where no template covers it); LSST's defaults: footprints wider or
  *   taller than maxFootprintSize (2000 px) or with more than maxNumberOfPeaks (200) are not deblended;
- * - every source is measured alone (lib/measure/measurement.ts): the pixels of all footprints are
- *   replaced (by 0 here, the background-subtracted sky's mean; LSST draws noise; in the image itself,
- *   restored at the end) and the source's own pixels (its heavy footprint: the parent's image, or the
- *   child's share) are put back, on a cut-out around its footprint wide enough for the largest aperture;
+ * - every source is measured alone (lib/measure/measurement.ts, in one pass over a copy of the image): the
+ *   pixels of all footprints are replaced (by 0 here, the background-subtracted sky's mean; LSST draws
+ *   noise) and the source's own pixels (its heavy footprint: the parent's image, or the child's share)
+ *   are put back while it is measured; the input image is not modified;
  * - rows: each parent (its own measurement, deblend_nChild = number of children) and its children
  *   (parent = the parent's id); detect_isPrimary marks unblended parents and children, the rows an
  *   analysis uses, as LSST's.
  */
 import type { Tessera } from '../wasm/loader.js';
 import type { MaskedImage } from './background.js';
-import { footprintBBox, type Footprint } from './footprint.js';
-import { measureSources, DEFAULT_MEASUREMENT_CONFIG, type ForcedSource, type MeasurementConfig } from './measurement.js';
+import { footprintArea, footprintBBox, type Footprint } from './footprint.js';
+import { measureSources, type ForcedSource, type MeasurementConfig } from './measurement.js';
 import type { PsfLike } from './psf.js';
-import type { Column, SourceCatalog } from './sourceCatalog.js';
+import type { SourceCatalog } from './sourceCatalog.js';
 
 export interface DeblendConfig {
   maxFootprintSize: number;
@@ -148,9 +148,14 @@ export function symmetricTemplateShares(image: MaskedImage, footprint: Footprint
 }
 
 function footprintValues(image: MaskedImage, footprint: Footprint): Float32Array {
-  const out: number[] = [];
-  for (const s of footprint.spans) for (let x = s.x0; x <= s.x1; x++) out.push(image.image[s.y * image.width + x]!);
-  return Float32Array.from(out);
+  const out = new Float32Array(footprintArea(footprint));
+  let i = 0;
+  for (const s of footprint.spans) {
+    const from = s.y * image.width + s.x0;
+    out.set(image.image.subarray(from, from + s.x1 - s.x0 + 1), i);
+    i += s.x1 - s.x0 + 1;
+  }
+  return out;
 }
 
 /**
@@ -161,7 +166,6 @@ function footprintValues(image: MaskedImage, footprint: Footprint): Float32Array
 export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike,
   measurement: Partial<MeasurementConfig> = {}, overrides: Partial<DeblendConfig> = {}, forced?: readonly ForcedSource[]): SourceCatalog {
   const config = { ...DEFAULT_DEBLEND_CONFIG, ...overrides };
-  const { width, height } = image;
   const sources: Source[] = [];
   for (const detected of footprints) {
     const parentIndex = sources.length;
@@ -176,64 +180,15 @@ export function deblendAndMeasure(tessera: Tessera, image: MaskedImage, footprin
     });
   }
 
-  // Every footprint's pixels replaced by 0 (the subtracted sky), in the image itself; the parents' values
-  // (the footprints' own pixels, disjoint footprints) put them back afterwards, whatever happens.
-  const work = image.image;
-  const radii = measurement.radii ?? DEFAULT_MEASUREMENT_CONFIG.radii;
-  const margin = Math.ceil(Math.max(...radii)) + 2;
-  const boxes = sources.map((src) => {
-    const box = footprintBBox(src.footprint)!;
-    const x0 = Math.max(0, box.x0 - margin), y0 = Math.max(0, box.y0 - margin);
-    return { x0, y0, cw: Math.min(width - 1, box.x1 + margin) - x0 + 1, ch: Math.min(height - 1, box.y1 + margin) - y0 + 1 };
-  });
-  // One set of cut-out planes, as large as the largest, serves every source (no per-source allocation).
-  const largest = boxes.reduce((m, b) => Math.max(m, b.cw * b.ch), 0);
-  const planes = { image: new Float32Array(largest), variance: new Float32Array(largest), mask: new Int32Array(largest) };
-  const rows: SourceCatalog[] = [];
-  try {
-    for (const fp of footprints) for (const s of fp.spans) work.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
-    sources.forEach((src, k) => {
-      const { x0, y0, cw, ch } = boxes[k]!;
-      const cut = { image: planes.image.subarray(0, cw * ch), variance: planes.variance.subarray(0, cw * ch), mask: planes.mask.subarray(0, cw * ch) };
-      for (let y = 0; y < ch; y++) {
-        const from = (y + y0) * width + x0;
-        cut.image.set(work.subarray(from, from + cw), y * cw);
-        cut.variance.set(image.variance.subarray(from, from + cw), y * cw);
-        cut.mask.set(image.mask.subarray(from, from + cw), y * cw);
-      }
-      let i = 0;
-      for (const s of src.footprint.spans) for (let x = s.x0; x <= s.x1; x++) cut.image[(s.y - y0) * cw + (x - x0)] = src.values[i++]!;
-      const local: Footprint = {
-        spans: src.footprint.spans.map((s) => ({ y: s.y - y0, x0: s.x0 - x0, x1: s.x1 - x0 })),
-        peaks: src.footprint.peaks.map((p) => ({ ...p, x: p.x - x0, y: p.y - y0, fx: p.fx - x0, fy: p.fy - y0 })),
-      };
-      rows.push(measureSources(tessera, { ...cut, width: cw, height: ch, ...(image.maskPlanes ? { maskPlanes: image.maskPlanes } : {}) }, [local], psf, measurement,
-        { x0, y0, fullWidth: width, fullHeight: height }, forced ? [forced[k]] : undefined));
-    });
-  } finally {
-    for (const src of sources) {
-      if (src.parent !== 0) continue;
-      let i = 0;
-      for (const s of src.footprint.spans) for (let x = s.x0; x <= s.x1; x++) work[s.y * width + x] = src.values[i++]!;
-    }
-  }
-
-  // Concatenate the one-row catalogues; ids in order, parents and children linked.
-  const n = rows.length;
-  if (n === 0) {
-    const empty = measureSources(tessera, image, [], psf, measurement);
-    return { length: 0, columns: { ...empty.columns, deblend_nChild: new Int32Array(0), detect_isPrimary: [] } };
-  }
-  const columns: Record<string, Column> = {};
-  for (const name of Object.keys(rows[0]?.columns ?? {})) {
-    const first = rows[0]!.columns[name]!;
-    if (Array.isArray(first)) columns[name] = rows.map((r) => (r.columns[name] as boolean[])[0]!);
-    else if (first instanceof Int32Array) columns[name] = Int32Array.from(rows, (r) => (r.columns[name] as Int32Array)[0]!);
-    else columns[name] = Float64Array.from(rows, (r) => (r.columns[name] as Float64Array)[0]!);
-  }
-  columns.id = Int32Array.from({ length: n }, (_, k) => k + 1);
-  columns.parent = Int32Array.from(sources, (s) => s.parent);
-  columns.deblend_nChild = Int32Array.from(sources, (s) => s.nChild);
-  columns.detect_isPrimary = sources.map((s) => s.primary);
-  return { length: n, columns };
+  // Every source measured alone, with its heavy footprint put back into the replaced image.
+  const catalog = measureSources(tessera, image, sources.map((s) => s.footprint), psf, measurement, forced, sources.map((s) => s.values));
+  return {
+    length: catalog.length,
+    columns: {
+      ...catalog.columns,
+      parent: Int32Array.from(sources, (s) => s.parent),
+      deblend_nChild: Int32Array.from(sources, (s) => s.nChild),
+      detect_isPrimary: sources.map((s) => s.primary),
+    },
+  };
 }

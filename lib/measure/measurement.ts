@@ -138,14 +138,6 @@ function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, 
   return { radius, flux, err: Math.sqrt(variance), flag };
 }
 
-/** Where a cut-out lies in its full image: its pixel (0, 0) is the full image's (x0, y0). */
-export interface CutoutOrigin {
-  readonly x0: number;
-  readonly y0: number;
-  readonly fullWidth: number;
-  readonly fullHeight: number;
-}
-
 /**
  * A reference position and shape for forced measurement (LSST's forced plugins TransformedCentroid and
  * TransformedShape): full-image pixels; the shape's second moments, pixels^2 (NaN: no shape).
@@ -183,23 +175,26 @@ function fixedGaussianFlux(image: MaskedImage, x: number, y: number, xx: number,
 
 /**
  * Measures one source per footprint (see the module comment). `image` is background-subtracted; its
- * variance plane gives the errors and its mask the pixel flags. With `origin`, `image` and the
- * footprints are a cut-out of a larger image: the PSF is evaluated, and positions and edge flags are
- * reported, in the full image's coordinates. With `forced` (per footprint, LSST's forced measurement),
- * a source's centroid is the given position (its errors NaN) and its shape the given moments: the Gaussian
- * flux uses that fixed weight, the Kron flux that ellipse, apertures and the PSF fit that centre.
+ * variance plane gives the errors and its mask the pixel flags. With `forced` (per footprint, LSST's
+ * forced measurement), a source's centroid is the given position (its errors NaN) and its shape the given
+ * moments: the Gaussian flux uses that fixed weight, the Kron flux that ellipse, apertures and the PSF fit
+ * that centre. With `heavy` (per footprint, its pixel values in the order of its spans: LSST's heavy
+ * footprints), every footprint's pixels are replaced by 0 (the background-subtracted sky's mean; LSST's
+ * NoiseReplacer draws noise) and each source is measured with only its own pixels put back. The pixels
+ * are measured in a copy of the image in wasm memory: `image` itself is never modified.
  */
 export function measureSources(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike, overrides: Partial<MeasurementConfig> = {},
-  origin: CutoutOrigin = { x0: 0, y0: 0, fullWidth: image.width, fullHeight: image.height }, forced?: readonly (ForcedSource | undefined)[]): SourceCatalog {
+  forced?: readonly (ForcedSource | undefined)[], heavy?: readonly Float32Array[]): SourceCatalog {
   const config: MeasurementConfig = { ...DEFAULT_MEASUREMENT_CONFIG, ...overrides };
   const n = footprints.length;
+  if (heavy && heavy.length !== n) throw new RangeError(`measureSources: ${heavy.length} heavy footprints for ${n} footprints`);
   const { width, height } = image;
   const planes: Readonly<Record<string, number>> = image.maskPlanes ?? MASK_PLANES;
   const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
   const cols: Record<string, Column> = {};
   const num = (name: string): Float64Array => (cols[name] ??= numberColumn(n)) as Float64Array;
   const flag = (name: string): boolean[] => (cols[name] ??= flagColumn(n)) as boolean[];
-  const ids = new Int32Array(n);
+  const ids = Int32Array.from({ length: n }, (_, k) => k + 1);
   cols.id = ids;
   cols.parent = new Int32Array(n);
 
@@ -213,155 +208,152 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
   const gFlag = flag('base_GaussianFlux_flag');
   const area = num('footprint_area'), significance = num('peak_significance');
   const edge = flag('base_PixelFlags_flag_edge');
-  const edgeBits = bit('EDGE') | bit('NO_DATA'); // LSST's flag_edge: EDGE or NO_DATA
-  const satBits = bit('SAT');
   const satFit = flag('base_SdssCentroid_flag_saturatedFit');
-  const maxShift = Math.max(3, 2 * psf.sigma);
-
-  for (let k = 0; k < n; k++) {
-    const fp = footprints[k]!;
-    ids[k] = k + 1;
-    const peak = fp.peaks[0];
-    const box = footprintBBox(fp)!;
-    area[k] = footprintArea(fp);
-    const px0 = peak ? peak.fx : (box.x0 + box.x1) / 2, py0 = peak ? peak.fy : (box.y0 + box.y1) / 2;
-    significance[k] = peak ? peak.significance : NaN;
-    // The PSF's moments at the peak serve the centroid's weight and the _psf_ columns (the peak is within
-    // a pixel or two of the centroid; the model varies over hundreds).
-    const pm = psf.momentsAt(px0 + origin.x0, py0 + origin.y0);
-    const reference = forced?.[k];
-    if (reference) {
-      x[k] = reference.x - origin.x0;
-      y[k] = reference.y - origin.y0;
-      sxx[k] = reference.xx;
-      syy[k] = reference.yy;
-      sxy[k] = reference.xy;
-      shapeFlag[k] = !(reference.xx > 0 && reference.yy > 0);
-      const g = fixedGaussianFlux(image, x[k]!, y[k]!, reference.xx, reference.yy, reference.xy);
-      gFlux[k] = g.flux;
-      gErr[k] = g.err;
-      gFlag[k] = !Number.isFinite(g.flux);
-    } else {
-      const c = sdssCentroid(image.image, image.variance, width, height, px0, py0, psfSigma(pm, psf.sigma), { maxShift });
-      if ((c.flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0) {
-        x[k] = c.x;
-        y[k] = c.y;
-        xErr[k] = c.xErr;
-        yErr[k] = c.yErr;
-        centroidFlag[k] = c.flags !== 0;
-      } else {
-        x[k] = px0;
-        y[k] = py0;
-        centroidFlag[k] = true;
-      }
-      const m = adaptiveMoments(image.image, width, height, x[k]!, y[k]!, { sigma0: psf.sigma, variance: image.variance, maxShift });
-      if ((m.flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SHIFT)) === 0) {
-        sxx[k] = m.xx;
-        syy[k] = m.yy;
-        sxy[k] = m.xy;
-        gFlux[k] = m.flux;
-        gErr[k] = m.fluxErr;
-        shapeFlag[k] = gFlag[k] = m.flags !== 0;
-      } else {
-        shapeFlag[k] = gFlag[k] = true;
-      }
-      // A saturated core: the centroid from the unsaturated wings instead (lib/measure/saturatedCentroid.ts).
-      let satPixels = 0, sx = 0, sy = 0;
-      for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) if (image.mask[s.y * width + xx]! & satBits) { satPixels++; sx += xx; sy += s.y; }
-      if (satPixels > 0) {
-        const extent = Math.sqrt(satPixels / Math.PI);
-        const fit = saturatedCentroid(image.image, image.variance, image.mask, width, height, x[k]!, y[k]!, psf.sigma + extent / 2,
-          extent + 6 * psf.sigma, satBits | bit('BAD') | bit('NO_DATA'));
-        satFit[k] = fit !== undefined;
-        centroidFlag[k] = true;
-        if (fit) {
-          x[k] = fit.x;
-          y[k] = fit.y;
-          xErr[k] = yErr[k] = NaN;
-        }
-      }
-    }
-    pxx[k] = pm.xx;
-    pyy[k] = pm.yy;
-    pxy[k] = pm.xy;
-
-    // Pixel flags: anywhere in the footprint, and in the 3 x 3 pixels at the centroid.
-    let any = 0;
-    for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) any |= image.mask[s.y * width + xx]!;
-    let centre = 0;
-    const cx = Math.round(x[k]!), cy = Math.round(y[k]!);
-    for (let j = cy - 1; j <= cy + 1; j++) for (let i = cx - 1; i <= cx + 1; i++) if (i >= 0 && j >= 0 && i < width && j < height) centre |= image.mask[j * width + i]!;
-    edge[k] = box.x0 + origin.x0 === 0 || box.y0 + origin.y0 === 0 || box.x1 + origin.x0 === origin.fullWidth - 1 || box.y1 + origin.y0 === origin.fullHeight - 1 || (any & edgeBits) !== 0;
-    for (const [plane, name] of config.pixelFlagPlanes) {
-      const b = bit(plane);
-      flag(`base_PixelFlags_flag_${name}`)[k] = (any & b) !== 0;
-      flag(`base_PixelFlags_flag_${name}Center`)[k] = (centre & b) !== 0;
-    }
-  }
-
-  // Apertures and PSF fluxes in wasm, all sources at once.
-  const { planes: alloc, kernels } = tessera;
-  const pixels = width * height;
-  const stampSize = 2 * Math.ceil(5 * psf.sigma) + 1;
-  const stamps = footprints.map((_, k) => {
-    const s = psf.stampAt(x[k]! + origin.x0, y[k]! + origin.y0, stampSize);
-    return { ...s, x0: s.x0 - origin.x0, y0: s.y0 - origin.y0 };
+  const pixelFlags = config.pixelFlagPlanes.map(([plane, name]) => ({ bit: bit(plane), any: flag(`base_PixelFlags_flag_${name}`), centre: flag(`base_PixelFlags_flag_${name}Center`) }));
+  const apertures = config.radii.map((r) => {
+    const name = `base_CircularApertureFlux_${apertureName(r)}`;
+    return { flux: num(`${name}_instFlux`), err: num(`${name}_instFluxErr`), flag: flag(`${name}_flag`), truncated: flag(`${name}_flag_apertureTruncated`) };
   });
-  alloc.scope(() => {
-    const m = Math.max(n, 1), nr = config.radii.length;
-    const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
-    const centres = alloc.alloc(16 * m), radii = alloc.alloc(8 * nr);
-    const apOut = alloc.alloc(16 * m * nr), apFlags = alloc.alloc(4 * m * nr);
-    const stampPlane = alloc.alloc(4 * m * stampSize * stampSize), origins = alloc.alloc(8 * m);
-    const psfOut = alloc.alloc(16 * m), psfFlags = alloc.alloc(4 * m);
-    alloc.f32(img, pixels).set(image.image);
-    alloc.f32(varp, pixels).set(image.variance);
-    const c = alloc.f64(centres, 2 * n);
-    for (let k = 0; k < n; k++) { c[2 * k] = x[k]!; c[2 * k + 1] = y[k]!; }
-    alloc.f64(radii, config.radii.length).set(config.radii);
-    const st = alloc.f32(stampPlane, n * stampSize * stampSize), org = alloc.i32(origins, 2 * n);
-    stamps.forEach((s, k) => { st.set(s.stamp, k * stampSize * stampSize); org[2 * k] = s.x0; org[2 * k + 1] = s.y0; });
-    checkStatus('apertureFluxes', kernels.apertureFluxes(img, varp, width, height, centres, n, radii, config.radii.length, apOut, apFlags));
-    checkStatus('psfFluxes', kernels.psfFluxes(img, varp, width, height, stampPlane, stampSize, origins, n, psfOut, psfFlags));
-    const ap = alloc.f64(apOut, 2 * n * config.radii.length), apf = alloc.i32(apFlags, n * config.radii.length);
-    config.radii.forEach((r, j) => {
-      const name = `base_CircularApertureFlux_${apertureName(r)}`;
-      const f = num(`${name}_instFlux`), e = num(`${name}_instFluxErr`), fl = flag(`${name}_flag`), tr = flag(`${name}_flag_apertureTruncated`);
-      for (let k = 0; k < n; k++) {
-        const o = k * config.radii.length + j;
-        f[k] = ap[2 * o]!;
-        e[k] = Math.sqrt(ap[2 * o + 1]!);
-        tr[k] = (apf[o]! & 1) !== 0;
-        fl[k] = apf[o]! !== 0;
-      }
-    });
-    const pf = alloc.f64(psfOut, 2 * n), pfl = alloc.i32(psfFlags, n);
-    const f = num('base_PsfFlux_instFlux'), e = num('base_PsfFlux_instFluxErr'), fl = flag('base_PsfFlux_flag'), a = num('base_PsfFlux_area');
-    for (let k = 0; k < n; k++) {
-      f[k] = pf[2 * k]!;
-      e[k] = Math.sqrt(pf[2 * k + 1]!);
-      fl[k] = pfl[k]! !== 0;
-      let s2 = 0;
-      for (const v of stamps[k]!.stamp) s2 += v * v;
-      a[k] = 1 / s2;
-    }
-  });
-
+  const pFlux = num('base_PsfFlux_instFlux'), pErr = num('base_PsfFlux_instFluxErr'), pFlag = flag('base_PsfFlux_flag'), pArea = num('base_PsfFlux_area');
   const kf = num('ext_photometryKron_KronFlux_instFlux'), ke = num('ext_photometryKron_KronFlux_instFluxErr');
   const kr = num('ext_photometryKron_KronFlux_radius'), kfl = flag('ext_photometryKron_KronFlux_flag');
-  for (let k = 0; k < n; k++) {
-    if (shapeFlag[k] && !(sxx[k]! > 0)) { kfl[k] = true; continue; }
-    const r = kron(image, x[k]!, y[k]!, sxx[k]!, syy[k]!, sxy[k]!, config);
-    kf[k] = r.flux;
-    ke[k] = r.err;
-    kr[k] = r.radius;
-    kfl[k] = r.flag;
-  }
-  if (origin.x0 !== 0 || origin.y0 !== 0) {
+  const edgeBits = bit('EDGE') | bit('NO_DATA'); // LSST's flag_edge: EDGE or NO_DATA
+  const satBits = bit('SAT');
+  const maxShift = Math.max(3, 2 * psf.sigma);
+  const mask = image.mask;
+  const stampSize = 2 * Math.ceil(5 * psf.sigma) + 1, nr = config.radii.length;
+  const { planes: alloc, kernels } = tessera;
+  const pixels = width * height;
+
+  alloc.scope(() => {
+    const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
+    const centre = alloc.alloc(16), radii = alloc.alloc(8 * nr), apOut = alloc.alloc(16 * nr), apFlags = alloc.alloc(4 * nr);
+    const stampPlane = alloc.alloc(4 * stampSize * stampSize), stampOrigin = alloc.alloc(8), psfOut = alloc.alloc(16), psfFlags = alloc.alloc(4);
+    // Views made after the last allocation (memory growth detaches views); nothing below allocates in wasm.
+    const pix = alloc.f32(img, pixels);
+    pix.set(image.image);
+    alloc.f32(varp, pixels).set(image.variance);
+    alloc.f64(radii, nr).set(config.radii);
+    const c = alloc.f64(centre, 2), ap = alloc.f64(apOut, 2 * nr), apf = alloc.i32(apFlags, nr);
+    const st = alloc.f32(stampPlane, stampSize * stampSize), org = alloc.i32(stampOrigin, 2), pf = alloc.f64(psfOut, 2), pfl = alloc.i32(psfFlags, 1);
+    const measured: MaskedImage = { ...image, image: pix };
+    if (heavy) for (const fp of footprints) for (const s of fp.spans) pix.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
+    const put = (fp: Footprint, values: Float32Array | undefined): void => {
+      let i = 0;
+      for (const s of fp.spans) for (let p = s.y * width + s.x0, end = s.y * width + s.x1; p <= end; p++) pix[p] = values ? values[i++]! : 0;
+    };
+
     for (let k = 0; k < n; k++) {
-      x[k] = x[k]! + origin.x0;
-      y[k] = y[k]! + origin.y0;
+      const fp = footprints[k]!;
+      if (heavy) put(fp, heavy[k]);
+      const peak = fp.peaks[0];
+      const box = footprintBBox(fp)!;
+      area[k] = footprintArea(fp);
+      const px0 = peak ? peak.fx : (box.x0 + box.x1) / 2, py0 = peak ? peak.fy : (box.y0 + box.y1) / 2;
+      significance[k] = peak ? peak.significance : NaN;
+      // The PSF's moments at the peak serve the centroid's weight and the _psf_ columns (the peak is within
+      // a pixel or two of the centroid; the model varies over hundreds).
+      const pm = psf.momentsAt(px0, py0);
+      const reference = forced?.[k];
+      if (reference) {
+        x[k] = reference.x;
+        y[k] = reference.y;
+        sxx[k] = reference.xx;
+        syy[k] = reference.yy;
+        sxy[k] = reference.xy;
+        shapeFlag[k] = !(reference.xx > 0 && reference.yy > 0);
+        const g = fixedGaussianFlux(measured, x[k]!, y[k]!, reference.xx, reference.yy, reference.xy);
+        gFlux[k] = g.flux;
+        gErr[k] = g.err;
+        gFlag[k] = !Number.isFinite(g.flux);
+      } else {
+        const cen = sdssCentroid(pix, image.variance, width, height, px0, py0, psfSigma(pm, psf.sigma), { maxShift });
+        if ((cen.flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0) {
+          x[k] = cen.x;
+          y[k] = cen.y;
+          xErr[k] = cen.xErr;
+          yErr[k] = cen.yErr;
+          centroidFlag[k] = cen.flags !== 0;
+        } else {
+          x[k] = px0;
+          y[k] = py0;
+          centroidFlag[k] = true;
+        }
+        const m = adaptiveMoments(pix, width, height, x[k]!, y[k]!, { sigma0: psf.sigma, variance: image.variance, maxShift });
+        if ((m.flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SHIFT)) === 0) {
+          sxx[k] = m.xx;
+          syy[k] = m.yy;
+          sxy[k] = m.xy;
+          gFlux[k] = m.flux;
+          gErr[k] = m.fluxErr;
+          shapeFlag[k] = gFlag[k] = m.flags !== 0;
+        } else {
+          shapeFlag[k] = gFlag[k] = true;
+        }
+        // A saturated core: the centroid from the unsaturated wings instead (lib/measure/saturatedCentroid.ts).
+        let satPixels = 0;
+        for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) if (mask[s.y * width + xx]! & satBits) satPixels++;
+        if (satPixels > 0) {
+          const extent = Math.sqrt(satPixels / Math.PI);
+          const fit = saturatedCentroid(pix, image.variance, mask, width, height, x[k]!, y[k]!, psf.sigma + extent / 2,
+            extent + 6 * psf.sigma, satBits | bit('BAD') | bit('NO_DATA'));
+          satFit[k] = fit !== undefined;
+          centroidFlag[k] = true;
+          if (fit) {
+            x[k] = fit.x;
+            y[k] = fit.y;
+            xErr[k] = yErr[k] = NaN;
+          }
+        }
+      }
+      pxx[k] = pm.xx;
+      pyy[k] = pm.yy;
+      pxy[k] = pm.xy;
+
+      // Pixel flags: anywhere in the footprint, and in the 3 x 3 pixels at the centroid.
+      let any = 0;
+      for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) any |= mask[s.y * width + xx]!;
+      let atCentre = 0;
+      const cx = Math.round(x[k]!), cy = Math.round(y[k]!);
+      for (let j = cy - 1; j <= cy + 1; j++) for (let i = cx - 1; i <= cx + 1; i++) if (i >= 0 && j >= 0 && i < width && j < height) atCentre |= mask[j * width + i]!;
+      edge[k] = box.x0 === 0 || box.y0 === 0 || box.x1 === width - 1 || box.y1 === height - 1 || (any & edgeBits) !== 0;
+      for (const f of pixelFlags) {
+        f.any[k] = (any & f.bit) !== 0;
+        f.centre[k] = (atCentre & f.bit) !== 0;
+      }
+
+      // Apertures and the PSF flux in wasm (assembly/measure.ts).
+      c[0] = x[k]!;
+      c[1] = y[k]!;
+      checkStatus('apertureFluxes', kernels.apertureFluxes(img, varp, width, height, centre, 1, radii, nr, apOut, apFlags));
+      apertures.forEach((a, j) => {
+        a.flux[k] = ap[2 * j]!;
+        a.err[k] = Math.sqrt(ap[2 * j + 1]!);
+        a.truncated[k] = (apf[j]! & 1) !== 0;
+        a.flag[k] = apf[j]! !== 0;
+      });
+      const stamp = psf.stampAt(x[k]!, y[k]!, stampSize);
+      st.set(stamp.stamp);
+      org[0] = stamp.x0;
+      org[1] = stamp.y0;
+      checkStatus('psfFluxes', kernels.psfFluxes(img, varp, width, height, stampPlane, stampSize, stampOrigin, 1, psfOut, psfFlags));
+      pFlux[k] = pf[0]!;
+      pErr[k] = Math.sqrt(pf[1]!);
+      pFlag[k] = pfl[0]! !== 0;
+      let s2 = 0;
+      for (const v of stamp.stamp) s2 += v * v;
+      pArea[k] = 1 / s2;
+
+      if (shapeFlag[k] && !(sxx[k]! > 0)) kfl[k] = true;
+      else {
+        const r = kron(measured, x[k]!, y[k]!, sxx[k]!, syy[k]!, sxy[k]!, config);
+        kf[k] = r.flux;
+        ke[k] = r.err;
+        kr[k] = r.radius;
+        kfl[k] = r.flag;
+      }
+      if (heavy) put(fp, undefined);
     }
-  }
+  });
   return { length: n, columns: cols };
 }
