@@ -104,6 +104,18 @@ export function resampleToPixels(
   dx0: number, dy0: number, outW: number, outH: number, out: Float64Array = new Float64Array(outW * outH),
 ): Float64Array {
   const cx = Math.floor(w / 2), cy = Math.floor(h / 2);
+  if (sampling === 1 && Number.isInteger(dx0) && Number.isInteger(dy0)) {
+    // Whole-pixel offsets at unit sampling: every tap weight is exactly 0 or 1, so the result is the
+    // samples themselves (0 off the grid), as the passes below would give it, bit for bit.
+    for (let j = 0; j < outH; j++) {
+      const q = cy + dy0 + j;
+      for (let i = 0; i < outW; i++) {
+        const p = cx + dx0 + i;
+        out[j * outW + i] = q >= 0 && q < h && p >= 0 && p < w ? samples[q * w + p]! : 0;
+      }
+    }
+    return out;
+  }
   const taps = 2 * order;
   const xFirst = new Int32Array(outW), xWeights = new Float64Array(outW * taps);
   const yFirst = new Int32Array(outH), yWeights = new Float64Array(outH * taps);
@@ -116,18 +128,14 @@ export function resampleToPixels(
     yFirst[j] = lanczosTaps(cy + (dy0 + j) / sampling, order, scratch);
     yWeights.set(scratch, j * taps);
   }
-  // Pass 1: along x for every sample row; pass 2: along y.
+  // Pass 1: along x for every sample row (over the taps on the grid); pass 2: along y.
   const rows = new Float64Array(h * outW);
-  for (let q = 0; q < h; q++) {
-    const row = q * w;
-    for (let i = 0; i < outW; i++) {
-      const first = xFirst[i]!;
+  for (let i = 0; i < outW; i++) {
+    const first = xFirst[i]!, kFrom = Math.max(0, -first), kTo = Math.min(taps, w - first), at = i * taps;
+    for (let q = 0; q < h; q++) {
+      const base = q * w + first;
       let s = 0;
-      for (let k = 0; k < taps; k++) {
-        const p = first + k;
-        if (p < 0 || p >= w) continue;
-        s += xWeights[i * taps + k]! * samples[row + p]!;
-      }
+      for (let k = kFrom; k < kTo; k++) s += xWeights[at + k]! * samples[base + k]!;
       rows[q * outW + i] = s;
     }
   }
