@@ -48,6 +48,7 @@ import type { BinTable, BinTableColumn } from '../fits/bintable.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
+import type { HaloBlocks } from './halos.js';
 import { solveLeastSquares } from '../wcs/leastSquares.js';
 import { chebyshevT } from '../math/chebyshev.js';
 
@@ -168,19 +169,27 @@ function checkPlanes(image: MaskedImage, who: string): void {
   }
 }
 
+/** The name a background model's ignoredPixelMask lists when halo blocks (lib/measure/halos.ts) were left out too. */
+export const HALO_PLANE = 'HALO';
+
 /**
  * The background of `image` (see the module comment): the clipped mean of each bin's good pixels, bins
- * with too few filled from their neighbours.
+ * with too few filled from their neighbours. With `halos`, the pixels of the halo blocks are left out as
+ * well (in the statistics' own copy of the mask: `image` is not modified) and the model's
+ * ignoredPixelMask lists HALO.
  */
-export function estimateBackground(tessera: Tessera, image: MaskedImage, overrides: Partial<BackgroundConfig> = {}): BackgroundModel {
+export function estimateBackground(tessera: Tessera, image: MaskedImage, overrides: Partial<BackgroundConfig> = {}, halos?: HaloBlocks): BackgroundModel {
   const config = backgroundConfig(overrides);
   checkPlanes(image, 'estimateBackground');
   const { width, height } = image;
+  if (halos && (halos.nbx !== Math.ceil(width / halos.block) || halos.nby !== Math.ceil(height / halos.block) || halos.flags.length !== halos.nbx * halos.nby)) {
+    throw new BackgroundError(`estimateBackground: ${halos.nbx}x${halos.nby} halo blocks of ${halos.block} px do not tile a ${width}x${height} image`);
+  }
   const nx = Math.ceil(width / config.binSize);
   const ny = Math.ceil(height / config.binSize);
   const xEdges = binEdges(width, nx);
   const yEdges = binEdges(height, ny);
-  const stats = clippedBinStatistics(tessera, image, xEdges, yEdges, maskBits(config.ignoredPixelMask, image.maskPlanes), config.nSigma, config.nIter);
+  const stats = clippedBinStatistics(tessera, image, xEdges, yEdges, maskBits(config.ignoredPixelMask, image.maskPlanes), config.nSigma, config.nIter, halos);
   const nBins = nx * ny;
   const values = new Float64Array(nBins);
   const variances = new Float64Array(nBins);
@@ -203,16 +212,18 @@ export function estimateBackground(tessera: Tessera, image: MaskedImage, overrid
   return {
     width, height, nx, ny, binSize: config.binSize, xEdges, yEdges, values, variances, used, good, filled,
     interpolation: config.interpolation, approxOrder: config.approxOrder,
-    nSigma: config.nSigma, nIter: config.nIter, ignoredPixelMask: [...config.ignoredPixelMask], minGoodFraction: config.minGoodFraction,
+    nSigma: config.nSigma, nIter: config.nIter, ignoredPixelMask: halos ? [...config.ignoredPixelMask, HALO_PLANE] : [...config.ignoredPixelMask],
+    minGoodFraction: config.minGoodFraction,
   };
 }
 
 /**
  * The binClippedMean kernel over `image`: 4 f64 per bin (clipped mean, its variance, n used, n good),
- * bins row-major. Exported for detection (the noise of the smoothed image is one bin's statistic).
+ * bins row-major. Exported for detection (the noise of the smoothed image is one bin's statistic). The
+ * pixels of `excluded`'s flagged blocks take one of `badBits`' bits in the kernel's copy of the mask.
  */
 export function clippedBinStatistics(tessera: Tessera, image: Pick<MaskedImage, 'width' | 'height' | 'image' | 'mask'>,
-  xEdges: Int32Array, yEdges: Int32Array, badBits: number, nSigma: number, nIter: number): Float64Array {
+  xEdges: Int32Array, yEdges: Int32Array, badBits: number, nSigma: number, nIter: number, excluded?: HaloBlocks): Float64Array {
   const { planes, kernels } = tessera;
   const { width, height } = image;
   const nx = xEdges.length - 1, ny = yEdges.length - 1;
@@ -221,6 +232,19 @@ export function clippedBinStatistics(tessera: Tessera, image: Pick<MaskedImage, 
   return planes.scope(() => {
     const img = planes.allocFrom(image.image);
     const msk = planes.allocFrom(image.mask);
+    if (excluded) {
+      const bit = badBits !== 0 ? badBits & -badBits : 1 << 31;
+      badBits |= bit;
+      const view = planes.i32(msk, width * height);
+      const { block, nbx, nby, flags } = excluded;
+      for (let j = 0; j < nby; j++) {
+        for (let i = 0; i < nbx; i++) {
+          if (!flags[j * nbx + i]) continue;
+          const x0 = i * block, x1 = Math.min(x0 + block, width);
+          for (let y = j * block; y < Math.min((j + 1) * block, height); y++) for (let p = y * width + x0; p < y * width + x1; p++) view[p] = view[p]! | bit;
+        }
+      }
+    }
     const xe = planes.allocFrom(xEdges);
     const ye = planes.allocFrom(yEdges);
     const scratch = planes.alloc(4 * Math.max(largest, 1));

@@ -76,7 +76,7 @@ import {
   backgroundConfig, estimateBackground, maskBits, subtractBackground, BackgroundError,
   type BackgroundConfig, type BackgroundModel, type MaskedImage,
 } from './background.js';
-import { findHalos, setHaloBit, type HaloConfig } from './halos.js';
+import { findHalos, type HaloConfig } from './halos.js';
 import { sortPeaks, type Footprint, type Peak, type Span } from './footprint.js';
 
 export type ThresholdType = 'stdev' | 'pixel_stdev';
@@ -552,58 +552,34 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
     halos?: Partial<HaloConfig> | false }): BackgroundAndDetection {
   const iterations = config.iterations ?? DEFAULT_BACKGROUND_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new DetectionError(`iterations must be a non-negative integer, got ${iterations}`);
-  const { width, height } = exposure;
   // A model of this image already at hand (an earlier round's) saves the first estimate.
   const initialBackground = config.initial ?? estimateBackground(tessera, exposure, config.background);
   let background = initialBackground;
   const image = subtractBackground(tessera, exposure.image, background, config.into?.image);
   let detection = detectSources(tessera, { ...exposure, image }, config.detection, config.into?.mask);
-  // Halos (lib/measure/halos.ts) ride in the detection mask on a bit that no plane names and no pixel
-  // carries, cleared before returning (also when a round fails).
-  const planes = exposure.maskPlanes ?? MASK_PLANES;
-  const ignored = backgroundConfig(config.background).ignoredPixelMask;
-  const haloBit = config.halos === false || iterations === 0 ? -1 : unusedMaskBit(planes, detection.mask);
-  const reEstimate: Partial<BackgroundConfig> = haloBit < 0 ? config.background ?? {} : { ...config.background, ignoredPixelMask: [...ignored, HALO_PLANE] };
-  const reEstimatePlanes = haloBit < 0 ? planes : { ...planes, [HALO_PLANE]: haloBit };
-  try {
-    for (let k = 0; k < iterations; k++) {
+  // Halos (lib/measure/halos.ts) are left out of the re-estimates as well (the mask itself untouched).
+  const ignoredBits = maskBits(backgroundConfig(config.background).ignoredPixelMask, exposure.maskPlanes ?? MASK_PLANES);
+  for (let k = 0; k < iterations; k++) {
+    try {
+      const masked = { ...exposure, mask: detection.mask };
+      const halos = config.halos === false ? undefined : findHalos(tessera, masked, background, ignoredBits, config.halos || {});
       try {
-        if (haloBit >= 0) {
-          const halos = findHalos(tessera, { ...exposure, mask: detection.mask }, background, maskBits(ignored, planes), config.halos || {});
-          setHaloBit(detection.mask, width, height, halos, haloBit);
-        }
-        try {
-          background = estimateBackground(tessera, { ...exposure, mask: detection.mask, maskPlanes: reEstimatePlanes }, reEstimate);
-        } catch (e) {
-          // A fit the halos make impossible (no bin with enough pixels left: an image filled by one source's
-          // light, a cut-out around a bright star; or a degenerate fit of the few bins left) is made with the
-          // footprints alone masked; the model's ignoredPixelMask then lacks HALO, so the stored background
-          // says so. Errors of the fit itself recur there and are raised.
-          if (!(haloBit >= 0 && e instanceof BackgroundError)) throw e;
-          setHaloBit(detection.mask, width, height, undefined, haloBit);
-          background = estimateBackground(tessera, { ...exposure, mask: detection.mask }, config.background);
-        }
+        background = estimateBackground(tessera, masked, config.background, halos);
       } catch (e) {
-        if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
-        throw e;
+        // A fit the halos make impossible (no bin with enough pixels left: an image filled by one source's
+        // light, a cut-out around a bright star; or a degenerate fit of the few bins left) is made with the
+        // footprints alone masked; the model's ignoredPixelMask then lacks HALO, so the stored background
+        // says so. Errors of the fit itself recur there and are raised.
+        if (!(halos && e instanceof BackgroundError)) throw e;
+        background = estimateBackground(tessera, masked, config.background);
       }
-      subtractBackground(tessera, exposure.image, background, image);
-      if (k < iterations - 1) detection = detectSources(tessera, { ...exposure, image }, config.detection, detection.mask);
+    } catch (e) {
+      if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
+      throw e;
     }
-  } finally {
-    if (haloBit >= 0) setHaloBit(detection.mask, width, height, undefined, haloBit);
+    subtractBackground(tessera, exposure.image, background, image);
+    if (k < iterations - 1) detection = detectSources(tessera, { ...exposure, image }, config.detection, detection.mask);
   }
   return { initialBackground, background, detection, image };
 }
 
-/** The mask plane name the background's re-estimates ignore for halos (recorded in the model's ignoredPixelMask). */
-export const HALO_PLANE = 'HALO';
-
-/** The highest bit below 31 that `planes` does not name and no pixel of `mask` carries (a transient plane's). */
-function unusedMaskBit(planes: Readonly<Record<string, number>>, mask: Int32Array): number {
-  let carried = 0;
-  for (let i = 0; i < mask.length; i++) carried |= mask[i]!;
-  const named = new Set(Object.values(planes));
-  for (let bit = 30; bit >= 0; bit--) if (!named.has(bit) && !(carried & (1 << bit))) return bit;
-  throw new DetectionError('every mask bit is named or set: no room for the transient halo plane');
-}

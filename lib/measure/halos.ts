@@ -244,26 +244,3 @@ function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flag
     }
   }
 }
-
-/**
- * Sets mask bit `bit` on the halo blocks and clears it elsewhere (halos undefined: clears it everywhere),
- * in place, in JavaScript: a wasm kernel spent twice as long copying the mask in and out as the loop takes.
- */
-export function setHaloBit(mask: Int32Array, width: number, height: number, halos: HaloBlocks | undefined, bit: number): void {
-  if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new HaloError(`the halo mask bit must be 0-31, got ${bit}`);
-  if (mask.length !== width * height) throw new HaloError(`the mask holds ${mask.length} pixels, expected ${width}x${height}`);
-  const value = 1 << bit, keep = ~value;
-  if (!halos) {
-    for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! & keep;
-    return;
-  }
-  const { block, nbx, flags } = halos;
-  for (let y = 0; y < height; y++) {
-    const row = y * width, blockRow = Math.floor(y / block) * nbx;
-    for (let bx = 0; bx < nbx; bx++) {
-      const from = row + bx * block, to = row + Math.min((bx + 1) * block, width);
-      if (flags[blockRow + bx]) for (let i = from; i < to; i++) mask[i] = mask[i]! | value;
-      else for (let i = from; i < to; i++) mask[i] = mask[i]! & keep;
-    }
-  }
-}
