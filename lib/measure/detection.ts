@@ -54,9 +54,9 @@
  * from the original image with the latest mask, so the final background is one model (LSST appends
  * residual models to a BackgroundList; the sum is the same surface up to the clipping's non-linearity).
  * Before each re-estimate, halos (lib/measure/halos.ts: light of the detected sources beyond their
- * footprints, found on 8-64 px blocks against a smooth reference sky) are masked too, on a transient mask bit that
- * no plane of the image uses, recorded as 'HALO' in the model's ignoredPixelMask and cleared from the
- * returned mask (halos: false leaves them in, as LSST does). A round whose halos would leave no bin
+ * footprints, found on 8-64 px blocks against a smooth reference sky) are left out too (in the background
+ * statistics' own copy of the mask; the returned mask does not carry them), recorded as 'HALO' in the
+ * model's ignoredPixelMask (halos: false leaves them in, as LSST does). A round whose halos would leave no bin
  * enough pixels (an image filled by one source's light) fits with the footprints alone masked, and its
  * model's ignoredPixelMask lacks HALO.
  * Why three rounds: each round's footprints are larger (the background under them is less biased), so
