@@ -2,7 +2,8 @@
 // steps between the smoothed image and the footprints; lib/measure/detection.ts runs them in order.
 //
 // replaceNonFinite: NaN and +-Inf pixels set to a value (0 in a background-subtracted image before it
-//   is smoothed, so that a masked NO_DATA row does not spread NaN through the convolution).
+//   is smoothed, so that a masked NO_DATA row does not spread NaN through the convolution); their count
+//   to an i32 when asked (detection's test for pixels without data).
 // thresholdPlane: flags[i] = 1 where polarity x value >= threshold x rowScale[y] x columnScale[x] x
 //   sqrt(variance[i]) (any of the three factors may be absent), else 0; polarity +1 finds positive
 //   footprints, -1 negative ones (value <= -limit, afw Threshold's parity). Non-finite values or limits
@@ -38,26 +39,35 @@
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
-/** plane[i] = value wherever plane[i] is NaN or infinite (n f32). */
-export function replaceNonFinite(plane: usize, n: i32, value: f32): i32 {
+/** plane[i] = value wherever plane[i] is NaN or infinite (n f32); how many, to the i32 at `count` unless it is 0. */
+export function replaceNonFinite(plane: usize, n: i32, value: f32, count: usize): i32 {
   if (n < 0) return BAD_ARGUMENT;
   assertInMemory(plane, <usize>n << 2);
   let i: usize = 0;
+  let replaced: i32 = 0;
   const total = <usize>n;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
     const fill = f32x4.splat(value);
+    let lanes = i32x4.splat(0);
     for (; i + 4 <= total; i += 4) {
       const p = plane + (i << 2);
       const v = v128.load(p);
-      v128.store(p, v128.bitselect(v, fill, f32x4.eq(f32x4.sub(v, v), zero)));
+      const finite = f32x4.eq(f32x4.sub(v, v), zero);
+      v128.store(p, v128.bitselect(v, fill, finite));
+      lanes = i32x4.sub(lanes, v128.not(finite)); // -1 per non-finite lane
     }
+    replaced = i32x4.extract_lane(lanes, 0) + i32x4.extract_lane(lanes, 1) + i32x4.extract_lane(lanes, 2) + i32x4.extract_lane(lanes, 3);
   }
   for (; i < total; i++) {
     const p = plane + (i << 2);
     const v = load<f32>(p);
-    if (!(v - v == 0)) store<f32>(p, value);
+    if (!(v - v == 0)) {
+      store<f32>(p, value);
+      replaced++;
+    }
   }
+  if (count != 0) store<i32>(count, replaced);
   return OK;
 }
 

@@ -214,10 +214,10 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
 
   return planes.scope(() => {
     // 1. The smoothed image.
-    let hasNoData = false;
-    for (let i = 0; i < n && !hasNoData; i++) if (!Number.isFinite(image.image[i]!)) hasNoData = true;
     const smoothed = planes.allocFrom(image.image);
-    checkStatus('replaceNonFinite', kernels.replaceNonFinite(smoothed, n, 0));
+    const noData = planes.alloc(4);
+    checkStatus('replaceNonFinite', kernels.replaceNonFinite(smoothed, n, 0, noData));
+    const hasNoData = planes.i32(noData, 1)[0]! > 0;
     const scratch = planes.alloc(4 * n);
     const kernelPtr = planes.allocFrom(kernel);
     checkStatus('convolveSeparable', kernels.convolveSeparable(smoothed, smoothed, scratch, width, height, kernelPtr, half));
@@ -244,7 +244,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       // Non-finite variances (NO_DATA) get the image's typical variance so that they neither hide nor fake sources.
       variancePtr = planes.allocFrom(image.variance);
       const typical = clippedStatistics(tessera, variancePtr, maskPtr, width, height, Int32Array.of(0, width), Int32Array.of(0, height), statsBits, config.nSigmaClip, config.nIterClip);
-      checkStatus('replaceNonFinite', kernels.replaceNonFinite(variancePtr, n, Number.isFinite(typical.mean) ? typical.mean : 0));
+      checkStatus('replaceNonFinite', kernels.replaceNonFinite(variancePtr, n, Number.isFinite(typical.mean) ? typical.mean : 0, 0));
       checkStatus('convolveSeparable', kernels.convolveSeparable(variancePtr, variancePtr, scratch, width, height, planes.allocFrom(squared), half));
       const absolute = (e: { inside: Float64Array; inside2: Float64Array }): Float32Array => {
         const edge = edgeSums(e.inside.length, squared);

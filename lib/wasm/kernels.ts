@@ -99,8 +99,8 @@ export interface KernelExports {
   warpLanczos(srcImage: number, srcVariance: number, srcMask: number, srcWidth: number, srcHeight: number, srcX0: number, srcY0: number,
     outImage: number, outVariance: number, outMask: number, outWidth: number, outHeight: number,
     boxX0: number, boxY0: number, boxWidth: number, boxHeight: number, grid: number, gridNx: number, gridNy: number, step: number, order: number, noDataBits: number, scale: number): number;
-  /** Sets NaN and infinite pixels of an f32 plane to `value`. */
-  replaceNonFinite(plane: number, n: number, value: number): number;
+  /** Sets NaN and infinite pixels of an f32 plane to `value`; their number to the i32 at `count` (0: not wanted). */
+  replaceNonFinite(plane: number, n: number, value: number, count: number): number;
   /** u8 flags = polarity x src >= threshold x rowScale[y] x columnScale[x] x sqrt(variance) (each factor 0: absent) (assembly/detection.ts). */
   thresholdPlane(src: number, width: number, height: number, variance: number, columnScale: number, rowScale: number, threshold: number, polarity: number, flags: number): number;
   /** 8-connected labels 1..N (raster order) of the nonzero u8 flags; N to out[0] (i32); parents: ceil(w/2) x ceil(h/2) + 1 i32. */

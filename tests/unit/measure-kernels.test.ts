@@ -496,9 +496,13 @@ describe('labelRuns, setMaskBit, replaceNonFinite', () => {
         const m = planes.allocFrom(mask);
         expect(kernels.setMaskBit(planes.allocFrom(flags), m, n, 5)).toBe(0);
         expect(Array.from(planes.i32(m, n))).toEqual(Array.from(mask, (w, i) => (flags[i] ? w | 32 : w & ~32)));
-        const p = planes.allocFrom(plane);
-        expect(kernels.replaceNonFinite(p, n, -2)).toBe(0);
+        const p = planes.allocFrom(plane), count = planes.alloc(4);
+        expect(kernels.replaceNonFinite(p, n, -2, count)).toBe(0);
+        expect(planes.i32(count, 1)[0]).toBe(plane.filter((x) => !Number.isFinite(x)).length);
         expect(Array.from(planes.f32(p, n))).toEqual(Array.from(plane, (x) => (Number.isFinite(x) ? x : -2)));
+        const q = planes.allocFrom(plane);
+        expect(kernels.replaceNonFinite(q, n, 7, 0)).toBe(0);
+        expect(Array.from(planes.f32(q, n))).toEqual(Array.from(plane, (x) => (Number.isFinite(x) ? x : 7)));
         expect(kernels.setMaskBit(0, m, n, 32)).toBe(1);
       });
     }
