@@ -87,16 +87,22 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
     edge = x0 < 0 || y0 < 0 || x1 > width - 1 || y1 > height - 1;
     let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
     // Along a row the weight exp(-q / 2) follows a recurrence (q is quadratic in dx): two products a
-    // pixel instead of an exponential (relative drift ~1e-14 over a row).
+    // pixel instead of an exponential (relative drift ~1e-14 over a row). A row's sums start at the
+    // first pixel with q <= 16 (the ellipse's chord, less a 1e-9 px margin) and end past its last.
     const step2 = libm.exp(-ixx);
     const xa = Math.max(0, x0), xb = Math.min(width - 1, x1);
     for (let py = Math.max(0, y0); py <= Math.min(height - 1, y1); py++) {
       const dy = py - cy;
-      let dx = xa - cx;
+      // q(dx) = ixx dx^2 + 2 ixy dy dx + iyy dy^2 <= 16 for dx within centre -+ half of the chord.
+      const centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - 16) / ixx;
+      if (!(disc >= 0)) continue;
+      const half = Math.sqrt(disc) + 1e-9;
+      const from = Math.max(xa, Math.ceil(cx + centre - half)), to = Math.min(xb, Math.floor(cx + centre + half));
+      let dx = from - cx;
       let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
       let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;
       let weight = libm.exp(-0.5 * q), ratio = libm.exp(-0.5 * dq);
-      for (let px = xa, i = py * width + xa; px <= xb; px++, i++, dx++, q += dq, dq += 2 * ixx, weight *= ratio, ratio *= step2) {
+      for (let px = from, i = py * width + from; px <= to; px++, i++, dx++, q += dq, dq += 2 * ixx, weight *= ratio, ratio *= step2) {
         const v = image[i]!;
         if (q > 16 || !Number.isFinite(v) || (mask && (mask[i]! & badBits) !== 0)) continue;
         const w = weight * v;
