@@ -552,12 +552,18 @@ export function backgroundImage(tessera: Tessera, model: BackgroundModel): Float
 /**
  * image - model (the subtractRowPolynomials kernel: the same f32 values as image - backgroundImage), into
  * `into` when given (a plane of the same size the caller reuses: each fresh full-frame array costs its
- * first touch), else into a new plane.
+ * first touch), else into a new plane. A model whose bins are all 0 (zeroBackground: calibrate's start
+ * on an image already background-subtracted) is 0 at every pixel, so the image is copied as it is.
  */
 export function subtractBackground(tessera: Tessera, image: Float32Array, model: BackgroundModel, into?: Float32Array): Float32Array {
   const n = model.width * model.height;
   if (image.length !== n) throw new BackgroundError(`subtractBackground: image has ${image.length} pixels, the model covers ${model.width}x${model.height}`);
   if (into && into.length !== n) throw new BackgroundError(`subtractBackground: output plane has ${into.length} pixels, the model covers ${model.width}x${model.height}`);
+  if (model.values.every((v) => v === 0)) {
+    const out = into ?? new Float32Array(n);
+    out.set(image);
+    return out;
+  }
   const { planes } = tessera;
   return planes.scope(() => {
     const img = planes.allocFrom(image);

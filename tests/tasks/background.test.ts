@@ -35,7 +35,7 @@ import { writeFits } from '../../lib/fits/writer.js';
 import { Renderer } from '../../lib/sim/renderer.js';
 import { convolveMixtures, sersicMixture } from '../../lib/sim/sersic.js';
 import {
-  backgroundAt, backgroundImage, backgroundListImage, estimateBackground, readBackground, subtractBackground, writeBackground,
+  backgroundAt, backgroundImage, backgroundListImage, estimateBackground, readBackground, subtractBackground, writeBackground, zeroBackground,
   BackgroundError, type BackgroundModel, type MaskedImage,
 } from '../../lib/measure/background.js';
 import { detectWithBackground } from '../../lib/measure/detection.js';
@@ -311,6 +311,10 @@ describe('background bins, masks and models', () => {
         const into = new Float32Array(img.image.length);
         expect(subtractBackground(tessera, img.image, model, into)).toBe(into);
         expect(Buffer.from(into.buffer).equals(difference)).toBe(true);
+        // A zero model (copied, not run through the kernel) is 0 at every pixel of its image too.
+        const zero = { ...zeroBackground(333, 517, { interpolation }), interpolation };
+        expect(backgroundImage(tessera, zero).every((v) => v === 0)).toBe(true);
+        expect(Buffer.from(subtractBackground(tessera, img.image, zero).buffer).equals(Buffer.from(img.image.buffer))).toBe(true);
       }
     }
   });
