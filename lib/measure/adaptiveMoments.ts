@@ -59,6 +59,53 @@ export interface MomentOptions {
   fixedCentroid?: boolean;
 }
 
+/**
+ * Sums over the pixels within q = d^T M^-1 d <= 16 (4 sigma of the weight; M^-1 = (ixx, ixy; ixy, iyy))
+ * of the box [x0, x1] x [y0, y1] clipped to the image, of W I, W I dx, W I dy, W I dx^2, W I dy^2,
+ * W I dx dy and (with a variance plane) W^2 V, W = exp(-q / 2), d = pixel - (cx, cy), into out[0..6].
+ * Non-finite pixels and those with a bad mask bit are left out. Along a row the weight follows a
+ * recurrence (q is quadratic in dx): two products a pixel instead of an exponential (relative drift
+ * ~1e-14 over a row); a row's sums start at the first pixel of the ellipse's chord (less a 1e-9 px
+ * margin) and end past its last.
+ */
+function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx: number, cy: number, ixx: number, ixy: number, iyy: number,
+  x0: number, x1: number, y0: number, y1: number, mask: ArrayLike<number> | undefined, badBits: number, variance: ArrayLike<number> | undefined, out: Float64Array): void {
+  let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, sv = 0;
+  const step2 = libm.exp(-ixx);
+  const xa = Math.max(0, x0), xb = Math.min(width - 1, x1);
+  for (let py = Math.max(0, y0); py <= Math.min(height - 1, y1); py++) {
+    const dy = py - cy;
+    // q(dx) = ixx dx^2 + 2 ixy dy dx + iyy dy^2 <= 16 for dx within centre -+ half of the chord.
+    const centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - 16) / ixx;
+    if (!(disc >= 0)) continue;
+    const half = Math.sqrt(disc) + 1e-9;
+    const from = Math.max(xa, Math.ceil(cx + centre - half)), to = Math.min(xb, Math.floor(cx + centre + half));
+    let dx = from - cx;
+    let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
+    let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;
+    let weight = libm.exp(-0.5 * q), ratio = libm.exp(-0.5 * dq);
+    for (let px = from, i = py * width + from; px <= to; px++, i++, dx++, q += dq, dq += 2 * ixx, weight *= ratio, ratio *= step2) {
+      const v = image[i]!;
+      if (q > 16 || !Number.isFinite(v) || (mask && (mask[i]! & badBits) !== 0)) continue;
+      const w = weight * v;
+      s += w;
+      sx += w * dx;
+      sy += w * dy;
+      sxx += w * dx * dx;
+      syy += w * dy * dy;
+      sxy += w * dx * dy;
+      if (variance) sv += weight * weight * variance[i]!;
+    }
+  }
+  out[0] = s;
+  out[1] = sx;
+  out[2] = sy;
+  out[3] = sxx;
+  out[4] = syy;
+  out[5] = sxy;
+  out[6] = sv;
+}
+
 /** Adaptive moments of the object near (x, y) in a row-major image of width x height. */
 export function adaptiveMoments(image: ArrayLike<number>, width: number, height: number, x: number, y: number, options: MomentOptions = {}): Moments {
   const maxIter = options.maxIter ?? 100;
@@ -73,47 +120,24 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   let iterations = 0;
   let sumW = 0;
   let edge = false;
+  const sums = new Float64Array(7);
+  // The weight's inverse covariance and the box of its 4-sigma ellipse (major axis) about the centroid.
+  const weightOf = (): { ixx: number; iyy: number; ixy: number; x0: number; x1: number; y0: number; y1: number } => {
+    const det = mxx * myy - mxy * mxy;
+    const major = Math.sqrt(0.5 * (mxx + myy) + Math.sqrt(0.25 * (mxx - myy) ** 2 + mxy * mxy));
+    const r = 4 * major;
+    return { ixx: myy / det, iyy: mxx / det, ixy: -mxy / det, x0: Math.floor(cx - r), x1: Math.ceil(cx + r), y0: Math.floor(cy - r), y1: Math.ceil(cy + r) };
+  };
   for (iterations = 1; iterations <= maxIter; iterations++) {
     const det = mxx * myy - mxy * mxy;
     if (!(det > 1e-12) || !(mxx > 0) || !(myy > 0) || mxx > 1e6 || myy > 1e6) {
       flags |= MOMENT_FLAGS.SINGULAR;
       break;
     }
-    // Inverse covariance of the weight.
-    const ixx = myy / det, iyy = mxx / det, ixy = -mxy / det;
-    const major = Math.sqrt(0.5 * (mxx + myy) + Math.sqrt(0.25 * (mxx - myy) ** 2 + mxy * mxy));
-    const r = 4 * major;
-    const x0 = Math.floor(cx - r), x1 = Math.ceil(cx + r), y0 = Math.floor(cy - r), y1 = Math.ceil(cy + r);
+    const { ixx, iyy, ixy, x0, x1, y0, y1 } = weightOf();
     edge = x0 < 0 || y0 < 0 || x1 > width - 1 || y1 > height - 1;
-    let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
-    // Along a row the weight exp(-q / 2) follows a recurrence (q is quadratic in dx): two products a
-    // pixel instead of an exponential (relative drift ~1e-14 over a row). A row's sums start at the
-    // first pixel with q <= 16 (the ellipse's chord, less a 1e-9 px margin) and end past its last.
-    const step2 = libm.exp(-ixx);
-    const xa = Math.max(0, x0), xb = Math.min(width - 1, x1);
-    for (let py = Math.max(0, y0); py <= Math.min(height - 1, y1); py++) {
-      const dy = py - cy;
-      // q(dx) = ixx dx^2 + 2 ixy dy dx + iyy dy^2 <= 16 for dx within centre -+ half of the chord.
-      const centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - 16) / ixx;
-      if (!(disc >= 0)) continue;
-      const half = Math.sqrt(disc) + 1e-9;
-      const from = Math.max(xa, Math.ceil(cx + centre - half)), to = Math.min(xb, Math.floor(cx + centre + half));
-      let dx = from - cx;
-      let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
-      let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;
-      let weight = libm.exp(-0.5 * q), ratio = libm.exp(-0.5 * dq);
-      for (let px = from, i = py * width + from; px <= to; px++, i++, dx++, q += dq, dq += 2 * ixx, weight *= ratio, ratio *= step2) {
-        const v = image[i]!;
-        if (q > 16 || !Number.isFinite(v) || (mask && (mask[i]! & badBits) !== 0)) continue;
-        const w = weight * v;
-        s += w;
-        sx += w * dx;
-        sy += w * dy;
-        sxx += w * dx * dx;
-        syy += w * dy * dy;
-        sxy += w * dx * dy;
-      }
-    }
+    ellipseSums(image, width, height, cx, cy, ixx, ixy, iyy, x0, x1, y0, y1, mask, badBits, undefined, sums);
+    const s = sums[0]!, sx = sums[1]!, sy = sums[2]!, sxx = sums[3]!, syy = sums[4]!, sxy = sums[5]!;
     if (!(s > 0)) {
       flags |= MOMENT_FLAGS.NO_FLUX;
       break;
@@ -162,27 +186,10 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   // Gaussian flux with the final weight (peak 1): F = 2 sum(W I); var = 4 sum(W^2 var).
   let flux = NaN, fluxErr = NaN;
   if ((flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX)) === 0) {
-    const det = mxx * myy - mxy * mxy;
-    const ixx = myy / det, iyy = mxx / det, ixy = -mxy / det;
-    const major = Math.sqrt(0.5 * (mxx + myy) + Math.sqrt(0.25 * (mxx - myy) ** 2 + mxy * mxy));
-    const r = 4 * major;
-    let s = 0, v2 = 0;
-    for (let py = Math.max(0, Math.floor(cy - r)); py <= Math.min(height - 1, Math.ceil(cy + r)); py++) {
-      const dy = py - cy;
-      for (let px = Math.max(0, Math.floor(cx - r)); px <= Math.min(width - 1, Math.ceil(cx + r)); px++) {
-        const i = py * width + px;
-        const v = image[i]!;
-        if (!Number.isFinite(v) || (mask && (mask[i]! & badBits) !== 0)) continue;
-        const dx = px - cx;
-        const q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
-        if (q > 16) continue;
-        const w = libm.exp(-0.5 * q);
-        s += w * v;
-        if (variance) v2 += w * w * variance[i]!;
-      }
-    }
-    flux = 2 * s;
-    fluxErr = variance ? 2 * Math.sqrt(v2) : NaN;
+    const { ixx, iyy, ixy, x0, x1, y0, y1 } = weightOf();
+    ellipseSums(image, width, height, cx, cy, ixx, ixy, iyy, x0, x1, y0, y1, mask, badBits, variance, sums);
+    flux = 2 * sums[0]!;
+    fluxErr = variance ? 2 * Math.sqrt(sums[6]!) : NaN;
   } else if (sumW > 0) {
     flux = NaN;
   }
