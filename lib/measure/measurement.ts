@@ -82,26 +82,40 @@ function psfSigma(m: { xx: number; yy: number; xy: number }, fallback: number): 
   return sigma > 0 && Number.isFinite(sigma) ? sigma : fallback;
 }
 
-/** Kron radius and flux in the adaptive ellipse (see the module comment). */
+/**
+ * Kron radius and flux in the adaptive ellipse (see the module comment). Distances are compared squared
+ * (no square root where only a comparison needs them), and each row runs over its chord of the ellipse
+ * that bounds the sums.
+ */
 function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, xy: number, config: MeasurementConfig): { radius: number; flux: number; err: number; flag: boolean } {
   const det = xx * yy - xy * xy;
   if (!(det > 0)) return { radius: NaN, flux: NaN, err: NaN, flag: true };
   const scale = libm.pow(det, 0.25); // geometric-mean sigma
-  // Ellipse radius of (dx, dy) in units of the geometric-mean axis: sqrt(d^T M^-1 d) x scale.
-  const ixx = yy / det, iyy = xx / det, ixy = -xy / det;
-  const ellRadius = (dx: number, dy: number): number => Math.sqrt(Math.max(ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy, 0)) * scale;
+  // Squared ellipse radius of (dx, dy) in units of the geometric-mean axis: d^T M^-1 d x scale^2.
+  const ixx = yy / det, iyy = xx / det, ixy = -xy / det, scale2 = scale * scale;
+  const ellRadius2 = (dx: number, dy: number): number => Math.max(ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy, 0) * scale2;
   const major = Math.sqrt(0.5 * (xx + yy) + Math.sqrt(0.25 * (xx - yy) ** 2 + xy * xy));
   const { width, height } = image;
+  // Row py's columns with ellRadius2 <= r^2 (the chord, widened by 1e-9 px), clipped to the image: [from, to].
+  let from = 0, to = -1;
+  const chord = (py: number, r: number): void => {
+    const dy = py - y, centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - (r * r) / scale2) / ixx;
+    if (!(disc >= 0)) { from = 0; to = -1; return; }
+    const half = Math.sqrt(disc) + 1e-9;
+    from = Math.max(0, Math.ceil(x + centre - half));
+    to = Math.min(width - 1, Math.floor(x + centre + half));
+  };
   const rMax = config.kronNSigmaForRadius * scale;
   let sr = 0, s = 0;
   const reach = Math.ceil(config.kronNSigmaForRadius * major) + 1;
   for (let py = Math.max(0, Math.floor(y - reach)); py <= Math.min(height - 1, Math.ceil(y + reach)); py++) {
-    for (let px = Math.max(0, Math.floor(x - reach)); px <= Math.min(width - 1, Math.ceil(x + reach)); px++) {
-      const r = ellRadius(px - x, py - y);
-      if (r > rMax) continue;
+    chord(py, rMax);
+    for (let px = from; px <= to; px++) {
+      const r2 = ellRadius2(px - x, py - y);
+      if (r2 > rMax * rMax) continue;
       const v = image.image[py * width + px]!;
       if (!Number.isFinite(v)) continue;
-      sr += r * v;
+      sr += Math.sqrt(r2) * v;
       s += v;
     }
   }
@@ -111,19 +125,21 @@ function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, 
     flag = true;
     radius = Math.min(Math.max(radius || 0, scale), config.kronMaxRadius);
   }
-  const rFlux = config.kronNRadiusForFlux * radius;
+  const rFlux = config.kronNRadiusForFlux * radius, rFlux2 = rFlux * rFlux;
+  const band = 0.75 * major / scale; // pixels within ~0.75 px of the boundary: 5 x 5 subsamples
+  const inner2 = rFlux > band ? (rFlux - band) ** 2 : -1, outer2 = (rFlux + band) ** 2;
   const fluxReach = Math.ceil(rFlux * major / scale) + 1;
   let flux = 0, variance = 0;
   for (let py = Math.max(0, Math.floor(y - fluxReach)); py <= Math.min(height - 1, Math.ceil(y + fluxReach)); py++) {
-    for (let px = Math.max(0, Math.floor(x - fluxReach)); px <= Math.min(width - 1, Math.ceil(x + fluxReach)); px++) {
-      const r = ellRadius(px - x, py - y);
-      // Pixels within ~0.75 px of the boundary: 5 x 5 subsamples.
+    chord(py, rFlux + band);
+    for (let px = from; px <= to; px++) {
+      const r2 = ellRadius2(px - x, py - y);
       let w: number;
-      if (r < rFlux - 0.75 * major / scale) w = 1;
-      else if (r > rFlux + 0.75 * major / scale) w = 0;
+      if (r2 < inner2) w = 1;
+      else if (r2 > outer2) w = 0;
       else {
         let inside = 0;
-        for (let j = 0; j < 5; j++) for (let i = 0; i < 5; i++) if (ellRadius(px - x + (i - 2) / 5, py - y + (j - 2) / 5) <= rFlux) inside++;
+        for (let j = 0; j < 5; j++) for (let i = 0; i < 5; i++) if (ellRadius2(px - x + (i - 2) / 5, py - y + (j - 2) / 5) <= rFlux2) inside++;
         w = inside / 25;
       }
       if (w === 0) continue;
@@ -254,6 +270,15 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       // The PSF's moments at the peak serve the centroid's weight and the _psf_ columns (the peak is within
       // a pixel or two of the centroid; the model varies over hundreds).
       const pm = psf.momentsAt(px0, py0);
+      // The footprint's mask bits (pixel flags anywhere in it) and its saturated pixels, in one pass.
+      let any = 0, satPixels = 0;
+      for (const sp of fp.spans) {
+        for (let i = sp.y * width + sp.x0, end = sp.y * width + sp.x1; i <= end; i++) {
+          const m = mask[i]!;
+          any |= m;
+          if (m & satBits) satPixels++;
+        }
+      }
       const reference = forced?.[k];
       if (reference) {
         x[k] = reference.x;
@@ -291,8 +316,6 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
           shapeFlag[k] = gFlag[k] = true;
         }
         // A saturated core: the centroid from the unsaturated wings instead (lib/measure/saturatedCentroid.ts).
-        let satPixels = 0;
-        for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) if (mask[s.y * width + xx]! & satBits) satPixels++;
         if (satPixels > 0) {
           const extent = Math.sqrt(satPixels / Math.PI);
           const fit = saturatedCentroid(pix, image.variance, mask, width, height, x[k]!, y[k]!, psf.sigma + extent / 2,
@@ -311,8 +334,6 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       pxy[k] = pm.xy;
 
       // Pixel flags: anywhere in the footprint, and in the 3 x 3 pixels at the centroid.
-      let any = 0;
-      for (const s of fp.spans) for (let xx = s.x0; xx <= s.x1; xx++) any |= mask[s.y * width + xx]!;
       let atCentre = 0;
       const cx = Math.round(x[k]!), cy = Math.round(y[k]!);
       for (let j = cy - 1; j <= cy + 1; j++) for (let i = cx - 1; i <= cx + 1; i++) if (i >= 0 && j >= 0 && i < width && j < height) atCentre |= mask[j * width + i]!;
@@ -341,7 +362,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       pErr[k] = Math.sqrt(pf[1]!);
       pFlag[k] = pfl[0]! !== 0;
       let s2 = 0;
-      for (const v of stamp.stamp) s2 += v * v;
+      for (let i = 0; i < stamp.stamp.length; i++) s2 += stamp.stamp[i]! * stamp.stamp[i]!;
       pArea[k] = 1 / s2;
 
       if (shapeFlag[k] && !(sxx[k]! > 0)) kfl[k] = true;

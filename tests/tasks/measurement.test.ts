@@ -307,23 +307,32 @@ describe('single-frame measurement', () => {
     expect(f('edge')).toEqual([false, false]);
   });
 
-  it('deblends a footprint with two peaks into two children with their own fluxes and positions', () => {
+  it('deblends a footprint with two peaks into two children with their own fluxes and positions, each measured alone, the image untouched', () => {
     const width = 120, height = 100;
     const psf = new GaussianPsf(sigma);
     const image = new Float32Array(width * height), variance = new Float32Array(width * height).fill(25);
     const truth = [{ x: 55.3, y: 50.2, flux: 40000 }, { x: 62.8, y: 51.6, flux: 15000 }];
-    for (const t of truth) {
+    // A neighbour in a footprint of its own, 29 px from the fainter child: inside that child's 35-px aperture.
+    const neighbour = { x: 91.6, y: 53.1, flux: 30000 };
+    for (const t of [...truth, neighbour]) {
       const { stamp, size, x0, y0 } = psf.stampAt(t.x, t.y, 31);
       for (let b = 0; b < size; b++) for (let a = 0; a < size; a++) image[(y0 + b) * width + x0 + a]! += t.flux * stamp[b * size + a]!;
     }
     const spans = [];
     for (let y = 36; y <= 66; y++) spans.push({ y, x0: 40, x1: 78 });
     const footprint = makeFootprint(spans, truth.map((t) => ({ x: Math.round(t.x), y: Math.round(t.y), fx: Math.round(t.x), fy: Math.round(t.y), value: t.flux, significance: 100 })));
-    const c = deblendAndMeasure(release, { width, height, image, variance, mask: new Int32Array(width * height) }, [footprint], psf);
-    expect(c.length).toBe(3);
-    expect([...(c.columns.parent as Int32Array)]).toEqual([0, 1, 1]);
-    expect([...(c.columns.deblend_nChild as Int32Array)]).toEqual([2, 0, 0]);
-    expect(c.columns.detect_isPrimary).toEqual([false, true, true]);
+    const aside = makeFootprint(Array.from({ length: 21 }, (_, k) => ({ y: 43 + k, x0: 82, x1: 101 })), [{ x: 92, y: 53, fx: 92, fy: 53, value: neighbour.flux, significance: 100 }]);
+    const before = image.slice();
+    const c = deblendAndMeasure(release, { width, height, image, variance, mask: new Int32Array(width * height) }, [footprint, aside], psf);
+    expect(Buffer.from(image.buffer).equals(Buffer.from(before.buffer))).toBe(true);
+    expect(c.length).toBe(4);
+    expect([...(c.columns.parent as Int32Array)]).toEqual([0, 1, 1, 0]);
+    expect([...(c.columns.deblend_nChild as Int32Array)]).toEqual([2, 0, 0, 0]);
+    expect(c.columns.detect_isPrimary).toEqual([false, true, true, true]);
+    // Each child's 35-px aperture holds its own share only: neither its sibling's nor the neighbour's light.
+    const ap35 = c.columns.base_CircularApertureFlux_35_0_instFlux as Float64Array;
+    truth.forEach((t, k) => expect(Math.abs(ap35[k + 1]! / t.flux - 1), `child ${k} 35-px aperture`).toBeLessThan(0.03));
+    expect(Math.abs(ap35[3]! / neighbour.flux - 1)).toBeLessThan(0.001);
     const x = c.columns.base_SdssCentroid_x as Float64Array, y = c.columns.base_SdssCentroid_y as Float64Array, f = c.columns.base_PsfFlux_instFlux as Float64Array;
     truth.forEach((t, k) => {
       expect(Math.hypot(x[k + 1]! - t.x, y[k + 1]! - t.y), `child ${k} position`).toBeLessThan(0.1);
