@@ -256,6 +256,8 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       noise = Math.sqrt(stats.mean) * s2;
       threshold = config.thresholdValue;
     }
+    // The convolutions' scratch plane is free for the labelling's planes (a lower high-water mark of wasm memory).
+    planes.release(scratch);
     const columnPtr = planes.allocFrom(columnScale);
     const rowPtr = planes.allocFrom(rowScale);
     /** Noise of the smoothed image at pixel i (the limit / thresholdValue). */
