@@ -334,38 +334,46 @@ class PixelBasisFit {
     return { values, good, variance };
   }
 
-  /** Per-sample weighted polynomial least squares of `targets` (per star: grid values / amplitude). */
+  /**
+   * Per-sample weighted polynomial least squares of `targets` (per star: grid values / amplitude). The
+   * normal equations of every sample are accumulated star by star (each sample's sums in star order).
+   */
   solve(stars: readonly Star[], grids: readonly { values: Float64Array; good: Uint8Array; weight: Float64Array }[]): Float32Array {
     const { G, nterms } = this;
-    const n = G * G;
+    const n = G * G, tri = (nterms * (nterms + 1)) / 2;
     const basis = new Float32Array(nterms * n);
+    // Per sample: the lower triangle of A (row-major, k <= r), b, and the count, sum w, sum w d.
+    const lower = new Float64Array(n * tri), rhs = new Float64Array(n * nterms);
+    const count = new Int32Array(n), sw = new Float64Array(n), swd = new Float64Array(n);
+    for (let s = 0; s < stars.length; s++) {
+      const { good, weight, values } = grids[s]!;
+      const c = stars[s]!.terms;
+      for (let i = 0; i < n; i++) {
+        if (!good[i]) continue;
+        const w = weight[i]!;
+        if (!(w > 0)) continue;
+        const d = values[i]!;
+        for (let r = 0, t = i * tri; r < nterms; r++) {
+          const wr = w * c[r]!;
+          rhs[i * nterms + r]! += wr * d;
+          for (let k = 0; k <= r; k++, t++) lower[t]! += wr * c[k]!;
+        }
+        count[i]!++;
+        sw[i]! += w;
+        swd[i]! += w * d;
+      }
+    }
     const a = new Float64Array(nterms * nterms), b = new Float64Array(nterms);
     for (let i = 0; i < n; i++) {
-      a.fill(0);
-      b.fill(0);
-      let count = 0, sw = 0, swd = 0;
-      for (let s = 0; s < stars.length; s++) {
-        const g = grids[s]!;
-        if (!g.good[i]) continue;
-        const w = g.weight[i]!;
-        if (!(w > 0)) continue;
-        const d = g.values[i]!;
-        const c = stars[s]!.terms;
-        for (let r = 0; r < nterms; r++) {
-          const wr = w * c[r]!;
-          b[r]! += wr * d;
-          for (let k = 0; k <= r; k++) a[r * nterms + k]! += wr * c[k]!;
-        }
-        count++;
-        sw += w;
-        swd += w * d;
+      if (count[i] === 0) continue;
+      for (let r = 0, t = i * tri; r < nterms; r++) {
+        b[r] = rhs[i * nterms + r]!;
+        for (let k = 0; k <= r; k++, t++) a[r * nterms + k] = a[k * nterms + r] = lower[t]!;
       }
-      if (count === 0) continue;
-      for (let r = 0; r < nterms; r++) for (let k = r + 1; k < nterms; k++) a[r * nterms + k] = a[k * nterms + r]!;
-      if (count >= nterms && solveSpd(a, b, nterms)) {
+      if (count[i]! >= nterms && solveSpd(a, b, nterms)) {
         for (let t = 0; t < nterms; t++) basis[t * n + i] = b[t]!;
       } else {
-        basis[i] = swd / sw; // too few stars cover this sample: its weighted mean, no variation
+        basis[i] = swd[i]! / sw[i]!; // too few stars cover this sample: its weighted mean, no variation
       }
     }
     return basis;
