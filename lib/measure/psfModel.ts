@@ -94,6 +94,20 @@ export function polynomialTerms(X: number, Y: number, degree: number, out: Float
 }
 
 /**
+ * Work arrays of resampleToPixels and of the model's stamps, reused from call to call (grown when a call
+ * needs more; nothing keeps them past a call): a source's PSF stamp and moments took ten fresh arrays.
+ */
+const work = { xFirst: new Int32Array(0), yFirst: new Int32Array(0), xWeights: new Float64Array(0), yWeights: new Float64Array(0), rows: new Float64Array(0), samples: new Float64Array(0), raw: new Float64Array(0) };
+function workF64(name: 'xWeights' | 'yWeights' | 'rows' | 'samples' | 'raw', n: number): Float64Array {
+  if (work[name].length < n) work[name] = new Float64Array(n);
+  return work[name];
+}
+function workI32(name: 'xFirst' | 'yFirst', n: number): Int32Array {
+  if (work[name].length < n) work[name] = new Int32Array(n);
+  return work[name];
+}
+
+/**
  * Interpolates a sample grid (w x h, one sample per `sampling` image pixels, centre at sample
  * (floor(w / 2), floor(h / 2))) onto image pixels with a Lanczos kernel of `order`: output pixel (i, j)
  * lies (dx0 + i, dy0 + j) image pixels from the PSF centre. Linear in `samples`; no normalisation.
@@ -117,8 +131,8 @@ export function resampleToPixels(
     return out;
   }
   const taps = 2 * order;
-  const xFirst = new Int32Array(outW), xWeights = new Float64Array(outW * taps);
-  const yFirst = new Int32Array(outH), yWeights = new Float64Array(outH * taps);
+  const xFirst = workI32('xFirst', outW), xWeights = workF64('xWeights', outW * taps);
+  const yFirst = workI32('yFirst', outH), yWeights = workF64('yWeights', outH * taps);
   const scratch = new Float64Array(taps);
   for (let i = 0; i < outW; i++) {
     xFirst[i] = lanczosTaps(cx + (dx0 + i) / sampling, order, scratch);
@@ -129,7 +143,7 @@ export function resampleToPixels(
     yWeights.set(scratch, j * taps);
   }
   // Pass 1: along x for every sample row (over the taps on the grid); pass 2: along y.
-  const rows = new Float64Array(h * outW);
+  const rows = workF64('rows', h * outW);
   for (let i = 0; i < outW; i++) {
     const first = xFirst[i]!, kFrom = Math.max(0, -first), kTo = Math.min(taps, w - first), at = i * taps;
     for (let q = 0; q < h; q++) {
@@ -235,10 +249,10 @@ export class PsfexModel implements PsfLike {
   }
 
   /** The model's sample grid at a 0-based pixel position (height x width, not normalised). */
-  samplesAt(x: number, y: number): Float64Array {
+  samplesAt(x: number, y: number, out: Float64Array = new Float64Array(this.width * this.height)): Float64Array {
     const c = this.termsAt(x, y);
     const n = this.width * this.height;
-    const out = new Float64Array(n);
+    out.fill(0, 0, n);
     for (let t = 0; t < this.nterms; t++) {
       const ct = c[t]!;
       if (ct === 0) continue;
@@ -263,12 +277,14 @@ export class PsfexModel implements PsfLike {
     if (!Number.isFinite(x) || !Number.isFinite(y)) throw new RangeError(`PSF stamp position (${x}, ${y}) must be finite`);
     const half = size >> 1;
     const x0 = Math.round(x) - half, y0 = Math.round(y) - half;
-    const raw = resampleToPixels(this.samplesAt(x, y), this.width, this.height, this.sampling, this.interpolationOrder, x0 - x, y0 - y, size, size);
+    const n = size * size;
+    const raw = resampleToPixels(this.samplesAt(x, y, workF64('samples', this.width * this.height)), this.width, this.height, this.sampling, this.interpolationOrder,
+      x0 - x, y0 - y, size, size, workF64('raw', n));
     let sum = 0;
-    for (let i = 0; i < raw.length; i++) sum += raw[i]!;
+    for (let i = 0; i < n; i++) sum += raw[i]!;
     if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
-    const stamp = new Float32Array(raw.length);
-    for (let i = 0; i < raw.length; i++) stamp[i] = raw[i]! / sum;
+    const stamp = new Float32Array(n);
+    for (let i = 0; i < n; i++) stamp[i] = raw[i]! / sum;
     return { stamp, size, x0, y0 };
   }
 
@@ -276,12 +292,14 @@ export class PsfexModel implements PsfLike {
   kernelImageAt(x: number, y: number, size: number = this.stampSize): Float32Array {
     const half = size >> 1;
     // A stamp centred on an integer position is the kernel image; its position only selects the polynomial.
-    const raw = resampleToPixels(this.samplesAt(x, y), this.width, this.height, this.sampling, this.interpolationOrder, -half, -half, size, size);
+    const n = size * size;
+    const raw = resampleToPixels(this.samplesAt(x, y, workF64('samples', this.width * this.height)), this.width, this.height, this.sampling, this.interpolationOrder,
+      -half, -half, size, size, workF64('raw', n));
     let sum = 0;
-    for (let i = 0; i < raw.length; i++) sum += raw[i]!;
+    for (let i = 0; i < n; i++) sum += raw[i]!;
     if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
-    const out = new Float32Array(raw.length);
-    for (let i = 0; i < raw.length; i++) out[i] = raw[i]! / sum;
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = raw[i]! / sum;
     return out;
   }
 
