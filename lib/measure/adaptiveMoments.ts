@@ -60,6 +60,23 @@ export interface MomentOptions {
 }
 
 /**
+ * The columns of a row where q = ixx dx^2 + 2 ixy dx dy + iyy dy^2 <= bound, dx = column - cx and dy the
+ * row's offset from the centre (the ellipse's chord, widened by 1e-9 px), clipped to [lo, hi]: into
+ * out[0] (first) and out[1] (last); out[0] > out[1] when the row misses the ellipse.
+ */
+export function ellipseChord(cx: number, dy: number, ixx: number, ixy: number, iyy: number, bound: number, lo: number, hi: number, out: Int32Array): void {
+  const centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - bound) / ixx;
+  if (!(disc >= 0)) {
+    out[0] = 1;
+    out[1] = 0;
+    return;
+  }
+  const half = Math.sqrt(disc) + 1e-9;
+  out[0] = Math.max(lo, Math.ceil(cx + centre - half));
+  out[1] = Math.min(hi, Math.floor(cx + centre + half));
+}
+
+/**
  * Sums over the pixels within q = d^T M^-1 d <= 16 (4 sigma of the weight; M^-1 = (ixx, ixy; ixy, iyy))
  * of the box [x0, x1] x [y0, y1] clipped to the image, of W I, W I dx, W I dy, W I dx^2, W I dy^2,
  * W I dx dy and (with a variance plane) W^2 V, W = exp(-q / 2), d = pixel - (cx, cy), into out[0..6].
@@ -73,13 +90,12 @@ function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx
   let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, sv = 0;
   const step2 = libm.exp(-ixx);
   const xa = Math.max(0, x0), xb = Math.min(width - 1, x1);
+  const chord = new Int32Array(2);
   for (let py = Math.max(0, y0); py <= Math.min(height - 1, y1); py++) {
     const dy = py - cy;
-    // q(dx) = ixx dx^2 + 2 ixy dy dx + iyy dy^2 <= 16 for dx within centre -+ half of the chord.
-    const centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - 16) / ixx;
-    if (!(disc >= 0)) continue;
-    const half = Math.sqrt(disc) + 1e-9;
-    const from = Math.max(xa, Math.ceil(cx + centre - half)), to = Math.min(xb, Math.floor(cx + centre + half));
+    ellipseChord(cx, dy, ixx, ixy, iyy, 16, xa, xb, chord);
+    const from = chord[0]!, to = chord[1]!;
+    if (from > to) continue;
     let dx = from - cx;
     let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
     let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;

@@ -27,7 +27,7 @@
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
-import { adaptiveMoments, MOMENT_FLAGS } from './adaptiveMoments.js';
+import { adaptiveMoments, ellipseChord, MOMENT_FLAGS } from './adaptiveMoments.js';
 import type { MaskedImage } from './background.js';
 import { footprintArea, footprintBBox, type Footprint } from './footprint.js';
 import type { PsfLike } from './psf.js';
@@ -96,23 +96,17 @@ function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, 
   const ellRadius2 = (dx: number, dy: number): number => Math.max(ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy, 0) * scale2;
   const major = Math.sqrt(0.5 * (xx + yy) + Math.sqrt(0.25 * (xx - yy) ** 2 + xy * xy));
   const { width, height } = image;
-  // Row py's columns with ellRadius2 <= r^2 (the chord, widened by 1e-9 px), clipped to the image: [from, to].
-  let from = 0, to = -1;
-  const chord = (py: number, r: number): void => {
-    const dy = py - y, centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - (r * r) / scale2) / ixx;
-    if (!(disc >= 0)) { from = 0; to = -1; return; }
-    const half = Math.sqrt(disc) + 1e-9;
-    from = Math.max(0, Math.ceil(x + centre - half));
-    to = Math.min(width - 1, Math.floor(x + centre + half));
-  };
-  const rMax = config.kronNSigmaForRadius * scale;
+  // Row py's columns with ellRadius2 <= r^2, clipped to the image: chord[0] .. chord[1].
+  const chord = new Int32Array(2);
+  const chordOf = (py: number, r: number): void => ellipseChord(x, py - y, ixx, ixy, iyy, (r * r) / scale2, 0, width - 1, chord);
+  const rMax = config.kronNSigmaForRadius * scale, rMax2 = rMax * rMax;
   let sr = 0, s = 0;
   const reach = Math.ceil(config.kronNSigmaForRadius * major) + 1;
   for (let py = Math.max(0, Math.floor(y - reach)); py <= Math.min(height - 1, Math.ceil(y + reach)); py++) {
-    chord(py, rMax);
-    for (let px = from; px <= to; px++) {
+    chordOf(py, rMax);
+    for (let px = chord[0]!; px <= chord[1]!; px++) {
       const r2 = ellRadius2(px - x, py - y);
-      if (r2 > rMax * rMax) continue;
+      if (r2 > rMax2) continue;
       const v = image.image[py * width + px]!;
       if (!Number.isFinite(v)) continue;
       sr += Math.sqrt(r2) * v;
@@ -131,8 +125,8 @@ function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, 
   const fluxReach = Math.ceil(rFlux * major / scale) + 1;
   let flux = 0, variance = 0;
   for (let py = Math.max(0, Math.floor(y - fluxReach)); py <= Math.min(height - 1, Math.ceil(y + fluxReach)); py++) {
-    chord(py, rFlux + band);
-    for (let px = from; px <= to; px++) {
+    chordOf(py, rFlux + band);
+    for (let px = chord[0]!; px <= chord[1]!; px++) {
       const r2 = ellRadius2(px - x, py - y);
       let w: number;
       if (r2 < inner2) w = 1;

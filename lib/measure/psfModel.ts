@@ -277,24 +277,21 @@ export class PsfexModel implements PsfLike {
     if (!Number.isFinite(x) || !Number.isFinite(y)) throw new RangeError(`PSF stamp position (${x}, ${y}) must be finite`);
     const half = size >> 1;
     const x0 = Math.round(x) - half, y0 = Math.round(y) - half;
-    const n = size * size;
-    const raw = resampleToPixels(this.samplesAt(x, y, workF64('samples', this.width * this.height)), this.width, this.height, this.sampling, this.interpolationOrder,
-      x0 - x, y0 - y, size, size, workF64('raw', n));
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += raw[i]!;
-    if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
-    const stamp = new Float32Array(n);
-    for (let i = 0; i < n; i++) stamp[i] = raw[i]! / sum;
-    return { stamp, size, x0, y0 };
+    return { stamp: this.unitImage(x, y, x0 - x, y0 - y, size), size, x0, y0 };
   }
 
   /** The kernel image at (x, y): the PSF centred on the middle pixel of a size x size stamp. */
   kernelImageAt(x: number, y: number, size: number = this.stampSize): Float32Array {
     const half = size >> 1;
     // A stamp centred on an integer position is the kernel image; its position only selects the polynomial.
+    return this.unitImage(x, y, -half, -half, size);
+  }
+
+  /** The model at (x, y) on size x size image pixels, pixel (i, j) at (dx0 + i, dy0 + j) from the PSF centre, scaled to unit sum. */
+  private unitImage(x: number, y: number, dx0: number, dy0: number, size: number): Float32Array {
     const n = size * size;
     const raw = resampleToPixels(this.samplesAt(x, y, workF64('samples', this.width * this.height)), this.width, this.height, this.sampling, this.interpolationOrder,
-      -half, -half, size, size, workF64('raw', n));
+      dx0, dy0, size, size, workF64('raw', n));
     let sum = 0;
     for (let i = 0; i < n; i++) sum += raw[i]!;
     if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
