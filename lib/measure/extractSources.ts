@@ -37,6 +37,8 @@ export interface ExtractConfig {
   background: Partial<BackgroundConfig>;
   detection: Partial<Omit<DetectionConfig, 'psfSigma'>>;
   measurement: Partial<MeasurementConfig>;
+  /** Measure the sources (false: the catalogue has no rows, for a caller that needs only the seeing, background and footprints). */
+  measure: boolean;
   /** Sigma (px) guessed before the seeing is measured. */
   initialPsfSigma: number;
   /** The seeing is measured on sources this many times above the detection threshold. */
@@ -64,6 +66,7 @@ export const DEFAULT_EXTRACT_CONFIG: Readonly<ExtractConfig> = Object.freeze({
   background: {},
   detection: {},
   measurement: {},
+  measure: true,
   initialPsfSigma: 2,
   bootstrapThreshold: 10,
   deblend: true,
@@ -153,7 +156,8 @@ export function extractSources(tessera: Tessera, image: MaskedImage, psf: PsfLik
     ...(initial ? { initial } : {}), ...(config.reuse ? { into: config.reuse } : {}),
   });
   const subtracted: MaskedImage = { ...image, image: found.image, mask: found.detection.mask };
-  const catalog = config.deblend
+  const catalog = !config.measure ? measureSources(tessera, subtracted, [], model, { plugins: [] })
+    : config.deblend
     ? deblendAndMeasure(tessera, subtracted, found.detection.positive, model, config.measurement)
     : measureSources(tessera, subtracted, found.detection.positive, model, config.measurement);
   return { catalog, background: found.background, image: found.image, mask: found.detection.mask, detection: found.detection, psf: model, seeing };

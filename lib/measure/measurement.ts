@@ -22,6 +22,9 @@
  *   BAD, SUSPECT (pixelFlagPlanes; coadds add CLIPPED, SENSOR_EDGE, INEXACT_PSF as LSST's) the flag
  *   anywhere in the footprint and _Center in the 3 x 3 pixels at the centroid;
  * - footprint area and peak significance. Every flux has its instFluxErr; every algorithm its _flag.
+ * The centroid, shape, Gaussian flux and pixel flags are always measured (every other algorithm and the
+ * PSF star selection need them); the aperture, PSF and Kron fluxes are plugins (`plugins`, all by
+ * default), which a caller that only selects PSF stars leaves out (their columns are then absent).
  * Catalogues are columnar (SourceCatalog), named as LSST's so users' habits carry over.
  */
 import { checkStatus } from '../wasm/kernels.js';
@@ -49,7 +52,13 @@ export const PIXEL_FLAG_PLANES: readonly [string, string][] = [['INTRP', 'interp
 /** The planes LSST's coadd measurement adds (masksFpAnywhere / masksFpCenter += CLIPPED, SENSOR_EDGE, INEXACT_PSF). */
 export const COADD_PIXEL_FLAG_PLANES: readonly [string, string][] = [...PIXEL_FLAG_PLANES, ['CLIPPED', 'clipped'], ['SENSOR_EDGE', 'sensor_edge'], ['INEXACT_PSF', 'inexact_psf']];
 
+/** The optional measurement algorithms (LSST's plugin names). */
+export const MEASUREMENT_PLUGINS = ['base_CircularApertureFlux', 'base_PsfFlux', 'ext_photometryKron_KronFlux'] as const;
+export type MeasurementPlugin = (typeof MEASUREMENT_PLUGINS)[number];
+
 export interface MeasurementConfig {
+  /** The optional algorithms to run (centroid, shape, Gaussian flux and pixel flags always run). */
+  plugins: readonly MeasurementPlugin[];
   radii: readonly number[];
   /** Kron: sums over nSigmaForRadius sigma of the adaptive ellipse; flux within nRadiusForFlux x r1. */
   kronNSigmaForRadius: number;
@@ -60,6 +69,7 @@ export interface MeasurementConfig {
 }
 
 export const DEFAULT_MEASUREMENT_CONFIG: Readonly<MeasurementConfig> = Object.freeze({
+  plugins: MEASUREMENT_PLUGINS,
   radii: APERTURE_RADII,
   kronNSigmaForRadius: 6,
   kronNRadiusForFlux: 2.5,
@@ -191,7 +201,8 @@ function fixedGaussianFlux(image: MaskedImage, x: number, y: number, xx: number,
  * that centre. With `heavy` (per footprint, its pixel values in the order of its spans: LSST's heavy
  * footprints), every footprint's pixels are replaced by 0 (the background-subtracted sky's mean; LSST's
  * NoiseReplacer draws noise) and each source is measured with only its own pixels put back. The pixels
- * are measured in a copy of the image in wasm memory: `image` itself is never modified.
+ * are measured in a copy of the image in wasm memory (in `image` itself, read only, when no heavy
+ * footprint is put back and neither apertures nor the PSF fit run in wasm): `image` is never modified.
  */
 export function measureSources(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike, overrides: Partial<MeasurementConfig> = {},
   forced?: readonly (ForcedSource | undefined)[], heavy?: readonly Float32Array[]): SourceCatalog {
@@ -220,32 +231,25 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
   const edge = flag('base_PixelFlags_flag_edge');
   const satFit = flag('base_SdssCentroid_flag_saturatedFit');
   const pixelFlags = config.pixelFlagPlanes.map(([plane, name]) => ({ bit: bit(plane), any: flag(`base_PixelFlags_flag_${name}`), centre: flag(`base_PixelFlags_flag_${name}Center`) }));
-  const apertures = config.radii.map((r) => {
+  const apertures = config.plugins.includes('base_CircularApertureFlux') ? config.radii.map((r) => {
     const name = `base_CircularApertureFlux_${apertureName(r)}`;
     return { flux: num(`${name}_instFlux`), err: num(`${name}_instFluxErr`), flag: flag(`${name}_flag`), truncated: flag(`${name}_flag_apertureTruncated`) };
-  });
-  const pFlux = num('base_PsfFlux_instFlux'), pErr = num('base_PsfFlux_instFluxErr'), pFlag = flag('base_PsfFlux_flag'), pArea = num('base_PsfFlux_area');
-  const kf = num('ext_photometryKron_KronFlux_instFlux'), ke = num('ext_photometryKron_KronFlux_instFluxErr');
-  const kr = num('ext_photometryKron_KronFlux_radius'), kfl = flag('ext_photometryKron_KronFlux_flag');
+  }) : [];
+  const psfFlux = config.plugins.includes('base_PsfFlux')
+    ? { flux: num('base_PsfFlux_instFlux'), err: num('base_PsfFlux_instFluxErr'), flag: flag('base_PsfFlux_flag'), area: num('base_PsfFlux_area') } : undefined;
+  const kronFlux = config.plugins.includes('ext_photometryKron_KronFlux')
+    ? { flux: num('ext_photometryKron_KronFlux_instFlux'), err: num('ext_photometryKron_KronFlux_instFluxErr'), radius: num('ext_photometryKron_KronFlux_radius'), flag: flag('ext_photometryKron_KronFlux_flag') }
+    : undefined;
   const edgeBits = bit('EDGE') | bit('NO_DATA'); // LSST's flag_edge: EDGE or NO_DATA
   const satBits = bit('SAT');
   const maxShift = Math.max(3, 2 * psf.sigma);
   const mask = image.mask;
-  const stampSize = 2 * Math.ceil(5 * psf.sigma) + 1, nr = config.radii.length;
+  const stampSize = 2 * Math.ceil(5 * psf.sigma) + 1, nr = apertures.length;
   const { planes: alloc, kernels } = tessera;
   const pixels = width * height;
 
-  alloc.scope(() => {
-    const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
-    const centre = alloc.alloc(16), radii = alloc.alloc(8 * nr), apOut = alloc.alloc(16 * nr), apFlags = alloc.alloc(4 * nr);
-    const stampPlane = alloc.alloc(4 * stampSize * stampSize), stampOrigin = alloc.alloc(8), psfOut = alloc.alloc(16), psfFlags = alloc.alloc(4);
-    // Views made after the last allocation (memory growth detaches views); nothing below allocates in wasm.
-    const pix = alloc.f32(img, pixels);
-    pix.set(image.image);
-    alloc.f32(varp, pixels).set(image.variance);
-    alloc.f64(radii, nr).set(config.radii);
-    const c = alloc.f64(centre, 2), ap = alloc.f64(apOut, 2 * nr), apf = alloc.i32(apFlags, nr);
-    const st = alloc.f32(stampPlane, stampSize * stampSize), org = alloc.i32(stampOrigin, 2), pf = alloc.f64(psfOut, 2), pfl = alloc.i32(psfFlags, 1);
+  /** Measures every source in `pix` (the image, or its copy in wasm), with the aperture and PSF fluxes from `fluxesAt` (in wasm). */
+  const measureAll = (pix: Float32Array, fluxesAt: (k: number) => void): void => {
     const measured: MaskedImage = { ...image, image: pix };
     if (heavy) for (const fp of footprints) for (const s of fp.spans) pix.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
     const put = (fp: Footprint, values: Float32Array | undefined): void => {
@@ -337,38 +341,63 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
         f.centre[k] = (atCentre & f.bit) !== 0;
       }
 
-      // Apertures and the PSF flux in wasm (assembly/measure.ts).
-      c[0] = x[k]!;
-      c[1] = y[k]!;
-      checkStatus('apertureFluxes', kernels.apertureFluxes(img, varp, width, height, centre, 1, radii, nr, apOut, apFlags));
-      apertures.forEach((a, j) => {
-        a.flux[k] = ap[2 * j]!;
-        a.err[k] = Math.sqrt(ap[2 * j + 1]!);
-        a.truncated[k] = (apf[j]! & 1) !== 0;
-        a.flag[k] = apf[j]! !== 0;
-      });
-      const stamp = psf.stampAt(x[k]!, y[k]!, stampSize);
-      st.set(stamp.stamp);
-      org[0] = stamp.x0;
-      org[1] = stamp.y0;
-      checkStatus('psfFluxes', kernels.psfFluxes(img, varp, width, height, stampPlane, stampSize, stampOrigin, 1, psfOut, psfFlags));
-      pFlux[k] = pf[0]!;
-      pErr[k] = Math.sqrt(pf[1]!);
-      pFlag[k] = pfl[0]! !== 0;
-      let s2 = 0;
-      for (let i = 0; i < stamp.stamp.length; i++) s2 += stamp.stamp[i]! * stamp.stamp[i]!;
-      pArea[k] = 1 / s2;
-
-      if (shapeFlag[k] && !(sxx[k]! > 0)) kfl[k] = true;
-      else {
-        const r = kron(measured, x[k]!, y[k]!, sxx[k]!, syy[k]!, sxy[k]!, config);
-        kf[k] = r.flux;
-        ke[k] = r.err;
-        kr[k] = r.radius;
-        kfl[k] = r.flag;
+      fluxesAt(k);
+      if (kronFlux) {
+        if (shapeFlag[k] && !(sxx[k]! > 0)) kronFlux.flag[k] = true;
+        else {
+          const r = kron(measured, x[k]!, y[k]!, sxx[k]!, syy[k]!, sxy[k]!, config);
+          kronFlux.flux[k] = r.flux;
+          kronFlux.err[k] = r.err;
+          kronFlux.radius[k] = r.radius;
+          kronFlux.flag[k] = r.flag;
+        }
       }
       if (heavy) put(fp, undefined);
     }
+  };
+
+  if (!heavy && nr === 0 && !psfFlux) {
+    measureAll(image.image, () => {});
+    return { length: n, columns: cols };
+  }
+  alloc.scope(() => {
+    const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
+    const centre = alloc.alloc(16), radii = alloc.alloc(8 * Math.max(nr, 1)), apOut = alloc.alloc(16 * Math.max(nr, 1)), apFlags = alloc.alloc(4 * Math.max(nr, 1));
+    const stampPlane = alloc.alloc(4 * stampSize * stampSize), stampOrigin = alloc.alloc(8), psfOut = alloc.alloc(16), psfFlags = alloc.alloc(4);
+    // Views made after the last allocation (memory growth detaches views); nothing below allocates in wasm.
+    const pix = alloc.f32(img, pixels);
+    pix.set(image.image);
+    alloc.f32(varp, pixels).set(image.variance);
+    if (nr > 0) alloc.f64(radii, nr).set(config.radii);
+    const c = alloc.f64(centre, 2), ap = alloc.f64(apOut, 2 * nr), apf = alloc.i32(apFlags, nr);
+    const st = alloc.f32(stampPlane, stampSize * stampSize), org = alloc.i32(stampOrigin, 2), pf = alloc.f64(psfOut, 2), pfl = alloc.i32(psfFlags, 1);
+    // Apertures and the PSF flux in wasm (assembly/measure.ts).
+    measureAll(pix, (k) => {
+      c[0] = x[k]!;
+      c[1] = y[k]!;
+      if (nr > 0) {
+        checkStatus('apertureFluxes', kernels.apertureFluxes(img, varp, width, height, centre, 1, radii, nr, apOut, apFlags));
+        apertures.forEach((a, j) => {
+          a.flux[k] = ap[2 * j]!;
+          a.err[k] = Math.sqrt(ap[2 * j + 1]!);
+          a.truncated[k] = (apf[j]! & 1) !== 0;
+          a.flag[k] = apf[j]! !== 0;
+        });
+      }
+      if (psfFlux) {
+        const stamp = psf.stampAt(x[k]!, y[k]!, stampSize);
+        st.set(stamp.stamp);
+        org[0] = stamp.x0;
+        org[1] = stamp.y0;
+        checkStatus('psfFluxes', kernels.psfFluxes(img, varp, width, height, stampPlane, stampSize, stampOrigin, 1, psfOut, psfFlags));
+        psfFlux.flux[k] = pf[0]!;
+        psfFlux.err[k] = Math.sqrt(pf[1]!);
+        psfFlux.flag[k] = pfl[0]! !== 0;
+        let s2 = 0;
+        for (let i = 0; i < stamp.stamp.length; i++) s2 += stamp.stamp[i]! * stamp.stamp[i]!;
+        psfFlux.area[k] = 1 / s2;
+      }
+    });
   });
   return { length: n, columns: cols };
 }

@@ -132,8 +132,12 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   // flat; 1262 against 1191 with the vignetting left in, as the benchmark runs it (BENCHMARKS.md, 2e68c04;
   // tests/tasks/unflattened-field.test.ts checks that case's completeness).
   const extractConfig = { background: { binSize: config.backgroundBinSize }, detection: { thresholdValue: threshold }, deblend: false };
-  // Step 1 keeps the seeing's own detection (50 sigma: the footprints hardly depend on the smoothing width).
-  const firstConfig = { ...extractConfig, redetectAfterSeeing: false };
+  // Step 1 keeps the seeing's own detection (50 sigma: the footprints hardly depend on the smoothing width),
+  // and measures nothing: the first PSF iteration measures its footprints on the repaired image.
+  const firstConfig = { ...extractConfig, redetectAfterSeeing: false, measure: false };
+  // The PSF iterations' measurements feed the star selection only (centroids, moments, Gaussian fluxes,
+  // pixel flags); step 4 runs every plugin for icSrc.
+  const forPsf = { plugins: [] };
 
   // 1. Seeing and a first background from the bright sources, with a Gaussian PSF.
   let work: Exposure = exposure;
@@ -166,11 +170,11 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   for (let iteration = 0; iteration < config.psfIterations; iteration++) {
     if (iteration === 0) {
       // Step 1's footprints, detected with the measured seeing, measured on the repaired image.
-      extraction = { ...extraction, catalog: measureSources(tessera, { ...work, image: extraction.image, mask: extraction.mask }, extraction.detection.positive, psf) };
+      extraction = { ...extraction, catalog: measureSources(tessera, { ...work, image: extraction.image, mask: extraction.mask }, extraction.detection.positive, psf, forPsf) };
     } else {
       // Detection with the PSF model's width; the previous round's background starts this one, and its
       // image and mask planes take the new ones.
-      extraction = extractSources(tessera, work, psf, { ...extractConfig, initialBackground: extraction.background, reuse: { image: extraction.image, mask: extraction.mask } });
+      extraction = extractSources(tessera, work, psf, { ...extractConfig, measurement: forPsf, initialBackground: extraction.background, reuse: { image: extraction.image, mask: extraction.mask } });
     }
     const extractMs = lap();
     let result: PsfDeterminerResult;

@@ -307,6 +307,20 @@ describe('single-frame measurement', () => {
     expect(f('edge')).toEqual([false, false]);
   });
 
+  it('runs only the plugins asked for: without them the same centroids, moments, Gaussian fluxes and flags, bit for bit, and no flux columns', () => {
+    const image = Float32Array.from(field.image);
+    const some = measureSources(release, field, field.footprints, new GaussianPsf(sigma), { plugins: ['base_PsfFlux'] });
+    const none = measureSources(release, field, field.footprints, new GaussianPsf(sigma), { plugins: [] });
+    const optional = /^(base_CircularApertureFlux|base_PsfFlux|ext_photometryKron_KronFlux)_/;
+    expect(Object.keys(none.columns)).toEqual(Object.keys(catalog.columns).filter((name) => !optional.test(name)));
+    expect(Object.keys(some.columns)).toEqual(Object.keys(catalog.columns).filter((name) => !optional.test(name) || name.startsWith('base_PsfFlux_')));
+    for (const name of Object.keys(some.columns)) expect(some.columns[name], name).toEqual(catalog.columns[name]);
+    for (const name of Object.keys(none.columns)) expect(none.columns[name], name).toEqual(catalog.columns[name]);
+    expect(none.length).toBe(field.footprints.length);
+    // Without a wasm plugin the image itself is read (no copy), and left as it was.
+    expect(field.image).toEqual(image);
+  });
+
   it('deblends a footprint with two peaks into two children with their own fluxes and positions, each measured alone, the image untouched', () => {
     const width = 120, height = 100;
     const psf = new GaussianPsf(sigma);
