@@ -199,7 +199,12 @@ interface Star {
   chi2: number;
   dof: number;
   moments: Moments;
+  /** The data resampled onto the sample grid (toGrid), kept across the fits of the rejection rounds. */
+  grid?: SampleGrid;
 }
+
+/** A stamp resampled onto the sample grid: values, the 0/1 map of samples whose taps are all good, their variance. */
+interface SampleGrid { values: Float64Array; good: Uint8Array; variance: Float64Array }
 
 function resolveConfig(overrides: Partial<PsfDeterminerConfig>): PsfDeterminerConfig {
   const c: PsfDeterminerConfig = {
@@ -281,9 +286,10 @@ class PixelBasisFit {
   /**
    * Resamples a padded-stamp plane (values, and the good map) onto the sample grid centred on the star:
    * sample (p, q) sits at image position (x + (p - c) s, y + (q - c) s). Returns the values and a 0/1
-   * map of samples all of whose taps are good pixels.
+   * map of samples all of whose taps are good pixels. Taps wholly inside a stamp without bad pixels
+   * (the common case) are summed without the per-tap checks, in the same order.
    */
-  toGrid(star: Star, plane: Float64Array): { values: Float64Array; good: Uint8Array; variance: Float64Array } {
+  toGrid(star: Star, plane: Float64Array): SampleGrid {
     const { G, P, config } = this;
     const a = config.lanczosOrder, taps = 2 * a, s = config.samplingSize, c = Math.floor(G / 2);
     const xFirst = new Int32Array(G), xW = new Float64Array(G * taps), yFirst = new Int32Array(G), yW = new Float64Array(G * taps);
@@ -294,6 +300,8 @@ class PixelBasisFit {
       yFirst[p] = lanczosTaps(star.y + (p - c) * s - star.sy0, a, scratch);
       yW.set(scratch, p * taps);
     }
+    const allGood = star.good.every((g) => g !== 0);
+    const inside = (first: number): boolean => allGood && first >= 0 && first + taps <= P;
     // Along x: rows of the padded stamp -> P x G.
     const rows = new Float64Array(P * G);
     const rowsGood = new Uint8Array(P * G);
@@ -301,6 +309,15 @@ class PixelBasisFit {
       for (let p = 0; p < G; p++) {
         let v = 0, ok = 1;
         const first = xFirst[p]!;
+        if (inside(first)) {
+          for (let k = 0, w0 = p * taps, i0 = j * P + first; k < taps; k++) {
+            const w = xW[w0 + k]!;
+            if (w !== 0) v += w * plane[i0 + k]!;
+          }
+          rows[j * G + p] = v;
+          rowsGood[j * G + p] = 1;
+          continue;
+        }
         for (let k = 0; k < taps; k++) {
           const w = xW[p * taps + k]!;
           if (w === 0) continue;
@@ -313,11 +330,18 @@ class PixelBasisFit {
       }
     }
     const values = new Float64Array(G * G), good = new Uint8Array(G * G), variance = new Float64Array(G * G);
+    const rowsAllGood = rowsGood.every((g) => g !== 0);
     for (let q = 0; q < G; q++) {
       const first = yFirst[q]!;
+      const fast = rowsAllGood && first >= 0 && first + taps <= P;
       for (let p = 0; p < G; p++) {
         let v = 0, ok = 1;
-        for (let k = 0; k < taps; k++) {
+        if (fast) {
+          for (let k = 0, w0 = q * taps; k < taps; k++) {
+            const w = yW[w0 + k]!;
+            if (w !== 0) v += w * rows[(first + k) * G + p]!;
+          }
+        } else for (let k = 0; k < taps; k++) {
           const w = yW[q * taps + k]!;
           if (w === 0) continue;
           const j = first + k;
@@ -427,7 +451,7 @@ class PixelBasisFit {
   }
 
   /** Weights of grid samples for the fit: amplitude^2 / (variance + (accuracy x value)^2). */
-  gridWeights(star: Star, grid: { values: Float64Array; variance: Float64Array }): Float64Array {
+  gridWeights(star: Star, grid: SampleGrid): Float64Array {
     const w = new Float64Array(grid.values.length);
     const A = star.amplitude;
     for (let i = 0; i < w.length; i++) {
@@ -440,7 +464,7 @@ class PixelBasisFit {
   /** A full fit on `stars`: psf_make from the resampled data, then refineIterations residual passes. */
   fit(stars: readonly Star[]): Float32Array {
     const grids = stars.map((star) => {
-      const g = this.toGrid(star, star.data);
+      const g = star.grid ??= this.toGrid(star, star.data);
       const weight = this.gridWeights(star, g);
       const values = g.values.map((v) => v / star.amplitude);
       return { values, good: g.good, weight };
