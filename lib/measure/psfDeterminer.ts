@@ -300,8 +300,9 @@ class PixelBasisFit {
       yFirst[p] = lanczosTaps(star.y + (p - c) * s - star.sy0, a, scratch);
       yW.set(scratch, p * taps);
     }
+    // Per sample column: all its taps on the stamp, none of whose pixels is bad.
     const allGood = star.good.every((g) => g !== 0);
-    const inside = (first: number): boolean => allGood && first >= 0 && first + taps <= P;
+    const xInside = Uint8Array.from(xFirst, (first) => (allGood && first >= 0 && first + taps <= P ? 1 : 0));
     // Along x: rows of the padded stamp -> P x G.
     const rows = new Float64Array(P * G);
     const rowsGood = new Uint8Array(P * G);
@@ -309,7 +310,7 @@ class PixelBasisFit {
       for (let p = 0; p < G; p++) {
         let v = 0, ok = 1;
         const first = xFirst[p]!;
-        if (inside(first)) {
+        if (xInside[p]) {
           for (let k = 0, w0 = p * taps, i0 = j * P + first; k < taps; k++) {
             const w = xW[w0 + k]!;
             if (w !== 0) v += w * plane[i0 + k]!;
