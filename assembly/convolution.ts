@@ -33,7 +33,6 @@ function convolveRows(src: usize, dst: usize, width: i32, height: i32, kernel: u
     for (let x = 0; x < lo; x++) store<f32>(out + (<usize>x << 2), edgePixel(row, 4, width, x, kernel, half));
     let x = lo;
     if (ASC_FEATURE_SIMD) {
-      // 16 pixels at a time: one splat of each kernel value serves four sums.
       for (; x + 16 <= hi; x += 16) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         let p = row + (<usize>(x - half) << 2);
@@ -71,9 +70,61 @@ function convolveRows(src: usize, dst: usize, width: i32, height: i32, kernel: u
   }
 }
 
+// Four interior output rows (y .. y + 3) over the 8-column blocks from x = 0: input row y - half + t
+// serves output row y + k with tap t - k, so each input vector is loaded once for up to four sums
+// (instead of once per sum: the kernel's rows lie a power-of-two stride apart on wide images, which the
+// cache serves badly). Each sum still adds its taps in kernel order. Returns the first column not done.
+@inline
+function columnsFourRows(src: usize, dst: usize, width: i32, y: i32, kernel: usize, half: i32): i32 {
+  const ksize = 2 * half + 1;
+  const stride = <usize>width << 2;
+  let x = 0;
+  for (; x + 8 <= width; x += 8) {
+    let a0 = f32x4.splat(0), b0 = f32x4.splat(0), a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0), b2 = f32x4.splat(0), a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+    let p = src + <usize>(y - half) * stride + (<usize>x << 2);
+    for (let t = 0; t < ksize + 3; t++) {
+      const v = v128.load(p), w = v128.load(p, 16);
+      if (t < ksize) {
+        const k = v128.load32_splat(kernel + (<usize>t << 2));
+        a0 = f32x4.add(a0, f32x4.mul(k, v));
+        b0 = f32x4.add(b0, f32x4.mul(k, w));
+      }
+      if (t >= 1 && t <= ksize) {
+        const k = v128.load32_splat(kernel + (<usize>(t - 1) << 2));
+        a1 = f32x4.add(a1, f32x4.mul(k, v));
+        b1 = f32x4.add(b1, f32x4.mul(k, w));
+      }
+      if (t >= 2 && t <= ksize + 1) {
+        const k = v128.load32_splat(kernel + (<usize>(t - 2) << 2));
+        a2 = f32x4.add(a2, f32x4.mul(k, v));
+        b2 = f32x4.add(b2, f32x4.mul(k, w));
+      }
+      if (t >= 3) {
+        const k = v128.load32_splat(kernel + (<usize>(t - 3) << 2));
+        a3 = f32x4.add(a3, f32x4.mul(k, v));
+        b3 = f32x4.add(b3, f32x4.mul(k, w));
+      }
+      p += stride;
+    }
+    const o = dst + <usize>y * stride + (<usize>x << 2);
+    v128.store(o, a0);
+    v128.store(o, b0, 16);
+    v128.store(o + stride, a1);
+    v128.store(o + stride, b1, 16);
+    v128.store(o + 2 * stride, a2);
+    v128.store(o + 2 * stride, b2, 16);
+    v128.store(o + 3 * stride, a3);
+    v128.store(o + 3 * stride, b3, 16);
+  }
+  return x;
+}
+
 function convolveColumns(src: usize, dst: usize, width: i32, height: i32, kernel: usize, half: i32): void {
   const ksize = 2 * half + 1;
   const stride = <usize>width << 2;
+  // Interior rows four at a time where SIMD is on: the 8-column blocks, then the rows' remaining columns one row at a time.
+  let blockedRows = 0, blockedTo = 0;
   for (let y = 0; y < height; y++) {
     const out = dst + <usize>y * stride;
     if (y < half || y >= height - half) {
@@ -85,6 +136,14 @@ function convolveColumns(src: usize, dst: usize, width: i32, height: i32, kernel
     const top = src + <usize>(y - half) * stride;
     let x = 0;
     if (ASC_FEATURE_SIMD) {
+      if (blockedRows == 0 && y + 4 <= height - half) {
+        blockedTo = columnsFourRows(src, dst, width, y, kernel, half);
+        blockedRows = 4;
+      }
+      if (blockedRows > 0) {
+        x = blockedTo;
+        blockedRows--;
+      }
       // 16 columns at a time: each kernel row then reads one whole cache line, and one splat serves four sums.
       for (; x + 16 <= width; x += 16) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
