@@ -5,14 +5,16 @@
 // - per calexp, the background subtracted (every model of its calexpBackground) minus the true sky (the
 //   truth's SKY plane, divided by the master flat as ISR divides the sky) in 128-px blocks: every block
 //   within 0.1 sigma_visit (sigma_visit the calexp's median per-pixel noise), and the blocks' scatter about
-//   the calexp's mean under 0.02 (measured on the 60 calexps: at most 0.070, scatter 0.0067 median and
-//   0.011 at most; each calexp's mean -0.004 to -0.013: the halo search's masking of noise above 1 sigma
-//   lowers the background slightly, lib/measure/halos.ts);
+//   the calexp's mean under 0.02 (measured on the 60 calexps: at most 0.072, scatter 0.0057 median and
+//   0.012 at most; each calexp's mean -0.005 to +0.003, -0.0011 on average; -0.004 to -0.013 while the
+//   halo search kept the halos found away from every footprint, mostly the sky's own upward fluctuations,
+//   lib/measure/halos.ts);
 // - dark rings: around stars brighter than 16 mag (AB, in the calexp's band), 80 px or more inside the
 //   detector, the calexp minus the truth's sources (MODEL / flat: what is left is the background's error
 //   and the noise) averaged in annuli from 18 to 80 px, then over all such star-visits: every annulus above
-//   -0.02 sigma_visit (measured over 220 star-visits: +0.010 to +0.014, +- 0.002-0.004, the calexps' mean
-//   offset above: the stars' light is all there and the background does not rise around them). Pixels masked BAD, SAT, CR, INTRP or SUSPECT in the calexp, or carrying a truth
+//   -0.02 sigma_visit (measured over 220 star-visits: +0.003 to +0.007, +- 0.002-0.004; +0.010 to +0.014
+//   with the calexps' mean offset above: the stars' light is all there and the background does not rise
+//   around them). Pixels masked BAD, SAT, CR, INTRP or SUSPECT in the calexp, or carrying a truth
 //   artifact, are left out.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { processedRepository } from '../helpers/processedRepository.js';

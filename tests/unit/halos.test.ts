@@ -2,7 +2,8 @@
 // with white noise of sigma 10, a "star" whose core is masked DETECTED and whose wing (a power law beyond
 // the core) reaches far past it. Asserts: the block sums match a direct sum; the wing is flagged where its
 // surface brightness is well above the blocks' noise and not far beyond, the halo adjoining the core grown
-// by one block; pure noise flags few blocks (none grown: no footprint for them to adjoin); a
+// by one block; pure noise flags few blocks (none grown: no footprint for them to adjoin), and keeps few
+// of them (isolated halos under 5 sigma as a whole are dropped; masking them biased the background low); a
 // sky gradient is not a halo (the reference is a plane), nor is vignetting where the bins allow a quadratic
 // reference (a plane takes it for one); in detectWithBackground the halos lower the
 // background under a star's wing and leave the returned mask as it was but for the detection planes;
@@ -107,6 +108,32 @@ describe('halos', () => {
     const ungrown = findHalos(tessera, img, estimateBackground(tessera, img), SKIP, { growBlocks: 0 });
     expect(ungrown.flags.every((f, k) => !f || halos.flags[k] === 1)).toBe(true);
     expect(halos.flags.reduce((a, b) => a + b, 0)).toBeGreaterThan(ungrown.flags.reduce((a, b) => a + b, 0));
+  });
+
+  it('drops the halos that adjoin no footprint unless significant as a whole: pure noise keeps few, and the background is then unbiased; a faint disc of light without a footprint stays', () => {
+    const flat = image(2, () => 0);
+    const model = estimateBackground(tessera, flat);
+    const count = (h: ReturnType<typeof findHalos>): number => h.flags.reduce((a, b) => a + b, 0);
+    const all = findHalos(tessera, flat, model, SKIP, { isolatedThreshold: 0 });
+    const kept = findHalos(tessera, flat, model, SKIP);
+    // The mean of the background re-estimated without the halo blocks, minus the true sky, per pixel sigma.
+    const bias = (h: ReturnType<typeof findHalos>): number => {
+      const m = estimateBackground(tessera, flat, {}, h);
+      return (m.values.reduce((a, v) => a + v, 0) / m.values.length - 1000) / SIGMA;
+    };
+    console.log(`pure noise: ${count(all)} halo blocks found, ${count(kept)} kept; background bias ${bias(all).toFixed(4)} sigma with them all, ${bias(kept).toFixed(4)} with those kept`);
+    expect(count(all)).toBeGreaterThan(50);
+    // Measured: 11 of 128 blocks kept (one halo of noise reaches 5 sigma as a whole).
+    expect(count(kept)).toBeLessThan(0.15 * count(all));
+    // Masking the sky's upward fluctuations lowers the background (measured -0.0060 sigma; -0.0003 with those kept).
+    expect(bias(all)).toBeLessThan(-0.005);
+    expect(Math.abs(bias(kept))).toBeLessThan(0.003);
+    // 0.5 sigma per pixel over a disc of 40 px radius (about 35 sigma in all), with no footprint.
+    const disc = image(4, (x, y) => (Math.hypot(x - 256, y - 256) < 40 ? SIGMA / 2 : 0));
+    const onDisc = findHalos(tessera, disc, estimateBackground(tessera, disc), SKIP);
+    expect(flagged(onDisc, 256, 256)).toBe(true);
+    expect(flagged(onDisc, 256 + 30, 256)).toBe(true);
+    expect(() => findHalos(tessera, flat, model, SKIP, { isolatedThreshold: -1 })).toThrow(/isolatedThreshold/);
   });
 
   it('flags few blocks of pure noise, and hardly more (within 2 points) with a sky gradient of 100 sigma (the reference is a plane)', () => {
