@@ -137,6 +137,24 @@ describe('detectCoaddSources', () => {
     }
     expect(det.g.metadata!.getNumber('NFOOTPR')).toBe(det.g.footprints.length);
   });
+
+  it('subtracts nothing with reEstimateBackground false (LSST\'s default), storing a zero background', () => {
+    // A coadd whose calexps' backgrounds left no residual sky (this option's premise).
+    const input = coadd('g', 11);
+    for (let i = 0; i < input.image.length; i++) input.image[i] = input.image[i]! - BACKGROUND;
+    const out = runTask(detectCoaddSources, { exposure: input }, { reEstimateBackground: false }, context('g'));
+    let changed = 0, withData = 0;
+    for (let i = 0; i < input.image.length; i++) {
+      if (!Number.isFinite(input.image[i]!)) continue;
+      withData++;
+      if (out.outputExposure.image[i] !== input.image[i]) changed++;
+    }
+    expect(withData).toBeGreaterThan(0.9 * input.image.length);
+    expect(changed).toBe(0);
+    expect(Array.from(out.outputBackground[0]!.values)).toEqual([0]);
+    // The same stars found as with the residual sky estimated and taken out.
+    expect(out.outputSources.footprints.length).toBe(det.g.footprints.length);
+  });
 });
 
 describe('mergeCoaddDetections', () => {
