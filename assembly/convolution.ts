@@ -33,6 +33,7 @@ function convolveRows(src: usize, dst: usize, width: i32, height: i32, kernel: u
     for (let x = 0; x < lo; x++) store<f32>(out + (<usize>x << 2), edgePixel(row, 4, width, x, kernel, half));
     let x = lo;
     if (ASC_FEATURE_SIMD) {
+      // 16 pixels at a time: one splat of each kernel value serves four sums.
       for (; x + 16 <= hi; x += 16) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         let p = row + (<usize>(x - half) << 2);

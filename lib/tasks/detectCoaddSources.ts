@@ -120,8 +120,7 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
       // 12-px aperture magnitudes in r at S/N 100-200 off by 5.1 mmag (1.6 without; issue 6: 5). Again with
       // each block size's significances divided by their measured scatter (1.12-1.16 at 8 px, 1.34-1.63 at
       // 64 px on these coadds): sky objects at most 3.44 standard errors (4.85 without), the r S/N 100-200
-      // check at 4.92 mmag (2.74 without). A lower sky leaves the mean light of undetected sources in the
-      // 12-px aperture (452 px) and much less in the PSF flux: the two checks pull against each other.
+      // check at 4.92 mmag (2.74 without): the trade-off of step 1 in the header.
       halos: false,
       // Without reEstimateBackground nothing is subtracted: the stored background is a zero model.
       ...(config.reEstimateBackground ? {} : { initial: zeroBackground(coadd.width, coadd.height, { binSize: config.backgroundBinSize }), iterations: 0 }),
