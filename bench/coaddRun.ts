@@ -9,7 +9,8 @@
  * - `coadd DIR RUNS`: reads the calexps, then RUNS times on the main thread: the direct warps (makeWarp
  *   without PSF matching) and their weighted mean (stackWarps), then the PSF-matched warps, then the
  *   artifact rejection (compareWarps on them); writes the first run's direct coadd to DIR/tessera.fits
- *   and its warps to DIR/warp_direct_<v>.fits and DIR/warp_matched_<v>.fits; prints one JSON document:
+ *   and its warps to DIR/warp_direct_<v>.fits and DIR/warp_matched_<v>.fits (tile-compressed, as makeWarp's
+ *   outputs are; not timed); prints one JSON document:
  *   per run the milliseconds of each stage, the read time, the input pixels, CPU seconds and peak RSS.
  * - `assemble DIR RUNS`: the assembleCoadd quantum on those warp files as the executor's worker runs it
  *   (lib/pipeline/quantumOnBytes.ts, the warps opened deferred over the files), RUNS times; prints the
@@ -23,6 +24,7 @@ import { decodeDataset, encodeDataset } from '../lib/pipeline/storageClasses.js'
 import { runQuantumOnBytes } from '../lib/pipeline/quantumOnBytes.js';
 import { deferExposure } from '../lib/fits/deferredExposure.js';
 import { syncFileSource } from '../node/fits/fileSource.js';
+import { zlibCodec } from '../node/fits/zlibCodec.js';
 import { collectGarbage } from '../node/executor/collectGarbage.js';
 import { runTask, type TaskContext } from '../lib/pipeline/task.js';
 import { memoryLogger } from '../lib/pipeline/logger.js';
@@ -42,6 +44,9 @@ import type { Camera } from '../lib/sim/camera.js';
 import type { ReferenceShard } from '../lib/sim/referenceCatalog.js';
 import { makeSkyMap, makeTract, patchById, patchWcsHeader, skyMapFromJson, skyMapToJson, type SkyMap } from '../lib/skymap/index.js';
 import { parseWcs } from '../lib/wcs/index.js';
+
+/** The warps are written as the pipeline writes them (makeWarp's 'lossless' recipe), so `assemble` reads what the executor's worker reads. */
+const LOSSLESS = { algorithm: 'GZIP_2', codec: zlibCodec } as const;
 
 const [mode, dir, countText] = process.argv.slice(2);
 if ((mode !== 'prepare' && mode !== 'coadd' && mode !== 'assemble') || !dir) throw new Error('usage: coaddRun.js prepare|coadd|assemble DIR N');
@@ -111,7 +116,7 @@ if (mode === 'prepare') {
       taskName: 'assembleCoadd', dataId: { band: 'r', skymap: 'bench', tract: 0, patch: 0 }, config: {},
       inputs: { directWarps: visits.map((v) => input('direct', v)), psfMatchedWarps: visits.map((v) => input('matched', v)) },
       outputs: { coadd: { storageClass: 'Exposure', name: 'coadd' }, nImage: { storageClass: 'ImageU', name: 'nImage' } },
-    }, { tessera, log: memoryLogger() });
+    }, { tessera, log: memoryLogger(), codec: zlibCodec });
     // Only the primary header: decoding the coadd's planes here would add to the peak being measured.
     return readFitsBytes('coadd', out.coadd!).hdus[0]!.header.getNumber('NVISITS') ?? 0;
   };
@@ -146,15 +151,15 @@ if (mode === 'prepare') {
     if (run === 0) {
       const header = direct[0]!.wcsHeader.clone();
       fs.writeFileSync(path.join(dir, 'tessera.fits'), writeFits([{ data: stack.image, shape: [stack.height, stack.width], header }]));
-      direct.forEach((d, v) => fs.writeFileSync(path.join(dir, `warp_direct_${v}.fits`), encodeDataset('Exposure', d, `warp_direct_${v}.fits`)));
+      direct.forEach((d, v) => fs.writeFileSync(path.join(dir, `warp_direct_${v}.fits`), encodeDataset('Exposure', d, `warp_direct_${v}.fits`, LOSSLESS)));
     }
     direct.length = 0;
     t = performance.now();
     const matched = calexps.map((c, v) => runTask(makeWarp, { calExpList: [c], skyMap }, { makePsfMatched: true }, context(v)).psfMatched!);
     const psfMatchedWarpMs = performance.now() - t;
+    if (run === 0) matched.forEach((d, v) => fs.writeFileSync(path.join(dir, `warp_matched_${v}.fits`), encodeDataset('Exposure', d, `warp_matched_${v}.fits`, LOSSLESS)));
     t = performance.now();
     const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
-    if (run === 0) matched.forEach((d, v) => fs.writeFileSync(path.join(dir, `warp_matched_${v}.fits`), encodeDataset('Exposure', d, `warp_matched_${v}.fits`)));
     const comparison = compareWarps(tessera, matched.map((d) => deferExposure(d)), { noData: bit('NO_DATA'), bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT'), ghost: bit('GHOST') }, 7.7 / FWHM_PER_SIGMA, DEFAULT_COMPARE_WARPS_CONFIG);
     const compareMs = performance.now() - t;
     runs.push({ directWarpMs, stackMs, psfMatchedWarpMs, compareMs, clipped: comparison.nClipped.reduce((a, b) => a + b, 0) });

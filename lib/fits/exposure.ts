@@ -12,6 +12,7 @@ import { openFits, type FitsBytes, type FitsFile, type FitsImage, type HduInfo }
 import type { ByteSource } from './source.js';
 import type { ImageArray } from './image.js';
 import { writeFits, type RawHduSpec, type TableHduSpec, type WriteOptions } from './writer.js';
+import type { TileCompression } from './compressImage.js';
 
 export interface ExposureComponentHdu {
   index: number;
@@ -223,6 +224,8 @@ export function setImageOrigin(h: FitsHeader, x0: number, y0: number): void {
 export interface WriteExposureOptions extends WriteOptions {
   /** Component HDUs (binary tables) to append after VARIANCE: prepared ones (writeBinTable) or table specs. */
   components?: (RawHduSpec | TableHduSpec)[];
+  /** Tile-compress the three planes (lib/fits/compressImage.ts; LSST's 'lossless' recipe); default: not compressed. */
+  compression?: TileCompression;
 }
 
 /** Writes an Exposure in the afw layout: primary (metadata), IMAGE f32, MASK i32, VARIANCE f32, components. */
@@ -240,11 +243,12 @@ export function writeExposure(exposure: Exposure, options: WriteExposureOptions 
   const metadata = exposure.metadata.clone();
   // AR_HDU points afw at the archive of components; without components it would point at nothing.
   if (!options.components?.length) metadata.delete('AR_HDU');
+  const compress = options.compression ? { compress: options.compression } : {};
   return writeFits([
     { header: metadata },
-    { data: exposure.image, shape, header: planeHeader(exposure, 'IMAGE'), extname: 'IMAGE' },
-    { data: exposure.mask, shape, header: planeHeader(exposure, 'MASK'), extname: 'MASK' },
-    { data: exposure.variance, shape, header: planeHeader(exposure, 'VARIANCE'), extname: 'VARIANCE' },
+    { data: exposure.image, shape, header: planeHeader(exposure, 'IMAGE'), extname: 'IMAGE', ...compress },
+    { data: exposure.mask, shape, header: planeHeader(exposure, 'MASK'), extname: 'MASK', ...compress },
+    { data: exposure.variance, shape, header: planeHeader(exposure, 'VARIANCE'), extname: 'VARIANCE', ...compress },
     ...(options.components ?? []),
   ], options);
 }

@@ -11,14 +11,14 @@
 import { FitsError } from './errors.js';
 import { BLOCK, CARD, FitsHeader } from './header.js';
 import { bytesSource, readExact, syncBytesSource, type ByteSource, type SyncByteSource } from './source.js';
-import { gunzipBytes, isGzip } from './gzip.js';
+import { gunzipBytes, isGzip, type GzipCodec } from './gzip.js';
 import {
   bytesPerPixel, cropPixels, decodePixels, gatherColumns, isBitpix, scalingFromHeader,
   type Bitpix, type DecodeOptions, type ImageArray, type Rect,
 } from './image.js';
 import { verifyHduChecksum, type HduChecksumResult } from './checksum.js';
 import { readBinTable, type BinTable } from './bintable.js';
-import { compressedImageInfo, decompressImage, isTileCompressed } from './tilecompression.js';
+import { compressedImageInfo, compressedRowSpan, decompressImage, decompressImageRows, isTileCompressed } from './tilecompression.js';
 
 export type HduType = 'IMAGE' | 'BINTABLE' | 'TABLE' | 'OTHER';
 
@@ -57,6 +57,8 @@ export interface ReadOptions extends DecodeOptions {
    * allocation. Ignored for tile-compressed images.
    */
   into?: Uint8Array;
+  /** As OpenOptions.codec. */
+  codec?: GzipCodec;
 }
 
 export interface FitsImage {
@@ -409,7 +411,7 @@ function* imagePlan(name: string, hdu: HduInfo, options: ReadOptions): Plan<Fits
   const data = yield* verifiedDataPlan(name, hdu, options, hdu.compressed ? undefined : intoBuffer(name, hdu, options.into));
   const count = hdu.shape.length === 0 ? 0 : hdu.shape.reduce((a, b) => a * b, 1);
   const pixels = hdu.compressed
-    ? decompressTileImage(hdu.header, data, name, hdu.index)
+    ? decompressTileImage(hdu.header, data, name, hdu.index, options.codec)
     : decodePixels(data, hdu.bitpix, count, scalingFromHeader(hdu.header, hdu.bitpix), { raw: options.raw === true, reuseInput: freshReads.has(data) });
   if (pixels.length !== count) throw new FitsError(name, hdu.index, `decoded ${pixels.length} pixels, expected ${count}`);
   return { data: pixels, shape: [...hdu.shape], ...imageDims(hdu.shape), bitpix: hdu.bitpix, header: hdu.imageHeader };
@@ -436,8 +438,13 @@ function* sectionPlan(name: string, hdu: HduInfo, rect: Rect, options: SectionOp
   const result = (data: ImageArray): FitsImage => ({
     data, shape: [rect.height, rect.width], width: rect.width, height: rect.height, bitpix: hdu.bitpix, header: hdu.imageHeader,
   });
+  if (hdu.compressed && options.checksum !== 'verify' && hdu.shape.length === 2) {
+    // An image tiled in whole rows: only the tiles of the section's rows are read and decoded.
+    const band = yield* compressedRowsPlan(name, hdu, rect.y0, rect.height, options.codec);
+    if (band) return result(rect.x0 === 0 && rect.width === nx ? band : cropPixels(band, nx, 0, { ...rect, y0: 0 }));
+  }
   if (hdu.compressed || options.checksum === 'verify') {
-    // Verification needs every byte, and compressed tiles are decoded whole: read it all, then crop.
+    // Verification needs every byte, and other tilings are decoded whole: read it all, then crop.
     const whole = yield* imagePlan(name, hdu, { ...options, into: undefined });
     return result(cropPixels(whole.data, nx, plane * nx * ny, rect));
   }
@@ -490,6 +497,8 @@ function findExtension(hdus: HduInfo[], extname: string, extver?: number): numbe
 export interface OpenOptions {
   /** Default for every data read; see ReadOptions. */
   checksum?: 'verify' | 'ignore';
+  /** Inflates tile-compressed images' gzip tiles; default fflate's (Node passes its zlib, node/fits/zlibCodec.ts). */
+  codec?: GzipCodec;
 }
 
 /** A FITS file opened lazily over a ByteSource: headers are in memory, data are read on demand. */
@@ -658,8 +667,21 @@ function tileCompressedLayout(header: FitsHeader, name: string, index: number): 
 }
 
 /** Decodes a tile-compressed image's data area into physical pixel values, row-major. */
-function decompressTileImage(header: FitsHeader, data: Uint8Array, name: string, index: number): ImageArray {
-  return decompressImage(header, data, name, index);
+function decompressTileImage(header: FitsHeader, data: Uint8Array, name: string, index: number, codec: GzipCodec | undefined): ImageArray {
+  return decompressImage(header, data, name, index, codec);
+}
+
+/**
+ * Rows [y0, y0 + height) of a tile-compressed 2-D image tiled in whole rows: its main table is read,
+ * then the bytes of those rows' tiles, which are decoded; undefined for other tilings.
+ */
+function* compressedRowsPlan(name: string, hdu: HduInfo, y0: number, height: number, codec: GzipCodec | undefined): Plan<ImageArray | undefined> {
+  const tableBytes = (hdu.header.getNumber('NAXIS1') ?? 0) * (hdu.header.getNumber('NAXIS2') ?? 0);
+  const table = yield { offset: hdu.dataOffset, length: tableBytes, exact: true, hdu: hdu.index };
+  const span = compressedRowSpan(hdu.header, table, hdu.dataSize, name, hdu.index, y0, height);
+  if (!span) return undefined;
+  const bytes = span.end > span.start ? yield { offset: hdu.dataOffset + span.start, length: span.end - span.start, exact: true, hdu: hdu.index } : new Uint8Array(0);
+  return decompressImageRows(hdu.header, table, bytes, span, hdu.dataSize, name, hdu.index, y0, height, codec);
 }
 
 /** Decodes a binary table's data area (main table + heap). */

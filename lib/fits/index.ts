@@ -17,7 +17,8 @@ export {
   addSums, encodeChecksum, onesComplementSum, verifyHduChecksum, CHECKSUM_PLACEHOLDER,
   type ChecksumState, type HduChecksumResult,
 } from './checksum.js';
-export { crc32, gunzipBytes, gzipBytes, isGzip, MAX_GUNZIP_BYTES } from './gzip.js';
+export { crc32, fflateCodec, gunzipBytes, gzipBytes, isGzip, MAX_GUNZIP_BYTES, type GzipCodec } from './gzip.js';
+export { compressImageHdu, type CompressibleArray, type TileCompression } from './compressImage.js';
 export { writeFits, type HduSpec, type ImageHduSpec, type RawHduSpec, type TableHduSpec, type WriteOptions } from './writer.js';
 export { readBinTable, writeBinTable, findColumn, type BinTable, type BinTableColumn, type BinTableSpec, type BinTableColumnSpec } from './bintable.js';
 export {

@@ -11,6 +11,7 @@ import { addSums, CHECKSUM_PLACEHOLDER, encodeChecksum, onesComplementSum } from
 import { describeHdu } from './file.js';
 import { gzipBytes } from './gzip.js';
 import { writeBinTable, type BinTableSpec } from './bintable.js';
+import { compressImageHdu, type CompressibleArray, type TileCompression } from './compressImage.js';
 
 export interface ImageHduSpec {
   kind?: 'image';
@@ -23,6 +24,8 @@ export interface ImageHduSpec {
   extname?: string;
   /** Stored BITPIX and scaling (quantisation); default: lossless in the array's natural BITPIX. */
   encode?: EncodeOptions;
+  /** Write the image tile-compressed (lib/fits/compressImage.ts: lossless, 2-D, an extension, no `encode`). */
+  compress?: TileCompression;
 }
 
 /** A prepared extension: a complete header (XTENSION first) and its unpadded data, e.g. from writeBinTable. */
@@ -61,6 +64,24 @@ interface PreparedHdu {
 
 function prepareImage(spec: ImageHduSpec, index: number, name: string): PreparedHdu {
   const fail = (problem: string): never => { throw new FitsError(name, index, problem); };
+  if (spec.compress) {
+    if (index === 0) fail('the primary HDU cannot be tile-compressed');
+    if (spec.encode) fail('a tile-compressed image is stored as it is held (no encode options)');
+    const data = spec.data;
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array || data instanceof Int16Array || data instanceof Uint8Array)) {
+      return fail(`only unscaled 8-, 16-, 32-bit integer and float images are tile-compressed (got ${data ? data.constructor.name : 'no data'})`);
+    }
+    const header = new FitsHeader();
+    appendUserCards(header, spec.header);
+    if (spec.extname !== undefined) header.set('EXTNAME', spec.extname, 'extension name');
+    try {
+      const hdu = compressImageHdu(data as CompressibleArray, spec.shape ?? [data.length], header, spec.compress, name);
+      return prepareRaw({ kind: 'raw', ...hdu }, index, name);
+    } catch (e) {
+      if (e instanceof FitsError) throw new FitsError(name, index, e.problem);
+      throw e;
+    }
+  }
   const data = spec.data ?? null;
   const shape = spec.shape ?? (data ? [data.length] : []);
   for (const n of shape) if (!Number.isSafeInteger(n) || n < 0) fail(`image shape [${shape.join(', ')}] must hold non-negative integers`);

@@ -13,7 +13,8 @@ import { BadInputError, type DataId, type InputRef } from './errors.js';
 import type { TaskLogger } from './logger.js';
 import { decodeDataset, encodeDataset, openDeferredDataset } from './storageClasses.js';
 import { syncBytesSource, type SyncByteSource } from '../fits/source.js';
-import { outputValue, runTask, type Connection } from './task.js';
+import { outputSlot, outputValue, runTask, type Connection } from './task.js';
+import type { GzipCodec } from '../fits/gzip.js';
 import { getTask } from './tasks.js';
 
 export interface InputBytes {
@@ -36,17 +37,21 @@ export interface QuantumOnBytes {
   readonly outputs: Readonly<Record<string, { readonly storageClass: string; readonly name: string }>>;
 }
 
-export async function runQuantumOnBytes(quantum: QuantumOnBytes, context: { tessera: Tessera; log: TaskLogger }): Promise<Record<string, Uint8Array>> {
+/**
+ * `codec`: the gzip of tile-compressed Exposures, inputs read and outputs written with the 'lossless'
+ * recipe (Node gives its zlib); default fflate's.
+ */
+export async function runQuantumOnBytes(quantum: QuantumOnBytes, context: { tessera: Tessera; log: TaskLogger; codec?: GzipCodec }): Promise<Record<string, Uint8Array>> {
   const task = getTask(quantum.taskName);
   const name = (input: InputBytes): string => input.ref.file ?? `${input.ref.datasetType} ${JSON.stringify(input.ref.dataId)}`;
   const decode = async (connection: string, input: InputBytes): Promise<unknown> => {
     try {
       if ((task.connections.inputs as Record<string, Connection>)[connection]?.deferLoad) {
         // The source is released after the run (below); its FITS reader holds nothing else.
-        return openDeferredDataset(input.storageClass, input.source ?? syncBytesSource(name(input), input.bytes ?? new Uint8Array(0))).value;
+        return openDeferredDataset(input.storageClass, input.source ?? syncBytesSource(name(input), input.bytes ?? new Uint8Array(0)), context.codec).value;
       }
       if (!input.bytes) throw new Error('no bytes given');
-      return await decodeDataset(input.storageClass, input.bytes, name(input));
+      return await decodeDataset(input.storageClass, input.bytes, name(input), context.codec);
     } catch (err) {
       throw new BadInputError(quantum.taskName, connection, (err as Error).message, input.ref);
     }
@@ -65,9 +70,14 @@ export async function runQuantumOnBytes(quantum: QuantumOnBytes, context: { tess
         refs[connection] = single.ref;
       }
     }
-    const outputs = runTask(task, inputs as object, quantum.config, { ...context, refs: { quantum: quantum.dataId, inputs: refs } }) as Record<string, unknown>;
+    const { codec, ...taskContext } = context;
+    const outputs = runTask(task, inputs as object, quantum.config, { ...taskContext, refs: { quantum: quantum.dataId, inputs: refs } }) as Record<string, unknown>;
     const encoded: Record<string, Uint8Array> = {};
-    for (const [key, spec] of Object.entries(quantum.outputs)) encoded[key] = encodeDataset(spec.storageClass, outputValue(outputs, key), spec.name);
+    for (const [key, spec] of Object.entries(quantum.outputs)) {
+      const recipe = (task.connections.outputs as Record<string, Connection>)[outputSlot(key).name]?.writeRecipe;
+      const compression = recipe === 'lossless' ? { algorithm: 'GZIP_2' as const, ...(codec ? { codec } : {}) } : undefined;
+      encoded[key] = encodeDataset(spec.storageClass, outputValue(outputs, key), spec.name, compression);
+    }
     return encoded;
   } finally {
     for (const spec of Object.values(quantum.inputs)) for (const input of [spec].flat() as InputBytes[]) input.source?.close?.();

@@ -6,7 +6,7 @@
  *   32768), and that HDU's header (lib/tasks/rawInput.ts);
  * - Camera: a camera description, YAML or JSON (lib/sim/camera.ts);
  * - Exposure: an afw-layout multi-extension FITS file (lib/fits/exposure.ts), written with DATASUM and
- *   CHECKSUM; an exposure with a PSF model (`psf`, lib/measure/psfModel.ts) carries it as a PSFEx
+ *   CHECKSUM, its planes tile-compressed for an output whose connection asks for the 'lossless' recipe; an exposure with a PSF model (`psf`, lib/measure/psfModel.ts) carries it as a PSFEx
  *   PSF_DATA table after VARIANCE (PSFEx, GalSim and this reader read it back); a calibration product is
  *   an Exposure whose primary header carries its validity (VALIDBEG, VALIDEND:
  *   lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
@@ -27,6 +27,8 @@ import { openFitsSync, readFitsBytes, type FitsBytes } from '../fits/file.js';
 import type { SyncByteSource } from '../fits/source.js';
 import { deferredExposureFile } from '../fits/deferredExposure.js';
 import { readExposure, writeExposure, type Exposure } from '../fits/exposure.js';
+import type { TileCompression } from '../fits/compressImage.js';
+import type { GzipCodec } from '../fits/gzip.js';
 import { readImageU, writeImageU, type ImageU } from '../fits/imageU.js';
 import type { PsfexModel } from '../measure/psfModel.js';
 import { CoaddPsf } from '../coadd/coaddPsf.js';
@@ -86,15 +88,18 @@ function decodeRaw(bytes: Uint8Array, name: string): RawFrameInput {
   return { data: image.data, header: image.header };
 }
 
-/** Decodes a dataset's bytes into the object of `storageClass`; `name` (the file) names it in errors. */
-export async function decodeDataset(storageClass: string, bytes: Uint8Array, name: string): Promise<unknown> {
+/**
+ * Decodes a dataset's bytes into the object of `storageClass`; `name` (the file) names it in errors;
+ * `codec` inflates a tile-compressed Exposure's planes (default fflate's).
+ */
+export async function decodeDataset(storageClass: string, bytes: Uint8Array, name: string, codec?: GzipCodec): Promise<unknown> {
   switch (storageClass) {
     case 'RawFrame':
       return decodeRaw(bytes, name);
     case 'Camera':
       return parseCameraDescription(new TextDecoder('utf-8', { fatal: false }).decode(bytes), name);
     case 'Exposure': {
-      const file = readFitsBytes(name, bytes);
+      const file = readFitsBytes(name, bytes, codec ? { codec } : {});
       const exposure: Exposure & { psf?: PsfexModel | CoaddPsf } = await readExposure(file);
       const psf = exposurePsf(file);
       if (psf) exposure.psf = psf;
@@ -150,12 +155,12 @@ export interface DeferredDataset {
  * Exposure, a DeferredExposure (its PSF model decoded now, its planes read when asked for). The
  * storage classes that can be deferred: Exposure.
  */
-export function openDeferredDataset(storageClass: string, source: SyncByteSource): DeferredDataset {
+export function openDeferredDataset(storageClass: string, source: SyncByteSource, codec?: GzipCodec): DeferredDataset {
   if (storageClass !== 'Exposure') {
     source.close?.();
     throw new StorageClassError(`${source.name}: storage class '${storageClass}' cannot be read deferred (only Exposure)`);
   }
-  const file = openFitsSync(source);
+  const file = openFitsSync(source, codec ? { codec } : {});
   try {
     const psf = exposurePsf(file);
     const value = deferredExposureFile(file);
@@ -166,14 +171,14 @@ export function openDeferredDataset(storageClass: string, source: SyncByteSource
   }
 }
 
-/** Encodes an object of `storageClass` (an output of a task) into its file's bytes. */
-export function encodeDataset(storageClass: string, value: unknown, name: string): Uint8Array {
+/** Encodes an object of `storageClass` (an output of a task) into its file's bytes; an Exposure's planes tile-compressed with `compression`. */
+export function encodeDataset(storageClass: string, value: unknown, name: string, compression?: TileCompression): Uint8Array {
   switch (storageClass) {
     case 'Exposure': {
       const exposure = value as Exposure & { psf?: PsfexModel | CoaddPsf };
       const psf = exposure.psf;
       const components = psf instanceof CoaddPsf ? [psfexTableHdu(psf.grid), ...coaddPsfHdus(psf, exposure.x0, exposure.y0)] : psf ? [psfexTableHdu(psf)] : [];
-      return writeExposure(exposure, { checksum: true, name, ...(components.length ? { components } : {}) });
+      return writeExposure(exposure, { checksum: true, name, ...(components.length ? { components } : {}), ...(compression ? { compression } : {}) });
     }
     case 'ImageU':
       return writeImageU(value as ImageU, { name });

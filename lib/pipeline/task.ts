@@ -51,6 +51,12 @@ export interface Connection {
    * a list in the input's order; the quantum names item k's output `name[k]` (`outputSlot` parses it).
    */
   perInput?: string;
+  /**
+   * For an Exposure output: LSST obs_base's write recipe. 'lossless' tile-compresses the three planes
+   * (GZIP_2 in row tiles, lib/fits/compressImage.ts): about 3x smaller for a warp's mostly empty
+   * patch, and read a band of rows at a time as before. Default: not compressed.
+   */
+  writeRecipe?: 'lossless';
 }
 
 /** The connection name and item index of a quantum's output key: 'coadd' or 'artifactMasks[2]'. */

@@ -20,6 +20,8 @@
  * The direct warp carries its PSF (lib/coadd/coaddPsf.ts: the calexps' PSF models warped to a 7 x 7
  * grid of patch positions, each node from the calexp that fills it, fitted in PSFEx's representation);
  * a calexp without a PSF model gives no nodes, and a warp with no node carries no PSF (WRPPSF F).
+ * Both warps are written with LSST's 'lossless' recipe (GZIP_2 row tiles): a patch the visit covers in
+ * part is mostly NaN and compresses about 3x, and assembleCoadd still reads a band of rows at a time.
  */
 import { FitsHeader } from '../fits/header.js';
 import type { Exposure } from '../fits/exposure.js';
@@ -70,11 +72,11 @@ export const makeWarp: Task<MakeWarpConfig, MakeWarpInputs, MakeWarpOutputs> = {
     },
     outputs: {
       direct: {
-        datasetType: 'deepCoadd_directWarp', dimensions: ['instrument', 'visit', 'skymap', 'tract', 'patch'], storageClass: 'Exposure',
+        datasetType: 'deepCoadd_directWarp', dimensions: ['instrument', 'visit', 'skymap', 'tract', 'patch'], storageClass: 'Exposure', writeRecipe: 'lossless',
         doc: 'The visit on the patch\'s outer box, nJy per pixel.',
       },
       psfMatched: {
-        datasetType: 'deepCoadd_psfMatchedWarp', dimensions: ['instrument', 'visit', 'skymap', 'tract', 'patch'], storageClass: 'Exposure', enabledBy: 'makePsfMatched',
+        datasetType: 'deepCoadd_psfMatchedWarp', dimensions: ['instrument', 'visit', 'skymap', 'tract', 'patch'], storageClass: 'Exposure', enabledBy: 'makePsfMatched', writeRecipe: 'lossless',
         doc: 'The visit convolved to the model PSF, then warped like the direct warp.',
       },
     },

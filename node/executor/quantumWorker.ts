@@ -15,6 +15,7 @@ import { runQuantumOnBytes, type InputBytes } from '../../lib/pipeline/quantumOn
 import { getTask } from '../../lib/pipeline/tasks.js';
 import type { Connection } from '../../lib/pipeline/task.js';
 import { syncFileSource } from '../fits/fileSource.js';
+import { zlibCodec } from '../fits/zlibCodec.js';
 import type { TaskLogRecord } from '../../lib/pipeline/storageClasses.js';
 import { loadTessera } from '../wasm.js';
 import { threadCpu } from './threadCpu.js';
@@ -69,7 +70,7 @@ async function run(job: QuantumJob): Promise<QuantumJobResult> {
         ? await Promise.all((spec as readonly InputFile[]).map((s) => readOne(name, s)))
         : await readOne(name, spec as InputFile);
     }
-    const encoded = await runQuantumOnBytes({ taskName: job.taskName, dataId: job.dataId, config: job.config, inputs, outputs: job.outputs }, { tessera, log });
+    const encoded = await runQuantumOnBytes({ taskName: job.taskName, dataId: job.dataId, config: job.config, inputs, outputs: job.outputs }, { tessera, log, codec: zlibCodec });
     flushLog();
     return { jobId: job.jobId, ok: true, outputs: encoded, log: records, cost: cost() };
   } catch (err) {

@@ -3,10 +3,11 @@
  * blocks and those planes' bytes (or, given a region, its rows) come off the disk, through the deferred
  * Exposure reader tasks use (lib/fits/deferredExposure.ts). `tessera color-image` reads each coadd's
  * image rows it shows with it; tests that scan every warp of the demo repository (90 direct and 90
- * PSF-matched warps of 53 MB each) read one patch's planes at a time with it, instead of holding 9 GB
- * of decoded exposures.
+ * PSF-matched warps of 53 MB each decoded, tile-compressed on disk) read one patch's planes at a time
+ * with it, instead of holding 9 GB of decoded exposures. Compressed planes inflate with Node's zlib.
  */
 import { syncFileSource } from './fileSource.js';
+import { zlibCodec } from './zlibCodec.js';
 import { openFitsSync } from '../../lib/fits/file.js';
 import { deferredExposureFile } from '../../lib/fits/deferredExposure.js';
 import type { FitsHeader } from '../../lib/fits/header.js';
@@ -30,7 +31,7 @@ export interface ExposurePlanes {
 
 /** `planes` of the Exposure at `path`: the whole box, or only `region` (parent-frame pixels, inside the box). */
 export async function readExposurePlanes(path: string, planes: readonly ('IMAGE' | 'MASK' | 'VARIANCE')[], region?: Rect): Promise<ExposurePlanes> {
-  const file = openFitsSync(syncFileSource(path));
+  const file = openFitsSync(syncFileSource(path), { codec: zlibCodec });
   try {
     const e = deferredExposureFile(file);
     return {

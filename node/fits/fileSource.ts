@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteSource, SyncByteSource } from '../../lib/fits/source.js';
+import { zlibCodec } from './zlibCodec.js';
 import { openFits, readFitsBytes, type FitsBytes, type FitsFile, type OpenOptions } from '../../lib/fits/file.js';
 
 /** A file that cannot be read as FITS (missing, unreadable, damaged, bad checksums); the message names it. */
@@ -22,7 +23,7 @@ export function readFitsChecked(source: string): FitsBytes {
     throw new FitsFileError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
   }
   try {
-    return readFitsBytes(source, bytes, { checksum: 'verify' });
+    return readFitsBytes(source, bytes, { checksum: 'verify', codec: zlibCodec });
   } catch (err) {
     const message = (err as Error).message;
     throw new FitsFileError(message.includes(source) ? `cannot read ${message}` : `cannot read ${source}: ${message}`);
@@ -69,9 +70,9 @@ export async function fileSource(path: string): Promise<FileByteSource> {
   };
 }
 
-/** Opens a local FITS file lazily (headers now, data on demand); call `close()` on the result when done. */
+/** Opens a local FITS file lazily (headers now, data on demand; compressed tiles inflated by Node's zlib); call `close()` on the result when done. */
 export async function openFitsFile(path: string, options: OpenOptions = {}): Promise<FitsFile> {
-  return openFits(await fileSource(path), options);
+  return openFits(await fileSource(path), { codec: zlibCodec, ...options });
 }
 
 /** A SyncByteSource over a local file (positional fs.readSync into fresh buffers, or into the caller's); close it when done. */

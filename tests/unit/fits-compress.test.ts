@@ -3,6 +3,8 @@
  * fpack/funpack (cfitsio): synthetic and real images are compressed with fpack under many options,
  * decompressed by us and by funpack, and compared bit for bit (floats as their IEEE bytes; NaN
  * positions must match). Integer and lossless cases must also equal the original pixels exactly.
+ * Our own writer (lib/fits/compressImage.ts, GZIP_2 in row tiles) is checked the other way round:
+ * funpack and astropy read its files back to the original pixels, and a band of rows reads only its tiles.
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +17,11 @@ import type { DecompressedPixels } from '../../lib/fits/tilecompression.js';
 import { ditherRandoms, N_RANDOM } from '../../lib/fits/quantize.js';
 import { riceDecompress, RiceError } from '../../lib/fits/rice.js';
 import { writeFits } from '../../lib/fits/writer.js';
+import { readExposure, writeExposure, type Exposure } from '../../lib/fits/exposure.js';
+import { openFitsSync, readFitsBytes } from '../../lib/fits/file.js';
+import { deferredExposureFile } from '../../lib/fits/deferredExposure.js';
+import { syncBytesSource } from '../../lib/fits/source.js';
+import { zlibCodec } from '../../node/fits/zlibCodec.js';
 import type { ImageHduSpec } from '../../lib/fits/writer.js';
 import type { EncodeOptions, ImageArray } from '../../lib/fits/image.js';
 import { realFile, testOutputDir } from '../helpers/paths.js';
@@ -631,5 +638,110 @@ print(json.dumps(out))
     const hfz = fpack(dir, i16, ['-h'], 'int16-hcompress');
     const h = compressedTable(hfz);
     expect(() => decompressImage(h.header, h.data, hfz, h.hdu)).toThrow(/HCOMPRESS_1' is not supported/);
+  });
+});
+
+describe('our GZIP_2 writer (LSST\'s lossless recipe)', () => {
+  let dir = '';
+  /** A warp-like exposure: sky over the lower 60 % of rows, NaN with NO_DATA above, as a visit covering part of a patch. */
+  let warp: Exposure;
+  beforeAll(() => {
+    dir = testOutputDir('fits-compress-writer');
+    const image = skyImage(NX, NY, 11);
+    const mask = new Int32Array(NX * NY);
+    const variance = new Float32Array(NX * NY);
+    for (let i = 0; i < image.length; i++) {
+      const y = Math.floor(i / NX);
+      if (y >= 0.6 * NY) { image[i] = NaN; variance[i] = NaN; mask[i] = 1 << 8; continue; }
+      variance[i] = Number.isNaN(image[i]!) ? NaN : 100 + Math.abs(image[i]!) / 10;
+      mask[i] = image[i]! > 2000 ? 1 << 5 : i % 4099 === 0 ? 1 << 31 : 0;
+    }
+    const metadata = new FitsHeader();
+    metadata.set('VISIT', 1005);
+    const wcsHeader = new FitsHeader();
+    wcsHeader.set('CTYPE1', 'RA---TAN');
+    wcsHeader.set('CTYPE2', 'DEC--TAN');
+    wcsHeader.set('CRVAL1', 150.1, undefined, { real: true });
+    wcsHeader.set('CRVAL2', 2.2, undefined, { real: true });
+    wcsHeader.set('ZEROPNT', 31.4, undefined, { real: true });
+    warp = { width: NX, height: NY, x0: 4000, y0: 2100, image, mask, variance, maskPlanes: { DETECTED: 5, NO_DATA: 8, SAT: 31 }, metadata, wcsHeader, components: [] };
+  });
+
+  for (const [label, codec] of [['fflate', undefined], ['zlib', zlibCodec]] as const) {
+    it(`funpack, astropy and our reader return every plane's pixels exactly (${label} gzip)`, () => {
+      const plain = writeExposure(warp, { checksum: true, name: 'plain' });
+      const packed = writeExposure(warp, { checksum: true, name: 'packed', compression: { algorithm: 'GZIP_2', ...(codec ? { codec } : {}) } });
+      const file = path.join(dir, `warp-${label}.fits`);
+      fs.writeFileSync(file, packed);
+      // Smaller: the mask about 100x, the NaN rows to almost nothing (measured 2.6x in all for this image).
+      expect(packed.length).toBeLessThan(plain.length / 2);
+      // cfitsio: funpack restores the very bytes the uncompressed writer stores, plane by plane.
+      const unpacked = imageHdus(funpack(dir, file, `warp-${label}`), 'funpack');
+      const original = imageHdus(plain, 'plain');
+      expect(unpacked.length).toBe(3);
+      for (let k = 0; k < 3; k++) expect(Buffer.compare(Buffer.from(unpacked[k]!.data), Buffer.from(original[k]!.data))).toBe(0);
+      // Our reader, with the checksums verified.
+      const back = readFitsBytes(file, packed, { checksum: 'verify', ...(codec ? { codec } : {}) });
+      expect(back.hdus.slice(1, 4).map((h) => [h.compressed, h.extname])).toEqual([[true, 'IMAGE'], [true, 'MASK'], [true, 'VARIANCE']]);
+      return readExposure(back).then((e) => {
+        expect([e.width, e.height, e.x0, e.y0]).toEqual([NX, NY, 4000, 2100]);
+        expect(e.maskPlanes).toEqual(warp.maskPlanes);
+        expect(e.wcsHeader.getNumber('ZEROPNT')).toBe(31.4);
+        let differ = 0;
+        for (let i = 0; i < NX * NY; i++) {
+          if (!Object.is(e.image[i], warp.image[i]) || !Object.is(e.variance[i], warp.variance[i]) || e.mask[i] !== warp.mask[i]) differ++;
+        }
+        expect(differ).toBe(0);
+        // astropy's CompImageHDU: the same names, sums and NaN counts.
+        const py = runPythonJson<Array<[string, string, number, number]>>(`
+import sys, json, numpy as np
+from astropy.io import fits
+out = []
+for h in fits.open(sys.argv[1])[1:4]:
+    d = h.data.astype(np.float64)
+    out.append([type(h).__name__, h.name, float(np.nansum(d)), int(np.isnan(d).sum())])
+print(json.dumps(out))`, [file]);
+        const sums = [warp.image, warp.mask, warp.variance].map((a) => { let t = 0, nan = 0; for (const v of a) { if (Number.isNaN(v)) nan++; else t += v; } return [t, nan]; });
+        py.forEach(([type, name, sum, nan], k) => {
+          expect([type, name, nan]).toEqual(['CompImageHDU', ['IMAGE', 'MASK', 'VARIANCE'][k], sums[k]![1]]);
+          expect(Math.abs(sum - sums[k]![0]!)).toBeLessThanOrEqual(1e-9 * Math.abs(sums[k]![0]!) + 1e-6);
+        });
+      });
+    });
+  }
+
+  it('reads any band of rows from its own tiles only, for one row or five per tile (fflate and zlib)', () => {
+    for (const [tileRows, codec] of [[1, undefined], [5, zlibCodec]] as const) {
+      const packed = writeExposure(warp, { name: 'bands', compression: { algorithm: 'GZIP_2', tileRows, ...(codec ? { codec } : {}) } });
+      let read = 0;
+      const inner = syncBytesSource('bands', packed);
+      const counting = { ...inner, name: 'bands', size: packed.length, read: (offset: number, length: number) => { read += length; return inner.read(offset, length); } };
+      const file = openFitsSync(counting, codec ? { codec } : {});
+      const exposure = deferredExposureFile(file);
+      const dataBytes = file.hdus[1]!.dataSize;
+      for (const [x0, y0, width, height] of [[0, 0, NX, 1], [0, 7, NX, 13], [5, 3, 100, 1], [31, 178, 200, 9], [0, 174, NX, 12], [0, 0, NX, NY], [10, 299, 7, 1]] as const) {
+        read = 0;
+        const box = { x0: 4000 + x0, y0: 2100 + y0, width, height };
+        const px = exposure.read(['IMAGE', 'MASK', 'VARIANCE'], box);
+        let differ = 0;
+        for (let y = 0; y < height; y++) {
+          for (let x = 0; x < width; x++) {
+            const i = (y0 + y) * NX + x0 + x, o = y * width + x;
+            if (!Object.is(px.image![o], warp.image[i]) || px.mask![o] !== warp.mask[i] || !Object.is(px.variance![o], warp.variance[i])) differ++;
+          }
+        }
+        expect(differ, `tileRows ${tileRows}, box ${[x0, y0, width, height].join(',')}`).toBe(0);
+        // A band of a few rows reads the tables (8 bytes a tile) and its tiles: a small part of the three planes.
+        if (height <= 13) expect(read, `bytes read for ${height} rows, tileRows ${tileRows}`).toBeLessThan(3 * (NY / tileRows * 8 + dataBytes * 0.12));
+      }
+      file.close();
+    }
+  });
+
+  it('refuses what it cannot store losslessly, naming the file', () => {
+    const u16 = new Uint16Array(12);
+    expect(() => writeFits([{}, { data: u16, shape: [3, 4], compress: { algorithm: 'GZIP_2' } }], { name: 'u16.fits' })).toThrow(/u16\.fits \[HDU 1\]: only unscaled .* \(got Uint16Array\)/);
+    expect(() => writeFits([{ data: new Float32Array(12), shape: [3, 4], compress: { algorithm: 'GZIP_2' } }], { name: 'p.fits' })).toThrow(/p\.fits \[HDU 0\]: the primary HDU cannot be tile-compressed/);
+    expect(() => writeFits([{}, { data: new Float32Array(24), shape: [2, 3, 4], compress: { algorithm: 'GZIP_2' } }], { name: 'cube.fits' })).toThrow(/cube\.fits \[HDU 1\]: tile compression: only 2-D images/);
   });
 });
