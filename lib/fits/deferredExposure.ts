@@ -77,13 +77,15 @@ export function deferredExposureFile(file: FitsBytes): DeferredExposure {
         const hdu = layout.planes[plane];
         const count = region ? region.width * region.height : layout.width * layout.height;
         const given = target(into, plane, count, file.name);
-        // Stored as held (float32 planes, int32 mask) and not compressed: decoded in place in the array given.
+        // Stored as held (float32 planes, int32 mask) and not compressed: decoded in place in the array given;
+        // tile-compressed: inflated into it (the whole plane, or full-width rows of one tiled in rows).
         const inPlace = given && !region && !hdu.compressed && hdu.bitpix === (plane === 'MASK' ? 32 : -32);
+        const decodeInto = given && hdu.compressed ? { decodeInto: given } : {};
         const { data } = region
-          ? file.readImageSection(hdu.index, { x0: region.x0 - layout.x0, y0: region.y0 - layout.y0, width: region.width, height: region.height })
-          : file.readImage(hdu.index, inPlace ? { into: new Uint8Array(given.buffer, given.byteOffset, given.byteLength) } : {});
+          ? file.readImageSection(hdu.index, { x0: region.x0 - layout.x0, y0: region.y0 - layout.y0, width: region.width, height: region.height }, decodeInto)
+          : file.readImage(hdu.index, inPlace ? { into: new Uint8Array(given.buffer, given.byteOffset, given.byteLength) } : decodeInto);
         const pixels = exposurePlaneData(plane, data, file.name, hdu.index);
-        if (given && !inPlace) given.set(pixels);
+        if (given && !inPlace && !(pixels.buffer === given.buffer && pixels.byteOffset === given.byteOffset)) given.set(pixels);
         store(out, plane, given ?? pixels);
       }
       return out;

@@ -57,6 +57,12 @@ export interface ReadOptions extends DecodeOptions {
    * allocation. Ignored for tile-compressed images.
    */
   into?: Uint8Array;
+  /**
+   * For a tile-compressed image (or a full-width section of one tiled in rows) of lossless float32 or
+   * unscaled int32 pixels: decode them straight into this array (at least the pixel count), which the
+   * result is then a view of: no array of the whole image is allocated. Ignored otherwise.
+   */
+  decodeInto?: Float32Array | Int32Array;
   /** As OpenOptions.codec. */
   codec?: GzipCodec;
 }
@@ -411,7 +417,7 @@ function* imagePlan(name: string, hdu: HduInfo, options: ReadOptions): Plan<Fits
   const data = yield* verifiedDataPlan(name, hdu, options, hdu.compressed ? undefined : intoBuffer(name, hdu, options.into));
   const count = hdu.shape.length === 0 ? 0 : hdu.shape.reduce((a, b) => a * b, 1);
   const pixels = hdu.compressed
-    ? decompressTileImage(hdu.header, data, name, hdu.index, options.codec)
+    ? decompressTileImage(hdu.header, data, name, hdu.index, options.codec, options.decodeInto)
     : decodePixels(data, hdu.bitpix, count, scalingFromHeader(hdu.header, hdu.bitpix), { raw: options.raw === true, reuseInput: freshReads.has(data) });
   if (pixels.length !== count) throw new FitsError(name, hdu.index, `decoded ${pixels.length} pixels, expected ${count}`);
   return { data: pixels, shape: [...hdu.shape], ...imageDims(hdu.shape), bitpix: hdu.bitpix, header: hdu.imageHeader };
@@ -440,7 +446,7 @@ function* sectionPlan(name: string, hdu: HduInfo, rect: Rect, options: SectionOp
   });
   if (hdu.compressed && options.checksum !== 'verify' && hdu.shape.length === 2) {
     // An image tiled in whole rows: only the tiles of the section's rows are read and decoded.
-    const band = yield* compressedRowsPlan(name, hdu, rect.y0, rect.height, options.codec);
+    const band = yield* compressedRowsPlan(name, hdu, rect.y0, rect.height, options.codec, rect.x0 === 0 && rect.width === nx ? options.decodeInto : undefined);
     if (band) return result(rect.x0 === 0 && rect.width === nx ? band : cropPixels(band, nx, 0, { ...rect, y0: 0 }));
   }
   if (hdu.compressed || options.checksum === 'verify') {
@@ -667,21 +673,21 @@ function tileCompressedLayout(header: FitsHeader, name: string, index: number): 
 }
 
 /** Decodes a tile-compressed image's data area into physical pixel values, row-major. */
-function decompressTileImage(header: FitsHeader, data: Uint8Array, name: string, index: number, codec: GzipCodec | undefined): ImageArray {
-  return decompressImage(header, data, name, index, codec);
+function decompressTileImage(header: FitsHeader, data: Uint8Array, name: string, index: number, codec: GzipCodec | undefined, into: Float32Array | Int32Array | undefined): ImageArray {
+  return decompressImage(header, data, name, index, codec, into);
 }
 
 /**
  * Rows [y0, y0 + height) of a tile-compressed 2-D image tiled in whole rows: its main table is read,
  * then the bytes of those rows' tiles, which are decoded; undefined for other tilings.
  */
-function* compressedRowsPlan(name: string, hdu: HduInfo, y0: number, height: number, codec: GzipCodec | undefined): Plan<ImageArray | undefined> {
+function* compressedRowsPlan(name: string, hdu: HduInfo, y0: number, height: number, codec: GzipCodec | undefined, into: Float32Array | Int32Array | undefined): Plan<ImageArray | undefined> {
   const tableBytes = (hdu.header.getNumber('NAXIS1') ?? 0) * (hdu.header.getNumber('NAXIS2') ?? 0);
   const table = yield { offset: hdu.dataOffset, length: tableBytes, exact: true, hdu: hdu.index };
   const span = compressedRowSpan(hdu.header, table, hdu.dataSize, name, hdu.index, y0, height);
   if (!span) return undefined;
   const bytes = span.end > span.start ? yield { offset: hdu.dataOffset + span.start, length: span.end - span.start, exact: true, hdu: hdu.index } : new Uint8Array(0);
-  return decompressImageRows(hdu.header, table, bytes, span, hdu.dataSize, name, hdu.index, y0, height, codec);
+  return decompressImageRows(hdu.header, table, bytes, span, hdu.dataSize, name, hdu.index, y0, height, codec, into);
 }
 
 /** Decodes a binary table's data area (main table + heap). */

@@ -244,12 +244,22 @@ function readScalar(view: DataView, layout: TableLayout, col: ColumnLayout, row:
 function toNative(src: Uint8Array, n: number, size: number, shuffled: boolean, dst8: Uint8Array): void {
   if (size === 1) { dst8.set(src.subarray(0, n)); return; }
   if (size === 4 && LITTLE_ENDIAN && dst8.byteOffset % 4 === 0) {
-    // The common case (float32 and int32 planes), a word at a time: about 10x the byte loop.
-    const d32 = new Uint32Array(dst8.buffer, dst8.byteOffset, n);
-    if (shuffled) {
-      for (let i = 0, n2 = 2 * n, n3 = 3 * n; i < n; i++) d32[i] = ((src[i]! << 24) | (src[n + i]! << 16) | (src[n2 + i]! << 8) | src[n3 + i]!) >>> 0;
+    // The common case (float32 and int32 planes), a word at a time into int32 lanes (no conversions).
+    const d32 = new Int32Array(dst8.buffer, dst8.byteOffset, n);
+    if (shuffled && src.byteOffset % 4 === 0 && n % 4 === 0) {
+      // Four values at once from a little-endian word of each byte plane: about 1.7x the byte loop.
+      const w = new Int32Array(src.buffer, src.byteOffset, n), q = n >> 2;
+      for (let j = 0, o = 0; j < q; j++, o += 4) {
+        const a = w[j]!, b = w[q + j]!, c = w[2 * q + j]!, d = w[3 * q + j]!;
+        d32[o] = (a << 24) | ((b & 0xff) << 16) | ((c & 0xff) << 8) | (d & 0xff);
+        d32[o + 1] = ((a & 0xff00) << 16) | ((b & 0xff00) << 8) | (c & 0xff00) | ((d >>> 8) & 0xff);
+        d32[o + 2] = ((a & 0xff0000) << 8) | (b & 0xff0000) | ((c >>> 8) & 0xff00) | ((d >>> 16) & 0xff);
+        d32[o + 3] = (a & 0xff000000) | ((b >>> 8) & 0xff0000) | ((c >>> 16) & 0xff00) | (d >>> 24);
+      }
+    } else if (shuffled) {
+      for (let i = 0, n2 = 2 * n, n3 = 3 * n; i < n; i++) d32[i] = (src[i]! << 24) | (src[n + i]! << 16) | (src[n2 + i]! << 8) | src[n3 + i]!;
     } else {
-      for (let i = 0, o = 0; i < n; i++, o += 4) d32[i] = ((src[o]! << 24) | (src[o + 1]! << 16) | (src[o + 2]! << 8) | src[o + 3]!) >>> 0;
+      for (let i = 0, o = 0; i < n; i++, o += 4) d32[i] = (src[o]! << 24) | (src[o + 1]! << 16) | (src[o + 2]! << 8) | src[o + 3]!;
     }
     return;
   }
@@ -273,10 +283,12 @@ function inflateInto(bytes: Uint8Array, out: Uint8Array, codec: GzipCodec | unde
  * heap, at least NAXIS1*NAXIS2 + PCOUNT bytes). Returns physical values, row-major: float images
  * as Float32Array/Float64Array (undefined pixels NaN); integer images in their own type, Uint16Array
  * for BZERO = 32768, or Float32Array/Float64Array when BSCALE/BZERO scale them (BLANK → NaN).
- * `codec` inflates gzip tiles (default fflate's).
+ * `codec` inflates gzip tiles (default fflate's). `into`: an array of the output's type (Float32Array
+ * for lossless float32, Int32Array for unscaled int32) and at least its length, decoded into and
+ * returned as a view of it instead of a new array; ignored when the types differ.
  */
-export function decompressImage(header: FitsHeader, data: Uint8Array, source: string, hdu: number, codec?: GzipCodec): DecompressedPixels {
-  return decodeTiles(header, data, data.length, (start, count) => data.subarray(start, start + count), source, hdu, codec);
+export function decompressImage(header: FitsHeader, data: Uint8Array, source: string, hdu: number, codec?: GzipCodec, into?: DecompressedPixels): DecompressedPixels {
+  return decodeTiles(header, data, data.length, (start, count) => data.subarray(start, start + count), source, hdu, codec, undefined, into);
 }
 
 /** Which tiles hold a band of rows of a 2-D image tiled in whole rows, and the heap bytes they span. */
@@ -318,18 +330,18 @@ export function compressedRowSpan(header: FitsHeader, table: Uint8Array, dataLen
 /**
  * Rows [y0, y0 + height) of a 2-D image tiled in whole rows, decoded from its main table (`table`)
  * and the data-area bytes [span.start, span.end) that compressedRowSpan named (`spanBytes`); values
- * as decompressImage gives them, `height` rows of ZNAXIS1 pixels.
+ * as decompressImage gives them (`into` as there), `height` rows of ZNAXIS1 pixels.
  */
-export function decompressImageRows(header: FitsHeader, table: Uint8Array, spanBytes: Uint8Array, span: RowTiles, dataLength: number, source: string, hdu: number, y0: number, height: number, codec?: GzipCodec): DecompressedPixels {
+export function decompressImageRows(header: FitsHeader, table: Uint8Array, spanBytes: Uint8Array, span: RowTiles, dataLength: number, source: string, hdu: number, y0: number, height: number, codec?: GzipCodec, into?: DecompressedPixels): DecompressedPixels {
   const bytesAt = (start: number, count: number): Uint8Array => {
     if (start < span.start || start + count > span.end) throw new FitsError(source, hdu, `tile-compressed image: tile data at ${start} lies outside the bytes read (${span.start}..${span.end})`);
     return spanBytes.subarray(start - span.start, start - span.start + count);
   };
-  return decodeTiles(header, table, dataLength, bytesAt, source, hdu, codec, { y0, height });
+  return decodeTiles(header, table, dataLength, bytesAt, source, hdu, codec, { y0, height }, into);
 }
 
 /** Decodes every tile, or with `rows` the tiles of those rows of a row-tiled 2-D image (the output is then those rows). */
-function decodeTiles(header: FitsHeader, table: Uint8Array, dataLength: number, bytesAt: (start: number, count: number) => Uint8Array, source: string, hdu: number, codec: GzipCodec | undefined, rows?: { y0: number; height: number }): DecompressedPixels {
+function decodeTiles(header: FitsHeader, table: Uint8Array, dataLength: number, bytesAt: (start: number, count: number) => Uint8Array, source: string, hdu: number, codec: GzipCodec | undefined, rows?: { y0: number; height: number }, into?: DecompressedPixels): DecompressedPixels {
   const fail = (p: string): never => { throw new FitsError(source, hdu, `tile-compressed image: ${p}`); };
   const p = compressionParams(header, source, hdu);
   const layout = binTableLayout(header, dataLength, source, hdu);
@@ -392,7 +404,8 @@ function decodeTiles(header: FitsHeader, table: Uint8Array, dataLength: number, 
     fail(`tile ${row + 1} has no data in COMPRESSED_DATA${cols.gzip ? ', GZIP_COMPRESSED_DATA' : ''}${cols.uncompressed ? ' or UNCOMPRESSED_DATA' : ''}`);
   }
 
-  const out = allocOutput(kind, outCount);
+  const fits = into !== undefined && into.length >= outCount && ((kind === 'float32' && into instanceof Float32Array) || (kind === 'int32' && into instanceof Int32Array));
+  const out = fits ? into.subarray(0, outCount) : allocOutput(kind, outCount);
   const ints = new Int32Array(maxTile);
   const scratch = new ArrayBuffer(maxTile * 8 + 8);
   const scratch8 = new Uint8Array(scratch);
