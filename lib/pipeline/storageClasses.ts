@@ -6,10 +6,11 @@
  *   32768), and that HDU's header (lib/tasks/rawInput.ts);
  * - Camera: a camera description, YAML or JSON (lib/sim/camera.ts);
  * - Exposure: an afw-layout multi-extension FITS file (lib/fits/exposure.ts), written with DATASUM and
- *   CHECKSUM, its planes tile-compressed for an output whose connection asks for the 'lossless' recipe; an exposure with a PSF model (`psf`, lib/measure/psfModel.ts) carries it as a PSFEx
- *   PSF_DATA table after VARIANCE (PSFEx, GalSim and this reader read it back); a calibration product is
- *   an Exposure whose primary header carries its validity (VALIDBEG, VALIDEND:
- *   lib/tasks/calibrationBuilder.ts), which `calibrationValidity` reads back;
+ *   CHECKSUM, its planes tile-compressed for an output whose connection asks for the 'lossless' recipe;
+ *   an exposure with a PSF model (`psf`, lib/measure/psfModel.ts) carries it as a PSFEx PSF_DATA table
+ *   after VARIANCE (PSFEx, GalSim and this reader read it back); a calibration product is an Exposure
+ *   whose primary header carries its validity (VALIDBEG, VALIDEND: lib/tasks/calibrationBuilder.ts),
+ *   which `calibrationValidity` reads back;
  * - ImageU: an afw ImageU, one unsigned 16-bit image with its frame's WCS and origin (lib/fits/imageU.ts:
  *   a coadd's nImage);
  * - SourceCatalog: a columnar source table, a FITS binary table (lib/measure/sourceCatalog.ts);
