@@ -116,7 +116,7 @@ export interface GzipCodec {
 
 /** fflate's gzip at level 1 (tiles are written once and read often: speed over the last percent). */
 export const fflateCodec: GzipCodec = {
-  gzip: (bytes) => gzipSync(bytes, { level: 1, mtime: 0 }),
+  gzip: (bytes) => gzipBytes(bytes, 1),
   gunzip: (bytes, out) => gunzipSync(bytes, { out }),
 };
 
