@@ -45,7 +45,9 @@
  *  - The final CRs are the connected components of all CR pixels, so growth that joins two CRs makes one.
  * Defaults (FindCosmicRaysConfig): minSigma 6, min_DN 150 (image units: e- after ISR), cond3_fac 2.5,
  * cond3_fac2 0.6, niteration 3, nCrPixelMax 10000, keepCRs false; interpolation reach 64 px (ours).
- * The input planes are not modified: the result holds new image, mask and variance planes.
+ * The input planes are not modified: the result holds new image, mask and variance planes, unless the
+ * caller passes `inPlace` (LSST's RepairTask repairs its exposure in place): then the input's own planes
+ * are repaired and returned, and `replaced` keeps the image values the repair overwrote.
  */
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { checkStatus } from '../wasm/kernels.js';
@@ -120,6 +122,8 @@ export interface CosmicRayResult {
   /** Pixels found by the first pass, kept after condition 1, and added by growth. */
   readonly nCandidates: number;
   readonly nGrown: number;
+  /** The CR pixels (indices, in the order the repair visited them) and the input image's values there before the repair. */
+  readonly replaced: { readonly pixels: Int32Array; readonly image: Float32Array };
 }
 
 export class CosmicRayError extends Error {
@@ -231,10 +235,11 @@ function spansOf(pixels: readonly number[], width: number): { spans: Span[]; bbo
  * Finds the cosmic rays of `image` with the PSF it has when CRs are looked for, masks them CR and
  * (unless keepCRs) interpolates over them, setting INTRP (module comment). `background`: a level
  * (image units) or a model plane (width x height); absent: the median of the finite pixels.
- * Throws TooManyCosmicRaysError beyond nCrPixelMax CR pixels, CosmicRayError on bad inputs.
+ * Throws TooManyCosmicRaysError beyond nCrPixelMax CR pixels (the input untouched), CosmicRayError on
+ * bad inputs. `inPlace`: repair the input's image, mask and variance planes instead of copies (module comment).
  */
 export function findCosmicRays(tessera: Tessera, image: MaskedImage, psf: PsfLike, background?: number | Float32Array,
-  overrides: Partial<CosmicRayConfig> = {}): CosmicRayResult {
+  overrides: Partial<CosmicRayConfig> = {}, inPlace = false): CosmicRayResult {
   const config = cosmicRayConfig(overrides);
   const { width, height } = image;
   const n = width * height;
@@ -335,8 +340,9 @@ export function findCosmicRays(tessera: Tessera, image: MaskedImage, psf: PsfLik
         badBits | crValue, INTERPOLATION_GUARD, config.maxInterpolationDistance, bkgd, intrpBit));
     }
     // Only the CR pixels change: every other pixel keeps its input value bit for bit.
-    const repaired = Float32Array.from(image.image);
-    const variance = Float32Array.from(image.variance);
+    const replaced = { pixels: allPixels, image: Float32Array.from(allPixels, (i) => image.image[i]!) };
+    const repaired = inPlace ? image.image : Float32Array.from(image.image);
+    const variance = inPlace ? image.variance : Float32Array.from(image.variance);
     if (!config.keepCRs) {
       const work = planes.f32(imagePtr, n), workVariance = planes.f32(variancePtr, n);
       for (const i of allPixels) {
@@ -344,10 +350,12 @@ export function findCosmicRays(tessera: Tessera, image: MaskedImage, psf: PsfLik
         variance[i] = workVariance[i]!;
       }
     }
+    const mask = planes.i32(maskPtr, n);
     return {
       image: repaired,
-      mask: planes.i32(maskPtr, n).slice(),
+      mask: inPlace ? (image.mask.set(mask), image.mask) : mask.slice(),
       variance,
+      replaced,
       cosmicRays,
       nPixels: total,
       background: plane ? Number.NaN : bkgd,

@@ -548,6 +548,9 @@ export interface BackgroundAndDetection {
  * first detection and background are the result (a quick look, as the seeing estimate needs). The
  * subtracted images share one plane, and the detection masks another: `into`'s when given (planes of
  * the image's size the caller no longer needs; every fresh full-frame array costs its first touch).
+ * `into` may be the exposure's own image and mask (in place, as LSST's calibrate subtracts its residual
+ * background from its exposure): the original image is then copied only if it must be read again after
+ * the first subtraction changed it (a non-zero starting background, or more than one re-estimate).
  */
 export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
   config: { background?: Partial<BackgroundConfig>; detection: DetectionOptions; iterations?: number; initial?: BackgroundModel; into?: DetectionPlanes;
@@ -556,6 +559,9 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
   if (!Number.isInteger(iterations) || iterations < 0) throw new DetectionError(`iterations must be a non-negative integer, got ${iterations}`);
   // A model of this image already at hand (an earlier round's) saves the first estimate.
   const initialBackground = config.initial ?? estimateBackground(tessera, exposure, config.background);
+  if (config.into?.image === exposure.image && (iterations > 1 || initialBackground.values.some((v) => v !== 0))) {
+    exposure = { ...exposure, image: Float32Array.from(exposure.image) };
+  }
   let background = initialBackground;
   const image = subtractBackground(tessera, exposure.image, background, config.into?.image);
   let detection = detectSources(tessera, { ...exposure, image }, config.detection, config.into?.mask);

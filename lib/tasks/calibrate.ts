@@ -4,7 +4,9 @@
  *  1. detection at thresholdValue (5 sigma) with the PSF model's sigma on icExp as it is (its background
  *     already subtracted), a residual background estimated with the detections masked and subtracted
  *     (added to the background list; the footprints stay, as in LSST's reEstimateBackground), measurement
- *     of every source with the PSF model (lib/measure/extractSources.ts, lib/measure/measurement.ts);
+ *     of every source with the PSF model (lib/measure/extractSources.ts, lib/measure/measurement.ts); the
+ *     input exposure's image and mask planes become the calexp's (modified in place, as LSST's calibrate
+ *     modifies its exposure: one processCcd holds one exposure's planes, not three);
  *  2. the PSF-star flags of icSrc carried over (calib_psf_candidate / _used / _reserved, matched within
  *     matchRadius pixels);
  *  3. aperture corrections (lib/measure/apertureCorrection.ts) fitted on the PSF stars used in the PSF
@@ -163,8 +165,14 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
 
   // 1. Deep detection and measurement (a residual background joins the list).
   // icExp is background-subtracted: detect on it as it is, then re-estimate the residual (as LSST's calibrate).
+  // The residual is subtracted and DETECTED set in the exposure's own planes (in place, as LSST's
+  // calibrate modifies its exposure); the ghosts' noise level is read before, off icExp's detections.
+  const ghostNoise = medianNoise(exposure.variance, exposure.mask);
   const background = { binSize: config.backgroundBinSize };
-  const extraction = extractSources(tessera, exposure, psf, { background, detection: { thresholdValue: config.thresholdValue }, initialBackground: zeroBackground(width, height, background) });
+  const extraction = extractSources(tessera, exposure, psf, {
+    background, detection: { thresholdValue: config.thresholdValue }, initialBackground: zeroBackground(width, height, background),
+    reuse: { image: exposure.image, mask: exposure.mask },
+  });
   const catalog = extraction.catalog;
   log.info(`calibrate: ${catalog.length} sources at ${config.thresholdValue} sigma`, { sources: catalog.length, step: 'detectMeasure', ms: lap() });
 
@@ -197,13 +205,13 @@ function calibrateExposure(inputs: CalibrateInputs, config: Readonly<CalibrateCo
   const header = new FitsHeader();
   header.set('FLUXNORM', config.doApCorr ? 'apCorr 12px' : 'instrumental', 'flux normalisation: aperture-corrected to the 12-px aperture');
   catalog.metadata = header;
-  if (config.doMaskGhosts) maskPredictedGhosts(inputs, config, context, extraction.mask, metadata, wcsHeader);
+  if (config.doMaskGhosts) maskPredictedGhosts(inputs, config, context, extraction.mask, ghostNoise, metadata, wcsHeader);
   const outputExposure: ExposureWithPsf = { ...exposure, image: extraction.image, mask: extraction.mask, metadata, wcsHeader };
   return { outputExposure, outputBackground: [...inputs.background, extraction.background], outputCat: catalog, matches };
 }
 
-/** Step 6: the reference stars' ghosts that the camera's model predicts on this detector, masked GHOST. */
-function maskPredictedGhosts(inputs: CalibrateInputs, config: Readonly<CalibrateConfig>, context: TaskContext, mask: Int32Array, metadata: FitsHeader, wcsHeader: FitsHeader): void {
+/** Step 6: the reference stars' ghosts that the camera's model predicts on this detector, masked GHOST (`pixelNoise`: the median per-pixel noise, image units). */
+function maskPredictedGhosts(inputs: CalibrateInputs, config: Readonly<CalibrateConfig>, context: TaskContext, mask: Int32Array, pixelNoise: number, metadata: FitsHeader, wcsHeader: FitsHeader): void {
   const { camera, exposure } = inputs;
   const skip = (why: string): void => context.log.info(`calibrate: ghosts not masked: ${why}`, { step: 'ghosts' });
   if (!camera?.ghost) return skip(camera ? `camera ${camera.name} gives no ghost model` : 'no camera description');
@@ -215,7 +223,7 @@ function maskPredictedGhosts(inputs: CalibrateInputs, config: Readonly<Calibrate
   if (!detector || detector.width !== exposure.width || detector.height !== exposure.height) return skip(`detector ${String(id)} is not camera ${camera.name}'s ${exposure.width}x${exposure.height} detector`);
   const wcs = parseWcs(wcsHeader);
   if (!wcs) return skip('the WCS does not parse');
-  const noise = medianNoise(exposure.variance, exposure.mask) * calibration;
+  const noise = pixelNoise * calibration;
   const stars = inputs.refCat.flatMap((shard) => shard.stars.map((s) => ({ id: s.id, ra: s.ra, dec: s.dec, flux: s.flux[band] })));
   const ghosts = predictGhosts({ camera, detector, model: camera.ghost, wcs, width: exposure.width, height: exposure.height, stars, noise, threshold: config.ghostThreshold, margin: config.ghostMargin });
   const pixels = maskGhosts(mask, exposure.width, exposure.height, ghosts, 1 << MASK_PLANES.GHOST);

@@ -7,6 +7,8 @@
  *     PSF and detects with it once too), then measured with that sigma;
  *  2. cosmic rays (LSST repair): found against that PSF on the background-subtracted image
  *     (lib/measure/cosmicRays.ts), masked CR and interpolated (INTRP), so they stay out of the PSF stars;
+ *     the input exposure's image, mask and variance are repaired in place, as LSST's characterizeImage
+ *     modifies its exposure (icExp shares the variance plane; its subtracted image and mask are new);
  *  3. psfIterations x [background, detection and measurement of the bright sources with the current PSF
  *     (the first round re-measures step 1's footprints on the repaired image instead of detecting again);
  *     the PSF model (lib/measure/psfDeterminer.ts: objectSize star selection, reserved stars held out,
@@ -140,25 +142,25 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   const forPsf = { plugins: [] };
 
   // 1. Seeing and a first background from the bright sources, with a Gaussian PSF.
-  let work: Exposure = exposure;
   const headerSigma = headerSeeingSigma(exposure);
-  let extraction: Extraction = extractSources(tessera, work, undefined, { ...firstConfig, ...(headerSigma !== undefined ? { fallbackSigma: headerSigma } : {}) });
+  let extraction: Extraction = extractSources(tessera, exposure, undefined, { ...firstConfig, ...(headerSigma !== undefined ? { fallbackSigma: headerSigma } : {}) });
   const seeingFrom = extraction.seeing.source === 'measured' ? `from ${extraction.seeing.stars} bright sources`
     : `${headerSigma !== undefined ? 'from the header FWHM' : 'guessed'}: only ${extraction.seeing.stars} bright sources to measure it on`;
   log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px ${seeingFrom}`, { psfSigma: extraction.psf.sigma, step: 'seeing', ms: lap() });
 
-  // 2. Cosmic rays, found on the background-subtracted image and repaired in the original.
+  // 2. Cosmic rays, found on the background-subtracted image and repaired there and in the exposure (in
+  //    place, as LSST's RepairTask: the subtracted image, and the exposure's mask and variance planes).
   if (config.doRepairCosmicRays) {
-    const crs = findCosmicRays(tessera, { ...work, image: extraction.image }, extraction.psf, 0);
-    // The repaired image with its background back, written over step 1's subtracted image (no longer needed).
-    const repaired = extraction.image;
-    const original = work.image;
-    for (let i = 0; i < repaired.length; i++) repaired[i] = crs.image[i]! + (original[i]! - repaired[i]!);
-    work = { ...work, image: repaired, mask: crs.mask, variance: crs.variance };
+    const crs = findCosmicRays(tessera, { ...exposure, image: extraction.image }, extraction.psf, 0, {}, true);
+    // The exposure's CR pixels: the repaired value with the background there put back.
+    const { pixels, image: before } = crs.replaced;
+    for (let k = 0; k < pixels.length; k++) {
+      const i = pixels[k]!;
+      exposure.image[i] = crs.image[i]! + (exposure.image[i]! - before[k]!);
+    }
     // The bright sources of step 1, on the repaired pixels: same footprints, masks with CR and INTRP added.
     const mask = extraction.mask;
     for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! | crs.mask[i]!;
-    extraction = { ...extraction, image: crs.image, mask };
     log.info(`characterizeImage: ${crs.cosmicRays.length} cosmic rays, ${crs.nPixels} pixels masked CR and interpolated`, { cosmicRays: crs.cosmicRays.length, crPixels: crs.nPixels, step: 'cosmicRays', ms: lap() });
   }
 
@@ -170,16 +172,16 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   for (let iteration = 0; iteration < config.psfIterations; iteration++) {
     if (iteration === 0) {
       // Step 1's footprints, detected with the measured seeing, measured on the repaired image.
-      extraction = { ...extraction, catalog: measureSources(tessera, { ...work, image: extraction.image, mask: extraction.mask }, extraction.detection.positive, psf, forPsf) };
+      extraction = { ...extraction, catalog: measureSources(tessera, { ...exposure, image: extraction.image, mask: extraction.mask }, extraction.detection.positive, psf, forPsf) };
     } else {
       // Detection with the PSF model's width; the previous round's background starts this one, and its
       // image and mask planes take the new ones.
-      extraction = extractSources(tessera, work, psf, { ...extractConfig, measurement: forPsf, initialBackground: extraction.background, reuse: { image: extraction.image, mask: extraction.mask } });
+      extraction = extractSources(tessera, exposure, psf, { ...extractConfig, measurement: forPsf, initialBackground: extraction.background, reuse: { image: extraction.image, mask: extraction.mask } });
     }
     const extractMs = lap();
     let result: PsfDeterminerResult;
     try {
-      result = determinePsf({ ...work, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
+      result = determinePsf({ ...exposure, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
         reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,
         starSelector: { ...DEFAULT_OBJECT_SIZE_CONFIG, fluxMin: config.starFluxMin },
       });
@@ -207,12 +209,12 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
 
   // 4. The last iteration's sources measured again with the final PSF (same footprints, so the PSF-star
   //    flags of the last fit line up row by row).
-  const subtracted = { ...work, image: extraction.image, mask: extraction.mask };
+  const subtracted = { ...exposure, image: extraction.image, mask: extraction.mask };
   const catalog = measureSources(tessera, subtracted, extraction.detection.positive, psf);
   catalog.columns.calib_psf_candidate = flags.candidate;
   catalog.columns.calib_psf_used = flags.used;
   catalog.columns.calib_psf_reserved = flags.reserved;
-  const characterized: ExposureWithPsf = { ...subtracted, metadata: work.metadata.clone(), ...(model ? { psf: model } : {}) };
+  const characterized: ExposureWithPsf = { ...subtracted, metadata: exposure.metadata.clone(), ...(model ? { psf: model } : {}) };
   characterized.metadata.set('PSFSIGMA', psf.sigma, '[pixel] Gaussian-equivalent PSF sigma', { real: true });
   characterized.metadata.set('PSFMODEL', fallbackReason === undefined ? 'psfex' : external ? 'external' : 'gaussian',
     'PSF model: fitted pixel basis; psfFallback: the input\'s own, or the seeing\'s Gaussian');

@@ -108,6 +108,28 @@ describe('background against the simulated sky', () => {
     expect(worst(bins)).toBeLessThan(0.5 * worst(initial));
   });
 
+  it('subtracts and detects into the exposure\'s own planes (in place, as calibrate) exactly as into new ones', () => {
+    const same = (a: ArrayBufferView, b: ArrayBufferView): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    const detection = { psfSigma: psfSigma(standard) };
+    const starts = [
+      // calibrate's: a background-subtracted image, a zero starting background, one re-estimate (nothing copied)
+      { exposure: { ...standard.post, image: standardDefault().image }, initial: zeroBackground(standard.post.width, standard.post.height), iterations: 1 },
+      // a starting model and two re-estimates: the original is read again, so it is kept
+      { exposure: standard.post, initial: standardDefault().initialBackground, iterations: 2 },
+    ];
+    for (const { exposure, ...start } of starts) {
+      const reference = detectWithBackground(tessera, exposure, { detection, ...start });
+      const own = { ...exposure, image: exposure.image.slice(), mask: exposure.mask.slice() };
+      const inPlace = detectWithBackground(tessera, own, { detection, ...start, into: { image: own.image, mask: own.mask } });
+      expect(inPlace.image).toBe(own.image);
+      expect(inPlace.detection.mask).toBe(own.mask);
+      expect(same(inPlace.image, reference.image)).toBe(true);
+      expect(same(inPlace.detection.mask, reference.detection.mask)).toBe(true);
+      expect(inPlace.background.values).toEqual(reference.background.values);
+      expect(inPlace.detection.positive.length).toBe(reference.detection.positive.length);
+    }
+  });
+
   it('acceptance on the 16 full fields (seeds 70-85): every worst bin under 0.1 sigma, their median under 0.05; the halo search at least halves the worst over the 16', () => {
     const lines: string[] = [];
     const worst: number[] = [], without: number[] = [];

@@ -262,6 +262,29 @@ describe('findCosmicRays on a simulated exposure after isr', () => {
     expect(findCosmicRays(tessera, post, psf, undefined, { nCrPixelMax: result.nPixels }).nPixels).toBe(result.nPixels);
   });
 
+  it('in place, repairs the input\'s own planes exactly as the copy, and keeps what it overwrote', () => {
+    const copy = { ...post, image: post.image.slice(), mask: post.mask.slice(), variance: post.variance.slice() };
+    // Over the limit, the input stays untouched in place too.
+    expect(() => findCosmicRays(tessera, copy, psf, undefined, { nCrPixelMax: 1000 }, true)).toThrow(TooManyCosmicRaysError);
+    expect(Buffer.from(copy.image.buffer).equals(Buffer.from(post.image.buffer))).toBe(true);
+    expect(Buffer.from(copy.mask.buffer).equals(Buffer.from(post.mask.buffer))).toBe(true);
+    const inPlace = findCosmicRays(tessera, copy, psf, undefined, {}, true);
+    expect(inPlace.image).toBe(copy.image);
+    expect(inPlace.mask).toBe(copy.mask);
+    expect(inPlace.variance).toBe(copy.variance);
+    expect(Buffer.from(copy.image.buffer).equals(Buffer.from(result.image.buffer))).toBe(true);
+    expect(Buffer.from(copy.mask.buffer).equals(Buffer.from(result.mask.buffer))).toBe(true);
+    expect(Buffer.from(copy.variance.buffer).equals(Buffer.from(result.variance.buffer))).toBe(true);
+    // `replaced`: every CR pixel once, with its value before the repair; nothing else changed.
+    const { pixels, image } = inPlace.replaced;
+    expect(pixels.length).toBe(result.nPixels);
+    expect(new Set(pixels).size).toBe(pixels.length);
+    for (let k = 0; k < pixels.length; k++) {
+      expect(result.mask[pixels[k]!]! & bit('CR')).not.toBe(0);
+      expect(Object.is(image[k], post.image[pixels[k]!])).toBe(true);
+    }
+  });
+
   it('gives bit-identical results with the debug and scalar builds', async () => {
     for (const variant of ['debug', 'scalar'] as const) {
       const other = findCosmicRays(await loadTessera(variant), post, psf);
