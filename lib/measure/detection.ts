@@ -526,10 +526,10 @@ function clippedStatistics(tessera: Tessera, plane: number, mask: number, width:
 /** Detect-and-re-estimate rounds of detectWithBackground (see its comment). */
 export const DEFAULT_BACKGROUND_ITERATIONS = 3;
 
-/** Planes a caller hands back for reuse: an image and a mask of the image's size. */
+/** Planes a caller hands back for reuse: an image and a mask of the image's size (either may be left out: a new one is made). */
 export interface DetectionPlanes {
-  image: Float32Array;
-  mask: Int32Array;
+  image?: Float32Array;
+  mask?: Int32Array;
 }
 
 export interface BackgroundAndDetection {
@@ -550,7 +550,8 @@ export interface BackgroundAndDetection {
  * the image's size the caller no longer needs; every fresh full-frame array costs its first touch).
  * `into` may be the exposure's own image and mask (in place, as LSST's calibrate subtracts its residual
  * background from its exposure): the original image is then copied only if it must be read again after
- * the first subtraction changed it (a non-zero starting background, or more than one re-estimate).
+ * the first subtraction changed it (a non-zero starting background, or more than one re-estimate); the
+ * mask needs no copy, since detection reads the input mask's other planes only and rewrites DETECTED.
  */
 export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
   config: { background?: Partial<BackgroundConfig>; detection: DetectionOptions; iterations?: number; initial?: BackgroundModel; into?: DetectionPlanes;

@@ -58,7 +58,10 @@ export interface ExtractConfig {
   redetectAfterSeeing: boolean;
   /** A background model of this image to start from (an earlier round's). */
   initialBackground?: BackgroundModel;
-  /** Planes of an earlier extraction the caller no longer needs: the new image and mask are written there. */
+  /**
+   * Planes the new image and mask are written into: an earlier extraction's that the caller no longer
+   * needs, or the image's own mask (detection in place, as LSST's characterizeImage and calibrate).
+   */
   reuse?: DetectionPlanes;
 }
 
@@ -97,7 +100,7 @@ export function estimateSeeing(tessera: Tessera, image: MaskedImage, config: Ext
   const threshold = (config.detection.thresholdValue ?? 5) * config.bootstrapThreshold;
   const first = detectWithBackground(tessera, image, {
     background: config.background, detection: { ...config.detection, psfSigma: config.initialPsfSigma, thresholdValue: threshold },
-    iterations: reEstimates, ...(config.initialBackground ? { initial: config.initialBackground } : {}),
+    iterations: reEstimates, ...(config.initialBackground ? { initial: config.initialBackground } : {}), ...(config.reuse ? { into: config.reuse } : {}),
   });
   const bad = (1 << MASK_PLANES.SAT) | (1 << MASK_PLANES.BAD) | (1 << MASK_PLANES.INTRP) | (1 << MASK_PLANES.CR) | (1 << MASK_PLANES.NO_DATA);
   const radii: number[] = [];

@@ -8,7 +8,8 @@
  *  2. cosmic rays (LSST repair): found against that PSF on the background-subtracted image
  *     (lib/measure/cosmicRays.ts), masked CR and interpolated (INTRP), so they stay out of the PSF stars;
  *     the input exposure's image, mask and variance are repaired in place, as LSST's characterizeImage
- *     modifies its exposure (icExp shares the variance plane; its subtracted image and mask are new);
+ *     modifies its exposure (icExp shares its mask, where DETECTED is set, and variance planes; only the
+ *     background-subtracted image is a plane of its own);
  *  3. psfIterations x [background, detection and measurement of the bright sources with the current PSF
  *     (the first round re-measures step 1's footprints on the repaired image instead of detecting again);
  *     the PSF model (lib/measure/psfDeterminer.ts: objectSize star selection, reserved stars held out,
@@ -143,7 +144,10 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
 
   // 1. Seeing and a first background from the bright sources, with a Gaussian PSF.
   const headerSigma = headerSeeingSigma(exposure);
-  let extraction: Extraction = extractSources(tessera, exposure, undefined, { ...firstConfig, ...(headerSigma !== undefined ? { fallbackSigma: headerSigma } : {}) });
+  // DETECTED is set in the exposure's own mask (in place, as LSST's), which icExp then shares.
+  let extraction: Extraction = extractSources(tessera, exposure, undefined, {
+    ...firstConfig, reuse: { mask: exposure.mask }, ...(headerSigma !== undefined ? { fallbackSigma: headerSigma } : {}),
+  });
   const seeingFrom = extraction.seeing.source === 'measured' ? `from ${extraction.seeing.stars} bright sources`
     : `${headerSigma !== undefined ? 'from the header FWHM' : 'guessed'}: only ${extraction.seeing.stars} bright sources to measure it on`;
   log.info(`characterizeImage: seeing sigma ${extraction.psf.sigma.toFixed(3)} px ${seeingFrom}`, { psfSigma: extraction.psf.sigma, step: 'seeing', ms: lap() });
@@ -158,9 +162,6 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
       const i = pixels[k]!;
       exposure.image[i] = crs.image[i]! + (exposure.image[i]! - before[k]!);
     }
-    // The bright sources of step 1, on the repaired pixels: same footprints, masks with CR and INTRP added.
-    const mask = extraction.mask;
-    for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! | crs.mask[i]!;
     log.info(`characterizeImage: ${crs.cosmicRays.length} cosmic rays, ${crs.nPixels} pixels masked CR and interpolated`, { cosmicRays: crs.cosmicRays.length, crPixels: crs.nPixels, step: 'cosmicRays', ms: lap() });
   }
 
