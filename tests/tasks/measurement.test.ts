@@ -110,7 +110,7 @@ describe('aperture kernel', () => {
     }
   });
 
-  it('sums each aperture as the raster-order sum of pixelDiscOverlap weights (to 1e-13), the same bits in every wasm build', async () => {
+  it('sums each aperture as the raster-order sum of pixelDiscOverlap weights (to 1e-13), leaving out and flagging non-finite values, the same bits in every wasm build', async () => {
     // The kernel caches the half-chord integrals of the disc's boundary and each corner's area (radii up
     // to 1024 px) instead of calling pixelDiscOverlap per pixel: the weights agree to rounding (a shared
     // corner's offset is computed once, not per pixel). Radii unsorted, one past the cache.
@@ -118,6 +118,11 @@ describe('aperture kernel', () => {
     const random = Random.stream(5, 'aperture-kernel-test', 0);
     const image = Float32Array.from({ length: width * height }, () => random.normal() * 10 + 3);
     const variance = Float32Array.from({ length: width * height }, () => 5 + random.uniform());
+    // Non-finite values inside the first source's apertures (left out, flagged): a NaN pixel, an infinite
+    // one, and an infinite variance whose pixel still counts in the flux.
+    image[22 * width + 31] = NaN;
+    image[25 * width + 28] = Infinity;
+    variance[20 * width + 33] = Infinity;
     const centres = [[30.137, 22.58], [2.5, 40.2], [59.9, 0.1]];
     const builds: Float64Array[] = [];
     for (const variant of ['release', 'debug', 'scalar'] as const) {
@@ -129,6 +134,10 @@ describe('aperture kernel', () => {
           centres.length, planes.allocFrom(Float64Array.from(radii)), radii.length, out, flags)).toBe(0);
         const result = planes.f64(out, 2 * centres.length * radii.length);
         builds.push(result.slice());
+        // The first source's apertures that reach the non-finite values say so (bit 2), the others do not.
+        const nonFinite = Array.from(planes.i32(flags, centres.length * radii.length), (f) => (f & 2) !== 0);
+        expect(nonFinite.slice(0, radii.length), variant).toEqual(radii.map((r) => r >= 3));
+        expect(nonFinite.slice(radii.length, 2 * radii.length), variant).toEqual(radii.map((r) => r > 1000));
         centres.forEach(([cx, cy], s) => radii.forEach((r, k) => {
           let flux = 0, vsum = 0;
           for (let y = Math.max(Math.floor(cy! - r + 0.5), 0); y <= Math.min(Math.ceil(cy! + r - 0.5), height - 1); y++) {
@@ -136,9 +145,9 @@ describe('aperture kernel', () => {
               const d = Math.sqrt((x - cx!) * (x - cx!) + (y - cy!) * (y - cy!));
               if (d >= r + 0.7072) continue;
               const w = d <= r - 0.7072 ? 1 : kernels.pixelDiscOverlap(x - cx!, y - cy!, r);
-              if (w <= 0) continue;
+              if (w <= 0 || !Number.isFinite(image[y * width + x]!)) continue;
               flux += w * image[y * width + x]!;
-              vsum += w * w * variance[y * width + x]!;
+              if (Number.isFinite(variance[y * width + x]!)) vsum += w * w * variance[y * width + x]!;
             }
           }
           // Relative to the sum of |pixel| values the aperture holds (the rounding's scale).
