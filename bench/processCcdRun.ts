@@ -2,9 +2,11 @@
  * The Tessera side of the processCcd benchmark, in its own process (so its peak RSS is its own): reads
  * DIR/raw.fits, DIR/camera.yaml and DIR/refcat/*.fits as the pipeline's storage classes decode them,
  * then runs isr (no master calibrations: the raw is the simulator's, bias from the overscan),
- * characterizeImage and calibrate on the main thread (one thread), `runs` times, and prints one JSON
- * document: per run the wall time of each task, the steps its log reports and the process's peak RSS so
- * far (after the first run: one processCcd's, as a peer command's), then the CPU time per run and the
+ * characterizeImage and calibrate on the main thread (one thread), `runs` times, with a full garbage
+ * collection after isr and after characterizeImage (timed: the executor's worker runs one after each
+ * quantum, and each task is a quantum there), and prints one JSON document: per run the wall time of each
+ * task and of the collections, the steps its log reports and the process's peak RSS so far (after the
+ * first run: one processCcd's, as a peer command's), then the CPU time per run and the
  * peak RSS over all runs. The first run's postISRCCD image (made again after the run: characterizeImage
  * repairs its input in place) is written to DIR/post.fits (with GAIN = 1, as it is in electrons) for the
  * peer tools, and its sources' centroids to DIR/src-centroids.json (for the completeness check).
@@ -16,6 +18,7 @@ import { loadTessera } from '../node/wasm.js';
 import { decodeDataset } from '../lib/pipeline/storageClasses.js';
 import { runTask } from '../lib/pipeline/task.js';
 import { memoryLogger } from '../lib/pipeline/logger.js';
+import { collectGarbage } from '../node/executor/collectGarbage.js';
 import { isr } from '../lib/tasks/isr.js';
 import { characterizeImage, type CharacterizeImageOutputs } from '../lib/tasks/characterizeImage.js';
 import { calibrate } from '../lib/tasks/calibrate.js';
@@ -41,7 +44,15 @@ function runIsr(context: { tessera: typeof tessera; log: ReturnType<typeof memor
   return (runTask(isr, { ccdExposure: raw, camera }, { doBias: false, doDark: false, doFlat: false, doDefect: false }, context) as { outputExposure: Exposure }).outputExposure;
 }
 
-interface RunTiming { isrMs: number; characterizeMs: number; calibrateMs: number; steps: Record<string, number>; sources: number; maxRssBytes: number }
+interface RunTiming { isrMs: number; characterizeMs: number; calibrateMs: number; gcMs: number; steps: Record<string, number>; sources: number; maxRssBytes: number }
+
+/** A full garbage collection between tasks, as the executor's worker runs one after each quantum (each task here is one); its milliseconds. */
+function collectBetweenTasks(): number {
+  const t = performance.now();
+  collectGarbage();
+  return performance.now() - t;
+}
+
 const results: RunTiming[] = [];
 const cpu0 = process.cpuUsage();
 for (let run = 0; run < runs; run++) {
@@ -50,9 +61,11 @@ for (let run = 0; run < runs; run++) {
   let t = performance.now();
   const post = runIsr(context);
   const isrMs = performance.now() - t;
+  let gcMs = collectBetweenTasks();
   t = performance.now();
   const char = runTask(characterizeImage, { exposure: post }, {}, context) as CharacterizeImageOutputs;
   const characterizeMs = performance.now() - t;
+  gcMs += collectBetweenTasks();
   t = performance.now();
   const cal = runTask(calibrate, { exposure: char.characterized, background: char.backgroundModel, icSourceCat: char.sourceCat, refCat }, {}, context) as { outputCat: SourceCatalog };
   const calibrateMs = performance.now() - t;
@@ -63,7 +76,7 @@ for (let run = 0; run < runs; run++) {
     if (typeof e.fields?.extractMs === 'number') steps.psfExtract = (steps.psfExtract ?? 0) + e.fields.extractMs;
   }
   // The process's peak RSS so far: after the first run, that of one processCcd (as each peer command's).
-  results.push({ isrMs, characterizeMs, calibrateMs, steps, sources: cal.outputCat.length, maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+  results.push({ isrMs, characterizeMs, calibrateMs, gcMs, steps, sources: cal.outputCat.length, maxRssBytes: process.resourceUsage().maxRSS * 1024 });
   if (run === 0) {
     // ISR again for the peer tools' image: characterizeImage repaired this run's postISRCCD in place.
     const again = runIsr(context);

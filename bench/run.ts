@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   console.log(`  tessera isr                                 ${s(ccd.tessera.isrS)}`);
   console.log(`  tessera characterizeImage                   ${s(ccd.tessera.characterizeS)}`);
   console.log(`  tessera calibrate                           ${s(ccd.tessera.calibrateS)}`);
+  console.log(`  tessera garbage collection between tasks    ${s(ccd.tessera.gcS)}`);
   console.log(`  tessera processCcd total                    ${s(ccd.tessera.totalS)}   CPU ${ccd.tessera.cpuS.toFixed(2)} s per run, peak RSS ${ccd.tessera.maxRssMb.toFixed(0)} MB (one run; ${ccd.tessera.allRunsMaxRssMb.toFixed(0)} MB after ${ccd.tessera.runs} in one process)`);
   console.log(`  steps: ${Object.entries(ccd.tessera.steps).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   const found = (c: { found: number; total: number }): string => `${c.found}/${c.total}${c.total > 0 ? ` (${((100 * c.found) / c.total).toFixed(1)} %)` : ''}`;

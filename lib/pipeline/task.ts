@@ -9,9 +9,12 @@
  *   dataset's pixels as it asks for them, LSST's deferLoad);
  * - a config schema with defaults and validation (lib/pipeline/config.ts);
  * - `run(inputs, config, context)`: pure computation, no I/O. Inputs and outputs are in-memory objects keyed
- *   by connection name. The context carries the Tessera wasm instance (kernels and plane allocator), a
- *   logger, and optionally the executor's references to the input datasets so that a BadInputError can
- *   name the data ID and file that was wrong.
+ *   by connection name. A task may write into an input's pixel planes and return them as an output, as
+ *   LSST's characterizeImage and calibrate modify their exposure (one image's planes in memory instead of
+ *   three): the executor and the browser decode every quantum's inputs afresh, and a caller that runs
+ *   tasks in sequence hands each its inputs when it needs them no more. The context carries the Tessera
+ *   wasm instance (kernels and plane allocator), a logger, and optionally the executor's references to
+ *   the input datasets so that a BadInputError can name the data ID and file that was wrong.
  * A run that cannot produce its outputs throws one of lib/pipeline/errors.ts's QuantumErrors.
  * `runTask` is what an executor calls: validate the config, check the inputs against the connections,
  * run, and check that every enabled output came back.

@@ -8,8 +8,9 @@
  *  2. cosmic rays (LSST repair): found against that PSF on the background-subtracted image
  *     (lib/measure/cosmicRays.ts), masked CR and interpolated (INTRP), so they stay out of the PSF stars;
  *     the input exposure's image, mask and variance are repaired in place, as LSST's characterizeImage
- *     modifies its exposure (icExp shares its mask, where DETECTED is set, and variance planes; only the
- *     background-subtracted image is a plane of its own);
+ *     modifies its exposure: DETECTED is set in its mask, and from the second iteration on the
+ *     background-subtracted image is written into its image plane, so that icExp is the exposure's own
+ *     three planes;
  *  3. psfIterations x [background, detection and measurement of the bright sources with the current PSF
  *     (the first round re-measures step 1's footprints on the repaired image instead of detecting again);
  *     the PSF model (lib/measure/psfDeterminer.ts: objectSize star selection, reserved stars held out,
@@ -170,14 +171,24 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
   let model: PsfexModel | undefined;
   let flags = { candidate: [] as boolean[], used: [] as boolean[], reserved: [] as boolean[] };
   let fallbackReason: string | undefined, external = false;
+  /** From the second iteration on: the repaired exposure with its background, which each re-estimate reads. */
+  let withBackground: Float32Array | undefined;
   for (let iteration = 0; iteration < config.psfIterations; iteration++) {
     if (iteration === 0) {
       // Step 1's footprints, detected with the measured seeing, measured on the repaired image.
       extraction = { ...extraction, catalog: measureSources(tessera, { ...exposure, image: extraction.image, mask: extraction.mask }, extraction.detection.positive, psf, forPsf) };
     } else {
-      // Detection with the PSF model's width; the previous round's background starts this one, and its
-      // image and mask planes take the new ones.
-      extraction = extractSources(tessera, exposure, psf, { ...extractConfig, measurement: forPsf, initialBackground: extraction.background, reuse: { image: extraction.image, mask: extraction.mask } });
+      // Detection with the PSF model's width; the previous round's background starts this one. Step 1's
+      // subtracted plane, no longer needed, takes a copy of the exposure's image to be read from, and the
+      // background-subtracted image is written into the exposure's own plane (in place, as LSST's), so
+      // that icExp is the exposure's three planes.
+      if (!withBackground) {
+        withBackground = extraction.image;
+        withBackground.set(exposure.image);
+      }
+      extraction = extractSources(tessera, { ...exposure, image: withBackground }, psf, {
+        ...extractConfig, measurement: forPsf, initialBackground: extraction.background, reuse: { image: exposure.image, mask: exposure.mask },
+      });
     }
     const extractMs = lap();
     let result: PsfDeterminerResult;

@@ -95,10 +95,11 @@ describe('characterizeImage and calibrate on bad input', () => {
     const out = runTask(calibrate, { exposure: char.characterized, background: char.backgroundModel, icSourceCat: char.sourceCat, refCat: [{ id: 1, stars: [] }] }, {}, { tessera, log: memoryLogger() }) as {
       outputExposure: Exposure; outputCat: { length: number; columns: Record<string, unknown> }; matches: { length: number };
     };
-    // Both work in place, as LSST's: the calexp is icExp's planes, and icExp shares the input's variance.
-    expect(out.outputExposure.image).toBe(char.characterized.image);
-    expect(out.outputExposure.mask).toBe(char.characterized.mask);
-    expect(char.characterized.variance).toBe(e.variance);
+    // Both work in place, as LSST's: icExp and the calexp are the input exposure's own planes.
+    for (const plane of ['image', 'mask', 'variance'] as const) {
+      expect(char.characterized[plane], plane).toBe(e[plane]);
+      expect(out.outputExposure[plane], plane).toBe(e[plane]);
+    }
     expect(out.outputExposure.metadata.getBoolean('ASTROMOK')).toBe(false);
     expect(out.outputExposure.metadata.getBoolean('PHOTOCOK')).toBe(false);
     expect(out.outputExposure.wcsHeader.getNumber('CRVAL1')).toBe(150);
