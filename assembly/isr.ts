@@ -337,26 +337,32 @@ export function orMaskMapped(dst: usize, src: usize, n: i32, table: usize): i32 
 
 /**
  * Dilates mask plane `bit` by `radius` pixels in the Manhattan metric (|dx| + |dy| <= radius): `radius`
- * rounds of setting the bit on the 4 neighbours of every pixel that has it. `scratch` holds width x height i32.
+ * rounds of setting the bit on the 4 neighbours of every pixel that has it. `scratch` holds width x height
+ * bytes (each round's starting plane: 1 where the bit is set).
  */
 export function growMask(mask: usize, scratch: usize, width: i32, height: i32, bit: i32, radius: i32): i32 {
   if (width <= 0 || height <= 0 || bit < 0 || bit > 31 || radius < 0) return BAD_ARGUMENT;
   const n = <usize>width * <usize>height;
   assertInMemory(mask, n << 2);
-  assertInMemory(scratch, n << 2);
+  assertInMemory(scratch, n);
   const value = 1 << bit;
-  const stride = <usize>width << 2;
+  const stride = <usize>width;
   for (let round = 0; round < radius; round++) {
-    // scratch = this round's starting plane (the bit only).
+    // scratch = this round's starting plane (1 where the bit is set).
     let i: usize = 0;
     if (ASC_FEATURE_SIMD) {
-      const valueV = i32x4.splat(value);
-      for (; i + 4 <= n; i += 4) v128.store(scratch + (i << 2), v128.and(v128.load(mask + (i << 2)), valueV));
+      const valueV = i32x4.splat(value), zero = i32x4.splat(0), one = i8x16.splat(1);
+      for (; i + 16 <= n; i += 16) {
+        const a = v128.and(v128.load(mask + (i << 2)), valueV), b = v128.and(v128.load(mask + ((i + 4) << 2)), valueV);
+        const c = v128.and(v128.load(mask + ((i + 8) << 2)), valueV), d = v128.and(v128.load(mask + ((i + 12) << 2)), valueV);
+        const ab = i16x8.narrow_i32x4_s(i32x4.ne(a, zero), i32x4.ne(b, zero)), cd = i16x8.narrow_i32x4_s(i32x4.ne(c, zero), i32x4.ne(d, zero));
+        v128.store(scratch + i, v128.and(i8x16.narrow_i16x8_s(ab, cd), one));
+      }
     }
-    for (; i < n; i++) store<i32>(scratch + (i << 2), load<i32>(mask + (i << 2)) & value);
+    for (; i < n; i++) store<u8>(scratch + i, (load<i32>(mask + (i << 2)) & value) != 0 ? 1 : 0);
     for (let y = 0; y < height; y++) {
       const row = scratch + <usize>y * stride;
-      const out = mask + <usize>y * stride;
+      const out = mask + ((<usize>y * stride) << 2);
       const hasUp = y + 1 < height;
       const hasDown = y > 0;
       // Edge columns and the scalar tail: each neighbour tested explicitly.
@@ -364,13 +370,16 @@ export function growMask(mask: usize, scratch: usize, width: i32, height: i32, b
       if (ASC_FEATURE_SIMD && width >= 6) {
         x = 1;
         const edge = width - 1;
+        const valueV = i32x4.splat(value);
         for (; x + 4 <= edge; x += 4) {
-          const p = row + (<usize>x << 2);
-          let grown = v128.or(v128.load(p - 4), v128.load(p + 4));
-          if (hasUp) grown = v128.or(grown, v128.load(p + stride));
-          if (hasDown) grown = v128.or(grown, v128.load(p - stride));
+          const p = row + <usize>x;
+          let grown = v128.or(v128.load32_zero(p - 1), v128.load32_zero(p + 1));
+          if (hasUp) grown = v128.or(grown, v128.load32_zero(p + stride));
+          if (hasDown) grown = v128.or(grown, v128.load32_zero(p - stride));
+          // Four bytes 0 or 1 to four lanes 0 or `value`.
+          const lanes = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(grown));
           const q = out + (<usize>x << 2);
-          v128.store(q, v128.or(v128.load(q), grown));
+          v128.store(q, v128.or(v128.load(q), v128.and(i32x4.ne(lanes, i32x4.splat(0)), valueV)));
         }
         growPixel(row, out, 0, width, stride, hasUp, hasDown, value);
       }
@@ -382,13 +391,13 @@ export function growMask(mask: usize, scratch: usize, width: i32, height: i32, b
 
 @inline
 function growPixel(row: usize, out: usize, x: i32, width: i32, stride: usize, hasUp: bool, hasDown: bool, value: i32): void {
-  const p = row + (<usize>x << 2);
-  let grown = 0;
-  if (x > 0) grown |= load<i32>(p - 4);
-  if (x + 1 < width) grown |= load<i32>(p + 4);
-  if (hasUp) grown |= load<i32>(p + stride);
-  if (hasDown) grown |= load<i32>(p - stride);
-  if (grown & value) store<i32>(out + (<usize>x << 2), load<i32>(out + (<usize>x << 2)) | value);
+  const p = row + <usize>x;
+  let grown: u32 = 0;
+  if (x > 0) grown |= load<u8>(p - 1);
+  if (x + 1 < width) grown |= load<u8>(p + 1);
+  if (hasUp) grown |= load<u8>(p + stride);
+  if (hasDown) grown |= load<u8>(p - stride);
+  if (grown != 0) store<i32>(out + (<usize>x << 2), load<i32>(out + (<usize>x << 2)) | value);
 }
 
 /**

@@ -193,7 +193,7 @@ function runIsr(inputs: IsrInputs, config: Readonly<IsrConfig>, context: TaskCon
       }
     }
     if (config.doSaturation && config.growSaturationFootprintSize > 0) {
-      planes.scope(() => checkStatus('growMask', kernels.growMask(mask, planes.alloc(n * 4), detector.width, detector.height, SAT, config.growSaturationFootprintSize)));
+      planes.scope(() => checkStatus('growMask', kernels.growMask(mask, planes.alloc(n), detector.width, detector.height, SAT, config.growSaturationFootprintSize)));
     }
     if (dark) {
       subtractCalibration(tessera, image, variance, dark, n, info.darkTime);

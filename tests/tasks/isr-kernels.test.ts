@@ -368,7 +368,7 @@ describe('growMask', () => {
         const { planes, kernels } = builds[v]!;
         const got = planes.scope(() => {
           const m = planes.allocFrom(mask);
-          expect(kernels.growMask(m, planes.alloc(4 * W * H), W, H, 1, radius)).toBe(0);
+          expect(kernels.growMask(m, planes.alloc(W * H), W, H, 1, radius)).toBe(0);
           return planes.i32(m, W * H).slice();
         });
         expect(Array.from(got)).toEqual(Array.from(expected));
@@ -384,7 +384,7 @@ describe('growMask', () => {
       const { planes, kernels } = builds[v]!;
       return planes.scope(() => {
         const m = planes.allocFrom(mask);
-        expect(kernels.growMask(m, planes.alloc(4 * W * H), W, H, 1, 2)).toBe(0);
+        expect(kernels.growMask(m, planes.alloc(W * H), W, H, 1, 2)).toBe(0);
         return planes.i32(m, W * H).slice();
       });
     });
