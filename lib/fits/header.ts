@@ -65,7 +65,8 @@ function parseValueField(text: string, fail: (p: string) => never): { value: Car
     return { value: { re: Number(m[1]!.replace(/[dD]/, 'E')), im: Number(m[2]!.replace(/[dD]/, 'E')) }, comment, real: true };
   }
   if (/^[+-]?\d+$/.test(field)) {
-    const n = Number(field);
+    // An integer has no negative zero: "-0" is 0 (a shape product or a length compared with it stays +0).
+    const n = Number(field) + 0;
     return { value: Number.isSafeInteger(n) ? n : BigInt(field), comment };
   }
   const real = Number(field.replace(/[dD]/, 'E'));

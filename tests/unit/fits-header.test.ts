@@ -62,6 +62,14 @@ describe('FitsHeader.parse', () => {
     expect(h.keys()).toEqual(['SIMPLE', 'LOGIC', 'INT', 'BIG', 'REAL', 'DREAL', 'CPLX', 'STR', 'LEAD', 'EMPTY', 'NOVALUE', 'SLASH']);
   });
 
+  it('reads an integer "-0" as 0, not negative zero (the fuzz test found a shape of -0 x n)', () => {
+    const h = parseLines(['NAXIS2  =                   -0', 'REALZERO=                 -0.0']);
+    expect(Object.is(h.get('NAXIS2'), 0)).toBe(true);
+    expect(h.getInteger('NAXIS2')).toBe(0);
+    // A real keeps its sign, as astropy reads it.
+    expect(Object.is(h.get('REALZERO'), -0)).toBe(true);
+  });
+
   it('getNumber refuses a bigint that a double cannot hold exactly', () => {
     const h = parseLines(['ODD     =  9007199254740993']);
     expect(h.get('ODD')).toBe(9007199254740993n);
