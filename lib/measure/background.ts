@@ -549,19 +549,25 @@ export function backgroundImage(tessera: Tessera, model: BackgroundModel): Float
   });
 }
 
+/** Whether every bin of `model` is 0 (zeroBackground's), so that it is 0 at every pixel. */
+export function isZeroBackground(model: BackgroundModel): boolean {
+  return model.values.every((v) => v === 0);
+}
+
 /**
  * image - model (the subtractRowPolynomials kernel: the same f32 values as image - backgroundImage), into
  * `into` when given (a plane of the same size the caller reuses: each fresh full-frame array costs its
- * first touch), else into a new plane. A model whose bins are all 0 (zeroBackground: calibrate's start
- * on an image already background-subtracted) is 0 at every pixel, so the image is copied as it is.
+ * first touch; it may be `image` itself), else into a new plane. A model whose bins are all 0
+ * (isZeroBackground: calibrate's start on an image already background-subtracted) is 0 at every pixel,
+ * so the image is copied as it is (or left as it is, in place).
  */
 export function subtractBackground(tessera: Tessera, image: Float32Array, model: BackgroundModel, into?: Float32Array): Float32Array {
   const n = model.width * model.height;
   if (image.length !== n) throw new BackgroundError(`subtractBackground: image has ${image.length} pixels, the model covers ${model.width}x${model.height}`);
   if (into && into.length !== n) throw new BackgroundError(`subtractBackground: output plane has ${into.length} pixels, the model covers ${model.width}x${model.height}`);
-  if (model.values.every((v) => v === 0)) {
+  if (isZeroBackground(model)) {
     const out = into ?? new Float32Array(n);
-    out.set(image);
+    if (out !== image) out.set(image);
     return out;
   }
   const { planes } = tessera;

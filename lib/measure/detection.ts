@@ -73,7 +73,7 @@ import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import {
-  backgroundConfig, estimateBackground, maskBits, subtractBackground, BackgroundError,
+  backgroundConfig, estimateBackground, isZeroBackground, maskBits, subtractBackground, BackgroundError,
   type BackgroundConfig, type BackgroundModel, type MaskedImage,
 } from './background.js';
 import { findHalos, type HaloConfig } from './halos.js';
@@ -560,7 +560,7 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
   if (!Number.isInteger(iterations) || iterations < 0) throw new DetectionError(`iterations must be a non-negative integer, got ${iterations}`);
   // A model of this image already at hand (an earlier round's) saves the first estimate.
   const initialBackground = config.initial ?? estimateBackground(tessera, exposure, config.background);
-  if (config.into?.image === exposure.image && (iterations > 1 || initialBackground.values.some((v) => v !== 0))) {
+  if (config.into?.image === exposure.image && (iterations > 1 || !isZeroBackground(initialBackground))) {
     exposure = { ...exposure, image: Float32Array.from(exposure.image) };
   }
   let background = initialBackground;
