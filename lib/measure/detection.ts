@@ -42,9 +42,10 @@
  *     (nSigmaToGrow 2.4; SourceDetectionTask's combinedGrow with isotropicGrow), footprints that then touch
  *     or overlap merged with their peaks (afw FootprintSet(set, nGrow, isotropic)).
  *  5. masks: DETECTED on the positive footprints, DETECTED_NEGATIVE on the negative ones, both cleared
- *     everywhere else first (LSST clearMask), in a copy of the input mask.
+ *     everywhere else first (LSST clearMask), in a copy of the input mask (set along the footprints' runs,
+ *     outside wasm memory).
  * Kernels: assembly/detection.ts (replaceNonFinite, thresholdPlane, labelComponents, findPeaks,
- * dilateDisk, labelRuns, setMaskBit) and binClippedMean for the noise; all buffers are sized here.
+ * dilateDisk, labelRuns) and binClippedMean for the noise; all buffers are sized here.
  *
  * detectWithBackground runs LSST's iteration: estimate the background (lib/measure/background.ts),
  * subtract it, detect, re-estimate the background with DETECTED (and DETECTED_NEGATIVE) masked
@@ -231,6 +232,8 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
     let columnScale: Float32Array, rowScale: Float32Array;
     let threshold: number;
     if (config.thresholdType === 'stdev') {
+      // The convolution's scratch plane is free for the statistics' sampled planes.
+      planes.release(scratch);
       const stats = clippedStatistics(tessera, smoothed, maskPtr, width, height, interior(width), interior(height), statsBits, config.nSigmaClip, config.nIterClip);
       noise = Math.sqrt(stats.varianceOfMean * stats.used);
       if (!(noise > 0)) throw new DetectionError(`the smoothed image has no measurable noise (clipped std ${noise} from ${stats.used} pixels)`);
@@ -246,6 +249,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       const typical = clippedStatistics(tessera, variancePtr, maskPtr, width, height, Int32Array.of(0, width), Int32Array.of(0, height), statsBits, config.nSigmaClip, config.nIterClip);
       checkStatus('replaceNonFinite', kernels.replaceNonFinite(variancePtr, n, Number.isFinite(typical.mean) ? typical.mean : 0, 0));
       checkStatus('convolveSeparable', kernels.convolveSeparable(variancePtr, variancePtr, scratch, width, height, planes.allocFrom(squared), half));
+      planes.release(scratch);
       const absolute = (e: { inside: Float64Array; inside2: Float64Array }): Float32Array => {
         const edge = edgeSums(e.inside.length, squared);
         return Float32Array.from(e.inside, (w, p) => Math.sqrt((s2 * edge.inside[p]!) / (w * w)));
@@ -256,8 +260,15 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       noise = Math.sqrt(stats.mean) * s2;
       threshold = config.thresholdValue;
     }
-    // The convolutions' scratch plane is free for the labelling's planes (a lower high-water mark of wasm memory).
-    planes.release(scratch);
+    // The output mask leaves wasm memory: the input's mask without DETECTED and DETECTED_NEGATIVE, which
+    // each polarity's footprints set again along their spans. The convolutions' scratch plane and the mask's
+    // are then free for the labelling's planes (a lower high-water mark of wasm memory: 12 instead of 15
+    // bytes per pixel, as in the convolution).
+    const out = maskInto ?? new Int32Array(n);
+    const keep = ~((1 << detectedBit) | (1 << negativeBit));
+    const input = planes.i32(maskPtr, n);
+    for (let i = 0; i < n; i++) out[i] = input[i]! & keep;
+    planes.release(maskPtr);
     const columnPtr = planes.allocFrom(columnScale);
     const rowPtr = planes.allocFrom(rowScale);
     /** Noise of the smoothed image at pixel i (the limit / thresholdValue). */
@@ -274,6 +285,19 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
     const parents = planes.alloc(4 * (Math.ceil(width / 2) * Math.ceil(height / 2) + 1));
     const count = planes.alloc(16);
 
+    /** The grown footprints' runs of the last search of each polarity, marked in `out` (a new search clears them first). */
+    const marked = new Map<1 | -1, Int32Array>();
+    const markRuns = (polarity: 1 | -1, runs: Int32Array): void => {
+      const value = 1 << (polarity === 1 ? detectedBit : negativeBit);
+      for (const [r, on] of [[marked.get(polarity), false], [runs, true]] as const) {
+        if (!r) continue;
+        for (let k = 0; k < r.length; k += 4) {
+          const row = r[k + 1]! * width;
+          for (let i = row + r[k + 2]!; i <= row + r[k + 3]!; i++) out[i] = on ? out[i]! | value : out[i]! & ~value;
+        }
+      }
+      marked.set(polarity, runs);
+    };
     const detectPolarity = (polarity: 1 | -1): PolarityResult => {
       checkStatus('thresholdPlane', kernels.thresholdPlane(smoothed, width, height, variancePtr, columnPtr, rowPtr, threshold, polarity, flags));
       let nLabels = label(tessera, flags, width, height, labels, parents, count);
@@ -375,8 +399,8 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
         planes.u8(grown, n).set(planes.u8(flags, n));
       }
       const nFootprints = label(tessera, grown, width, height, labels, parents, count);
-      checkStatus('setMaskBit', kernels.setMaskBit(grown, maskPtr, n, polarity === 1 ? detectedBit : negativeBit));
       const runs = readRuns(tessera, labels, width, height, count);
+      markRuns(polarity, runs);
       const spans: Span[][] = Array.from({ length: nFootprints }, () => []);
       for (let r = 0; r < runs.length; r += 4) spans[runs[r]! - 1]!.push({ y: runs[r + 1]!, x0: runs[r + 2]!, x1: runs[r + 3]! });
       const grouped: Peak[][] = Array.from({ length: nFootprints }, () => []);
@@ -413,7 +437,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       // A first pass marks the sources; the smoothed S/N off them (interior, statsMask left out, every
       // k-th pixel up to 10^6 samples) has a robust width (0.7413 x IQR) that rescales the threshold.
       detectPolarity(1);
-      const mask = planes.i32(maskPtr, n), values = planes.f32(smoothed, n);
+      const mask = out, values = planes.f32(smoothed, n);
       const [xa, xb] = interior(width), [ya, yb] = interior(height);
       const step = Math.max(1, Math.floor(((xb! - xa!) * (yb! - ya!)) / 1e6));
       const snr: number[] = [];
@@ -432,21 +456,13 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       threshold = config.thresholdValue * noiseScale;
     }
     const result: DetectionResult = {
-      positive: [], negative: [], mask: new Int32Array(0), noise: noise * noiseScale, threshold: config.thresholdValue * noise * noiseScale, growRadius, kernelHalfWidth: half, noiseScale,
+      positive: [], negative: [], mask: out, noise: noise * noiseScale, threshold: config.thresholdValue * noise * noiseScale, growRadius, kernelHalfWidth: half, noiseScale,
     };
     for (const polarity of polarities) {
       const r = detectPolarity(polarity);
       if (polarity === 1) result.positive = r.footprints;
       else result.negative = r.footprints;
     }
-    // The plane of the polarity not searched is cleared (setMaskBit with no pixel flagged).
-    for (const [polarity, bit] of [[1, detectedBit], [-1, negativeBit]] as const) {
-      if (polarities.includes(polarity)) continue;
-      planes.u8(flags, n).fill(0);
-      checkStatus('setMaskBit', kernels.setMaskBit(flags, maskPtr, n, bit));
-    }
-    const m = planes.i32(maskPtr, n);
-    result.mask = maskInto ? (maskInto.set(m), maskInto) : m.slice();
     return result;
   });
 }

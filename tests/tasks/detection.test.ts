@@ -34,6 +34,8 @@ import {
   setFootprintMask, type Footprint, type Span,
 } from '../../lib/measure/footprint.js';
 import { testCamera } from './simulatedDetector.js';
+import { Random } from '../../lib/sim/random.js';
+import { fillNormal } from '../../lib/sim/noise.js';
 import {
   cleanExposure, masterCalibrations, processField, scoreDetections, standardExposure, type DetectionScore, type ProcessedField,
 } from './measureField.js';
@@ -251,6 +253,28 @@ describe('detection on a hand-made image', () => {
     const edge = grown.positive.find((f) => footprintContains(f, 2, 80))!;
     expect(edge.peaks[0]!.x).toBeLessThanOrEqual(3);
     expect(Math.abs(edge.peaks[0]!.fy - 80.5)).toBeLessThan(0.5);
+  });
+
+  // With rescaleToMeasuredNoise a first search at the nominal threshold marks DETECTED, the S/N off those
+  // pixels rescales the threshold, and the second search marks DETECTED again: the first search's pixels
+  // must not stay marked. A variance plane a quarter of the noise's doubles every S/N, so the first search
+  // at 5 (2.5 sigma of the noise) marks hundreds of pixels that the rescaled one does not.
+  it('with rescaleToMeasuredNoise, leaves DETECTED exactly where the rescaled search put it (the first search cleared)', () => {
+    const img = blobs([[30.3, 40.6, 40], [90.8, 20.2, 30]]);
+    const noise = new Float32Array(W * H);
+    fillNormal(Random.stream(11, 'rescale'), noise);
+    for (let i = 0; i < W * H; i++) img.image[i] = img.image[i]! + noise[i]!;
+    img.variance.fill(0.25);
+    const rescaled = detectSources(tessera, img, { ...options, rescaleToMeasuredNoise: true });
+    expect(rescaled.noiseScale).toBeGreaterThan(1.8);
+    expect(rescaled.noiseScale).toBeLessThan(2.2);
+    const first = detectSources(tessera, img, options);
+    const direct = detectSources(tessera, img, { ...options, thresholdValue: 5 * rescaled.noiseScale });
+    // Pixels the first search marks and the rescaled one does not: what the second search has to clear.
+    const onlyFirst = first.mask.reduce((c, v, i) => c + ((v & bit('DETECTED')) !== 0 && (direct.mask[i]! & bit('DETECTED')) === 0 ? 1 : 0), 0);
+    expect(onlyFirst).toBeGreaterThan(500);
+    expect(Array.from(rescaled.mask)).toEqual(Array.from(direct.mask));
+    expect(rescaled.positive.map((f) => f.spans)).toEqual(direct.positive.map((f) => f.spans));
   });
 
   // The smoothed image, its kernel renormalised over the pixels inside, peaks on the boundary column for a
