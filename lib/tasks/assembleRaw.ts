@@ -23,10 +23,11 @@
  * rawFlipX / rawFlipY; SAT is ORed in where the raw ADU >= the amplifier's saturation level.
  * Variance: max(image, 0) x poissonScale + readNoise^2 per amplifier (e-^2).
  */
-import type { Amplifier, Detector } from '../sim/camera.js';
+import type { Amplifier, Box, Detector } from '../sim/camera.js';
 import type { ConfigSchema } from '../pipeline/config.js';
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
+import { unionBox } from '../image/warp.js';
 
 export type OverscanFitType = 'MEANCLIP_PER_ROW' | 'MEDIAN';
 
@@ -86,28 +87,42 @@ export function smoothLocalLinear(values: Float64Array, window: number): Float64
   return out;
 }
 
-/** Copies a raw frame's u16 pixels into a new wasm block and returns its pointer. */
-export function rawToWasm(tessera: Tessera, data: Uint16Array): number {
-  const ptr = tessera.planes.alloc(data.byteLength);
-  new Uint16Array(tessera.kernels.memory.buffer, ptr, data.length).set(data);
-  return ptr;
+/** A box of a raw frame's u16 pixels (rawWidth wide) copied into a new wasm block, as a raw of its own. */
+interface RawCut {
+  ptr: number;
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
 }
 
-/** The overscan level (ADU) of each raw data row of `amp`, from the raw at rawPtr. */
-function amplifierLevels(tessera: Tessera, rawPtr: number, detector: Detector, amp: Amplifier, config: OverscanConfig): { levels: Float64Array; noise: number } {
+/** Copies the pixels of `box` (inside the raw: camera validation) of the raw `data` (rawWidth wide) into wasm. */
+function rawBoxToWasm(tessera: Tessera, data: Uint16Array, rawWidth: number, box: Box): RawCut {
+  const ptr = tessera.planes.alloc(box.width * box.height * 2);
+  const cut = new Uint16Array(tessera.kernels.memory.buffer, ptr, box.width * box.height);
+  for (let y = 0; y < box.height; y++) {
+    const from = (box.y0 + y) * rawWidth + box.x0;
+    cut.set(data.subarray(from, from + box.width), y * box.width);
+  }
+  return { ptr, width: box.width, height: box.height, x0: box.x0, y0: box.y0 };
+}
+
+/** The overscan level (ADU) of each raw data row of `amp`, from the amplifier's cut of the raw. */
+function amplifierLevels(tessera: Tessera, raw: RawCut, amp: Amplifier, config: OverscanConfig): { levels: Float64Array; noise: number } {
   const { planes, kernels } = tessera;
   const rows = amp.rawDataBox.height;
   if (!config.doOverscan) return { levels: new Float64Array(rows), noise: Number.NaN };
   const os = amp.rawSerialOverscanBox;
+  const ox = os.x0 - raw.x0, oy = os.y0 - raw.y0;
   return planes.scope(() => {
     const scratch = planes.alloc(os.width * os.height * 4);
     if (config.overscanFitType === 'MEDIAN') {
       const out = planes.alloc(8);
-      checkStatus('overscanMedian', kernels.overscanMedian(rawPtr, detector.rawWidth, detector.rawHeight, os.x0, os.y0, os.width, os.height, scratch, out));
+      checkStatus('overscanMedian', kernels.overscanMedian(raw.ptr, raw.width, raw.height, ox, oy, os.width, os.height, scratch, out));
       return { levels: new Float64Array(rows).fill(planes.f64(out, 1)[0]!), noise: Number.NaN };
     }
     const out = planes.alloc((os.height + 1) * 8);
-    checkStatus('overscanRowLevels', kernels.overscanRowLevels(rawPtr, detector.rawWidth, detector.rawHeight, os.x0, os.y0, os.width, os.height, config.overscanNumSigmaClip, scratch, out));
+    checkStatus('overscanRowLevels', kernels.overscanRowLevels(raw.ptr, raw.width, raw.height, ox, oy, os.width, os.height, config.overscanNumSigmaClip, scratch, out));
     const result = planes.f64(out, os.height + 1);
     const perRow = Float64Array.from(result.subarray(0, os.height));
     const noise = result[os.height]!;
@@ -120,25 +135,26 @@ function amplifierLevels(tessera: Tessera, rawPtr: number, detector: Detector, a
 }
 
 /**
- * Overscan-corrects, trims and assembles the raw at `rawPtr` (detector.rawWidth x rawHeight u16) into the
+ * Overscan-corrects, trims and assembles the raw `data` (detector.rawWidth x rawHeight u16) into the
  * f32 plane `imagePtr` (detector width x height, e-), ORing bit `satBit` into `maskPtr` (0: none) where the
- * raw ADU >= the amplifier's saturation (when `doSaturation`). Returns each amplifier's overscan summary.
+ * raw ADU >= the amplifier's saturation (when `doSaturation`). Only one amplifier's data and serial
+ * overscan are in wasm memory at a time (a quarter of an HSC raw instead of all of it: a lower high-water
+ * mark). Returns each amplifier's overscan summary.
  */
-export function assembleRaw(tessera: Tessera, rawPtr: number, detector: Detector, config: OverscanConfig, imagePtr: number, maskPtr: number, doSaturation: boolean, satBit: number): AmplifierOverscan[] {
+export function assembleRaw(tessera: Tessera, data: Uint16Array, detector: Detector, config: OverscanConfig, imagePtr: number, maskPtr: number, doSaturation: boolean, satBit: number): AmplifierOverscan[] {
   const { planes, kernels } = tessera;
-  return detector.amplifiers.map((amp) => {
-    const { levels, noise } = amplifierLevels(tessera, rawPtr, detector, amp, config);
-    planes.scope(() => {
-      const levelPtr = planes.allocFrom(levels);
-      const db = amp.rawDataBox;
-      checkStatus('assembleAmplifier', kernels.assembleAmplifier(rawPtr, detector.rawWidth, detector.rawHeight, db.x0, db.y0, db.width, db.height,
-        amp.rawFlipX ? 1 : 0, amp.rawFlipY ? 1 : 0, levelPtr, amp.gain, imagePtr, detector.width, detector.height, amp.dataBox.x0, amp.dataBox.y0,
-        maskPtr, doSaturation ? amp.saturation : Number.POSITIVE_INFINITY, satBit));
-    });
+  return detector.amplifiers.map((amp) => planes.scope(() => {
+    const raw = rawBoxToWasm(tessera, data, detector.rawWidth, unionBox([amp.rawDataBox, amp.rawSerialOverscanBox])!);
+    const { levels, noise } = amplifierLevels(tessera, raw, amp, config);
+    const levelPtr = planes.allocFrom(levels);
+    const db = amp.rawDataBox;
+    checkStatus('assembleAmplifier', kernels.assembleAmplifier(raw.ptr, raw.width, raw.height, db.x0 - raw.x0, db.y0 - raw.y0, db.width, db.height,
+      amp.rawFlipX ? 1 : 0, amp.rawFlipY ? 1 : 0, levelPtr, amp.gain, imagePtr, detector.width, detector.height, amp.dataBox.x0, amp.dataBox.y0,
+      maskPtr, doSaturation ? amp.saturation : Number.POSITIVE_INFINITY, satBit));
     let sum = 0;
     for (const v of levels) sum += v;
     return { amplifier: amp.name, meanLevel: levels.length ? sum / levels.length : 0, noise };
-  });
+  }));
 }
 
 /** variance = max(image, 0) x poissonScale + readNoise^2 on every amplifier's data box (e-^2). */

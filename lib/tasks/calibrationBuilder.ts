@@ -34,7 +34,7 @@ import { AlgorithmError } from '../pipeline/errors.js';
 import { MASK_PLANES, maskValue, standardMaskPlanes } from '../pipeline/maskPlanes.js';
 import { badInput, type TaskContext } from '../pipeline/task.js';
 import { checkStatus } from '../wasm/kernels.js';
-import { assembleRaw, rawToWasm, setAmplifierVariance, OVERSCAN_FIELDS, type OverscanConfig } from './assembleRaw.js';
+import { assembleRaw, setAmplifierVariance, OVERSCAN_FIELDS, type OverscanConfig } from './assembleRaw.js';
 import { checkImageType, readRawInfo, type RawFrameInput, type RawInfo } from './rawInput.js';
 
 export type CombineStatistic = 'MEANCLIP_VARIANCE' | 'MEANCLIP';
@@ -146,9 +146,8 @@ export function buildCalibration(task: { name: string }, raws: readonly RawFrame
       images.push(image);
       variances.push(variance);
       planes.scope(() => {
-        const rawPtr = rawToWasm(tessera, raws[k]!.data);
         planes.i32(maskPtr, n).fill(0);
-        assembleRaw(tessera, rawPtr, detector, config, image, maskPtr, true, MASK_PLANES.SAT);
+        assembleRaw(tessera, raws[k]!.data, detector, config, image, maskPtr, true, MASK_PLANES.SAT);
         if (biasPtr) checkStatus('subtractScaled', kernels.subtractScaled(image, 0, biasPtr, 0, n, 1));
         setAmplifierVariance(tessera, detector, image, variance, recipe.kind === 'BIAS' ? 0 : 1);
         if (darkPtr) checkStatus('subtractScaled', kernels.subtractScaled(image, 0, darkPtr, 0, n, info.darkTime));

@@ -30,7 +30,7 @@ import { MASK_PLANES, MASK_PLANE_NAMES, maskTranslationTable, maskValue, standar
 import { badInput, type Task, type TaskContext } from '../pipeline/task.js';
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
-import { assembleRaw, rawToWasm, setAmplifierVariance, OVERSCAN_FIELDS, type OverscanConfig } from './assembleRaw.js';
+import { assembleRaw, setAmplifierVariance, OVERSCAN_FIELDS, type OverscanConfig } from './assembleRaw.js';
 import { checkCalibrationInput } from './calibrationBuilder.js';
 import { exposureMetadata, readRawInfo, wcsCards, type RawFrameInput } from './rawInput.js';
 
@@ -175,7 +175,7 @@ function runIsr(inputs: IsrInputs, config: Readonly<IsrConfig>, context: TaskCon
     const variance = planes.alloc(n * 4);
     const mask = planes.alloc(n * 4);
     planes.i32(mask, n).fill(0);
-    const overscans = planes.scope(() => assembleRaw(tessera, rawToWasm(tessera, raw.data), detector, config, image, mask, config.doSaturation, SAT));
+    const overscans = assembleRaw(tessera, raw.data, detector, config, image, mask, config.doSaturation, SAT);
     if (bias) planes.scope(() => checkStatus('subtractScaled', kernels.subtractScaled(image, 0, planes.allocFrom(bias.image), 0, n, 1)));
     setAmplifierVariance(tessera, detector, image, variance, 1);
     if (bias) {
