@@ -65,7 +65,8 @@ const BUCKETS: i32 = 1024;
 const GATHER_CAPACITY: i32 = 16384;
 const WANTED: i32 = 6;
 const SAMPLE_VALUES = memory.data(SAMPLE << 2, 16);
-const HISTOGRAM = memory.data(BUCKETS << 2, 16);
+const HISTOGRAM = memory.data((BUCKETS + 4) << 2, 16); // counts, then a map from bucket to target (and a spare slot)
+const LANE_HISTOGRAMS = memory.data((4 * BUCKETS + 4) << 2, 16); // SIMD build: one histogram per lane and a spare slot
 const GATHERED = memory.data(GATHER_CAPACITY << 2, 16);
 const RANKS = memory.data(WANTED << 2, 16); // in: the wanted ranks, ascending
 const STATISTICS = memory.data(WANTED << 2, 16); // out: their values
@@ -92,6 +93,14 @@ const TARGET_FILL = memory.data(WANTED << 2, 16);
   return load<f32>(STATISTICS + (<usize>r << 2));
 }
 
+/** Appends v to target t's segment of GATHERED (t < 0: none). */
+@inline function gatherValue(v: f32, t: i32): void {
+  if (t < 0) return;
+  const o = i32At(TARGET_FILL, t);
+  store<f32>(GATHERED + (<usize>o << 2), v);
+  setI32(TARGET_FILL, t, o + 1);
+}
+
 /**
  * The order statistics of the m values at base at the WANTED ranks in RANKS (ascending), into
  * STATISTICS; false when this method does not apply (the caller then selects). A sorted sample of 63
@@ -112,9 +121,37 @@ function bucketStatistics(base: usize, m: i32): bool {
   const lo = load<f32>(SAMPLE_VALUES + 4), hi = load<f32>(SAMPLE_VALUES + (<usize>(SAMPLE - 2) << 2));
   const scale: f32 = <f32>BUCKETS / (hi - lo);
   if (!(hi > lo) || !isFinite(scale)) return false;
-  memory.fill(HISTOGRAM, 0, <usize>BUCKETS << 2);
-  let under = 0;
-  for (let i = 0; i < m; i++) {
+  let under = 0, i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // Four values at a time, each lane counted in a histogram of its own (consecutive values mostly fall in
+    // one bucket: four counters break the chain of increments through memory); a value out of range goes
+    // to a spare slot past the four. The counts are exact, as the scalar loop's.
+    memory.fill(LANE_HISTOGRAMS, 0, (<usize>(4 * BUCKETS + 4)) << 2);
+    const loV = f32x4.splat(lo), hiV = f32x4.splat(hi), scaleV = f32x4.splat(scale), lastV = i32x4.splat(BUCKETS - 1);
+    const laneBase = i32x4(0, BUCKETS, 2 * BUCKETS, 3 * BUCKETS), spare = i32x4.splat(4 * BUCKETS);
+    let underV = i32x4.splat(0);
+    for (; i + 4 <= m; i += 4) {
+      const v = v128.load(base + (<usize>i << 2));
+      const below = f32x4.lt(v, loV);
+      underV = i32x4.sub(underV, below);
+      const b = i32x4.add(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sub(v, loV), scaleV)), lastV), laneBase);
+      const slot = v128.bitselect(spare, b, v128.or(below, f32x4.gt(v, hiV)));
+      const s0 = i32x4.extract_lane(slot, 0), s1 = i32x4.extract_lane(slot, 1), s2 = i32x4.extract_lane(slot, 2), s3 = i32x4.extract_lane(slot, 3);
+      setI32(LANE_HISTOGRAMS, s0, i32At(LANE_HISTOGRAMS, s0) + 1);
+      setI32(LANE_HISTOGRAMS, s1, i32At(LANE_HISTOGRAMS, s1) + 1);
+      setI32(LANE_HISTOGRAMS, s2, i32At(LANE_HISTOGRAMS, s2) + 1);
+      setI32(LANE_HISTOGRAMS, s3, i32At(LANE_HISTOGRAMS, s3) + 1);
+    }
+    under = i32x4.extract_lane(underV, 0) + i32x4.extract_lane(underV, 1) + i32x4.extract_lane(underV, 2) + i32x4.extract_lane(underV, 3);
+    const stride = <usize>BUCKETS << 2;
+    for (let q: usize = 0; q < stride; q += 16) {
+      const p = LANE_HISTOGRAMS + q;
+      v128.store(HISTOGRAM + q, i32x4.add(i32x4.add(v128.load(p), v128.load(p + stride)), i32x4.add(v128.load(p + 2 * stride), v128.load(p + 3 * stride))));
+    }
+  } else {
+    memory.fill(HISTOGRAM, 0, <usize>BUCKETS << 2);
+  }
+  for (; i < m; i++) {
     const v = load<f32>(base + (<usize>i << 2));
     if (v < lo) { under++; continue; }
     if (v > hi) continue;
@@ -148,14 +185,25 @@ function bucketStatistics(base: usize, m: i32): bool {
     setI32(TARGET_FILL, t, next);
     next += i32At(TARGET_COUNT, t);
   }
-  for (let i = 0; i < m; i++) {
+  i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // The buckets four at a time (a value out of range looks up the spare slot past the map, -1).
+    store<i32>(HISTOGRAM + (<usize>BUCKETS << 2), -1);
+    const loV = f32x4.splat(lo), hiV = f32x4.splat(hi), scaleV = f32x4.splat(scale), lastV = i32x4.splat(BUCKETS - 1), spare = i32x4.splat(BUCKETS);
+    for (; i + 4 <= m; i += 4) {
+      const v = v128.load(base + (<usize>i << 2));
+      const b = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sub(v, loV), scaleV)), lastV);
+      const slot = v128.bitselect(spare, b, v128.or(f32x4.lt(v, loV), f32x4.gt(v, hiV)));
+      gatherValue(f32x4.extract_lane(v, 0), i32At(HISTOGRAM, i32x4.extract_lane(slot, 0)));
+      gatherValue(f32x4.extract_lane(v, 1), i32At(HISTOGRAM, i32x4.extract_lane(slot, 1)));
+      gatherValue(f32x4.extract_lane(v, 2), i32At(HISTOGRAM, i32x4.extract_lane(slot, 2)));
+      gatherValue(f32x4.extract_lane(v, 3), i32At(HISTOGRAM, i32x4.extract_lane(slot, 3)));
+    }
+  }
+  for (; i < m; i++) {
     const v = load<f32>(base + (<usize>i << 2));
     if (v < lo || v > hi) continue;
-    const t = i32At(HISTOGRAM, bucketOf(v, lo, scale));
-    if (t < 0) continue;
-    const o = i32At(TARGET_FILL, t);
-    store<f32>(GATHERED + (<usize>o << 2), v);
-    setI32(TARGET_FILL, t, o + 1);
+    gatherValue(v, i32At(HISTOGRAM, bucketOf(v, lo, scale)));
   }
   for (let r = 0; r < WANTED; r++) {
     const t = i32At(RANK_TARGET, r);
