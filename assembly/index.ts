@@ -17,7 +17,7 @@ export function simdEnabled(): i32 {
   return ASC_FEATURE_SIMD ? 1 : 0;
 }
 export { combineClippedMean, planeMedian, planeMean } from './combine';
-export { overscanRowLevels, overscanMedian, assembleAmplifier, subtractScaled, setVariance, divideByFlat, maskNonFinite, orMaskMapped, growMask, interpolateRows, scalePlanes, flagInvalid, nanWhereMasked } from './isr';
+export { overscanRowLevels, overscanMedian, assembleAmplifier, subtractScaled, setVariance, divideByFlat, maskNonFinite, orMaskMapped, countMaskBits, growMask, interpolateRows, scalePlanes, flagInvalid, nanWhereMasked } from './isr';
 export { binClippedMean, evaluateRowPolynomials, subtractRowPolynomials } from './background';
 export { blockSums } from './halos';
 export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit } from './detection';

@@ -336,6 +336,33 @@ export function orMaskMapped(dst: usize, src: usize, n: i32, table: usize): i32 
 }
 
 /**
+ * The number of pixels carrying each mask bit: out[b] (f64, 32 entries) counts the n pixels of `mask`
+ * with bit b set (groups of four zero words skipped at once in the SIMD build).
+ */
+export function countMaskBits(mask: usize, n: i32, out: usize): i32 {
+  if (n < 0) return BAD_ARGUMENT;
+  assertInMemory(mask, <usize>n << 2);
+  assertInMemory(out, 256);
+  memory.fill(out, 0, 256);
+  let i: usize = 0;
+  const total = <usize>n;
+  while (i < total) {
+    if (ASC_FEATURE_SIMD) {
+      while (i + 4 <= total && !v128.any_true(v128.load(mask + (i << 2)))) i += 4;
+      if (i >= total) break;
+    }
+    let m = load<i32>(mask + (i << 2));
+    while (m != 0) {
+      const p = out + (<usize>ctz(m) << 3);
+      store<f64>(p, load<f64>(p) + 1);
+      m &= m - 1;
+    }
+    i++;
+  }
+  return OK;
+}
+
+/**
  * Dilates mask plane `bit` by `radius` pixels in the Manhattan metric (|dx| + |dy| <= radius): `radius`
  * rounds of setting the bit on the 4 neighbours of every pixel that has it. `scratch` holds width x height
  * bytes (each round's starting plane: 1 where the bit is set).

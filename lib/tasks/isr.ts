@@ -104,17 +104,15 @@ export const isr: Task<IsrConfig, IsrInputs, IsrOutputs> = {
   },
 };
 
-/** Pixels carrying each of the named standard planes. */
-function countMaskPlanes(mask: Int32Array, names: readonly (keyof typeof MASK_PLANES)[]): Record<string, number> {
-  const bits = names.map((name) => 1 << MASK_PLANES[name]);
-  const any = bits.reduce((a, b) => a | b, 0);
-  const counts = new Float64Array(bits.length);
-  for (let i = 0; i < mask.length; i++) {
-    const m = mask[i]!;
-    if ((m & any) === 0) continue;
-    for (let k = 0; k < bits.length; k++) if (m & bits[k]!) counts[k]!++;
-  }
-  return Object.fromEntries(names.map((name, k) => [name, counts[k]!]));
+/** Pixels carrying each of the named standard planes, counted in wasm on the mask plane at maskPtr. */
+function countMaskPlanes(tessera: Tessera, maskPtr: number, n: number, names: readonly (keyof typeof MASK_PLANES)[]): Record<string, number> {
+  const { planes, kernels } = tessera;
+  return planes.scope(() => {
+    const out = planes.alloc(256);
+    checkStatus('countMaskBits', kernels.countMaskBits(maskPtr, n, out));
+    const counts = planes.f64(out, 32);
+    return Object.fromEntries(names.map((name) => [name, counts[MASK_PLANES[name]]!]));
+  });
 }
 
 function checkDefects(context: TaskContext, defects: readonly DefectBox[], detector: Detector): void {
@@ -209,8 +207,8 @@ function runIsr(inputs: IsrInputs, config: Readonly<IsrConfig>, context: TaskCon
         maskValue(...config.maskListToInterpolate), maskValue('NO_DATA'), MASK_PLANES.INTRP, MASK_PLANES.NO_DATA));
     }
 
+    const counts = countMaskPlanes(tessera, mask, n, ['SAT', 'BAD', 'INTRP', 'NO_DATA']);
     const maskOut = planes.i32(mask, n).slice();
-    const counts = countMaskPlanes(maskOut, ['SAT', 'BAD', 'INTRP', 'NO_DATA']);
     const metadata = exposureMetadata(raw.header);
     metadata.set('BUNIT', 'electron', 'image unit (after gain, bias, dark and flat)');
     metadata.set('DETNAME', detector.name, 'detector name');

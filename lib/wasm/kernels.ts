@@ -71,6 +71,7 @@ export interface KernelExports {
   /** ORs into dst, per set bit of src, the i32 entry of `table` (32 entries). */
   orMaskMapped(dst: number, src: number, n: number, table: number): number;
   /** Dilates mask plane `bit` by `radius` px (Manhattan metric); scratch width x height i32. */
+  countMaskBits(mask: number, n: number, out: number): number;
   growMask(mask: number, scratch: number, width: number, height: number, bit: number, radius: number): number;
   /** Linear interpolation along rows over pixels with badBits; INTRP bit where filled, NO_DATA bit where impossible. */
   interpolateRows(image: number, variance: number, mask: number, width: number, height: number, badBits: number, avoidBits: number, intrpBit: number, noDataBit: number): number;

@@ -348,6 +348,25 @@ describe('pixel arithmetic kernels', () => {
       for (let i = 0; i < n; i++) expect(dst[i]).toBe((1 << 4) | expected[i % 5]!);
     }
   });
+
+  it('countMaskBits counts the pixels carrying each of the 32 bits (runs of zero words, bit 31 and a tail)', () => {
+    const r = randoms(77);
+    for (const size of [n, 1, 4, 1003]) {
+      // Mostly zero words (skipped four at a time), some with random bits, bit 31 included.
+      const mask = Int32Array.from({ length: size }, () => (r.uniform() < 0.7 ? 0 : (r.uniform() * 2 ** 32) | 0));
+      const expected = Array.from({ length: 32 }, (_v, b) => mask.reduce((c, m) => c + ((m >>> b) & 1), 0));
+      for (const v of VARIANTS) {
+        const { planes, kernels } = builds[v]!;
+        const got = planes.scope(() => {
+          const m = planes.allocFrom(mask), out = planes.alloc(256);
+          expect(kernels.countMaskBits(m, size, out)).toBe(0);
+          return Array.from(planes.f64(out, 32));
+        });
+        expect(got, `${v}, ${size} pixels`).toEqual(expected);
+      }
+    }
+    expect(builds.release!.kernels.countMaskBits(0, -1, 0)).toBe(1);
+  });
 });
 
 describe('growMask', () => {
