@@ -197,8 +197,9 @@ describe('binClippedMean', () => {
 // evaluateRowPolynomials
 
 describe('evaluateRowPolynomials', () => {
-  it('evaluates the per-row segment polynomials with the reference f32 operations, in every build', () => {
-    const width = 53, height = 7, degree = 3;
+  // Degree 3 (every spline background's rows) runs with its coefficients in registers, others by the general loop.
+  it.each([3, 5])('evaluates the per-row segment polynomials (degree %i) with the reference f32 operations, in every build', (degree) => {
+    const width = 53, height = 7;
     const breaks = Int32Array.of(0, 0, 11, 30, 53); // an empty first segment
     const nSeg = breaks.length - 1;
     const centres = Float32Array.of(-3, 5.5, 20, 41.25);
