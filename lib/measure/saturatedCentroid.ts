@@ -51,13 +51,15 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
   };
   let current = chi2(a, cx, cy, s);
   let lambda = 1e-3;
+  // One pixel's Jacobian row, reused (no array per pixel).
+  const j = new Float64Array(4);
   for (let iter = 0; iter < 50; iter++) {
     // Normal equations J^T W J dp = J^T W r.
     const jtj = new Float64Array(16), jtr = new Float64Array(4);
     for (let i = 0; i < n; i++) {
       const dx = xs[i]! - cx, dy = ys[i]! - cy, r2 = dx * dx + dy * dy;
       const g = libm.exp(-r2 / (2 * s * s));
-      const j = [g, (a * g * dx) / (s * s), (a * g * dy) / (s * s), (a * g * r2) / (s * s * s)];
+      j[0] = g; j[1] = (a * g * dx) / (s * s); j[2] = (a * g * dy) / (s * s); j[3] = (a * g * r2) / (s * s * s);
       const res = vs[i]! - a * g;
       for (let p = 0; p < 4; p++) {
         jtr[p] += ws[i]! * j[p]! * res;
