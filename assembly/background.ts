@@ -89,6 +89,11 @@ const TARGET_FILL = memory.data(WANTED << 2, 16);
   return min(<i32>((v - lo) * scale), BUCKETS - 1);
 }
 
+/** bucketOf of four values at once (the same f32 operations lane by lane); last: BUCKETS - 1 in each lane. */
+@inline function bucketsOf4(v: v128, lo: v128, scale: v128, last: v128): v128 {
+  return i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sub(v, lo), scale)), last);
+}
+
 @inline function statistic(r: i32): f32 {
   return load<f32>(STATISTICS + (<usize>r << 2));
 }
@@ -134,7 +139,7 @@ function bucketStatistics(base: usize, m: i32): bool {
       const v = v128.load(base + (<usize>i << 2));
       const below = f32x4.lt(v, loV);
       underV = i32x4.sub(underV, below);
-      const b = i32x4.add(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sub(v, loV), scaleV)), lastV), laneBase);
+      const b = i32x4.add(bucketsOf4(v, loV, scaleV, lastV), laneBase);
       const slot = v128.bitselect(spare, b, v128.or(below, f32x4.gt(v, hiV)));
       const s0 = i32x4.extract_lane(slot, 0), s1 = i32x4.extract_lane(slot, 1), s2 = i32x4.extract_lane(slot, 2), s3 = i32x4.extract_lane(slot, 3);
       setI32(LANE_HISTOGRAMS, s0, i32At(LANE_HISTOGRAMS, s0) + 1);
@@ -192,8 +197,7 @@ function bucketStatistics(base: usize, m: i32): bool {
     const loV = f32x4.splat(lo), hiV = f32x4.splat(hi), scaleV = f32x4.splat(scale), lastV = i32x4.splat(BUCKETS - 1), spare = i32x4.splat(BUCKETS);
     for (; i + 4 <= m; i += 4) {
       const v = v128.load(base + (<usize>i << 2));
-      const b = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sub(v, loV), scaleV)), lastV);
-      const slot = v128.bitselect(spare, b, v128.or(f32x4.lt(v, loV), f32x4.gt(v, hiV)));
+      const slot = v128.bitselect(spare, bucketsOf4(v, loV, scaleV, lastV), v128.or(f32x4.lt(v, loV), f32x4.gt(v, hiV)));
       gatherValue(f32x4.extract_lane(v, 0), i32At(HISTOGRAM, i32x4.extract_lane(slot, 0)));
       gatherValue(f32x4.extract_lane(v, 1), i32At(HISTOGRAM, i32x4.extract_lane(slot, 1)));
       gatherValue(f32x4.extract_lane(v, 2), i32At(HISTOGRAM, i32x4.extract_lane(slot, 2)));

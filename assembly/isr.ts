@@ -304,6 +304,18 @@ export function maskNonFinite(image: usize, variance: usize, mask: usize, n: i32
 }
 
 /**
+ * The first index from i on (at most total) where groups of four zero i32 words at `words` stop: the SIMD
+ * build skips such groups at once; the scalar build (and a tail of fewer than four) returns i.
+ */
+@inline
+function skipZeroQuads(words: usize, i: usize, total: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    while (i + 4 <= total && !v128.any_true(v128.load(words + (i << 2)))) i += 4;
+  }
+  return i;
+}
+
+/**
  * For every pixel whose `src` mask word is not 0, ORs into `dst` the table entry (an i32 in `table`,
  * 32 entries) of each bit set in it: the source's planes renamed to the destination's bits. n pixels.
  */
@@ -313,13 +325,8 @@ export function orMaskMapped(dst: usize, src: usize, n: i32, table: usize): i32 
   assertInMemory(dst, bytes);
   assertInMemory(src, bytes);
   assertInMemory(table, 128);
-  let i: usize = 0;
   const total = <usize>n;
-  while (i < total) {
-    if (ASC_FEATURE_SIMD) {
-      while (i + 4 <= total && !v128.any_true(v128.load(src + (i << 2)))) i += 4;
-      if (i >= total) break;
-    }
+  for (let i = skipZeroQuads(src, 0, total); i < total; i = skipZeroQuads(src, i + 1, total)) {
     let s = load<i32>(src + (i << 2));
     if (s != 0) {
       let out = 0;
@@ -330,7 +337,6 @@ export function orMaskMapped(dst: usize, src: usize, n: i32, table: usize): i32 
       }
       store<i32>(dst + (i << 2), load<i32>(dst + (i << 2)) | out);
     }
-    i++;
   }
   return OK;
 }
@@ -344,20 +350,14 @@ export function countMaskBits(mask: usize, n: i32, out: usize): i32 {
   assertInMemory(mask, <usize>n << 2);
   assertInMemory(out, 256);
   memory.fill(out, 0, 256);
-  let i: usize = 0;
   const total = <usize>n;
-  while (i < total) {
-    if (ASC_FEATURE_SIMD) {
-      while (i + 4 <= total && !v128.any_true(v128.load(mask + (i << 2)))) i += 4;
-      if (i >= total) break;
-    }
+  for (let i = skipZeroQuads(mask, 0, total); i < total; i = skipZeroQuads(mask, i + 1, total)) {
     let m = load<i32>(mask + (i << 2));
     while (m != 0) {
       const p = out + (<usize>ctz(m) << 3);
       store<f64>(p, load<f64>(p) + 1);
       m &= m - 1;
     }
-    i++;
   }
   return OK;
 }
