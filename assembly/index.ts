@@ -22,6 +22,7 @@ export { binClippedMean, evaluateRowPolynomials, subtractRowPolynomials } from '
 export { blockSums } from './halos';
 export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit } from './detection';
 export { apertureFluxes, psfFluxes, pixelDiscOverlap } from './measure';
+export { psfSampleGrid, psfSolveSamples, psfModelOnStamp, psfStarAmplitude } from './psfFit';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';
 export { warpLanczos } from './warp';
 export { lutToRgba, maskToRgba, histogram, finiteRange, percentiles, zscale, binMean, luptonRgb } from './display';

@@ -46,12 +46,13 @@ import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { Random } from '../sim/random.js';
 import { adaptiveMoments, ellipticity, MOMENT_FLAGS, type Moments } from './adaptiveMoments.js';
 import type { MaskedImage } from './background.js';
-import { lanczosTaps } from './lanczos.js';
 import { adaptiveMomentsNoise } from './momentsNoise.js';
-import { PsfexModel, polynomialTermCount, polynomialTerms, resampleToPixels } from './psfModel.js';
+import { PsfexModel, polynomialTermCount, polynomialTerms } from './psfModel.js';
+import { PsfFitWorkspace, type FitStar, type PixelFitGeometry } from './psfPixelFit.js';
 import { DEFAULT_OBJECT_SIZE_CONFIG, selectStarsBySize, type ObjectSizeConfig } from './starSelector.js';
 import { median } from '../math/median.js';
 import { libm } from '../math/libm.js';
+import type { Tessera } from '../wasm/loader.js';
 
 export interface PsfDeterminerConfig {
   starSelector: ObjectSizeConfig;
@@ -183,28 +184,11 @@ export class PsfDeterminerError extends Error {
   }
 }
 
-/** A star's data around its centre: a padded stamp for resampling and the kernel stamp inside it. */
-interface Star {
+/** A star of the fit (lib/measure/psfPixelFit.ts) with the source it came from and its adaptive moments. */
+interface Star extends FitStar {
   source: number;
-  x: number;
-  y: number;
-  /** Padded stamp: size P = K + 2 a, origin (sx0, sy0). */
-  sx0: number;
-  sy0: number;
-  data: Float64Array;
-  variance: Float64Array;
-  good: Uint8Array;
-  amplitude: number;
-  terms: Float64Array;
-  chi2: number;
-  dof: number;
   moments: Moments;
-  /** The data resampled onto the sample grid (toGrid), kept across the fits of the rejection rounds. */
-  grid?: SampleGrid;
 }
-
-/** A stamp resampled onto the sample grid: values, the 0/1 map of samples whose taps are all good, their variance. */
-interface SampleGrid { values: Float64Array; good: Uint8Array; variance: Float64Array }
 
 function resolveConfig(overrides: Partial<PsfDeterminerConfig>): PsfDeterminerConfig {
   const c: PsfDeterminerConfig = {
@@ -239,261 +223,8 @@ function maskBitsOf(names: readonly string[], planes: Readonly<Record<string, nu
   return bits;
 }
 
-/** Solves the symmetric positive definite n x n system a x = b in place (Cholesky); false when not SPD. */
-function solveSpd(a: Float64Array, b: Float64Array, n: number): boolean {
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j]!;
-    for (let k = 0; k < j; k++) d -= a[j * n + k]! ** 2;
-    if (!(d > 0)) return false;
-    const l = Math.sqrt(d);
-    a[j * n + j] = l;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= a[i * n + k]! * a[j * n + k]!;
-      a[i * n + j] = s / l;
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= a[i * n + k]! * b[k]!;
-    b[i] = s / a[i * n + i]!;
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = b[i]!;
-    for (let k = i + 1; k < n; k++) s -= a[k * n + i]! * b[k]!;
-    b[i] = s / a[i * n + i]!;
-  }
-  return true;
-}
-
-/** The fitting machinery for one configuration; holds the sample grid geometry. */
-class PixelBasisFit {
-  readonly K: number;
-  readonly G: number;
-  readonly pad: number;
-  readonly P: number;
-  readonly nterms: number;
-
-  constructor(readonly config: PsfDeterminerConfig, readonly order: number) {
-    this.K = config.kernelSize % 2 === 1 ? config.kernelSize : config.kernelSize + 1;
-    const g = Math.ceil(this.K / config.samplingSize - 1e-9);
-    this.G = g % 2 === 1 ? g : g + 1;
-    this.pad = config.lanczosOrder;
-    this.P = this.K + 2 * this.pad;
-    this.nterms = polynomialTermCount(order);
-  }
-
-  /**
-   * Resamples a padded-stamp plane (values, and the good map) onto the sample grid centred on the star:
-   * sample (p, q) sits at image position (x + (p - c) s, y + (q - c) s). Returns the values and a 0/1
-   * map of samples all of whose taps are good pixels. Taps wholly inside a stamp without bad pixels
-   * (the common case) are summed without the per-tap checks, in the same order.
-   */
-  toGrid(star: Star, plane: Float64Array): SampleGrid {
-    const { G, P, config } = this;
-    const a = config.lanczosOrder, taps = 2 * a, s = config.samplingSize, c = Math.floor(G / 2);
-    const xFirst = new Int32Array(G), xW = new Float64Array(G * taps), yFirst = new Int32Array(G), yW = new Float64Array(G * taps);
-    const scratch = new Float64Array(taps);
-    for (let p = 0; p < G; p++) {
-      xFirst[p] = lanczosTaps(star.x + (p - c) * s - star.sx0, a, scratch);
-      xW.set(scratch, p * taps);
-      yFirst[p] = lanczosTaps(star.y + (p - c) * s - star.sy0, a, scratch);
-      yW.set(scratch, p * taps);
-    }
-    // Per sample column: all its taps on the stamp, none of whose pixels is bad.
-    const allGood = star.good.every((g) => g !== 0);
-    const xInside = Uint8Array.from(xFirst, (first) => (allGood && first >= 0 && first + taps <= P ? 1 : 0));
-    // Along x: rows of the padded stamp -> P x G.
-    const rows = new Float64Array(P * G);
-    const rowsGood = new Uint8Array(P * G);
-    for (let j = 0; j < P; j++) {
-      for (let p = 0; p < G; p++) {
-        let v = 0, ok = 1;
-        const first = xFirst[p]!;
-        if (xInside[p]) {
-          for (let k = 0, w0 = p * taps, i0 = j * P + first; k < taps; k++) {
-            const w = xW[w0 + k]!;
-            if (w !== 0) v += w * plane[i0 + k]!;
-          }
-          rows[j * G + p] = v;
-          rowsGood[j * G + p] = 1;
-          continue;
-        }
-        for (let k = 0; k < taps; k++) {
-          const w = xW[p * taps + k]!;
-          if (w === 0) continue;
-          const i = first + k;
-          if (i < 0 || i >= P || !star.good[j * P + i]) { ok = 0; continue; }
-          v += w * plane[j * P + i]!;
-        }
-        rows[j * G + p] = v;
-        rowsGood[j * G + p] = ok;
-      }
-    }
-    const values = new Float64Array(G * G), good = new Uint8Array(G * G), variance = new Float64Array(G * G);
-    const rowsAllGood = rowsGood.every((g) => g !== 0);
-    for (let q = 0; q < G; q++) {
-      const first = yFirst[q]!;
-      const fast = rowsAllGood && first >= 0 && first + taps <= P;
-      for (let p = 0; p < G; p++) {
-        let v = 0, ok = 1;
-        if (fast) {
-          for (let k = 0, w0 = q * taps; k < taps; k++) {
-            const w = yW[w0 + k]!;
-            if (w !== 0) v += w * rows[(first + k) * G + p]!;
-          }
-        } else for (let k = 0; k < taps; k++) {
-          const w = yW[q * taps + k]!;
-          if (w === 0) continue;
-          const j = first + k;
-          if (j < 0 || j >= P || !rowsGood[j * G + p]) { ok = 0; continue; }
-          v += w * rows[j * G + p]!;
-        }
-        values[q * G + p] = v;
-        good[q * G + p] = ok;
-        // Noise: the variance of the nearest pixel (correlations from resampling are ignored, as in PSFEx).
-        const ix = Math.round(star.x + (p - c) * s) - star.sx0, iy = Math.round(star.y + (q - c) * s) - star.sy0;
-        variance[q * G + p] = ix >= 0 && ix < P && iy >= 0 && iy < P ? star.variance[iy * P + ix]! : Infinity;
-      }
-    }
-    return { values, good, variance };
-  }
-
-  /**
-   * Per-sample weighted polynomial least squares of `targets` (per star: grid values / amplitude). The
-   * normal equations of every sample are accumulated star by star (each sample's sums in star order).
-   */
-  solve(stars: readonly Star[], grids: readonly { values: Float64Array; good: Uint8Array; weight: Float64Array }[]): Float32Array {
-    const { G, nterms } = this;
-    const n = G * G, tri = (nterms * (nterms + 1)) / 2;
-    const basis = new Float32Array(nterms * n);
-    // Per sample: the lower triangle of A (row-major, k <= r), b, and the count, sum w, sum w d.
-    const lower = new Float64Array(n * tri), rhs = new Float64Array(n * nterms);
-    const count = new Int32Array(n), sw = new Float64Array(n), swd = new Float64Array(n);
-    for (let s = 0; s < stars.length; s++) {
-      const { good, weight, values } = grids[s]!;
-      const c = stars[s]!.terms;
-      for (let i = 0; i < n; i++) {
-        if (!good[i]) continue;
-        const w = weight[i]!;
-        if (!(w > 0)) continue;
-        const d = values[i]!;
-        for (let r = 0, t = i * tri; r < nterms; r++) {
-          const wr = w * c[r]!;
-          rhs[i * nterms + r]! += wr * d;
-          for (let k = 0; k <= r; k++, t++) lower[t]! += wr * c[k]!;
-        }
-        count[i]!++;
-        sw[i]! += w;
-        swd[i]! += w * d;
-      }
-    }
-    const a = new Float64Array(nterms * nterms), b = new Float64Array(nterms);
-    for (let i = 0; i < n; i++) {
-      if (count[i] === 0) continue;
-      for (let r = 0, t = i * tri; r < nterms; r++) {
-        b[r] = rhs[i * nterms + r]!;
-        for (let k = 0; k <= r; k++, t++) a[r * nterms + k] = a[k * nterms + r] = lower[t]!;
-      }
-      if (count[i]! >= nterms && solveSpd(a, b, nterms)) {
-        for (let t = 0; t < nterms; t++) basis[t * n + i] = b[t]!;
-      } else {
-        basis[i] = swd[i]! / sw[i]!; // too few stars cover this sample: its weighted mean, no variation
-      }
-    }
-    return basis;
-  }
-
-  /** The linear (unnormalised) model on a star's padded stamp. */
-  modelOnStamp(basis: Float32Array, star: Star): Float64Array {
-    const { G, P, nterms, config } = this;
-    const n = G * G;
-    const samples = new Float64Array(n);
-    for (let t = 0; t < nterms; t++) {
-      const ct = star.terms[t]!;
-      for (let i = 0; i < n; i++) samples[i]! += ct * basis[t * n + i]!;
-    }
-    return resampleToPixels(samples, G, G, config.samplingSize, config.lanczosOrder, star.sx0 - star.x, star.sy0 - star.y, P, P);
-  }
-
-  /** Pixel weights 1 / (variance + (accuracy x expected)^2) on good pixels. */
-  pixelWeight(star: Star, i: number, expected: number): number {
-    if (!star.good[i]) return 0;
-    const acc = this.config.psfAccuracy * Math.max(expected, 0);
-    return 1 / (star.variance[i]! + acc * acc);
-  }
-
-  /** Refits the star's amplitude to `model` and sets its chi^2 on the kernel stamp. */
-  fitAmplitude(star: Star, model: Float64Array): void {
-    const { P, pad, K } = this;
-    let num = 0, den = 0;
-    for (let j = pad; j < pad + K; j++) {
-      for (let i = pad; i < pad + K; i++) {
-        const k = j * P + i;
-        const w = this.pixelWeight(star, k, star.amplitude * model[k]!);
-        num += w * star.data[k]! * model[k]!;
-        den += w * model[k]! * model[k]!;
-      }
-    }
-    if (den > 0 && num > 0) star.amplitude = num / den;
-    let chi2 = 0, npix = 0;
-    for (let j = pad; j < pad + K; j++) {
-      for (let i = pad; i < pad + K; i++) {
-        const k = j * P + i;
-        if (!star.good[k]) continue;
-        const m = star.amplitude * model[k]!;
-        const w = this.pixelWeight(star, k, m);
-        chi2 += w * (star.data[k]! - m) ** 2;
-        npix++;
-      }
-    }
-    star.dof = Math.max(1, npix - 1);
-    star.chi2 = chi2 / star.dof;
-  }
-
-  /** Weights of grid samples for the fit: amplitude^2 / (variance + (accuracy x value)^2). */
-  gridWeights(star: Star, grid: SampleGrid): Float64Array {
-    const w = new Float64Array(grid.values.length);
-    const A = star.amplitude;
-    for (let i = 0; i < w.length; i++) {
-      const acc = this.config.psfAccuracy * Math.max(grid.values[i]!, 0);
-      w[i] = (A * A) / (grid.variance[i]! + acc * acc);
-    }
-    return w;
-  }
-
-  /** A full fit on `stars`: psf_make from the resampled data, then refineIterations residual passes. */
-  fit(stars: readonly Star[]): Float32Array {
-    const grids = stars.map((star) => {
-      const g = star.grid ??= this.toGrid(star, star.data);
-      const weight = this.gridWeights(star, g);
-      const values = g.values.map((v) => v / star.amplitude);
-      return { values, good: g.good, weight };
-    });
-    const basis = this.solve(stars, grids);
-    let models = stars.map((star) => this.modelOnStamp(basis, star));
-    stars.forEach((star, s) => this.fitAmplitude(star, models[s]!));
-    for (let pass = 0; pass < this.config.refineIterations; pass++) {
-      // The residual of the forward model, resampled as the data were, with the data's sample weights
-      // (rescaled to the refitted amplitude).
-      const residualGrids = stars.map((star, s) => {
-        const model = models[s]!;
-        const residual = new Float64Array(model.length);
-        for (let k = 0; k < model.length; k++) residual[k] = (star.data[k]! - star.amplitude * model[k]!) / star.amplitude;
-        const g = this.toGrid(star, residual);
-        return { values: g.values, good: g.good, weight: grids[s]!.weight };
-      });
-      const delta = this.solve(stars, residualGrids);
-      for (let i = 0; i < basis.length; i++) basis[i]! += delta[i]!;
-      models = stars.map((star) => this.modelOnStamp(basis, star));
-      stars.forEach((star, s) => this.fitAmplitude(star, models[s]!));
-    }
-    return basis;
-  }
-}
-
 /** Determines the PSF of a background-subtracted image from its sources (see the module comment). */
-export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], overrides: Partial<PsfDeterminerConfig> = {}): PsfDeterminerResult {
+export function determinePsf(tessera: Tessera, image: MaskedImage, sources: readonly PsfSource[], overrides: Partial<PsfDeterminerConfig> = {}): PsfDeterminerResult {
   const config = resolveConfig(overrides);
   const { width, height } = image;
   const npix = width * height;
@@ -540,9 +271,27 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
     for (let i = 0; i < nReserve; i++) reserved[order[i]!] = true;
   }
 
-  // 3. Stamps.
-  let fitter = new PixelBasisFit(config, config.spatialOrder);
-  const { K, P, pad } = fitter;
+  // 3. Stamps, in the fit's workspace in wasm memory (lib/measure/psfPixelFit.ts).
+  const K = config.kernelSize % 2 === 1 ? config.kernelSize : config.kernelSize + 1;
+  const g = Math.ceil(K / config.samplingSize - 1e-9);
+  const pad = config.lanczosOrder, P = K + 2 * pad;
+  const geometry: PixelFitGeometry = {
+    K, pad, P, G: g % 2 === 1 ? g : g + 1, sampling: config.samplingSize, lanczosOrder: config.lanczosOrder,
+    psfAccuracy: config.psfAccuracy, refineIterations: config.refineIterations,
+  };
+  return tessera.planes.scope(() => fitAndDiagnose(tessera, image, config, geometry, { badBits: badBits | noData, candidates, candidate, reserved, measure, stellarWidth: selection.centers[0] ?? NaN }));
+}
+
+/** Steps 3-6 of determinePsf (see the module comment), inside the scope of the fit's wasm memory. */
+function fitAndDiagnose(tessera: Tessera, image: MaskedImage, config: PsfDeterminerConfig, geometry: PixelFitGeometry, selected: {
+  badBits: number; candidates: number[]; candidate: boolean[]; reserved: boolean[]; measure: (k: number) => Moments; stellarWidth: number;
+}): PsfDeterminerResult {
+  const { width, height } = image;
+  const { badBits, candidates, candidate, reserved, measure } = selected;
+  const n = candidate.length;
+  const { K, P, pad, G } = geometry;
+  const momentFailure = MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.MAX_ITER | MOMENT_FLAGS.SHIFT;
+  const workspace = new PsfFitWorkspace(tessera, geometry, config.spatialOrder, candidates.length);
   const half = K >> 1;
   const stars: Star[] = [];
   const dropped = new Map<number, string>();
@@ -550,7 +299,8 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
     const m = measure(k);
     if ((m.flags & momentFailure) !== 0) { dropped.set(k, 'centroid'); continue; }
     const sx0 = Math.round(m.x) - half - pad, sy0 = Math.round(m.y) - half - pad;
-    const data = new Float64Array(P * P), variance = new Float64Array(P * P), good = new Uint8Array(P * P);
+    const star: Star = Object.assign(workspace.addStar(m.x, m.y, sx0, sy0), { source: k, moments: m });
+    const { data, variance, good } = star;
     for (let j = 0; j < P; j++) {
       const iy = sy0 + j;
       for (let i = 0; i < P; i++) {
@@ -558,7 +308,7 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
         if (ix < 0 || iy < 0 || ix >= width || iy >= height) continue;
         const p = iy * width + ix;
         const v = image.image[p]!, va = image.variance[p]!;
-        if (!Number.isFinite(v) || !(va > 0) || !Number.isFinite(va) || (image.mask[p]! & (badBits | noData)) !== 0) continue;
+        if (!Number.isFinite(v) || !(va > 0) || !Number.isFinite(va) || (image.mask[p]! & badBits) !== 0) continue;
         data[j * P + i] = v;
         variance[j * P + i] = va;
         good[j * P + i] = 1;
@@ -567,11 +317,12 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
     const cx = Math.round(m.x) - sx0, cy = Math.round(m.y) - sy0;
     let centreOk = true;
     for (let dj = -1; dj <= 1; dj++) for (let di = -1; di <= 1; di++) if (!good[(cy + dj) * P + cx + di]) centreOk = false;
-    if (!centreOk) { dropped.set(k, 'bad pixels at the centre'); continue; }
+    if (!centreOk) { dropped.set(k, 'bad pixels at the centre'); workspace.removeLastStar(); continue; }
     let box = 0;
     for (let j = pad; j < pad + K; j++) for (let i = pad; i < pad + K; i++) if (good[j * P + i]) box += data[j * P + i]!;
-    if (!(box > 0)) { dropped.set(k, 'non-positive flux in the stamp'); continue; }
-    stars.push({ source: k, x: m.x, y: m.y, sx0, sy0, data, variance, good, amplitude: box, terms: new Float64Array(0), chi2: NaN, dof: 0, moments: m });
+    if (!(box > 0)) { dropped.set(k, 'non-positive flux in the stamp'); workspace.removeLastStar(); continue; }
+    star.amplitude = box;
+    stars.push(star);
   }
   const fitStars = stars.filter((s) => !reserved[s.source]);
   const nLoaded = fitStars.length;
@@ -593,24 +344,22 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
   for (let iter = 0; ; iter++) {
     order = config.spatialOrder;
     while (order > 0 && active.length < config.minStarsPerTerm * polynomialTermCount(order)) order--;
-    if (order !== fitter.order) fitter = new PixelBasisFit(config, order);
     // PSFEx's context scaling: offset = middle, scale = range of the fitted stars' (1-based) positions.
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     for (const s of active) { x0 = Math.min(x0, s.x + 1); x1 = Math.max(x1, s.x + 1); y0 = Math.min(y0, s.y + 1); y1 = Math.max(y1, s.y + 1); }
     polZero = [0.5 * (x0 + x1), 0.5 * (y0 + y1)];
     polScale = [x1 - x0 > 0 ? x1 - x0 : 1, y1 - y0 > 0 ? y1 - y0 : 1];
-    const termsOf = (s: Star): Float64Array => polynomialTerms((s.x + 1 - polZero[0]) / polScale[0], (s.y + 1 - polZero[1]) / polScale[1], order);
-    for (const s of active) s.terms = termsOf(s);
-    basis = fitter.fit(active);
+    for (const s of active) polynomialTerms((s.x + 1 - polZero[0]) / polScale[0], (s.y + 1 - polZero[1]) / polScale[1], order, s.terms);
+    basis = workspace.fit(active, polynomialTermCount(order));
     rejectIterations = iter;
-    if (iter >= config.maxRejectIterations || active.length <= fitter.nterms + 1) break;
+    if (iter >= config.maxRejectIterations || active.length <= polynomialTermCount(order) + 1) break;
     const limit = chi2Limit(active);
     const keep = active.filter((s) => s.chi2 <= limit);
     if (keep.length === active.length || keep.length < 1) break;
     for (const s of active) if (s.chi2 > limit) rejected.set(s.source, `chi2 ${s.chi2.toFixed(2)} > ${limit.toFixed(2)}`);
     active = keep;
   }
-  const G = fitter.G;
+  const nterms = polynomialTermCount(order);
   const finalLimit = chi2Limit(active);
 
   // Normalise: the model at the polynomial origin holds unit flux on image pixels (sum x samp^2 = 1).
@@ -644,17 +393,18 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
       });
     }
   }
+  workspace.basis(nterms).set(basis);
   for (const s of stars) {
-    s.terms = polynomialTerms((s.x + 1 - polZero[0]) / polScale[0], (s.y + 1 - polZero[1]) / polScale[1], order);
-    const lin = fitter.modelOnStamp(basis, s);
-    fitter.fitAmplitude(s, lin);
+    polynomialTerms((s.x + 1 - polZero[0]) / polScale[0], (s.y + 1 - polZero[1]) / polScale[1], order, s.terms);
+    workspace.modelOnStamp(s, nterms);
+    workspace.fitAmplitude(s);
     let kernelSum = 0;
-    for (let j = pad; j < pad + K; j++) for (let i = pad; i < pad + K; i++) kernelSum += lin[j * P + i]!;
+    for (let j = pad; j < pad + K; j++) for (let i = pad; i < pad + K; i++) kernelSum += s.model[j * P + i]!;
     const status: PsfStarStatus = reserved[s.source] ? 'reserved' : used[s.source] ? 'used' : 'rejected';
     const m = s.moments;
     const [e1, e2] = ellipticity(m);
     const shape = model.shapeAt(s.x, s.y);
-    const noise = adaptiveMomentsNoise(image.image, image.variance, width, height, m, { mask: image.mask, badBits: badBits | noData });
+    const noise = adaptiveMomentsNoise(image.image, image.variance, width, height, m, { mask: image.mask, badBits });
     diagnostics.push({
       source: s.source, status, reason: rejected.get(s.source) ?? '', x: s.x, y: s.y, flux: s.amplitude * kernelSum,
       chi2: s.chi2, dof: s.dof, outlier: status === 'rejected' || s.chi2 > finalLimit, e1, e2, modelE1: shape.e1, modelE2: shape.e2,
@@ -678,7 +428,7 @@ export function determinePsf(image: MaskedImage, sources: readonly PsfSource[], 
       chi2Limit: finalLimit,
       spatialOrder: order,
       samplingSize: config.samplingSize,
-      stellarWidth: selection.centers[0] ?? NaN,
+      stellarWidth: selected.stellarWidth,
       fwhm,
       rejectIterations,
     },

@@ -193,7 +193,7 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
     const extractMs = lap();
     let result: PsfDeterminerResult;
     try {
-      result = determinePsf({ ...exposure, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
+      result = determinePsf(tessera, { ...exposure, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
         reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,
         starSelector: { ...DEFAULT_OBJECT_SIZE_CONFIG, fluxMin: config.starFluxMin },
       });

@@ -124,6 +124,16 @@ export interface KernelExports {
   apertureFluxes(image: number, variance: number, width: number, height: number, centres: number, nSources: number, radii: number, nRadii: number, out: number, flags: number): number;
   /** PSF fluxes sum(P I) / sum(P^2) with variance sum(P^2 V) / sum(P^2)^2: stamps nSources x stampSize^2 f32, origins (x0, y0) i32; out (flux, variance) f64; flags i32 (1 edge, 2 non-finite, 4 no weight). */
   psfFluxes(image: number, variance: number, width: number, height: number, stamps: number, stampSize: number, origins: number, nSources: number, out: number, flags: number): number;
+  /**
+   * The PSF pixel-basis fit's kernels (assembly/psfFit.ts; layouts there): a padded P x P f64 stamp resampled onto the G x G sample grid
+   * (outGood 0: values only); the per-sample weighted polynomial fit over `stars` (rows of four i32 pointers: values, good, weights, terms)
+   * into basis (nterms x G^2 f32); the model on a star's stamp; a star's amplitude and chi^2 (out: amplitude, chi^2, good pixels, f64).
+   */
+  psfSampleGrid(plane: number, good: number, variance: number, P: number, G: number, taps: number, geometry: number,
+    rows: number, rowsGood: number, outValues: number, outGood: number, outVariance: number): number;
+  psfSolveSamples(stars: number, nStars: number, n: number, nterms: number, lower: number, rhs: number, count: number, sums: number, system: number, basis: number): number;
+  psfModelOnStamp(basis: number, terms: number, nterms: number, G: number, P: number, taps: number, geometry: number, samples: number, rows: number, out: number): number;
+  psfStarAmplitude(data: number, variance: number, good: number, model: number, P: number, pad: number, K: number, amplitude: number, accuracy: number, out: number): number;
   /** Exact area of the unit pixel centred at (dx, dy) inside the disc of radius r at the origin. */
   pixelDiscOverlap(dx: number, dy: number, r: number): number;
   /**

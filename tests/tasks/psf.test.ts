@@ -31,6 +31,8 @@ import { mixtureValue } from '../../lib/sim/gaussianMixture.js';
 import { makePsfField } from '../../lib/sim/psf.js';
 import { Random } from '../../lib/sim/random.js';
 import { runPythonJson } from '../helpers/python.js';
+import { loadTessera } from '../../node/wasm.js';
+import type { Tessera } from '../../lib/wasm/loader.js';
 import { makeStarField, truePsfStamp, type StarField } from './psfStarField.js';
 
 const rms = (a: readonly number[]): number => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
@@ -39,6 +41,10 @@ const medianOf = (a: readonly number[]): number => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!);
 };
+let tessera: Tessera;
+beforeAll(async () => {
+  tessera = await loadTessera('release');
+});
 const S = 25; // comparison stamp size, px
 
 describe('PSF determination on a simulated detector', () => {
@@ -48,7 +54,7 @@ describe('PSF determination on a simulated detector', () => {
 
   beforeAll(() => {
     field = makeStarField({ seed: 1 });
-    result = determinePsf(field.image, field.sources);
+    result = determinePsf(tessera, field.image, field.sources);
   });
 
   it('selects the stellar locus by size (LSST objectSize): no galaxy, saturated or flagged source is a candidate', () => {
@@ -175,15 +181,15 @@ describe('PSF determination: behaviour on small fields', () => {
 
   it('is deterministic for a seed; the reserve changes with reserveSeed only', () => {
     const f = small(11);
-    const a = determinePsf(f.image, f.sources);
-    const b = determinePsf(f.image, f.sources);
+    const a = determinePsf(tessera, f.image, f.sources);
+    const b = determinePsf(tessera, f.image, f.sources);
     expect(Buffer.from(a.model.basis.buffer).equals(Buffer.from(b.model.basis.buffer))).toBe(true);
     expect(a.reserved).toEqual(b.reserved);
-    const c = determinePsf(f.image, f.sources, { reserveSeed: 2 });
+    const c = determinePsf(tessera, f.image, f.sources, { reserveSeed: 2 });
     expect(c.candidate).toEqual(a.candidate);
     expect(c.reserved).not.toEqual(a.reserved);
     expect(c.diagnostics.nReserved).toBe(a.diagnostics.nReserved);
-    const none = determinePsf(f.image, f.sources, { reserveFraction: 0 });
+    const none = determinePsf(tessera, f.image, f.sources, { reserveFraction: 0 });
     expect(none.diagnostics.nReserved).toBe(0);
   });
 
@@ -195,7 +201,7 @@ describe('PSF determination: behaviour on small fields', () => {
       const m = adaptiveMoments(f.image.image, f.image.width, f.image.height, s.x, s.y, { maxShift: 3 });
       return { ...s, xx: m.xx, yy: m.yy, xy: m.xy };
     });
-    const base = determinePsf(f.image, sources, { reserveFraction: 0 });
+    const base = determinePsf(tessera, f.image, sources, { reserveFraction: 0 });
     const used = base.stars.filter((s) => s.status === 'used').slice(0, 4);
     const intrp = 1 << MASK_PLANES.INTRP, sat = 1 << MASK_PLANES.SAT;
     // Stars 0-2: garbage (1e6 e-) on a 3-pixel arc 4 px from the centre, masked SAT or INTRP.
@@ -208,7 +214,7 @@ describe('PSF determination: behaviour on small fields', () => {
           if (masked) image.mask[p] = k === 0 ? sat : intrp;
         }
       }
-      return determinePsf(image, sources, { reserveFraction: 0 });
+      return determinePsf(tessera, image, sources, { reserveFraction: 0 });
     };
     const masked = garbage(true);
     for (const s of used.slice(0, 3)) {
@@ -224,19 +230,19 @@ describe('PSF determination: behaviour on small fields', () => {
     const victim = used[3]!;
     const image = { ...f.image, mask: f.image.mask.slice() };
     image.mask[Math.round(victim.y) * f.image.width + Math.round(victim.x)] = sat;
-    const dropped = determinePsf(image, sources, { reserveFraction: 0 }).stars.find((t) => t.source === victim.source)!;
+    const dropped = determinePsf(tessera, image, sources, { reserveFraction: 0 }).stars.find((t) => t.source === victim.source)!;
     expect(dropped.status).toBe('dropped');
     expect(dropped.reason).toMatch(/centre/);
   });
 
   it('fails with typed errors: no source passes the cuts; a bad config', () => {
     const f = small(13);
-    expect(() => determinePsf(f.image, f.sources.map((s) => ({ ...s, flux: 10 })))).toThrow(StarSelectionError);
-    expect(() => determinePsf(f.image, [])).toThrow(StarSelectionError);
-    expect(() => determinePsf({ ...f.image, variance: new Float32Array(3) }, f.sources)).toThrow(PsfDeterminerError);
-    expect(() => determinePsf(f.image, f.sources, { reserveFraction: 1 })).toThrow(/reserveFraction/);
-    expect(() => determinePsf(f.image, f.sources, { kernelSize: 3 })).toThrow(/kernelSize/);
-    expect(() => determinePsf(f.image, f.sources, { badMaskPlanes: ['NOPE'] })).toThrow(/unknown mask plane 'NOPE'/);
+    expect(() => determinePsf(tessera, f.image, f.sources.map((s) => ({ ...s, flux: 10 })))).toThrow(StarSelectionError);
+    expect(() => determinePsf(tessera, f.image, [])).toThrow(StarSelectionError);
+    expect(() => determinePsf(tessera, { ...f.image, variance: new Float32Array(3) }, f.sources)).toThrow(PsfDeterminerError);
+    expect(() => determinePsf(tessera, f.image, f.sources, { reserveFraction: 1 })).toThrow(/reserveFraction/);
+    expect(() => determinePsf(tessera, f.image, f.sources, { kernelSize: 3 })).toThrow(/kernelSize/);
+    expect(() => determinePsf(tessera, f.image, f.sources, { badMaskPlanes: ['NOPE'] })).toThrow(/unknown mask plane 'NOPE'/);
   });
 });
 
