@@ -31,9 +31,9 @@
 //   4 i32 each (label, y, x0, x1 inclusive), up to `capacity`, and their total count: the spans of the
 //   footprints.
 // setMaskBit: mask bit `bit` set where flags != 0 and cleared elsewhere (LSST clears DETECTED before it
-//   sets it anew).
+//   sets it anew). clearMaskBits: the given bits cleared in every pixel of a mask.
 // Flags are u8 planes (0 or 1); labels i32; values and variances f32. Every kernel returns OK or
-// BAD_ARGUMENT and never allocates. SIMD paths (thresholdPlane, dilateDisk, setMaskBit, replaceNonFinite)
+// BAD_ARGUMENT and never allocates. SIMD paths (thresholdPlane, dilateDisk, setMaskBit, clearMaskBits, replaceNonFinite)
 // do the same operations as the scalar code lane by lane; labelling, runs and peaks are scalar but skip
 // unflagged stretches (16 flags, 4 labels) at once with SIMD.
 import { OK, BAD_ARGUMENT } from './status';
@@ -421,6 +421,26 @@ export function setMaskBit(flags: usize, mask: usize, n: i32, bit: i32): i32 {
     const p = mask + (i << 2);
     const m = load<i32>(p);
     store<i32>(p, load<u8>(flags + i) != 0 ? m | value : m & ~value);
+  }
+  return OK;
+}
+
+/** Clears `bits` in every pixel of an i32 mask of n pixels (mask &= ~bits). */
+export function clearMaskBits(mask: usize, n: i32, bits: i32): i32 {
+  if (n < 0) return BAD_ARGUMENT;
+  assertInMemory(mask, <usize>n << 2);
+  let i: usize = 0;
+  const total = <usize>n;
+  if (ASC_FEATURE_SIMD) {
+    const clear = i32x4.splat(bits);
+    for (; i + 4 <= total; i += 4) {
+      const p = mask + (i << 2);
+      v128.store(p, v128.andnot(v128.load(p), clear));
+    }
+  }
+  for (; i < total; i++) {
+    const p = mask + (i << 2);
+    store<i32>(p, load<i32>(p) & ~bits);
   }
   return OK;
 }

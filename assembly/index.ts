@@ -20,7 +20,7 @@ export { combineClippedMean, planeMedian, planeMean } from './combine';
 export { overscanRowLevels, overscanMedian, assembleAmplifier, subtractScaled, setVariance, divideByFlat, maskNonFinite, orMaskMapped, countMaskBits, growMask, interpolateRows, scalePlanes, flagInvalid, nanWhereMasked } from './isr';
 export { binClippedMean, evaluateRowPolynomials, subtractRowPolynomials } from './background';
 export { blockSums } from './halos';
-export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit } from './detection';
+export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit, clearMaskBits } from './detection';
 export { apertureFluxes, psfFluxes, pixelDiscOverlap } from './measure';
 export { psfSampleGrid, psfSolveSamples, psfModelOnStamp, psfStarAmplitude } from './psfFit';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';

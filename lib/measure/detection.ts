@@ -265,9 +265,8 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
     // are then free for the labelling's planes (a lower high-water mark of wasm memory: 12 instead of 15
     // bytes per pixel, as in the convolution).
     const out = maskInto ?? new Int32Array(n);
-    const keep = ~((1 << detectedBit) | (1 << negativeBit));
-    const input = planes.i32(maskPtr, n);
-    for (let i = 0; i < n; i++) out[i] = input[i]! & keep;
+    checkStatus('clearMaskBits', kernels.clearMaskBits(maskPtr, n, (1 << detectedBit) | (1 << negativeBit)));
+    out.set(planes.i32(maskPtr, n));
     planes.release(maskPtr);
     const columnPtr = planes.allocFrom(columnScale);
     const rowPtr = planes.allocFrom(rowScale);

@@ -10,7 +10,7 @@
  *  3. stamps of kernelSize (25) image pixels around each star's adaptive-moment centroid (its sub-pixel
  *     centre); pixels with badMaskPlanes (INTRP, SAT), NaN, non-positive variance or off the image get zero
  *     weight; a star with such a pixel in the 3 x 3 pixels at its centre, or a failed centroid, is dropped;
- *  4. the fit, in PSFEx's representation (lib/measure/psfModel.ts): a grid of G x G samples, one every
+ *  4. the fit (lib/measure/psfPixelFit.ts, its kernels in wasm), in PSFEx's representation (lib/measure/psfModel.ts): a grid of G x G samples, one every
  *     samplingSize image pixels (G = kernelSize / samplingSize, made odd), times a polynomial of degree
  *     spatialOrder (2) in the scaled position, POLZERO = middle and POLSCAL = range of the fitted stars'
  *     positions as PSFEx sets them. As PSFEx's psf_make, each star's stamp is resampled (Lanczos-3) onto

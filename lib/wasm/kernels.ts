@@ -117,6 +117,8 @@ export interface KernelExports {
   labelRuns(labels: number, width: number, height: number, runs: number, capacity: number, out: number): number;
   /** Mask bit set where the u8 flags are nonzero and cleared elsewhere. */
   setMaskBit(flags: number, mask: number, n: number, bit: number): number;
+  /** mask &= ~bits over n i32 pixels. */
+  clearMaskBits(mask: number, n: number, bits: number): number;
   /**
    * Exact-overlap circular aperture sums (assembly/measure.ts): centres nSources (x, y) f64, radii nRadii f64 px; out (flux, variance) f64
    * per source and radius (source-major); flags i32 per source and radius (1 edge, 2 non-finite skipped). variance 0: variances 0.

@@ -6,7 +6,7 @@
 // - evaluateRowPolynomials and thresholdPlane: the same f32 operations (Math.fround) bit for bit;
 // - labelComponents: a breadth-first flood fill, 8-connected, numbered in raster order of first pixels;
 // - findPeaks: local maxima with the raster-order tie rule; dilateDisk: the disk by brute force;
-// - labelRuns, setMaskBit, replaceNonFinite;
+// - labelRuns, setMaskBit, clearMaskBits, replaceNonFinite;
 // and the three builds bit-identical, bad arguments rejected, and the debug build's bounds checks.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
@@ -458,7 +458,7 @@ describe('dilateDisk', () => {
   });
 });
 
-describe('labelRuns, setMaskBit, replaceNonFinite', () => {
+describe('labelRuns, setMaskBit, clearMaskBits, replaceNonFinite', () => {
   it('lists the runs of a label plane in raster order', () => {
     const f = randomFlags(41, 39, 21, 0.4);
     const labels = labelReference(f);
@@ -507,6 +507,11 @@ describe('labelRuns, setMaskBit, replaceNonFinite', () => {
         expect(kernels.replaceNonFinite(q, n, 7, 0)).toBe(0);
         expect(Array.from(planes.f32(q, n))).toEqual(Array.from(plane, (x) => (Number.isFinite(x) ? x : 7)));
         expect(kernels.setMaskBit(0, m, n, 32)).toBe(1);
+        // Bits 5, 12 and 31 cleared everywhere, the others kept (39 pixels: a tail after the SIMD groups).
+        const c = planes.allocFrom(mask), bits = (1 << 5) | (1 << 12) | (1 << 31);
+        expect(kernels.clearMaskBits(c, n, bits)).toBe(0);
+        expect(Array.from(planes.i32(c, n))).toEqual(Array.from(mask, (w) => w & ~bits));
+        expect(kernels.clearMaskBits(c, -1, bits)).toBe(1);
       });
     }
   });
