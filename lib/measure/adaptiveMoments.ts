@@ -76,6 +76,10 @@ export function ellipseChord(cx: number, dy: number, ixx: number, ixy: number, i
   out[1] = Math.min(hi, Math.floor(cx + centre + half));
 }
 
+/** ellipseSums' rows' chords and its outputs, reused by every call (nothing keeps them past one). */
+const chord = new Int32Array(2);
+const momentSums = new Float64Array(7);
+
 /**
  * Sums over the pixels within q = d^T M^-1 d <= 16 (4 sigma of the weight; M^-1 = (ixx, ixy; ixy, iyy))
  * of the box [x0, x1] x [y0, y1] clipped to the image, of W I, W I dx, W I dy, W I dx^2, W I dy^2,
@@ -90,7 +94,6 @@ function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx
   let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, sv = 0;
   const step2 = libm.exp(-ixx);
   const xa = Math.max(0, x0), xb = Math.min(width - 1, x1);
-  const chord = new Int32Array(2);
   for (let py = Math.max(0, y0); py <= Math.min(height - 1, y1); py++) {
     const dy = py - cy;
     ellipseChord(cx, dy, ixx, ixy, iyy, 16, xa, xb, chord);
@@ -136,7 +139,7 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   let iterations = 0;
   let sumW = 0;
   let edge = false;
-  const sums = new Float64Array(7);
+  const sums = momentSums;
   // The weight's inverse covariance and the box of its 4-sigma ellipse (major axis) about the centroid.
   const weightOf = (): { ixx: number; iyy: number; ixy: number; x0: number; x1: number; y0: number; y1: number } => {
     const det = mxx * myy - mxy * mxy;
