@@ -25,10 +25,12 @@
  *  5. outlier rejection (psf_clean): reduced chi^2 of every fitted star against the model on its kernelSize
  *     stamp; stars above median + nSigmaChi2 x 1.4826 MAD of the fitted stars' chi^2 (and above chi2Floor)
  *     are rejected and the fit repeated, at most maxRejectIterations times;
- *  6. diagnostics: counts, CHI2 (mean reduced chi^2 of the used stars), and for used and reserved stars their
- *     adaptive-moment ellipticity, the model's at the same position (adaptive moments of the model's
- *     kernel image, LSST's Psf.computeShape convention), and the star's ellipticity noise predicted from
- *     the variance plane (lib/measure/momentsNoise.ts).
+ *  6. diagnostics: counts, CHI2 (mean reduced chi^2 of the used stars), and (with starDiagnostics, the
+ *     default) for used and reserved stars their adaptive-moment ellipticity, the model's at the same
+ *     position (adaptive moments of the model's kernel image, LSST's Psf.computeShape convention), and the
+ *     star's ellipticity noise predicted from the variance plane (lib/measure/momentsNoise.ts). A caller
+ *     that only needs the model and the flags (characterizeImage) turns them off: on an HSC detector they
+ *     cost as much as the fit.
  *
  * Sampling: PSF_SAMP 1 (samplingSize 1) is enough while the pixel-convolved PSF is resolved (FWHM above
  * ~2.5 px: a Gaussian of FWHM 2.5 px keeps 0.4 % of its power at the pixel Nyquist frequency). LSST's
@@ -79,6 +81,8 @@ export interface PsfDeterminerConfig {
   maxRejectIterations: number;
   /** Fitted stars needed per polynomial term before the spatial order is lowered. */
   minStarsPerTerm: number;
+  /** Per-star diagnostics (the result's `stars`): false leaves them out (an empty list). */
+  starDiagnostics: boolean;
 }
 
 export const DEFAULT_PSF_DETERMINER_CONFIG: Readonly<PsfDeterminerConfig> = Object.freeze({
@@ -96,6 +100,7 @@ export const DEFAULT_PSF_DETERMINER_CONFIG: Readonly<PsfDeterminerConfig> = Obje
   chi2Floor: 1.5,
   maxRejectIterations: 3,
   minStarsPerTerm: 2,
+  starDiagnostics: true,
 });
 
 /** A detected source offered to the determiner. */
@@ -154,6 +159,7 @@ export interface PsfDeterminerResult {
   candidate: boolean[];
   used: boolean[];
   reserved: boolean[];
+  /** Per candidate star, in source order (empty without config.starDiagnostics). */
   stars: PsfStarDiagnostic[];
   diagnostics: {
     nSources: number;
@@ -384,35 +390,37 @@ function fitAndDiagnose(tessera: Tessera, image: MaskedImage, config: PsfDetermi
 
   // 6. Diagnostics: the final model on every star with a stamp (reserved ones get their amplitude now).
   const diagnostics: PsfStarDiagnostic[] = [];
-  for (const k of candidates) {
-    const reason = dropped.get(k);
-    if (reason !== undefined) {
+  if (config.starDiagnostics) {
+    for (const k of candidates) {
+      const reason = dropped.get(k);
+      if (reason !== undefined) {
+        diagnostics.push({
+          source: k, status: reserved[k] ? 'reserved' : 'dropped', reason, x: NaN, y: NaN, flux: NaN, chi2: NaN, dof: 0, outlier: false,
+          e1: NaN, e2: NaN, modelE1: NaN, modelE2: NaN, sigma: NaN, modelSigma: NaN, e1Err: NaN, e2Err: NaN,
+        });
+      }
+    }
+    workspace.basis(nterms).set(basis);
+    for (const s of stars) {
+      polynomialTerms((s.x + 1 - polZero[0]) / polScale[0], (s.y + 1 - polZero[1]) / polScale[1], order, s.terms);
+      workspace.modelOnStamp(s, nterms);
+      workspace.fitAmplitude(s);
+      let kernelSum = 0;
+      for (let j = pad; j < pad + K; j++) for (let i = pad; i < pad + K; i++) kernelSum += s.model[j * P + i]!;
+      const status: PsfStarStatus = reserved[s.source] ? 'reserved' : used[s.source] ? 'used' : 'rejected';
+      const m = s.moments;
+      const [e1, e2] = ellipticity(m);
+      const shape = model.shapeAt(s.x, s.y);
+      const noise = adaptiveMomentsNoise(image.image, image.variance, width, height, m, { mask: image.mask, badBits });
       diagnostics.push({
-        source: k, status: reserved[k] ? 'reserved' : 'dropped', reason, x: NaN, y: NaN, flux: NaN, chi2: NaN, dof: 0, outlier: false,
-        e1: NaN, e2: NaN, modelE1: NaN, modelE2: NaN, sigma: NaN, modelSigma: NaN, e1Err: NaN, e2Err: NaN,
+        source: s.source, status, reason: rejected.get(s.source) ?? '', x: s.x, y: s.y, flux: s.amplitude * kernelSum,
+        chi2: s.chi2, dof: s.dof, outlier: status === 'rejected' || s.chi2 > finalLimit, e1, e2, modelE1: shape.e1, modelE2: shape.e2,
+        sigma: libm.pow(m.xx * m.yy - m.xy * m.xy, 0.25), modelSigma: shape.sigma,
+        e1Err: noise?.e1Err ?? NaN, e2Err: noise?.e2Err ?? NaN,
       });
     }
+    diagnostics.sort((a, b) => a.source - b.source);
   }
-  workspace.basis(nterms).set(basis);
-  for (const s of stars) {
-    polynomialTerms((s.x + 1 - polZero[0]) / polScale[0], (s.y + 1 - polZero[1]) / polScale[1], order, s.terms);
-    workspace.modelOnStamp(s, nterms);
-    workspace.fitAmplitude(s);
-    let kernelSum = 0;
-    for (let j = pad; j < pad + K; j++) for (let i = pad; i < pad + K; i++) kernelSum += s.model[j * P + i]!;
-    const status: PsfStarStatus = reserved[s.source] ? 'reserved' : used[s.source] ? 'used' : 'rejected';
-    const m = s.moments;
-    const [e1, e2] = ellipticity(m);
-    const shape = model.shapeAt(s.x, s.y);
-    const noise = adaptiveMomentsNoise(image.image, image.variance, width, height, m, { mask: image.mask, badBits });
-    diagnostics.push({
-      source: s.source, status, reason: rejected.get(s.source) ?? '', x: s.x, y: s.y, flux: s.amplitude * kernelSum,
-      chi2: s.chi2, dof: s.dof, outlier: status === 'rejected' || s.chi2 > finalLimit, e1, e2, modelE1: shape.e1, modelE2: shape.e2,
-      sigma: libm.pow(m.xx * m.yy - m.xy * m.xy, 0.25), modelSigma: shape.sigma,
-      e1Err: noise?.e1Err ?? NaN, e2Err: noise?.e2Err ?? NaN,
-    });
-  }
-  diagnostics.sort((a, b) => a.source - b.source);
 
   return {
     model, candidate, used, reserved, stars: diagnostics,

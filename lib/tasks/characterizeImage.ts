@@ -194,7 +194,7 @@ function characterize(inputs: CharacterizeImageInputs, config: Readonly<Characte
     let result: PsfDeterminerResult;
     try {
       result = determinePsf(tessera, { ...exposure, image: extraction.image, mask: extraction.mask }, psfSources(extraction.catalog), {
-        reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize,
+        reserveFraction: config.reserveFraction, reserveSeed: config.reserveSeed, spatialOrder: config.psfSpatialOrder, kernelSize: config.psfKernelSize, starDiagnostics: false,
         starSelector: { ...DEFAULT_OBJECT_SIZE_CONFIG, fluxMin: config.starFluxMin },
       });
     } catch (err) {

@@ -240,7 +240,7 @@ export const extractCommand: Command = {
     if (values.psf) {
       // A PSFEx-style model from the catalogue's stars, then the same footprints measured again with it.
       const subtracted = { ...exposure, image: result.image, mask: result.mask };
-      const fit = determinePsf(tessera, subtracted, psfSources(catalog));
+      const fit = determinePsf(tessera, subtracted, psfSources(catalog), { starDiagnostics: false });
       catalog = deblendAndMeasure(tessera, subtracted, result.detection.positive, fit.model);
       catalog.columns.calib_psf_candidate = fit.candidate;
       catalog.columns.calib_psf_used = fit.used;

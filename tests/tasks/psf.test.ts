@@ -179,7 +179,7 @@ describe('PSF determination on a simulated detector', () => {
 describe('PSF determination: behaviour on small fields', () => {
   const small = (seed: number) => makeStarField({ seed, width: 600, height: 600, stars: 120, galaxies: 30, saturated: 1, cosmicRayHits: 0 });
 
-  it('is deterministic for a seed; the reserve changes with reserveSeed only', () => {
+  it('is deterministic for a seed; the reserve changes with reserveSeed only; the per-star diagnostics change nothing else', () => {
     const f = small(11);
     const a = determinePsf(tessera, f.image, f.sources);
     const b = determinePsf(tessera, f.image, f.sources);
@@ -191,6 +191,12 @@ describe('PSF determination: behaviour on small fields', () => {
     expect(c.diagnostics.nReserved).toBe(a.diagnostics.nReserved);
     const none = determinePsf(tessera, f.image, f.sources, { reserveFraction: 0 });
     expect(none.diagnostics.nReserved).toBe(0);
+    // Without the per-star diagnostics: no star list, and the same model, flags and summary.
+    const quiet = determinePsf(tessera, f.image, f.sources, { starDiagnostics: false });
+    expect(a.stars.length).toBe(a.diagnostics.nCandidates);
+    expect(quiet.stars).toEqual([]);
+    expect(Buffer.from(quiet.model.basis.buffer).equals(Buffer.from(a.model.basis.buffer))).toBe(true);
+    expect([quiet.candidate, quiet.used, quiet.reserved, quiet.diagnostics]).toEqual([a.candidate, a.used, a.reserved, a.diagnostics]);
   });
 
   it('gives SAT and INTRP pixels zero weight and drops a star whose centre is masked', () => {
