@@ -80,6 +80,9 @@ function slotLayout(P: number, G: number, taps: number, maxTerms: number): SlotL
   return { ...layout, good, gridGood, bytes: Math.ceil((gridGood + n) / 16) * 16 };
 }
 
+/** The most wasm memory a workspace may take (the default fit of 300 stars takes 16 MiB). */
+const MAX_WORKSPACE_BYTES = 1024 * 2 ** 20;
+
 /** Every star's planes and the fit's scratch, in one scope of wasm memory (see the module comment). */
 export class PsfFitWorkspace {
   readonly geometry: PixelFitGeometry;
@@ -105,6 +108,11 @@ export class PsfFitWorkspace {
     this.layout = slotLayout(P, G, this.taps, this.maxTerms);
     const { planes } = tessera;
     const n = G * G, T = this.maxTerms;
+    const bytes = this.layout.bytes * Math.max(capacity, 1) + 8 * n * ((T * (T + 1)) / 2 + 3 * T);
+    if (bytes > MAX_WORKSPACE_BYTES) {
+      throw new RangeError(`PSF fit: ${capacity} stars with ${geometry.K}x${geometry.K}-px stamps on a ${G}x${G} sample grid need ${(bytes / 2 ** 20).toFixed(0)} MiB `
+        + `of wasm memory (at most ${MAX_WORKSPACE_BYTES / 2 ** 20} MiB): use a smaller kernelSize, a larger samplingSize or fewer stars`);
+    }
     this.slots = planes.alloc(this.layout.bytes * Math.max(capacity, 1));
     this.scratch = {
       rows: planes.alloc(8 * P * G), rowsGood: planes.alloc(P * G), samples: planes.alloc(8 * n), residual: planes.alloc(8 * P * P),

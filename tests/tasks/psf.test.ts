@@ -241,7 +241,7 @@ describe('PSF determination: behaviour on small fields', () => {
     expect(dropped.reason).toMatch(/centre/);
   });
 
-  it('fails with typed errors: no source passes the cuts; a bad config', () => {
+  it('fails with typed errors: no source passes the cuts; a bad config; a fit too large for wasm memory', () => {
     const f = small(13);
     expect(() => determinePsf(tessera, f.image, f.sources.map((s) => ({ ...s, flux: 10 })))).toThrow(StarSelectionError);
     expect(() => determinePsf(tessera, f.image, [])).toThrow(StarSelectionError);
@@ -249,6 +249,10 @@ describe('PSF determination: behaviour on small fields', () => {
     expect(() => determinePsf(tessera, f.image, f.sources, { reserveFraction: 1 })).toThrow(/reserveFraction/);
     expect(() => determinePsf(tessera, f.image, f.sources, { kernelSize: 3 })).toThrow(/kernelSize/);
     expect(() => determinePsf(tessera, f.image, f.sources, { badMaskPlanes: ['NOPE'] })).toThrow(/unknown mask plane 'NOPE'/);
+    // A grid of 1005 x 1005 samples (201-px stamps, 5 samples a pixel) for each star: named, before any wasm memory is taken.
+    const before = tessera.planes.inUseBytes;
+    expect(() => determinePsf(tessera, f.image, f.sources, { kernelSize: 201, samplingSize: 0.2 })).toThrow(/201x201-px stamps on a 1005x1005 sample grid need \d+ MiB of wasm memory/);
+    expect(tessera.planes.inUseBytes).toBe(before);
   });
 });
 
