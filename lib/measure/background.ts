@@ -501,13 +501,16 @@ function chebyshevRows(model: BackgroundModel): RowPolynomials {
   const { order, c } = chebyshevSolution(model);
   const mono = chebyshevMonomials(order);
   const coefficients = new Float32Array(height * (order + 1));
-  const rowCheb = new Float64Array(order + 1);
+  const rowCheb = new Float64Array(order + 1), ty = new Float64Array(order + 1), poly = new Float64Array(order + 1);
   for (let y = 0; y < height; y++) {
-    const ty = chebyshevT(order, (2 * y + 1) / height - 1);
+    chebyshevT(order, (2 * y + 1) / height - 1, ty);
     rowCheb.fill(0);
     for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) rowCheb[i]! += c[i * (order + 1) + j]! * ty[j]!;
-    const poly = new Float64Array(order + 1);
-    for (let i = 0; i <= order; i++) mono[i]!.forEach((v, p) => { poly[p]! += rowCheb[i]! * v; });
+    poly.fill(0);
+    for (let i = 0; i <= order; i++) {
+      const m = mono[i]!;
+      for (let p = 0; p < m.length; p++) poly[p]! += rowCheb[i]! * m[p]!;
+    }
     coefficients.set(poly, y * (order + 1));
   }
   // x' = (2x + 1) / W - 1 = (x - (W - 1) / 2) x (2 / W): one segment per row.

@@ -193,22 +193,31 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
  */
 function growHalos(flags: Uint8Array, sums: Float64Array, residual: Float64Array, nbx: number, nby: number, block: number, width: number, height: number,
   steps: number, isolatedThreshold: number): void {
-  const neighbours = (k: number, visit: (l: number) => void): void => {
+  // The blocks 8-connected to block k (and k itself), into `around`; their number.
+  const around = new Int32Array(9);
+  const neighbours = (k: number): number => {
     const i = k % nbx, j = (k - i) / nbx;
+    let count = 0;
     for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
-      for (let ii = Math.max(0, i - 1); ii <= Math.min(nbx - 1, i + 1); ii++) visit(jj * nbx + ii);
+      for (let ii = Math.max(0, i - 1); ii <= Math.min(nbx - 1, i + 1); ii++) around[count++] = jj * nbx + ii;
     }
+    return count;
   };
   // The halo blocks to grow from: a flood fill through the halos from those next to a block with left-out pixels.
   const grow = new Uint8Array(nbx * nby);
   const stack: number[] = [];
-  const reach = (l: number): void => { if (flags[l] && !grow[l]) { grow[l] = 1; stack.push(l); } };
+  const reachAround = (k: number): void => {
+    for (let a = 0, count = neighbours(k); a < count; a++) {
+      const l = around[a]!;
+      if (flags[l] && !grow[l]) { grow[l] = 1; stack.push(l); }
+    }
+  };
   for (let k = 0; k < nbx * nby; k++) {
     const i = k % nbx, j = (k - i) / nbx;
     const area = (Math.min((i + 1) * block, width) - i * block) * (Math.min((j + 1) * block, height) - j * block);
-    if (sums[3 * k + 2]! < area) neighbours(k, reach);
+    if (sums[3 * k + 2]! < area) reachAround(k);
   }
-  while (stack.length > 0) neighbours(stack.pop()!, reach);
+  while (stack.length > 0) reachAround(stack.pop()!);
   // The others, one 8-connected halo at a time: kept when significant as a whole, else cleared.
   const seen = grow.slice();
   for (let k = 0; k < nbx * nby; k++) {
@@ -220,13 +229,19 @@ function growHalos(flags: Uint8Array, sums: Float64Array, residual: Float64Array
       const l = members[m]!;
       r += residual[l]!;
       v += sums[3 * l + 1]!;
-      neighbours(l, (q) => { if (flags[q] && !seen[q]) { seen[q] = 1; members.push(q); } });
+      for (let a = 0, count = neighbours(l); a < count; a++) {
+        const q = around[a]!;
+        if (flags[q] && !seen[q]) { seen[q] = 1; members.push(q); }
+      }
     }
     if (!(v > 0 && r / Math.sqrt(v) >= isolatedThreshold)) for (const l of members) flags[l] = 0;
   }
   for (let s = 0; s < steps; s++) {
     const from = grow.slice();
-    for (let k = 0; k < nbx * nby; k++) if (from[k]) neighbours(k, (l) => { grow[l] = 1; flags[l] = 1; });
+    for (let k = 0; k < nbx * nby; k++) {
+      if (!from[k]) continue;
+      for (let a = 0, count = neighbours(k); a < count; a++) grow[around[a]!] = flags[around[a]!] = 1;
+    }
   }
 }
 
