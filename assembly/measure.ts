@@ -334,3 +334,117 @@ export function psfFluxes(image: usize, variance: usize, width: i32, height: i32
   }
   return OK;
 }
+
+// The columns of row offset dy (from the centre) where q = ixx dx^2 + 2 ixy dx dy + iyy dy^2 <= bound,
+// dx = column - cx: the ellipse's chord widened by 1e-9 px, clipped to [lo, hi], into chordFirst and
+// chordLast (first > last when the row misses it). The same steps as lib/measure/adaptiveMoments.ts's
+// ellipseChord.
+let chordFirst: i32 = 0;
+let chordLast: i32 = 0;
+function ellipseChord(cx: f64, dy: f64, ixx: f64, ixy: f64, iyy: f64, bound: f64, lo: i32, hi: i32): void {
+  const centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - bound) / ixx;
+  if (!(disc >= 0)) {
+    chordFirst = 1;
+    chordLast = 0;
+    return;
+  }
+  const half = Math.sqrt(disc) + 1e-9;
+  chordFirst = <i32>Math.max(<f64>lo, Math.min(Math.ceil(cx + centre - half), <f64>hi + 1));
+  chordLast = <i32>Math.min(<f64>hi, Math.max(Math.floor(cx + centre + half), <f64>lo - 1));
+}
+
+// The squared elliptical radius d^T M^-1 d x scale2 of (dx, dy), at least 0.
+@inline function ellipseRadius2(dx: f64, dy: f64, ixx: f64, ixy: f64, iyy: f64, scale2: f64): f64 {
+  return Math.max(ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy, 0.0) * scale2;
+}
+
+/**
+ * Kron photometry (LSST ext_photometryKron, SExtractor's FLUX_AUTO) of one source at (x, y) with the
+ * adaptive second moments (xx, yy, xy) (px^2), on an f32 image and variance: with scale = det(M)^(1/4)
+ * and the elliptical radius r = sqrt(d^T M^-1 d) x scale, the Kron radius r1 = sum(r I) / sum(I) over the
+ * finite pixels with r <= nSigmaForRadius x scale (flagged and set to min(max(r1, scale), maxRadius) when
+ * not positive or above maxRadius), then the flux within r <= nRadiusForFlux x r1, pixels within
+ * 0.75 x major / scale of that boundary weighted by the fraction of their 5 x 5 subpixels inside, and
+ * its variance sum(w^2 V) over finite variances (a non-finite pixel inside is left out and flags the
+ * source, as does the flux ellipse's box leaving the image). Rows run over their chords of the bounding
+ * ellipse (pixels beyond it weigh 0). Sums in raster order, f64. out: (r1, flux, variance, flag 0/1) f64;
+ * a singular shape gives NaN, NaN, NaN, 1.
+ */
+export function kronFlux(image: usize, variance: usize, width: i32, height: i32, x: f64, y: f64, xx: f64, yy: f64, xy: f64,
+  nSigmaForRadius: f64, nRadiusForFlux: f64, maxRadius: f64, out: usize): i32 {
+  if (width <= 0 || height <= 0) return BAD_ARGUMENT;
+  const det = xx * yy - xy * xy;
+  if (!(det > 0)) {
+    store<f64>(out, NaN);
+    store<f64>(out, NaN, 8);
+    store<f64>(out, NaN, 16);
+    store<f64>(out, 1, 24);
+    return OK;
+  }
+  const scale = Math.pow(det, 0.25);
+  const ixx = yy / det, iyy = xx / det, ixy = -xy / det, scale2 = scale * scale;
+  const major = Math.sqrt(0.5 * (xx + yy) + Math.sqrt(0.25 * ((xx - yy) * (xx - yy)) + xy * xy));
+  const rMax = nSigmaForRadius * scale, rMax2 = rMax * rMax;
+  let sr = 0.0, s = 0.0;
+  const reach = Math.ceil(nSigmaForRadius * major) + 1;
+  const yFrom = <i32>Math.max(0, Math.floor(y - reach)), yTo = <i32>Math.min(<f64>(height - 1), Math.ceil(y + reach));
+  for (let py = yFrom; py <= yTo; py++) {
+    const dy = <f64>py - y;
+    ellipseChord(x, dy, ixx, ixy, iyy, (rMax * rMax) / scale2, 0, width - 1);
+    const row = <usize>py * <usize>width;
+    for (let px = chordFirst; px <= chordLast; px++) {
+      const r2 = ellipseRadius2(<f64>px - x, dy, ixx, ixy, iyy, scale2);
+      if (r2 > rMax2) continue;
+      const v = <f64>load<f32>(image + ((row + <usize>px) << 2));
+      if (!isFinite(v)) continue;
+      sr += Math.sqrt(r2) * v;
+      s += v;
+    }
+  }
+  let radius = s > 0 ? sr / s : NaN;
+  let flag = 0;
+  if (!(radius > 0) || radius > maxRadius) {
+    flag = 1;
+    radius = Math.min(Math.max(isNaN(radius) ? 0 : radius, scale), maxRadius);
+  }
+  const rFlux = nRadiusForFlux * radius, rFlux2 = rFlux * rFlux;
+  const band = 0.75 * major / scale;
+  const inner2 = rFlux > band ? (rFlux - band) * (rFlux - band) : -1.0, outer2 = (rFlux + band) * (rFlux + band);
+  const fluxReach = Math.ceil(rFlux * major / scale) + 1;
+  let flux = 0.0, vsum = 0.0;
+  const yFluxFrom = <i32>Math.max(0, Math.floor(y - fluxReach)), yFluxTo = <i32>Math.min(<f64>(height - 1), Math.ceil(y + fluxReach));
+  const bound = rFlux + band;
+  for (let py = yFluxFrom; py <= yFluxTo; py++) {
+    const dy = <f64>py - y;
+    ellipseChord(x, dy, ixx, ixy, iyy, (bound * bound) / scale2, 0, width - 1);
+    const row = <usize>py * <usize>width;
+    for (let px = chordFirst; px <= chordLast; px++) {
+      const dx = <f64>px - x;
+      const r2 = ellipseRadius2(dx, dy, ixx, ixy, iyy, scale2);
+      let w: f64;
+      if (r2 < inner2) w = 1;
+      else if (r2 > outer2) w = 0;
+      else {
+        let inside = 0;
+        for (let j = 0; j < 5; j++) {
+          for (let i = 0; i < 5; i++) {
+            if (ellipseRadius2(dx + <f64>(i - 2) / 5, dy + <f64>(j - 2) / 5, ixx, ixy, iyy, scale2) <= rFlux2) inside++;
+          }
+        }
+        w = <f64>inside / 25;
+      }
+      if (w == 0) continue;
+      const p = (row + <usize>px) << 2;
+      const v = <f64>load<f32>(image + p), vv = <f64>load<f32>(variance + p);
+      if (!isFinite(v)) { flag = 1; continue; }
+      flux += w * v;
+      if (isFinite(vv)) vsum += w * w * vv;
+    }
+  }
+  if (x - fluxReach < 0 || y - fluxReach < 0 || x + fluxReach > <f64>(width - 1) || y + fluxReach > <f64>(height - 1)) flag = 1;
+  store<f64>(out, radius);
+  store<f64>(out, flux, 8);
+  store<f64>(out, vsum, 16);
+  store<f64>(out, <f64>flag, 24);
+  return OK;
+}

@@ -64,7 +64,7 @@ export interface MomentOptions {
  * row's offset from the centre (the ellipse's chord, widened by 1e-9 px), clipped to [lo, hi]: into
  * out[0] (first) and out[1] (last); out[0] > out[1] when the row misses the ellipse.
  */
-export function ellipseChord(cx: number, dy: number, ixx: number, ixy: number, iyy: number, bound: number, lo: number, hi: number, out: Int32Array): void {
+function ellipseChord(cx: number, dy: number, ixx: number, ixy: number, iyy: number, bound: number, lo: number, hi: number, out: Int32Array): void {
   const centre = (-ixy * dy) / ixx, disc = centre * centre - (iyy * dy * dy - bound) / ixx;
   if (!(disc >= 0)) {
     out[0] = 1;

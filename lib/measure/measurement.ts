@@ -17,7 +17,8 @@
  *   + 1 px; its area in _area (LSST's effective area, 1 / sum(P^2));
  * - ext_photometryKron_KronFlux: Kron's first-moment radius r1 = sum(r I) / sum(I) within 6 sigma of
  *   the adaptive ellipse (nSigmaForRadius 6), flux in the ellipse of radius 2.5 r1 (nRadiusForFlux),
- *   pixels subsampled 5 x 5 on its boundary; _radius is r1 (px, along the ellipse's geometric mean axis);
+ *   pixels subsampled 5 x 5 on its boundary (assembly/measure.ts kronFlux); _radius is r1 (px, along the
+ *   ellipse's geometric mean axis);
  * - base_PixelFlags: edge (footprint touches the image border, EDGE or NO_DATA), and for INTRP, SAT, CR,
  *   BAD, SUSPECT (pixelFlagPlanes; coadds add CLIPPED, SENSOR_EDGE, INEXACT_PSF as LSST's) the flag
  *   anywhere in the footprint and _Center in the 3 x 3 pixels at the centroid;
@@ -30,7 +31,7 @@
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
-import { adaptiveMoments, ellipseChord, MOMENT_FLAGS } from './adaptiveMoments.js';
+import { adaptiveMoments, MOMENT_FLAGS } from './adaptiveMoments.js';
 import type { MaskedImage } from './background.js';
 import { footprintArea, footprintBBox, type Footprint } from './footprint.js';
 import type { PsfLike } from './psf.js';
@@ -93,72 +94,6 @@ function psfSigma(m: { xx: number; yy: number; xy: number }, fallback: number): 
 }
 
 /**
- * Kron radius and flux in the adaptive ellipse (see the module comment). Distances are compared squared
- * (no square root where only a comparison needs them), and each row runs over its chord of the ellipse
- * that bounds the sums.
- */
-function kron(image: MaskedImage, x: number, y: number, xx: number, yy: number, xy: number, config: MeasurementConfig): { radius: number; flux: number; err: number; flag: boolean } {
-  const det = xx * yy - xy * xy;
-  if (!(det > 0)) return { radius: NaN, flux: NaN, err: NaN, flag: true };
-  const scale = libm.pow(det, 0.25); // geometric-mean sigma
-  // Squared ellipse radius of (dx, dy) in units of the geometric-mean axis: d^T M^-1 d x scale^2.
-  const ixx = yy / det, iyy = xx / det, ixy = -xy / det, scale2 = scale * scale;
-  const ellRadius2 = (dx: number, dy: number): number => Math.max(ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy, 0) * scale2;
-  const major = Math.sqrt(0.5 * (xx + yy) + Math.sqrt(0.25 * (xx - yy) ** 2 + xy * xy));
-  const { width, height } = image;
-  // Row py's columns with ellRadius2 <= r^2, clipped to the image: chord[0] .. chord[1].
-  const chord = new Int32Array(2);
-  const chordOf = (py: number, r: number): void => ellipseChord(x, py - y, ixx, ixy, iyy, (r * r) / scale2, 0, width - 1, chord);
-  const rMax = config.kronNSigmaForRadius * scale, rMax2 = rMax * rMax;
-  let sr = 0, s = 0;
-  const reach = Math.ceil(config.kronNSigmaForRadius * major) + 1;
-  for (let py = Math.max(0, Math.floor(y - reach)); py <= Math.min(height - 1, Math.ceil(y + reach)); py++) {
-    chordOf(py, rMax);
-    for (let px = chord[0]!; px <= chord[1]!; px++) {
-      const r2 = ellRadius2(px - x, py - y);
-      if (r2 > rMax2) continue;
-      const v = image.image[py * width + px]!;
-      if (!Number.isFinite(v)) continue;
-      sr += Math.sqrt(r2) * v;
-      s += v;
-    }
-  }
-  let radius = s > 0 ? sr / s : NaN;
-  let flag = false;
-  if (!(radius > 0) || radius > config.kronMaxRadius) {
-    flag = true;
-    radius = Math.min(Math.max(radius || 0, scale), config.kronMaxRadius);
-  }
-  const rFlux = config.kronNRadiusForFlux * radius, rFlux2 = rFlux * rFlux;
-  const band = 0.75 * major / scale; // pixels within ~0.75 px of the boundary: 5 x 5 subsamples
-  const inner2 = rFlux > band ? (rFlux - band) ** 2 : -1, outer2 = (rFlux + band) ** 2;
-  const fluxReach = Math.ceil(rFlux * major / scale) + 1;
-  let flux = 0, variance = 0;
-  for (let py = Math.max(0, Math.floor(y - fluxReach)); py <= Math.min(height - 1, Math.ceil(y + fluxReach)); py++) {
-    chordOf(py, rFlux + band);
-    for (let px = chord[0]!; px <= chord[1]!; px++) {
-      const r2 = ellRadius2(px - x, py - y);
-      let w: number;
-      if (r2 < inner2) w = 1;
-      else if (r2 > outer2) w = 0;
-      else {
-        let inside = 0;
-        for (let j = 0; j < 5; j++) for (let i = 0; i < 5; i++) if (ellRadius2(px - x + (i - 2) / 5, py - y + (j - 2) / 5) <= rFlux2) inside++;
-        w = inside / 25;
-      }
-      if (w === 0) continue;
-      const k = py * width + px;
-      const v = image.image[k]!, vv = image.variance[k]!;
-      if (!Number.isFinite(v)) { flag = true; continue; }
-      flux += w * v;
-      if (Number.isFinite(vv)) variance += w * w * vv;
-    }
-  }
-  if (x - fluxReach < 0 || y - fluxReach < 0 || x + fluxReach > width - 1 || y + fluxReach > height - 1) flag = true;
-  return { radius, flux, err: Math.sqrt(variance), flag };
-}
-
-/**
  * A reference position and shape for forced measurement (LSST's forced plugins TransformedCentroid and
  * TransformedShape): full-image pixels; the shape's second moments, pixels^2 (NaN: no shape).
  */
@@ -202,7 +137,8 @@ function fixedGaussianFlux(image: MaskedImage, x: number, y: number, xx: number,
  * footprints), every footprint's pixels are replaced by 0 (the background-subtracted sky's mean; LSST's
  * NoiseReplacer draws noise) and each source is measured with only its own pixels put back. The pixels
  * are measured in a copy of the image in wasm memory (in `image` itself, read only, when no heavy
- * footprint is put back and neither apertures nor the PSF fit run in wasm): `image` is never modified.
+ * footprint is put back and none of the aperture, PSF and Kron fluxes, which run in wasm, is measured): `image`
+ * is never modified.
  */
 export function measureSources(tessera: Tessera, image: MaskedImage, footprints: readonly Footprint[], psf: PsfLike, overrides: Partial<MeasurementConfig> = {},
   forced?: readonly (ForcedSource | undefined)[], heavy?: readonly Float32Array[]): SourceCatalog {
@@ -342,21 +278,11 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       }
 
       fluxesAt(k);
-      if (kronFlux) {
-        if (shapeFlag[k] && !(sxx[k]! > 0)) kronFlux.flag[k] = true;
-        else {
-          const r = kron(measured, x[k]!, y[k]!, sxx[k]!, syy[k]!, sxy[k]!, config);
-          kronFlux.flux[k] = r.flux;
-          kronFlux.err[k] = r.err;
-          kronFlux.radius[k] = r.radius;
-          kronFlux.flag[k] = r.flag;
-        }
-      }
       if (heavy) put(fp, undefined);
     }
   };
 
-  if (!heavy && nr === 0 && !psfFlux) {
+  if (!heavy && nr === 0 && !psfFlux && !kronFlux) {
     measureAll(image.image, () => {});
     return { length: n, columns: cols };
   }
@@ -364,6 +290,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
     const centre = alloc.alloc(16), radii = alloc.alloc(8 * Math.max(nr, 1)), apOut = alloc.alloc(16 * Math.max(nr, 1)), apFlags = alloc.alloc(4 * Math.max(nr, 1));
     const stampPlane = alloc.alloc(4 * stampSize * stampSize), stampOrigin = alloc.alloc(8), psfOut = alloc.alloc(16), psfFlags = alloc.alloc(4);
+    const kronOut = alloc.alloc(32);
     // Views made after the last allocation (memory growth detaches views); nothing below allocates in wasm.
     const pix = alloc.f32(img, pixels);
     pix.set(image.image);
@@ -371,7 +298,8 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     if (nr > 0) alloc.f64(radii, nr).set(config.radii);
     const c = alloc.f64(centre, 2), ap = alloc.f64(apOut, 2 * nr), apf = alloc.i32(apFlags, nr);
     const st = alloc.f32(stampPlane, stampSize * stampSize), org = alloc.i32(stampOrigin, 2), pf = alloc.f64(psfOut, 2), pfl = alloc.i32(psfFlags, 1);
-    // Apertures and the PSF flux in wasm (assembly/measure.ts).
+    const kr = alloc.f64(kronOut, 4);
+    // Apertures, the PSF flux and the Kron flux in wasm (assembly/measure.ts).
     measureAll(pix, (k) => {
       c[0] = x[k]!;
       c[1] = y[k]!;
@@ -396,6 +324,17 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
         let s2 = 0;
         for (let i = 0; i < stamp.stamp.length; i++) s2 += stamp.stamp[i]! * stamp.stamp[i]!;
         psfFlux.area[k] = 1 / s2;
+      }
+      if (kronFlux) {
+        if (shapeFlag[k] && !(sxx[k]! > 0)) kronFlux.flag[k] = true;
+        else {
+          checkStatus('kronFlux', kernels.kronFlux(img, varp, width, height, x[k]!, y[k]!, sxx[k]!, syy[k]!, sxy[k]!,
+            config.kronNSigmaForRadius, config.kronNRadiusForFlux, config.kronMaxRadius, kronOut));
+          kronFlux.radius[k] = kr[0]!;
+          kronFlux.flux[k] = kr[1]!;
+          kronFlux.err[k] = Math.sqrt(kr[2]!);
+          kronFlux.flag[k] = kr[3] !== 0;
+        }
       }
     });
   });

@@ -136,6 +136,12 @@ export interface KernelExports {
   psfSolveSamples(stars: number, nStars: number, n: number, nterms: number, lower: number, rhs: number, count: number, sums: number, system: number, basis: number): number;
   psfModelOnStamp(basis: number, terms: number, nterms: number, G: number, P: number, taps: number, geometry: number, samples: number, rows: number, out: number): number;
   psfStarAmplitude(data: number, variance: number, good: number, model: number, P: number, pad: number, K: number, amplitude: number, accuracy: number, out: number): number;
+  /**
+   * Kron radius and flux of one source (assembly/measure.ts): the adaptive moments (xx, yy, xy) at (x, y); out (r1, flux, variance,
+   * flag 0/1) f64.
+   */
+  kronFlux(image: number, variance: number, width: number, height: number, x: number, y: number, xx: number, yy: number, xy: number,
+    nSigmaForRadius: number, nRadiusForFlux: number, maxRadius: number, out: number): number;
   /** Exact area of the unit pixel centred at (dx, dy) inside the disc of radius r at the origin. */
   pixelDiscOverlap(dx: number, dy: number, r: number): number;
   /**

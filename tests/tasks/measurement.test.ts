@@ -159,6 +159,51 @@ describe('aperture kernel', () => {
     }
     for (const b of builds.slice(1)) expect(Array.from(b)).toEqual(Array.from(builds[0]!));
   });
+
+  it('gives a Gaussian\'s Kron radius and flux, flags a singular shape, a non-finite pixel and the image edge, the same bits in every wasm build (kronFlux)', async () => {
+    // An elliptical Gaussian (sigmas 2.5 and 1.6 px, rotated 30 degrees) of flux 1e5, sampled at pixel centres.
+    const width = 81, height = 71, cx = 40.3, cy = 34.6, flux = 1e5;
+    const [s1, s2, th] = [2.5, 1.6, Math.PI / 6];
+    const xx = (s1 * Math.cos(th)) ** 2 + (s2 * Math.sin(th)) ** 2, yy = (s1 * Math.sin(th)) ** 2 + (s2 * Math.cos(th)) ** 2;
+    const xy = (s1 * s1 - s2 * s2) * Math.sin(th) * Math.cos(th), det = xx * yy - xy * xy;
+    const image = new Float32Array(width * height), variance = new Float32Array(width * height).fill(4);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const dx = x - cx, dy = y - cy;
+      image[y * width + x] = (flux / (2 * Math.PI * Math.sqrt(det))) * Math.exp(-0.5 * (yy * dx * dx - 2 * xy * dx * dy + xx * dy * dy) / det);
+    }
+    const run = async (variant: 'release' | 'debug' | 'scalar', img: Float32Array, x: number, y: number, shape: [number, number, number]) => {
+      const { planes, kernels } = await loadTessera(variant);
+      return planes.scope(() => {
+        const out = planes.alloc(32);
+        expect(kernels.kronFlux(planes.allocFrom(img), planes.allocFrom(variance), width, height, x, y, ...shape, 6, 2.5, 200, out)).toBe(0);
+        return planes.f64(out, 4).slice();
+      });
+    };
+    const results = await Promise.all((['release', 'debug', 'scalar'] as const).map((v) => run(v, image, cx, cy, [xx, yy, xy])));
+    for (const r of results.slice(1)) expect(Array.from(r)).toEqual(Array.from(results[0]!));
+    const [r1, f, v, flag] = results[0]!;
+    // For a Gaussian, r1 = sqrt(pi / 2) det^(1/4) (within 6 sigma: 2e-7 of it is cut; measured 0.09 % more on
+    // this pixel grid) and 2.5 r1 holds 1 - exp(-(2.5 r1)^2 / 2 det^(1/2)) = 0.99267 of the flux; the
+    // variance is sum(w^2) times 4.
+    expect(Math.abs(r1! / (Math.sqrt(Math.PI / 2) * det ** 0.25) - 1)).toBeLessThan(3e-3);
+    // Measured: 0.99185 (the 5 x 5 subpixels of the boundary pixels approximate the ellipse).
+    expect(Math.abs(f! / flux - (1 - Math.exp(-((2.5 * Math.sqrt(Math.PI / 2)) ** 2) / 2)))).toBeLessThan(2e-3);
+    // sum(w^2) is the ellipse's area less what the boundary's fractional weights lose (measured 0.947 of it).
+    expect(v! / 4).toBeGreaterThan(Math.PI * (2.5 * r1!) ** 2 * 0.9);
+    expect(v! / 4).toBeLessThan(Math.PI * (2.5 * r1!) ** 2);
+    expect(flag).toBe(0);
+    // A singular shape: NaN and the flag.
+    expect(Array.from(await run('release', image, cx, cy, [1, 1, 1]))).toEqual([NaN, NaN, NaN, 1]);
+    // A NaN pixel inside the flux ellipse is left out and flags the source; the flux loses about that pixel's value.
+    const holed = image.slice();
+    const k = Math.round(cy) * width + Math.round(cx) + 2;
+    holed[k] = NaN;
+    const [, fh, , flagHoled] = await run('release', holed, cx, cy, [xx, yy, xy]);
+    expect(flagHoled).toBe(1);
+    expect(f! - fh!).toBeGreaterThan(0.9 * image[k]!);
+    // Near the edge: flagged.
+    expect((await run('release', image, 3.2, cy, [xx, yy, xy]))[3]).toBe(1);
+  });
 });
 
 describe('fixed-width centroid', () => {
