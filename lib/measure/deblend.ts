@@ -113,7 +113,11 @@ export function symmetricTemplateShares(image: MaskedImage, footprint: Footprint
   const { width } = image;
   const pixels: number[] = [];
   for (const s of footprint.spans) for (let x = s.x0; x <= s.x1; x++) pixels.push(s.y * width + x);
-  const inside = new Set(pixels);
+  // The footprint's pixels as a map over its bounding box.
+  const box = footprintBBox(footprint);
+  const boxWidth = box ? box.x1 - box.x0 + 1 : 0;
+  const inside = new Uint8Array(box ? boxWidth * (box.y1 - box.y0 + 1) : 0);
+  if (box) for (const s of footprint.spans) inside.fill(1, (s.y - box.y0) * boxWidth + s.x0 - box.x0, (s.y - box.y0) * boxWidth + s.x1 - box.x0 + 1);
   const n = pixels.length;
   const peaks = footprint.peaks;
   const templates = peaks.map(() => new Float32Array(n));
@@ -124,7 +128,7 @@ export function symmetricTemplateShares(image: MaskedImage, footprint: Footprint
       const x = q % width, y = (q - x) / width;
       const mx = 2 * p.x - x, my = 2 * p.y - y;
       const mirror = my * width + mx;
-      if (mx < 0 || my < 0 || mx >= width || my >= image.height || !inside.has(mirror)) continue;
+      if (!box || mx < box.x0 || my < box.y0 || mx > box.x1 || my > box.y1 || !inside[(my - box.y0) * boxWidth + mx - box.x0]) continue;
       const t = Math.max(0, Math.min(image.image[q]!, image.image[mirror]!));
       if (!(t > 0)) continue;
       templates[k]![i] = t;
