@@ -9,6 +9,25 @@
 import { OK, BAD_ARGUMENT } from './status';
 import { assertInMemory } from './planes';
 
+// Whether every non-zero tap of the last checkedTapSum fell on a good element of its line.
+let tapsGood: u8 = 1;
+
+// sum over the taps k of non-zero weight (weights: taps f64) of w_k x the line's element first + k, in tap
+// order; the line has n elements `stride` apart from `values` (f64) and `good` (u8). A tap off the line or
+// on an element whose good byte is 0 is left out and clears tapsGood.
+@inline function checkedTapSum(weights: usize, taps: i32, first: i32, n: i32, values: usize, good: usize, stride: usize): f64 {
+  let v = 0.0;
+  tapsGood = 1;
+  for (let k = 0; k < taps; k++) {
+    const w = load<f64>(weights + (<usize>k << 3));
+    if (w == 0.0) continue;
+    const i = first + k;
+    if (i < 0 || i >= n || load<u8>(good + <usize>i * stride) == 0) { tapsGood = 0; continue; }
+    v += w * load<f64>(values + ((<usize>i * stride) << 3));
+  }
+  return v;
+}
+
 /**
  * psfSampleGrid: a padded stamp `plane` (P x P f64) resampled onto the G x G sample grid, along x then
  * along y, with `taps` Lanczos weights per sample. `geometry` holds, in order: xFirst (G i32), yFirst
@@ -39,20 +58,11 @@ export function psfSampleGrid(plane: usize, good: usize, variance: usize, P: i32
   for (let j = 0; j < P; j++) {
     const row = <usize>j * <usize>P;
     for (let p = 0; p < G; p++) {
-      const first = load<i32>(xFirst + (<usize>p << 2));
       const w0 = xWeights + ((<usize>p * <usize>taps) << 3);
-      let v = 0.0;
-      let ok: u8 = 1;
-      for (let k = 0; k < taps; k++) {
-        const w = load<f64>(w0 + (<usize>k << 3));
-        if (w == 0.0) continue;
-        const i = first + k;
-        if (i < 0 || i >= P || load<u8>(good + row + <usize>i) == 0) { ok = 0; continue; }
-        v += w * load<f64>(plane + ((row + <usize>i) << 3));
-      }
+      const v = checkedTapSum(w0, taps, load<i32>(xFirst + (<usize>p << 2)), P, plane + (row << 3), good + row, 1);
       const o = <usize>j * <usize>G + <usize>p;
       store<f64>(rows + (o << 3), v);
-      store<u8>(rowsGood + o, ok);
+      store<u8>(rowsGood + o, tapsGood);
     }
   }
   for (let q = 0; q < G; q++) {
@@ -60,20 +70,11 @@ export function psfSampleGrid(plane: usize, good: usize, variance: usize, P: i32
     const w0 = yWeights + ((<usize>q * <usize>taps) << 3);
     const iy = load<i32>(yNearest + (<usize>q << 2));
     for (let p = 0; p < G; p++) {
-      let v = 0.0;
-      let ok: u8 = 1;
-      for (let k = 0; k < taps; k++) {
-        const w = load<f64>(w0 + (<usize>k << 3));
-        if (w == 0.0) continue;
-        const j = first + k;
-        const o = <usize>j * <usize>G + <usize>p;
-        if (j < 0 || j >= P || load<u8>(rowsGood + o) == 0) { ok = 0; continue; }
-        v += w * load<f64>(rows + (o << 3));
-      }
+      const v = checkedTapSum(w0, taps, first, P, rows + (<usize>p << 3), rowsGood + <usize>p, <usize>G);
       const s = <usize>q * <usize>G + <usize>p;
       store<f64>(outValues + (s << 3), v);
       if (outGood != 0) {
-        store<u8>(outGood + s, ok);
+        store<u8>(outGood + s, tapsGood);
         const ix = load<i32>(xNearest + (<usize>p << 2));
         const inside = ix >= 0 && ix < P && iy >= 0 && iy < P;
         store<f64>(outVariance + (s << 3), inside ? load<f64>(variance + ((<usize>iy * <usize>P + <usize>ix) << 3)) : Infinity);

@@ -229,6 +229,9 @@ function maskBitsOf(names: readonly string[], planes: Readonly<Record<string, nu
   return bits;
 }
 
+/** Moment flags that make a star's shape and centroid unusable. */
+const MOMENT_FAILURE = MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.MAX_ITER | MOMENT_FLAGS.SHIFT;
+
 /** Determines the PSF of a background-subtracted image from its sources (see the module comment). */
 export function determinePsf(tessera: Tessera, image: MaskedImage, sources: readonly PsfSource[], overrides: Partial<PsfDeterminerConfig> = {}): PsfDeterminerResult {
   const config = resolveConfig(overrides);
@@ -252,12 +255,11 @@ export function determinePsf(tessera: Tessera, image: MaskedImage, sources: read
     }
     return m;
   };
-  const momentFailure = MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.MAX_ITER | MOMENT_FLAGS.SHIFT;
   const shapes = sources.map((s, k) => {
     if (s.xx !== undefined && s.yy !== undefined) return { xx: s.xx, yy: s.yy };
     if ((s.flags ?? 0) !== 0 || !(s.flux >= config.starSelector.fluxMin)) return { xx: NaN, yy: NaN };
     const m = measure(k);
-    return (m.flags & momentFailure) === 0 ? { xx: m.xx, yy: m.yy } : { xx: NaN, yy: NaN };
+    return (m.flags & MOMENT_FAILURE) === 0 ? { xx: m.xx, yy: m.yy } : { xx: NaN, yy: NaN };
   });
   const selection = selectStarsBySize(sources.map((s, k) => ({ flux: s.flux, xx: shapes[k]!.xx, yy: shapes[k]!.yy, bad: (s.flags ?? 0) !== 0 })), config.starSelector);
   const candidate = selection.selected;
@@ -296,14 +298,13 @@ function fitAndDiagnose(tessera: Tessera, image: MaskedImage, config: PsfDetermi
   const { badBits, candidates, candidate, reserved, measure } = selected;
   const n = candidate.length;
   const { K, P, pad, G } = geometry;
-  const momentFailure = MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.MAX_ITER | MOMENT_FLAGS.SHIFT;
   const workspace = new PsfFitWorkspace(tessera, geometry, config.spatialOrder, candidates.length);
   const half = K >> 1;
   const stars: Star[] = [];
   const dropped = new Map<number, string>();
   for (const k of candidates) {
     const m = measure(k);
-    if ((m.flags & momentFailure) !== 0) { dropped.set(k, 'centroid'); continue; }
+    if ((m.flags & MOMENT_FAILURE) !== 0) { dropped.set(k, 'centroid'); continue; }
     const sx0 = Math.round(m.x) - half - pad, sy0 = Math.round(m.y) - half - pad;
     const star: Star = Object.assign(workspace.addStar(m.x, m.y, sx0, sy0), { source: k, moments: m });
     const { data, variance, good } = star;

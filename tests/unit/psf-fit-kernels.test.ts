@@ -29,29 +29,24 @@ const GEOMETRY: PixelFitGeometry = { K: 15, pad: 3, P: 21, G: 15, sampling: 1, l
 /** psfSampleGrid's rule in plain TypeScript (its header comment). */
 function sampleGridReference(plane: Float64Array, good: Uint8Array, variance: Float64Array, P: number, G: number, taps: number,
   xFirst: Int32Array, yFirst: Int32Array, xNearest: Int32Array, yNearest: Int32Array, xW: Float64Array, yW: Float64Array) {
-  const rows = new Float64Array(P * G), rowsGood = new Uint8Array(P * G);
-  for (let j = 0; j < P; j++) for (let p = 0; p < G; p++) {
+  /** Taps `at` of `weights` on the line element(at(first + k)) of `data`, `valid`: the sum and whether every non-zero tap was on a good element. */
+  const tapSum = (weights: Float64Array, at: number, first: number, data: Float64Array, valid: Uint8Array, element: (i: number) => number): [number, number] => {
     let v = 0, ok = 1;
     for (let k = 0; k < taps; k++) {
-      const w = xW[p * taps + k]!, i = xFirst[p]! + k;
+      const w = weights[at * taps + k]!, i = first + k;
       if (w === 0) continue;
-      if (i < 0 || i >= P || !good[j * P + i]) { ok = 0; continue; }
-      v += w * plane[j * P + i]!;
+      if (i < 0 || i >= P || !valid[element(i)]) { ok = 0; continue; }
+      v += w * data[element(i)]!;
     }
-    rows[j * G + p] = v;
-    rowsGood[j * G + p] = ok;
+    return [v, ok];
+  };
+  const rows = new Float64Array(P * G), rowsGood = new Uint8Array(P * G);
+  for (let j = 0; j < P; j++) for (let p = 0; p < G; p++) {
+    [rows[j * G + p], rowsGood[j * G + p]] = tapSum(xW, p, xFirst[p]!, plane, good, (i) => j * P + i);
   }
   const values = new Float64Array(G * G), outGood = new Uint8Array(G * G), outVariance = new Float64Array(G * G);
   for (let q = 0; q < G; q++) for (let p = 0; p < G; p++) {
-    let v = 0, ok = 1;
-    for (let k = 0; k < taps; k++) {
-      const w = yW[q * taps + k]!, j = yFirst[q]! + k;
-      if (w === 0) continue;
-      if (j < 0 || j >= P || !rowsGood[j * G + p]) { ok = 0; continue; }
-      v += w * rows[j * G + p]!;
-    }
-    values[q * G + p] = v;
-    outGood[q * G + p] = ok;
+    [values[q * G + p], outGood[q * G + p]] = tapSum(yW, q, yFirst[q]!, rows, rowsGood, (j) => j * G + p);
     const ix = xNearest[p]!, iy = yNearest[q]!;
     outVariance[q * G + p] = ix >= 0 && ix < P && iy >= 0 && iy < P ? variance[iy * P + ix]! : Infinity;
   }
