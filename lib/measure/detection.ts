@@ -1,6 +1,14 @@
 /**
  * Source detection, LSST's SourceDetectionTask (meas_algorithms@26.0.0 detection.py over afw
  * FootprintSet), on a background-subtracted image:
+ *  0. optionally (tempWideBackgroundBinSize > 0; LSST's doTempWideBackground, off by default, on for coadds),
+ *     a temporary wide background is subtracted from a copy of the image first: bins of that size, every
+ *     pixel but BAD, EDGE and NO_DATA (detected light included), Akima splines (LSST's tempWideBackground).
+ *     Light smooth on that scale (an object's outskirts centred beyond the data, scattered light) then
+ *     lifts no noise bumps over the threshold; the footprints and peaks come from the copy, while the
+ *     image and everything measured on it keep their level. On a synthetic glow of 0.75 e- per pixel
+ *     against a noise of 1, 22 footprints without a source over three fields became 0 with 64-px bins
+ *     (tests/tasks/detection.test.ts);
  *  1. smoothing: the image (non-finite pixels set to 0, the background level) convolved with a circular
  *     Gaussian of the PSF's sigma (psfSigma, pixels), truncated at nSigmaForKernel (7) sigma: the matched
  *     filter for a point source (lib/image/convolve's SIMD separable convolution, the convolveSeparable
@@ -107,6 +115,14 @@ export interface DetectionConfig {
    * warping-correlated noise the variance plane under-predicts once smoothed).
    */
   rescaleToMeasuredNoise: boolean;
+  /**
+   * LSST's temporary wide background (SourceDetectionConfig.doTempWideBackground, tempWideBackground):
+   * bin size in pixels of a background fitted to every pixel but BAD, EDGE and NO_DATA (detections
+   * included) with Akima splines, subtracted from a copy of the image before smoothing, so that footprints
+   * and peaks are found on what stands out of light smooth on that scale; the image itself and everything
+   * measured from it keep their level. 0: off (LSST's default; detectCoaddSources turns it on).
+   */
+  tempWideBackgroundBinSize: number;
 }
 
 export const DEFAULT_DETECTION_CONFIG: Readonly<Omit<DetectionConfig, 'psfSigma'>> = Object.freeze({
@@ -120,7 +136,11 @@ export const DEFAULT_DETECTION_CONFIG: Readonly<Omit<DetectionConfig, 'psfSigma'
   nSigmaClip: 3,
   nIterClip: 3,
   rescaleToMeasuredNoise: false,
+  tempWideBackgroundBinSize: 0,
 });
+
+/** The temporary wide background's settings besides its bin size (LSST's tempWideBackground). */
+const TEMP_WIDE_BACKGROUND: Readonly<Partial<BackgroundConfig>> = Object.freeze({ interpolation: 'akima', ignoredPixelMask: Object.freeze(['BAD', 'EDGE', 'NO_DATA']) });
 
 export type DetectionOptions = Partial<DetectionConfig> & Pick<DetectionConfig, 'psfSigma'>;
 
@@ -159,6 +179,7 @@ export function detectionConfig(options: DetectionOptions): DetectionConfig {
   if (!Number.isInteger(c.minPixels) || c.minPixels < 1) fail(`minPixels must be a positive integer, got ${c.minPixels}`);
   if (!(c.nSigmaForKernel > 0)) fail(`nSigmaForKernel must be positive, got ${c.nSigmaForKernel}`);
   if (!(c.nSigmaClip > 0) || !Number.isInteger(c.nIterClip) || c.nIterClip < 0) fail('nSigmaClip must be positive and nIterClip a non-negative integer');
+  if (!Number.isInteger(c.tempWideBackgroundBinSize) || c.tempWideBackgroundBinSize < 0) fail(`tempWideBackgroundBinSize must be 0 (off) or a bin size in pixels, got ${c.tempWideBackgroundBinSize}`);
   return c;
 }
 
@@ -201,6 +222,16 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
     throw new DetectionError(`planes hold ${image.image.length} / ${image.mask.length} / ${image.variance.length} pixels, expected ${width}x${height}`);
   }
   if (maskInto && maskInto.length !== n) throw new DetectionError(`the output mask holds ${maskInto.length} pixels, expected ${width}x${height}`);
+  if (config.tempWideBackgroundBinSize > 0) {
+    let wide: BackgroundModel;
+    try {
+      wide = estimateBackground(tessera, image, { ...TEMP_WIDE_BACKGROUND, binSize: config.tempWideBackgroundBinSize });
+    } catch (e) {
+      if (e instanceof BackgroundError) throw new BackgroundError(`the temporary wide background: ${e.message}`);
+      throw e;
+    }
+    image = { ...image, image: subtractBackground(tessera, image.image, wide) };
+  }
   const maskPlanes = image.maskPlanes ?? MASK_PLANES;
   const detectedBit = maskPlanes['DETECTED'] ?? MASK_PLANES.DETECTED;
   const negativeBit = maskPlanes['DETECTED_NEGATIVE'] ?? MASK_PLANES.DETECTED_NEGATIVE;

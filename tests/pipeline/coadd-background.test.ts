@@ -10,7 +10,9 @@
 //   backgrounds left out the halos of detected sources (lib/measure/halos.ts), one galaxy lost 1.5 %);
 // - sky objects (the pipeline's, placed by mergeCoaddDetections on blank sky; 9-px apertures, used by no
 //   background fit): their mean flux minus the truth's is within 3 standard errors of zero. NOT MET:
-//   -7 to -48 nJy per aperture, 0.5-4.8 standard errors; the test holds them within 6 as a guard. The
+//   -13 to -55 nJy per aperture, 0.9-5.3 standard errors (-7 to -48, 0.5-4.8 before coadd detection's
+//   temporary wide background left the outskirts of bright objects out of its footprints, so that the
+//   background below takes a little more of their light); the test holds them within 6 as a guard. The
 //   cause is the coadd's own background (detectCoaddSources reEstimateBackground, HSC's setting): off the
 //   coadd's detections, where the truth is under 0.1 sigma_coadd, the coadd sits 0.06-0.10 nJy per pixel
 //   below the truth in every patch, while each direct warp there sits -0.01 to +0.04 above it (+0.09 to

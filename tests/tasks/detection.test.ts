@@ -209,6 +209,54 @@ describe('threshold on pure noise', () => {
   });
 });
 
+describe('temporary wide background (LSST doTempWideBackground)', () => {
+  // Light smooth on a scale of the bins (here a Gaussian glow of sigma 80 px centred 40 px beyond the
+  // image's lower edge, 0.75 e- per pixel there against a noise of 1: an object centred beyond the data, as
+  // on a coadd's coverage edge) lifts noise bumps over the threshold, each a footprint of its own; the
+  // temporary wide background takes the glow out for the search only. Sixteen point sources (S/N 18) are
+  // found either way.
+  const W = 512, H = 512, PSF = 2, GLOW = 0.75 / Math.exp(-0.5 * (40 / 80) ** 2);
+  const stars: [number, number][] = [];
+  for (let j = 0; j < 4; j++) for (let i = 0; i < 4; i++) stars.push([64 + 128 * i + 0.3, 40 + 128 * j + 0.6]);
+  function field(seed: number): MaskedImage {
+    const img = noiseImage(W, H, 1, seed);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let v = GLOW * Math.exp(-0.5 * (((x - 256) / 80) ** 2 + ((y + 40) / 80) ** 2));
+        for (const [sx, sy] of stars) v += 5 * Math.exp(-0.5 * (((x - sx) ** 2 + (y - sy) ** 2) / PSF ** 2));
+        img.image[y * W + x] = img.image[y * W + x]! + v;
+      }
+    }
+    return img;
+  }
+  const onStar = (p: { fx: number; fy: number }): boolean => stars.some(([sx, sy]) => Math.hypot(p.fx - sx, p.fy - sy) < 1);
+
+  it('drops the footprints of noise on a broad glow and keeps every point source (the image itself untouched)', () => {
+    let glowPlain = 0, glowWide = 0;
+    for (const seed of [11, 12, 13]) {
+      const img = field(seed), before = Float32Array.from(img.image);
+      const count = (bin: number): number => {
+        const r = detectSources(tessera, img, { psfSigma: PSF, thresholdType: 'pixel_stdev', tempWideBackgroundBinSize: bin });
+        const peaks = r.positive.flatMap((fp) => fp.peaks);
+        expect(stars.every(([sx, sy]) => peaks.some((p) => Math.hypot(p.fx - sx, p.fy - sy) < 1)), `seed ${seed}, bin ${bin}: every star`).toBe(true);
+        return r.positive.filter((fp) => !fp.peaks.some(onStar)).length;
+      };
+      glowPlain += count(0);
+      glowWide += count(64);
+      expect(img.image).toEqual(before);
+    }
+    console.log(`footprints without a star over 3 fields: ${glowPlain} without the temporary wide background, ${glowWide} with 64-px bins`);
+    expect(glowPlain).toBeGreaterThanOrEqual(10);
+    expect(glowWide).toBeLessThanOrEqual(1);
+  });
+
+  it('rejects a bin size that is not a non-negative integer', () => {
+    const img = field(11);
+    expect(() => detectSources(tessera, img, { psfSigma: PSF, tempWideBackgroundBinSize: -1 })).toThrow(/tempWideBackgroundBinSize must be 0 \(off\) or a bin size in pixels, got -1/);
+    expect(() => detectSources(tessera, img, { psfSigma: PSF, tempWideBackgroundBinSize: 12.5 })).toThrow(DetectionError);
+  });
+});
+
 describe('detection on a hand-made image', () => {
   const W = 120, H = 90, PSF = 2;
   /** Noise-free Gaussian blobs (sigma PSF, peak amplitude a) on zero, variance 1: the 'pixel_stdev' noise is exact. */
