@@ -8,7 +8,8 @@
  *     lifts no noise bumps over the threshold; the footprints and peaks come from the copy, while the
  *     image and everything measured on it keep their level. On a synthetic glow of 0.75 e- per pixel
  *     against a noise of 1, 22 footprints without a source over three fields became 0 with 64-px bins
- *     (tests/tasks/detection.test.ts);
+ *     (tests/tasks/detection.test.ts). Where no bin has enough pixels with data for the fit (data
+ *     scattered thinly), the image is searched as it is; the result's tempWideBackground says which;
  *  1. smoothing: the image (non-finite pixels set to 0, the background level) convolved with a circular
  *     Gaussian of the PSF's sigma (psfSigma, pixels), truncated at nSigmaForKernel (7) sigma: the matched
  *     filter for a point source (lib/image/convolve's SIMD separable convolution, the convolveSeparable
@@ -158,6 +159,8 @@ export interface DetectionResult {
   kernelHalfWidth: number;
   /** Measured / predicted noise of the smoothed image (rescaleToMeasuredNoise; 1 otherwise). */
   noiseScale: number;
+  /** Whether a temporary wide background was subtracted for the search (tempWideBackgroundBinSize > 0 and a fit possible). */
+  tempWideBackground: boolean;
 }
 
 export class DetectionError extends Error {
@@ -222,15 +225,20 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
     throw new DetectionError(`planes hold ${image.image.length} / ${image.mask.length} / ${image.variance.length} pixels, expected ${width}x${height}`);
   }
   if (maskInto && maskInto.length !== n) throw new DetectionError(`the output mask holds ${maskInto.length} pixels, expected ${width}x${height}`);
+  // The temporary wide background; an image whose every bin has too few pixels with data for it (under
+  // minGoodFraction: data scattered thinly) has no light smooth on that scale to take out, and is searched as it is.
+  let tempWideBackground = false;
   if (config.tempWideBackgroundBinSize > 0) {
-    let wide: BackgroundModel;
+    let wide: BackgroundModel | undefined;
     try {
       wide = estimateBackground(tessera, image, { ...TEMP_WIDE_BACKGROUND, binSize: config.tempWideBackgroundBinSize });
     } catch (e) {
-      if (e instanceof BackgroundError) throw new BackgroundError(`the temporary wide background: ${e.message}`);
-      throw e;
+      if (!(e instanceof BackgroundError)) throw e;
     }
-    image = { ...image, image: subtractBackground(tessera, image.image, wide) };
+    if (wide) {
+      image = { ...image, image: subtractBackground(tessera, image.image, wide) };
+      tempWideBackground = true;
+    }
   }
   const maskPlanes = image.maskPlanes ?? MASK_PLANES;
   const detectedBit = maskPlanes['DETECTED'] ?? MASK_PLANES.DETECTED;
@@ -486,7 +494,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
       threshold = config.thresholdValue * noiseScale;
     }
     const result: DetectionResult = {
-      positive: [], negative: [], mask: out, noise: noise * noiseScale, threshold: config.thresholdValue * noise * noiseScale, growRadius, kernelHalfWidth: half, noiseScale,
+      positive: [], negative: [], mask: out, noise: noise * noiseScale, threshold: config.thresholdValue * noise * noiseScale, growRadius, kernelHalfWidth: half, noiseScale, tempWideBackground,
     };
     for (const polarity of polarities) {
       const r = detectPolarity(polarity);

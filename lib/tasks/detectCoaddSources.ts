@@ -177,6 +177,10 @@ export const detectCoaddSources: Task<DetectCoaddSourcesConfig, DetectCoaddSourc
     metadata.set('NFOOTPR', footprints.length, 'footprints detected');
     metadata.set('NPEAKS', peaks, 'peaks kept');
     metadata.set('PEAKNSCL', prominenceScale, 'measured / predicted noise of the 3x3 mean (peak prominence)', { real: true });
+    metadata.set('TMPWIDE', found.detection.tempWideBackground, 'a temporary wide background was subtracted for detection');
+    if (config.tempWideBackgroundBinSize > 0 && !found.detection.tempWideBackground) {
+      context.log.warn(`no ${config.tempWideBackgroundBinSize}-px bin of the coadd has enough pixels with data for a temporary wide background: detected without one (TMPWIDE F)`);
+    }
     context.log.info(`${footprints.length} footprints, ${peaks} peaks (${culled} culled) at ${config.thresholdValue} sigma (smoothed noise ${found.detection.noiseScale.toFixed(3)} x the predicted); variance scaled by ${factor.toFixed(3)}`,
       { footprints: footprints.length, peaks, culled, varianceScale: factor, noiseScale: found.detection.noiseScale });
     const outputExposure: ExposureWithPsf = { ...coadd, image: found.image, variance, mask: found.detection.mask, metadata, psf };

@@ -28,6 +28,7 @@ import { mergeCoaddMeasurements } from '../../lib/tasks/mergeCoaddMeasurements.j
 import { forcedPhotCoadd } from '../../lib/tasks/forcedPhotCoadd.js';
 import { writeObjectTable } from '../../lib/tasks/writeObjectTable.js';
 import { encodeDataset } from '../../lib/pipeline/storageClasses.js';
+import { backgroundImage } from '../../lib/measure/background.js';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
 const SIGMA = 2.5, BACKGROUND = 3;
@@ -154,6 +155,31 @@ describe('detectCoaddSources', () => {
     expect(Array.from(out.outputBackground[0]!.values)).toEqual([0]);
     // The same stars found as with the residual sky estimated and taken out.
     expect(out.outputSources.footprints.length).toBe(det.g.footprints.length);
+  });
+
+  it('searches the coadd less a temporary wide background that its output does not keep; with data too thin for one, searches without it and says so', () => {
+    // The output is the input less the stored background alone (the wide one served the search only).
+    const input = coadd('g', 11);
+    const out = runTask(detectCoaddSources, { exposure: input }, {}, context('g'));
+    expect(out.outputExposure.metadata.getBoolean('TMPWIDE')).toBe(true);
+    const model = backgroundImage(tessera, out.outputBackground[0]!);
+    let worst = 0;
+    for (let i = 0; i < input.image.length; i++) if (Number.isFinite(input.image[i]!)) worst = Math.max(worst, Math.abs(out.outputExposure.image[i]! - (input.image[i]! - model[i]!)));
+    expect(worst).toBeLessThan(1e-5);
+    // Data on 3 % of the pixels, scattered: no 128-px bin reaches the background's 5 % of good pixels (nor
+    // the coadd's own, so its background is left out, as where the calexps' backgrounds suffice).
+    const thin = coadd('g', 11);
+    for (let i = 0; i < thin.image.length; i++) {
+      if (((Math.imul(i, 2654435761) >>> 0) / 2 ** 32) < 0.03) continue;
+      thin.image[i] = NaN;
+      thin.mask[i] = thin.mask[i]! | NO_DATA;
+    }
+    const log = memoryLogger();
+    const sparse = runTask(detectCoaddSources, { exposure: thin }, { reEstimateBackground: false }, context('g', log));
+    expect(sparse.outputExposure.metadata.getBoolean('TMPWIDE')).toBe(false);
+    expect(log.entries.some((e) => e.level === 'warn' && /no 128-px bin of the coadd has enough pixels with data for a temporary wide background/.test(e.message))).toBe(true);
+    const off = runTask(detectCoaddSources, { exposure: thin }, { reEstimateBackground: false, tempWideBackgroundBinSize: 0 }, context('g'));
+    expect(sparse.outputSources.footprints).toEqual(off.outputSources.footprints);
   });
 });
 

@@ -237,6 +237,7 @@ describe('temporary wide background (LSST doTempWideBackground)', () => {
       const img = field(seed), before = Float32Array.from(img.image);
       const count = (bin: number): number => {
         const r = detectSources(tessera, img, { psfSigma: PSF, thresholdType: 'pixel_stdev', tempWideBackgroundBinSize: bin });
+        expect(r.tempWideBackground).toBe(bin > 0);
         const peaks = r.positive.flatMap((fp) => fp.peaks);
         expect(stars.every(([sx, sy]) => peaks.some((p) => Math.hypot(p.fx - sx, p.fy - sy) < 1)), `seed ${seed}, bin ${bin}: every star`).toBe(true);
         return r.positive.filter((fp) => !fp.peaks.some(onStar)).length;
