@@ -235,15 +235,8 @@ export function clippedBinStatistics(tessera: Tessera, image: Pick<MaskedImage, 
     if (excluded) {
       const bit = badBits !== 0 ? badBits & -badBits : 1 << 31;
       badBits |= bit;
-      const view = planes.i32(msk, width * height);
       const { block, nbx, nby, flags } = excluded;
-      for (let j = 0; j < nby; j++) {
-        for (let i = 0; i < nbx; i++) {
-          if (!flags[j * nbx + i]) continue;
-          const x0 = i * block, x1 = Math.min(x0 + block, width);
-          for (let y = j * block; y < Math.min((j + 1) * block, height); y++) for (let p = y * width + x0; p < y * width + x1; p++) view[p] = view[p]! | bit;
-        }
-      }
+      checkStatus('orBlockMask', kernels.orBlockMask(msk, width, height, block, nbx, nby, planes.allocFrom(flags), bit));
     }
     const xe = planes.allocFrom(xEdges);
     const ye = planes.allocFrom(yEdges);

@@ -84,6 +84,28 @@ describe('halos', () => {
     }
   });
 
+  it('ORs a bit into every pixel of the flagged blocks (edge blocks clipped), the same in every build, and refuses a grid that does not tile the image', async () => {
+    const w = 37, h = 21, block = 8, nbx = 5, nby = 3;
+    const mask = Int32Array.from({ length: w * h }, (_, i) => (i % 7 === 0 ? DETECTED : 0));
+    const flags = Uint8Array.from({ length: nbx * nby }, (_, k) => (k % 3 === 0 || k === nbx * nby - 1 ? 1 : 0));
+    const bit = 1 << 31;
+    const expected = Int32Array.from(mask, (m, i) => {
+      const x = i % w, y = (i - x) / w;
+      return flags[Math.floor(y / block) * nbx + Math.floor(x / block)] ? m | bit : m;
+    });
+    for (const build of ['release', 'debug', 'scalar'] as const) {
+      const t = build === 'release' ? tessera : await loadTessera(build);
+      const out = t.planes.scope(() => {
+        const { planes, kernels } = t;
+        const m = planes.allocFrom(mask), f = planes.allocFrom(flags);
+        expect(kernels.orBlockMask(m, w, h, block, nbx, nby, f, bit), build).toBe(0);
+        expect(kernels.orBlockMask(m, w, h, block, nbx - 1, nby, f, bit), `${build}: a grid short of the image`).not.toBe(0);
+        return planes.i32(m, w * h).slice();
+      });
+      expect(out, build).toEqual(expected);
+    }
+  });
+
   it('flags a bright wing beyond the masked core where it is well above the noise, and not far beyond', () => {
     // Wing: 40 (r / 20)^-3 counts (4 sigma per pixel at r = 20 px, 0.5 sigma at 40, 0.04 sigma at 100).
     const cx = 256, cy = 256;
