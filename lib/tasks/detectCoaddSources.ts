@@ -11,9 +11,10 @@
  *     pixel below the truth, sky objects' mean flux below the truth's by 0.9-5.3 standard errors (issue
  *     6: 3), but forced PSF minus 12-px aperture magnitudes of stars outside the aperture-correction fit
  *     within 2.5 mmag in every band and S/N bin (issue 6: 5; 3.6 before the temporary wide background of
- *     step 2). Without it: blank sky +0.01 to +0.03 nJy
- *     per pixel, sky objects within 2.2 standard errors, large galaxies' flux over 4 r_e within 0.93 %
- *     (issue: 1 %), but the same magnitudes in r at S/N 100-200 8.1 mmag apart: the undetected sources'
+ *     step 2). Without it (with step 2's temporary wide background; blank sky +0.01 to +0.03 nJy per
+ *     pixel, measured before it): sky objects within 2.7 standard errors, large galaxies' flux over 4 r_e
+ *     within 0.93 % (issue: 1 %), but the same magnitudes at S/N 100-200 8.05 mmag apart in r (4.7 in i,
+ *     3.5 in g; 8.1 in r before step 2's temporary wide background): the undetected sources'
  *     light left in the 12-px aperture (452 px) is a larger part of a fainter star's flux, and the
  *     aperture correction, fitted on brighter stars, cannot take it out. The two checks pull against
  *     each other. Without it, a coadd whose calexps left a residual sky is detected whole;

@@ -18,9 +18,10 @@
 //   below the truth in every patch, while each direct warp there sits -0.01 to +0.04 above it (+0.09 to
 //   +0.16 while the calexps' halo search kept halos of noise, lib/measure/halos.ts): the coadd's
 //   background, a clipped mean of those pixels, takes the light of the sources it does not detect for
-//   sky. Without it (reEstimateBackground false, LSST's default): -22 to +20 nJy, within 2.2 standard
-//   errors in every patch, met; but then the forced PSF minus 12-px aperture magnitudes in r at S/N
-//   100-200 miss by 8.1 mmag (coadd-measure.test.ts; issue 6: 5), the same light in the aperture: the
+//   sky. Without it (reEstimateBackground false, LSST's default): -28 to +15 nJy, within 2.7 standard
+//   errors in every patch, met (-22 to +20, 2.2, before coadd detection's temporary wide background);
+//   but then the forced PSF minus 12-px aperture magnitudes in r at S/N 100-200 miss by 8.05 mmag
+//   (coadd-measure.test.ts; issue 6: 5), the same light in the aperture: the
 //   two checks pull against each other (lib/tasks/detectCoaddSources.ts). (With the halo search on the
 //   coadd too, an earlier session measured at most 2.96 and that aperture check at 5.1 mmag.) Patch 4's
 //   sky objects sit about 2.2 standard errors below its blank sky, with either setting;
