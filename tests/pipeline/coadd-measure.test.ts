@@ -18,9 +18,9 @@
 // spurious fraction is reported (DESIGN.md: no truth object of S/N >= 3 within 1.5 px and not on a truth
 // artifact of any visit, a ghost's artifact being its whole ring: tests/helpers/coaddMeasurement.ts; issue 6
 // asks under 1 %, met in patch 0 (0.33 %), not in the others: 0.82-2.75 % in 4, 3.66 % in patch 2,
-// about half of those where some band's coadd used fewer than 3 visits; where they lie is printed, see the README;
-// the test holds every patch under 6 % as a guard). Most of the rest lie 1.5-2 px from a faint truth
-// object (centroid noise against the 1.5-px match). Patch 4 had a cluster of 20 on the outskirts of an
+// 14 of the 38 where some band's coadd used fewer than 3 visits; where they lie is printed, see the README;
+// the test holds every patch under 4.5 % as a guard). 25 of the 38 lie 1.5-2.1 px from a faint truth
+// object, 23 of those galaxies (centroid noise against the 1.5-px match). Patch 4 had a cluster of 20 on the outskirts of an
 // object centred beyond every visit's data (the truth's MODEL there rises from 10 to 40 e- per pixel
 // towards a detector's edge; no truth catalogue lists it): coadd detection's temporary wide background
 // (lib/tasks/detectCoaddSources.ts) took patch 4 from 26 spurious detections (5.33 %) to 13, 4 of them
@@ -197,7 +197,7 @@ describe('coadd detection and measurement (demo preset)', () => {
     }
   });
 
-  it('detects at least 90 % of the truth objects with S/N >= 10 in every patch, and keeps the spurious fraction under 6 % (issue: 1 %, not met)', () => {
+  it('detects at least 90 % of the truth objects with S/N >= 10 in every patch, and keeps the spurious fraction under 4.5 % (issue: 1 %, not met)', () => {
     expect(data.completeness.length).toBe(data.tables.length);
     for (const c of data.completeness) {
       console.log(`patch ${c.patch}: completeness ${(100 * c.found / c.truths).toFixed(1)} % (${c.found}/${c.truths}); `
@@ -206,7 +206,7 @@ describe('coadd detection and measurement (demo preset)', () => {
         + `${c.onArtifact} more (${(100 * (c.spurious + c.onArtifact) / c.detections).toFixed(2)} % with them) lie on a visit's truth artifact`);
       expect(c.truths).toBeGreaterThan(PRESET === 'demo' ? 100 : 10);
       expect(c.found / c.truths, `patch ${c.patch}`).toBeGreaterThanOrEqual(0.9);
-      expect(c.spurious / c.detections, `patch ${c.patch}: spurious (a guard at the measured level; the issue's 1 % is not met)`).toBeLessThan(0.06);
+      expect(c.spurious / c.detections, `patch ${c.patch}: spurious (a guard at the measured level; the issue's 1 % is not met)`).toBeLessThan(0.045);
     }
   });
 });
