@@ -23,7 +23,7 @@
 // object, 23 of those galaxies (centroid noise against the 1.5-px match). Patch 4 had a cluster of 20 on the outskirts of an
 // object centred beyond every visit's data (the truth's MODEL there rises from 10 to 40 e- per pixel
 // towards a detector's edge; no truth catalogue lists it): coadd detection's temporary wide background
-// (lib/tasks/detectCoaddSources.ts) took patch 4 from 26 spurious detections (5.33 %) to 13, 4 of them
+// (lib/tasks/detectCoaddSources.ts) took patch 4 from 26 spurious detections (5.33 %) to 13, 5 of them
 // still there. Tried, not landed: the footprint's brightest point on
 // the data's edge as a brighter peak that every peak must stand out from (5 sigma, as between peaks)
 // took 7 spurious detections out but 3-4 true objects of S/N >= 10 truncated by the edge with them, and
