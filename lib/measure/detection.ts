@@ -11,9 +11,12 @@
  *     (tests/tasks/detection.test.ts). Where no bin has enough pixels with data for the fit (data
  *     scattered thinly), the image is searched as it is; the result's tempWideBackground says which;
  *  1. smoothing: the image (non-finite pixels set to 0, the background level) convolved with a circular
- *     Gaussian of the PSF's sigma (psfSigma, pixels), truncated at nSigmaForKernel (7) sigma: the matched
- *     filter for a point source (lib/image/convolve's SIMD separable convolution, the convolveSeparable
- *     kernel). Where the kernel overhangs the image edge it is renormalised over the pixels inside.
+ *     Gaussian of the PSF's sigma (psfSigma, pixels) on a box nSigmaForKernel (7) sigma wide, as LSST's
+ *     calculateKernelSize: int(psfSigma x nSigmaForKernel + 0.5) rounded down to even, plus one, taps
+ *     (13 for sigma 1.75: 3.5 sigma either side of the centre, not 7; detectionKernelHalfWidth): the
+ *     matched filter for a point source (lib/image/convolve's SIMD separable convolution, the
+ *     convolveSeparable kernel). Where the kernel overhangs the image edge it is renormalised over the
+ *     pixels inside.
  *  2. threshold, in units of the smoothed image's noise (thresholdValue 5):
  *     - 'stdev' (default, LSST's): the noise is the clipped standard deviation (afw STDEVCLIP: 3 sigma,
  *       3 iterations) of the smoothed image over its interior (where the kernel fits: LSST measures it on
@@ -77,7 +80,7 @@
  * over its 4 r_e ellipse from 0.15-0.19 % to 0.13-0.16 % of its flux (also before the halo search). The
  * footprints returned are those of the last round.
  */
-import { gaussianKernel } from '../image/gaussianKernel.js';
+import { sampledGaussian } from '../image/gaussianKernel.js';
 import { interquartileSigma } from '../math/median.js';
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
@@ -103,7 +106,7 @@ export interface DetectionConfig {
   nSigmaToGrow: number;
   /** Footprints smaller than this (before growth) are dropped (LSST minPixels 1). */
   minPixels: number;
-  /** Smoothing kernel half-width in units of psfSigma (LSST nSigmaForKernel 7). */
+  /** Smoothing kernel's full width in units of psfSigma (LSST nSigmaForKernel 7: 3.5 sigma either side; detectionKernelHalfWidth). */
   nSigmaForKernel: number;
   /** Pixels left out of the noise estimate (LSST statsMask). */
   statsMask: readonly string[];
@@ -187,6 +190,14 @@ export function detectionConfig(options: DetectionOptions): DetectionConfig {
 }
 
 /**
+ * Half-width (pixels) of the detection kernel for a Gaussian of `sigma` px on a box nSigmaForKernel sigma
+ * wide: LSST's SourceDetectionTask.calculateKernelSize, (int(sigma x n + 0.5) // 2) x 2 + 1 taps.
+ */
+export function detectionKernelHalfWidth(sigma: number, nSigmaForKernel: number): number {
+  return Math.floor(Math.floor(sigma * nSigmaForKernel + 0.5) / 2);
+}
+
+/**
  * Per pixel along one axis of length n, for a kernel k (sum 1) renormalised over the part inside:
  * inside = sum_in k, inside2 = sum_in k^2.
  */
@@ -243,7 +254,7 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
   const maskPlanes = image.maskPlanes ?? MASK_PLANES;
   const detectedBit = maskPlanes['DETECTED'] ?? MASK_PLANES.DETECTED;
   const negativeBit = maskPlanes['DETECTED_NEGATIVE'] ?? MASK_PLANES.DETECTED_NEGATIVE;
-  const kernel = gaussianKernel(config.psfSigma, config.nSigmaForKernel);
+  const kernel = sampledGaussian(config.psfSigma, detectionKernelHalfWidth(config.psfSigma, config.nSigmaForKernel));
   const half = (kernel.length - 1) / 2;
   let s2 = 0;
   for (const k of kernel) s2 += k * k;

@@ -28,7 +28,7 @@ import type { Tessera } from '../../lib/wasm/loader.js';
 import type { Camera } from '../../lib/sim/camera.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import type { MaskedImage } from '../../lib/measure/background.js';
-import { detectSources, detectWithBackground, DetectionError, type DetectionResult } from '../../lib/measure/detection.js';
+import { detectionKernelHalfWidth, detectSources, detectWithBackground, DetectionError, type DetectionResult } from '../../lib/measure/detection.js';
 import {
   footprintArea, footprintBBox, footprintContains, footprintsOverlap, growFootprint, makeFootprint, mergeFootprints, normalizeSpans,
   setFootprintMask, type Footprint, type Span,
@@ -171,8 +171,9 @@ describe('threshold on pure noise', () => {
   it('measures the smoothed noise as sigma x sum(k^2) and finds no more false detections than a Gaussian field allows', () => {
     const img = noiseImage(512, 1024, 30, 99);
     const psfSigma = 2;
-    // sum of k_i^2 k_j^2 for the 2-D Gaussian, from the sampled 1-D kernel (lib/image/gaussianKernel's).
-    const half = Math.ceil(7 * psfSigma);
+    // sum of k_i^2 k_j^2 for the 2-D Gaussian, from the sampled 1-D kernel (lib/image/gaussianKernel's) on
+    // LSST's box of nSigmaForKernel = 7 sigma full width: int(7 sigma + 0.5) // 2 either side.
+    const half = Math.floor(Math.floor(7 * psfSigma + 0.5) / 2);
     let norm = 0, sum2 = 0;
     for (let i = -half; i <= half; i++) norm += Math.exp(-0.5 * (i / psfSigma) ** 2);
     for (let i = -half; i <= half; i++) sum2 += (Math.exp(-0.5 * (i / psfSigma) ** 2) / norm) ** 2;
@@ -196,7 +197,7 @@ describe('threshold on pure noise', () => {
 
   it('measures the same noise on an image over 2^20 pixels, read on every k-th row', () => {
     const img = noiseImage(2048, 1100, 30, 98); // 2.25 Mpix: every 3rd row of the interior
-    const psfSigma = 2, half = Math.ceil(7 * psfSigma);
+    const psfSigma = 2, half = Math.floor(Math.floor(7 * psfSigma + 0.5) / 2);
     let norm = 0, sum2 = 0;
     for (let i = -half; i <= half; i++) norm += Math.exp(-0.5 * (i / psfSigma) ** 2);
     for (let i = -half; i <= half; i++) sum2 += (Math.exp(-0.5 * (i / psfSigma) ** 2) / norm) ** 2;
@@ -284,6 +285,15 @@ describe('detection on a hand-made image', () => {
     expect(a!.peaks[0]!.significance).toBeCloseTo(a!.peaks[0]!.value / r.noise, 3);
   });
 
+  it('smooths with a kernel nSigmaForKernel sigma wide in all (LSST calculateKernelSize), not either side', () => {
+    // LSST: (int(sigma x 7 + 0.5) // 2) x 2 + 1 taps.
+    for (const [sigma, taps] of [[1.75, 13], [2, 15], [2.1, 15], [2.2, 15], [2.3, 17], [0.5, 5]] as const) {
+      expect(2 * detectionKernelHalfWidth(sigma, 7) + 1, `sigma ${sigma}`).toBe(taps);
+    }
+    expect(detectSources(tessera, blobs([[30.3, 40.6, 10]]), options).kernelHalfWidth).toBe(7);
+    expect(detectSources(tessera, blobs([[30.3, 40.6, 10]]), { ...options, nSigmaForKernel: 4 }).kernelHalfWidth).toBe(4);
+  });
+
   it('grows footprints by int(2.4 sigma + 0.5) px isotropically (kernel = growFootprint) and masks DETECTED exactly there', () => {
     const img = blobs([[30.3, 40.6, 10], [90.8, 20.2, 6], [2.2, 80.5, 8]]); // the third touches the left edge
     img.mask[5 * W + 60] = bit('DETECTED'); // stale: cleared
@@ -315,8 +325,10 @@ describe('detection on a hand-made image', () => {
     for (let i = 0; i < W * H; i++) img.image[i] = img.image[i]! + noise[i]!;
     img.variance.fill(0.25);
     const rescaled = detectSources(tessera, img, { ...options, rescaleToMeasuredNoise: true });
-    expect(rescaled.noiseScale).toBeGreaterThan(1.8);
-    expect(rescaled.noiseScale).toBeLessThan(2.2);
+    // 2 expected; the interior's smoothed noise holds ~8000 / (4 pi sigma^2) = 160 independent samples, so
+    // its IQR width is good to ~9 % (1.79 measured): within 3 standard errors.
+    expect(rescaled.noiseScale).toBeGreaterThan(1.45);
+    expect(rescaled.noiseScale).toBeLessThan(2.55);
     const first = detectSources(tessera, img, options);
     const direct = detectSources(tessera, img, { ...options, thresholdValue: 5 * rescaled.noiseScale });
     // Pixels the first search marks and the rescaled one does not: what the second search has to clear.
