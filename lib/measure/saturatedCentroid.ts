@@ -38,46 +38,58 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
   }
   const n = xs.length;
   if (n < 12) return undefined;
-  // Parameters p = [A, x, y, s]; start A from a linear fit at the start position.
+  // Parameters p = [A, x, y, s]; start A from a linear fit at the start position. g holds the profile at
+  // the current parameters (the Jacobian's and chi^2's), trial at a step's: one exponential per pixel and step.
   let cx = x0, cy = y0, s = sigma0;
-  const profile = (i: number, x: number, y: number, sg: number): number => libm.exp(-((xs[i]! - x) ** 2 + (ys[i]! - y) ** 2) / (2 * sg * sg));
+  let g = new Float64Array(n), trial = new Float64Array(n);
+  const profile = (out: Float64Array, x: number, y: number, sg: number): void => {
+    const scale = 2 * sg * sg;
+    for (let i = 0; i < n; i++) out[i] = libm.exp(-((xs[i]! - x) ** 2 + (ys[i]! - y) ** 2) / scale);
+  };
+  profile(g, cx, cy, s);
   let num = 0, den = 0;
-  for (let i = 0; i < n; i++) { const g = profile(i, cx, cy, s); num += ws[i]! * g * vs[i]!; den += ws[i]! * g * g; }
+  for (let i = 0; i < n; i++) { num += ws[i]! * g[i]! * vs[i]!; den += ws[i]! * g[i]! * g[i]!; }
   let a = den > 0 ? num / den : 0;
-  const chi2 = (aa: number, x: number, y: number, sg: number): number => {
+  const chi2 = (aa: number, profileValues: Float64Array): number => {
     let c = 0;
-    for (let i = 0; i < n; i++) c += ws[i]! * (vs[i]! - aa * profile(i, x, y, sg)) ** 2;
+    for (let i = 0; i < n; i++) c += ws[i]! * (vs[i]! - aa * profileValues[i]!) ** 2;
     return c;
   };
-  let current = chi2(a, cx, cy, s);
+  let current = chi2(a, g);
   let lambda = 1e-3;
-  // One pixel's Jacobian row, reused (no array per pixel).
-  const j = new Float64Array(4);
+  const jtj = new Float64Array(16), jtr = new Float64Array(4), m = new Float64Array(16);
   for (let iter = 0; iter < 50; iter++) {
-    // Normal equations J^T W J dp = J^T W r.
-    const jtj = new Float64Array(16), jtr = new Float64Array(4);
+    // Normal equations J^T W J dp = J^T W r (J^T W J symmetric: its upper triangle summed, then mirrored).
+    jtj.fill(0);
+    jtr.fill(0);
+    const s2 = s * s;
     for (let i = 0; i < n; i++) {
       const dx = xs[i]! - cx, dy = ys[i]! - cy, r2 = dx * dx + dy * dy;
-      const g = libm.exp(-r2 / (2 * s * s));
-      j[0] = g; j[1] = (a * g * dx) / (s * s); j[2] = (a * g * dy) / (s * s); j[3] = (a * g * r2) / (s * s * s);
-      const res = vs[i]! - a * g;
-      for (let p = 0; p < 4; p++) {
-        jtr[p] += ws[i]! * j[p]! * res;
-        for (let q = 0; q < 4; q++) jtj[p * 4 + q] += ws[i]! * j[p]! * j[q]!;
-      }
+      const gi = g[i]!, w = ws[i]!;
+      const j0 = gi, j1 = (a * gi * dx) / s2, j2 = (a * gi * dy) / s2, j3 = (a * gi * r2) / (s2 * s);
+      const wr = w * (vs[i]! - a * gi);
+      jtr[0] += wr * j0; jtr[1] += wr * j1; jtr[2] += wr * j2; jtr[3] += wr * j3;
+      const w0 = w * j0, w1 = w * j1, w2 = w * j2;
+      jtj[0] += w0 * j0; jtj[1] += w0 * j1; jtj[2] += w0 * j2; jtj[3] += w0 * j3;
+      jtj[5] += w1 * j1; jtj[6] += w1 * j2; jtj[7] += w1 * j3;
+      jtj[10] += w2 * j2; jtj[11] += w2 * j3;
+      jtj[15] += w * j3 * j3;
     }
+    for (let p = 1; p < 4; p++) for (let q = 0; q < p; q++) jtj[p * 4 + q] = jtj[q * 4 + p]!;
     let improved = false;
     for (let attempt = 0; attempt < 10 && !improved; attempt++) {
-      const m = Float64Array.from(jtj);
+      m.set(jtj);
       for (let p = 0; p < 4; p++) m[p * 5] *= 1 + lambda;
       const step = solveLeastSquares(m, 4, 4, [jtr])?.[0];
       if (!step) { lambda *= 10; continue; }
       const na = a + step[0]!, nx = cx + step[1]!, ny = cy + step[2]!, ns = s + step[3]!;
       if (!(ns > 0.3) || !(na > 0)) { lambda *= 10; continue; }
-      const next = chi2(na, nx, ny, ns);
+      profile(trial, nx, ny, ns);
+      const next = chi2(na, trial);
       if (next <= current) {
         const moved = Math.hypot(nx - cx, ny - cy);
         [a, cx, cy, s, current] = [na, nx, ny, ns, next];
+        [g, trial] = [trial, g];
         lambda = Math.max(lambda / 10, 1e-9);
         improved = true;
         if (moved < 1e-5 && Math.abs(step[3]!) < 1e-5) return { x: cx, y: cy, sigma: s, amplitude: a, pixels: n };
