@@ -254,97 +254,70 @@ function quartilesInPlace(base: usize, m: i32): f64 {
 
 /**
  * One clipping pass over the m values at base: the sum and count of the values with
- * |v - centre| <= width (passSum, passCount), then the sum of their squared deviations from
- * mean = passSum / passCount (passSquares; 0 when nothing was kept).
+ * |v - centre| <= width (passSum, passCount), and the sum of their squared deviations from
+ * mean = passSum / passCount (passSquares; 0 when nothing was kept), in the same pass: the squared
+ * deviations d^2 from the centre are summed with the values, and passSquares = sum d^2 - n (mean - centre)^2
+ * (no cancellation to speak of: every kept d is within the clipping width, and the mean lies within it too).
  */
 function clipPass(base: usize, m: i32, centre: f64, width: f64): void {
   let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0;
   let c0: f64 = 0, c1: f64 = 0, c2: f64 = 0, c3: f64 = 0;
+  let q0: f64 = 0, q1: f64 = 0, q2: f64 = 0, q3: f64 = 0;
   let i = 0;
   const m4 = m & ~3;
   if (ASC_FEATURE_SIMD) {
     const cV = f64x2.splat(centre);
     const wV = f64x2.splat(width);
     const one = f64x2.splat(1);
-    let sLo = f64x2.splat(0), sHi = f64x2.splat(0), cLo = f64x2.splat(0), cHi = f64x2.splat(0);
+    let sLo = f64x2.splat(0), sHi = f64x2.splat(0), cLo = f64x2.splat(0), cHi = f64x2.splat(0), qLo = f64x2.splat(0), qHi = f64x2.splat(0);
     for (; i < m4; i += 4) {
       const v = v128.load(base + (<usize>i << 2));
       const lo = f64x2.promote_low_f32x4(v);
       const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
-      const kLo = f64x2.le(f64x2.abs(f64x2.sub(lo, cV)), wV);
-      const kHi = f64x2.le(f64x2.abs(f64x2.sub(hi, cV)), wV);
+      const dLo = f64x2.sub(lo, cV), dHi = f64x2.sub(hi, cV);
+      const kLo = f64x2.le(f64x2.abs(dLo), wV);
+      const kHi = f64x2.le(f64x2.abs(dHi), wV);
       sLo = f64x2.add(sLo, v128.and(lo, kLo));
       sHi = f64x2.add(sHi, v128.and(hi, kHi));
       cLo = f64x2.add(cLo, v128.and(one, kLo));
       cHi = f64x2.add(cHi, v128.and(one, kHi));
+      qLo = f64x2.add(qLo, v128.and(f64x2.mul(dLo, dLo), kLo));
+      qHi = f64x2.add(qHi, v128.and(f64x2.mul(dHi, dHi), kHi));
     }
     s0 = f64x2.extract_lane(sLo, 0); s1 = f64x2.extract_lane(sLo, 1);
     s2 = f64x2.extract_lane(sHi, 0); s3 = f64x2.extract_lane(sHi, 1);
     c0 = f64x2.extract_lane(cLo, 0); c1 = f64x2.extract_lane(cLo, 1);
     c2 = f64x2.extract_lane(cHi, 0); c3 = f64x2.extract_lane(cHi, 1);
-  } else {
-    for (; i < m4; i += 4) {
-      const p = base + (<usize>i << 2);
-      const v0 = <f64>load<f32>(p), v1 = <f64>load<f32>(p, 4), v2 = <f64>load<f32>(p, 8), v3 = <f64>load<f32>(p, 12);
-      const k0 = abs(v0 - centre) <= width, k1 = abs(v1 - centre) <= width;
-      const k2 = abs(v2 - centre) <= width, k3 = abs(v3 - centre) <= width;
-      s0 += k0 ? v0 : 0; s1 += k1 ? v1 : 0; s2 += k2 ? v2 : 0; s3 += k3 ? v3 : 0;
-      c0 += k0 ? 1 : 0; c1 += k1 ? 1 : 0; c2 += k2 ? 1 : 0; c3 += k3 ? 1 : 0;
-    }
-  }
-  // The tail continues the lane of its index (i mod 4).
-  for (; i < m; i++) {
-    const v = <f64>load<f32>(base + (<usize>i << 2));
-    const keep = abs(v - centre) <= width;
-    const add: f64 = keep ? v : 0;
-    const one: f64 = keep ? 1 : 0;
-    const lane = i & 3;
-    if (lane == 0) { s0 += add; c0 += one; } else if (lane == 1) { s1 += add; c1 += one; } else { s2 += add; c2 += one; }
-  }
-  passSum = (s0 + s1) + (s2 + s3);
-  passCount = (c0 + c1) + (c2 + c3);
-  passSquares = 0;
-  if (passCount == 0) return;
-  const mean = passSum / passCount;
-  let q0: f64 = 0, q1: f64 = 0, q2: f64 = 0, q3: f64 = 0;
-  i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const cV = f64x2.splat(centre);
-    const wV = f64x2.splat(width);
-    const mV = f64x2.splat(mean);
-    let qLo = f64x2.splat(0), qHi = f64x2.splat(0);
-    for (; i < m4; i += 4) {
-      const v = v128.load(base + (<usize>i << 2));
-      const lo = f64x2.promote_low_f32x4(v);
-      const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
-      const kLo = f64x2.le(f64x2.abs(f64x2.sub(lo, cV)), wV);
-      const kHi = f64x2.le(f64x2.abs(f64x2.sub(hi, cV)), wV);
-      const dLo = f64x2.sub(lo, mV);
-      const dHi = f64x2.sub(hi, mV);
-      qLo = f64x2.add(qLo, v128.and(f64x2.mul(dLo, dLo), kLo));
-      qHi = f64x2.add(qHi, v128.and(f64x2.mul(dHi, dHi), kHi));
-    }
     q0 = f64x2.extract_lane(qLo, 0); q1 = f64x2.extract_lane(qLo, 1);
     q2 = f64x2.extract_lane(qHi, 0); q3 = f64x2.extract_lane(qHi, 1);
   } else {
     for (; i < m4; i += 4) {
       const p = base + (<usize>i << 2);
       const v0 = <f64>load<f32>(p), v1 = <f64>load<f32>(p, 4), v2 = <f64>load<f32>(p, 8), v3 = <f64>load<f32>(p, 12);
-      const d0 = v0 - mean, d1 = v1 - mean, d2 = v2 - mean, d3 = v3 - mean;
-      q0 += abs(v0 - centre) <= width ? d0 * d0 : 0;
-      q1 += abs(v1 - centre) <= width ? d1 * d1 : 0;
-      q2 += abs(v2 - centre) <= width ? d2 * d2 : 0;
-      q3 += abs(v3 - centre) <= width ? d3 * d3 : 0;
+      const d0 = v0 - centre, d1 = v1 - centre, d2 = v2 - centre, d3 = v3 - centre;
+      const k0 = abs(d0) <= width, k1 = abs(d1) <= width, k2 = abs(d2) <= width, k3 = abs(d3) <= width;
+      s0 += k0 ? v0 : 0; s1 += k1 ? v1 : 0; s2 += k2 ? v2 : 0; s3 += k3 ? v3 : 0;
+      c0 += k0 ? 1 : 0; c1 += k1 ? 1 : 0; c2 += k2 ? 1 : 0; c3 += k3 ? 1 : 0;
+      q0 += k0 ? d0 * d0 : 0; q1 += k1 ? d1 * d1 : 0; q2 += k2 ? d2 * d2 : 0; q3 += k3 ? d3 * d3 : 0;
     }
   }
+  // The tail continues the lane of its index (i mod 4).
   for (; i < m; i++) {
     const v = <f64>load<f32>(base + (<usize>i << 2));
-    const d = v - mean;
-    const add: f64 = abs(v - centre) <= width ? d * d : 0;
+    const d = v - centre;
+    const keep = abs(d) <= width;
+    const add: f64 = keep ? v : 0;
+    const one: f64 = keep ? 1 : 0;
+    const square: f64 = keep ? d * d : 0;
     const lane = i & 3;
-    if (lane == 0) q0 += add; else if (lane == 1) q1 += add; else q2 += add;
+    if (lane == 0) { s0 += add; c0 += one; q0 += square; } else if (lane == 1) { s1 += add; c1 += one; q1 += square; } else { s2 += add; c2 += one; q2 += square; }
   }
-  passSquares = (q0 + q1) + (q2 + q3);
+  passSum = (s0 + s1) + (s2 + s3);
+  passCount = (c0 + c1) + (c2 + c3);
+  passSquares = 0;
+  if (passCount == 0) return;
+  const offset = passSum / passCount - centre;
+  passSquares = max((q0 + q1) + (q2 + q3) - passCount * offset * offset, 0);
 }
 
 /** Copies the good pixels of the box [x0, x1) x [y0, y1) to scratch in raster order; returns their count. */

@@ -1,8 +1,9 @@
 // The background and detection kernels (assembly/background.ts, assembly/detection.ts) through their
 // exports, in the release (SIMD), debug (assertions, bounds checks) and scalar builds, each against a
 // straightforward TypeScript reference on random planes whose widths are not multiples of 4:
-// - binClippedMean: afw MEANCLIP per bin (sorted-array quantiles, the kernel's four-lane f64 sums) bit
-//   for bit, masked and non-finite pixels left out, empty bins, nIter 0, one value;
+// - binClippedMean: afw MEANCLIP per bin (sorted-array quantiles, the kernel's four-lane f64 sums and
+//   one-pass sum of squares) bit for bit, and the textbook two-pass variance within 1e-12, masked and
+//   non-finite pixels left out, empty bins, nIter 0, one value;
 // - evaluateRowPolynomials and thresholdPlane: the same f32 operations (Math.fround) bit for bit;
 // - labelComponents: a breadth-first flood fill, 8-connected, numbered in raster order of first pixels;
 // - findPeaks: local maxima with the raster-order tie rule; dilateDisk: the disk by brute force;
@@ -25,7 +26,7 @@ beforeAll(async () => {
 const IQ_TO_STDEV = 0.741301109;
 
 /** afw MEANCLIP as the kernel's header states it, with the kernel's summation order. */
-function clippedMeanReference(values: Float32Array, nSigma: number, nIter: number): [number, number, number, number] {
+function clippedMeanReference(values: Float32Array, nSigma: number, nIter: number, twoPass = false): [number, number, number, number] {
   const m = values.length;
   if (m === 0) return [NaN, NaN, 0, 0];
   const sorted = Float64Array.from(values).sort();
@@ -53,7 +54,10 @@ function clippedMeanReference(values: Float32Array, nSigma: number, nIter: numbe
     const count = laneSum((v) => (keep(v) ? 1 : 0));
     if (count === 0) break;
     const mu = sum / count;
-    const squares = laneSum((v) => (keep(v) ? (v - mu) * (v - mu) : 0));
+    // One pass: squared deviations from the centre, less count x (mean - centre)^2 (twoPass: the textbook
+    // sum of squared deviations from the mean, for the check of the one-pass form).
+    const squares = twoPass ? laneSum((v) => (keep(v) ? (v - mu) * (v - mu) : 0))
+      : Math.max(laneSum((v) => (keep(v) ? (v - c) * (v - c) : 0)) - count * (mu - c) * (mu - c), 0);
     const s2 = count > 1 ? squares / (count - 1) : 0;
     mean = mu;
     variance = count > 1 ? s2 / count : NaN;
@@ -100,7 +104,7 @@ function skyCase(seed: number, width: number, height: number): BinCase {
   return { image, mask, width, height, xEdges: Int32Array.of(0, 13, 29, width), yEdges: Int32Array.of(0, 17, height) };
 }
 
-function referenceBins(c: BinCase, badBits: number, nSigma: number, nIter: number, useMask = true): number[] {
+function referenceBins(c: BinCase, badBits: number, nSigma: number, nIter: number, useMask = true, twoPass = false): number[] {
   const out: number[] = [];
   for (let j = 0; j + 1 < c.yEdges.length; j++) {
     for (let i = 0; i + 1 < c.xEdges.length; i++) {
@@ -113,7 +117,7 @@ function referenceBins(c: BinCase, badBits: number, nSigma: number, nIter: numbe
           values.push(v);
         }
       }
-      out.push(...clippedMeanReference(Float32Array.from(values), nSigma, nIter));
+      out.push(...clippedMeanReference(Float32Array.from(values), nSigma, nIter, twoPass));
     }
   }
   return out;
@@ -129,6 +133,12 @@ describe('binClippedMean', () => {
     }
     // The clipping removes the sources: every bin's mean is within 1 of the sky's 100.
     for (let k = 0; k < expected.length; k += 4) expect(Math.abs(expected[k]! - 100)).toBeLessThan(1);
+    // The one-pass sum of squares gives the two-pass variance to 1e-12 (relative), the same pixels kept.
+    const textbook = referenceBins(c, 1 | (1 << 5), 3, 3, true, true);
+    for (let k = 0; k < expected.length; k += 4) {
+      expect(expected[k + 2]).toBe(textbook[k + 2]);
+      expect(Math.abs(expected[k + 1]! / textbook[k + 1]! - 1)).toBeLessThan(1e-12);
+    }
   });
 
   it('equals the reference bit for bit on bins of thousands of values (order statistics by buckets): noise, integer ties, a constant bin, odd counts', () => {
