@@ -4,8 +4,10 @@
 // blockSums: per block of `block` x `block` pixels (the last row and column of blocks clipped to the
 //   image), the sum of the image, the sum of the variance and the number of good pixels: finite image
 //   and variance values and none of `skipBits` in the i32 mask word. Output 3 f64 per block at out + 24 x (j x nbx + i),
-//   nbx = ceil(width / block), row-major. Units: the image's and its variance's. Arithmetic: f64, in
-//   raster order within each block row, so every build gives the same bits.
+//   nbx = ceil(width / block), row-major. Units: the image's and its variance's. Arithmetic: f64; within
+//   each block row, pixel x0 + 4q + j goes to lane j of four partial sums (the row's last (x1 - x0) mod 4
+//   pixels continuing their lanes), combined as (l0 + l1) + (l2 + l3) and added to the block's sums, block
+//   rows in order: the SIMD build (four pixels a step) and the scalar one take the same steps, the same bits.
 //
 // orBlockMask: ORs `bits` into the i32 mask word of every pixel of each block flagged non-zero in `flags`
 //   (nbx x nby u8, row-major, blocks of `block` x `block` pixels, the last row and column clipped to the
@@ -29,20 +31,56 @@ export function blockSums(image: usize, mask: usize, variance: usize, width: i32
     for (let bx = 0; bx < nbx; bx++) {
       const x0 = bx * block;
       const x1 = min(x0 + block, width);
-      let s: f64 = 0, v: f64 = 0, c: f64 = 0;
-      for (let x = x0; x < x1; x++) {
+      let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0;
+      let v0: f64 = 0, v1: f64 = 0, v2: f64 = 0, v3: f64 = 0;
+      let c: i32 = 0;
+      let x = x0;
+      const groupsEnd = x0 + ((x1 - x0) & ~3);
+      if (ASC_FEATURE_SIMD) {
+        const zero = f32x4.splat(0), bits = i32x4.splat(skipBits), none = i32x4.splat(0);
+        let sLo = f64x2.splat(0), sHi = f64x2.splat(0), vLo = f64x2.splat(0), vHi = f64x2.splat(0), count = i32x4.splat(0);
+        for (; x < groupsEnd; x += 4) {
+          const p = (row + <usize>x) << 2;
+          const value = v128.load(image + p), w = v128.load(variance + p);
+          // Finite: v - v is 0 (NaN for NaN and infinities); a left-out lane adds +0, which changes no sum.
+          const good = v128.and(v128.and(f32x4.eq(f32x4.sub(value, value), zero), f32x4.eq(f32x4.sub(w, w), zero)),
+            i32x4.eq(v128.and(v128.load(mask + p), bits), none));
+          const kv = v128.and(value, good), kw = v128.and(w, good);
+          sLo = f64x2.add(sLo, f64x2.promote_low_f32x4(kv));
+          sHi = f64x2.add(sHi, f64x2.promote_low_f32x4(i32x4.shuffle(kv, kv, 2, 3, 0, 1)));
+          vLo = f64x2.add(vLo, f64x2.promote_low_f32x4(kw));
+          vHi = f64x2.add(vHi, f64x2.promote_low_f32x4(i32x4.shuffle(kw, kw, 2, 3, 0, 1)));
+          count = i32x4.sub(count, good);
+        }
+        s0 = f64x2.extract_lane(sLo, 0); s1 = f64x2.extract_lane(sLo, 1);
+        s2 = f64x2.extract_lane(sHi, 0); s3 = f64x2.extract_lane(sHi, 1);
+        v0 = f64x2.extract_lane(vLo, 0); v1 = f64x2.extract_lane(vLo, 1);
+        v2 = f64x2.extract_lane(vHi, 0); v3 = f64x2.extract_lane(vHi, 1);
+        c = i32x4.extract_lane(count, 0) + i32x4.extract_lane(count, 1) + i32x4.extract_lane(count, 2) + i32x4.extract_lane(count, 3);
+      } else {
+        for (; x < groupsEnd; x += 4) {
+          for (let j = 0; j < 4; j++) {
+            const p = (row + <usize>(x + j)) << 2;
+            const value = load<f32>(image + p), w = load<f32>(variance + p);
+            if (!(value - value == 0) || !(w - w == 0) || (load<i32>(mask + p) & skipBits) != 0) continue;
+            if (j == 0) { s0 += <f64>value; v0 += <f64>w; } else if (j == 1) { s1 += <f64>value; v1 += <f64>w; }
+            else if (j == 2) { s2 += <f64>value; v2 += <f64>w; } else { s3 += <f64>value; v3 += <f64>w; }
+            c++;
+          }
+        }
+      }
+      for (; x < x1; x++) {
         const p = (row + <usize>x) << 2;
-        const value = load<f32>(image + p);
-        const w = load<f32>(variance + p);
+        const value = load<f32>(image + p), w = load<f32>(variance + p);
         if (!(value - value == 0) || !(w - w == 0) || (load<i32>(mask + p) & skipBits) != 0) continue;
-        s += <f64>value;
-        v += <f64>w;
-        c += 1;
+        const lane = (x - x0) & 3;
+        if (lane == 0) { s0 += <f64>value; v0 += <f64>w; } else if (lane == 1) { s1 += <f64>value; v1 += <f64>w; } else { s2 += <f64>value; v2 += <f64>w; }
+        c++;
       }
       const o = rowBlocks + <usize>bx * 24;
-      store<f64>(o, load<f64>(o) + s);
-      store<f64>(o + 8, load<f64>(o + 8) + v);
-      store<f64>(o + 16, load<f64>(o + 16) + c);
+      store<f64>(o, load<f64>(o) + ((s0 + s1) + (s2 + s3)));
+      store<f64>(o + 8, load<f64>(o + 8) + ((v0 + v1) + (v2 + v3)));
+      store<f64>(o + 16, load<f64>(o + 16) + <f64>c);
     }
   }
   return OK;
