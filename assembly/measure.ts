@@ -60,6 +60,15 @@ const EDGE_HS = memory.data(CACHE_SLOTS << 3, 8);
 const CORNER_AREA = memory.data(CACHE_SLOTS << 4, 8); // two rows of corners: row (y edge) & 1
 const CORNER_ROW = memory.data(CACHE_SLOTS << 3, 8); // i32 per corner slot: the y edge its area is for (-1: none)
 
+// Per row of the last naive aperture of the current source (rows within CACHE_RADIUS + 1 of the centre's
+// row): its run's first and last pixel (first > last: none) and the run's flux, variance and flag, which
+// the next, larger naive radius of the source extends instead of summing the run again.
+const NAIVE_FROM = memory.data(CACHE_SLOTS << 2, 8);
+const NAIVE_TO = memory.data(CACHE_SLOTS << 2, 8);
+const NAIVE_FLUX = memory.data(CACHE_SLOTS << 3, 8);
+const NAIVE_VARIANCE = memory.data(CACHE_SLOTS << 3, 8);
+const NAIVE_FLAG = memory.data(CACHE_SLOTS << 2, 8);
+
 // Integral of sqrt(r^2 - u^2) from 0 to min(u, r) (cornerArea's clamp of x to r).
 @inline function clampedHalfChord(u: f64, r: f64): f64 {
   return halfChordIntegral(u > r ? r : u, r);
@@ -171,31 +180,97 @@ function runSums(image: usize, variance: usize, row: usize, a: i32, b: i32): i32
 }
 
 /**
- * Circular aperture fluxes (LSST CircularApertureFlux with exact pixel weights: each pixel counts with
- * the exact area of its overlap with the disc, as SEP's `sum_circle(subpix=0)`; LSST uses sinc
- * apertures up to 10 px, which agree with exact ones on well-sampled images to well under the noise).
+ * Circular aperture fluxes (LSST CircularApertureFlux). Radii up to exactRadius have exact pixel weights:
+ * each pixel counts with the exact area of its overlap with the disc, as SEP's `sum_circle(subpix=0)`
+ * (LSST uses sinc apertures up to its maxSincRadius of 10 px, which agree with exact ones on well-sampled
+ * images to well under the noise). Larger radii are LSST's naive apertures: the pixels whose centres lie
+ * within r, weight 1 (on each row one run, summed as below), flagged EDGE when one of them is off the image.
  * Pixels whose farthest corner lies inside count 1, those whose nearest point lies outside 0; the others'
  * weight is cornerArea at their four corners combined (pixelDiscOverlap's rule), each corner's area
  * computed once per radius and shared by the pixels that meet there (equal to pixelDiscOverlap's up to
  * rounding, which grows with the corner areas, ~r^2 x 1e-16: 5e-13 at r = 30; pixelDiscOverlap computes
  * the edge offsets per pixel). Sums run in raster order, each row's run of weight-1 pixels summed apart
  * (runSums: four lanes, SIMD), the same steps in every build.
- * centres: nSources (x, y) f64 pairs; radii: nRadii f64 (px); out: per source and radius (flux, variance)
+ * centres: nSources (x, y) f64 pairs; radii: nRadii f64 (px); exactRadius: px (LSST's maxSincRadius' role:
+ * 12, the aperture corrections' radius, in measurement); out: per source and radius (flux, variance)
  * f64 pairs, source-major; flags: per source and radius i32 (EDGE when the disc leaves the image,
  * NONFINITE when a non-finite pixel or variance was skipped). variance may be 0 (variances out 0).
  */
 export function apertureFluxes(image: usize, variance: usize, width: i32, height: i32, centres: usize, nSources: i32,
-  radii: usize, nRadii: i32, out: usize, flags: usize): i32 {
-  if (width <= 0 || height <= 0 || nSources < 0 || nRadii <= 0) return BAD_ARGUMENT;
+  radii: usize, nRadii: i32, exactRadius: f64, out: usize, flags: usize): i32 {
+  if (width <= 0 || height <= 0 || nSources < 0 || nRadii <= 0 || !(exactRadius >= 0.0)) return BAD_ARGUMENT;
   for (let s = 0; s < nSources; s++) {
     const cx = load<f64>(centres + (<usize>(2 * s) << 3));
     const cy = load<f64>(centres + (<usize>(2 * s + 1) << 3));
+    // The last naive radius of this source whose rows are cached (0: none yet), and its rows.
+    let naiveRadius = 0.0, naiveFromRow = 0, naiveToRow = -1;
+    const rowBase = <i32>Math.floor(cy) - CACHE_RADIUS - 2; // row y's cache slot: y - rowBase
     for (let k = 0; k < nRadii; k++) {
       const r = load<f64>(radii + (<usize>k << 3));
       let flux = 0.0, vsum = 0.0;
       let flag = 0;
       if (!(r > 0.0) || !isFinite(cx) || !isFinite(cy)) {
         flag |= MEASURE_FLAG_NONFINITE;
+      } else if (r > exactRadius) {
+        // Naive: on each row the run of pixels whose centres are within r. A row the source's last, smaller
+        // naive radius cached holds that radius' run within this one's: only the pixels either side of it
+        // are read, its sums added between theirs. Rows are cached for radii up to CACHE_RADIUS.
+        const ya = <i32>Math.ceil(cy - r), yb = <i32>Math.floor(cy + r);
+        if (<i32>Math.ceil(cx - r) < 0 || ya < 0 || <i32>Math.floor(cx + r) > width - 1 || yb > height - 1) flag |= MEASURE_FLAG_EDGE;
+        const caching = r <= <f64>CACHE_RADIUS;
+        const nested = caching && naiveRadius > 0.0 && naiveRadius < r;
+        const y0 = max(ya, 0), y1 = min(yb, height - 1);
+        for (let y = y0; y <= y1; y++) {
+          const dy = <f64>y - cy;
+          const h2 = r * r - dy * dy;
+          let a = 1, b = 0;
+          if (h2 >= 0.0) {
+            const half = Math.sqrt(h2);
+            a = max(0, <i32>Math.ceil(cx - half));
+            b = min(width - 1, <i32>Math.floor(cx + half));
+          }
+          let rowFlux = 0.0, rowVariance = 0.0, rowFlag = 0;
+          if (b >= a) {
+            const slot = <usize>(y - rowBase);
+            const pa = nested && y >= naiveFromRow && y <= naiveToRow ? load<i32>(NAIVE_FROM + (slot << 2)) : 1;
+            const pb = nested && y >= naiveFromRow && y <= naiveToRow ? load<i32>(NAIVE_TO + (slot << 2)) : 0;
+            if (pb >= pa) {
+              rowFlux = load<f64>(NAIVE_FLUX + (slot << 3));
+              rowVariance = load<f64>(NAIVE_VARIANCE + (slot << 3));
+              rowFlag = load<i32>(NAIVE_FLAG + (slot << 2));
+              if (a < pa) {
+                rowFlag |= runSums(image, variance, <usize>y * <usize>width, a, pa - 1);
+                rowFlux = runFlux + rowFlux;
+                rowVariance = runVariance + rowVariance;
+              }
+              if (pb < b) {
+                rowFlag |= runSums(image, variance, <usize>y * <usize>width, pb + 1, b);
+                rowFlux += runFlux;
+                rowVariance += runVariance;
+              }
+            } else {
+              rowFlag = runSums(image, variance, <usize>y * <usize>width, a, b);
+              rowFlux = runFlux;
+              rowVariance = runVariance;
+            }
+            flag |= rowFlag;
+            flux += rowFlux;
+            vsum += rowVariance;
+          }
+          if (caching) {
+            const slot = <usize>(y - rowBase);
+            store<i32>(NAIVE_FROM + (slot << 2), a);
+            store<i32>(NAIVE_TO + (slot << 2), b);
+            store<f64>(NAIVE_FLUX + (slot << 3), rowFlux);
+            store<f64>(NAIVE_VARIANCE + (slot << 3), rowVariance);
+            store<i32>(NAIVE_FLAG + (slot << 2), rowFlag);
+          }
+        }
+        if (caching) {
+          naiveRadius = r;
+          naiveFromRow = y0;
+          naiveToRow = y1;
+        }
       } else {
         const xa = <i32>Math.floor(cx - r + 0.5), xb = <i32>Math.ceil(cx + r - 0.5);
         const ya = <i32>Math.floor(cy - r + 0.5), yb = <i32>Math.ceil(cy + r - 0.5);

@@ -122,10 +122,11 @@ export interface KernelExports {
   /** mask &= ~bits over n i32 pixels. */
   clearMaskBits(mask: number, n: number, bits: number): number;
   /**
-   * Exact-overlap circular aperture sums (assembly/measure.ts): centres nSources (x, y) f64, radii nRadii f64 px; out (flux, variance) f64
-   * per source and radius (source-major); flags i32 per source and radius (1 edge, 2 non-finite skipped). variance 0: variances 0.
+   * Circular aperture sums (assembly/measure.ts), exact-overlap weights up to exactRadius px, LSST's naive ones (pixel centres
+   * within r) beyond: centres nSources (x, y) f64, radii nRadii f64 px; out (flux, variance) f64 per source and radius
+   * (source-major); flags i32 per source and radius (1 edge, 2 non-finite skipped). variance 0: variances 0.
    */
-  apertureFluxes(image: number, variance: number, width: number, height: number, centres: number, nSources: number, radii: number, nRadii: number, out: number, flags: number): number;
+  apertureFluxes(image: number, variance: number, width: number, height: number, centres: number, nSources: number, radii: number, nRadii: number, exactRadius: number, out: number, flags: number): number;
   /** PSF fluxes sum(P I) / sum(P^2) with variance sum(P^2 V) / sum(P^2)^2: stamps nSources x stampSize^2 f32, origins (x0, y0) i32; out (flux, variance) f64; flags i32 (1 edge, 2 non-finite, 4 no weight). */
   psfFluxes(image: number, variance: number, width: number, height: number, stamps: number, stampSize: number, origins: number, nSources: number, out: number, flags: number): number;
   /**

@@ -80,7 +80,7 @@ function measureDirect(w: Warp, exposure: ExposurePlanes, wcs: Wcs): void {
     const c = planes.f64(centres, 2 * n);
     candidates.forEach((s, k) => { c[2 * k] = s.x; c[2 * k + 1] = s.y; });
     planes.f64(radii, 1)[0] = 12;
-    expect(kernels.apertureFluxes(img, vr, width, height, centres, n, radii, 1, out, flags)).toBe(0);
+    expect(kernels.apertureFluxes(img, vr, width, height, centres, n, radii, 1, 12, out, flags)).toBe(0);
     const ap = planes.f64(out, 2 * n).slice();
     candidates.forEach((s, k) => {
       const centroid = sdssCentroid(image, variance, width, height, s.x, s.y, 2);
