@@ -63,6 +63,17 @@ export interface MaskedImage {
   readonly maskPlanes?: Readonly<Record<string, number>>;
 }
 
+/**
+ * Copies of an image's image and mask planes in wasm memory (pointers), made by a caller in a planes scope
+ * that outlives the calls it hands them to, so that one copy serves several steps: the halo search, the
+ * background's statistics and the subtraction (detectWithBackground). The statistics may OR halo bits into
+ * the mask copy, and subtractBackground given the image copy subtracts in it.
+ */
+export interface ResidentPlanes {
+  readonly image: number;
+  readonly mask: number;
+}
+
 export type BackgroundInterpolation = 'akima' | 'chebyshev';
 
 export interface BackgroundConfig {
@@ -178,7 +189,8 @@ export const HALO_PLANE = 'HALO';
  * well (in the statistics' own copy of the mask: `image` is not modified) and the model's
  * ignoredPixelMask lists HALO.
  */
-export function estimateBackground(tessera: Tessera, image: MaskedImage, overrides: Partial<BackgroundConfig> = {}, halos?: HaloBlocks): BackgroundModel {
+export function estimateBackground(tessera: Tessera, image: MaskedImage, overrides: Partial<BackgroundConfig> = {}, halos?: HaloBlocks,
+  resident?: ResidentPlanes): BackgroundModel {
   const config = backgroundConfig(overrides);
   checkPlanes(image, 'estimateBackground');
   const { width, height } = image;
@@ -189,7 +201,7 @@ export function estimateBackground(tessera: Tessera, image: MaskedImage, overrid
   const ny = Math.ceil(height / config.binSize);
   const xEdges = binEdges(width, nx);
   const yEdges = binEdges(height, ny);
-  const stats = clippedBinStatistics(tessera, image, xEdges, yEdges, maskBits(config.ignoredPixelMask, image.maskPlanes), config.nSigma, config.nIter, halos);
+  const stats = clippedBinStatistics(tessera, image, xEdges, yEdges, maskBits(config.ignoredPixelMask, image.maskPlanes), config.nSigma, config.nIter, halos, resident);
   const nBins = nx * ny;
   const values = new Float64Array(nBins);
   const variances = new Float64Array(nBins);
@@ -219,19 +231,19 @@ export function estimateBackground(tessera: Tessera, image: MaskedImage, overrid
 
 /**
  * The binClippedMean kernel over `image`: 4 f64 per bin (clipped mean, its variance, n used, n good),
- * bins row-major. Exported for detection (the noise of the smoothed image is one bin's statistic). The
- * pixels of `excluded`'s flagged blocks take one of `badBits`' bits in the kernel's copy of the mask.
+ * bins row-major. The pixels of `excluded`'s flagged blocks take one of `badBits`' bits in the kernel's
+ * copy of the mask (`resident`'s mask when given, whose image copy is read too).
  */
 export function clippedBinStatistics(tessera: Tessera, image: Pick<MaskedImage, 'width' | 'height' | 'image' | 'mask'>,
-  xEdges: Int32Array, yEdges: Int32Array, badBits: number, nSigma: number, nIter: number, excluded?: HaloBlocks): Float64Array {
+  xEdges: Int32Array, yEdges: Int32Array, badBits: number, nSigma: number, nIter: number, excluded?: HaloBlocks, resident?: ResidentPlanes): Float64Array {
   const { planes, kernels } = tessera;
   const { width, height } = image;
   const nx = xEdges.length - 1, ny = yEdges.length - 1;
   let largest = 0;
   for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) largest = Math.max(largest, (xEdges[i + 1]! - xEdges[i]!) * (yEdges[j + 1]! - yEdges[j]!));
   return planes.scope(() => {
-    const img = planes.allocFrom(image.image);
-    const msk = planes.allocFrom(image.mask);
+    const img = resident?.image ?? planes.allocFrom(image.image);
+    const msk = resident?.mask ?? planes.allocFrom(image.mask);
     if (excluded) {
       const bit = badBits !== 0 ? badBits & -badBits : 1 << 31;
       badBits |= bit;
@@ -555,9 +567,10 @@ export function isZeroBackground(model: BackgroundModel): boolean {
  * `into` when given (a plane of the same size the caller reuses: each fresh full-frame array costs its
  * first touch; it may be `image` itself), else into a new plane. A model whose bins are all 0
  * (isZeroBackground: calibrate's start on an image already background-subtracted) is 0 at every pixel,
- * so the image is copied as it is (or left as it is, in place).
+ * so the image is copied as it is (or left as it is, in place). With `resident`, whose image copy holds
+ * `image`, the subtraction is made in that copy (which then holds the result) instead of a fresh one.
  */
-export function subtractBackground(tessera: Tessera, image: Float32Array, model: BackgroundModel, into?: Float32Array): Float32Array {
+export function subtractBackground(tessera: Tessera, image: Float32Array, model: BackgroundModel, into?: Float32Array, resident?: ResidentPlanes): Float32Array {
   const n = model.width * model.height;
   if (image.length !== n) throw new BackgroundError(`subtractBackground: image has ${image.length} pixels, the model covers ${model.width}x${model.height}`);
   if (into && into.length !== n) throw new BackgroundError(`subtractBackground: output plane has ${into.length} pixels, the model covers ${model.width}x${model.height}`);
@@ -568,7 +581,7 @@ export function subtractBackground(tessera: Tessera, image: Float32Array, model:
   }
   const { planes } = tessera;
   return planes.scope(() => {
-    const img = planes.allocFrom(image);
+    const img = resident?.image ?? planes.allocFrom(image);
     rowPolynomialKernel(tessera, model, 'subtractRowPolynomials', img);
     const out = into ?? new Float32Array(n);
     out.set(planes.f32(img, n));

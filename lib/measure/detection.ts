@@ -87,7 +87,7 @@ import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import {
   backgroundConfig, estimateBackground, isZeroBackground, maskBits, subtractBackground, BackgroundError,
-  type BackgroundConfig, type BackgroundModel, type MaskedImage,
+  type BackgroundConfig, type BackgroundModel, type MaskedImage, type ResidentPlanes,
 } from './background.js';
 import { findHalos, type HaloConfig } from './halos.js';
 import { sortPeaks, type Footprint, type Peak, type Span } from './footprint.js';
@@ -623,35 +623,46 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
     halos?: Partial<HaloConfig> | false }): BackgroundAndDetection {
   const iterations = config.iterations ?? DEFAULT_BACKGROUND_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new DetectionError(`iterations must be a non-negative integer, got ${iterations}`);
-  // A model of this image already at hand (an earlier round's) saves the first estimate.
-  const initialBackground = config.initial ?? estimateBackground(tessera, exposure, config.background);
-  if (config.into?.image === exposure.image && (iterations > 1 || !isZeroBackground(initialBackground))) {
-    exposure = { ...exposure, image: Float32Array.from(exposure.image) };
-  }
+  const { planes } = tessera;
+  // Each estimate and its subtraction share one copy of the image (and of the mask) in wasm memory, with
+  // the halo search (ResidentPlanes); detection makes its own after them. A model of this image already
+  // at hand (an earlier round's) saves the first estimate.
+  const first = planes.scope(() => {
+    const resident: ResidentPlanes | undefined = config.initial ? undefined : { image: planes.allocFrom(exposure.image), mask: planes.allocFrom(exposure.mask) };
+    const initial = config.initial ?? estimateBackground(tessera, exposure, config.background, undefined, resident);
+    if (config.into?.image === exposure.image && (iterations > 1 || !isZeroBackground(initial))) {
+      exposure = { ...exposure, image: Float32Array.from(exposure.image) };
+    }
+    return { initial, image: subtractBackground(tessera, exposure.image, initial, config.into?.image, resident) };
+  });
+  const { initial: initialBackground, image } = first;
   let background = initialBackground;
-  const image = subtractBackground(tessera, exposure.image, background, config.into?.image);
   let detection = detectSources(tessera, { ...exposure, image }, config.detection, config.into?.mask);
   // Halos (lib/measure/halos.ts) are left out of the re-estimates as well (the mask itself untouched).
   const ignoredBits = maskBits(backgroundConfig(config.background).ignoredPixelMask, exposure.maskPlanes ?? MASK_PLANES);
   for (let k = 0; k < iterations; k++) {
-    try {
+    planes.scope(() => {
       const masked = { ...exposure, mask: detection.mask };
-      const halos = config.halos === false ? undefined : findHalos(tessera, masked, background, ignoredBits, config.halos || {});
+      const resident: ResidentPlanes = { image: planes.allocFrom(exposure.image), mask: planes.allocFrom(masked.mask) };
       try {
-        background = estimateBackground(tessera, masked, config.background, halos);
+        const halos = config.halos === false ? undefined : findHalos(tessera, masked, background, ignoredBits, config.halos || {}, resident);
+        try {
+          background = estimateBackground(tessera, masked, config.background, halos, resident);
+        } catch (e) {
+          // A fit the halos make impossible (no bin with enough pixels left: an image filled by one source's
+          // light, a cut-out around a bright star; or a degenerate fit of the few bins left) is made with the
+          // footprints alone masked (from a fresh copy of the mask: the resident one holds the halos); the
+          // model's ignoredPixelMask then lacks HALO, so the stored background says so. Errors of the fit
+          // itself recur there and are raised.
+          if (!(halos && e instanceof BackgroundError)) throw e;
+          background = estimateBackground(tessera, masked, config.background);
+        }
       } catch (e) {
-        // A fit the halos make impossible (no bin with enough pixels left: an image filled by one source's
-        // light, a cut-out around a bright star; or a degenerate fit of the few bins left) is made with the
-        // footprints alone masked; the model's ignoredPixelMask then lacks HALO, so the stored background
-        // says so. Errors of the fit itself recur there and are raised.
-        if (!(halos && e instanceof BackgroundError)) throw e;
-        background = estimateBackground(tessera, masked, config.background);
+        if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
+        throw e;
       }
-    } catch (e) {
-      if (e instanceof BackgroundError) throw new BackgroundError(`re-estimating with the detections masked: ${e.message}`);
-      throw e;
-    }
-    subtractBackground(tessera, exposure.image, background, image);
+      subtractBackground(tessera, exposure.image, background, image, resident);
+    });
     if (k < iterations - 1) detection = detectSources(tessera, { ...exposure, image }, config.detection, detection.mask);
   }
   return { initialBackground, background, detection, image };

@@ -47,7 +47,7 @@
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { median } from '../math/median.js';
-import { binCentres, chebyshevEvaluator, type BackgroundModel, type MaskedImage } from './background.js';
+import { binCentres, chebyshevEvaluator, type BackgroundModel, type MaskedImage, type ResidentPlanes } from './background.js';
 
 export interface HaloConfig {
   /** Block sizes (px), smallest first, each a multiple of the first. */
@@ -153,17 +153,19 @@ function referenceSky(background: BackgroundModel, order: number): (x: number, y
 
 /**
  * The halos of `image` (its mask carrying the footprints) against `background`'s refit (referenceSky); pixels
- * with any of `skipBits` (the background's ignored planes) are left out of the sums.
+ * with any of `skipBits` (the background's ignored planes) are left out of the sums, read from `resident`'s
+ * copies of the image and mask in wasm memory when given.
  */
-export function findHalos(tessera: Tessera, image: MaskedImage, background: BackgroundModel, skipBits: number, overrides: Partial<HaloConfig> = {}): HaloBlocks {
+export function findHalos(tessera: Tessera, image: MaskedImage, background: BackgroundModel, skipBits: number, overrides: Partial<HaloConfig> = {},
+  resident?: ResidentPlanes): HaloBlocks {
   const config = haloConfig(overrides);
   const { width, height } = image;
   const block = config.blockSizes[0]!;
   const nbx = Math.ceil(width / block), nby = Math.ceil(height / block);
   const sums = tessera.planes.scope(() => {
     const { planes, kernels } = tessera;
-    const img = planes.allocFrom(image.image);
-    const msk = planes.allocFrom(image.mask);
+    const img = resident?.image ?? planes.allocFrom(image.image);
+    const msk = resident?.mask ?? planes.allocFrom(image.mask);
     const variance = planes.allocFrom(image.variance);
     const out = planes.alloc(24 * nbx * nby);
     checkStatus('blockSums', kernels.blockSums(img, msk, variance, width, height, block, skipBits, out));
