@@ -167,6 +167,16 @@ export function resampleToPixels(
   return out;
 }
 
+/** raw[0..n) scaled to unit sum, as f32 (the model at (x, y): a non-positive total is outside its domain). */
+function unitSum(raw: Float64Array, n: number, x: number, y: number): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += raw[i]!;
+  if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = raw[i]! / sum;
+  return out;
+}
+
 /** A PSFEx-representation PSF model; see the module comment. */
 export class PsfexModel implements PsfLike {
   readonly polNames: [string, string];
@@ -185,6 +195,9 @@ export class PsfexModel implements PsfLike {
   /** Lanczos order of the interpolation onto image pixels (3, as PSFEx and GalSim). */
   readonly interpolationOrder: number;
   private sigmaCache: number | undefined;
+  /** Per basis term, its sample grid resampled onto a kernel image of kernelBasisSize px (kernelImageAt). */
+  private kernelBasis: Float64Array | undefined;
+  private kernelBasisSize = 0;
 
   constructor(data: PsfexModelData, options: { interpolationOrder?: number } = {}) {
     const { polDeg, sampling, width, height, basis } = data;
@@ -280,11 +293,36 @@ export class PsfexModel implements PsfLike {
     return { stamp: this.unitImage(x, y, x0 - x, y0 - y, size), size, x0, y0 };
   }
 
-  /** The kernel image at (x, y): the PSF centred on the middle pixel of a size x size stamp. */
+  /**
+   * The kernel image at (x, y): the PSF centred on the middle pixel of a size x size stamp. A stamp centred
+   * on an integer position is the kernel image, and its position only selects the polynomial; the
+   * resampling being linear, the kernel image is sum_t c_t(x, y) R(basis_t), with each term's basis image
+   * resampled once (R: the same Lanczos weights at every position) instead of the sum of the basis images
+   * resampled at every call (the same values to rounding).
+   */
   kernelImageAt(x: number, y: number, size: number = this.stampSize): Float32Array {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`PSF kernel image size ${size} must be a positive integer`);
     const half = size >> 1;
-    // A stamp centred on an integer position is the kernel image; its position only selects the polynomial.
-    return this.unitImage(x, y, -half, -half, size);
+    const n = size * size, grid = this.width * this.height;
+    if (this.kernelBasisSize !== size) {
+      const basis = new Float64Array(this.nterms * n);
+      for (let t = 0; t < this.nterms; t++) {
+        resampleToPixels(this.basis.subarray(t * grid, (t + 1) * grid), this.width, this.height, this.sampling, this.interpolationOrder,
+          -half, -half, size, size, basis.subarray(t * n, (t + 1) * n));
+      }
+      this.kernelBasis = basis;
+      this.kernelBasisSize = size;
+    }
+    const c = this.termsAt(x, y), basis = this.kernelBasis!;
+    const raw = workF64('raw', n);
+    raw.fill(0, 0, n);
+    for (let t = 0; t < this.nterms; t++) {
+      const ct = c[t]!;
+      if (ct === 0) continue;
+      const off = t * n;
+      for (let i = 0; i < n; i++) raw[i]! += ct * basis[off + i]!;
+    }
+    return unitSum(raw, n, x, y);
   }
 
   /** The model at (x, y) on size x size image pixels, pixel (i, j) at (dx0 + i, dy0 + j) from the PSF centre, scaled to unit sum. */
@@ -292,12 +330,7 @@ export class PsfexModel implements PsfLike {
     const n = size * size;
     const raw = resampleToPixels(this.samplesAt(x, y, workF64('samples', this.width * this.height)), this.width, this.height, this.sampling, this.interpolationOrder,
       dx0, dy0, size, size, workF64('raw', n));
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += raw[i]!;
-    if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = raw[i]! / sum;
-    return out;
+    return unitSum(raw, n, x, y);
   }
 
   /** Adaptive moments of the kernel image at (x, y) (centroid free, starting at the centre). */

@@ -173,6 +173,19 @@ print(json.dumps({'samples': samples.ravel().tolist(), 'stamp': stamp.ravel().to
     expect(model.fwhmAt(1023, 2047)).toBeGreaterThan(4);
     expect(model.fwhmAt(1023, 2047)).toBeLessThan(5);
   });
+
+  it('gives as kernel image the stamp at an integer centre (its resampled basis terms summed), at any size', () => {
+    const model = desModel();
+    for (const size of [25, 31, 25]) {
+      for (const [x, y] of [[100, 200], [1500, 3900], [2047, 10]] as const) {
+        const kernel = model.kernelImageAt(x, y, size), stamp = model.stampAt(x, y, size).stamp;
+        let worst = 0, peak = 0;
+        for (let i = 0; i < stamp.length; i++) { peak = Math.max(peak, stamp[i]!); worst = Math.max(worst, Math.abs(kernel[i]! - stamp[i]!)); }
+        expect(kernel.length, `size ${size}`).toBe(size * size);
+        expect(worst / peak, `size ${size} at (${x}, ${y})`).toBeLessThan(1e-6);
+      }
+    }
+  });
 });
 
 describe('PSFEx .psf files: writing', () => {
