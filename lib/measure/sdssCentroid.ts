@@ -78,8 +78,12 @@ function axisWeights(from: number, to: number, c: number, sigma: number): Float6
   return w;
 }
 
-/** The sums over `box` with the weight centred at (cx, cy); pixels with a non-finite value or variance are left out. */
-function windowSums(image: ArrayLike<number>, variance: ArrayLike<number>, width: number, box: Box, cx: number, cy: number, sigma: number): WindowSums {
+/**
+ * The sums over `box` with the weight centred at (cx, cy); pixels with a non-finite value or variance are
+ * left out. Q (the errors' sums) only `withErrors` (0 otherwise): the iteration needs them at its root only.
+ */
+function windowSums(image: ArrayLike<number>, variance: ArrayLike<number>, width: number, box: Box, cx: number, cy: number, sigma: number,
+  withErrors: boolean): WindowSums {
   const wx = axisWeights(box.x0, box.x1, cx, sigma), wy = axisWeights(box.y0, box.y1, cy, sigma);
   let s = 0, fx = 0, fy = 0, sxx = 0, syy = 0, sxy = 0, qxx = 0, qyy = 0, qxy = 0;
   for (let py = box.y0; py <= box.y1; py++) {
@@ -97,6 +101,7 @@ function windowSums(image: ArrayLike<number>, variance: ArrayLike<number>, width
       sxx += wi * dx * dx;
       syy += wi * dy * dy;
       sxy += wi * dx * dy;
+      if (!withErrors) continue;
       const wv = w * w * vv;
       qxx += wv * dx * dx;
       qyy += wv * dy * dy;
@@ -151,7 +156,7 @@ export function sdssCentroid(image: ArrayLike<number>, variance: ArrayLike<numbe
   let cx = x0, cy = y0;
   let flags = 0;
   let iterations = 0;
-  let sums = windowSums(image, variance, width, box, cx, cy, sigma);
+  let sums = windowSums(image, variance, width, box, cx, cy, sigma, false);
   for (;;) {
     if (!(sums.s > 0)) {
       flags |= CENTROID_FLAGS.NO_FLUX;
@@ -169,10 +174,11 @@ export function sdssCentroid(image: ArrayLike<number>, variance: ArrayLike<numbe
       flags |= CENTROID_FLAGS.SHIFT;
       break;
     }
-    sums = windowSums(image, variance, width, box, cx, cy, sigma);
+    sums = windowSums(image, variance, width, box, cx, cy, sigma, false);
     if (Math.hypot(dx, dy) < tolerance) break;
   }
   if (cx - 4 * sigma < 0 || cy - 4 * sigma < 0 || cx + 4 * sigma > width - 1 || cy + 4 * sigma > height - 1) flags |= CENTROID_FLAGS.EDGE;
-  const [xErr, yErr] = (flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0 ? errors(sums) : [NaN, NaN];
+  const failed = (flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) !== 0;
+  const [xErr, yErr] = failed ? [NaN, NaN] : errors(windowSums(image, variance, width, box, cx, cy, sigma, true));
   return { x: cx, y: cy, xErr, yErr, iterations, flags };
 }
