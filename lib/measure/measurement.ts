@@ -17,7 +17,8 @@
  *   pixels whose centres lie within r; exact weights there cost 0.1 s per HSC detector for the boundary
  *   pixels of the 17-70 px discs); _flag_apertureTruncated off the image;
  * - base_PsfFlux: the linear PSF-model fit (assembly/measure.ts psfFluxes) on a stamp of 2 x ceil(5 sigma)
- *   + 1 px; its area in _area (LSST's effective area, 1 / sum(P^2));
+ *   + 1 px (a PSFEx model's made in wasm memory: lib/measure/psfStamps.ts); its area in _area (LSST's
+ *   effective area, 1 / sum(P^2));
  * - ext_photometryKron_KronFlux: Kron's first-moment radius r1 = sum(r I) / sum(I) within 6 sigma of
  *   the adaptive ellipse (nSigmaForRadius 6), flux in the ellipse of radius 2.5 r1 (nRadiusForFlux),
  *   pixels subsampled 5 x 5 on its boundary (assembly/measure.ts kronFlux); _radius is r1 (px, along the
@@ -38,6 +39,7 @@ import { adaptiveMoments, MOMENT_FLAGS } from './adaptiveMoments.js';
 import type { MaskedImage } from './background.js';
 import { footprintArea, footprintBBox, type Footprint } from './footprint.js';
 import type { PsfLike } from './psf.js';
+import { WasmPsfStamps } from './psfStamps.js';
 import type { Column, SourceCatalog } from './sourceCatalog.js';
 import { saturatedCentroid } from './saturatedCentroid.js';
 import { CENTROID_FLAGS, sdssCentroid } from './sdssCentroid.js';
@@ -297,6 +299,8 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     const centre = alloc.alloc(16), radii = alloc.alloc(8 * Math.max(nr, 1)), apOut = alloc.alloc(16 * Math.max(nr, 1)), apFlags = alloc.alloc(4 * Math.max(nr, 1));
     const stampPlane = alloc.alloc(4 * stampSize * stampSize), stampOrigin = alloc.alloc(8), psfOut = alloc.alloc(16), psfFlags = alloc.alloc(4);
     const kronOut = alloc.alloc(32);
+    // A PSFEx model's stamps straight into the stamp plane (lib/measure/psfStamps.ts), other models' through stampAt.
+    const wasmStamps = psfFlux ? WasmPsfStamps.create(tessera, psf, stampSize) : undefined;
     // Views made after the last allocation (memory growth detaches views); nothing below allocates in wasm.
     const pix = alloc.f32(img, pixels);
     pix.set(image.image);
@@ -319,16 +323,18 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
         });
       }
       if (psfFlux) {
-        const stamp = psf.stampAt(x[k]!, y[k]!, stampSize);
-        st.set(stamp.stamp);
-        org[0] = stamp.x0;
-        org[1] = stamp.y0;
+        if (wasmStamps) [org[0], org[1]] = wasmStamps.stampInto(x[k]!, y[k]!, st);
+        else {
+          const stamp = psf.stampAt(x[k]!, y[k]!, stampSize);
+          st.set(stamp.stamp);
+          [org[0], org[1]] = [stamp.x0, stamp.y0];
+        }
         checkStatus('psfFluxes', kernels.psfFluxes(img, varp, width, height, stampPlane, stampSize, stampOrigin, 1, psfOut, psfFlags));
         psfFlux.flux[k] = pf[0]!;
         psfFlux.err[k] = Math.sqrt(pf[1]!);
         psfFlux.flag[k] = pfl[0]! !== 0;
         let s2 = 0;
-        for (let i = 0; i < stamp.stamp.length; i++) s2 += stamp.stamp[i]! * stamp.stamp[i]!;
+        for (let i = 0; i < st.length; i++) s2 += st[i]! * st[i]!;
         psfFlux.area[k] = 1 / s2;
       }
       if (kronFlux) {

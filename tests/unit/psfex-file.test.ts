@@ -9,6 +9,8 @@
 // 3. an independent evaluation in numpy from PSFEx's documented formula (polynomial in
 //    (x - POLZERO) / POLSCAL in PSFEx's term order, Lanczos-3 interpolation of the PSF_MASK samples at
 //    the stamp's pixel centres, as GalSim's DES_PSFEx does) gives the same pixels;
+// 3b. the kernel image at a position equals the stamp at an integer centre, and the stamps measurement
+//    makes in wasm memory (lib/measure/psfStamps.ts) equal stampAt's bit for bit in every build;
 // 4. write -> read reproduces the model exactly (header reals and float32 cube), astropy reads the file
 //    we write with the same keywords and cube, and damaged headers fail with the keyword named;
 // 5. legacypipe's merged tables (one model per CCD, decam_legacypipe_testcase6/calib/psfex): every row's
@@ -20,6 +22,9 @@ import { FitsError, FitsHeader, readFitsBytes, writeFits } from '../../lib/fits/
 import { adaptiveMoments } from '../../lib/measure/adaptiveMoments.js';
 import { psfexHeaderCards, readMergedPsfexTable, readPsfexFile, writePsfexFile } from '../../lib/measure/psfexFile.js';
 import { PsfexModel, polynomialTerms, resampleToPixels } from '../../lib/measure/psfModel.js';
+import { GaussianPsf } from '../../lib/measure/psf.js';
+import { WasmPsfStamps } from '../../lib/measure/psfStamps.js';
+import { loadTessera } from '../../node/wasm.js';
 import { realFile, testOutputDir } from '../helpers/paths.js';
 import { runPythonJson } from '../helpers/python.js';
 
@@ -172,6 +177,25 @@ print(json.dumps({'samples': samples.ravel().tolist(), 'stamp': stamp.ravel().to
     expect(Math.abs(m.x - 12)).toBeLessThan(0.05);
     expect(model.fwhmAt(1023, 2047)).toBeGreaterThan(4);
     expect(model.fwhmAt(1023, 2047)).toBeLessThan(5);
+  });
+
+  it('makes the stamps in wasm memory that stampAt makes, bit for bit, in every wasm build (measurement\'s PSF fluxes)', async () => {
+    const model = desModel();
+    for (const build of ['release', 'scalar', 'debug'] as const) {
+      const tessera = await loadTessera(build);
+      tessera.planes.scope(() => {
+        const size = 21, plane = tessera.planes.alloc(4 * size * size);
+        const stamps = WasmPsfStamps.create(tessera, model, size)!;
+        expect(WasmPsfStamps.create(tessera, new GaussianPsf(2), size)).toBeUndefined();
+        const view = tessera.planes.f32(plane, size * size);
+        for (const [x, y] of [[100.37, 200.81], [1500, 3900], [2047.5, 10.02], [731.9, 2048.4]] as const) {
+          const want = model.stampAt(x, y, size);
+          expect(stamps.stampInto(x, y, view), `${build} at (${x}, ${y})`).toEqual([want.x0, want.y0]);
+          expect(Array.from(view), `${build} at (${x}, ${y})`).toEqual(Array.from(want.stamp));
+        }
+        expect(() => stamps.stampInto(NaN, 3, view)).toThrow(/must be finite/);
+      });
+    }
   });
 
   it('gives as kernel image the stamp at an integer centre (its resampled basis terms summed), at any size', () => {
