@@ -257,7 +257,8 @@ function quartilesInPlace(base: usize, m: i32): f64 {
  * |v - centre| <= width (passSum, passCount), and the sum of their squared deviations from
  * mean = passSum / passCount (passSquares; 0 when nothing was kept), in the same pass: the squared
  * deviations d^2 from the centre are summed with the values, and passSquares = sum d^2 - n (mean - centre)^2
- * (no cancellation to speak of: every kept d is within the clipping width, and the mean lies within it too).
+ * (no cancellation to speak of for a centre among the values: the clipped passes' median or mean, or
+ * for nIter 0, which keeps every value, the bin's first value).
  */
 function clipPass(base: usize, m: i32, centre: f64, width: f64): void {
   let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0;
@@ -403,7 +404,8 @@ export function binClippedMean(image: usize, mask: usize, width: i32, height: i3
         store<f64>(o + 16, 0);
         continue;
       }
-      let centre: f64 = 0;
+      // nIter 0 keeps every value (an infinite width): the centre is only the squares' origin, one of the values.
+      let centre: f64 = <f64>load<f32>(scratch);
       let iqrWidth: f64 = Infinity;
       if (nIter > 0) {
         centre = quartilesInPlace(scratch, m);

@@ -105,6 +105,14 @@ const NAIVE_FLAG = memory.data(CACHE_SLOTS << 2, 8);
   return area;
 }
 
+// Whether the row dy px from the centre holds a pixel centre within r of it (a naive aperture's run).
+@inline function naiveRun(cx: f64, dy: f64, r: f64): bool {
+  const h2 = r * r - dy * dy;
+  if (!(h2 >= 0.0)) return false;
+  const half = Math.sqrt(h2);
+  return <i32>Math.ceil(cx - half) <= <i32>Math.floor(cx + half);
+}
+
 // runSums' results: the sums of a run's image and variance values.
 let runFlux: f64 = 0;
 let runVariance: f64 = 0;
@@ -204,7 +212,7 @@ export function apertureFluxes(image: usize, variance: usize, width: i32, height
     const cy = load<f64>(centres + (<usize>(2 * s + 1) << 3));
     // The last naive radius of this source whose rows are cached (0: none yet), and its rows.
     let naiveRadius = 0.0, naiveFromRow = 0, naiveToRow = -1;
-    const rowBase = <i32>Math.floor(cy) - CACHE_RADIUS - 2; // row y's cache slot: y - rowBase
+    const rowBase = isFinite(cy) ? <i32>Math.floor(cy) - CACHE_RADIUS - 2 : 0; // row y's cache slot: y - rowBase
     for (let k = 0; k < nRadii; k++) {
       const r = load<f64>(radii + (<usize>k << 3));
       let flux = 0.0, vsum = 0.0;
@@ -216,7 +224,9 @@ export function apertureFluxes(image: usize, variance: usize, width: i32, height
         // naive radius cached holds that radius' run within this one's: only the pixels either side of it
         // are read, its sums added between theirs. Rows are cached for radii up to CACHE_RADIUS.
         const ya = <i32>Math.ceil(cy - r), yb = <i32>Math.floor(cy + r);
-        if (<i32>Math.ceil(cx - r) < 0 || ya < 0 || <i32>Math.floor(cx + r) > width - 1 || yb > height - 1) flag |= MEASURE_FLAG_EDGE;
+        // EDGE when a pixel centre within r lies off the image: in a row beyond the first or last (the
+        // nearest such row holds one if any does) or beyond the ends of a row's run (below).
+        if ((ya < 0 && naiveRun(cx, -1.0 - cy, r)) || (yb > height - 1 && naiveRun(cx, <f64>height - cy, r))) flag |= MEASURE_FLAG_EDGE;
         const caching = r <= <f64>CACHE_RADIUS;
         const nested = caching && naiveRadius > 0.0 && naiveRadius < r;
         const y0 = max(ya, 0), y1 = min(yb, height - 1);
@@ -226,8 +236,11 @@ export function apertureFluxes(image: usize, variance: usize, width: i32, height
           let a = 1, b = 0;
           if (h2 >= 0.0) {
             const half = Math.sqrt(h2);
-            a = max(0, <i32>Math.ceil(cx - half));
-            b = min(width - 1, <i32>Math.floor(cx + half));
+            a = <i32>Math.ceil(cx - half);
+            b = <i32>Math.floor(cx + half);
+            if (a <= b && (a < 0 || b > width - 1)) flag |= MEASURE_FLAG_EDGE;
+            a = max(0, a);
+            b = min(width - 1, b);
           }
           let rowFlux = 0.0, rowVariance = 0.0, rowFlag = 0;
           if (b >= a) {

@@ -178,6 +178,14 @@ describe('aperture kernel', () => {
         expect(kernels.apertureFluxes(img, vr, width, height, cs, centres.length, rs, nr, 12, out, flags)).toBe(0);
         expect(kernels.apertureFluxes(img, vr, width, height, cs, centres.length, rs, nr, Infinity, exact, exactFlags)).toBe(0);
         expect(kernels.apertureFluxes(img, vr, width, height, cs, centres.length, rs, nr, -1, out, flags)).not.toBe(0);
+        // EDGE exactly when a pixel centre within r is off the image: at (5, 5.5) the circle of 6.01 px
+        // reaches x = -1 between pixel centres (6.02 px away), at (5, 5) it holds (-1, 5).
+        const edgeAt = (ex: number, ey: number): boolean => planes.scope(() => {
+          const f = planes.alloc(4);
+          expect(kernels.apertureFluxes(img, vr, width, height, planes.allocFrom(Float64Array.of(ex, ey)), 1, planes.allocFrom(Float64Array.of(6.01)), 1, 0, planes.alloc(16), f)).toBe(0);
+          return (planes.i32(f, 1)[0]! & 1) !== 0;
+        });
+        expect([edgeAt(5, 5.5), edgeAt(5, 5), edgeAt(5.5, 5), edgeAt(30, 5.5), edgeAt(30, 5)], variant).toEqual([false, true, false, false, true]);
         const result = planes.f64(out, 2 * centres.length * nr), reference = planes.f64(exact, 2 * centres.length * nr);
         const f = planes.i32(flags, centres.length * nr);
         builds.push(result.slice());
