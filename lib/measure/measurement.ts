@@ -37,7 +37,7 @@ import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
 import { adaptiveMoments, MOMENT_FLAGS } from './adaptiveMoments.js';
 import type { MaskedImage } from './background.js';
-import { footprintArea, footprintBBox, type Footprint } from './footprint.js';
+import { footprintArea, footprintBBox, type Footprint, type Span } from './footprint.js';
 import type { PsfLike } from './psf.js';
 import { WasmPsfStamps } from './psfStamps.js';
 import type { Column, SourceCatalog } from './sourceCatalog.js';
@@ -201,6 +201,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       for (const s of fp.spans) for (let p = s.y * width + s.x0, end = s.y * width + s.x1; p <= end; p++) pix[p] = values ? values[i++]! : 0;
     };
 
+    const footprintBits = new Map<readonly Span[], [number, number]>();
     for (let k = 0; k < n; k++) {
       const fp = footprints[k]!;
       if (heavy) put(fp, heavy[k]);
@@ -212,15 +213,22 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       // The PSF's moments at the peak serve the centroid's weight and the _psf_ columns (the peak is within
       // a pixel or two of the centroid; the model varies over hundreds).
       const pm = psf.momentsAt(px0, py0);
-      // The footprint's mask bits (pixel flags anywhere in it) and its saturated pixels, in one pass.
-      let any = 0, satPixels = 0;
-      for (const sp of fp.spans) {
-        for (let i = sp.y * width + sp.x0, end = sp.y * width + sp.x1; i <= end; i++) {
-          const m = mask[i]!;
-          any |= m;
-          if (m & satBits) satPixels++;
+      // The footprint's mask bits (pixel flags anywhere in it) and its saturated pixels, in one pass over
+      // its spans; deblended children share their parent's, which are read once.
+      let bits = footprintBits.get(fp.spans);
+      if (!bits) {
+        let anyBits = 0, saturated = 0;
+        for (const sp of fp.spans) {
+          for (let i = sp.y * width + sp.x0, end = sp.y * width + sp.x1; i <= end; i++) {
+            const m = mask[i]!;
+            anyBits |= m;
+            if (m & satBits) saturated++;
+          }
         }
+        bits = [anyBits, saturated];
+        footprintBits.set(fp.spans, bits);
       }
+      const [any, satPixels] = bits;
       const reference = forced?.[k];
       if (reference) {
         x[k] = reference.x;
