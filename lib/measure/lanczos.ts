@@ -35,3 +35,16 @@ export function lanczosTaps(u: number, a: number, out: Float64Array): number {
   for (let k = 0; k < 2 * a; k++) out[k] = lanczos(u - (first + k), a);
   return first;
 }
+
+/**
+ * The taps of `count` output pixels along one axis of a resampled sample grid: pixel i lies (offset + i)
+ * image pixels from the grid's centre sample `centre`, so at centre + (offset + i) / sampling sample steps;
+ * first[at + i] gets its first tap's sample and weights[(at + i) 2a ...] its 2a weights (lanczosTaps).
+ */
+export function lanczosAxisTaps(centre: number, offset: number, sampling: number, a: number, count: number, first: Int32Array, weights: Float64Array, at = 0): void {
+  const scratch = new Float64Array(2 * a);
+  for (let i = 0; i < count; i++) {
+    first[at + i] = lanczosTaps(centre + (offset + i) / sampling, a, scratch);
+    weights.set(scratch, (at + i) * 2 * a);
+  }
+}

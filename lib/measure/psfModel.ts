@@ -28,7 +28,7 @@
  * Units: pixels; the model image is unitless (unit sum).
  */
 import { adaptiveMoments, ellipticity, momentsFwhm, type Moments } from './adaptiveMoments.js';
-import { lanczosTaps } from './lanczos.js';
+import { lanczosAxisTaps } from './lanczos.js';
 import { GaussianPsf, type PsfLike, type PsfStamp } from './psf.js';
 import { libm } from '../math/libm.js';
 
@@ -133,15 +133,8 @@ export function resampleToPixels(
   const taps = 2 * order;
   const xFirst = workI32('xFirst', outW), xWeights = workF64('xWeights', outW * taps);
   const yFirst = workI32('yFirst', outH), yWeights = workF64('yWeights', outH * taps);
-  const scratch = new Float64Array(taps);
-  for (let i = 0; i < outW; i++) {
-    xFirst[i] = lanczosTaps(cx + (dx0 + i) / sampling, order, scratch);
-    xWeights.set(scratch, i * taps);
-  }
-  for (let j = 0; j < outH; j++) {
-    yFirst[j] = lanczosTaps(cy + (dy0 + j) / sampling, order, scratch);
-    yWeights.set(scratch, j * taps);
-  }
+  lanczosAxisTaps(cx, dx0, sampling, order, outW, xFirst, xWeights);
+  lanczosAxisTaps(cy, dy0, sampling, order, outH, yFirst, yWeights);
   // Pass 1: along x for every sample row (over the taps on the grid); pass 2: along y.
   const rows = workF64('rows', h * outW);
   for (let i = 0; i < outW; i++) {
@@ -167,12 +160,26 @@ export function resampleToPixels(
   return out;
 }
 
-/** raw[0..n) scaled to unit sum, as f32 (the model at (x, y): a non-positive total is outside its domain). */
-function unitSum(raw: Float64Array, n: number, x: number, y: number): Float32Array {
+/** sum_t c_t image_t over n values of term-major `images` (nterms x n), into out[0..n): terms with c_t = 0 skipped. */
+function termSum(c: Float64Array, images: ArrayLike<number>, nterms: number, n: number, out: Float64Array): Float64Array {
+  out.fill(0, 0, n);
+  for (let t = 0; t < nterms; t++) {
+    const ct = c[t]!;
+    if (ct === 0) continue;
+    const off = t * n;
+    for (let i = 0; i < n; i++) out[i]! += ct * images[off + i]!;
+  }
+  return out;
+}
+
+/**
+ * raw[0..n) scaled to unit sum, as f32, into `out` (the model at (x, y): a non-positive total is outside
+ * its domain). Also for lib/measure/psfStamps.ts's stamps made in wasm.
+ */
+export function unitSum(raw: ArrayLike<number>, n: number, x: number, y: number, out: Float32Array = new Float32Array(n)): Float32Array {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += raw[i]!;
   if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
-  const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = raw[i]! / sum;
   return out;
 }
@@ -263,16 +270,7 @@ export class PsfexModel implements PsfLike {
 
   /** The model's sample grid at a 0-based pixel position (height x width, not normalised). */
   samplesAt(x: number, y: number, out: Float64Array = new Float64Array(this.width * this.height)): Float64Array {
-    const c = this.termsAt(x, y);
-    const n = this.width * this.height;
-    out.fill(0, 0, n);
-    for (let t = 0; t < this.nterms; t++) {
-      const ct = c[t]!;
-      if (ct === 0) continue;
-      const off = t * n;
-      for (let i = 0; i < n; i++) out[i]! += ct * this.basis[off + i]!;
-    }
-    return out;
+    return termSum(this.termsAt(x, y), this.basis, this.nterms, this.width * this.height, out);
   }
 
   /** Odd stamp size (image pixels) that holds the whole sample grid. */
@@ -313,16 +311,7 @@ export class PsfexModel implements PsfLike {
       this.kernelBasis = basis;
       this.kernelBasisSize = size;
     }
-    const c = this.termsAt(x, y), basis = this.kernelBasis!;
-    const raw = workF64('raw', n);
-    raw.fill(0, 0, n);
-    for (let t = 0; t < this.nterms; t++) {
-      const ct = c[t]!;
-      if (ct === 0) continue;
-      const off = t * n;
-      for (let i = 0; i < n; i++) raw[i]! += ct * basis[off + i]!;
-    }
-    return unitSum(raw, n, x, y);
+    return unitSum(termSum(this.termsAt(x, y), this.kernelBasis!, this.nterms, n, workF64('raw', n)), n, x, y);
   }
 
   /** The model at (x, y) on size x size image pixels, pixel (i, j) at (dx0 + i, dy0 + j) from the PSF centre, scaled to unit sum. */

@@ -20,7 +20,7 @@
  */
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
-import { lanczosTaps } from './lanczos.js';
+import { lanczosAxisTaps, lanczosTaps } from './lanczos.js';
 import { polynomialTermCount } from './psfModel.js';
 
 /** The fit's geometry and settings (from the determiner's configuration). */
@@ -161,12 +161,8 @@ export class PsfFitWorkspace {
     // The model's taps at the stamp's pixels: pixel (i, j) lies (sx0 - x + i, sy0 - y + j) from the centre.
     const stampAt = this.ptr(slot, 'stampGeometry');
     const stampInts = planes.i32(stampAt, 2 * P), stampWeights = planes.f64(stampAt + 8 * P, 2 * P * taps);
-    for (let i = 0; i < P; i++) {
-      stampInts[i] = lanczosTaps(c + (sx0 - x + i) / sampling, a, scratch);
-      stampWeights.set(scratch, i * taps);
-      stampInts[P + i] = lanczosTaps(c + (sy0 - y + i) / sampling, a, scratch);
-      stampWeights.set(scratch, (P + i) * taps);
-    }
+    lanczosAxisTaps(c, sx0 - x, sampling, a, P, stampInts, stampWeights);
+    lanczosAxisTaps(c, sy0 - y, sampling, a, P, stampInts, stampWeights, P);
     return star;
   }
 

@@ -9,13 +9,12 @@
  */
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
-import { lanczosTaps } from './lanczos.js';
+import { lanczosAxisTaps } from './lanczos.js';
 import type { PsfLike } from './psf.js';
-import { PsfexModel } from './psfModel.js';
+import { PsfexModel, unitSum } from './psfModel.js';
 
 export class WasmPsfStamps {
   private readonly taps: number;
-  private readonly tapWeights: Float64Array;
   // Pointers into wasm memory (allocated in the caller's planes scope).
   private readonly basis: number;
   private readonly terms: number;
@@ -36,7 +35,6 @@ export class WasmPsfStamps {
     const { planes } = tessera;
     const G = psf.width, P = size;
     this.taps = 2 * psf.interpolationOrder;
-    this.tapWeights = new Float64Array(this.taps);
     this.basis = planes.allocFrom(psf.basis);
     this.terms = planes.alloc(8 * psf.nterms);
     this.geometry = planes.alloc(8 * P + 16 * P * this.taps);
@@ -63,19 +61,11 @@ export class WasmPsfStamps {
     const x0 = Math.round(x) - half, y0 = Math.round(y) - half;
     psf.termsAt(x, y, v.terms);
     // The taps of pixel i along x at (x0 - x + i) px from the centre, in sample steps from the grid's middle.
-    const c = Math.floor(psf.width / 2), dx0 = x0 - x, dy0 = y0 - y;
-    for (let i = 0; i < P; i++) {
-      v.first[i] = lanczosTaps(c + (dx0 + i) / psf.sampling, psf.interpolationOrder, this.tapWeights);
-      v.weights.set(this.tapWeights, i * taps);
-      v.first[P + i] = lanczosTaps(c + (dy0 + i) / psf.sampling, psf.interpolationOrder, this.tapWeights);
-      v.weights.set(this.tapWeights, (P + i) * taps);
-    }
+    const c = Math.floor(psf.width / 2);
+    lanczosAxisTaps(c, x0 - x, psf.sampling, psf.interpolationOrder, P, v.first, v.weights);
+    lanczosAxisTaps(c, y0 - y, psf.sampling, psf.interpolationOrder, P, v.first, v.weights, P);
     checkStatus('psfModelOnStamp', kernels.psfModelOnStamp(this.basis, this.terms, psf.nterms, psf.width, P, taps, this.geometry, this.samples, this.rows, this.out));
-    const raw = v.out, n = P * P;
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += raw[i]!;
-    if (!(sum > 0)) throw new RangeError(`PSF model at (${x}, ${y}) has non-positive total ${sum}: outside the model's domain`);
-    for (let i = 0; i < n; i++) stamp[i] = raw[i]! / sum;
+    unitSum(v.out, P * P, x, y, stamp);
     return [x0, y0];
   }
 }
