@@ -21,7 +21,8 @@ export { overscanRowLevels, overscanMedian, assembleAmplifier, subtractScaled, s
 export { binClippedMean, evaluateRowPolynomials, subtractRowPolynomials } from './background';
 export { blockSums, orBlockMask } from './halos';
 export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit, clearMaskBits } from './detection';
-export { apertureFluxes, psfFluxes, pixelDiscOverlap, kronFlux } from './measure';
+export { apertureFluxes, psfFluxes, pixelDiscOverlap, kronFlux, momentSums } from './measure';
+export { sdssCentroid } from './centroid';
 export { psfSampleGrid, psfSolveSamples, psfModelOnStamp, psfStarAmplitude } from './psfFit';
 export { findCosmicRayCandidates, growCosmicRays, interpolateCosmicRays } from './cosmicRays';
 export { warpLanczos } from './warp';

@@ -441,6 +441,67 @@ function ellipseChord(cx: f64, dy: f64, ixx: f64, ixy: f64, iyy: f64, bound: f64
   chordLast = <i32>Math.min(<f64>hi, Math.max(Math.floor(cx + centre + half), <f64>lo - 1));
 }
 
+/**
+ * Adaptive moments' sums (lib/measure/adaptiveMoments.ts's ellipseSums, the same steps in the same order,
+ * so the same bits) over the pixels within q = d^T M^-1 d <= 16 of the box [x0, x1] x [y0, y1] clipped to
+ * the image, M^-1 = (ixx, ixy; ixy, iyy), d = pixel - (cx, cy): of W I, W I dx, W I dy, W I dx^2,
+ * W I dy^2, W I dx dy and (variance not 0) W^2 V, W = exp(-q / 2), into out f64[0..6]. Pixels that are not
+ * finite or have one of badBits in mask (0: no mask) are left out. Along a row the weight follows a
+ * recurrence (two products a pixel instead of an exponential) from the first pixel of the ellipse's chord;
+ * each row's sums over x are weighted by dy and dy^2 once at its end.
+ */
+export function momentSums(image: usize, variance: usize, mask: usize, width: i32, height: i32, cx: f64, cy: f64, ixx: f64, ixy: f64, iyy: f64,
+  x0: i32, x1: i32, y0: i32, y1: i32, badBits: i32, out: usize): i32 {
+  if (width <= 0 || height <= 0) return BAD_ARGUMENT;
+  let s = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0, sv = 0.0;
+  const step2 = Math.exp(-ixx);
+  const xa = max(0, x0), xb = min(width - 1, x1);
+  const yb = min(height - 1, y1);
+  for (let py = max(0, y0); py <= yb; py++) {
+    const dy = <f64>py - cy;
+    ellipseChord(cx, dy, ixx, ixy, iyy, 16, xa, xb);
+    const from = chordFirst, to = chordLast;
+    if (from > to) continue;
+    let dx = <f64>from - cx;
+    let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
+    let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;
+    let weight = Math.exp(-0.5 * q), ratio = Math.exp(-0.5 * dq);
+    let r0 = 0.0, r1 = 0.0, r2 = 0.0, rv = 0.0;
+    const row = <usize>py * <usize>width;
+    for (let px = from; px <= to; px++) {
+      const i = row + <usize>px;
+      const v = <f64>load<f32>(image + (i << 2));
+      if (!(q > 16) && isFinite(v) && (mask == 0 || (load<i32>(mask + (i << 2)) & badBits) == 0)) {
+        const w = weight * v;
+        r0 += w;
+        r1 += w * dx;
+        r2 += w * dx * dx;
+        if (variance != 0) rv += weight * weight * <f64>load<f32>(variance + (i << 2));
+      }
+      dx += 1;
+      q += dq;
+      dq += 2 * ixx;
+      weight *= ratio;
+      ratio *= step2;
+    }
+    s += r0;
+    sx += r1;
+    sy += r0 * dy;
+    sxx += r2;
+    syy += r0 * dy * dy;
+    sxy += r1 * dy;
+    sv += rv;
+  }
+  store<f64>(out, s);
+  store<f64>(out, sx, 8);
+  store<f64>(out, sy, 16);
+  store<f64>(out, sxx, 24);
+  store<f64>(out, syy, 32);
+  store<f64>(out, sxy, 40);
+  store<f64>(out, sv, 48);
+  return OK;
+}
+
 // The squared elliptical radius d^T M^-1 d x scale2 of (dx, dy), at least 0.
 @inline function ellipseRadius2(dx: f64, dy: f64, ixx: f64, ixy: f64, iyy: f64, scale2: f64): f64 {
   return Math.max(ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy, 0.0) * scale2;

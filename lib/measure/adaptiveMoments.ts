@@ -14,6 +14,8 @@
  * covariance, no convergence, or the weight running off the image. Units: pixels, pixels^2, image units.
  */
 import { libm } from '../math/libm.js';
+import { checkStatus } from '../wasm/kernels.js';
+import type { Tessera } from '../wasm/loader.js';
 export const MOMENT_FLAGS = {
   /** The weighted flux is not positive. */
   NO_FLUX: 1,
@@ -57,6 +59,20 @@ export interface MomentOptions {
   badBits?: number;
   /** Keep the centroid fixed at (x, y) (for PSF models centred by construction). */
   fixedCentroid?: boolean;
+  /** The same image (and variance and mask, where given) in wasm memory: the sums run there (the same bits). */
+  resident?: MomentPlanes;
+}
+
+/**
+ * Planes in wasm memory (pointers; variance and mask 0 where none) and an f64 x 7 block for the sums;
+ * the kernel allocates nothing, so the caller's views of wasm memory stay valid.
+ */
+export interface MomentPlanes {
+  tessera: Tessera;
+  image: number;
+  variance: number;
+  mask: number;
+  out: number;
 }
 
 /**
@@ -78,7 +94,7 @@ function ellipseChord(cx: number, dy: number, ixx: number, ixy: number, iyy: num
 
 /** ellipseSums' rows' chords and its outputs, reused by every call (nothing keeps them past one). */
 const chord = new Int32Array(2);
-const momentSums = new Float64Array(7);
+const sumsOut = new Float64Array(7);
 
 /**
  * Sums over the pixels within q = d^T M^-1 d <= 16 (4 sigma of the weight; M^-1 = (ixx, ixy; ixy, iyy))
@@ -87,7 +103,8 @@ const momentSums = new Float64Array(7);
  * Non-finite pixels and those with a bad mask bit are left out. Along a row the weight follows a
  * recurrence (q is quadratic in dx): two products a pixel instead of an exponential (relative drift
  * ~1e-14 over a row); a row's sums start at the first pixel of the ellipse's chord (less a 1e-9 px
- * margin) and end past its last.
+ * margin) and end past its last, and are weighted by dy and dy^2 once at its end. The kernel momentSums
+ * (assembly/measure.ts) takes the same steps on planes in wasm memory and gives the same bits.
  */
 function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx: number, cy: number, ixx: number, ixy: number, iyy: number,
   x0: number, x1: number, y0: number, y1: number, mask: ArrayLike<number> | undefined, badBits: number, variance: ArrayLike<number> | undefined, out: Float64Array): void {
@@ -103,18 +120,23 @@ function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx
     let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
     let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;
     let weight = libm.exp(-0.5 * q), ratio = libm.exp(-0.5 * dq);
+    let r0 = 0, r1 = 0, r2 = 0, rv = 0;
     for (let px = from, i = py * width + from; px <= to; px++, i++, dx++, q += dq, dq += 2 * ixx, weight *= ratio, ratio *= step2) {
       const v = image[i]!;
       if (q > 16 || !Number.isFinite(v) || (mask && (mask[i]! & badBits) !== 0)) continue;
       const w = weight * v;
-      s += w;
-      sx += w * dx;
-      sy += w * dy;
-      sxx += w * dx * dx;
-      syy += w * dy * dy;
-      sxy += w * dx * dy;
-      if (variance) sv += weight * weight * variance[i]!;
+      r0 += w;
+      r1 += w * dx;
+      r2 += w * dx * dx;
+      if (variance) rv += weight * weight * variance[i]!;
     }
+    s += r0;
+    sx += r1;
+    sy += r0 * dy;
+    sxx += r2;
+    syy += r0 * dy * dy;
+    sxy += r1 * dy;
+    sv += rv;
   }
   out[0] = s;
   out[1] = sx;
@@ -139,7 +161,17 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   let iterations = 0;
   let sumW = 0;
   let edge = false;
-  const sums = momentSums;
+  const sums = sumsOut, resident = options.resident;
+  // ellipseSums at the current centroid, or the kernel that takes its steps on the planes in wasm memory.
+  const sumsOver = (ixx: number, ixy: number, iyy: number, x0: number, x1: number, y0: number, y1: number, withVariance: boolean): void => {
+    if (!resident) {
+      ellipseSums(image, width, height, cx, cy, ixx, ixy, iyy, x0, x1, y0, y1, mask, badBits, withVariance ? variance : undefined, sums);
+      return;
+    }
+    checkStatus('momentSums', resident.tessera.kernels.momentSums(resident.image, withVariance ? resident.variance : 0, resident.mask, width, height,
+      cx, cy, ixx, ixy, iyy, x0, x1, y0, y1, badBits, resident.out));
+    sums.set(resident.tessera.planes.f64(resident.out, 7));
+  };
   // The weight's inverse covariance and the box of its 4-sigma ellipse (major axis) about the centroid.
   const weightOf = (): { ixx: number; iyy: number; ixy: number; x0: number; x1: number; y0: number; y1: number } => {
     const det = mxx * myy - mxy * mxy;
@@ -155,7 +187,7 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
     }
     const { ixx, iyy, ixy, x0, x1, y0, y1 } = weightOf();
     edge = x0 < 0 || y0 < 0 || x1 > width - 1 || y1 > height - 1;
-    ellipseSums(image, width, height, cx, cy, ixx, ixy, iyy, x0, x1, y0, y1, mask, badBits, undefined, sums);
+    sumsOver(ixx, ixy, iyy, x0, x1, y0, y1, false);
     const s = sums[0]!, sx = sums[1]!, sy = sums[2]!, sxx = sums[3]!, syy = sums[4]!, sxy = sums[5]!;
     if (!(s > 0)) {
       flags |= MOMENT_FLAGS.NO_FLUX;
@@ -206,7 +238,7 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   let flux = NaN, fluxErr = NaN;
   if ((flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX)) === 0) {
     const { ixx, iyy, ixy, x0, x1, y0, y1 } = weightOf();
-    ellipseSums(image, width, height, cx, cy, ixx, ixy, iyy, x0, x1, y0, y1, mask, badBits, variance, sums);
+    sumsOver(ixx, ixy, iyy, x0, x1, y0, y1, true);
     flux = 2 * sums[0]!;
     fluxErr = variance ? 2 * Math.sqrt(sums[6]!) : NaN;
   } else if (sumW > 0) {

@@ -35,14 +35,14 @@
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
-import { adaptiveMoments, MOMENT_FLAGS } from './adaptiveMoments.js';
+import { adaptiveMoments, MOMENT_FLAGS, type MomentPlanes } from './adaptiveMoments.js';
 import type { MaskedImage } from './background.js';
 import { footprintArea, footprintBBox, type Footprint, type Span } from './footprint.js';
 import type { PsfLike } from './psf.js';
 import { WasmPsfStamps } from './psfStamps.js';
 import type { Column, SourceCatalog } from './sourceCatalog.js';
 import { saturatedCentroid } from './saturatedCentroid.js';
-import { CENTROID_FLAGS, sdssCentroid } from './sdssCentroid.js';
+import { CENTROID_FLAGS, sdssCentroidOnPlanes, type CentroidPlanes } from './sdssCentroid.js';
 import { libm } from '../math/libm.js';
 
 /** LSST's CircularApertureFlux radii (pixels). */
@@ -192,8 +192,11 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
   const { planes: alloc, kernels } = tessera;
   const pixels = width * height;
 
-  /** Measures every source in `pix` (the image, or its copy in wasm), with the aperture and PSF fluxes from `fluxesAt` (in wasm). */
-  const measureAll = (pix: Float32Array, fluxesAt: (k: number) => void): void => {
+  /**
+   * Measures every source in `pix`, the image's copy in wasm (centroids and moments on it and the
+   * variance's copy, at the planes' pointers), with the aperture, PSF and Kron fluxes from `fluxesAt` (in wasm).
+   */
+  const measureAll = (pix: Float32Array, centroidPlanes: CentroidPlanes, momentPlanes: MomentPlanes, fluxesAt: (k: number) => void): void => {
     const measured: MaskedImage = { ...image, image: pix };
     if (heavy) for (const fp of footprints) for (const s of fp.spans) pix.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
     const put = (fp: Footprint, values: Float32Array | undefined): void => {
@@ -242,7 +245,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
         gErr[k] = g.err;
         gFlag[k] = !Number.isFinite(g.flux);
       } else {
-        const cen = sdssCentroid(pix, image.variance, width, height, px0, py0, psfSigma(pm, psf.sigma), { maxShift });
+        const cen = sdssCentroidOnPlanes(tessera, centroidPlanes, width, height, px0, py0, psfSigma(pm, psf.sigma), { maxShift });
         if ((cen.flags & (CENTROID_FLAGS.NO_FLUX | CENTROID_FLAGS.SHIFT)) === 0) {
           x[k] = cen.x;
           y[k] = cen.y;
@@ -254,7 +257,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
           y[k] = py0;
           centroidFlag[k] = true;
         }
-        const m = adaptiveMoments(pix, width, height, x[k]!, y[k]!, { sigma0: psf.sigma, variance: image.variance, maxShift });
+        const m = adaptiveMoments(pix, width, height, x[k]!, y[k]!, { sigma0: psf.sigma, variance: image.variance, maxShift, resident: momentPlanes });
         if ((m.flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX | MOMENT_FLAGS.SHIFT)) === 0) {
           sxx[k] = m.xx;
           syy[k] = m.yy;
@@ -298,15 +301,11 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     }
   };
 
-  if (!heavy && nr === 0 && !psfFlux && !kronFlux) {
-    measureAll(image.image, () => {});
-    return { length: n, columns: cols };
-  }
   alloc.scope(() => {
     const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
     const centre = alloc.alloc(16), radii = alloc.alloc(8 * Math.max(nr, 1)), apOut = alloc.alloc(16 * Math.max(nr, 1)), apFlags = alloc.alloc(4 * Math.max(nr, 1));
     const stampPlane = alloc.alloc(4 * stampSize * stampSize), stampOrigin = alloc.alloc(8), psfOut = alloc.alloc(16), psfFlags = alloc.alloc(4);
-    const kronOut = alloc.alloc(32);
+    const kronOut = alloc.alloc(32), centroidOut = alloc.alloc(48), momentOut = alloc.alloc(56);
     // A PSFEx model's stamps straight into the stamp plane (lib/measure/psfStamps.ts), other models' through stampAt.
     const wasmStamps = psfFlux ? WasmPsfStamps.create(tessera, psf, stampSize) : undefined;
     // Views made after the last allocation (memory growth detaches views); nothing below allocates in wasm.
@@ -317,8 +316,8 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     const c = alloc.f64(centre, 2), ap = alloc.f64(apOut, 2 * nr), apf = alloc.i32(apFlags, nr);
     const st = alloc.f32(stampPlane, stampSize * stampSize), org = alloc.i32(stampOrigin, 2), pf = alloc.f64(psfOut, 2), pfl = alloc.i32(psfFlags, 1);
     const kr = alloc.f64(kronOut, 4);
-    // Apertures, the PSF flux and the Kron flux in wasm (assembly/measure.ts).
-    measureAll(pix, (k) => {
+    // Centroids (assembly/centroid.ts), moments' sums, apertures, the PSF flux and the Kron flux in wasm (assembly/measure.ts).
+    measureAll(pix, { image: img, variance: varp, out: centroidOut }, { tessera, image: img, variance: varp, mask: 0, out: momentOut }, (k) => {
       c[0] = x[k]!;
       c[1] = y[k]!;
       if (nr > 0) {

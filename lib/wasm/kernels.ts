@@ -139,6 +139,12 @@ export interface KernelExports {
   psfSolveSamples(stars: number, nStars: number, n: number, nterms: number, lower: number, rhs: number, count: number, sums: number, system: number, basis: number): number;
   psfModelOnStamp(basis: number, terms: number, nterms: number, G: number, P: number, taps: number, geometry: number, samples: number, rows: number, out: number): number;
   psfStarAmplitude(data: number, variance: number, good: number, model: number, P: number, pad: number, K: number, amplitude: number, accuracy: number, out: number): number;
+  /** Adaptive moments' sums (assembly/measure.ts): out f64[7]; variance and mask 0: none. */
+  momentSums(image: number, variance: number, mask: number, width: number, height: number, cx: number, cy: number, ixx: number, ixy: number, iyy: number,
+    x0: number, x1: number, y0: number, y1: number, badBits: number, out: number): number;
+  /** SdssCentroid of one source (assembly/centroid.ts): out f64 (x, y, xErr, yErr, iterations, flags). */
+  sdssCentroid(image: number, variance: number, width: number, height: number, x0: number, y0: number, sigma: number,
+    maxShift: number, maxIter: number, tolerance: number, out: number): number;
   /**
    * Kron radius and flux of one source (assembly/measure.ts): the adaptive moments (xx, yy, xy) at (x, y); out (r1, flux, variance,
    * flag 0/1) f64.

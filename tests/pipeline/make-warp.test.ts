@@ -15,7 +15,7 @@ import { findColumn } from '../../lib/fits/bintable.js';
 import { readExposurePlanes, type ExposurePlanes } from '../../node/fits/exposurePlanes.js';
 import { decodeDataset } from '../../lib/pipeline/storageClasses.js';
 import { readSourceCatalog, type SourceCatalog } from '../../lib/measure/sourceCatalog.js';
-import { sdssCentroid } from '../../lib/measure/sdssCentroid.js';
+import { sdssCentroidOnPlanes } from '../../lib/measure/sdssCentroid.js';
 import { adaptiveMoments, momentsFwhm } from '../../lib/measure/adaptiveMoments.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { detectorSkyPolygon, overlapArea, tractById, tractWcs, type SkyMap } from '../../lib/skymap/index.js';
@@ -76,14 +76,14 @@ function measureDirect(w: Warp, exposure: ExposurePlanes, wcs: Wcs): void {
     const { planes, kernels } = tessera;
     const n = candidates.length;
     const img = planes.allocFrom(image), vr = planes.allocFrom(variance);
-    const centres = planes.alloc(16 * n), radii = planes.alloc(8), out = planes.alloc(16 * n), flags = planes.alloc(4 * n);
+    const centres = planes.alloc(16 * n), radii = planes.alloc(8), out = planes.alloc(16 * n), flags = planes.alloc(4 * n), centroidOut = planes.alloc(48);
     const c = planes.f64(centres, 2 * n);
     candidates.forEach((s, k) => { c[2 * k] = s.x; c[2 * k + 1] = s.y; });
     planes.f64(radii, 1)[0] = 12;
     expect(kernels.apertureFluxes(img, vr, width, height, centres, n, radii, 1, 12, out, flags)).toBe(0);
     const ap = planes.f64(out, 2 * n).slice();
     candidates.forEach((s, k) => {
-      const centroid = sdssCentroid(image, variance, width, height, s.x, s.y, 2);
+      const centroid = sdssCentroidOnPlanes(tessera, { image: img, variance: vr, out: centroidOut }, width, height, s.x, s.y, 2);
       direct.offsets.push(Math.hypot(centroid.x - s.x, centroid.y - s.y) * scaleMas);
       const calibrated = (s.calexp.src.columns.base_CircularApertureFlux_12_0_flux as Float64Array)[s.src]!;
       direct.dmag.push(-2.5 * Math.log10(ap[2 * k]! / calibrated));

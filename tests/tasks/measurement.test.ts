@@ -279,7 +279,7 @@ describe('fixed-width centroid', () => {
   it('finds a noiseless Gaussian star at its true position from a start a pixel off', () => {
     for (const [x, y] of [[20, 20], [20.37, 19.81], [19.5, 20.5], [21.13, 20.02]] as const) {
       const { image, variance } = star(x, y, 1e4);
-      const c = sdssCentroid(image, variance, size, size, Math.round(x) + 1, Math.round(y) - 1, weight);
+      const c = sdssCentroid(release, image, variance, size, size, Math.round(x) + 1, Math.round(y) - 1, weight);
       expect(c.flags).toBe(0);
       expect(Math.abs(c.x - x)).toBeLessThan(1e-5);
       expect(Math.abs(c.y - y)).toBeLessThan(1e-5);
@@ -289,15 +289,52 @@ describe('fixed-width centroid', () => {
 
   it('flags no flux, a shift beyond maxShift and a window past the edge', () => {
     const blank = new Float32Array(size * size), unit = new Float32Array(size * size).fill(1);
-    expect(sdssCentroid(blank, unit, size, size, 20, 20, weight).flags).toBe(CENTROID_FLAGS.NO_FLUX);
+    expect(sdssCentroid(release, blank, unit, size, size, 20, 20, weight).flags).toBe(CENTROID_FLAGS.NO_FLUX);
     const far = star(20, 20, 1e4);
-    const shifted = sdssCentroid(far.image, far.variance, size, size, 25, 20, weight, { maxShift: 3 });
+    const shifted = sdssCentroid(release, far.image, far.variance, size, size, 25, 20, weight, { maxShift: 3 });
     expect(shifted.flags & CENTROID_FLAGS.SHIFT).not.toBe(0);
     expect(shifted.xErr).toBeNaN();
     const corner = star(4.2, 35.6, 1e4);
-    const edge = sdssCentroid(corner.image, corner.variance, size, size, 4, 36, weight);
+    const edge = sdssCentroid(release, corner.image, corner.variance, size, size, 4, 36, weight);
     expect(edge.flags).toBe(CENTROID_FLAGS.EDGE);
     expect(Math.hypot(edge.x - 4.2, edge.y - 35.6)).toBeLessThan(0.05);
+  });
+
+  it('gives the same bits in the release, debug and scalar builds, and a clear error for a bad weight', async () => {
+    const { image, variance } = star(20.31, 19.74, 300);
+    const noisy = image.map((v, i) => v + 10 * Math.sin(7.3 * i));
+    const results = [];
+    for (const variant of ['release', 'debug', 'scalar'] as const) results.push(sdssCentroid(await loadTessera(variant), noisy, variance, size, size, 21, 19, weight));
+    expect(results[0]!.flags).toBe(0);
+    expect(Math.hypot(results[0]!.x - 20.31, results[0]!.y - 19.74)).toBeLessThan(0.1);
+    expect(results[0]!.xErr).toBeGreaterThan(0.01);
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+    expect(() => sdssCentroid(release, image, variance, size, size, 20, 20, 0)).toThrow(/sigma must be positive/);
+    expect(() => sdssCentroid(release, image, variance, size, size, 20, 20, 5000)).toThrow(/sdssCentroid failed: bad argument/);
+  });
+});
+
+describe('adaptive moments on wasm planes', () => {
+  it('give the same bits as the TypeScript sums in every build, with variance, mask and bad bits', async () => {
+    const field = starField(77, 1.8, 300);
+    const { width, height } = field;
+    // A masked pixel and a NaN inside the first star's weight; the mask's bad bit leaves the first out.
+    const image = field.image.slice(), mask = field.mask.slice();
+    const s0 = field.stars[0]!;
+    image[Math.round(s0.y) * width + Math.round(s0.x) + 2] = NaN;
+    mask[Math.round(s0.y + 1) * width + Math.round(s0.x) - 1] = 1 << MASK_PLANES.BAD;
+    const options = { sigma0: 1.8, variance: field.variance, mask, badBits: 1 << MASK_PLANES.BAD, maxShift: 3 };
+    const reference = field.stars.map((s) => adaptiveMoments(image, width, height, s.x + 0.4, s.y - 0.3, options));
+    expect(reference.filter((m) => m.flags === 0).length).toBeGreaterThan(75);
+    for (const variant of ['release', 'debug', 'scalar'] as const) {
+      const t = await loadTessera(variant);
+      const onPlanes = t.planes.scope(() => {
+        const resident = { tessera: t, image: t.planes.allocFrom(image), variance: t.planes.allocFrom(field.variance), mask: t.planes.allocFrom(mask), out: t.planes.alloc(56) };
+        return field.stars.map((s) => adaptiveMoments(image, width, height, s.x + 0.4, s.y - 0.3, { ...options, resident }));
+      });
+      expect(onPlanes, variant).toEqual(reference);
+    }
   });
 });
 
