@@ -11,7 +11,13 @@
  * GaussianFlux: 2 sum(W I) for W of peak 1, exact for a Gaussian object) with its error from the
  * variance plane, and the trace radius sqrt((xx + yy) / 2).
  * Failure is a flag, never an exception: non-positive weighted flux, a singular or exploding
- * covariance, no convergence, or the weight running off the image. Units: pixels, pixels^2, image units.
+ * covariance, no convergence, or the weight running off the image. A weight whose 4-sigma reach along its
+ * major axis passes MAX_WEIGHT_REACH = 1000 px fails too (SINGULAR): LSST's SdssShape cuts the weight's
+ * box at that radius (computeAdaptiveMomentsBBox's maxRadius) and goes on with the cut weight, which no
+ * longer has the moments the iteration assumes. Such weights come from faint sources whose light looks
+ * flat to the weight, whose moments then grow a hundredfold a step; each later step summed the whole
+ * image (three quarters of all the pixels summed on the benchmark's HSC detector) before the centroid's
+ * shift flagged them anyway. Units: pixels, pixels^2, image units.
  */
 import { libm } from '../math/libm.js';
 import { checkStatus } from '../wasm/kernels.js';
@@ -19,7 +25,7 @@ import type { Tessera } from '../wasm/loader.js';
 export const MOMENT_FLAGS = {
   /** The weighted flux is not positive. */
   NO_FLUX: 1,
-  /** The covariance became singular or absurdly large. */
+  /** The covariance became singular, or the weight's 4-sigma reach passed MAX_WEIGHT_REACH. */
   SINGULAR: 2,
   /** Did not converge in maxIter iterations (the last estimate is returned). */
   MAX_ITER: 4,
@@ -28,6 +34,9 @@ export const MOMENT_FLAGS = {
   /** The centroid moved more than maxShift from the start. */
   SHIFT: 16,
 } as const;
+
+/** Largest 4-sigma reach of the weight along its major axis, pixels (LSST SdssShape's box radius limit). */
+export const MAX_WEIGHT_REACH = 1000;
 
 export interface Moments {
   /** Centroid, pixels. */
@@ -181,7 +190,8 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   };
   for (iterations = 1; iterations <= maxIter; iterations++) {
     const det = mxx * myy - mxy * mxy;
-    if (!(det > 1e-12) || !(mxx > 0) || !(myy > 0) || mxx > 1e6 || myy > 1e6) {
+    const major2 = 0.5 * (mxx + myy) + Math.sqrt(0.25 * (mxx - myy) ** 2 + mxy * mxy);
+    if (!(det > 1e-12) || !(mxx > 0) || !(myy > 0) || !(16 * major2 <= MAX_WEIGHT_REACH * MAX_WEIGHT_REACH)) {
       flags |= MOMENT_FLAGS.SINGULAR;
       break;
     }

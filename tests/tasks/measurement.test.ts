@@ -16,7 +16,7 @@ import { GaussianPsf } from '../../lib/measure/psf.js';
 import { measureSources, APERTURE_RADII, apertureName } from '../../lib/measure/measurement.js';
 import { deblendAndMeasure } from '../../lib/measure/deblend.js';
 import { detectSources } from '../../lib/measure/detection.js';
-import { adaptiveMoments, MOMENT_FLAGS } from '../../lib/measure/adaptiveMoments.js';
+import { adaptiveMoments, MAX_WEIGHT_REACH, MOMENT_FLAGS } from '../../lib/measure/adaptiveMoments.js';
 import { CENTROID_FLAGS, sdssCentroid } from '../../lib/measure/sdssCentroid.js';
 
 let release: Tessera;
@@ -335,6 +335,22 @@ describe('adaptive moments on wasm planes', () => {
       });
       expect(onPlanes, variant).toEqual(reference);
     }
+  });
+
+  it('stop, flagged SINGULAR, once the weight reaches past 1000 px, before summing a weight that large', () => {
+    // Flat light has the weight's own moments, so the next weight (C^-1 - M^-1)^-1 is unbounded; without
+    // the limit the next step summed the whole image.
+    const size = 700, flat = new Float32Array(size * size).fill(10);
+    const m = adaptiveMoments(flat, size, size, 350, 350, { sigma0: 2, maxShift: 5 });
+    expect(m.flags & MOMENT_FLAGS.SINGULAR).not.toBe(0);
+    expect(m.iterations).toBeLessThanOrEqual(3);
+    expect(4 * Math.sqrt(Math.max(m.xx, m.yy))).toBeGreaterThan(MAX_WEIGHT_REACH);
+    // A galaxy of sigma 120 px (the simulator's largest have r_e 20" = 120 px) still converges.
+    const side = 1101, big = new Float32Array(side * side);
+    for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) big[y * side + x] = 100 * Math.exp(-((x - 550) ** 2 + (y - 550) ** 2) / (2 * 120 * 120));
+    const g = adaptiveMoments(big, side, side, 550, 550, { sigma0: 2 });
+    expect(g.flags).toBe(0);
+    expect(Math.sqrt(g.xx)).toBeCloseTo(Math.sqrt(120 * 120 + 1 / 12), 2);
   });
 });
 
