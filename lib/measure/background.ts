@@ -527,23 +527,59 @@ function chebyshevRows(model: BackgroundModel): RowPolynomials {
 
 /** The model at pixel (x, y), in f64 (a reference for tests and for single positions; the plane comes from backgroundImage). */
 export function backgroundAt(model: BackgroundModel, x: number, y: number): number {
-  if (model.interpolation === 'chebyshev') return chebyshevEvaluator(model)(x, y);
+  if (model.interpolation === 'chebyshev') return chebyshevEvaluator(model).at(x, y);
   const xc = binCentres(model.xEdges), yc = binCentres(model.yEdges);
   const rowValues = Float64Array.from({ length: model.nx }, (_, i) =>
     evaluateCubic(akima(yc, Float64Array.from({ length: model.ny }, (_, j) => model.values[j * model.nx + i]!)), y));
   return evaluateCubic(akima(xc, rowValues), x);
 }
 
-/** A 'chebyshev' model as a function of pixel position (x, y), its fit solved once (no allocation per call: the halo search calls it per 8-px block). */
-export function chebyshevEvaluator(model: BackgroundModel): (x: number, y: number) => number {
+/** A 'chebyshev' model at single pixel positions (at: no allocation per call) and on a grid of them (grid), its fit solved once. */
+export interface ChebyshevSurface {
+  at(x: number, y: number): number;
+  /**
+   * The model at (xs[i], ys[j]) for every i and j, into a ys.length x xs.length row-major array: the same
+   * values as `at` (the same products summed in the same order), each axis's polynomials computed once.
+   */
+  grid(xs: ArrayLike<number>, ys: ArrayLike<number>): Float64Array;
+}
+
+export function chebyshevEvaluator(model: BackgroundModel): ChebyshevSurface {
   const { order, c } = chebyshevSolution(model);
-  const tx = new Float64Array(order + 1), ty = new Float64Array(order + 1);
-  return (x, y) => {
-    chebyshevT(order, (2 * x + 1) / model.width - 1, tx);
-    chebyshevT(order, (2 * y + 1) / model.height - 1, ty);
-    let v = 0;
-    for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) v += c[i * (order + 1) + j]! * tx[i]! * ty[j]!;
-    return v;
+  const m = order + 1;
+  const tx1 = new Float64Array(m), ty1 = new Float64Array(m);
+  return {
+    at: (x, y) => {
+      chebyshevT(order, (2 * x + 1) / model.width - 1, tx1);
+      chebyshevT(order, (2 * y + 1) / model.height - 1, ty1);
+      let v = 0;
+      for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) v += c[i * m + j]! * tx1[i]! * ty1[j]!;
+      return v;
+    },
+    grid: (xs, ys) => {
+      // The terms (i, j) in at's order; per column c_ij T_i(x) (at's first product), per row T_j(y).
+      const terms: [number, number][] = [];
+      for (let i = 0; i <= order; i++) for (let j = 0; i + j <= order; j++) terms.push([i, j]);
+      const nt = terms.length, nx = xs.length, ny = ys.length;
+      const cx = new Float64Array(nx * nt), ty = new Float64Array(ny * nt);
+      for (let k = 0; k < nx; k++) {
+        chebyshevT(order, (2 * xs[k]! + 1) / model.width - 1, tx1);
+        terms.forEach(([i, j], t) => { cx[k * nt + t] = c[i * m + j]! * tx1[i]!; });
+      }
+      for (let k = 0; k < ny; k++) {
+        chebyshevT(order, (2 * ys[k]! + 1) / model.height - 1, ty1);
+        terms.forEach(([, j], t) => { ty[k * nt + t] = ty1[j]!; });
+      }
+      const out = new Float64Array(nx * ny);
+      for (let row = 0; row < ny; row++) {
+        for (let col = 0; col < nx; col++) {
+          let v = 0;
+          for (let t = 0, a = col * nt, b = row * nt; t < nt; t++) v += cx[a + t]! * ty[b + t]!;
+          out[row * nx + col] = v;
+        }
+      }
+      return out;
+    },
   };
 }
 

@@ -47,7 +47,7 @@
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { median } from '../math/median.js';
-import { binCentres, chebyshevEvaluator, type BackgroundModel, type MaskedImage, type ResidentPlanes } from './background.js';
+import { binCentres, chebyshevEvaluator, type BackgroundModel, type ChebyshevSurface, type MaskedImage, type ResidentPlanes } from './background.js';
 
 export interface HaloConfig {
   /** Block sizes (px), smallest first, each a multiple of the first. */
@@ -124,14 +124,14 @@ export function haloConfig(overrides: Partial<HaloConfig> = {}): HaloConfig {
  * noise 10 e- per pixel sums to 2.7 sigma), so each refit takes the previous fit's excess of its bin mean
  * (2-point Gauss-Legendre per axis: exact to order 3) over its centre value off the bins.
  */
-function referenceSky(background: BackgroundModel, order: number): (x: number, y: number) => number {
+function referenceSky(background: BackgroundModel, order: number): ChebyshevSurface {
   const { nx, ny } = background;
   const xc = binCentres(background.xEdges), yc = binCentres(background.yEdges);
   const gauss = 1 / (2 * Math.sqrt(3));
-  const excess = (sky: (x: number, y: number) => number, k: number): number => {
+  const excess = (sky: ChebyshevSurface, k: number): number => {
     const i = k % nx, j = (k - i) / nx, x = xc[i]!, y = yc[j]!;
     const dx = gauss * (background.xEdges[i + 1]! - background.xEdges[i]!), dy = gauss * (background.yEdges[j + 1]! - background.yEdges[j]!);
-    return (sky(x - dx, y - dy) + sky(x + dx, y - dy) + sky(x - dx, y + dy) + sky(x + dx, y + dy)) / 4 - sky(x, y);
+    return (sky.at(x - dx, y - dy) + sky.at(x + dx, y - dy) + sky.at(x - dx, y + dy) + sky.at(x + dx, y + dy)) / 4 - sky.at(x, y);
   };
   let model: BackgroundModel = { ...background, interpolation: 'chebyshev', approxOrder: Math.min(order, Math.max(1, Math.floor(Math.min(nx, ny) / 4))) };
   const measured = [...background.values.keys()].filter((k) => !background.filled[k]);
@@ -139,7 +139,7 @@ function referenceSky(background: BackgroundModel, order: number): (x: number, y
   let sky = chebyshevEvaluator(model);
   for (let fit = 1; fit < 5; fit++) {
     const values = Float64Array.from(background.values, (v, k) => v - excess(sky, k));
-    const residual = Float64Array.from(values, (v, k) => v - sky(xc[k % nx]!, yc[Math.floor(k / nx)]!));
+    const residual = Float64Array.from(values, (v, k) => v - sky.at(xc[k % nx]!, yc[Math.floor(k / nx)]!));
     const kept = measured.map((k) => residual[k]!);
     const centre = median(kept), spread = Math.max(1.4826 * median(kept.map((r) => Math.abs(r - centre))), binError);
     const excluded = Uint8Array.from(residual, (r, k) => (background.filled[k] || r > centre + 3 * spread ? 1 : 0));
@@ -173,15 +173,11 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
   });
   // Residual per smallest block against the reference sky at the block's centre (its mean over the block,
   // or over the block's usable pixels when some are masked, to within its change across 8 px).
-  const sky = referenceSky(background, config.referenceOrder);
+  const centre = (k: number, size: number): number => (k * block + Math.min((k + 1) * block, size) - 1) / 2;
+  const sky = referenceSky(background, config.referenceOrder).grid(
+    Float64Array.from({ length: nbx }, (_, i) => centre(i, width)), Float64Array.from({ length: nby }, (_, j) => centre(j, height)));
   const residual = new Float64Array(nbx * nby);
-  for (let j = 0; j < nby; j++) {
-    const yc = (j * block + Math.min((j + 1) * block, height) - 1) / 2;
-    for (let i = 0; i < nbx; i++) {
-      const k = j * nbx + i;
-      residual[k] = sums[3 * k]! - sums[3 * k + 2]! * sky((i * block + Math.min((i + 1) * block, width) - 1) / 2, yc);
-    }
-  }
+  for (let k = 0; k < nbx * nby; k++) residual[k] = sums[3 * k]! - sums[3 * k + 2]! * sky[k]!;
   const flags = new Uint8Array(nbx * nby);
   for (const size of config.blockSizes) haloAtScale(size / block, residual, sums, flags, nbx, nby, block, width, height, config);
   growHalos(flags, sums, residual, nbx, nby, block, width, height, config.growBlocks, config.isolatedThreshold);
@@ -195,54 +191,61 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
  */
 function growHalos(flags: Uint8Array, sums: Float64Array, residual: Float64Array, nbx: number, nby: number, block: number, width: number, height: number,
   steps: number, isolatedThreshold: number): void {
-  // The blocks 8-connected to block k (and k itself), into `around`; their number.
-  const around = new Int32Array(9);
-  const neighbours = (k: number): number => {
-    const i = k % nbx, j = (k - i) / nbx;
-    let count = 0;
-    for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
-      for (let ii = Math.max(0, i - 1); ii <= Math.min(nbx - 1, i + 1); ii++) around[count++] = jj * nbx + ii;
-    }
-    return count;
-  };
+  const n = nbx * nby;
+  // A stack of block indices (each block is pushed at most once per pass).
+  const stack = new Int32Array(n);
+  let top = 0;
   // The halo blocks to grow from: a flood fill through the halos from those next to a block with left-out pixels.
-  const grow = new Uint8Array(nbx * nby);
-  const stack: number[] = [];
-  const reachAround = (k: number): void => {
-    for (let a = 0, count = neighbours(k); a < count; a++) {
-      const l = around[a]!;
-      if (flags[l] && !grow[l]) { grow[l] = 1; stack.push(l); }
-    }
-  };
-  for (let k = 0; k < nbx * nby; k++) {
-    const i = k % nbx, j = (k - i) / nbx;
-    const area = (Math.min((i + 1) * block, width) - i * block) * (Math.min((j + 1) * block, height) - j * block);
-    if (sums[3 * k + 2]! < area) reachAround(k);
-  }
-  while (stack.length > 0) reachAround(stack.pop()!);
-  // The others, one 8-connected halo at a time: kept when significant as a whole, else cleared.
-  const seen = grow.slice();
-  for (let k = 0; k < nbx * nby; k++) {
-    if (!flags[k] || seen[k]) continue;
-    const members = [k];
-    seen[k] = 1;
-    let r = 0, v = 0;
-    for (let m = 0; m < members.length; m++) {
-      const l = members[m]!;
-      r += residual[l]!;
-      v += sums[3 * l + 1]!;
-      for (let a = 0, count = neighbours(l); a < count; a++) {
-        const q = around[a]!;
-        if (flags[q] && !seen[q]) { seen[q] = 1; members.push(q); }
+  const grow = new Uint8Array(n);
+  for (let j = 0; j < nby; j++) {
+    const rows = Math.min((j + 1) * block, height) - j * block;
+    for (let i = 0; i < nbx; i++) {
+      const k = j * nbx + i;
+      if (!(sums[3 * k + 2]! < (Math.min((i + 1) * block, width) - i * block) * rows)) continue;
+      for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
+        for (let l = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); l <= end; l++) {
+          if (flags[l] && !grow[l]) { grow[l] = 1; stack[top++] = l; }
+        }
       }
     }
-    if (!(v > 0 && r / Math.sqrt(v) >= isolatedThreshold)) for (const l of members) flags[l] = 0;
+  }
+  while (top > 0) {
+    const k = stack[--top]!, i = k % nbx, j = (k - i) / nbx;
+    for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
+      for (let l = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); l <= end; l++) {
+        if (flags[l] && !grow[l]) { grow[l] = 1; stack[top++] = l; }
+      }
+    }
+  }
+  // The others, one 8-connected halo at a time (its blocks in `stack`, in the order found): kept when
+  // significant as a whole, else cleared.
+  const seen = grow.slice();
+  for (let k = 0; k < n; k++) {
+    if (!flags[k] || seen[k]) continue;
+    let count = 0;
+    stack[count++] = k;
+    seen[k] = 1;
+    let r = 0, v = 0;
+    for (let m = 0; m < count; m++) {
+      const l = stack[m]!, i = l % nbx, j = (l - i) / nbx;
+      r += residual[l]!;
+      v += sums[3 * l + 1]!;
+      for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
+        for (let q = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); q <= end; q++) {
+          if (flags[q] && !seen[q]) { seen[q] = 1; stack[count++] = q; }
+        }
+      }
+    }
+    if (!(v > 0 && r / Math.sqrt(v) >= isolatedThreshold)) for (let m = 0; m < count; m++) flags[stack[m]!] = 0;
   }
   for (let s = 0; s < steps; s++) {
     const from = grow.slice();
-    for (let k = 0; k < nbx * nby; k++) {
+    for (let k = 0; k < n; k++) {
       if (!from[k]) continue;
-      for (let a = 0, count = neighbours(k); a < count; a++) grow[around[a]!] = flags[around[a]!] = 1;
+      const i = k % nbx, j = (k - i) / nbx;
+      for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
+        for (let l = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); l <= end; l++) grow[l] = flags[l] = 1;
+      }
     }
   }
 }
@@ -254,11 +257,13 @@ function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flag
   const mx = Math.ceil(nbx / f), my = Math.ceil(nby / f);
   const significance = new Float64Array(mx * my);
   for (let J = 0; J < my; J++) {
+    const j0 = J * f, j1 = Math.min(j0 + f, nby);
+    const rows = Math.min((J + 1) * size, height) - J * size;
     for (let I = 0; I < mx; I++) {
+      const i0 = I * f, i1 = Math.min(i0 + f, nbx);
       let r = 0, v = 0, c = 0;
-      for (let j = J * f; j < Math.min((J + 1) * f, nby); j++) {
-        for (let i = I * f; i < Math.min((I + 1) * f, nbx); i++) {
-          const k = j * nbx + i;
+      for (let j = j0; j < j1; j++) {
+        for (let k = j * nbx + i0, end = j * nbx + i1; k < end; k++) {
           if (flags[k]) continue;
           r += residual[k]!;
           v += sums[3 * k + 1]!;
@@ -266,22 +271,20 @@ function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flag
         }
       }
       // The block's area within the image (the last row and column of blocks are clipped).
-      const area = (Math.min((I + 1) * size, width) - I * size) * (Math.min((J + 1) * size, height) - J * size);
+      const area = (Math.min((I + 1) * size, width) - I * size) * rows;
       significance[J * mx + I] = c >= config.minGoodFraction * area && v > 0 ? r / Math.sqrt(v) : 0;
     }
   }
   const on = new Uint8Array(mx * my);
-  const stack: number[] = [];
-  for (let K = 0; K < mx * my; K++) if (significance[K]! > config.seedThreshold) { on[K] = 1; stack.push(K); }
-  while (stack.length > 0) {
-    const K = stack.pop()!;
+  const stack = new Int32Array(mx * my);
+  let top = 0;
+  for (let K = 0; K < mx * my; K++) if (significance[K]! > config.seedThreshold) { on[K] = 1; stack[top++] = K; }
+  while (top > 0) {
+    const K = stack[--top]!;
     const I = K % mx, J = (K - I) / mx;
-    for (let dj = -1; dj <= 1; dj++) {
-      for (let di = -1; di <= 1; di++) {
-        const ii = I + di, jj = J + dj;
-        if (ii < 0 || jj < 0 || ii >= mx || jj >= my) continue;
-        const L = jj * mx + ii;
-        if (!on[L] && significance[L]! > config.growThreshold) { on[L] = 1; stack.push(L); }
+    for (let jj = Math.max(0, J - 1); jj <= Math.min(my - 1, J + 1); jj++) {
+      for (let L = jj * mx + Math.max(0, I - 1), end = jj * mx + Math.min(mx - 1, I + 1); L <= end; L++) {
+        if (!on[L] && significance[L]! > config.growThreshold) { on[L] = 1; stack[top++] = L; }
       }
     }
   }

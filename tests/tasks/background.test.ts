@@ -35,7 +35,7 @@ import { writeFits } from '../../lib/fits/writer.js';
 import { Renderer } from '../../lib/sim/renderer.js';
 import { convolveMixtures, sersicMixture } from '../../lib/sim/sersic.js';
 import {
-  backgroundAt, backgroundImage, backgroundListImage, estimateBackground, readBackground, subtractBackground, writeBackground, zeroBackground,
+  backgroundAt, backgroundImage, chebyshevEvaluator, backgroundListImage, estimateBackground, readBackground, subtractBackground, writeBackground, zeroBackground,
   BackgroundError, type BackgroundModel, type MaskedImage,
 } from '../../lib/measure/background.js';
 import { detectWithBackground } from '../../lib/measure/detection.js';
@@ -287,6 +287,16 @@ describe('background bins, masks and models', () => {
     expect(bg[0]).toBe(bg[383 * 384 + 383]);
     expect(Math.abs(bg[0]! - (100 + 0.05 * 191.5))).toBeLessThan(0.5);
     expect(backgroundAt(model, 10, 300)).toBeCloseTo(bg[0]!, 3);
+  });
+
+  it('evaluates a Chebyshev model on a grid with the same bits as point by point (the halo search\'s reference sky)', () => {
+    const img = synthetic(450, 700, (x, y) => 800 + 0.02 * x - 0.03 * y + 2e-5 * (x - 200) * (y - 300), 0);
+    const surface = chebyshevEvaluator(estimateBackground(tessera, img, { interpolation: 'chebyshev', nIter: 0 }));
+    const xs = [0, 3.5, 117, 449, -2], ys = [0, 351.5, 699, 12];
+    const grid = surface.grid(xs, ys);
+    expect(grid.length).toBe(20);
+    ys.forEach((y, j) => xs.forEach((x, i) => expect(grid[j * xs.length + i]).toBe(surface.at(x, y))));
+    expect(Math.abs(surface.at(117, 351.5) - (800 + 0.02 * 117 - 0.03 * 351.5 + 2e-5 * (117 - 200) * (351.5 - 300)))).toBeLessThan(0.05);
   });
 
   it('reproduces analytic surfaces: a quadratic (Chebyshev, order >= 2) and a plane (Akima, extrapolated to the edges)', () => {
