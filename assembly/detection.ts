@@ -344,10 +344,10 @@ export function dilateDisk(flags: usize, out: usize, width: i32, height: i32, ra
       if (ASC_FEATURE_SIMD) {
         const wV = i16x8.splat(<i16>w);
         const one = i8x16.splat(1);
-        for (; x + 8 <= width; x += 8) {
-          const hit = i16x8.le_u(v128.load(src + (<usize>x << 1)), wV);
-          const set = v128.and(i8x16.narrow_i16x8_s(hit, hit), one);
-          v128.store64_lane(row + <usize>x, v128.or(v128.load64_zero(row + <usize>x), set), 0);
+        for (; x + 16 <= width; x += 16) {
+          const a = src + (<usize>x << 1);
+          const hit = i8x16.narrow_i16x8_s(i16x8.le_u(v128.load(a), wV), i16x8.le_u(v128.load(a, 16), wV));
+          v128.store(row + <usize>x, v128.or(v128.load(row + <usize>x), v128.and(hit, one)));
         }
       }
       for (; x < width; x++) {
