@@ -10,8 +10,8 @@
 // J^-1 Q J^-T, Q = sum w^2 V d d^T, first order in the noise for any profile, at the root only.
 // Pixels are unit squares centred on integer coordinates. Units: pixels; I and V in the image's units.
 // The weight is separable, w = wx(px) wy(py), so each row's sums over x (of wx I, wx I dx, wx I dx^2,
-// and for Q of wx^2 V with the same powers of dx) are formed first and then weighted by the row's wy and
-// powers of dy; every build takes the same steps, so all give the same bits.
+// and for Q of wx^2 V with the same powers of dx) are formed first, in two lanes (SIMD: f64x2), and then
+// weighted by the row's wy and powers of dy; every build takes the same steps, so all give the same bits.
 
 import { BAD_ARGUMENT, OK } from './status';
 
@@ -29,34 +29,96 @@ const WEIGHT_X = memory.data(MAX_BOX << 3, 8);
 let sumS: f64 = 0, sumFx: f64 = 0, sumFy: f64 = 0, sumXx: f64 = 0, sumYy: f64 = 0, sumXy: f64 = 0;
 let sumQxx: f64 = 0, sumQyy: f64 = 0, sumQxy: f64 = 0;
 
-// Sums over the box [x0, x1] x [y0, y1] with the weight centred at (cx, cy); Q's only withErrors.
+// Sums over the box [x0, x1] x [y0, y1] with the weight centred at (cx, cy); Q's only withErrors. A row's
+// sums over x run in two lanes, the pixels at even and at odd offsets from x0, combined as lane 0 +
+// lane 1, then the last pixel of an odd count; a pixel left out adds +0 (the SIMD build) or nothing (the
+// scalar one), which give the same sums.
 function windowSums(image: usize, variance: usize, width: i32, x0: i32, x1: i32, y0: i32, y1: i32, cx: f64, cy: f64, sigma: f64, withErrors: bool): void {
   const inv2s2 = 1.0 / (2.0 * sigma * sigma);
   for (let px = x0; px <= x1; px++) {
     const d = <f64>px - cx;
     store<f64>(WEIGHT_X + (<usize>(px - x0) << 3), Math.exp(-(d * d) * inv2s2));
   }
+  const pairsEnd = x0 + ((x1 - x0 + 1) & ~1);
   let s = 0.0, fx = 0.0, fy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0, qxx = 0.0, qyy = 0.0, qxy = 0.0;
   for (let py = y0; py <= y1; py++) {
     const dy = <f64>py - cy;
     const wy = Math.exp(-(dy * dy) * inv2s2);
-    const row = <usize>py * <usize>width + <usize>x0;
+    const row = <usize>py * <usize>width;
     let a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0;
-    for (let px = x0; px <= x1; px++) {
-      const p = (row + <usize>(px - x0)) << 2;
+    let px = x0;
+    if (ASC_FEATURE_SIMD) {
+      const zero = f64x2.splat(0), two = f64x2.splat(2), centre = f64x2.splat(cx);
+      let at = f64x2(<f64>x0, <f64>(x0 + 1));
+      let a0v = zero, a1v = zero, a2v = zero, b0v = zero, b1v = zero, b2v = zero;
+      for (; px < pairsEnd; px += 2) {
+        const p = (row + <usize>px) << 2;
+        const v = f64x2.promote_low_f32x4(v128.load64_zero(image + p)), vv = f64x2.promote_low_f32x4(v128.load64_zero(variance + p));
+        // Finite: x - x is 0 (NaN for NaN and infinities).
+        const good = v128.and(f64x2.eq(f64x2.sub(v, v), zero), f64x2.eq(f64x2.sub(vv, vv), zero));
+        const dx = f64x2.sub(at, centre);
+        const wx = v128.load(WEIGHT_X + (<usize>(px - x0) << 3));
+        const wv = v128.and(f64x2.mul(wx, v), good);
+        a0v = f64x2.add(a0v, wv);
+        const wvdx = f64x2.mul(wv, dx);
+        a1v = f64x2.add(a1v, wvdx);
+        a2v = f64x2.add(a2v, f64x2.mul(wvdx, dx));
+        if (withErrors) {
+          const ww = v128.and(f64x2.mul(f64x2.mul(wx, wx), vv), good);
+          b0v = f64x2.add(b0v, ww);
+          const wwdx = f64x2.mul(ww, dx);
+          b1v = f64x2.add(b1v, wwdx);
+          b2v = f64x2.add(b2v, f64x2.mul(wwdx, dx));
+        }
+        at = f64x2.add(at, two);
+      }
+      a0 = f64x2.extract_lane(a0v, 0) + f64x2.extract_lane(a0v, 1);
+      a1 = f64x2.extract_lane(a1v, 0) + f64x2.extract_lane(a1v, 1);
+      a2 = f64x2.extract_lane(a2v, 0) + f64x2.extract_lane(a2v, 1);
+      b0 = f64x2.extract_lane(b0v, 0) + f64x2.extract_lane(b0v, 1);
+      b1 = f64x2.extract_lane(b1v, 0) + f64x2.extract_lane(b1v, 1);
+      b2 = f64x2.extract_lane(b2v, 0) + f64x2.extract_lane(b2v, 1);
+    } else {
+      let e0 = 0.0, e1 = 0.0, e2 = 0.0, f0 = 0.0, f1 = 0.0, f2 = 0.0; // lane 0
+      let o0 = 0.0, o1 = 0.0, o2 = 0.0, g0 = 0.0, g1 = 0.0, g2 = 0.0; // lane 1
+      for (; px < pairsEnd; px += 2) {
+        for (let lane = 0; lane < 2; lane++) {
+          const p = (row + <usize>(px + lane)) << 2;
+          const v = <f64>load<f32>(image + p), vv = <f64>load<f32>(variance + p);
+          if (!isFinite(v) || !isFinite(vv)) continue;
+          const dx = <f64>(px + lane) - cx;
+          const wx = load<f64>(WEIGHT_X + (<usize>(px + lane - x0) << 3));
+          const wv = wx * v, wvdx = wv * dx;
+          if (lane == 0) { e0 += wv; e1 += wvdx; e2 += wvdx * dx; } else { o0 += wv; o1 += wvdx; o2 += wvdx * dx; }
+          if (withErrors) {
+            const ww = wx * wx * vv, wwdx = ww * dx;
+            if (lane == 0) { f0 += ww; f1 += wwdx; f2 += wwdx * dx; } else { g0 += ww; g1 += wwdx; g2 += wwdx * dx; }
+          }
+        }
+      }
+      a0 = e0 + o0;
+      a1 = e1 + o1;
+      a2 = e2 + o2;
+      b0 = f0 + g0;
+      b1 = f1 + g1;
+      b2 = f2 + g2;
+    }
+    if (px <= x1) {
+      const p = (row + <usize>px) << 2;
       const v = <f64>load<f32>(image + p), vv = <f64>load<f32>(variance + p);
-      if (!isFinite(v) || !isFinite(vv)) continue;
-      const dx = <f64>px - cx;
-      const wx = load<f64>(WEIGHT_X + (<usize>(px - x0) << 3));
-      const wv = wx * v;
-      a0 += wv;
-      a1 += wv * dx;
-      a2 += wv * dx * dx;
-      if (withErrors) {
-        const ww = wx * wx * vv;
-        b0 += ww;
-        b1 += ww * dx;
-        b2 += ww * dx * dx;
+      if (isFinite(v) && isFinite(vv)) {
+        const dx = <f64>px - cx;
+        const wx = load<f64>(WEIGHT_X + (<usize>(px - x0) << 3));
+        const wv = wx * v, wvdx = wv * dx;
+        a0 += wv;
+        a1 += wvdx;
+        a2 += wvdx * dx;
+        if (withErrors) {
+          const ww = wx * wx * vv, wwdx = ww * dx;
+          b0 += ww;
+          b1 += wwdx;
+          b2 += wwdx * dx;
+        }
       }
     }
     s += wy * a0;

@@ -171,6 +171,8 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   let sumW = 0;
   let edge = false;
   const sums = sumsOut, resident = options.resident;
+  // The kernel's output (no wasm allocation happens during the call, so the view stays valid).
+  const residentOut = resident?.tessera.planes.f64(resident.out, 7);
   // ellipseSums at the current centroid, or the kernel that takes its steps on the planes in wasm memory.
   const sumsOver = (ixx: number, ixy: number, iyy: number, x0: number, x1: number, y0: number, y1: number, withVariance: boolean): void => {
     if (!resident) {
@@ -179,7 +181,7 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
     }
     checkStatus('momentSums', resident.tessera.kernels.momentSums(resident.image, withVariance ? resident.variance : 0, resident.mask, width, height,
       cx, cy, ixx, ixy, iyy, x0, x1, y0, y1, badBits, resident.out));
-    sums.set(resident.tessera.planes.f64(resident.out, 7));
+    sums.set(residentOut!);
   };
   // The weight's inverse covariance and the box of its 4-sigma ellipse (major axis) about the centroid.
   const weightOf = (): { ixx: number; iyy: number; ixy: number; x0: number; x1: number; y0: number; y1: number } => {

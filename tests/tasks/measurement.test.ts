@@ -300,11 +300,15 @@ describe('fixed-width centroid', () => {
     expect(Math.hypot(edge.x - 4.2, edge.y - 35.6)).toBeLessThan(0.05);
   });
 
-  it('gives the same bits in the release, debug and scalar builds, and a clear error for a bad weight', async () => {
+  it('gives the same bits in the release, debug and scalar builds (non-finite pixels left out), and a clear error for a bad weight', async () => {
     const { image, variance } = star(20.31, 19.74, 300);
     const noisy = image.map((v, i) => v + 10 * Math.sin(7.3 * i));
+    // A NaN pixel and an infinite variance inside the window (each left out), at even and odd offsets.
+    noisy[21 * size + 18] = NaN;
+    const holed = variance.slice();
+    holed[18 * size + 23] = Infinity;
     const results = [];
-    for (const variant of ['release', 'debug', 'scalar'] as const) results.push(sdssCentroid(await loadTessera(variant), noisy, variance, size, size, 21, 19, weight));
+    for (const variant of ['release', 'debug', 'scalar'] as const) results.push(sdssCentroid(await loadTessera(variant), noisy, holed, size, size, 21, 19, weight));
     expect(results[0]!.flags).toBe(0);
     expect(Math.hypot(results[0]!.x - 20.31, results[0]!.y - 19.74)).toBeLessThan(0.1);
     expect(results[0]!.xErr).toBeGreaterThan(0.01);
