@@ -111,41 +111,48 @@ interface Source {
 /** The symmetric-template shares of a multi-peak footprint, one value array per peak (span order). */
 export function symmetricTemplateShares(image: MaskedImage, footprint: Footprint): Float32Array[] {
   const { width } = image;
-  const pixels: number[] = [];
-  for (const s of footprint.spans) for (let x = s.x0; x <= s.x1; x++) pixels.push(s.y * width + x);
+  const n = footprintArea(footprint);
   // The footprint's pixels as a map over its bounding box.
   const box = footprintBBox(footprint);
-  const boxWidth = box ? box.x1 - box.x0 + 1 : 0;
-  const inside = new Uint8Array(box ? boxWidth * (box.y1 - box.y0 + 1) : 0);
-  if (box) for (const s of footprint.spans) inside.fill(1, (s.y - box.y0) * boxWidth + s.x0 - box.x0, (s.y - box.y0) * boxWidth + s.x1 - box.x0 + 1);
-  const n = pixels.length;
   const peaks = footprint.peaks;
   const templates = peaks.map(() => new Float32Array(n));
   const sum = new Float32Array(n);
-  peaks.forEach((p, k) => {
-    for (let i = 0; i < n; i++) {
-      const q = pixels[i]!;
-      const x = q % width, y = (q - x) / width;
-      const mx = 2 * p.x - x, my = 2 * p.y - y;
-      const mirror = my * width + mx;
-      if (!box || mx < box.x0 || my < box.y0 || mx > box.x1 || my > box.y1 || !inside[(my - box.y0) * boxWidth + mx - box.x0]) continue;
-      const t = Math.max(0, Math.min(image.image[q]!, image.image[mirror]!));
-      if (!(t > 0)) continue;
-      templates[k]![i] = t;
-      sum[i] = sum[i]! + t;
-    }
-  });
+  if (box) {
+    const boxWidth = box.x1 - box.x0 + 1;
+    const inside = new Uint8Array(boxWidth * (box.y1 - box.y0 + 1));
+    for (const s of footprint.spans) inside.fill(1, (s.y - box.y0) * boxWidth + s.x0 - box.x0, (s.y - box.y0) * boxWidth + s.x1 - box.x0 + 1);
+    peaks.forEach((p, k) => {
+      const template = templates[k]!;
+      let i = 0;
+      for (const s of footprint.spans) {
+        const my = 2 * p.y - s.y;
+        if (my < box.y0 || my > box.y1) {
+          i += s.x1 - s.x0 + 1;
+          continue;
+        }
+        for (let x = s.x0; x <= s.x1; x++, i++) {
+          const mx = 2 * p.x - x;
+          if (mx < box.x0 || mx > box.x1 || !inside[(my - box.y0) * boxWidth + mx - box.x0]) continue;
+          const t = Math.max(0, Math.min(image.image[s.y * width + x]!, image.image[my * width + mx]!));
+          if (!(t > 0)) continue;
+          template[i] = t;
+          sum[i] = sum[i]! + t;
+        }
+      }
+    });
+  }
   const shares = peaks.map(() => new Float32Array(n));
-  for (let i = 0; i < n; i++) {
-    const q = pixels[i]!;
-    const v = image.image[q]!;
-    if (sum[i]! > 0) {
-      for (let k = 0; k < peaks.length; k++) shares[k]![i] = (v * templates[k]![i]!) / sum[i]!;
-    } else {
-      const x = q % width, y = (q - x) / width;
-      let best = 0, bestD = Infinity;
-      peaks.forEach((p, k) => { const d = (p.x - x) ** 2 + (p.y - y) ** 2; if (d < bestD) { bestD = d; best = k; } });
-      shares[best]![i] = v;
+  let i = 0;
+  for (const s of footprint.spans) {
+    for (let x = s.x0; x <= s.x1; x++, i++) {
+      const v = image.image[s.y * width + x]!;
+      if (sum[i]! > 0) {
+        for (let k = 0; k < peaks.length; k++) shares[k]![i] = (v * templates[k]![i]!) / sum[i]!;
+      } else {
+        let best = 0, bestD = Infinity;
+        peaks.forEach((p, k) => { const d = (p.x - x) ** 2 + (p.y - s.y) ** 2; if (d < bestD) { bestD = d; best = k; } });
+        shares[best]![i] = v;
+      }
     }
   }
   return shares;
