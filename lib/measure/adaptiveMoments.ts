@@ -109,43 +109,78 @@ const sumsOut = new Float64Array(7);
  * Sums over the pixels within q = d^T M^-1 d <= 16 (4 sigma of the weight; M^-1 = (ixx, ixy; ixy, iyy))
  * of the box [x0, x1] x [y0, y1] clipped to the image, of W I, W I dx, W I dy, W I dx^2, W I dy^2,
  * W I dx dy and (with a variance plane) W^2 V, W = exp(-q / 2), d = pixel - (cx, cy), into out[0..6].
- * Non-finite pixels and those with a bad mask bit are left out. Along a row the weight follows a
- * recurrence (q is quadratic in dx): two products a pixel instead of an exponential (relative drift
- * ~1e-14 over a row); a row's sums start at the first pixel of the ellipse's chord (less a 1e-9 px
- * margin) and end past its last, and are weighted by dy and dy^2 once at its end. The kernel momentSums
- * (assembly/measure.ts) takes the same steps on planes in wasm memory and gives the same bits.
+ * Non-finite pixels and those with a bad mask bit are left out. A row runs from the first pixel of the
+ * ellipse's chord (less a 1e-9 px margin) to past its last in two lanes, the pixels at even and at odd
+ * offsets, each with its weight by a recurrence over two pixels (q is quadratic in dx: two products a
+ * pixel instead of an exponential, relative drift ~1e-14 over a row; two independent chains of
+ * products); a last pixel of an odd count goes to lane 0, and the lanes' sums are added and weighted by
+ * dy and dy^2 once at the row's end. The kernel momentSums (assembly/measure.ts) takes the same steps
+ * on planes in wasm memory (in f64x2 lanes in the SIMD build) and gives the same bits.
  */
 function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx: number, cy: number, ixx: number, ixy: number, iyy: number,
   x0: number, x1: number, y0: number, y1: number, mask: ArrayLike<number> | undefined, badBits: number, variance: ArrayLike<number> | undefined, out: Float64Array): void {
   let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, sv = 0;
-  const step2 = libm.exp(-ixx);
+  const step2 = libm.exp(-ixx), step4 = step2 * step2, step8 = step4 * step4, e8 = 8 * ixx;
   const xa = Math.max(0, x0), xb = Math.min(width - 1, x1);
   for (let py = Math.max(0, y0); py <= Math.min(height - 1, y1); py++) {
     const dy = py - cy;
     ellipseChord(cx, dy, ixx, ixy, iyy, 16, xa, xb, chord);
     const from = chord[0]!, to = chord[1]!;
     if (from > to) continue;
-    let dx = from - cx;
-    let q = ixx * dx * dx + 2 * ixy * dx * dy + iyy * dy * dy;
-    let dq = ixx * (2 * dx + 1) + 2 * ixy * dy;
-    let weight = libm.exp(-0.5 * q), ratio = libm.exp(-0.5 * dq);
-    let r0 = 0, r1 = 0, r2 = 0, rv = 0;
-    for (let px = from, i = py * width + from; px <= to; px++, i++, dx++, q += dq, dq += 2 * ixx, weight *= ratio, ratio *= step2) {
-      const v = image[i]!;
-      if (q > 16 || !Number.isFinite(v) || (mask && (mask[i]! & badBits) !== 0)) continue;
-      const w = weight * v;
-      r0 += w;
-      r1 += w * dx;
-      r2 += w * dx * dx;
-      if (variance) rv += weight * weight * variance[i]!;
+    // Lane 0 at the chord's first pixel, lane 1 at the next; each steps two pixels.
+    let dx0 = from - cx;
+    let q0 = ixx * dx0 * dx0 + 2 * ixy * dx0 * dy + iyy * dy * dy;
+    const dq = ixx * (2 * dx0 + 1) + 2 * ixy * dy;
+    let w0 = libm.exp(-0.5 * q0);
+    const ratio = libm.exp(-0.5 * dq);
+    let dx1 = dx0 + 1, q1 = q0 + dq, w1 = w0 * ratio;
+    let d0 = 2 * dq + 2 * ixx, d1 = d0 + 4 * ixx;
+    let k0 = ratio * ratio * step2, k1 = k0 * step4;
+    let a0 = 0, a1 = 0, a2 = 0, av = 0, b0 = 0, b1 = 0, b2 = 0, bv = 0;
+    const row = py * width;
+    let px = from;
+    for (const pairsEnd = from + ((to - from + 1) & ~1); px < pairsEnd; px += 2) {
+      const i = row + px;
+      let v = image[i]!;
+      if (!(q0 > 16) && Number.isFinite(v) && !(mask && (mask[i]! & badBits) !== 0)) {
+        const w = w0 * v, wdx = w * dx0;
+        a0 += w;
+        a1 += wdx;
+        a2 += wdx * dx0;
+        if (variance) av += w0 * w0 * variance[i]!;
+      }
+      v = image[i + 1]!;
+      if (!(q1 > 16) && Number.isFinite(v) && !(mask && (mask[i + 1]! & badBits) !== 0)) {
+        const w = w1 * v, wdx = w * dx1;
+        b0 += w;
+        b1 += wdx;
+        b2 += wdx * dx1;
+        if (variance) bv += w1 * w1 * variance[i + 1]!;
+      }
+      dx0 += 2; dx1 += 2;
+      q0 += d0; q1 += d1;
+      d0 += e8; d1 += e8;
+      w0 *= k0; w1 *= k1;
+      k0 *= step8; k1 *= step8;
     }
+    if (px <= to) {
+      const i = row + px, v = image[i]!;
+      if (!(q0 > 16) && Number.isFinite(v) && !(mask && (mask[i]! & badBits) !== 0)) {
+        const w = w0 * v, wdx = w * dx0;
+        a0 += w;
+        a1 += wdx;
+        a2 += wdx * dx0;
+        if (variance) av += w0 * w0 * variance[i]!;
+      }
+    }
+    const r0 = a0 + b0, r1 = a1 + b1;
     s += r0;
     sx += r1;
     sy += r0 * dy;
-    sxx += r2;
+    sxx += a2 + b2;
     syy += r0 * dy * dy;
     sxy += r1 * dy;
-    sv += rv;
+    sv += av + bv;
   }
   out[0] = s;
   out[1] = sx;
