@@ -301,6 +301,8 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     }
   };
 
+  // No sources (a quick look that measures nothing): no copies into wasm either.
+  if (n === 0) return { length: 0, columns: cols };
   alloc.scope(() => {
     const img = alloc.alloc(4 * pixels), varp = alloc.alloc(4 * pixels);
     const centre = alloc.alloc(16), radii = alloc.alloc(8 * Math.max(nr, 1)), apOut = alloc.alloc(16 * Math.max(nr, 1)), apFlags = alloc.alloc(4 * Math.max(nr, 1));

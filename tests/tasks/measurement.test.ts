@@ -477,6 +477,23 @@ describe('single-frame measurement', () => {
     expect(f('edge')).toEqual([false, false]);
   });
 
+  it('measures no footprints into an empty catalogue with every column, without copying the image into wasm', () => {
+    const { planes } = release, alloc = planes.alloc.bind(planes);
+    let allocations = 0;
+    planes.alloc = (bytes: number) => { allocations++; return alloc(bytes); };
+    try {
+      const empty = measureSources(release, field, [], new GaussianPsf(sigma));
+      expect(empty.length).toBe(0);
+      expect(Object.keys(empty.columns).sort()).toEqual(Object.keys(catalog.columns).sort());
+      expect(Object.values(empty.columns).every((c) => c.length === 0)).toBe(true);
+      expect(allocations).toBe(0);
+      measureSources(release, field, field.footprints.slice(0, 1), new GaussianPsf(sigma));
+      expect(allocations).toBeGreaterThan(0);
+    } finally {
+      planes.alloc = alloc;
+    }
+  });
+
   it('runs only the plugins asked for: without them the same centroids, moments, Gaussian fluxes and flags, bit for bit, and no flux columns', () => {
     const image = Float32Array.from(field.image);
     const some = measureSources(release, field, field.footprints, new GaussianPsf(sigma), { plugins: ['base_PsfFlux'] });
