@@ -23,20 +23,25 @@ export interface ProfileFit {
 
 export function saturatedCentroid(image: Float32Array, variance: Float32Array, mask: Int32Array, width: number, height: number,
   x0: number, y0: number, sigma0: number, radius: number, badBits: number): ProfileFit | undefined {
-  const xs: number[] = [], ys: number[] = [], vs: number[] = [], ws: number[] = [];
-  for (let py = Math.max(0, Math.floor(y0 - radius)); py <= Math.min(height - 1, Math.ceil(y0 + radius)); py++) {
-    for (let px = Math.max(0, Math.floor(x0 - radius)); px <= Math.min(width - 1, Math.ceil(x0 + radius)); px++) {
+  // The usable pixels' positions, values and weights (at most the box's pixels).
+  const pyFrom = Math.max(0, Math.floor(y0 - radius)), pyTo = Math.min(height - 1, Math.ceil(y0 + radius));
+  const pxFrom = Math.max(0, Math.floor(x0 - radius)), pxTo = Math.min(width - 1, Math.ceil(x0 + radius));
+  const capacity = Math.max(0, (pyTo - pyFrom + 1) * (pxTo - pxFrom + 1));
+  const xs = new Float64Array(capacity), ys = new Float64Array(capacity), vs = new Float64Array(capacity), ws = new Float64Array(capacity);
+  let n = 0;
+  for (let py = pyFrom; py <= pyTo; py++) {
+    for (let px = pxFrom; px <= pxTo; px++) {
       if ((px - x0) ** 2 + (py - y0) ** 2 > radius * radius) continue;
       const i = py * width + px;
       const v = image[i]!, vv = variance[i]!;
       if ((mask[i]! & badBits) !== 0 || !Number.isFinite(v) || !(vv > 0)) continue;
-      xs.push(px);
-      ys.push(py);
-      vs.push(v);
-      ws.push(1 / vv);
+      xs[n] = px;
+      ys[n] = py;
+      vs[n] = v;
+      ws[n] = 1 / vv;
+      n++;
     }
   }
-  const n = xs.length;
   if (n < 12) return undefined;
   // Parameters p = [A, x, y, s]; start A from a linear fit at the start position. g holds the profile at
   // the current parameters (the Jacobian's and chi^2's), trial at a step's: one exponential per pixel and step.
