@@ -3,13 +3,14 @@
  * source per footprint at its highest peak (no deblending yet: parent = 0), on a background-subtracted
  * image in e-:
  * - base_SdssCentroid: the centroid under a fixed circular Gaussian weight of the PSF's sigma at the peak
- *   (its moments' determinant radius), iterated from the peak (lib/measure/sdssCentroid.ts: SdssCentroid's
- *   matched-filter estimate), with its linearised error. Falls back to the peak with _flag set when it
+ *   (its moments' determinant radius), iterated from the peak (lib/measure/sdssCentroid.ts, in wasm:
+ *   assembly/centroid.ts; SdssCentroid's matched-filter estimate), with its linearised error. Falls back to the peak with _flag set when it
  *   fails (no flux, or a shift beyond max(3, 2 sigma) px); _flag alone when its window reaches the image
  *   edge or it does not converge. A source with saturated pixels is centred by a profile fit to its
  *   unsaturated wings instead (lib/measure/saturatedCentroid.ts; _flag and _flag_saturatedFit set, errors NaN).
  * - base_SdssShape: adaptive second moments xx, yy, xy (px^2; lib/measure/adaptiveMoments.ts, started at
- *   the centroid with the PSF's sigma), and _psf_xx/yy/xy, the PSF model's at the detection peak;
+ *   the centroid with the PSF's sigma, its sums in wasm: assembly/measure.ts momentSums), and
+ *   _psf_xx/yy/xy, the PSF model's at the detection peak;
  * - base_GaussianFlux: 2 sum(W I) with the adaptive weight (exact for a Gaussian source);
  * - base_CircularApertureFlux_R: apertures (assembly/measure.ts apertureFluxes) at LSST's radii 3, 4.5, 6,
  *   9, 12, 17, 25, 35, 50, 70 px, exact-overlap weights up to maxExactRadius (12: the aperture corrections'
@@ -27,6 +28,7 @@
  *   BAD, SUSPECT (pixelFlagPlanes; coadds add CLIPPED, SENSOR_EDGE, INEXACT_PSF as LSST's) the flag
  *   anywhere in the footprint and _Center in the 3 x 3 pixels at the centroid;
  * - footprint area and peak significance. Every flux has its instFluxErr; every algorithm its _flag.
+ * Every source is measured on copies of the image and variance in wasm memory (none for no sources).
  * The centroid, shape, Gaussian flux and pixel flags are always measured (every other algorithm and the
  * PSF star selection need them); the aperture, PSF and Kron fluxes are plugins (`plugins`, all by
  * default), which a caller that only selects PSF stars leaves out (their columns are then absent).
