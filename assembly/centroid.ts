@@ -21,7 +21,7 @@ const SHIFT: i32 = 2;
 const EDGE: i32 = 4;
 const MAX_ITER: i32 = 8;
 
-// Widest box the column weights' cache holds (px): sigma up to ~1000 px.
+// Widest box the column weights' cache holds (px): the box's half-width is at most (MAX_BOX - 1) / 2.
 const MAX_BOX: i32 = 8192;
 const WEIGHT_X = memory.data(MAX_BOX << 3, 8);
 
@@ -148,16 +148,30 @@ function windowSums(image: usize, variance: usize, width: i32, x0: i32, x1: i32,
 
 /**
  * The centroid of the object near (x0, y0) on an f32 image and variance of width x height, with a fixed
- * circular Gaussian weight of `sigma` px (see the module comment). out: f64 (x, y, xErr, yErr,
- * iterations, flags); the errors are NaN where the iteration failed (NO_FLUX, SHIFT) or J is singular.
+ * circular Gaussian weight of `sigma` px (see the module comment); the box is clipped to the image and to a
+ * half-width of 4095 px, however large sigma and maxShift are. out: f64 (x, y, xErr, yErr, iterations, flags); the
+ * errors are NaN where the iteration failed (NO_FLUX, SHIFT) or J is singular; a non-finite start gives
+ * NO_FLUX at once, as an empty window does.
  */
 export function sdssCentroid(image: usize, variance: usize, width: i32, height: i32, x0: f64, y0: f64, sigma: f64,
   maxShift: f64, maxIter: i32, tolerance: f64, out: usize): i32 {
-  if (width <= 0 || height <= 0 || !(sigma > 0) || !isFinite(sigma) || !(maxShift >= 0) || !isFinite(x0) || !isFinite(y0)) return BAD_ARGUMENT;
-  const half = <i32>Math.ceil(4.0 * sigma + maxShift);
-  if (2 * half + 1 > MAX_BOX) return BAD_ARGUMENT;
-  const rx = <i32>Math.floor(x0 + 0.5), ry = <i32>Math.floor(y0 + 0.5);
-  const bx0 = max(0, rx - half), bx1 = min(width - 1, rx + half), by0 = max(0, ry - half), by1 = min(height - 1, ry + half);
+  if (width <= 0 || height <= 0 || !(sigma > 0) || !isFinite(sigma) || !(maxShift >= 0) || maxIter < 0) return BAD_ARGUMENT;
+  if (!isFinite(x0) || !isFinite(y0)) {
+    // No position to start from: no flux, as an empty window.
+    store<f64>(out, x0);
+    store<f64>(out, y0, 8);
+    store<f64>(out, NaN, 16);
+    store<f64>(out, NaN, 24);
+    store<f64>(out, 0, 32);
+    store<f64>(out, <f64>NO_FLUX, 40);
+    return OK;
+  }
+  // The box in f64, clipped to the image and to the cache (a half-width of 4095 px: sigma over 1000 px),
+  // empty when off the image.
+  const half = Math.min(Math.ceil(4.0 * sigma + maxShift), <f64>((MAX_BOX - 1) >> 1));
+  const rx = Math.floor(x0 + 0.5), ry = Math.floor(y0 + 0.5);
+  const bx0 = <i32>Math.min(Math.max(0.0, rx - half), <f64>width), bx1 = <i32>Math.max(Math.min(<f64>(width - 1), rx + half), -1.0);
+  const by0 = <i32>Math.min(Math.max(0.0, ry - half), <f64>height), by1 = <i32>Math.max(Math.min(<f64>(height - 1), ry + half), -1.0);
   let cx = x0, cy = y0;
   let flags = 0, iterations = 0;
   windowSums(image, variance, width, bx0, bx1, by0, by1, cx, cy, sigma, false);
@@ -181,19 +195,19 @@ export function sdssCentroid(image: usize, variance: usize, width: i32, height: 
       dx = sumFx / sumS;
       dy = sumFy / sumS;
     }
-    const length = Math.sqrt(dx * dx + dy * dy);
+    const length = Math.hypot(dx, dy);
     if (length > sigma) {
       dx = (dx * sigma) / length;
       dy = (dy * sigma) / length;
     }
     cx += dx;
     cy += dy;
-    if (Math.sqrt((cx - x0) * (cx - x0) + (cy - y0) * (cy - y0)) > maxShift) {
+    if (Math.hypot(cx - x0, cy - y0) > maxShift) {
       flags |= SHIFT;
       break;
     }
     windowSums(image, variance, width, bx0, bx1, by0, by1, cx, cy, sigma, false);
-    if (Math.sqrt(dx * dx + dy * dy) < tolerance) break;
+    if (Math.hypot(dx, dy) < tolerance) break;
   }
   if (cx - 4.0 * sigma < 0 || cy - 4.0 * sigma < 0 || cx + 4.0 * sigma > <f64>(width - 1) || cy + 4.0 * sigma > <f64>(height - 1)) flags |= EDGE;
   let xErr = NaN, yErr = NaN;

@@ -203,9 +203,11 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
   let mxx = s0 * s0, myy = s0 * s0, mxy = 0;
   let flags = 0;
   let iterations = 0;
-  let sumW = 0;
   let edge = false;
   const sums = sumsOut, resident = options.resident;
+  if (resident && ((resident.variance !== 0) !== (variance !== undefined) || (resident.mask !== 0) !== (mask !== undefined))) {
+    throw new RangeError('adaptiveMoments: the resident planes must hold a variance and a mask exactly where the options give them');
+  }
   // The kernel's output (no wasm allocation happens during the call, so the view stays valid).
   const residentOut = resident?.tessera.planes.f64(resident.out, 7);
   // ellipseSums at the current centroid, or the kernel that takes its steps on the planes in wasm memory.
@@ -225,10 +227,13 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
     const r = 4 * major;
     return { ixx: myy / det, iyy: mxx / det, ixy: -mxy / det, x0: Math.floor(cx - r), x1: Math.ceil(cx + r), y0: Math.floor(cy - r), y1: Math.ceil(cy + r) };
   };
-  for (iterations = 1; iterations <= maxIter; iterations++) {
-    const det = mxx * myy - mxy * mxy;
+  // The weight M is usable: positive definite and its 4-sigma reach within MAX_WEIGHT_REACH.
+  const usableWeight = (): boolean => {
     const major2 = 0.5 * (mxx + myy) + Math.sqrt(0.25 * (mxx - myy) ** 2 + mxy * mxy);
-    if (!(det > 1e-12) || !(mxx > 0) || !(myy > 0) || !(16 * major2 <= MAX_WEIGHT_REACH * MAX_WEIGHT_REACH)) {
+    return mxx * myy - mxy * mxy > 1e-12 && mxx > 0 && myy > 0 && 16 * major2 <= MAX_WEIGHT_REACH * MAX_WEIGHT_REACH;
+  };
+  for (iterations = 1; iterations <= maxIter; iterations++) {
+    if (!usableWeight()) {
       flags |= MOMENT_FLAGS.SINGULAR;
       break;
     }
@@ -240,7 +245,6 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
       flags |= MOMENT_FLAGS.NO_FLUX;
       break;
     }
-    sumW = s;
     const ddx = options.fixedCentroid ? 0 : sx / s;
     const ddy = options.fixedCentroid ? 0 : sy / s;
     // Weighted covariance C of the light about the new centroid. For a Gaussian object A under the
@@ -280,6 +284,8 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
     iterations = maxIter;
   }
   if (edge) flags |= MOMENT_FLAGS.EDGE;
+  // The last step's weight (after a shift or the last iteration) is checked as every other before it is summed.
+  if ((flags & (MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.NO_FLUX)) === 0 && !usableWeight()) flags |= MOMENT_FLAGS.SINGULAR;
 
   // Gaussian flux with the final weight (peak 1): F = 2 sum(W I); var = 4 sum(W^2 var).
   let flux = NaN, fluxErr = NaN;
@@ -288,8 +294,6 @@ export function adaptiveMoments(image: ArrayLike<number>, width: number, height:
     sumsOver(ixx, ixy, iyy, x0, x1, y0, y1, true);
     flux = 2 * sums[0]!;
     fluxErr = variance ? 2 * Math.sqrt(sums[6]!) : NaN;
-  } else if (sumW > 0) {
-    flux = NaN;
   }
   return { x: cx, y: cy, xx: mxx, yy: myy, xy: mxy, flux, fluxErr, iterations, flags };
 }

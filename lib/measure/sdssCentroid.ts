@@ -60,8 +60,11 @@ export interface CentroidPlanes {
 export function sdssCentroidOnPlanes(tessera: Tessera, planes: CentroidPlanes, width: number, height: number,
   x0: number, y0: number, sigma: number, options: CentroidOptions = {}): Centroid {
   if (!(sigma > 0) || !Number.isFinite(sigma)) throw new RangeError(`centroid weight sigma must be positive, got ${sigma}`);
+  const maxShift = options.maxShift ?? 3, maxIter = options.maxIter ?? 50;
+  if (!(maxShift >= 0)) throw new RangeError(`centroid maxShift must be >= 0, got ${maxShift}`);
+  if (!(Number.isInteger(maxIter) && maxIter >= 0) && maxIter !== Infinity) throw new RangeError(`centroid maxIter must be a non-negative integer or Infinity, got ${maxIter}`);
   checkStatus('sdssCentroid', tessera.kernels.sdssCentroid(planes.image, planes.variance, width, height, x0, y0, sigma,
-    options.maxShift ?? 3, options.maxIter ?? 50, options.tolerance ?? 1e-4, planes.out));
+    maxShift, Math.min(maxIter, 2 ** 31 - 1), options.tolerance ?? 1e-4, planes.out));
   const out = tessera.planes.f64(planes.out, 6);
   return { x: out[0]!, y: out[1]!, xErr: out[2]!, yErr: out[3]!, iterations: out[4]!, flags: out[5]! };
 }

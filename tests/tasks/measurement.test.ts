@@ -311,11 +311,32 @@ describe('fixed-width centroid', () => {
     for (const variant of ['release', 'debug', 'scalar'] as const) results.push(sdssCentroid(await loadTessera(variant), noisy, holed, size, size, 21, 19, weight));
     expect(results[0]!.flags).toBe(0);
     expect(Math.hypot(results[0]!.x - 20.31, results[0]!.y - 19.74)).toBeLessThan(0.1);
-    expect(results[0]!.xErr).toBeGreaterThan(0.01);
+    // Errors of a S/N ~ 4 star: finite, under a pixel (an infinite variance let in would make them infinite).
+    for (const e of [results[0]!.xErr, results[0]!.yErr]) {
+      expect(e).toBeGreaterThan(0.1);
+      expect(e).toBeLessThan(1);
+    }
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
     expect(() => sdssCentroid(release, image, variance, size, size, 20, 20, 0)).toThrow(/sigma must be positive/);
-    expect(() => sdssCentroid(release, image, variance, size, size, 20, 20, 5000)).toThrow(/sdssCentroid failed: bad argument/);
+    expect(() => sdssCentroid(release, image, variance, size, size, 20, 20, weight, { maxShift: NaN })).toThrow(/maxShift/);
+    expect(() => sdssCentroid(release, image, variance, size, size, 20, 20, weight, { maxIter: 2.5 })).toThrow(/maxIter/);
+  });
+
+  it('clips its box to the image for any weight or shift, and flags a start that is not finite', () => {
+    const { image, variance } = star(20.31, 19.74, 1e4);
+    // A box reaching far past the image is the whole image: the same as a shift limit of Infinity.
+    const wide = sdssCentroid(release, image, variance, size, size, 21, 19, weight, { maxShift: 1e12 });
+    const unbounded = sdssCentroid(release, image, variance, size, size, 21, 19, weight, { maxShift: Infinity });
+    expect(wide).toEqual(unbounded);
+    expect(Math.hypot(wide.x - 20.31, wide.y - 19.74)).toBeLessThan(1e-3);
+    // A weight of 5000 px on a 41-px image: measured, not refused (the window's edge flagged).
+    expect(sdssCentroid(release, image, variance, size, size, 21, 19, 5000).flags & CENTROID_FLAGS.EDGE).not.toBe(0);
+    const lost = sdssCentroid(release, image, variance, size, size, NaN, 19, weight);
+    expect(lost.flags).toBe(CENTROID_FLAGS.NO_FLUX);
+    expect(lost.xErr).toBeNaN();
+    // A start far off the image: an empty window, no flux.
+    expect(sdssCentroid(release, image, variance, size, size, 1e15, 19, weight).flags & CENTROID_FLAGS.NO_FLUX).not.toBe(0);
   });
 });
 
@@ -339,6 +360,11 @@ describe('adaptive moments on wasm planes', () => {
       });
       expect(onPlanes, variant).toEqual(reference);
     }
+    // Resident planes must match the options (a variance given in one and not the other is refused).
+    release.planes.scope(() => {
+      const resident = { tessera: release, image: release.planes.allocFrom(image), variance: 0, mask: release.planes.allocFrom(mask), out: release.planes.alloc(56) };
+      expect(() => adaptiveMoments(image, width, height, s0.x, s0.y, { ...options, resident })).toThrow(/resident planes/);
+    });
   });
 
   it('stop, flagged SINGULAR, once the weight reaches past 1000 px, before summing a weight that large', () => {
@@ -349,6 +375,11 @@ describe('adaptive moments on wasm planes', () => {
     expect(m.flags & MOMENT_FLAGS.SINGULAR).not.toBe(0);
     expect(m.iterations).toBeLessThanOrEqual(3);
     expect(4 * Math.sqrt(Math.max(m.xx, m.yy))).toBeGreaterThan(MAX_WEIGHT_REACH);
+    // The last step's weight is checked too before the flux sums it: stopped by maxIter on that step.
+    const last = adaptiveMoments(flat, size, size, 350, 350, { sigma0: 2, maxShift: 5, maxIter: 2 });
+    expect(last.flags).toBe(MOMENT_FLAGS.SINGULAR | MOMENT_FLAGS.MAX_ITER);
+    expect(4 * Math.sqrt(Math.max(last.xx, last.yy))).toBeGreaterThan(MAX_WEIGHT_REACH);
+    expect(last.flux).toBeNaN();
     // A galaxy of sigma 120 px (the simulator's largest have r_e 20" = 120 px) still converges.
     const side = 1101, big = new Float32Array(side * side);
     for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) big[y * side + x] = 100 * Math.exp(-((x - 550) ** 2 + (y - 550) ** 2) / (2 * 120 * 120));
