@@ -478,8 +478,8 @@ export function momentSums(image: usize, variance: usize, mask: usize, width: i3
     let b0 = 0.0, b1 = 0.0, b2 = 0.0, bv = 0.0; // lane 1
     const row = <usize>py * <usize>width;
     let px = from;
-    const pairsEnd = from + ((to - from + 1) & ~1);
     if (ASC_FEATURE_SIMD) {
+      const pairsEnd = from + ((to - from + 1) & ~1);
       const zero = f64x2.splat(0), sixteen = f64x2.splat(16), two = f64x2.splat(2), e8 = f64x2.splat(8 * ixx), s8 = f64x2.splat(step8);
       const bad = i32x4.splat(badBits);
       let dxV = f64x2(dx0, dx1), qV = f64x2(q0, q1), dV = f64x2(d0, d1), wV = f64x2(w0, w1), kV = f64x2(k0, k1);
@@ -510,18 +510,21 @@ export function momentSums(image: usize, variance: usize, mask: usize, width: i3
       a2 = f64x2.extract_lane(r2, 0); b2 = f64x2.extract_lane(r2, 1);
       av = f64x2.extract_lane(rv, 0); bv = f64x2.extract_lane(rv, 1);
       dx0 = f64x2.extract_lane(dxV, 0); q0 = f64x2.extract_lane(qV, 0); w0 = f64x2.extract_lane(wV, 0);
-    } else {
-      const e8 = 8 * ixx;
-      for (; px < pairsEnd; px += 2) {
-        const i = row + <usize>px;
-        let v = <f64>load<f32>(image + (i << 2));
-        if (!(q0 > 16) && isFinite(v) && (mask == 0 || (load<i32>(mask + (i << 2)) & badBits) == 0)) {
-          const w = w0 * v, wdx = w * dx0;
-          a0 += w;
-          a1 += wdx;
-          a2 += wdx * dx0;
-          if (variance != 0) av += w0 * w0 * <f64>load<f32>(variance + (i << 2));
-        }
+    }
+    // The scalar build's pairs, and in either build the last pixel of an odd count (lane 0's; lane 1's
+    // state and the steps after it are then not read).
+    const e8 = 8 * ixx;
+    for (; px <= to; px += 2) {
+      const i = row + <usize>px;
+      let v = <f64>load<f32>(image + (i << 2));
+      if (!(q0 > 16) && isFinite(v) && (mask == 0 || (load<i32>(mask + (i << 2)) & badBits) == 0)) {
+        const w = w0 * v, wdx = w * dx0;
+        a0 += w;
+        a1 += wdx;
+        a2 += wdx * dx0;
+        if (variance != 0) av += w0 * w0 * <f64>load<f32>(variance + (i << 2));
+      }
+      if (px < to) {
         v = <f64>load<f32>(image + ((i + 1) << 2));
         if (!(q1 > 16) && isFinite(v) && (mask == 0 || (load<i32>(mask + ((i + 1) << 2)) & badBits) == 0)) {
           const w = w1 * v, wdx = w * dx1;
@@ -530,23 +533,12 @@ export function momentSums(image: usize, variance: usize, mask: usize, width: i3
           b2 += wdx * dx1;
           if (variance != 0) bv += w1 * w1 * <f64>load<f32>(variance + ((i + 1) << 2));
         }
-        dx0 += 2; dx1 += 2;
-        q0 += d0; q1 += d1;
-        d0 += e8; d1 += e8;
-        w0 *= k0; w1 *= k1;
-        k0 *= step8; k1 *= step8;
       }
-    }
-    if (px <= to) {
-      const i = row + <usize>px;
-      const v = <f64>load<f32>(image + (i << 2));
-      if (!(q0 > 16) && isFinite(v) && (mask == 0 || (load<i32>(mask + (i << 2)) & badBits) == 0)) {
-        const w = w0 * v, wdx = w * dx0;
-        a0 += w;
-        a1 += wdx;
-        a2 += wdx * dx0;
-        if (variance != 0) av += w0 * w0 * <f64>load<f32>(variance + (i << 2));
-      }
+      dx0 += 2; dx1 += 2;
+      q0 += d0; q1 += d1;
+      d0 += e8; d1 += e8;
+      w0 *= k0; w1 *= k1;
+      k0 *= step8; k1 *= step8;
     }
     const r0 = a0 + b0, r1 = a1 + b1;
     s += r0;

@@ -138,8 +138,8 @@ function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx
     let k0 = ratio * ratio * step2, k1 = k0 * step4;
     let a0 = 0, a1 = 0, a2 = 0, av = 0, b0 = 0, b1 = 0, b2 = 0, bv = 0;
     const row = py * width;
-    let px = from;
-    for (const pairsEnd = from + ((to - from + 1) & ~1); px < pairsEnd; px += 2) {
+    // Pairs of pixels, the last of an odd count lane 0's (lane 1's state and the steps after it then unread).
+    for (let px = from; px <= to; px += 2) {
       const i = row + px;
       let v = image[i]!;
       if (!(q0 > 16) && Number.isFinite(v) && !(mask && (mask[i]! & badBits) !== 0)) {
@@ -149,29 +149,21 @@ function ellipseSums(image: ArrayLike<number>, width: number, height: number, cx
         a2 += wdx * dx0;
         if (variance) av += w0 * w0 * variance[i]!;
       }
-      v = image[i + 1]!;
-      if (!(q1 > 16) && Number.isFinite(v) && !(mask && (mask[i + 1]! & badBits) !== 0)) {
-        const w = w1 * v, wdx = w * dx1;
-        b0 += w;
-        b1 += wdx;
-        b2 += wdx * dx1;
-        if (variance) bv += w1 * w1 * variance[i + 1]!;
+      if (px < to) {
+        v = image[i + 1]!;
+        if (!(q1 > 16) && Number.isFinite(v) && !(mask && (mask[i + 1]! & badBits) !== 0)) {
+          const w = w1 * v, wdx = w * dx1;
+          b0 += w;
+          b1 += wdx;
+          b2 += wdx * dx1;
+          if (variance) bv += w1 * w1 * variance[i + 1]!;
+        }
       }
       dx0 += 2; dx1 += 2;
       q0 += d0; q1 += d1;
       d0 += e8; d1 += e8;
       w0 *= k0; w1 *= k1;
       k0 *= step8; k1 *= step8;
-    }
-    if (px <= to) {
-      const i = row + px, v = image[i]!;
-      if (!(q0 > 16) && Number.isFinite(v) && !(mask && (mask[i]! & badBits) !== 0)) {
-        const w = w0 * v, wdx = w * dx0;
-        a0 += w;
-        a1 += wdx;
-        a2 += wdx * dx0;
-        if (variance) av += w0 * w0 * variance[i]!;
-      }
     }
     const r0 = a0 + b0, r1 = a1 + b1;
     s += r0;
