@@ -19,7 +19,7 @@ export function simdEnabled(): i32 {
 export { combineClippedMean, planeMedian, planeMean } from './combine';
 export { overscanRowLevels, overscanMedian, assembleAmplifier, subtractScaled, setVariance, divideByFlat, maskNonFinite, orMaskMapped, countMaskBits, growMask, interpolateRows, scalePlanes, flagInvalid, nanWhereMasked } from './isr';
 export { binClippedMean, evaluateRowPolynomials, subtractRowPolynomials } from './background';
-export { blockSums, orBlockMask } from './halos';
+export { blockSums, haloBlocks, orBlockMask } from './halos';
 export { replaceNonFinite, thresholdPlane, labelComponents, findPeaks, dilateDisk, labelRuns, setMaskBit, clearMaskBits } from './detection';
 export { apertureFluxes, psfFluxes, pixelDiscOverlap, kronFlux, momentSums } from './measure';
 export { sdssCentroid } from './centroid';

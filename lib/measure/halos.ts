@@ -42,7 +42,7 @@
  * background take in part of a bright star's halo (worst block 0.098). A plane fitted to 512-px bins, or
  * Akima through them, as the reference masked real sky structure (up to 60 % of the detector) and biased
  * the background low by up to 0.24 sigma.
- * Kernels: assembly/halos.ts (blockSums).
+ * Kernels: assembly/halos.ts (blockSums, and haloBlocks for steps 2-4).
  */
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
@@ -162,137 +162,26 @@ export function findHalos(tessera: Tessera, image: MaskedImage, background: Back
   const { width, height } = image;
   const block = config.blockSizes[0]!;
   const nbx = Math.ceil(width / block), nby = Math.ceil(height / block);
-  const sums = tessera.planes.scope(() => {
-    const { planes, kernels } = tessera;
-    const img = resident?.image ?? planes.allocFrom(image.image);
-    const msk = resident?.mask ?? planes.allocFrom(image.mask);
-    const variance = planes.allocFrom(image.variance);
-    const out = planes.alloc(24 * nbx * nby);
-    checkStatus('blockSums', kernels.blockSums(img, msk, variance, width, height, block, skipBits, out));
-    return planes.f64(out, 3 * nbx * nby).slice();
-  });
   // Residual per smallest block against the reference sky at the block's centre (its mean over the block,
   // or over the block's usable pixels when some are masked, to within its change across 8 px).
   const centre = (k: number, size: number): number => (k * block + Math.min((k + 1) * block, size) - 1) / 2;
   const sky = referenceSky(background, config.referenceOrder).grid(
     Float64Array.from({ length: nbx }, (_, i) => centre(i, width)), Float64Array.from({ length: nby }, (_, j) => centre(j, height)));
-  const residual = new Float64Array(nbx * nby);
-  for (let k = 0; k < nbx * nby; k++) residual[k] = sums[3 * k]! - sums[3 * k + 2]! * sky[k]!;
-  const flags = new Uint8Array(nbx * nby);
-  for (const size of config.blockSizes) haloAtScale(size / block, residual, sums, flags, nbx, nby, block, width, height, config);
-  growHalos(flags, sums, residual, nbx, nby, block, width, height, config.growBlocks, config.isolatedThreshold);
+  const flags = tessera.planes.scope(() => {
+    const { planes, kernels } = tessera;
+    const img = resident?.image ?? planes.allocFrom(image.image);
+    const msk = resident?.mask ?? planes.allocFrom(image.mask);
+    const variance = planes.allocFrom(image.variance);
+    const sums = planes.alloc(24 * nbx * nby);
+    checkStatus('blockSums', kernels.blockSums(img, msk, variance, width, height, block, skipBits, sums));
+    planes.release(variance);
+    const skyPtr = planes.allocFrom(sky);
+    const factors = planes.allocFrom(Int32Array.from(config.blockSizes, (size) => size / block));
+    const scratch = planes.alloc(22 * nbx * nby);
+    const out = planes.alloc(nbx * nby);
+    checkStatus('haloBlocks', kernels.haloBlocks(sums, skyPtr, nbx, nby, block, width, height, factors, config.blockSizes.length,
+      config.seedThreshold, config.growThreshold, config.minGoodFraction, config.growBlocks, config.isolatedThreshold, scratch, out));
+    return planes.u8(out, nbx * nby).slice();
+  });
   return { block, nbx, nby, flags };
-}
-
-/**
- * In place: drops the halos that adjoin no block with pixels left out of the sums (a footprint's, or bad,
- * edge or non-finite pixels) unless their blocks' summed significance reaches `isolatedThreshold`, then
- * grows the halos that do adjoin one by `steps` blocks (8-connected).
- */
-function growHalos(flags: Uint8Array, sums: Float64Array, residual: Float64Array, nbx: number, nby: number, block: number, width: number, height: number,
-  steps: number, isolatedThreshold: number): void {
-  const n = nbx * nby;
-  // The 3 x 3 neighbourhoods are written out in each loop: a shared helper cost about 10 ms per processCcd
-  // (133,000 blocks a call, four calls). A stack of block indices (each block is pushed at most once per pass).
-  const stack = new Int32Array(n);
-  let top = 0;
-  // The halo blocks to grow from: a flood fill through the halos from those next to a block with left-out pixels.
-  const grow = new Uint8Array(n);
-  for (let j = 0; j < nby; j++) {
-    const rows = Math.min((j + 1) * block, height) - j * block;
-    for (let i = 0; i < nbx; i++) {
-      const k = j * nbx + i;
-      if (!(sums[3 * k + 2]! < (Math.min((i + 1) * block, width) - i * block) * rows)) continue;
-      for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
-        for (let l = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); l <= end; l++) {
-          if (flags[l] && !grow[l]) { grow[l] = 1; stack[top++] = l; }
-        }
-      }
-    }
-  }
-  while (top > 0) {
-    const k = stack[--top]!, i = k % nbx, j = (k - i) / nbx;
-    for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
-      for (let l = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); l <= end; l++) {
-        if (flags[l] && !grow[l]) { grow[l] = 1; stack[top++] = l; }
-      }
-    }
-  }
-  // The others, one 8-connected halo at a time (its blocks in `stack`, in the order found): kept when
-  // significant as a whole, else cleared.
-  const seen = grow.slice();
-  for (let k = 0; k < n; k++) {
-    if (!flags[k] || seen[k]) continue;
-    let count = 0;
-    stack[count++] = k;
-    seen[k] = 1;
-    let r = 0, v = 0;
-    for (let m = 0; m < count; m++) {
-      const l = stack[m]!, i = l % nbx, j = (l - i) / nbx;
-      r += residual[l]!;
-      v += sums[3 * l + 1]!;
-      for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
-        for (let q = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); q <= end; q++) {
-          if (flags[q] && !seen[q]) { seen[q] = 1; stack[count++] = q; }
-        }
-      }
-    }
-    if (!(v > 0 && r / Math.sqrt(v) >= isolatedThreshold)) for (let m = 0; m < count; m++) flags[stack[m]!] = 0;
-  }
-  for (let s = 0; s < steps; s++) {
-    const from = grow.slice();
-    for (let k = 0; k < n; k++) {
-      if (!from[k]) continue;
-      const i = k % nbx, j = (k - i) / nbx;
-      for (let jj = Math.max(0, j - 1); jj <= Math.min(nby - 1, j + 1); jj++) {
-        for (let l = jj * nbx + Math.max(0, i - 1), end = jj * nbx + Math.min(nbx - 1, i + 1); l <= end; l++) grow[l] = flags[l] = 1;
-      }
-    }
-  }
-}
-
-/** One block size (`f` smallest blocks a side): significance, hysteresis, and the smallest blocks flagged. */
-function haloAtScale(f: number, residual: Float64Array, sums: Float64Array, flags: Uint8Array, nbx: number, nby: number, block: number,
-  width: number, height: number, config: HaloConfig): void {
-  const size = f * block;
-  const mx = Math.ceil(nbx / f), my = Math.ceil(nby / f);
-  const significance = new Float64Array(mx * my);
-  for (let J = 0; J < my; J++) {
-    const j0 = J * f, j1 = Math.min(j0 + f, nby);
-    const rows = Math.min((J + 1) * size, height) - J * size;
-    for (let I = 0; I < mx; I++) {
-      const i0 = I * f, i1 = Math.min(i0 + f, nbx);
-      let r = 0, v = 0, c = 0;
-      for (let j = j0; j < j1; j++) {
-        for (let k = j * nbx + i0, end = j * nbx + i1; k < end; k++) {
-          if (flags[k]) continue;
-          r += residual[k]!;
-          v += sums[3 * k + 1]!;
-          c += sums[3 * k + 2]!;
-        }
-      }
-      // The block's area within the image (the last row and column of blocks are clipped).
-      const area = (Math.min((I + 1) * size, width) - I * size) * rows;
-      significance[J * mx + I] = c >= config.minGoodFraction * area && v > 0 ? r / Math.sqrt(v) : 0;
-    }
-  }
-  const on = new Uint8Array(mx * my);
-  const stack = new Int32Array(mx * my);
-  let top = 0;
-  for (let K = 0; K < mx * my; K++) if (significance[K]! > config.seedThreshold) { on[K] = 1; stack[top++] = K; }
-  while (top > 0) {
-    const K = stack[--top]!;
-    const I = K % mx, J = (K - I) / mx;
-    for (let jj = Math.max(0, J - 1); jj <= Math.min(my - 1, J + 1); jj++) {
-      for (let L = jj * mx + Math.max(0, I - 1), end = jj * mx + Math.min(mx - 1, I + 1); L <= end; L++) {
-        if (!on[L] && significance[L]! > config.growThreshold) { on[L] = 1; stack[top++] = L; }
-      }
-    }
-  }
-  for (let J = 0; J < my; J++) {
-    for (let I = 0; I < mx; I++) {
-      if (!on[J * mx + I]) continue;
-      for (let j = J * f; j < Math.min((J + 1) * f, nby); j++) flags.fill(1, j * nbx + I * f, j * nbx + Math.min((I + 1) * f, nbx));
-    }
-  }
 }

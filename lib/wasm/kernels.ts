@@ -89,6 +89,12 @@ export interface KernelExports {
     nSigma: number, nIter: number, scratch: number, out: number): number;
   /** Per block of block x block pixels: sum of image, sum of variance, good pixels (finite, none of skipBits); 3 f64 per block (assembly/halos.ts). */
   blockSums(image: number, mask: number, variance: number, width: number, height: number, block: number, skipBits: number, out: number): number;
+  /**
+   * Halo flags (nbx x nby u8) from blockSums' output and the reference sky per block (f64): significance and hysteresis per
+   * block-size factor (nFactors i32), then growth and the isolated halos' test; scratch 22 x nbx x nby bytes (assembly/halos.ts).
+   */
+  haloBlocks(sums: number, sky: number, nbx: number, nby: number, block: number, width: number, height: number, factors: number, nFactors: number,
+    seedThreshold: number, growThreshold: number, minGoodFraction: number, growSteps: number, isolatedThreshold: number, scratch: number, flags: number): number;
   /** ORs `bits` into every pixel of each block flagged non-zero (flags: nbx x nby u8) of `block` x `block` pixels. */
   orBlockMask(mask: number, width: number, height: number, block: number, nbx: number, nby: number, flags: number, bits: number): number;
   /** Model plane from per-row piecewise polynomials in u = (x - centre) x scale; coefficients height x nSeg x (degree + 1) f32, constant first. */

@@ -1,7 +1,8 @@
 // The halo search (lib/measure/halos.ts, kernels in assembly/halos.ts) on synthetic images: a flat sky
 // with white noise of sigma 10, a "star" whose core is masked DETECTED and whose wing (a power law beyond
 // the core) reaches far past it. Asserts: the block sums match a direct sum (and, bit for bit in every
-// build, the kernel's four-lane order); the wing is flagged where its surface brightness is well above the
+// build, the kernel's four-lane order); the halo blocks from given sums match a brute-force reference in
+// every build (haloBlocks: significance, hysteresis, growth and the isolated halos' test); the wing is flagged where its surface brightness is well above the
 // blocks' noise and not far beyond, the halo adjoining the core grown
 // by one block; pure noise flags few blocks (none grown: no footprint for them to adjoin), and keeps few
 // of them (isolated halos under 5 sigma as a whole are dropped; masking them biased the background low); a
@@ -116,6 +117,119 @@ describe('halos', () => {
         return planes.i32(m, w * h).slice();
       });
       expect(out, build).toEqual(expected);
+    }
+  });
+
+  it('finds the halo blocks as a brute-force reference does (hysteresis and connectivity by relaxation to a fixed point), the same in every build, and refuses bad grids', async () => {
+    // Sums of 8-px blocks over a 317 x 235 image (the last column and row of blocks clipped): white noise,
+    // a "footprint" (blocks with under a fifth of their pixels usable) with light around it, another
+    // footprint and a block short of one pixel with none, a bump of light far from both (too bright to
+    // drop as noise) and a fainter one.
+    const block = 8, width = 317, height = 235, nbx = Math.ceil(width / block), nby = Math.ceil(height / block), n = nbx * nby;
+    const factors = [1, 2, 4, 8];
+    const cfg = { seed: 2.5, grow: 1, minGood: 0.2, steps: 1, isolated: 5 };
+    const u = splitmix(7);
+    const gauss = (): number => Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
+    const areaOf = (k: number): number => {
+      const i = k % nbx, j = (k - i) / nbx;
+      return (Math.min((i + 1) * block, width) - i * block) * (Math.min((j + 1) * block, height) - j * block);
+    };
+    const sky = Float64Array.from({ length: n }, (_, k) => 100 + 0.01 * (k % nbx) - 0.02 * Math.floor(k / nbx));
+    const light = (i: number, j: number): number => 3 * Math.exp(-((i - 10) ** 2 + (j - 12) ** 2) / 20) + 1.5 * Math.exp(-((i - 30) ** 2 + (j - 20) ** 2) / 8)
+      + 0.6 * Math.exp(-((i - 5) ** 2 + (j - 25) ** 2) / 3);
+    const sums = new Float64Array(3 * n);
+    for (let k = 0; k < n; k++) {
+      const i = k % nbx, j = (k - i) / nbx;
+      const footprint = (Math.abs(i - 10) <= 1 && Math.abs(j - 12) <= 1) || (i === 20 && j === 5);
+      const count = footprint ? Math.floor(areaOf(k) / 5) : k === 3 * nbx + 35 ? areaOf(k) - 1 : areaOf(k);
+      const variance = count * 25;
+      sums[3 * k] = count * (sky[k]! + light(i, j)) + Math.sqrt(variance) * gauss();
+      sums[3 * k + 1] = variance;
+      sums[3 * k + 2] = count;
+    }
+    // The reference: each step as its definition reads, connectivity by relaxation.
+    const neighbours = (k: number, mx: number, my: number): number[] => {
+      const i = k % mx, j = (k - i) / mx, out: number[] = [];
+      for (let jj = Math.max(0, j - 1); jj <= Math.min(my - 1, j + 1); jj++) for (let ii = Math.max(0, i - 1); ii <= Math.min(mx - 1, i + 1); ii++) out.push(jj * mx + ii);
+      return out;
+    };
+    const residual = Float64Array.from({ length: n }, (_, k) => sums[3 * k]! - sums[3 * k + 2]! * sky[k]!);
+    const expected = new Uint8Array(n);
+    for (const f of factors) {
+      const mx = Math.ceil(nbx / f), my = Math.ceil(nby / f);
+      const sig = new Float64Array(mx * my);
+      for (let K = 0; K < mx * my; K++) {
+        const I = K % mx, J = (K - I) / mx;
+        let r = 0, v = 0, c = 0;
+        for (let j = J * f; j < Math.min(J * f + f, nby); j++) {
+          for (let i = I * f; i < Math.min(I * f + f, nbx); i++) {
+            if (expected[j * nbx + i]) continue;
+            r += residual[j * nbx + i]!;
+            v += sums[3 * (j * nbx + i) + 1]!;
+            c += sums[3 * (j * nbx + i) + 2]!;
+          }
+        }
+        const area = (Math.min((I + 1) * f * block, width) - I * f * block) * (Math.min((J + 1) * f * block, height) - J * f * block);
+        sig[K] = c >= cfg.minGood * area && v > 0 ? r / Math.sqrt(v) : 0;
+      }
+      const on = Uint8Array.from(sig, (g) => (g > cfg.seed ? 1 : 0));
+      for (let changed = true; changed;) {
+        changed = false;
+        for (let K = 0; K < mx * my; K++) {
+          if (!on[K] && sig[K]! > cfg.grow && neighbours(K, mx, my).some((L) => on[L])) { on[K] = 1; changed = true; }
+        }
+      }
+      for (let k = 0; k < n; k++) {
+        const i = k % nbx, j = (k - i) / nbx;
+        if (on[Math.floor(j / f) * mx + Math.floor(i / f)]) expected[k] = 1;
+      }
+    }
+    const leftOut = (k: number): boolean => sums[3 * k + 2]! < areaOf(k);
+    const grow = Uint8Array.from({ length: n }, (_, k) => (expected[k] && neighbours(k, nbx, nby).some(leftOut) ? 1 : 0));
+    for (let changed = true; changed;) {
+      changed = false;
+      for (let k = 0; k < n; k++) if (expected[k] && !grow[k] && neighbours(k, nbx, nby).some((l) => grow[l])) { grow[k] = 1; changed = true; }
+    }
+    // The other halos: components by relaxation of the smallest block index.
+    const label = Int32Array.from({ length: n }, (_, k) => (expected[k] && !grow[k] ? k : -1));
+    for (let changed = true; changed;) {
+      changed = false;
+      for (let k = 0; k < n; k++) {
+        if (label[k]! < 0) continue;
+        for (const l of neighbours(k, nbx, nby)) if (label[l]! >= 0 && label[l]! < label[k]!) { label[k] = label[l]!; changed = true; }
+      }
+    }
+    let dropped = 0, kept = 0;
+    for (const root of new Set([...label].filter((l) => l >= 0))) {
+      const members = [...label.keys()].filter((k) => label[k] === root);
+      const r = members.reduce((a, k) => a + residual[k]!, 0), v = members.reduce((a, k) => a + sums[3 * k + 1]!, 0);
+      // Sums in another order than the kernel's: no component may sit at the threshold to rounding.
+      expect(Math.abs(r / Math.sqrt(v) - cfg.isolated)).toBeGreaterThan(1e-9);
+      if (r / Math.sqrt(v) >= cfg.isolated) kept++;
+      else { dropped++; for (const k of members) expected[k] = 0; }
+    }
+    for (let s = 0; s < cfg.steps; s++) {
+      const from = grow.slice();
+      for (let k = 0; k < n; k++) if (from[k]) for (const l of neighbours(k, nbx, nby)) grow[l] = expected[l] = 1;
+    }
+    // The field exercises every branch: halos grown from footprints, isolated ones kept and dropped.
+    expect(grow.reduce((a, g) => a + g, 0)).toBeGreaterThan(20);
+    expect(kept).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
+    for (const build of ['release', 'debug', 'scalar'] as const) {
+      const t = build === 'release' ? tessera : await loadTessera(build);
+      const flags = t.planes.scope(() => {
+        const { planes, kernels } = t;
+        const s = planes.allocFrom(sums), k = planes.allocFrom(sky), fac = planes.allocFrom(Int32Array.from(factors));
+        const scratch = planes.alloc(22 * n), out = planes.alloc(n);
+        const run = (nx: number, ny: number, f = fac, nf = factors.length): number =>
+          kernels.haloBlocks(s, k, nx, ny, block, width, height, f, nf, cfg.seed, cfg.grow, cfg.minGood, cfg.steps, cfg.isolated, scratch, out);
+        expect(run(nbx + 1, nby), `${build}: a grid wider than the image`).not.toBe(0);
+        expect(run(nbx, nby, planes.allocFrom(Int32Array.of(1, 0)), 2), `${build}: a factor of 0`).not.toBe(0);
+        expect(run(nbx, nby), build).toBe(0);
+        return planes.u8(out, n).slice();
+      });
+      expect(flags, build).toEqual(expected);
     }
   });
 
