@@ -20,7 +20,7 @@
 import { lanczos } from '../measure/lanczos.js';
 import { PsfexModel, polynomialTermCount, polynomialTerms } from '../measure/psfModel.js';
 import { solveLeastSquares } from '../wcs/leastSquares.js';
-import { adaptiveMoments, momentsFwhm, type Moments } from '../measure/adaptiveMoments.js';
+import { kernelImageMoments, momentsFwhm, type KernelMomentPlanes, type Moments } from '../measure/adaptiveMoments.js';
 import type { PsfLike, PsfStamp } from '../measure/psf.js';
 
 export const PSF_GRID_NODES = 7;
@@ -199,9 +199,9 @@ export class CoaddPsf implements PsfLike {
     return weightedStamp(inputs.map((input) => input.psf.kernelImageAt(x, y, size)), inputs.map((input) => input.weight));
   }
 
-  /** Adaptive second moments (pixels^2) of the kernel image at (x, y) (PsfLike). */
-  momentsAt(x: number, y: number): { xx: number; yy: number; xy: number } {
-    const m = this.kernelMomentsAt(x, y);
+  /** Adaptive second moments (pixels^2) of the kernel image at (x, y), summed in `planes` when given (PsfLike). */
+  momentsAt(x: number, y: number, planes?: KernelMomentPlanes): { xx: number; yy: number; xy: number } {
+    const m = this.kernelMomentsAt(x, y, planes);
     return { xx: m.xx, yy: m.yy, xy: m.xy };
   }
 
@@ -210,9 +210,8 @@ export class CoaddPsf implements PsfLike {
     return momentsFwhm(this.kernelMomentsAt(x, y));
   }
 
-  private kernelMomentsAt(x: number, y: number): Moments {
-    const size = this.stampSize, half = size >> 1;
-    return adaptiveMoments(this.kernelImageAt(x, y, size), size, size, half, half, { sigma0: this.grid.sigma });
+  private kernelMomentsAt(x: number, y: number, planes?: KernelMomentPlanes): Moments {
+    return kernelImageMoments(this.kernelImageAt(x, y, this.stampSize), this.stampSize, this.grid.sigma, planes);
   }
 
   /** The grid model's determinant radius at its centre (PsfLike: for smoothing and growth). */

@@ -1,4 +1,27 @@
 /**
+ * Planes in wasm memory for PSF kernel images: an image of up to `capacity` f32 pixels and an f64 x 7
+ * block for the moment sums (PsfLike.momentsAt; allocated by the caller, as MomentPlanes).
+ */
+export interface KernelMomentPlanes {
+  tessera: Tessera;
+  image: number;
+  capacity: number;
+  out: number;
+}
+
+/**
+ * Adaptive moments of a PSF kernel image (size x size, the PSF centred on its middle pixel), starting at
+ * that pixel with a weight of sigma0: with `planes` holding room for it, the image is copied there and
+ * the sums run in wasm (the same bits).
+ */
+export function kernelImageMoments(kernel: Float32Array, size: number, sigma0: number, planes?: KernelMomentPlanes): Moments {
+  const half = size >> 1;
+  if (!planes || size * size > planes.capacity) return adaptiveMoments(kernel, size, size, half, half, { sigma0 });
+  planes.tessera.planes.f32(planes.image, size * size).set(kernel);
+  return adaptiveMoments(kernel, size, size, half, half, { sigma0, resident: { tessera: planes.tessera, image: planes.image, variance: 0, mask: 0, out: planes.out } });
+}
+
+/**
  * Adaptive second moments (Bernstein & Jarvis 2002; LSST meas_base SdssShape, GalSim HSM's
  * FindAdaptiveMom): the elliptical Gaussian weight W(x) = exp(-d^T M^-1 d / 2), d = x - centroid, is
  * iterated until its centroid and covariance M equal those of the weighted light, where the weighted

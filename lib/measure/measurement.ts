@@ -10,7 +10,7 @@
  *   unsaturated wings instead (lib/measure/saturatedCentroid.ts; _flag and _flag_saturatedFit set, errors NaN).
  * - base_SdssShape: adaptive second moments xx, yy, xy (px^2; lib/measure/adaptiveMoments.ts, started at
  *   the centroid with the PSF's sigma, its sums in wasm: assembly/measure.ts momentSums), and
- *   _psf_xx/yy/xy, the PSF model's at the detection peak;
+ *   _psf_xx/yy/xy, the PSF model's at the detection peak (its kernel image's sums in wasm too, where the model has one);
  * - base_GaussianFlux: 2 sum(W I) with the adaptive weight (exact for a Gaussian source);
  * - base_CircularApertureFlux_R: apertures (assembly/measure.ts apertureFluxes) at LSST's radii 3, 4.5, 6,
  *   9, 12, 17, 25, 35, 50, 70 px, exact-overlap weights up to maxExactRadius (12: the aperture corrections'
@@ -37,7 +37,7 @@
 import { checkStatus } from '../wasm/kernels.js';
 import type { Tessera } from '../wasm/loader.js';
 import { MASK_PLANES } from '../pipeline/maskPlanes.js';
-import { adaptiveMoments, MOMENT_FLAGS, type MomentPlanes } from './adaptiveMoments.js';
+import { adaptiveMoments, MOMENT_FLAGS, type KernelMomentPlanes, type MomentPlanes } from './adaptiveMoments.js';
 import type { MaskedImage } from './background.js';
 import { footprintArea, footprintBBox, type Footprint, type Span } from './footprint.js';
 import type { PsfLike } from './psf.js';
@@ -198,7 +198,8 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
    * Measures every source in `pix`, the image's copy in wasm (centroids and moments on it and the
    * variance's copy, at the planes' pointers), with the aperture, PSF and Kron fluxes from `fluxesAt` (in wasm).
    */
-  const measureAll = (pix: Float32Array, centroidPlanes: CentroidPlanes, momentPlanes: MomentPlanes, fluxesAt: (k: number) => void): void => {
+  const measureAll = (pix: Float32Array, centroidPlanes: CentroidPlanes, momentPlanes: MomentPlanes, kernelPlanes: KernelMomentPlanes | undefined,
+    fluxesAt: (k: number) => void): void => {
     const measured: MaskedImage = { ...image, image: pix };
     if (heavy) for (const fp of footprints) for (const s of fp.spans) pix.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
     const put = (fp: Footprint, values: Float32Array | undefined): void => {
@@ -217,7 +218,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       significance[k] = peak ? peak.significance : NaN;
       // The PSF's moments at the peak serve the centroid's weight and the _psf_ columns (the peak is within
       // a pixel or two of the centroid; the model varies over hundreds).
-      const pm = psf.momentsAt(px0, py0);
+      const pm = psf.momentsAt(px0, py0, kernelPlanes);
       // The footprint's mask bits (pixel flags anywhere in it) and its saturated pixels, in one pass over
       // its spans; deblended children share their parent's, which are read once.
       let bits = footprintBits.get(fp.spans);
@@ -310,6 +311,9 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     const centre = alloc.alloc(16), radii = alloc.alloc(8 * Math.max(nr, 1)), apOut = alloc.alloc(16 * Math.max(nr, 1)), apFlags = alloc.alloc(4 * Math.max(nr, 1));
     const stampPlane = alloc.alloc(4 * stampSize * stampSize), stampOrigin = alloc.alloc(8), psfOut = alloc.alloc(16), psfFlags = alloc.alloc(4);
     const kronOut = alloc.alloc(32), centroidOut = alloc.alloc(48), momentOut = alloc.alloc(56);
+    // The PSF model's kernel images, for its moments (PsfLike.momentsAt).
+    const kernelPixels = psf.stampSize === undefined ? 0 : psf.stampSize * psf.stampSize;
+    const kernelPlanes = kernelPixels > 0 ? { tessera, image: alloc.alloc(4 * kernelPixels), capacity: kernelPixels, out: alloc.alloc(56) } : undefined;
     // A PSFEx model's stamps straight into the stamp plane (lib/measure/psfStamps.ts), other models' through stampAt.
     const wasmStamps = psfFlux ? WasmPsfStamps.create(tessera, psf, stampSize) : undefined;
     // Views made after the last allocation (memory growth detaches views); nothing below allocates in wasm.
@@ -321,7 +325,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
     const st = alloc.f32(stampPlane, stampSize * stampSize), org = alloc.i32(stampOrigin, 2), pf = alloc.f64(psfOut, 2), pfl = alloc.i32(psfFlags, 1);
     const kr = alloc.f64(kronOut, 4);
     // Centroids (assembly/centroid.ts), moments' sums, apertures, the PSF flux and the Kron flux in wasm (assembly/measure.ts).
-    measureAll(pix, { image: img, variance: varp, out: centroidOut }, { tessera, image: img, variance: varp, mask: 0, out: momentOut }, (k) => {
+    measureAll(pix, { image: img, variance: varp, out: centroidOut }, { tessera, image: img, variance: varp, mask: 0, out: momentOut }, kernelPlanes, (k) => {
       c[0] = x[k]!;
       c[1] = y[k]!;
       if (nr > 0) {

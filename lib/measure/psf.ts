@@ -6,6 +6,7 @@
  * InstallGaussianPsfTask: FWHM 1.5" unless known). Units: pixels.
  */
 import { libm } from '../math/libm.js';
+import type { KernelMomentPlanes } from './adaptiveMoments.js';
 export interface PsfStamp {
   /** size x size, row-major; pixel (i, j) is image pixel (x0 + i, y0 + j). */
   readonly stamp: Float32Array;
@@ -17,8 +18,13 @@ export interface PsfStamp {
 export interface PsfLike {
   /** The PSF centred at (x, y), sampled on image pixels, unit sum. `size` is odd. */
   stampAt(x: number, y: number, size: number): PsfStamp;
-  /** Second moments (pixels^2) of the PSF at (x, y), as adaptive moments measure them. */
-  momentsAt(x: number, y: number): { xx: number; yy: number; xy: number };
+  /**
+   * Second moments (pixels^2) of the PSF at (x, y), as adaptive moments measure them; a model that
+   * measures them on kernel images of `stampSize` px a side takes its sums in `planes` when given.
+   */
+  momentsAt(x: number, y: number, planes?: KernelMomentPlanes): { xx: number; yy: number; xy: number };
+  /** The side (pixels) of the kernel images the model's moments are measured on, where they are. */
+  readonly stampSize?: number;
   /** A representative Gaussian sigma (pixels) for smoothing and growth. */
   readonly sigma: number;
 }

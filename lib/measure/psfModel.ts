@@ -27,7 +27,7 @@
  * Implements lib/measure/psf.ts's PsfLike, so measurement takes it where it takes the Gaussian PSF.
  * Units: pixels; the model image is unitless (unit sum).
  */
-import { adaptiveMoments, ellipticity, momentsFwhm, type Moments } from './adaptiveMoments.js';
+import { ellipticity, kernelImageMoments, momentsFwhm, type KernelMomentPlanes, type Moments } from './adaptiveMoments.js';
 import { lanczosAxisTaps } from './lanczos.js';
 import { GaussianPsf, type PsfLike, type PsfStamp } from './psf.js';
 import { libm } from '../math/libm.js';
@@ -322,16 +322,14 @@ export class PsfexModel implements PsfLike {
     return unitSum(raw, n, x, y);
   }
 
-  /** Adaptive moments of the kernel image at (x, y) (centroid free, starting at the centre). */
-  kernelMomentsAt(x: number, y: number): Moments {
-    const size = this.stampSize;
-    const half = size >> 1;
-    return adaptiveMoments(this.kernelImageAt(x, y, size), size, size, half, half, { sigma0: this.roughSigma() });
+  /** Adaptive moments of the kernel image at (x, y) (centroid free, starting at the centre), summed in `planes` when given. */
+  kernelMomentsAt(x: number, y: number, planes?: KernelMomentPlanes): Moments {
+    return kernelImageMoments(this.kernelImageAt(x, y, this.stampSize), this.stampSize, this.roughSigma(), planes);
   }
 
   /** Second moments (pixels^2) of the PSF at (x, y), as adaptive moments measure them (PsfLike). */
-  momentsAt(x: number, y: number): { xx: number; yy: number; xy: number } {
-    const m = this.kernelMomentsAt(x, y);
+  momentsAt(x: number, y: number, planes?: KernelMomentPlanes): { xx: number; yy: number; xy: number } {
+    const m = this.kernelMomentsAt(x, y, planes);
     return { xx: m.xx, yy: m.yy, xy: m.xy };
   }
 

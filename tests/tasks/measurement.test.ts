@@ -13,6 +13,7 @@ import { Random } from '../../lib/sim/random.js';
 import { MASK_PLANES } from '../../lib/pipeline/maskPlanes.js';
 import { makeFootprint, type Footprint } from '../../lib/measure/footprint.js';
 import { GaussianPsf } from '../../lib/measure/psf.js';
+import { PsfexModel } from '../../lib/measure/psfModel.js';
 import { measureSources, APERTURE_RADII, apertureName } from '../../lib/measure/measurement.js';
 import { deblendAndMeasure } from '../../lib/measure/deblend.js';
 import { detectSources } from '../../lib/measure/detection.js';
@@ -365,6 +366,43 @@ describe('adaptive moments on wasm planes', () => {
       const resident = { tessera: release, image: release.planes.allocFrom(image), variance: 0, mask: release.planes.allocFrom(mask), out: release.planes.alloc(56) };
       expect(() => adaptiveMoments(image, width, height, s0.x, s0.y, { ...options, resident })).toThrow(/resident planes/);
     });
+  });
+
+  it('measure PSF kernel images in wasm with the same bits as in TypeScript, in every build; a kernel larger than the planes hold is measured in TypeScript', async () => {
+    // A PSFEx model of degree 1 whose kernel is elliptical and tilted, and changes across the image.
+    const n = 25, c = 12;
+    const gaussian = (sx: number, sy: number, rho: number, dx: number, scale: number): Float32Array => Float32Array.from({ length: n * n }, (_, k) => {
+      const i = (k % n) - c - dx, j = Math.floor(k / n) - c;
+      return scale * Math.exp((-0.5 * ((i * i) / (sx * sx) + (j * j) / (sy * sy) - (2 * rho * i * j) / (sx * sy))) / (1 - rho * rho));
+    });
+    const basis = new Float32Array(3 * n * n);
+    basis.set(gaussian(2.1, 1.7, 0.25, 0, 1));
+    basis.set(gaussian(1.2, 1.0, -0.3, 1, 0.2), n * n);
+    basis.set(gaussian(1.5, 1.5, 0, -1, -0.1), 2 * n * n);
+    const model = new PsfexModel({
+      polNames: ['X_IMAGE', 'Y_IMAGE'], polZero: [1000, 2000], polScale: [1000, 2000], polDeg: 1, sampling: 1, width: n, height: n, basis, fwhm: 4.6, loaded: 0, accepted: 0,
+    });
+    const positions = [[0, 0], [1000, 2000], [1999.3, 17.8], [250.5, 3999]] as const;
+    const reference = positions.map(([x, y]) => model.momentsAt(x, y));
+    // The kernel is not round, and it changes across the image.
+    expect(Math.abs(reference[0]!.xx - reference[0]!.yy)).toBeGreaterThan(0.2);
+    expect(Math.abs(reference[0]!.xy)).toBeGreaterThan(0.1);
+    expect(Math.abs(reference[0]!.xx - reference[2]!.xx)).toBeGreaterThan(0.01);
+    for (const variant of ['release', 'debug', 'scalar'] as const) {
+      const t = await loadTessera(variant);
+      t.planes.scope(() => {
+        const pixels = model.stampSize ** 2;
+        const planes = { tessera: t, image: t.planes.alloc(4 * pixels), capacity: pixels, out: t.planes.alloc(56) };
+        expect(positions.map(([x, y]) => model.momentsAt(x, y, planes)), variant).toEqual(reference);
+        // Measured there: the plane holds the last kernel image.
+        expect(t.planes.f32(planes.image, pixels).slice(), variant).toEqual(model.kernelImageAt(250.5, 3999));
+        // Too small a plane: left as it was, the moments the same.
+        const small = { ...planes, capacity: pixels - 1 };
+        t.planes.f32(planes.image, pixels).fill(-7);
+        expect(model.momentsAt(1000, 2000, small), variant).toEqual(reference[1]);
+        expect(t.planes.f32(planes.image, pixels).every((v) => v === -7), variant).toBe(true);
+      });
+    }
   });
 
   it('stop, flagged SINGULAR, once the weight reaches past 1000 px, before summing a weight that large', () => {
