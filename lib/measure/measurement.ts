@@ -138,6 +138,40 @@ function fixedGaussianFlux(image: MaskedImage, x: number, y: number, xx: number,
   return { flux: 2 * s, err: 2 * Math.sqrt(v) };
 }
 
+// The per-pixel loops of measureSources are module-level functions: V8 optimises them at once and keeps
+// that code from call to call, where the same loops inside measureSources' per-call closure ran in a
+// baseline tier until that large closure's optimised code was compiled, anew at every call.
+
+/** pix over the spans = values (in span order), or 0 without them. */
+function putSpans(pix: Float32Array, width: number, spans: readonly Span[], values: Float32Array | undefined): void {
+  let i = 0;
+  for (const s of spans) {
+    const from = s.y * width + s.x0, to = s.y * width + s.x1 + 1;
+    if (!values) pix.fill(0, from, to);
+    else for (let p = from; p < to; p++) pix[p] = values[i++]!;
+  }
+}
+
+/** The OR of the mask words over the spans, and how many of those words have any of `countBits`. */
+function spansMaskBits(mask: Int32Array, width: number, spans: readonly Span[], countBits: number): [number, number] {
+  let any = 0, count = 0;
+  for (const s of spans) {
+    for (let i = s.y * width + s.x0, end = s.y * width + s.x1; i <= end; i++) {
+      const m = mask[i]!;
+      any |= m;
+      if (m & countBits) count++;
+    }
+  }
+  return [any, count];
+}
+
+/** sum v^2 over the values, in order. */
+function sumOfSquares(values: Float32Array): number {
+  let s2 = 0;
+  for (let i = 0; i < values.length; i++) s2 += values[i]! * values[i]!;
+  return s2;
+}
+
 /**
  * Measures one source per footprint (see the module comment). `image` is background-subtracted; its
  * variance plane gives the errors and its mask the pixel flags. With `forced` (per footprint, LSST's
@@ -201,16 +235,12 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
   const measureAll = (pix: Float32Array, centroidPlanes: CentroidPlanes, momentPlanes: MomentPlanes, kernelPlanes: KernelMomentPlanes | undefined,
     fluxesAt: (k: number) => void): void => {
     const measured: MaskedImage = { ...image, image: pix };
-    if (heavy) for (const fp of footprints) for (const s of fp.spans) pix.fill(0, s.y * width + s.x0, s.y * width + s.x1 + 1);
-    const put = (fp: Footprint, values: Float32Array | undefined): void => {
-      let i = 0;
-      for (const s of fp.spans) for (let p = s.y * width + s.x0, end = s.y * width + s.x1; p <= end; p++) pix[p] = values ? values[i++]! : 0;
-    };
+    if (heavy) for (const fp of footprints) putSpans(pix, width, fp.spans, undefined);
 
     const footprintBits = new Map<readonly Span[], [number, number]>();
     for (let k = 0; k < n; k++) {
       const fp = footprints[k]!;
-      if (heavy) put(fp, heavy[k]);
+      if (heavy) putSpans(pix, width, fp.spans, heavy[k]);
       const peak = fp.peaks[0];
       const box = footprintBBox(fp)!;
       area[k] = footprintArea(fp);
@@ -223,15 +253,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       // its spans; deblended children share their parent's, which are read once.
       let bits = footprintBits.get(fp.spans);
       if (!bits) {
-        let anyBits = 0, saturated = 0;
-        for (const sp of fp.spans) {
-          for (let i = sp.y * width + sp.x0, end = sp.y * width + sp.x1; i <= end; i++) {
-            const m = mask[i]!;
-            anyBits |= m;
-            if (m & satBits) saturated++;
-          }
-        }
-        bits = [anyBits, saturated];
+        bits = spansMaskBits(mask, width, fp.spans, satBits);
         footprintBits.set(fp.spans, bits);
       }
       const [any, satPixels] = bits;
@@ -300,7 +322,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
       }
 
       fluxesAt(k);
-      if (heavy) put(fp, undefined);
+      if (heavy) putSpans(pix, width, fp.spans, undefined);
     }
   };
 
@@ -348,9 +370,7 @@ export function measureSources(tessera: Tessera, image: MaskedImage, footprints:
         psfFlux.flux[k] = pf[0]!;
         psfFlux.err[k] = Math.sqrt(pf[1]!);
         psfFlux.flag[k] = pfl[0]! !== 0;
-        let s2 = 0;
-        for (let i = 0; i < st.length; i++) s2 += st[i]! * st[i]!;
-        psfFlux.area[k] = 1 / s2;
+        psfFlux.area[k] = 1 / sumOfSquares(st);
       }
       if (kronFlux) {
         if (shapeFlag[k] && !(sxx[k]! > 0)) kronFlux.flag[k] = true;
