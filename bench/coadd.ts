@@ -35,6 +35,7 @@ import { buildReferenceCatalog, writeReferenceShards } from '../lib/sim/referenc
 import { patchById, skyMapFromJson, tractWcs } from '../lib/skymap/index.js';
 import { adaptiveMoments } from '../lib/measure/adaptiveMoments.js';
 import { hscScene } from './simulator.js';
+import { median } from './timing.js';
 import { commandSamples, medianCost, type CommandCost } from './processCcd.js';
 
 export interface CoaddBenchResult {
@@ -51,11 +52,6 @@ export interface CoaddBenchResult {
   speedRatio?: number;
   comparison?: { stars: number; medianFluxRatio: number; fluxRatioScatter: number; positionRmsMas: number };
 }
-
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 export async function benchCoadd(visits = 5, runs = 3): Promise<CoaddBenchResult> {
   const tessera = await loadTessera('release');

@@ -8,7 +8,9 @@
  * background, detection, PSF model and measurement with PSF fitting (Tessera's characterize and calibrate
  * without cosmic rays, astrometry and photometric calibration, which are shown separately). Also
  * `tessera extract` alone against `source-extractor` alone, both as command lines on the same image.
- * Medians of 3 runs. The first run's sources are matched (one-to-one, 1.5 px) to the simulated objects
+ * Five runs of each: Tessera's medians over runs 2-5 (run 1 pays for JIT compilation and first-touched
+ * pages), the peers' over all five (a median of an even count is the mean of the middle two; until
+ * 2026-11-29 Tessera's was the slower of runs 2-3). The first run's sources are matched (one-to-one, 1.5 px) to the simulated objects
  * (Completeness), so that a faster processCcd that finds fewer of them shows.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +26,7 @@ import { matchedFilterSnr } from '../lib/sim/snr.js';
 import { matchedTruth } from '../lib/sim/truthMatch.js';
 import type { SimulatedExposure } from '../lib/sim/simulateExposure.js';
 import { hscScene } from './simulator.js';
+import { median } from './timing.js';
 
 export interface CommandCost { wallS: number; cpuS: number; maxRssMb: number }
 
@@ -52,8 +55,6 @@ export interface ProcessCcdResult {
   peer: { ldac: CommandCost; psfex: CommandCost; psfPhotometry: CommandCost; totalS: number; stars?: string } | { error: string };
   extract: { tessera: CommandCost; sourceExtractor: CommandCost } | { error: string };
 }
-
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 /** Runs each command `runs` times under a Python getrusage wrapper; medians. */
 export function measureCommands(dir: string, commands: Record<string, string[]>, runs: number): Record<string, CommandCost> {
@@ -116,7 +117,7 @@ export function psfexAcceptedStars(xml: string): number | undefined {
   return cell !== undefined && /^\s*\d+\s*$/.test(cell) ? Number(cell) : undefined;
 }
 
-export async function benchProcessCcd(runs = 3): Promise<ProcessCcdResult> {
+export async function benchProcessCcd(runs = 5): Promise<ProcessCcdResult> {
   const tessera = await loadTessera('release');
   const scene = hscScene(tessera);
   const exposure = scene.simulate();

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
 
   const ccd = await benchProcessCcd();
   const s = (x: number): string => x.toFixed(2).padStart(7);
-  console.log(`\nprocessCcd of one HSC detector (${(ccd.pixels / 1e6).toFixed(2)} Mpix raw, ${ccd.sources} sources), one thread (median of runs 2-3, s)`);
+  console.log(`\nprocessCcd of one HSC detector (${(ccd.pixels / 1e6).toFixed(2)} Mpix raw, ${ccd.sources} sources), one thread (Tessera: median of runs 2-${ccd.tessera.runs}; peers: median of ${ccd.tessera.runs} runs each, s)`);
   console.log(`  tessera isr                                 ${s(ccd.tessera.isrS)}`);
   console.log(`  tessera characterizeImage                   ${s(ccd.tessera.characterizeS)}`);
   console.log(`  tessera calibrate                           ${s(ccd.tessera.calibrateS)}`);
