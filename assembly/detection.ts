@@ -14,7 +14,7 @@
 //   label becomes the root): labels 1..N numbered in raster order of each component's first pixel, 0
 //   elsewhere. Scratch: ceil(w/2) x ceil(h/2) + 1 i32 (a new provisional label needs a 2x2 block of its
 //   own, so that bounds their number).
-// findPeaks: the pixels of labelled components that are local maxima of polarity x value / (columnScale[x]
+// findPeaks: the flagged pixels (u8, the components' pixels) that are local maxima of polarity x value / (columnScale[x]
 //   x rowScale[y]) among their 8 neighbours inside the image (afw's peak finding in a footprint, on the
 //   smoothed image; the scales, which may be absent, are the smoothed white noise's rise towards the
 //   edges, so that there the maxima are those of its significance): strictly greater than the neighbours that come
@@ -228,11 +228,11 @@ export function labelComponents(flags: usize, width: i32, height: i32, labels: u
  * nonzero label (see the header; either scale pointer may be 0, factor 1): up to `capacity` pixel
  * indices to `peaks` (i32) in raster order, the total count to out[0].
  */
-export function findPeaks(values: usize, labels: usize, width: i32, height: i32, columnScale: usize, rowScale: usize, polarity: i32, peaks: usize, capacity: i32, out: usize): i32 {
+export function findPeaks(values: usize, flags: usize, width: i32, height: i32, columnScale: usize, rowScale: usize, polarity: i32, peaks: usize, capacity: i32, out: usize): i32 {
   if (width <= 0 || height <= 0 || capacity < 0 || (polarity != 1 && polarity != -1)) return BAD_ARGUMENT;
   const n = <usize>width * <usize>height;
   assertInMemory(values, n << 2);
-  assertInMemory(labels, n << 2);
+  assertInMemory(flags, n);
   if (columnScale != 0) assertInMemory(columnScale, <usize>width << 2);
   if (rowScale != 0) assertInMemory(rowScale, <usize>height << 2);
   if (capacity > 0) assertInMemory(peaks, <usize>capacity << 2);
@@ -242,11 +242,11 @@ export function findPeaks(values: usize, labels: usize, width: i32, height: i32,
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = <usize>y * <usize>width + <usize>x;
-      if (ASC_FEATURE_SIMD && x + 4 <= width && !v128.any_true(v128.load(labels + (i << 2)))) {
-        x += 3;
+      if (ASC_FEATURE_SIMD && x + 16 <= width && !v128.any_true(v128.load(flags + i))) {
+        x += 15;
         continue;
       }
-      if (load<i32>(labels + (i << 2)) == 0) continue;
+      if (load<u8>(flags + i) == 0) continue;
       const v = scaledValue(values, width, columnScale, rowScale, x, y) * sign;
       let peak = true;
       for (let dy = -1; dy <= 1 && peak; dy++) {

@@ -345,8 +345,9 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
     };
     const detectPolarity = (polarity: 1 | -1): PolarityResult => {
       checkStatus('thresholdPlane', kernels.thresholdPlane(smoothed, width, height, variancePtr, columnPtr, rowPtr, threshold, polarity, flags));
-      let nLabels = label(tessera, flags, width, height, labels, parents, count);
-      if (config.minPixels > 1 && nLabels > 0) {
+      // Components under minPixels are unflagged (labelled only then: the peaks need the flags alone).
+      if (config.minPixels > 1) {
+        const nLabels = label(tessera, flags, width, height, labels, parents, count);
         const runs = readRuns(tessera, labels, width, height, count);
         const area = new Int32Array(nLabels + 1);
         for (let r = 0; r < runs.length; r += 4) area[runs[r]!]! += runs[r + 3]! - runs[r + 2]! + 1;
@@ -354,18 +355,17 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
         for (let r = 0; r < runs.length; r += 4) {
           if (area[runs[r]!]! < config.minPixels) f.fill(0, runs[r + 1]! * width + runs[r + 2]!, runs[r + 1]! * width + runs[r + 3]! + 1);
         }
-        nLabels = label(tessera, flags, width, height, labels, parents, count);
       }
-      // Peaks on the ungrown footprints.
-      let capacity = 1024;
+      // Peaks on the ungrown footprints (room for one per 256 pixels: a second search only beyond that).
+      let capacity = Math.max(1024, n >> 8);
       let peakPtr = planes.alloc(4 * capacity);
-      checkStatus('findPeaks', kernels.findPeaks(smoothed, labels, width, height, columnPtr, rowPtr, polarity, peakPtr, capacity, count));
+      checkStatus('findPeaks', kernels.findPeaks(smoothed, flags, width, height, columnPtr, rowPtr, polarity, peakPtr, capacity, count));
       let nPeaks = planes.i32(count, 1)[0]!;
       if (nPeaks > capacity) {
         planes.release(peakPtr);
         capacity = nPeaks;
         peakPtr = planes.alloc(4 * capacity);
-        checkStatus('findPeaks', kernels.findPeaks(smoothed, labels, width, height, columnPtr, rowPtr, polarity, peakPtr, capacity, count));
+        checkStatus('findPeaks', kernels.findPeaks(smoothed, flags, width, height, columnPtr, rowPtr, polarity, peakPtr, capacity, count));
         nPeaks = planes.i32(count, 1)[0]!;
       }
       const peakPixels = planes.i32(peakPtr, nPeaks).slice();
@@ -548,14 +548,22 @@ function label(tessera: Tessera, flags: number, width: number, height: number, l
   return tessera.planes.i32(count, 1)[0]!;
 }
 
-/** All runs of a label plane (4 i32 each: label, y, x0, x1), counted first, then read. */
+/**
+ * All runs of a label plane (4 i32 each: label, y, x0, x1), read into room for one run per 128 pixels
+ * (a second pass, with room for them all, only beyond that).
+ */
 function readRuns(tessera: Tessera, labels: number, width: number, height: number, count: number): Int32Array {
   const { planes, kernels } = tessera;
   return planes.scope(() => {
-    checkStatus('labelRuns', kernels.labelRuns(labels, width, height, 0, 0, count));
+    let capacity = Math.max(4096, (width * height) >> 7);
+    let runs = planes.alloc(16 * capacity);
+    checkStatus('labelRuns', kernels.labelRuns(labels, width, height, runs, capacity, count));
     const total = planes.i32(count, 1)[0]!;
-    const runs = planes.alloc(16 * Math.max(total, 1));
-    checkStatus('labelRuns', kernels.labelRuns(labels, width, height, runs, total, count));
+    if (total > capacity) {
+      capacity = total;
+      runs = planes.alloc(16 * capacity);
+      checkStatus('labelRuns', kernels.labelRuns(labels, width, height, runs, capacity, count));
+    }
     return planes.i32(runs, 4 * total).slice();
   });
 }

@@ -115,10 +115,10 @@ export interface KernelExports {
   /** 8-connected labels 1..N (raster order) of the nonzero u8 flags; N to out[0] (i32); parents: ceil(w/2) x ceil(h/2) + 1 i32. */
   labelComponents(flags: number, width: number, height: number, labels: number, parents: number, out: number): number;
   /**
-   * Local maxima of polarity x values / (columnScale[x] x rowScale[y]) (f32 scales, each 0: absent) over labelled pixels: pixel
+   * Local maxima of polarity x values / (columnScale[x] x rowScale[y]) (f32 scales, each 0: absent) over the nonzero u8 flags: pixel
    * indices (i32, raster order, up to capacity) to peaks, the count to out[0].
    */
-  findPeaks(values: number, labels: number, width: number, height: number, columnScale: number, rowScale: number, polarity: number, peaks: number, capacity: number, out: number): number;
+  findPeaks(values: number, flags: number, width: number, height: number, columnScale: number, rowScale: number, polarity: number, peaks: number, capacity: number, out: number): number;
   /** u8 flags dilated by a disk of `radius` px (at most 46340) into out (may be flags); scratch width x height u16. */
   dilateDisk(flags: number, out: number, width: number, height: number, radius: number, scratch: number): number;
   /** Runs (label, y, x0, x1 inclusive; 4 i32 each, up to capacity) of a label plane in raster order; the count to out[0]. */

@@ -430,6 +430,17 @@ describe('detection on a hand-made image', () => {
     expect(detectSources(tessera, img, { ...options, minPixels: 10 }).positive).toHaveLength(1);
   });
 
+  it('reads every footprint when they hold more runs than its first read has room for (one per 128 pixels)', () => {
+    // 14,400 hot pixels 5 px apart on a 600 x 600 image: each its own one-pixel footprint, one run each,
+    // against room for 4096 runs in the first read.
+    const w = 600, h = 600, image = new Float32Array(w * h);
+    for (let y = 2; y < h; y += 5) for (let x = 2; x < w; x += 5) image[y * w + x] = 20;
+    const r = detectSources(tessera, { width: w, height: h, image, mask: new Int32Array(w * h), variance: new Float32Array(w * h).fill(1) },
+      { psfSigma: 0.5, thresholdType: 'pixel_stdev', nSigmaToGrow: 0 });
+    expect(r.positive).toHaveLength(120 * 120);
+    expect(r.positive.every((f) => footprintArea(f) === 1 && f.peaks.length === 1 && image[f.peaks[0]!.y * w + f.peaks[0]!.x] === 20)).toBe(true);
+  });
+
   it('gives identical results in the release, debug (bounds-checked) and scalar builds, and releases its wasm memory', async () => {
     const img = noiseImage(W, H, 0.2, 7);
     const sources = blobs([[30.3, 40.6, 10], [40, 44, 6], [90.8, 20.2, -6], [1.5, 88.2, 8]]);

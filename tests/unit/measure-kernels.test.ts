@@ -390,13 +390,12 @@ describe('labelComponents', () => {
 });
 
 describe('findPeaks', () => {
-  it('finds the local maxima of labelled pixels (divided by column and row scales when given) with the raster-order tie rule, in every build', () => {
+  it('finds the local maxima of flagged pixels (divided by column and row scales when given) with the raster-order tie rule, in every build', () => {
     const width = 41, height = 27;
     const r = randoms(21);
     // Quantised values make ties (plateaus) common.
     const values = Float32Array.from({ length: width * height }, () => Math.round(4 * r.normal()));
     const f = randomFlags(22, width, height, 0.6);
-    const labels = labelReference(f);
     // Scales as the detection's edge factors: 1 inside, rising towards the edges (here random there).
     const edgeScale = (n: number): Float32Array => Float32Array.from({ length: n }, (_, p) => (p < 4 || p >= n - 4 ? 1 + 0.5 * r.uniform() : 1));
     const columnScale = edgeScale(width), rowScale = edgeScale(height);
@@ -406,7 +405,7 @@ describe('findPeaks', () => {
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
           const i = y * width + x;
-          if (!labels[i]) continue;
+          if (!f.flags[i]) continue;
           const v = at(x, y);
           let peak = true;
           for (let dy = -1; dy <= 1 && peak; dy++) for (let dx = -1; dx <= 1; dx++) {
@@ -422,7 +421,7 @@ describe('findPeaks', () => {
       for (const b of VARIANTS) {
         const { planes, kernels } = builds[b]!;
         const got = planes.scope(() => {
-          const v = planes.allocFrom(values), l = planes.allocFrom(labels), out = planes.alloc(4);
+          const v = planes.allocFrom(values), l = planes.allocFrom(f.flags), out = planes.alloc(4);
           const cs = scaled ? planes.allocFrom(columnScale) : 0, rs = scaled ? planes.allocFrom(rowScale) : 0;
           // Too small a buffer: the count is still the total, the buffer holds the first ones.
           const small = planes.alloc(4 * 3);
