@@ -23,9 +23,10 @@ function edgePixel(src: usize, step: usize, n: i32, i: i32, kernel: usize, half:
   return weight != 0 ? sum / weight : 0;
 }
 
-function convolveRows(src: usize, dst: usize, width: i32, height: i32, kernel: usize, half: i32): void {
+// The convolution along x of `rows` rows from src into dst (row-major, width f32 each).
+function convolveRows(src: usize, dst: usize, width: i32, rows: i32, kernel: usize, half: i32): void {
   const ksize = 2 * half + 1;
-  for (let y = 0; y < height; y++) {
+  for (let y = 0; y < rows; y++) {
     const row = src + (<usize>y * <usize>width << 2);
     const out = dst + (<usize>y * <usize>width << 2);
     const lo = min(half, width);
@@ -121,12 +122,15 @@ function columnsFourRows(src: usize, dst: usize, width: i32, y: i32, kernel: usi
   return x;
 }
 
-function convolveColumns(src: usize, dst: usize, width: i32, height: i32, kernel: usize, half: i32): void {
+// Output rows y0 .. y1 - 1 of the convolution along y; input row r (0 <= r < height) at src + r x stride,
+// where `src` may be a virtual base whose rows before the window in memory are never read.
+function convolveColumns(src: usize, dst: usize, width: i32, height: i32, kernel: usize, half: i32, y0: i32, y1: i32): void {
   const ksize = 2 * half + 1;
   const stride = <usize>width << 2;
-  // Interior rows four at a time where SIMD is on: the 8-column blocks, then the rows' remaining columns one row at a time.
+  // Interior rows four at a time where SIMD is on: the 8-column blocks, then the rows' remaining columns one
+  // row at a time. A block of four stays within the rows asked for (their inputs are all in the window).
   let blockedRows = 0, blockedTo = 0;
-  for (let y = 0; y < height; y++) {
+  for (let y = y0; y < y1; y++) {
     const out = dst + <usize>y * stride;
     if (y < half || y >= height - half) {
       for (let x = 0; x < width; x++) {
@@ -137,7 +141,7 @@ function convolveColumns(src: usize, dst: usize, width: i32, height: i32, kernel
     const top = src + <usize>(y - half) * stride;
     let x = 0;
     if (ASC_FEATURE_SIMD) {
-      if (blockedRows == 0 && y + 4 <= height - half) {
+      if (blockedRows == 0 && y + 4 <= min(height - half, y1)) {
         blockedTo = columnsFourRows(src, dst, width, y, kernel, half);
         blockedRows = 4;
       }
@@ -187,8 +191,13 @@ function convolveColumns(src: usize, dst: usize, width: i32, height: i32, kernel
 }
 
 /**
- * Convolves `src` (width x height f32) with `kernel` (2*half+1 f32) along x into `scratch`, then along
- * y into `dst`. `dst` may equal `src`; `scratch` must be a distinct plane of the same size.
+ * Convolves `src` (width x height f32) with `kernel` (2*half+1 f32) along x, then along y into `dst`, in
+ * strips of STRIP_ROWS output rows: the x-convolved rows a strip needs go to a window at the start of
+ * `scratch` (the strip and half rows either side; the rows the next strip shares are moved to the
+ * window's top, not convolved again), which the cache holds, instead of a whole x-convolved plane
+ * written to memory and read back. The same sums in the same order as plane by plane. `dst` may equal
+ * `src` (a strip's rows are written after every row they overwrite was x-convolved into the window);
+ * `scratch` must be a distinct plane of the same size.
  * Returns OK, or BAD_ARGUMENT for non-positive sizes, a negative half-width or aliasing scratch.
  */
 export function convolveSeparable(src: usize, dst: usize, scratch: usize, width: i32, height: i32, kernel: usize, half: i32): i32 {
@@ -205,10 +214,32 @@ export function convolveSeparableXY(src: usize, dst: usize, scratch: usize, widt
   assertInMemory(scratch, bytes);
   assertInMemory(kernelX, <usize>(2 * half + 1) << 2);
   assertInMemory(kernelY, <usize>(2 * half + 1) << 2);
-  convolveRows(src, scratch, width, height, kernelX, half);
-  convolveColumns(scratch, dst, width, height, kernelY, half);
+  const stride = <usize>width << 2;
+  // The window holds the x-convolved input rows [first, first + held).
+  let first = 0, held = 0;
+  for (let y0 = 0; y0 < height; y0 += STRIP_ROWS) {
+    const y1 = min(y0 + STRIP_ROWS, height);
+    const from = max(0, y0 - half), to = min(height, y1 + half);
+    if (from > first) {
+      const keep = max(first + held - from, 0);
+      if (keep > 0) memory.copy(scratch, scratch + <usize>(from - first) * stride, <usize>keep * stride);
+      first = from;
+      held = keep;
+    }
+    const next = first + held;
+    if (to > next) {
+      convolveRows(src + <usize>next * stride, scratch + <usize>(next - first) * stride, width, to - next, kernelX, half);
+      held = to - first;
+    }
+    // Input row r lies at scratch + (r - first) x stride: a base `first` rows before the window (wrapping
+    // address arithmetic; only rows from `first` on are read).
+    convolveColumns(scratch - <usize>first * stride, dst, width, height, kernelY, half, y0, y1);
+  }
   return OK;
 }
+
+/** Output rows per strip of convolveSeparableXY (a multiple of the column pass's four-row blocks). */
+const STRIP_ROWS: i32 = 32;
 
 /**
  * dst += src over `n` f32 pixels (f32 adds, the same in the SIMD and the scalar build): the sum of the
