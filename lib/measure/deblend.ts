@@ -141,21 +141,22 @@ export function symmetricTemplateShares(image: MaskedImage, footprint: Footprint
       }
     });
   }
-  const shares = peaks.map(() => new Float32Array(n));
+  // Each template becomes its share in place (where no template covers a pixel, all are 0 there and
+  // the nearest peak's takes the pixel).
   let i = 0;
   for (const s of footprint.spans) {
     for (let x = s.x0; x <= s.x1; x++, i++) {
       const v = image.image[s.y * width + x]!;
       if (sum[i]! > 0) {
-        for (let k = 0; k < peaks.length; k++) shares[k]![i] = (v * templates[k]![i]!) / sum[i]!;
+        for (let k = 0; k < peaks.length; k++) templates[k]![i] = (v * templates[k]![i]!) / sum[i]!;
       } else {
         let best = 0, bestD = Infinity;
         peaks.forEach((p, k) => { const d = (p.x - x) ** 2 + (p.y - s.y) ** 2; if (d < bestD) { bestD = d; best = k; } });
-        shares[best]![i] = v;
+        templates[best]![i] = v;
       }
     }
   }
-  return shares;
+  return templates;
 }
 
 function footprintValues(image: MaskedImage, footprint: Footprint): Float32Array {
