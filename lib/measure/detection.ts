@@ -225,9 +225,11 @@ interface PolarityResult {
 /**
  * Detects footprints and peaks in a background-subtracted image (see the module comment). The result's
  * mask is written into `maskInto` when given (a plane of the image's size the caller no longer needs),
- * else into a new plane.
+ * else into a new plane. `resident`: copies of the image and mask already in wasm memory (the caller's,
+ * e.g. those its background subtraction used), which detection then uses up (the image is smoothed in
+ * place, the mask released) instead of copying the planes in again.
  */
-export function detectSources(tessera: Tessera, image: MaskedImage, options: DetectionOptions, maskInto?: Int32Array): DetectionResult {
+export function detectSources(tessera: Tessera, image: MaskedImage, options: DetectionOptions, maskInto?: Int32Array, resident?: ResidentPlanes): DetectionResult {
   const config = detectionConfig(options);
   const { width, height } = image;
   const n = width * height;
@@ -242,12 +244,12 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
   if (config.tempWideBackgroundBinSize > 0) {
     let wide: BackgroundModel | undefined;
     try {
-      wide = estimateBackground(tessera, image, { ...TEMP_WIDE_BACKGROUND, binSize: config.tempWideBackgroundBinSize });
+      wide = estimateBackground(tessera, image, { ...TEMP_WIDE_BACKGROUND, binSize: config.tempWideBackgroundBinSize }, undefined, resident);
     } catch (e) {
       if (!(e instanceof BackgroundError)) throw e;
     }
     if (wide) {
-      image = { ...image, image: subtractBackground(tessera, image.image, wide) };
+      image = { ...image, image: subtractBackground(tessera, image.image, wide, undefined, resident) };
       tempWideBackground = true;
     }
   }
@@ -265,14 +267,14 @@ export function detectSources(tessera: Tessera, image: MaskedImage, options: Det
 
   return planes.scope(() => {
     // 1. The smoothed image.
-    const smoothed = planes.allocFrom(image.image);
+    const smoothed = resident?.image ?? planes.allocFrom(image.image);
     const noData = planes.alloc(4);
     checkStatus('replaceNonFinite', kernels.replaceNonFinite(smoothed, n, 0, noData));
     const hasNoData = planes.i32(noData, 1)[0]! > 0;
     const scratch = planes.alloc(4 * n);
     const kernelPtr = planes.allocFrom(kernel);
     checkStatus('convolveSeparable', kernels.convolveSeparable(smoothed, smoothed, scratch, width, height, kernelPtr, half));
-    const maskPtr = planes.allocFrom(image.mask);
+    const maskPtr = resident?.mask ?? planes.allocFrom(image.mask);
 
     // 2. The noise: the threshold kernel's per-pixel limit is threshold x rowScale x columnScale x sqrt(variance).
     const interior = (len: number): Int32Array => (len > 2 * half ? Int32Array.of(half, len - half) : Int32Array.of(0, len));
@@ -642,19 +644,21 @@ export function detectWithBackground(tessera: Tessera, exposure: MaskedImage,
   if (!Number.isInteger(iterations) || iterations < 0) throw new DetectionError(`iterations must be a non-negative integer, got ${iterations}`);
   const { planes } = tessera;
   // Each estimate and its subtraction share one copy of the image (and of the mask) in wasm memory, with
-  // the halo search (ResidentPlanes); detection makes its own after them. A model of this image already
-  // at hand (an earlier round's) saves the first estimate.
+  // the halo search (ResidentPlanes); the first detection then uses up the first copies (the subtracted
+  // image smoothed in place), the later ones make their own. A model of this image already at hand (an
+  // earlier round's) saves the first estimate.
   const first = planes.scope(() => {
-    const resident: ResidentPlanes | undefined = config.initial ? undefined : { image: planes.allocFrom(exposure.image), mask: planes.allocFrom(exposure.mask) };
+    const resident: ResidentPlanes = { image: planes.allocFrom(exposure.image), mask: planes.allocFrom(exposure.mask) };
     const initial = config.initial ?? estimateBackground(tessera, exposure, config.background, undefined, resident);
     if (config.into?.image === exposure.image && (iterations > 1 || !isZeroBackground(initial))) {
       exposure = { ...exposure, image: Float32Array.from(exposure.image) };
     }
-    return { initial, image: subtractBackground(tessera, exposure.image, initial, config.into?.image, resident) };
+    const image = subtractBackground(tessera, exposure.image, initial, config.into?.image, resident);
+    return { initial, image, detection: detectSources(tessera, { ...exposure, image }, config.detection, config.into?.mask, resident) };
   });
   const { initial: initialBackground, image } = first;
   let background = initialBackground;
-  let detection = detectSources(tessera, { ...exposure, image }, config.detection, config.into?.mask);
+  let detection = first.detection;
   // Halos (lib/measure/halos.ts) are left out of the re-estimates as well (the mask itself untouched).
   const ignoredBits = maskBits(backgroundConfig(config.background).ignoredPixelMask, exposure.maskPlanes ?? MASK_PLANES);
   for (let k = 0; k < iterations; k++) {
