@@ -224,8 +224,8 @@ export function labelComponents(flags: usize, width: i32, height: i32, labels: u
 }
 
 /**
- * Local maxima of polarity x `values` (f32) / (columnScale[x] x rowScale[y]) over the pixels with a
- * nonzero label (see the header; either scale pointer may be 0, factor 1): up to `capacity` pixel
+ * Local maxima of polarity x `values` (f32) / (columnScale[x] x rowScale[y]) over the pixels whose u8
+ * flag is nonzero (see the header; either scale pointer may be 0, factor 1): up to `capacity` pixel
  * indices to `peaks` (i32) in raster order, the total count to out[0].
  */
 export function findPeaks(values: usize, flags: usize, width: i32, height: i32, columnScale: usize, rowScale: usize, polarity: i32, peaks: usize, capacity: i32, out: usize): i32 {

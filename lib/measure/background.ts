@@ -67,7 +67,8 @@ export interface MaskedImage {
  * Copies of an image's image and mask planes in wasm memory (pointers), made by a caller in a planes scope
  * that outlives the calls it hands them to, so that one copy serves several steps: the halo search, the
  * background's statistics and the subtraction (detectWithBackground). The statistics may OR halo bits into
- * the mask copy, and subtractBackground given the image copy subtracts in it.
+ * the mask copy, and subtractBackground given the image copy subtracts in it. detectSources given them
+ * uses them up: it smooths the image copy in place and releases the mask copy, so they serve no step after it.
  */
 export interface ResidentPlanes {
   readonly image: number;

@@ -22,11 +22,13 @@ export interface ProfileFit {
 }
 
 /**
- * The fit's work array, reused from call to call (grown when a call needs more; nothing keeps it past a
- * call): six arrays of a box's pixels per saturated source had been processCcd's largest short-lived
- * allocation (about 55 MB a run on the benchmark's detector).
+ * The fit's work array, reused from call to call up to WORK_RETAINED values (grown when a call needs
+ * more; a larger box, e.g. a long bleed trail's, gets an array of its own that is not kept): six arrays of
+ * a box's pixels per saturated source had been processCcd's largest short-lived allocation (about 55 MB a
+ * run on the benchmark's detector).
  */
 let work = new Float64Array(0);
+const WORK_RETAINED = 1 << 20;
 
 export function saturatedCentroid(image: Float32Array, variance: Float32Array, mask: Int32Array, width: number, height: number,
   x0: number, y0: number, sigma0: number, radius: number, badBits: number): ProfileFit | undefined {
@@ -34,8 +36,12 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
   const pyFrom = Math.max(0, Math.floor(y0 - radius)), pyTo = Math.min(height - 1, Math.ceil(y0 + radius));
   const pxFrom = Math.max(0, Math.floor(x0 - radius)), pxTo = Math.min(width - 1, Math.ceil(x0 + radius));
   const capacity = Math.max(0, (pyTo - pyFrom + 1) * (pxTo - pxFrom + 1));
-  if (work.length < 6 * capacity) work = new Float64Array(6 * capacity);
-  const [xs, ys, vs, ws] = [0, 1, 2, 3].map((k) => work.subarray(k * capacity, (k + 1) * capacity)) as [Float64Array, Float64Array, Float64Array, Float64Array];
+  let scratch = work;
+  if (scratch.length < 6 * capacity) {
+    scratch = new Float64Array(6 * capacity);
+    if (scratch.length <= WORK_RETAINED) work = scratch;
+  }
+  const [xs, ys, vs, ws] = [0, 1, 2, 3].map((k) => scratch.subarray(k * capacity, (k + 1) * capacity)) as [Float64Array, Float64Array, Float64Array, Float64Array];
   let n = 0;
   for (let py = pyFrom; py <= pyTo; py++) {
     for (let px = pxFrom; px <= pxTo; px++) {
@@ -54,7 +60,7 @@ export function saturatedCentroid(image: Float32Array, variance: Float32Array, m
   // Parameters p = [A, x, y, s]; start A from a linear fit at the start position. g holds the profile at
   // the current parameters (the Jacobian's and chi^2's), trial at a step's: one exponential per pixel and step.
   let cx = x0, cy = y0, s = sigma0;
-  let g = work.subarray(4 * capacity, 4 * capacity + n), trial = work.subarray(5 * capacity, 5 * capacity + n);
+  let g = scratch.subarray(4 * capacity, 4 * capacity + n), trial = scratch.subarray(5 * capacity, 5 * capacity + n);
   profile(g, xs, ys, n, cx, cy, s);
   let num = 0, den = 0;
   for (let i = 0; i < n; i++) { num += ws[i]! * g[i]! * vs[i]!; den += ws[i]! * g[i]! * g[i]!; }
