@@ -225,6 +225,25 @@ function haloAtScale(f: i32, sums: usize, residual: usize, significance: usize, 
  * haloBlocks' last step, in place on flags: the halos that adjoin no block with left-out pixels are cleared
  * unless significant as a whole, then those that do are grown by `steps` blocks (8-connected).
  */
+/**
+ * Pushes onto `stack` (at `top`, in raster order) the blocks of block k's 8-connected neighbourhood that
+ * are flagged and not yet marked, marking them; returns the new top.
+ */
+@inline function pushHaloNeighbours(k: i32, nbx: i32, nby: i32, flags: usize, marks: usize, stack: usize, top: i32): i32 {
+  neighbourhood(k, nbx, nby);
+  const j0 = hoodJ0, j1 = hoodJ1, i0 = hoodI0, i1 = hoodI1;
+  for (let jj = j0; jj <= j1; jj++) {
+    for (let l = jj * nbx + i0, end = jj * nbx + i1; l <= end; l++) {
+      if (load<u8>(flags + <usize>l) != 0 && load<u8>(marks + <usize>l) == 0) {
+        store<u8>(marks + <usize>l, 1);
+        store<i32>(stack + (<usize>top << 2), l);
+        top++;
+      }
+    }
+  }
+  return top;
+}
+
 function growHalos(sums: usize, residual: usize, stack: usize, grow: usize, seen: usize, flags: usize, nbx: i32, nby: i32, block: i32,
   width: i32, height: i32, steps: i32, isolatedThreshold: f64): void {
   const n = nbx * nby;
@@ -236,32 +255,12 @@ function growHalos(sums: usize, residual: usize, stack: usize, grow: usize, seen
     for (let i = 0; i < nbx; i++) {
       const k = j * nbx + i;
       if (!(load<f64>(sums + <usize>k * 24, 16) < <f64>((min((i + 1) * block, width) - i * block) * rows))) continue;
-      neighbourhood(k, nbx, nby);
-      const j0 = hoodJ0, j1 = hoodJ1, i0 = hoodI0, i1 = hoodI1;
-      for (let jj = j0; jj <= j1; jj++) {
-        for (let l = jj * nbx + i0, end = jj * nbx + i1; l <= end; l++) {
-          if (load<u8>(flags + <usize>l) != 0 && load<u8>(grow + <usize>l) == 0) {
-            store<u8>(grow + <usize>l, 1);
-            store<i32>(stack + (<usize>top << 2), l);
-          top++;
-          }
-        }
-      }
+      top = pushHaloNeighbours(k, nbx, nby, flags, grow, stack, top);
     }
   }
   while (top > 0) {
     top--;
-    neighbourhood(load<i32>(stack + (<usize>top << 2)), nbx, nby);
-    const j0 = hoodJ0, j1 = hoodJ1, i0 = hoodI0, i1 = hoodI1;
-    for (let jj = j0; jj <= j1; jj++) {
-      for (let l = jj * nbx + i0, end = jj * nbx + i1; l <= end; l++) {
-        if (load<u8>(flags + <usize>l) != 0 && load<u8>(grow + <usize>l) == 0) {
-          store<u8>(grow + <usize>l, 1);
-          store<i32>(stack + (<usize>top << 2), l);
-          top++;
-        }
-      }
-    }
+    top = pushHaloNeighbours(load<i32>(stack + (<usize>top << 2)), nbx, nby, flags, grow, stack, top);
   }
   // The others, one 8-connected halo at a time (its blocks on the stack, in the order found): kept when
   // significant as a whole, else cleared.
@@ -276,17 +275,7 @@ function growHalos(sums: usize, residual: usize, stack: usize, grow: usize, seen
       const l = load<i32>(stack + (<usize>m << 2));
       r += load<f64>(residual + (<usize>l << 3));
       v += load<f64>(sums + <usize>l * 24, 8);
-      neighbourhood(l, nbx, nby);
-      const j0 = hoodJ0, j1 = hoodJ1, i0 = hoodI0, i1 = hoodI1;
-      for (let jj = j0; jj <= j1; jj++) {
-        for (let q = jj * nbx + i0, end = jj * nbx + i1; q <= end; q++) {
-          if (load<u8>(flags + <usize>q) != 0 && load<u8>(seen + <usize>q) == 0) {
-            store<u8>(seen + <usize>q, 1);
-            store<i32>(stack + (<usize>count << 2), q);
-            count++;
-          }
-        }
-      }
+      count = pushHaloNeighbours(l, nbx, nby, flags, seen, stack, count);
     }
     if (!(v > 0 && r / Math.sqrt(v) >= isolatedThreshold)) for (let m = 0; m < count; m++) store<u8>(flags + <usize>load<i32>(stack + (<usize>m << 2)), 0);
   }
