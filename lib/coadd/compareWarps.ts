@@ -26,11 +26,22 @@
  *     for long straight lines (lib/coadd/streaks.ts); a streak's pixels are clipped from that visit
  *     whatever the epoch count (trails too faint per pixel for step 2 but long);
  *  8. ghosts: a visit's pixels that calibrate masked GHOST (its reference stars' predicted optical
- *     ghosts, lib/measure/ghosts.ts), as `ghostSources` (the direct warps: the PSF-matched ones lose the
+ *     ghosts, lib/measure/ghosts.ts), as `direct` (the direct warps: the PSF-matched ones lose the
  *     mask at the detectors' edges, where the matching kernel leaves no data) carry them, are clipped
  *     from that visit too: on small dithers a ghost hardly
  *     moves between visits, so step 5 takes it for static sky. Where every visit's pixel is a ghost's,
- *     the coadd has no data (NO_DATA), as anywhere every visit is rejected.
+ *     the coadd has no data (NO_DATA), as anywhere every visit is rejected;
+ *  9. `unmatched`: a visit's pixels where its direct warp has data but its PSF-matched warp has none (the
+ *     matching kernel's reach at the detectors' edges, about 10 px): no artifact can be found there, so
+ *     LSST's CompareWarp masks them NO_DATA in the direct warp ("NaNs from the PSF-matched warp therefore
+ *     must be masked in the direct warp"), and assembleCoadd leaves them out of that visit. Measured on
+ *     the demo before: visit 1009's satellite trail crossed a detector's corner in r patch 4 there (280
+ *     pixels), unclipped, +8 nJy per pixel in the coadd. One difference from LSST, which masks them all:
+ *     only where 2 or more other visits' PSF-matched warps have data, so that with this visit's there
+ *     would have been a comparison (elsewhere no artifact can be found either way, and the pixels stay:
+ *     the DECam test case, two exposures per band on 200-px cut-outs, lost so much of its coadds that
+ *     their background could not be estimated). A PSF-matched warp with no data at all (PSF matching
+ *     not possible: the visit is left out of the template only, issue 6) has none.
  * Memory: the warps are DeferredExposures. The template is made a band of rows at a time (every visit's
  * rows of the band, at most `bandBytes` of them), and the differences one visit at a time (that visit's
  * image and variance read into planes reused for every visit, its mask a band at a time), so the peak
@@ -82,26 +93,31 @@ export interface CompareWarpsResult {
   ghostPixels: number[];
   /** Pixels where at least 3 visits have data (a comparison is possible). */
   comparable: number;
+  /** Per visit: its direct warp's pixels with data where its PSF-matched warp has none (step 9; spans in the warp's pixel coordinates). */
+  unmatched: MaskSpans[];
 }
 
 /**
  * Finds each visit's artifacts among `psfMatched` warps (one per visit, same box), given the model PSF's
  * sigma (px). `bandBytes`: the wasm memory for a band of the template (tests give less to cross bands).
- * `ghostSources`: per visit, the warp whose GHOST pixels are clipped (default the PSF-matched warp).
+ * `direct`: per visit, its direct warp, whose GHOST pixels are clipped and whose data beyond the
+ * PSF-matched warp's is `unmatched` (default the PSF-matched warps: GHOST from them, nothing unmatched).
  */
 export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExposure[], maskBits: { noData: number; bad: number; sat: number; suspect: number; ghost: number },
-  psfSigma: number, config: CompareWarpsConfig = DEFAULT_COMPARE_WARPS_CONFIG, bandBytes = BAND_BYTES, ghostSources: readonly DeferredExposure[] = psfMatched): CompareWarpsResult {
+  psfSigma: number, config: CompareWarpsConfig = DEFAULT_COMPARE_WARPS_CONFIG, bandBytes = BAND_BYTES, direct: readonly DeferredExposure[] = psfMatched): CompareWarpsResult {
   const nv = psfMatched.length;
   if (nv === 0) throw new RangeError('compareWarps: no warps');
   const { width, height, y0 } = psfMatched[0]!;
   const n = width * height;
-  for (const w of [...psfMatched, ...ghostSources]) if (w.width !== width || w.height !== height) throw new RangeError(`compareWarps: warps of ${w.width}x${w.height} and ${width}x${height} px`);
-  if (ghostSources.length !== nv) throw new RangeError(`compareWarps: ${ghostSources.length} ghost sources for ${nv} warps`);
+  for (const w of [...psfMatched, ...direct]) if (w.width !== width || w.height !== height) throw new RangeError(`compareWarps: warps of ${w.width}x${w.height} and ${width}x${height} px`);
+  if (direct.length !== nv) throw new RangeError(`compareWarps: ${direct.length} direct warps for ${nv} PSF-matched ones`);
   const noData = maskBits.noData;
 
   // 1. The template, a band of rows at a time; and nImage, the visits with data per pixel.
   const template = new Float32Array(n), templateVariance = new Float32Array(n);
   const nImage = new Uint16Array(n);
+  /** Per visit: its PSF-matched warp's pixels with data. */
+  const matchedPixels = new Array<number>(nv).fill(0);
   const { planes, kernels } = tessera;
   const rows = Math.max(1, Math.min(height, Math.floor(bandBytes / (8 * nv * width + 12 * width))));
   planes.scope(() => {
@@ -116,10 +132,12 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExpo
         const px = w.read(['IMAGE', 'VARIANCE', 'MASK'], rowsOf(w, y0 + y, h));
         const image = planes.f32(ptrs[v]!, m), mask = px.mask!;
         image.set(px.image!);
+        let have = 0;
         for (let i = 0; i < m; i++) {
           if (mask[i]! & noData) image[i] = NaN;
-          if (Number.isFinite(image[i]!)) nImage[offset + i]++;
+          if (Number.isFinite(image[i]!)) { nImage[offset + i]++; have++; }
         }
+        matchedPixels[v]! += have;
         planes.f32(vptrs[v]!, m).set(px.variance!);
       });
       checkStatus('combineClippedMean', kernels.combineClippedMean(table, vtable, nv, m, config.templateSigmaClip, config.templateClipIter, 1, scratch, mean, variance, count));
@@ -149,19 +167,22 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExpo
   const maskRows = Math.max(1, Math.min(height, Math.floor((4 << 20) / width))), maskBand = new Int32Array(maskRows * width), ghostBand = new Int32Array(maskRows * width);
   const streaks: Streak[][] = psfMatched.map(() => []), streakPixels: (Int32Array | undefined)[] = psfMatched.map(() => undefined);
   const ghosts: Int32Array[] = [];
+  const unmatched: MaskSpans[] = [];
   psfMatched.forEach((w, v) => {
     w.read(['IMAGE', 'VARIANCE'], undefined, { image: diff, variance: diffVariance });
-    const ghost: number[] = [], source = ghostSources[v]!;
+    const ghost: number[] = [], lost: number[] = [], source = direct[v]!, findLost = source !== w && matchedPixels[v]! > 0;
     for (let y = 0; y < height; y += maskRows) {
       const h = Math.min(maskRows, height - y), mask = w.read(['MASK'], rowsOf(w, y0 + y, h), { mask: maskBand }).mask!;
-      const ghostMask = source === w ? mask : source.read(['MASK'], rowsOf(source, y0 + y, h), { mask: ghostBand }).mask!;
+      const directMask = source === w ? mask : source.read(['MASK'], rowsOf(source, y0 + y, h), { mask: ghostBand }).mask!;
       for (let k = 0, i = y * width; k < h * width; k++, i++) {
         if (mask[k]! & noData) diff[i] = NaN;
-        if (ghostMask[k]! & maskBits.ghost) ghost.push(i);
+        if (directMask[k]! & maskBits.ghost) ghost.push(i);
         unusable[i] = (mask[k]! & good) !== 0 || !Number.isFinite(diff[i]!) ? 1 : 0;
+        if (findLost && !Number.isFinite(diff[i]!) && (directMask[k]! & noData) === 0 && nImage[i]! >= 2) lost.push(i);
       }
     }
     ghosts[v] = Int32Array.from(ghost);
+    unmatched[v] = spansOfPixels([Int32Array.from(lost)], width);
     for (let i = 0; i < n; i++) {
       diff[i] = diff[i]! - template[i]!;
       diffVariance[i] = diffVariance[i]! + templateVariance[i]!;
@@ -217,5 +238,5 @@ export function compareWarps(tessera: Tessera, psfMatched: readonly DeferredExpo
     nClipped[c.visit]++;
   }
   const clipped = clippedPixels.map((lists) => spansOfPixels(lists, width));
-  return { clipped, nClipped, nCandidates, streaks, ghostPixels: ghosts.map((g) => g.length), comparable };
+  return { clipped, nClipped, nCandidates, streaks, ghostPixels: ghosts.map((g) => g.length), comparable, unmatched };
 }

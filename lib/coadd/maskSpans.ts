@@ -67,13 +67,13 @@ function firstSpanFrom(spans: MaskSpans, y0: number): number {
 }
 
 /**
- * Sets to 1 the pixels of `spans` on rows y0 .. y0 + height - 1 and columns x0 .. x0 + width - 1 in `out`
- * (that box, `width` wide, its first pixel first).
+ * Sets to `value` (default 1) the pixels of `spans` on rows y0 .. y0 + height - 1 and columns x0 .. x0 + width - 1
+ * in `out` (that box, `width` wide, its first pixel first).
  */
-export function fillSpanRows(spans: MaskSpans, width: number, y0: number, height: number, out: Uint8Array, x0 = 0): void {
+export function fillSpanRows(spans: MaskSpans, width: number, y0: number, height: number, out: Uint8Array, x0 = 0, value = 1): void {
   for (let k = firstSpanFrom(spans, y0); k < spans.y.length && spans.y[k]! < y0 + height; k++) {
     const from = Math.max(spans.x0[k]!, x0), to = Math.min(spans.x1[k]!, x0 + width - 1);
-    if (from <= to) out.fill(1, (spans.y[k]! - y0) * width + from - x0, (spans.y[k]! - y0) * width + to - x0 + 1);
+    if (from <= to) out.fill(value, (spans.y[k]! - y0) * width + from - x0, (spans.y[k]! - y0) * width + to - x0 + 1);
   }
 }
 

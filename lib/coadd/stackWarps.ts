@@ -3,10 +3,10 @@
  * visits' artifact pixels excluded): per pixel, the weighted mean of the visits whose warp has data there
  * and is not rejected, weights 1 / (the warp's mean variance over its good pixels) (LSST's
  * computeCoaddWeight, MEANCLIP of the variance); variance sum(w^2 V) / (sum w)^2; nImage the visits used.
- * A visit's pixel is rejected for NO_DATA, BAD, SAT (badMaskPlanes) or CLIPPED (its artifacts). The coadd
+ * A visit's pixel is rejected for NO_DATA, BAD, SAT (badMaskPlanes), CLIPPED (its artifacts) or left out (below). The coadd
  * mask (setRejectedMaskMapping, setInexactPsf) holds: NO_DATA where no visit is used; CLIPPED where some
  * visit was clipped; REJECTED where some visit with data was rejected for BAD or SAT; SENSOR_EDGE where
- * some used visit's pixel is EDGE; INEXACT_PSF wherever SENSOR_EDGE, CLIPPED or REJECTED is set; SAT
+ * some used visit's pixel is EDGE; INEXACT_PSF wherever SENSOR_EDGE, CLIPPED or REJECTED is set or a visit is left out; SAT
  * where the visits rejected for SAT hold more than 0.1 of the weight (maskPropagationThresholds); and the
  * OR of the other planes of the used pixels (CR, INTRP, SUSPECT, ...: interpolated cosmic rays stay in
  * the coadd, LSST DM-9953), DETECTED and DETECTED_NEGATIVE excluded (coadd detection sets its own).
@@ -17,7 +17,14 @@
  * holds data only where its detectors land (one HSC detector covers 45 % of a 4600-px patch): the first pass
  * finds each band's columns that any visit can add to (assembly/coadd.ts's stackableColumns), and the
  * weights, coverage and mean are computed over those columns only.
- * Also returned: each visit's coverage (its pixels without NO_DATA, as spans), which CoaddPsf keeps.
+ * `leftOut`: per visit, pixels of its warp left out of the mean (CompareWarp's: where its PSF-matched
+ * warp has no data, no artifact could be found; LSST masks them NO_DATA in the direct warp after the
+ * weights are computed), flagged INEXACT_PSF in the coadd: the weights and coverage are the warps' own,
+ * as LSST's weights and CoaddPsf polygons are, so CoaddPsf counts the visit there. Measured on the demo
+ * unflagged: a 10-px band without one visit cut through stars (a star on its edge lost 40 % of its peak
+ * there, the visits' seeing differing), which then entered the coadd aperture-correction fit (it takes
+ * stars without pixel flags) and moved it by up to 5 mmag per patch.
+ * Also returned: each visit's coverage (its pixels without NO_DATA in its warp, as spans), which CoaddPsf keeps.
  */
 import type { Tessera } from '../wasm/loader.js';
 import { checkStatus } from '../wasm/kernels.js';
@@ -51,8 +58,15 @@ function concatSpans(parts: readonly MaskSpans[]): MaskSpans {
   return { y: join('y'), x0: join('x0'), x1: join('x1') };
 }
 
-/** `chunkBytes`: the wasm memory a band may take (CHUNK_BYTES; tests give less to cross band boundaries). */
-export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[], clipped: readonly MaskSpans[], planes: Readonly<Record<string, number>>, chunkBytes = CHUNK_BYTES): StackResult {
+export interface StackOptions {
+  /** Per visit (or none): pixels left out of the mean, INEXACT_PSF (see the module comment). */
+  leftOut?: readonly MaskSpans[];
+  /** The wasm memory a band may take (CHUNK_BYTES; tests give less to cross band boundaries). */
+  chunkBytes?: number;
+}
+
+export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[], clipped: readonly MaskSpans[], planes: Readonly<Record<string, number>>, options: StackOptions = {}): StackResult {
+  const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
   const bit = (name: string): number => (planes[name] === undefined ? 0 : 1 << planes[name]!);
   const NO_DATA = bit('NO_DATA'), BAD = bit('BAD'), SAT = bit('SAT'), EDGE = bit('EDGE'), CLIPPED = bit('CLIPPED');
   const REJECTED = bit('REJECTED'), SENSOR_EDGE = bit('SENSOR_EDGE'), INEXACT_PSF = bit('INEXACT_PSF');
@@ -115,7 +129,9 @@ export function stackWarps(tessera: Tessera, warps: readonly DeferredExposure[],
       const region = { x0: warps[0]!.x0 + first, y0: y0 + y, width: w, height: h };
       inputs.forEach(([pi, pv, pm, pc], v) => {
         warps[v]!.read(['IMAGE', 'VARIANCE', 'MASK'], region, { image: memory.f32(pi, m), variance: memory.f32(pv, m), mask: memory.i32(pm, m) });
-        fillSpanRows(clipped[v]!, w, y, h, memory.u8(pc, m).fill(0), first);
+        const out = memory.u8(pc, m).fill(0);
+        if (options.leftOut?.[v]) fillSpanRows(options.leftOut[v]!, w, y, h, out, first, 2);
+        fillSpanRows(clipped[v]!, w, y, h, out, first);
       });
       checkStatus('stackWarpPixels', kernels.stackWarpPixels(table, weightsPtr, k, m, bits, outImage, outVariance, outMask, outNImage));
       const outI = memory.f32(outImage, m), outV = memory.f32(outVariance, m), outM = memory.i32(outMask, m), outN = memory.i32(outNImage, m);

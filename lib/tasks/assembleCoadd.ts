@@ -17,7 +17,12 @@
  * beside (COADDPSF T; F and a warning when no warp has a PSF).
  * Streaks (long straight trails too faint per pixel for the footprints) are clipped too (doStreaks,
  * lib/coadd/streaks.ts; NSTREAKS per visit), and the optical ghosts calibrate predicted and masked GHOST
- * (NGHOSTPX per visit).
+ * (NGHOSTPX per visit). A visit's pixels where its direct warp has data but its PSF-matched warp has none
+ * (the matching kernel's reach at its detectors' edges) could not be compared and are left out of that
+ * visit, as LSST's CompareWarp masks them NO_DATA in the direct warp, where 2 or more other visits would
+ * have allowed a comparison (lib/coadd/compareWarps.ts step 9; NUNMATCH per visit; never for a visit whose
+ * PSF-matched warp has no data at all, which stays in the coadd outside the template); the coadd says
+ * INEXACT_PSF there (lib/coadd/stackWarps.ts).
  * Holes without data because every visit there was rejected (a saturated star's core and bleed trail)
  * are interpolated across (doInterp, as LSST's assembleCoadd interpolates NO_DATA;
  * lib/coadd/interpolateHoles.ts), keeping NO_DATA and adding INTRP, so that coadd detection sees the star
@@ -135,7 +140,9 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     const comparison = compareWarps(context.tessera, matched, { noData, bad: bit('BAD'), sat: bit('SAT'), suspect: bit('SUSPECT'), ghost: bit('GHOST') }, fwhm / FWHM_PER_SIGMA,
       { ...DEFAULT_COMPARE_WARPS_CONFIG, threshold: config.threshold, spatialThreshold: config.spatialThreshold, maxNumEpochs: config.maxNumEpochs,
         doStreaks: config.doStreaks, streaks: { ...DEFAULT_STREAK_CONFIG, minLength: config.streakMinLength } }, undefined, direct);
-    const stack = stackWarps(context.tessera, direct, comparison.clipped, planes);
+    // A visit's pixels beyond its PSF-matched warp's data were not compared: left out of it (LSST's CompareWarp).
+    const stack = stackWarps(context.tessera, direct, comparison.clipped, planes, { leftOut: comparison.unmatched });
+    const unmatched = comparison.unmatched.map((s) => s.x1.reduce((a, x1, k) => a + x1 - s.x0[k]! + 1, 0));
     // The warps' kernel reach (WRPKERN lanczosN: N px) around a rejected pixel is NaN too.
     const reach = Number(/^lanczos(\d)$/.exec(first.metadata.getString('WRPKERN') ?? '')?.[1] ?? 3);
     const interpolated = config.doInterp && planes.INTRP !== undefined ? interpolateHoles(stack, noData, bit('REJECTED'), planes.INTRP, reach) : 0;
@@ -162,6 +169,7 @@ export const assembleCoadd: Task<AssembleCoaddConfig, AssembleCoaddInputs, Assem
     metadata.set('NCLIPPED', comparison.nClipped.join(','), 'artifact footprints clipped per visit');
     metadata.set('NSTREAKS', comparison.streaks.map((s) => s.length).join(','), 'streaks clipped per visit');
     metadata.set('NGHOSTPX', comparison.ghostPixels.join(','), 'ghost (GHOST) pixels clipped per visit');
+    metadata.set('NUNMATCH', unmatched.join(','), 'pixels left out per visit: no PSF-matched data');
     metadata.set('ARTREJ', enough, 'artifact rejection possible (at least 3 visits)');
     metadata.set('ARTCOMP', comparison.comparable / n, 'fraction of pixels with at least 3 visits to compare', { real: true });
     metadata.set('COADDGD', good / n, 'fraction of pixels with data', { real: true });

@@ -115,7 +115,9 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
     const clipped = new Uint8Array(direct.width * direct.height);
     const y = spans.columns.y as Int32Array, x0 = spans.columns.x0 as Int32Array, x1 = spans.columns.x1 as Int32Array;
     for (let k = 0; k < spans.length; k++) for (let x = x0[k]!; x <= x1[k]!; x++) clipped[(y[k]! - direct.y0) * direct.width + x - direct.x0] = 1;
-    return { w, direct, matched, clipped };
+    // Where the PSF-matched warp has no data but 2 or more others do, the visit was not compared and is left out (LSST's CompareWarp), unless it has none at all.
+    const matchedHasData = matched.mask!.some((m) => (m & BIT('NO_DATA')) === 0);
+    return { w, direct, matched, clipped, matchedHasData };
   }));
   const n = nImage.length;
   // Satellite trails: clipped from their visit where above 3 sigma of its PSF-matched warp and >= 3 visits overlap.
@@ -168,7 +170,8 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
       ghostResults.push({ visit: w.visit, band: w.band, patch: w.patch, starId: ghost.starId, above, clipped: hit, peakSnr: peak, starDistance: Math.hypot(tgx - tsx, tgy - tsy), radius: ghost.radius, centre: [tgx, tgy] });
     }
   }
-  // Cosmic rays (DM-9953): nImage counts every visit with usable data at a direct warp's CR pixel.
+  // Cosmic rays (DM-9953): nImage counts every visit with usable data at a direct warp's CR pixel (not
+  // where its PSF-matched warp has none but 2 or more others' have, as assembleCoadd leaves those out).
   const unusable = BIT('NO_DATA') | BIT('BAD') | BIT('SAT');
   for (let i = 0; i < n; i++) {
     if (!loaded.some((l) => (l.direct.mask![i]! & BIT('CR')) !== 0)) continue;
@@ -176,7 +179,7 @@ async function examinePatch(c: Coadd, nImage: Uint16Array): Promise<void> {
     let usable = 0;
     for (const l of loaded) {
       const m = l.direct.mask![i]!;
-      if (m & unusable) continue;
+      if (m & unusable || (l.matchedHasData && l.matched.mask![i]! & BIT('NO_DATA') && overlapping[i]! >= 2)) continue;
       if (l.clipped[i]) { if (m & BIT('CR')) cr.clipped++; continue; }
       usable++;
     }

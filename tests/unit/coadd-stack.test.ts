@@ -1,7 +1,8 @@
 // stackWarps (lib/coadd/stackWarps.ts, the wasm kernel stackWarpPixels) against a plain-JS statement of
 // its rules, bit for bit: random warps with NO_DATA (some with SAT), NaN, BAD, SAT, EDGE, CR and CLIPPED pixels and a
 // visit of weight 0, stacked in bands of 2 rows (a small band size) and in one band; each visit's coverage;
-// the same with each visit on columns of its own and rows without data (the stack's columns per band).
+// the same with each visit on columns of its own and rows without data (the stack's columns per band);
+// and pixels left out per visit (leftOut spans: CompareWarp's unmatched pixels), flagged INEXACT_PSF.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTessera } from '../../node/wasm.js';
 import type { Tessera } from '../../lib/wasm/loader.js';
@@ -42,8 +43,8 @@ function randomWarps(count: number, width: number, height: number, seed: number)
   return { warps, clipped };
 }
 
-/** The rules as plain JS (f64 sums in visit order). */
-function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[]): { image: Float32Array; variance: Float32Array; mask: Int32Array; nImage: Int32Array; weights: number[] } {
+/** The rules as plain JS (f64 sums in visit order); `leftOut`: per visit, pixels left out of the mean (INEXACT_PSF). */
+function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[], leftOut?: Uint8Array[]): { image: Float32Array; variance: Float32Array; mask: Int32Array; nImage: Int32Array; weights: number[] } {
   const n = warps[0]!.image.length;
   const notCarried = B.NO_DATA | B.SAT | B.EDGE | B.CLIPPED | B.DETECTED | B.REJECTED | B.SENSOR_EDGE | B.INEXACT_PSF;
   const weights = warps.map((w) => {
@@ -62,6 +63,7 @@ function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[]): { image: Fl
         return;
       }
       if (clipped[v]![i]) { bits |= B.CLIPPED; return; }
+      if (leftOut?.[v]![i]) { bits |= B.INEXACT_PSF; return; }
       if (m & (B.BAD | B.SAT)) { bits |= B.REJECTED; if (m & B.SAT) sat += wt; rejected += wt; return; }
       sw += wt; swx += wt * x; sw2v += wt * wt * w.variance[i]!;
       bits |= m & ~notCarried;
@@ -109,7 +111,7 @@ describe('stackWarps', () => {
   for (const [coverage, { warps, clipped }] of cases) for (const [label, chunkBytes] of [['in bands of 2 rows', 2 * 97 * (13 * 5 + 16)], ['in one band', undefined]] as const) {
     const ref = referenceStack(warps, clipped);
     it(`is the plain-JS weighted mean bit for bit, with its mask, nImage and weights (${label}${coverage})`, () => {
-      const out = stackWarps(tessera, warps.map((w) => deferExposure(w)), clipped.map((c) => maskSpans(c, 97)), PLANES, chunkBytes);
+      const out = stackWarps(tessera, warps.map((w) => deferExposure(w)), clipped.map((c) => maskSpans(c, 97)), PLANES, { chunkBytes });
       expect(out.weights).toEqual(ref.weights);
       expect(out.weights[4]).toBe(0);
       expect(new Uint8Array(out.image.buffer)).toEqual(new Uint8Array(ref.image.buffer));
@@ -120,6 +122,31 @@ describe('stackWarps', () => {
       for (const bit of [B.NO_DATA, B.CLIPPED, B.REJECTED, B.SAT, B.SENSOR_EDGE, B.INEXACT_PSF, B.CR]) expect(out.mask.some((m) => (m & bit) !== 0)).toBe(true);
       expect(out.mask.some((m) => (m & B.DETECTED) !== 0)).toBe(false);
       // Each visit's coverage: its pixels without NO_DATA.
+      out.coverage.forEach((c, v) => expect(c).toEqual(maskSpans(Uint8Array.from(warps[v]!.mask, (m) => (m & B.NO_DATA ? 0 : 1)), 97)));
+      expect(tessera.planes.inUseBytes).toBe(0);
+    });
+    it(`leaves each visit's leftOut spans out of the mean, flagged INEXACT_PSF, its weight and coverage unchanged (${label}${coverage})`, () => {
+      // About 6 % of each visit's pixels, in runs (a PSF-matched warp's lost edge), some on SAT, clipped or no-data pixels.
+      let s = 7;
+      const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+      const lost = warps.map(() => {
+        const m = new Uint8Array(97 * 61);
+        for (let i = 0; i < m.length;) { const run = 1 + Math.floor(next() * 12); if (next() < 0.06) m.fill(1, i, i + run); i += run; }
+        return m;
+      });
+      const expected = referenceStack(warps, clipped, lost);
+      const out = stackWarps(tessera, warps.map((w) => deferExposure(w)), clipped.map((c) => maskSpans(c, 97)), PLANES, { chunkBytes, leftOut: lost.map((m) => maskSpans(m, 97)) });
+      expect(out.weights).toEqual(expected.weights);
+      expect(new Uint8Array(out.image.buffer)).toEqual(new Uint8Array(expected.image.buffer));
+      expect(new Uint8Array(out.variance.buffer)).toEqual(new Uint8Array(expected.variance.buffer));
+      expect(out.mask).toEqual(expected.mask);
+      expect(Int32Array.from(out.nImage)).toEqual(expected.nImage);
+      // It left pixels out: fewer visits used, more INEXACT_PSF pixels than without it; the weights as without it.
+      expect(expected.nImage.reduce((a, b) => a + b, 0)).toBeLessThan(ref.nImage.reduce((a, b) => a + b, 0));
+      const inexact = (m: Int32Array): number => m.filter((b) => (b & B.INEXACT_PSF) !== 0).length;
+      expect(inexact(out.mask)).toBeGreaterThan(inexact(ref.mask));
+      expect(out.weights).toEqual(ref.weights);
+      // The coverage is the warps' own (CoaddPsf's, as LSST keeps the calexps' polygons).
       out.coverage.forEach((c, v) => expect(c).toEqual(maskSpans(Uint8Array.from(warps[v]!.mask, (m) => (m & B.NO_DATA ? 0 : 1)), 97)));
       expect(tessera.planes.inUseBytes).toBe(0);
     });
