@@ -2,7 +2,8 @@
 // CompareWarp's exclusions; lib/coadd/stackWarps.ts documents the rules and owns the weights): for each
 // pixel, the visits whose warp has data there (no NO_DATA bit, a finite value, a non-zero weight) and
 // that are not CLIPPED there (clipped byte 1) nor left out (clipped byte 2: not compared, for want of
-// PSF-matched data; INEXACT_PSF, since CoaddPsf counts that visit there) nor BAD or SAT (a pixel without
+// PSF-matched data; INEXACT_PSF, since CoaddPsf counts that visit there, and rejected for SAT as a pixel
+// without data when it carries SAT) nor BAD or SAT (a pixel without
 // data that carries SAT, a saturated core the calexp had no value for, counts as rejected for SAT); image sum(w x) / sum(w), variance
 // sum(w^2 V) / (sum w)^2 (f64 sums in visit order, rounded to f32), nImage the visits used (at most
 // 65535, as afw's ImageU holds it), and the mask bits of stackWarps. Units are the warps' (nJy).
@@ -95,7 +96,12 @@ export function stackWarpPixels(warps: usize, weights: usize, nWarps: i32, n: i3
       }
       const out = load<u8>(<usize>load<u32>(row, 12) + <usize>i);
       if (out == 1) { m |= CLIPPED; continue; }
-      if (out == 2) { m |= INEXACT_PSF; continue; }
+      if (out == 2) {
+        // Left out as if without data (LSST masks it NO_DATA): a saturated pixel still counts as rejected for SAT.
+        if ((mask & SAT) != 0) { m |= REJECTED; satWeight += wt; rejectedWeight += wt; }
+        m |= INEXACT_PSF;
+        continue;
+      }
       if ((mask & (BAD | SAT)) != 0) {
         m |= REJECTED;
         if ((mask & SAT) != 0) satWeight += wt;

@@ -43,7 +43,7 @@ function randomWarps(count: number, width: number, height: number, seed: number)
   return { warps, clipped };
 }
 
-/** The rules as plain JS (f64 sums in visit order); `leftOut`: per visit, pixels left out of the mean (INEXACT_PSF). */
+/** The rules as plain JS (f64 sums in visit order); `leftOut`: per visit, pixels left out of the mean (INEXACT_PSF; rejected for SAT when SAT). */
 function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[], leftOut?: Uint8Array[]): { image: Float32Array; variance: Float32Array; mask: Int32Array; nImage: Int32Array; weights: number[] } {
   const n = warps[0]!.image.length;
   const notCarried = B.NO_DATA | B.SAT | B.EDGE | B.CLIPPED | B.DETECTED | B.REJECTED | B.SENSOR_EDGE | B.INEXACT_PSF;
@@ -63,7 +63,11 @@ function referenceStack(warps: WarpPlanes[], clipped: Uint8Array[], leftOut?: Ui
         return;
       }
       if (clipped[v]![i]) { bits |= B.CLIPPED; return; }
-      if (leftOut?.[v]![i]) { bits |= B.INEXACT_PSF; return; }
+      if (leftOut?.[v]![i]) {
+        if (m & B.SAT) { bits |= B.REJECTED; sat += wt; rejected += wt; }
+        bits |= B.INEXACT_PSF;
+        return;
+      }
       if (m & (B.BAD | B.SAT)) { bits |= B.REJECTED; if (m & B.SAT) sat += wt; rejected += wt; return; }
       sw += wt; swx += wt * x; sw2v += wt * wt * w.variance[i]!;
       bits |= m & ~notCarried;
