@@ -222,10 +222,6 @@ function haloAtScale(f: i32, sums: usize, residual: usize, significance: usize, 
 }
 
 /**
- * haloBlocks' last step, in place on flags: the halos that adjoin no block with left-out pixels are cleared
- * unless significant as a whole, then those that do are grown by `steps` blocks (8-connected).
- */
-/**
  * Pushes onto `stack` (at `top`, in raster order) the blocks of block k's 8-connected neighbourhood that
  * are flagged and not yet marked, marking them; returns the new top.
  */
@@ -244,6 +240,10 @@ function haloAtScale(f: i32, sums: usize, residual: usize, significance: usize, 
   return top;
 }
 
+/**
+ * haloBlocks' last step, in place on flags: the halos that adjoin no block with left-out pixels are cleared
+ * unless significant as a whole, then those that do are grown by `steps` blocks (8-connected).
+ */
 function growHalos(sums: usize, residual: usize, stack: usize, grow: usize, seen: usize, flags: usize, nbx: i32, nby: i32, block: i32,
   width: i32, height: i32, steps: i32, isolatedThreshold: f64): void {
   const n = nbx * nby;
